@@ -1,0 +1,122 @@
+"""Ports: the small interfaces through which services reach the outside world.
+
+Adapters implement them (`topup.adapters.*`) and are registered by name in `topup.bootstrap`.
+Every outside call returns one typed result instead of raising for business outcomes; only
+transport problems that the caller cannot interpret raise `PortUnavailable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from topup.domain.money import Money
+
+
+class PortUnavailable(Exception):
+    """The peer could not be reached or answered nonsense; the outcome of the call is unknown."""
+
+
+# ---------------------------------------------------------------- payments
+
+
+class PaymentStatus(StrEnum):
+    REQUIRES_ACTION = "requires_action"  # waiting for the customer at the checkout page
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    payment_id: str  # our id, also the idempotency key at the provider
+    order_id: str
+    amount: Money
+    method: str  # card | bancontact | alipay | wechat_pay
+    description: str
+    return_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentResult:
+    provider_ref: str  # the provider's id of the payment (pi_...)
+    status: PaymentStatus
+    checkout_url: str | None
+    raw: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    refund_ref: str
+    succeeded: bool
+    code: str | None = None  # provider's failure code when not succeeded
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentEvent:
+    """A verified webhook event, reduced to what the platform acts on."""
+
+    event_id: str
+    type: str  # payment.succeeded | payment.failed | refund.succeeded | other provider types kept as is
+    provider_ref: str  # the payment it is about
+    payment_id: str | None  # our payment id, echoed back from metadata
+    amount: Money | None
+    failure_code: str | None
+    payload: Mapping[str, object]
+
+
+class InvalidSignature(Exception):
+    """A webhook whose signature, timestamp or format does not verify; it must change nothing."""
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def create_payment(self, request: PaymentRequest) -> PaymentResult: ...
+
+    def refund(self, provider_ref: str, amount: Money, refund_id: str) -> RefundResult: ...
+
+    def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
+        """Verify the signature on the raw bytes and decode; raises InvalidSignature."""
+        ...
+
+
+# ---------------------------------------------------------------- carriers
+
+
+class CarrierOutcome(StrEnum):
+    CONFIRMED = "confirmed"  # the carrier credited the line
+    REJECTED = "rejected"  # refused for good (code says why); safe to refund
+    RETRY = "retry"  # refused for now (overload, maintenance); nothing was credited
+    UNKNOWN = "unknown"  # timeout or broken answer: ask for the status before anything else
+    NOT_FOUND = "not_found"  # status query: the carrier never saw this reference
+    CANCELLED = "cancelled"  # the reference was voided; a late arrival will be refused
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierResult:
+    outcome: CarrierOutcome
+    code: str | None = None  # carrier's code: not_on_network, system_error, timeout, ...
+    carrier_ref: str | None = None
+    balance_after: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierBalance:
+    msisdn: str
+    balance: Money
+    valid_until: str | None  # ISO date as the carrier states it
+
+
+class CarrierGateway(Protocol):
+    def topup(self, network_id: str, msisdn: str, amount: Money, reference: str) -> CarrierResult: ...
+
+    def status(self, network_id: str, reference: str) -> CarrierResult: ...
+
+    def cancel(self, network_id: str, reference: str) -> CarrierResult:
+        """Void a reference so that a late arrival is refused; CONFIRMED if it had already been applied."""
+        ...
+
+    def balance(self, network_id: str, msisdn: str) -> CarrierBalance | CarrierResult: ...
