@@ -1,11 +1,11 @@
 """Domain errors: each carries a stable machine code that every channel maps to its own wording.
 
-    DomainError
-    ├── InvalidInput          bad data from the outside (code such as invalid_msisdn), field names the culprit
-    ├── NotFound              a named thing does not exist (plan_not_found, order_not_found)
-    ├── Conflict              the request clashes with state (idempotency_conflict, network_mismatch)
-    ├── IllegalTransition     an order or payment asked to move where its state machine forbids
-    └── LedgerError           a transfer that would break a ledger invariant (insufficient_funds, ...)
+DomainError
+├── InvalidInput          bad data from the outside (code such as invalid_msisdn), field names the culprit
+├── NotFound              a named thing does not exist (plan_not_found, order_not_found)
+├── Conflict              the request clashes with state (idempotency_conflict, network_mismatch)
+├── IllegalTransition     an order or payment asked to move where its state machine forbids
+└── LedgerError           a transfer that would break a ledger invariant (insufficient_funds, ...)
 """
 
 from __future__ import annotations

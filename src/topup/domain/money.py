@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from topup.domain.errors import InvalidInput
 
+_AMOUNT = re.compile(r"([+-]?)([0-9]{1,15})(?:[.,]([0-9]{1,30}))?")
 MINOR_DIGITS = {"EUR": 2, "CNY": 2, "USD": 2, "GBP": 2}
 BELGIAN_VAT_BP = 2100  # 21 % in basis points
 
@@ -60,26 +62,30 @@ class Money:
 
 
 def parse_money(text: str, currency: str) -> Money:
-    """Parse a decimal amount typed by a person ("10", "10.5", "10,50") into exact minor units."""
-    cleaned = text.strip().replace(",", ".")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise InvalidInput(f"not an amount: {text!r}", code="invalid_amount") from exc
+    """Parse a decimal amount typed by a person ("10", "10.5", "10,50") into exact minor units.
+
+    Only plain decimals are read (no exponent, no NaN, at most 15 integer digits), so nothing is rounded.
+    """
     digits = MINOR_DIGITS.get(currency)
     if digits is None:
         raise InvalidInput(f"unsupported currency {currency!r}", code="unsupported_currency")
-    scaled = value.scaleb(digits)
-    if scaled != scaled.to_integral_value() or not value.is_finite():
+    match = _AMOUNT.fullmatch(text.strip())
+    if match is None:
+        raise InvalidInput(f"not an amount: {text!r}", code="invalid_amount")
+    sign, units, fraction = match.group(1), match.group(2), (match.group(3) or "").rstrip("0")
+    if len(fraction) > digits:
         raise InvalidInput(f"too many decimals in {text!r}", code="invalid_amount")
-    return Money(int(scaled), currency)
+    minor = int(units) * 10**digits + int(fraction.ljust(digits, "0") or "0")
+    return Money(-minor if sign == "-" else minor, currency)
 
 
 def convert(amount: Money, rate: Decimal, currency: str) -> Money:
     """FX conversion at `rate` (units of `currency` per unit of `amount`), rounded half-up to minor units."""
     value = amount.as_decimal() * rate
     quantum = Decimal(1).scaleb(-MINOR_DIGITS[currency])
-    return Money(int(value.quantize(quantum, rounding=ROUND_HALF_UP).scaleb(MINOR_DIGITS[currency])), currency)
+    return Money(
+        int(value.quantize(quantum, rounding=ROUND_HALF_UP).scaleb(MINOR_DIGITS[currency])), currency
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,216 @@
+"""Ledger rules: typed accounts, postings (one amount from a debit to a credit account), an order's postings.
+
+An order's money moves: capture (provider clearing -> orders in flight), delivery (orders in flight ->
+carrier payable, VAT payable, commission revenue) or refund (orders in flight -> provider clearing).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from topup.domain.errors import LedgerError
+from topup.domain.money import Money
+from topup.domain.quotes import Quote
+
+Side = Literal["debit", "credit"]
+
+_ACCOUNT_KEY = re.compile(r"[a-z0-9][a-z0-9_.\-]*")
+
+
+class AccountType(StrEnum):
+    ASSET = "asset"
+    LIABILITY = "liability"
+    REVENUE = "revenue"
+    EXPENSE = "expense"
+    EQUITY = "equity"
+
+
+def normal_side(account_type: AccountType) -> Side:
+    """The side that increases an account's balance: debit for assets and expenses, credit otherwise."""
+    return "debit" if account_type in (AccountType.ASSET, AccountType.EXPENSE) else "credit"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSpec:
+    id: str
+    name: str
+    type: AccountType
+    currency: str
+    no_overdraft: bool
+
+
+def normal_balance(spec: AccountSpec, debits: int, credits: int) -> int:
+    """The balance on the account's normal side (positive when it holds what its type says)."""
+    return debits - credits if normal_side(spec.type) == "debit" else credits - debits
+
+
+def would_overdraw(spec: AccountSpec, debits: int, credits: int) -> bool:
+    """True when totals `debits`/`credits` would take a no-overdraft account's normal balance below zero."""
+    return spec.no_overdraft and normal_balance(spec, debits, credits) < 0
+
+
+def _key(value: str, what: str) -> str:
+    if not _ACCOUNT_KEY.fullmatch(value):
+        raise LedgerError(f"invalid {what} {value!r} in an account id", code="invalid_account")
+    return value
+
+
+def provider_clearing(provider: str, currency: str = "EUR") -> AccountSpec:
+    """Money a payment provider holds for us until it pays out (an asset; a refund may run ahead of it)."""
+    return AccountSpec(
+        id=f"provider_clearing:{_key(provider, 'provider')}:{currency}",
+        name=f"Provider clearing {provider}",
+        type=AccountType.ASSET,
+        currency=currency,
+        no_overdraft=False,
+    )
+
+
+def orders_in_flight(currency: str = "EUR") -> AccountSpec:
+    """Customers' money for paid orders not yet delivered or refunded: never negative."""
+    return AccountSpec(
+        f"orders_in_flight:{currency}", "Orders in flight", AccountType.LIABILITY, currency, no_overdraft=True
+    )
+
+
+def carrier_payable(network_id: str, currency: str = "EUR") -> AccountSpec:
+    """What we owe a network for delivered top-ups (may go negative when the carrier is prepaid)."""
+    return AccountSpec(
+        id=f"carrier_payable:{_key(network_id, 'network')}:{currency}",
+        name=f"Carrier payable {network_id}",
+        type=AccountType.LIABILITY,
+        currency=currency,
+        no_overdraft=False,
+    )
+
+
+def vat_payable(currency: str = "EUR") -> AccountSpec:
+    return AccountSpec(f"vat_payable:{currency}", "VAT payable", AccountType.LIABILITY, currency, False)
+
+
+def commission_revenue(currency: str = "EUR") -> AccountSpec:
+    return AccountSpec(
+        f"commission_revenue:{currency}", "Commission revenue", AccountType.REVENUE, currency, False
+    )
+
+
+def promotion_expense(currency: str = "EUR") -> AccountSpec:
+    return AccountSpec(
+        f"promotion_expense:{currency}", "Promotion expense", AccountType.EXPENSE, currency, False
+    )
+
+
+def line_credit(line_id: str, currency: str = "EUR") -> AccountSpec:
+    """A hosted line's credit: a liability to the customer that never goes below zero."""
+    return AccountSpec(
+        f"line_credit:{_key(line_id, 'line')}:{currency}",
+        f"Line credit {line_id}",
+        AccountType.LIABILITY,
+        currency,
+        no_overdraft=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    transfer_id: str
+    debit: AccountSpec
+    credit: AccountSpec
+    amount: Money
+    code: str
+
+    def __post_init__(self) -> None:
+        if not self.transfer_id or not self.code:
+            raise LedgerError("a posting needs a transfer id and a code", code="invalid_posting")
+        if not self.amount.is_positive():
+            raise LedgerError(f"posting {self.transfer_id}: amount must be positive", code="invalid_posting")
+        if self.amount.currency != self.debit.currency or self.amount.currency != self.credit.currency:
+            raise LedgerError(f"posting {self.transfer_id}: currency mismatch", code="invalid_posting")
+        if self.debit.id == self.credit.id:
+            raise LedgerError(
+                f"posting {self.transfer_id}: same account on both sides", code="invalid_posting"
+            )
+
+
+def totals(postings: Iterable[Posting]) -> dict[str, tuple[int, int]]:
+    """Per account id: (sum of debits, sum of credits) in minor units."""
+    result: dict[str, tuple[int, int]] = {}
+    for posting in postings:
+        debits, credits = result.get(posting.debit.id, (0, 0))
+        result[posting.debit.id] = (debits + posting.amount.amount_minor, credits)
+        debits, credits = result.get(posting.credit.id, (0, 0))
+        result[posting.credit.id] = (debits, credits + posting.amount.amount_minor)
+    return result
+
+
+def payment_captured(order_id: str, provider: str, quote: Quote) -> list[Posting]:
+    """The customer's payment arrives at the provider and is held for the order."""
+    if not quote.total.is_positive():
+        return []
+    return [
+        Posting(
+            transfer_id=f"{order_id}:capture",
+            debit=provider_clearing(provider, quote.currency),
+            credit=orders_in_flight(quote.currency),
+            amount=quote.total,
+            code="payment_captured",
+        )
+    ]
+
+
+def delivery_confirmed(order_id: str, quote: Quote) -> list[Posting]:
+    """The carrier delivered: the held money is split into carrier share, VAT and our commission."""
+    in_flight = orders_in_flight(quote.currency)
+    legs = (
+        ("carrier", carrier_payable(quote.network_id, quote.currency), quote.carrier_amount),
+        ("vat", vat_payable(quote.currency), quote.vat),
+        ("commission", commission_revenue(quote.currency), quote.commission),
+    )
+    postings = [
+        Posting(f"{order_id}:deliver:{leg}", in_flight, account, amount, f"delivery_{leg}")
+        for leg, account, amount in legs
+        if amount.amount_minor != 0
+    ]
+    moved = sum(posting.amount.amount_minor for posting in postings)
+    if moved != quote.total.amount_minor:
+        raise LedgerError(
+            f"order {order_id}: delivery moves {moved}, the order holds {quote.total.amount_minor}",
+            code="unbalanced_delivery",
+        )
+    return postings
+
+
+def refund_issued(order_id: str, provider: str, quote: Quote) -> list[Posting]:
+    """The held money goes back to the customer through the provider."""
+    if not quote.total.is_positive():
+        return []
+    return [
+        Posting(
+            transfer_id=f"{order_id}:refund",
+            debit=orders_in_flight(quote.currency),
+            credit=provider_clearing(provider, quote.currency),
+            amount=quote.total,
+            code="refund_issued",
+        )
+    ]
+
+
+class TransferStatus(StrEnum):
+    PENDING = "pending"
+    POSTED = "posted"
+    VOIDED = "voided"
+
+
+def resolve_pending(status: TransferStatus, action: str) -> TransferStatus:
+    """The status after "post" or "void" of a pending transfer; a transfer resolves exactly once."""
+    if status != TransferStatus.PENDING:
+        raise LedgerError(f"transfer is already {status}", code="transfer_already_resolved")
+    if action == "post":
+        return TransferStatus.POSTED
+    if action == "void":
+        return TransferStatus.VOIDED
+    raise LedgerError(f"unknown transfer action {action!r}", code="invalid_transfer_action")
