@@ -1,0 +1,172 @@
+"""HTTP carrier gateway: the production adapter of the `CarrierGateway` port, speaking the carriers' JSON API.
+
+One shared `httpx.Client` (keep-alive pool, safe to use from many worker threads). Business outcomes and
+transport trouble both come back as a `CarrierResult`; the rule is that anything that may have reached the
+carrier without a readable answer is UNKNOWN (ask `status()`), and only what surely did nothing is RETRY:
+
+    200 confirmed -> CONFIRMED      409, 422, other 4xx -> REJECTED     401/403, 429, 500/502/503 -> RETRY
+    connect refused or timed out, pool exhausted -> RETRY "unreachable" (nothing was sent)
+    read/write timeout, reset after sending, 504, unreadable body -> UNKNOWN
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+from urllib.parse import quote
+
+import httpx
+
+from topup.domain.errors import InvalidInput
+from topup.domain.money import Money
+from topup.services.ports import CarrierBalance, CarrierOutcome, CarrierResult
+
+POOL_SIZE: Final = 32  # one connection per worker thread
+RETRY_STATUSES: Final = frozenset({401, 403, 429, 500, 502, 503})
+_NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class _UnreadableAnswerError(ValueError):
+    """The carrier answered something that is not the JSON object we expect."""
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise _UnreadableAnswerError(f"not JSON (HTTP {response.status_code})") from exc
+    if not isinstance(body, dict):
+        raise _UnreadableAnswerError(f"not a JSON object (HTTP {response.status_code})")
+    return body
+
+
+def _code(body: dict[str, Any], status: int) -> str:
+    code = body.get("code")
+    return code if isinstance(code, str) and code else f"http_{status}"
+
+
+def _confirmed(body: dict[str, Any]) -> CarrierResult:
+    transaction_id, balance_minor = body.get("transaction_id"), body.get("balance_minor")
+    currency = body.get("currency", "EUR")
+    if (
+        not isinstance(transaction_id, str)
+        or not isinstance(balance_minor, int)
+        or not isinstance(currency, str)
+    ):
+        raise _UnreadableAnswerError("confirmed answer without transaction_id or balance")
+    try:
+        balance_after = Money(balance_minor, currency)
+    except (InvalidInput, TypeError) as exc:
+        raise _UnreadableAnswerError(str(exc)) from exc
+    return CarrierResult(CarrierOutcome.CONFIRMED, carrier_ref=transaction_id, balance_after=balance_after)
+
+
+def _failure(exc: httpx.HTTPError | _UnreadableAnswerError) -> CarrierResult:
+    if isinstance(exc, _NOT_SENT):
+        return CarrierResult(CarrierOutcome.RETRY, code="unreachable")
+    if isinstance(exc, _UnreadableAnswerError):
+        return CarrierResult(CarrierOutcome.UNKNOWN, code="unreadable_answer")
+    return CarrierResult(CarrierOutcome.UNKNOWN, code="timeout")
+
+
+def _http_status_result(response: httpx.Response, body: dict[str, Any]) -> CarrierResult:
+    """The outcome of a non-200 answer: refused for good, refused for now, or unknown."""
+    status = response.status_code
+    if status in RETRY_STATUSES:
+        return CarrierResult(CarrierOutcome.RETRY, code=_code(body, status))
+    if 400 <= status < 500:
+        return CarrierResult(CarrierOutcome.REJECTED, code=_code(body, status))
+    return CarrierResult(CarrierOutcome.UNKNOWN, code=_code(body, status))
+
+
+class HttpCarrierGateway:
+    """`CarrierGateway` over the carriers' HTTP JSON API (the carrier simulator speaks it too)."""
+
+    def __init__(self, base_url: str, api_key: str, timeout_s: float) -> None:
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout_s),
+            limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpCarrierGateway:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def topup(self, network_id: str, msisdn: str, amount: Money, reference: str) -> CarrierResult:
+        payload = {
+            "reference": reference,
+            "msisdn": msisdn,
+            "amount_minor": amount.amount_minor,
+            "currency": amount.currency,
+        }
+        try:
+            response = self._client.post(f"/v1/networks/{_seg(network_id)}/topups", json=payload)
+            body = _json(response)
+            if response.status_code == 200 and body.get("status") == "confirmed":
+                return _confirmed(body)
+            if response.status_code == 200:
+                raise _UnreadableAnswerError(f"unexpected status {body.get('status')!r}")
+        except (httpx.HTTPError, _UnreadableAnswerError) as exc:
+            return _failure(exc)
+        return _http_status_result(response, body)
+
+    def status(self, network_id: str, reference: str) -> CarrierResult:
+        return self._reference_call("GET", f"/v1/networks/{_seg(network_id)}/topups/{_seg(reference)}")
+
+    def cancel(self, network_id: str, reference: str) -> CarrierResult:
+        """Void a reference so that a late arrival is refused; CONFIRMED if it had already been applied."""
+        return self._reference_call(
+            "POST", f"/v1/networks/{_seg(network_id)}/topups/{_seg(reference)}/cancel"
+        )
+
+    def _reference_call(self, method: str, path: str) -> CarrierResult:
+        """Status and cancel: CONFIRMED, CANCELLED, NOT_FOUND (status only), anything else UNKNOWN."""
+        try:
+            response = self._client.request(method, path)
+            body = _json(response)
+            if response.status_code == 200 and body.get("status") == "confirmed":
+                return _confirmed(body)
+        except (httpx.HTTPError, _UnreadableAnswerError) as exc:
+            failure = _failure(exc)
+            return CarrierResult(CarrierOutcome.UNKNOWN, code=failure.code)
+        if response.status_code == 200 and body.get("status") == "cancelled":
+            return CarrierResult(CarrierOutcome.CANCELLED)
+        if response.status_code == 404 and body.get("status") == "not_found" and "code" not in body:
+            return CarrierResult(CarrierOutcome.NOT_FOUND)
+        return CarrierResult(CarrierOutcome.UNKNOWN, code=_code(body, response.status_code))
+
+    def balance(self, network_id: str, msisdn: str) -> CarrierBalance | CarrierResult:
+        path = f"/v1/networks/{_seg(network_id)}/lines/{_seg(msisdn)}/balance"
+        try:
+            response = self._client.get(path)
+            body = _json(response)
+            if response.status_code == 200:
+                return _balance(body)
+        except (httpx.HTTPError, _UnreadableAnswerError) as exc:
+            return _failure(exc)
+        if response.status_code == 404 and body.get("code") == "not_on_network":
+            return CarrierResult(CarrierOutcome.REJECTED, code="not_on_network")
+        return _http_status_result(response, body)
+
+
+def _balance(body: dict[str, Any]) -> CarrierBalance:
+    msisdn, balance_minor = body.get("msisdn"), body.get("balance_minor")
+    currency, valid_until = body.get("currency", "EUR"), body.get("valid_until")
+    if not isinstance(msisdn, str) or not isinstance(balance_minor, int) or not isinstance(currency, str):
+        raise _UnreadableAnswerError("balance answer without msisdn or balance")
+    if valid_until is not None and not isinstance(valid_until, str):
+        raise _UnreadableAnswerError("valid_until is not a date")
+    try:
+        return CarrierBalance(msisdn=msisdn, balance=Money(balance_minor, currency), valid_until=valid_until)
+    except (InvalidInput, TypeError) as exc:
+        raise _UnreadableAnswerError(str(exc)) from exc
