@@ -88,7 +88,8 @@ def test_foreign_number_is_valid_but_not_belgian() -> None:
     [
         ("+32470123456", "proximus"),
         ("+32456001234", "proximus"),
-        ("+32485123456", "telenet"),
+        ("+32485123456", "base"),
+        ("+32468123456", "telenet"),
         ("+32496123456", "orange"),
         ("+32465123456", "lycamobile"),
         ("+32455123456", "voo"),

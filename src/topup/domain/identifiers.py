@@ -104,9 +104,17 @@ def range_holder_name(e164: str) -> str:
     return str(carrier.name_for_number(number, "en"))
 
 
+# BASE's own blocks (+32 483-489): phonenumbers names their current owner, Telenet, but BASE is still the
+# prepaid brand and gateway that serves them, as the carrier simulator also holds.
+BASE_RANGES = tuple(f"+3248{d}" for d in range(3, 10))
+
+
 def range_holder(e164: str) -> str | None:
     """Our network id for the operator that first held the number's range: only a guess (portability)."""
-    return RANGE_HOLDER_NETWORKS.get(range_holder_name(e164))
+    network = RANGE_HOLDER_NETWORKS.get(range_holder_name(e164))
+    if network == "telenet" and e164.startswith(BASE_RANGES):
+        return "base"
+    return network
 
 
 # --- Luhn, ICCID, EID -------------------------------------------------------------------------------------

@@ -1,0 +1,101 @@
+"""Command-line flags of the payment simulator; each flag may also come from a `TOPUP_PAYSIM_*` variable.
+
+Defaults follow the platform's settings (`CONFIG`), so that `topup simulate payments` with no flag
+talks to a platform started with the same environment. Precedence: flag, then variable, then default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+
+from topup.settings import CONFIG
+
+ENV_PREFIX = "TOPUP_PAYSIM_"
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorSettings:
+    host: str
+    port: int
+    api_key: str
+    webhook_url: str  # empty: events are recorded but not sent
+    webhook_secret: str
+    public_url: str  # base of checkout_url
+    latency_ms: int
+    decline_rate: float
+    duplicate_webhook_rate: float
+    seed: int | None
+
+    def __repr__(self) -> str:  # keeps the API key and the webhook secret out of logs and tracebacks
+        return (
+            f"SimulatorSettings(host={self.host!r}, port={self.port}, public_url={self.public_url!r}, "
+            f"webhook_url={self.webhook_url!r}, latency_ms={self.latency_ms}, "
+            f"decline_rate={self.decline_rate}, "
+            f"duplicate_webhook_rate={self.duplicate_webhook_rate}, seed={self.seed})"
+        )
+
+
+def _env(name: str, default: str | None) -> str | None:
+    return os.environ.get(ENV_PREFIX + name.upper().replace("-", "_"), default)
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a probability between 0 and 1")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the simulator's flags on `parser` (the `topup simulate payments` sub-command or `-m`)."""
+    secret = CONFIG.webhook_secrets[0] if CONFIG.webhook_secrets else ""
+    add = parser.add_argument
+    add("--host", default=_env("host", "127.0.0.1"), help="interface to listen on")
+    add(
+        "--port",
+        type=int,
+        default=int(_env("port", str(CONFIG.payments_port)) or 0),
+        help="port to listen on",
+    )
+    add("--api-key", default=_env("api-key", CONFIG.payments_api_key), help="the one accepted bearer key")
+    add(
+        "--webhook-url",
+        default=_env("webhook-url", f"{CONFIG.public_url}/api/v1/payments/webhooks/sandbox"),
+        help="where events are POSTed; empty disables delivery",
+    )
+    add("--webhook-secret", default=_env("webhook-secret", secret), help="signs Stripe-Signature")
+    add(
+        "--public-url",
+        default=_env("public-url", None),
+        help="base of checkout_url (default http://host:port)",
+    )
+    add("--latency-ms", type=int, default=int(_env("latency-ms", "0") or 0), help="added to every call")
+    add("--decline-rate", type=_rate, default=_rate(_env("decline-rate", "0") or "0"), help="0..1")
+    add(
+        "--duplicate-webhook-rate",
+        type=_rate,
+        default=_rate(_env("duplicate-webhook-rate", "0") or "0"),
+        help="probability that an event is delivered twice",
+    )
+    seed = _env("seed", None)
+    add("--seed", type=int, default=int(seed) if seed else None, help="PRNG seed for reproducible faults")
+
+
+def settings_from_args(args: argparse.Namespace) -> SimulatorSettings:
+    host = str(args.host)
+    port = int(args.port)
+    public_url = str(args.public_url or f"http://{host}:{port}").rstrip("/")
+    return SimulatorSettings(
+        host=host,
+        port=port,
+        api_key=str(args.api_key),
+        webhook_url=str(args.webhook_url or ""),
+        webhook_secret=str(args.webhook_secret),
+        public_url=public_url,
+        latency_ms=max(0, int(args.latency_ms)),
+        decline_rate=float(args.decline_rate),
+        duplicate_webhook_rate=float(args.duplicate_webhook_rate),
+        seed=args.seed,
+    )
