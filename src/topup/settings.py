@@ -12,9 +12,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 DEMO_SECRET = "demo-insecure-secret-change-me"  # noqa: S105 - the demo's placeholder, refused in production
-DEMO_PAYMENTS_API_KEY = "sk_test_topup_demo"  # noqa: S105
+DEMO_PAYMENTS_API_KEY = "sk_test_topup_demo"
 DEMO_WEBHOOK_SECRET = "whsec_topup_demo"  # noqa: S105
-DEMO_CARRIER_API_KEY = "carrier_demo_key"  # noqa: S105
+DEMO_CARRIER_API_KEY = "carrier_demo_key"
 
 
 def _load_dotenv(path: Path) -> None:
@@ -63,6 +63,8 @@ class Config:
     carrier_timeout_s: float
     delivery_deadline_s: int
     worker_threads: int
+    job_lease_s: float
+    payment_ttl_s: int
     web_workers: int
     log_format: str  # text | json
 
@@ -96,6 +98,8 @@ def load_config() -> Config:
         carrier_timeout_s=_env_float("CARRIER_TIMEOUT_S", 5.0),
         delivery_deadline_s=_env_int("DELIVERY_DEADLINE_S", 900),
         worker_threads=_env_int("WORKER_THREADS", 16),
+        job_lease_s=_env_float("JOB_LEASE_S", 60.0),
+        payment_ttl_s=_env_int("PAYMENT_TTL_S", 1800),
         web_workers=_env_int("WEB_WORKERS", 2),
         log_format=_env("LOG_FORMAT", "json" if env == "production" else "text"),
     )
@@ -116,9 +120,13 @@ def database_settings(url: str) -> dict[str, object]:
     """Turn `sqlite:///path` or `postgresql://user:pw@host:port/name` into a Django DATABASES entry."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
+        name = unquote(parsed.path) or ":memory:"
+        test_name = str(Path(name).with_name(f"test_{Path(name).name}")) if name != ":memory:" else name
         return {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": unquote(parsed.path) or ":memory:",
+            "NAME": name,
+            # A file, not Django's shared in-memory test database: live server and worker threads need locks.
+            "TEST": {"NAME": test_name},
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN: concurrent writers queue instead of failing later.
                 "transaction_mode": "IMMEDIATE",
@@ -190,7 +198,13 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 USE_I18N = True
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("nl", "Nederlands"), ("fr", "Français"), ("de", "Deutsch"), ("zh-hans", "简体中文")]
+LANGUAGES = [
+    ("en", "English"),
+    ("nl", "Nederlands"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("zh-hans", "简体中文"),
+]
 STATIC_URL = "/static/"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.support.processes import free_port, running
-from topup.adapters.payments.sandbox import ProviderRequestError, SandboxPaymentProvider
+from topup.adapters.payments.sandbox import SandboxPaymentProvider
 from topup.domain.money import Money
 from topup.services.ports import (
     InvalidSignature,
@@ -24,6 +24,7 @@ from topup.services.ports import (
     PaymentRequest,
     PaymentStatus,
     PortUnavailable,
+    ProviderRequestError,
 )
 
 API_KEY = "sk_test_integration"

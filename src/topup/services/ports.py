@@ -67,6 +67,15 @@ class PaymentEvent:
     payload: Mapping[str, object]
 
 
+class ProviderRequestError(Exception):
+    """The provider refused the request itself (bad key, invalid field); `status` and `code` say how."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"payment provider refused the request ({status} {code}): {message}")
+        self.status = status
+        self.code = code
+
+
 class InvalidSignature(Exception):
     """A webhook whose signature, timestamp or format does not verify; it must change nothing."""
 

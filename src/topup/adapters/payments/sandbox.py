@@ -31,6 +31,7 @@ from topup.services.ports import (
     PaymentResult,
     PaymentStatus,
     PortUnavailable,
+    ProviderRequestError,
     RefundResult,
 )
 
@@ -43,15 +44,6 @@ EVENT_TYPES = {
     "charge.refunded": "refund.succeeded",
 }
 REQUEST_ERRORS = {401, 403, 409}  # refusals of the request itself, never business outcomes
-
-
-class ProviderRequestError(Exception):
-    """The provider refused the request itself; `status` and `code` say how."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"payment provider refused the request ({status} {code}): {message}")
-        self.status = status
-        self.code = code
 
 
 def _error(body: Json) -> tuple[str, str]:

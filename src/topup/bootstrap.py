@@ -1,0 +1,50 @@
+"""The one place where ports are bound to adapters, by name, from the configuration.
+
+Adding a payment provider or a carrier gateway is one adapter file plus one line here.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from topup.adapters.carriers.http import HttpCarrierGateway
+from topup.adapters.payments.sandbox import SandboxPaymentProvider
+from topup.services.ports import CarrierGateway, PaymentProvider
+from topup.settings import CONFIG
+
+
+_urls = {"payments": CONFIG.payments_url, "carriers": CONFIG.carriers_url}
+
+
+def configure(*, payments_url: str | None = None, carriers_url: str | None = None) -> None:
+    """Point the adapters at other peers (tests start simulators on free ports)."""
+    if payments_url:
+        _urls["payments"] = payments_url
+    if carriers_url:
+        _urls["carriers"] = carriers_url
+    payment_providers.cache_clear()
+    carrier_gateway.cache_clear()
+
+
+@cache
+def payment_providers() -> dict[str, PaymentProvider]:
+    provider = SandboxPaymentProvider(_urls["payments"], CONFIG.payments_api_key, CONFIG.webhook_secrets)
+    return {"sandbox": provider}
+
+
+def payment_provider(name: str) -> PaymentProvider:
+    return payment_providers()[name]
+
+
+# The provider each payment method goes through; a Stripe adapter would take card and bancontact here.
+PROVIDER_FOR_METHOD = {
+    "card": "sandbox",
+    "bancontact": "sandbox",
+    "alipay": "sandbox",
+    "wechat_pay": "sandbox",
+}
+
+
+@cache
+def carrier_gateway() -> CarrierGateway:
+    return HttpCarrierGateway(_urls["carriers"], CONFIG.carrier_api_key, CONFIG.carrier_timeout_s)

@@ -1,0 +1,157 @@
+"""REST API v1: catalogue, quotes, orders, payment webhooks, balances and the ledger's trial balance."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import get_language
+from ninja import NinjaAPI, Router, Status
+
+from topup import bootstrap
+from topup.channels.api import errors
+from topup.channels.api.auth import ScopedKey
+from topup.channels.api.schemas import (
+    BalanceOut,
+    ErrorOut,
+    LookupOut,
+    NetworkOut,
+    OrderIn,
+    OrderOut,
+    PlanOut,
+    QuoteIn,
+    QuoteOut,
+    TrialBalanceOut,
+    WebhookOut,
+)
+from topup.channels.messages import error_body
+from topup.domain.catalogue import Plan
+from topup.domain.quotes import Quote
+from topup.services import balances, catalogue, orders, payments
+from topup.services.idempotency import make_key
+
+api = NinjaAPI(
+    title="Topup API",
+    version="1",
+    urls_namespace="api-v1",
+    description="Prepaid top-ups and eSIM data plans. Errors are `{error: {code, message, field}}`.",
+)
+errors.install(api)
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+    503: ErrorOut,
+}
+router = Router()
+
+
+def _money(m: object) -> dict[str, object]:
+    return {"amount_minor": m.amount_minor, "currency": m.currency}  # type: ignore[attr-defined]
+
+
+def _plan(p: Plan) -> dict[str, object]:
+    return {
+        "id": p.id,
+        "network": p.network_id,
+        "kind": p.kind.value,
+        "name": p.name,
+        "code": p.code,
+        "price": _money(p.price),
+        "data_mb": p.data_mb,
+        "unlimited": p.unlimited,
+        "validity_days": p.validity_days,
+        "fair_use_mb": p.fair_use_mb,
+    }
+
+
+def _quote(q: Quote) -> dict[str, object]:
+    return {
+        "plan_id": q.plan_id,
+        "network": q.network_id,
+        "msisdn": q.msisdn,
+        "price": _money(q.price),
+        "discount": _money(q.discount),
+        "total": _money(q.total),
+        "net": _money(q.net),
+        "vat": _money(q.vat),
+        "vat_rate_percent": q.vat_rate_bp / 100,
+    }
+
+
+@router.get("/networks", response=list[NetworkOut], tags=["catalogue"])
+def list_networks(request: HttpRequest) -> list[dict[str, object]]:
+    return [{"id": n.id, "name": n.name, "kind": n.kind.value} for n in catalogue.networks()]
+
+
+@router.get("/plans", response=list[PlanOut], tags=["catalogue"])
+def list_plans(request: HttpRequest, network: str | None = None) -> list[dict[str, object]]:
+    return [_plan(p) for p in catalogue.plans(network)]
+
+
+@router.get("/lookup", response={200: LookupOut, **ERRORS}, tags=["catalogue"])
+def lookup(request: HttpRequest, msisdn: str) -> dict[str, object]:
+    found = catalogue.lookup(msisdn)
+    return {"msisdn": found.msisdn, "network": found.network, "source": found.source}
+
+
+@router.post("/quotes", response={200: QuoteOut, **ERRORS}, tags=["orders"])
+def create_quote(request: HttpRequest, body: QuoteIn) -> dict[str, object]:
+    return _quote(orders.quote(orders.QuoteRequest(body.plan_id, body.msisdn, body.network_confirmed)))
+
+
+@router.post("/orders", response={201: OrderOut, **ERRORS}, tags=["orders"])
+def create_order(request: HttpRequest, body: OrderIn) -> Status:
+    idem = make_key("orders", request.headers.get("Idempotency-Key"), body.model_dump())
+    stored = orders.place_order(
+        orders.QuoteRequest(body.plan_id, body.msisdn, body.network_confirmed),
+        payment_method=body.payment_method,
+        channel="api",
+        language=body.language or get_language() or "en",
+        idem=idem,
+    )
+    return Status(stored.status, stored.body)
+
+
+@router.get("/orders/{order_id}", response={200: OrderOut, **ERRORS}, tags=["orders"])
+def get_order(request: HttpRequest, order_id: str) -> dict[str, object]:
+    return orders.get_order(order_id)
+
+
+@router.post("/payments/webhooks/{provider}", response={200: WebhookOut, **ERRORS}, tags=["payments"])
+def payment_webhook(request: HttpRequest, provider: str) -> HttpResponse | dict[str, object]:
+    if provider not in bootstrap.payment_providers():
+        return errors.json_response(404, error_body("unknown_provider", field="provider"))
+    outcome = payments.receive_webhook(provider, request.body, request.headers)
+    return {"received": True, "outcome": outcome}
+
+
+@router.get(
+    "/lines/{msisdn}/balance",
+    response={200: BalanceOut, **ERRORS},
+    auth=ScopedKey("balance:read"),
+    tags=["lines"],
+)
+def line_balance(request: HttpRequest, msisdn: str) -> dict[str, object]:
+    found = balances.check_balance(msisdn)
+    return {
+        "msisdn": found.msisdn,
+        "network": found.network,
+        "credit": _money(found.credit),
+        "valid_until": found.valid_until,
+        "source": found.source,
+    }
+
+
+@router.get(
+    "/admin/ledger/trial-balance",
+    response={200: TrialBalanceOut, **ERRORS},
+    auth=ScopedKey("admin"),
+    tags=["admin"],
+)
+def trial_balance(request: HttpRequest) -> dict[str, object]:
+    return balances.trial_balance_document()
+
+
+api.add_router("/", router)

@@ -1,0 +1,144 @@
+"""The `topup` command: serve the whole demo, run the web server or the worker, simulators, keys, bench."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topup.settings")
+    import django  # noqa: PLC0415 - only commands that need the database pay for Django's start-up
+
+    django.setup()
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from topup.settings import CONFIG  # noqa: PLC0415
+
+    CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
+    _django()
+    from django.core.management import call_command  # noqa: PLC0415
+
+    from topup.services.seed import seed_demo  # noqa: PLC0415
+
+    call_command("migrate", interactive=False, verbosity=0)
+    if not args.no_seed:
+        seed_demo()
+    print("database migrated" + ("" if args.no_seed else " and demo catalogue seeded"))
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    _django()
+    from topup.adapters.jobs.worker import Worker  # noqa: PLC0415
+    from topup.settings import CONFIG  # noqa: PLC0415
+
+    worker = Worker(threads=args.threads or CONFIG.worker_threads, lease_s=CONFIG.job_lease_s)
+    worker.install_signal_handlers()
+    worker.run()
+
+
+def cmd_web(args: argparse.Namespace) -> None:
+    from topup.settings import CONFIG  # noqa: PLC0415
+
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "topup.wsgi:application",
+        "--bind",
+        f"{CONFIG.host}:{CONFIG.port}",
+        "--workers",
+        str(args.workers or CONFIG.web_workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "8",
+        "--graceful-timeout",
+        "5",
+        "--log-level",
+        "warning",
+    ]
+    os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn, no shell involved
+
+
+def cmd_apikey(args: argparse.Namespace) -> None:
+    _django()
+    from topup.channels.api.auth import create_key  # noqa: PLC0415
+
+    key = create_key(args.scope, name=args.name)
+    print(f"created an API key with scopes {', '.join(args.scope)}; it is shown once:")
+    print(key)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from topup.serve import serve  # noqa: PLC0415
+
+    serve()
+
+
+def cmd_simulate(args: argparse.Namespace) -> None:
+    args.simulator_run(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from topup.bench import run  # noqa: PLC0415
+
+    run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="topup", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="migrate, seed and run web, worker and simulators").set_defaults(
+        func=cmd_serve
+    )
+    migrate = sub.add_parser("migrate", help="create or update the database schema and seed the demo")
+    migrate.add_argument("--no-seed", action="store_true")
+    migrate.set_defaults(func=cmd_migrate)
+    web = sub.add_parser("web", help="serve the web pages and the API with gunicorn")
+    web.add_argument("--workers", type=int, default=0)
+    web.set_defaults(func=cmd_web)
+    worker = sub.add_parser("worker", help="run background jobs (deliveries, refunds)")
+    worker.add_argument("--threads", type=int, default=0)
+    worker.set_defaults(func=cmd_worker)
+    apikey = sub.add_parser("apikey", help="manage API keys").add_subparsers(dest="action", required=True)
+    create = apikey.add_parser("create", help="create a key; it is printed alone on the last line")
+    create.add_argument("--scope", action="append", required=True, help="balance:read, usage:write, admin...")
+    create.add_argument("--name", default="")
+    create.set_defaults(func=cmd_apikey)
+    _add_simulators(sub.add_parser("simulate", help="run a simulated outside party"))
+    bench = sub.add_parser("bench", help="benchmark paid top-ups end to end against a running server")
+    _add_bench_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def _add_simulators(simulate: argparse.ArgumentParser) -> None:
+    from topup.simulators import carriers, payments  # noqa: PLC0415
+
+    kinds = simulate.add_subparsers(dest="simulator", required=True)
+    for name, module, help_text in [
+        ("payments", payments, "payment provider: checkout page, signed webhooks, refunds"),
+        ("carriers", carriers, "carrier gateways of Proximus, Orange Belgium, BASE and Telenet"),
+    ]:
+        sim = kinds.add_parser(name, help=help_text)
+        module.add_arguments(sim)
+        sim.set_defaults(func=cmd_simulate, simulator_run=module.run)
+
+
+def _add_bench_arguments(bench: argparse.ArgumentParser) -> None:
+    from topup.bench import add_arguments  # noqa: PLC0415
+
+    add_arguments(bench)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

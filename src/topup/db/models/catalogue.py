@@ -1,0 +1,70 @@
+"""Networks and plans as stored rows; `to_domain()` gives the pure values the rules work on."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from topup.domain.catalogue import Network, NetworkKind, Plan, PlanKind
+from topup.domain.money import Money
+
+
+class NetworkRecord(models.Model):
+    id = models.CharField(primary_key=True, max_length=40)
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=16, choices=[(k.value, k.value) for k in NetworkKind])
+    commission_bp = models.PositiveIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="EUR")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "network"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def to_domain(self) -> Network:
+        return Network(
+            id=self.id,
+            name=self.name,
+            kind=NetworkKind(self.kind),
+            commission_bp=self.commission_bp,
+            currency=self.currency,
+        )
+
+
+class PlanRecord(models.Model):
+    id = models.CharField(primary_key=True, max_length=60)
+    network = models.ForeignKey(NetworkRecord, on_delete=models.PROTECT, related_name="plans")
+    kind = models.CharField(max_length=16, choices=[(k.value, k.value) for k in PlanKind])
+    name = models.CharField(max_length=80)
+    code = models.CharField(max_length=20, blank=True, default="")
+    price_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="EUR")
+    data_mb = models.PositiveIntegerField(null=True, blank=True)
+    unlimited = models.BooleanField(default=False)
+    validity_days = models.PositiveIntegerField(null=True, blank=True)
+    fair_use_mb = models.PositiveIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "plan"
+        ordering = ["network_id", "sort_order", "price_minor"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def to_domain(self) -> Plan:
+        return Plan(
+            id=self.id,
+            network_id=self.network_id,
+            kind=PlanKind(self.kind),
+            name=self.name,
+            price=Money(self.price_minor, self.currency),
+            data_mb=self.data_mb,
+            unlimited=self.unlimited,
+            validity_days=self.validity_days,
+            fair_use_mb=self.fair_use_mb,
+            code=self.code,
+            active=self.active,
+        )

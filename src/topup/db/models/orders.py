@@ -1,0 +1,90 @@
+"""Orders with their history, payments, and API keys."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Order(models.Model):
+    id = models.CharField(primary_key=True, max_length=40)
+    plan = models.ForeignKey("topup.PlanRecord", on_delete=models.PROTECT, related_name="+")
+    network = models.ForeignKey("topup.NetworkRecord", on_delete=models.PROTECT, related_name="+")
+    msisdn = models.CharField(max_length=20, blank=True, default="", db_index=True)
+    channel = models.CharField(max_length=10, default="api")
+    language = models.CharField(max_length=10, default="en")
+    status = models.CharField(max_length=20)
+    total_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    quote = models.JSONField()  # the frozen quote: price, VAT, commission, promotions
+    failure_code = models.CharField(max_length=60, blank=True, default="")
+    carrier_ref = models.CharField(max_length=80, blank=True, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    delivery_deadline = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "order"
+        indexes = [models.Index(fields=["status", "updated_at"], name="order_status")]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class OrderEvent(models.Model):
+    """One status change of an order, with the reason (a stable code) when there is one."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, blank=True, default="")
+    to_status = models.CharField(max_length=20)
+    code = models.CharField(max_length=60, blank=True, default="")
+    detail = models.CharField(max_length=255, blank=True, default="")
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "order_event"
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status}->{self.to_status}"
+
+
+class Payment(models.Model):
+    id = models.CharField(primary_key=True, max_length=40)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    provider = models.CharField(max_length=40)
+    method = models.CharField(max_length=20)
+    status = models.CharField(max_length=20)  # requires_action | succeeded | failed | refunded
+    provider_ref = models.CharField(max_length=80, null=True, blank=True)
+    checkout_url = models.CharField(max_length=300, blank=True, default="")
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    refunded_minor = models.BigIntegerField(default=0)
+    failure_code = models.CharField(max_length=60, blank=True, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "payment"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "provider_ref"], name="payment_provider_ref_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class ApiKey(models.Model):
+    """An API key stored as a SHA-256 of its secret part (high-entropy keys need no slow hash)."""
+
+    id = models.CharField(primary_key=True, max_length=40)
+    name = models.CharField(max_length=80, blank=True, default="")
+    secret_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "api_key"
+
+    def __str__(self) -> str:
+        return self.id

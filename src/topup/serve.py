@@ -1,0 +1,104 @@
+"""`topup serve`: migrate and seed, then run the web server, the worker and the simulators as children.
+
+A child that dies is started again; Ctrl-C or SIGTERM stops them all and waits for them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+
+from topup.settings import CONFIG
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "topup.cli", *self.argv])  # noqa: S603
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+def _children() -> list[Child]:
+    webhook_url = f"{CONFIG.public_url}/api/v1/payments/webhooks/sandbox"
+    return [
+        Child("payments simulator", ["simulate", "payments", "--webhook-url", webhook_url]),
+        Child(
+            "carriers simulator",
+            ["simulate", "carriers", "--state-file", str(CONFIG.data_dir / "carriers.sqlite3")],
+        ),
+        Child("web", ["web"]),
+        Child("worker", ["worker"]),
+    ]
+
+
+def _prepare() -> str:
+    """Migrate, seed and make the demo admin key; returns the key."""
+    CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topup.settings")
+    import django  # noqa: PLC0415
+
+    django.setup()
+    from django.core.management import call_command  # noqa: PLC0415
+
+    from topup.services.seed import demo_admin_key, seed_demo  # noqa: PLC0415
+
+    call_command("migrate", interactive=False, verbosity=0)
+    seed_demo()
+    return demo_admin_key()
+
+
+def _banner(admin_key: str) -> None:
+    CONFIG.database_url if not CONFIG.database_url.startswith("sqlite") else "SQLite"
+
+
+def serve() -> None:
+    admin_key = _prepare()
+    children = _children()
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for child in children:
+        child.start()
+    _banner(admin_key)
+    while not stopping:
+        time.sleep(0.5)
+        for child in children:
+            if not stopping and not child.alive():
+                child.restarts = [t for t in child.restarts if time.monotonic() - t < 60] + [time.monotonic()]
+                if len(child.restarts) > 5:
+                    stopping = True
+                    break
+                child.start()
+    _shutdown(children)
+
+
+def _shutdown(children: list[Child]) -> None:
+    for child in reversed(children):
+        if child.alive() and child.process is not None:
+            child.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in children:
+        if child.process is None:
+            continue
+        try:
+            child.process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait()

@@ -1,0 +1,64 @@
+"""Balances: a line's credit as its carrier states it, and the ledger's trial balance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from topup import bootstrap
+from topup.db import ledger
+from topup.db.models import Account
+from topup.domain.errors import NotFound
+from topup.domain.money import Money
+from topup.services import catalogue
+from topup.services.ports import CarrierBalance, CarrierOutcome, PortUnavailable
+
+
+@dataclass(frozen=True)
+class LineBalance:
+    msisdn: str
+    network: str
+    credit: Money
+    valid_until: str | None
+    source: str
+
+
+def check_balance(msisdn_text: str) -> LineBalance:
+    found = catalogue.lookup(msisdn_text)
+    if found.network is None:
+        raise NotFound("no network is known for this number", code="network_unknown", field="msisdn")
+    answer = bootstrap.carrier_gateway().balance(found.network, found.msisdn)
+    if isinstance(answer, CarrierBalance):
+        return LineBalance(found.msisdn, found.network, answer.balance, answer.valid_until, "carrier")
+    if answer.outcome is CarrierOutcome.REJECTED:
+        raise NotFound("the operator does not know this number", code="not_on_network", field="msisdn")
+    raise PortUnavailable(answer.code or "carrier unavailable")
+
+
+def trial_balance_document() -> dict[str, object]:
+    totals = ledger.trial_balance()
+    accounts = [
+        {
+            "id": a.id,
+            "type": a.type,
+            "currency": a.currency,
+            "debits_minor": a.debits_posted,
+            "credits_minor": a.credits_posted,
+            "debits_pending_minor": a.debits_pending,
+            "credits_pending_minor": a.credits_pending,
+        }
+        for a in Account.objects.order_by("id")
+    ]
+    return {
+        "balanced": all(t.balanced for t in totals),
+        "currencies": [
+            {
+                "currency": t.currency,
+                "debits_minor": t.debits_minor,
+                "credits_minor": t.credits_minor,
+                "transfers_minor": t.transfers_minor,
+                "balanced": t.balanced,
+            }
+            for t in totals
+        ],
+        "accounts": accounts,
+    }

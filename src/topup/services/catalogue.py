@@ -1,0 +1,71 @@
+"""Catalogue reads: networks, plans, and the network guess for a number."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from topup.db.models import NetworkRecord, Order, PlanRecord
+from topup.domain.catalogue import Network, Plan
+from topup.domain.errors import NotFound
+from topup.domain.identifiers import parse_belgian_mobile, range_holder
+
+_CACHE_TTL_S = 5.0
+_cache: dict[str, tuple[float, object]] = {}
+
+
+def _cached_catalogue() -> tuple[dict[str, Network], dict[str, Plan]]:
+    """Networks and plans, read at most every few seconds per process (they change rarely)."""
+    hit = _cache.get("catalogue")
+    if hit and time.monotonic() - hit[0] < _CACHE_TTL_S:
+        return hit[1]  # type: ignore[return-value]
+    networks = {r.id: r.to_domain() for r in NetworkRecord.objects.filter(active=True)}
+    plans = {r.id: r.to_domain() for r in PlanRecord.objects.filter(active=True, network_id__in=networks)}
+    value = (networks, plans)
+    _cache["catalogue"] = (time.monotonic(), value)
+    return value
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
+def networks() -> list[Network]:
+    return sorted(_cached_catalogue()[0].values(), key=lambda n: n.name)
+
+
+def plans(network_id: str | None = None) -> list[Plan]:
+    all_plans = _cached_catalogue()[1].values()
+    return [p for p in all_plans if network_id is None or p.network_id == network_id]
+
+
+def plan_and_network(plan_id: str) -> tuple[Plan, Network]:
+    network_by_id, plan_by_id = _cached_catalogue()
+    plan = plan_by_id.get(plan_id)
+    if plan is None:
+        raise NotFound(f"no plan {plan_id!r}", code="plan_not_found", field="plan_id")
+    return plan, network_by_id[plan.network_id]
+
+
+@dataclass(frozen=True)
+class Lookup:
+    msisdn: str
+    network: str | None
+    source: str  # history (we delivered to it before) | range (the number block's first holder) | none
+
+
+def lookup(text: str) -> Lookup:
+    """Guess a number's network: our last delivery to it wins over the range holder (numbers are portable)."""
+    e164 = parse_belgian_mobile(text)
+    delivered = (
+        Order.objects.filter(msisdn=e164, status="delivered")
+        .order_by("-updated_at")
+        .values("network_id")
+        .first()
+    )
+    if delivered:
+        return Lookup(e164, delivered["network_id"], "history")
+    guess = range_holder(e164)
+    if guess and guess in _cached_catalogue()[0]:
+        return Lookup(e164, guess, "range")
+    return Lookup(e164, None, "none")

@@ -1,0 +1,137 @@
+"""Delivering a paid order to its carrier, and refunding it when the carrier refuses it for good.
+
+A timeout is "unknown": before any retry the carrier is asked for the status of our reference (the
+order id). Past the delivery deadline the reference is cancelled at the carrier before the refund,
+so a late arrival can never credit a line whose money went back. Each outcome is one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from topup import bootstrap
+from topup.clock import now
+from topup.db import ledger
+from topup.db.models import Order, Payment
+from topup.domain import ledger as postings
+from topup.domain.orders import OrderStatus
+from topup.domain.quotes import Quote
+from topup.services.payments import enqueue
+from topup.services.ports import CarrierOutcome, CarrierResult, PaymentStatus
+from topup.services.transitions import move
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What the worker does with the job next: finished, or run again after `retry_in_s`."""
+
+    done: bool
+    retry_in_s: float = 0.0
+    note: str = ""
+
+
+DONE = JobResult(done=True)
+
+
+def deliver(order_id: str, attempt: int) -> JobResult:
+    order = Order.objects.get(id=order_id)
+    if order.status == OrderStatus.PAID:
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(id=order_id)
+            if order.status == OrderStatus.PAID:
+                move(order, OrderStatus.DELIVERING, at=now())
+    if order.status != OrderStatus.DELIVERING:
+        return JobResult(done=True, note=f"nothing to deliver in status {order.status}")
+    quote = Quote.from_dict(order.quote)
+    carrier = bootstrap.carrier_gateway()
+    past_deadline = order.delivery_deadline is not None and now() >= order.delivery_deadline
+    if past_deadline:
+        return _settle_after_deadline(order, carrier.cancel(order.network_id, order.id))
+    if attempt > 1:
+        # An earlier attempt may have reached the carrier (timeout, crash): ask before sending again.
+        known = carrier.status(order.network_id, order.id)
+        if known.outcome is CarrierOutcome.CONFIRMED:
+            return _delivered(order, quote, known)
+        if known.outcome is CarrierOutcome.CANCELLED:
+            return _failed(order, "carrier_cancelled")
+        if known.outcome is not CarrierOutcome.NOT_FOUND:
+            return _retry(attempt, known)
+    result = carrier.topup(order.network_id, order.msisdn, quote.face_value, order.id)
+    if result.outcome is CarrierOutcome.CONFIRMED:
+        return _delivered(order, quote, result)
+    if result.outcome is CarrierOutcome.REJECTED:
+        return _failed(order, result.code or "carrier_rejected")
+    return _retry(attempt, result)
+
+
+def _retry(attempt: int, result: CarrierResult) -> JobResult:
+    # Exponential backoff from 0.5 s, capped at 60 s; the deadline bounds the whole affair.
+    return JobResult(
+        done=False, retry_in_s=min(0.5 * 2 ** min(attempt - 1, 10), 60.0), note=result.code or ""
+    )
+
+
+def _settle_after_deadline(order: Order, cancelled: CarrierResult) -> JobResult:
+    if cancelled.outcome is CarrierOutcome.CONFIRMED:
+        return _delivered(order, Quote.from_dict(order.quote), cancelled)
+    if cancelled.outcome is CarrierOutcome.CANCELLED:
+        return _failed(order, "delivery_deadline_passed")
+    # Not even the cancel went through: we cannot know, so we may not refund yet.
+    return JobResult(done=False, retry_in_s=5.0, note=f"cancel {cancelled.code}")
+
+
+def _delivered(order: Order, quote: Quote, result: CarrierResult) -> JobResult:
+    at = now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(id=order.id)
+        if order.status != OrderStatus.DELIVERING:
+            return DONE
+        move(order, OrderStatus.DELIVERED, at=at, carrier_ref=result.carrier_ref or "")
+        ledger.post(postings.delivery_confirmed(order.id, quote), now=at, order_id=order.id)
+    log.info("delivered", extra={"order_id": order.id, "network": order.network_id})
+    return DONE
+
+
+def _failed(order: Order, code: str) -> JobResult:
+    at = now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(id=order.id)
+        if order.status != OrderStatus.DELIVERING:
+            return DONE
+        move(order, OrderStatus.DELIVERY_FAILED, at=at, code=code, failure_code=code)
+        enqueue("refund", order.id, at=at)
+    log.warning("delivery failed: %s", code, extra={"order_id": order.id, "network": order.network_id})
+    return DONE
+
+
+def refund(order_id: str, attempt: int) -> JobResult:
+    """Give the money back through the provider, then reverse the capture on the ledger."""
+    order = Order.objects.get(id=order_id)
+    payment = Payment.objects.filter(order_id=order_id, status=PaymentStatus.SUCCEEDED.value).first()
+    if payment is None or payment.provider_ref is None:
+        return JobResult(done=True, note="no captured payment to refund")
+    provider = bootstrap.payment_provider(payment.provider)
+    quote = Quote.from_dict(order.quote)
+    result = provider.refund(payment.provider_ref, quote.total, refund_id=f"rfd_{order_id}")
+    if not result.succeeded:
+        return JobResult(
+            done=False, retry_in_s=min(2.0 * 2 ** min(attempt - 1, 8), 300.0), note=result.code or ""
+        )
+    at = now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(id=order_id)
+        updated = Payment.objects.filter(id=payment.id, status=PaymentStatus.SUCCEEDED.value).update(
+            status=PaymentStatus.REFUNDED.value, refunded_minor=quote.total.amount_minor, updated_at=at
+        )
+        if updated != 1:
+            return DONE
+        ledger.post(postings.refund_issued(order_id, payment.provider, quote), now=at, order_id=order_id)
+        if order.status == OrderStatus.DELIVERY_FAILED:
+            move(order, OrderStatus.REFUNDED, at=at, code="refunded", detail=result.refund_ref)
+    log.info("refunded", extra={"order_id": order_id, "payment_id": payment.id})
+    return DONE

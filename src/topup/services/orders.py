@@ -1,0 +1,144 @@
+"""Placing an order: quote, create the payment at the provider, save order + payment + key in one commit."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from topup import bootstrap
+from topup.clock import new_id, now
+from topup.db.models import IdempotencyRecord, Order, OrderEvent, Payment
+from topup.domain.errors import InvalidInput, NotFound
+from topup.domain.identifiers import parse_belgian_mobile
+from topup.domain.orders import OrderStatus
+from topup.domain.quotes import Quote, make_quote
+from topup.services import catalogue
+from topup.services.idempotency import IdempotencyKey, StoredResponse, replay
+from topup.services.order_view import order_document
+from topup.services.ports import PaymentRequest, PortUnavailable, ProviderRequestError
+from topup.settings import CONFIG
+
+log = logging.getLogger(__name__)
+PAYMENT_METHODS = tuple(bootstrap.PROVIDER_FOR_METHOD)
+
+
+class ProviderUnavailable(Exception):
+    """The payment provider could not create the payment; nothing was saved."""
+
+
+@dataclass(frozen=True)
+class QuoteRequest:
+    plan_id: str
+    msisdn: str
+    network_confirmed: bool = False
+
+
+def quote(request: QuoteRequest) -> Quote:
+    plan, network = catalogue.plan_and_network(request.plan_id)
+    msisdn = parse_belgian_mobile(request.msisdn)
+    guess = catalogue.lookup(msisdn).network
+    return make_quote(
+        plan, network, msisdn, guessed_network=guess, network_confirmed=request.network_confirmed
+    )
+
+
+def place_order(
+    request: QuoteRequest, *, payment_method: str, channel: str, language: str, idem: IdempotencyKey
+) -> StoredResponse:
+    """Create an order awaiting payment, or replay the answer already given for this idempotency key."""
+    stored = replay(idem)
+    if stored is not None:
+        return stored
+    if payment_method not in bootstrap.PROVIDER_FOR_METHOD:
+        raise InvalidInput(
+            f"payment_method must be one of {', '.join(PAYMENT_METHODS)}",
+            code="invalid_payment_method",
+            field="payment_method",
+        )
+    frozen = quote(request)
+    order_id, payment_id = new_id("ord"), new_id("pay")
+    provider = bootstrap.payment_provider(bootstrap.PROVIDER_FOR_METHOD[payment_method])
+    try:
+        created = provider.create_payment(
+            PaymentRequest(
+                payment_id=payment_id,
+                order_id=order_id,
+                amount=frozen.total,
+                method=payment_method,
+                description=f"Top-up {request.plan_id} for {frozen.msisdn}",
+                return_url=f"{CONFIG.public_url}/orders/{order_id}",
+            )
+        )
+    except (PortUnavailable, ProviderRequestError) as exc:
+        log.error("payment provider could not create the payment: %s", exc, extra={"order_id": order_id})
+        raise ProviderUnavailable(str(exc)) from exc
+    at = now()
+    order = Order(
+        id=order_id,
+        plan_id=frozen.plan_id,
+        network_id=frozen.network_id,
+        msisdn=frozen.msisdn,
+        channel=channel,
+        language=language,
+        status=OrderStatus.AWAITING_PAYMENT.value,
+        total_minor=frozen.total.amount_minor,
+        currency=frozen.total.currency,
+        quote=frozen.to_dict(),
+        created_at=at,
+        updated_at=at,
+    )
+    payment = Payment(
+        id=payment_id,
+        order_id=order_id,
+        provider=provider.name,
+        method=payment_method,
+        status=created.status.value,
+        provider_ref=created.provider_ref,
+        checkout_url=created.checkout_url or "",
+        amount_minor=frozen.total.amount_minor,
+        currency=frozen.total.currency,
+        created_at=at,
+        updated_at=at,
+    )
+    body = order_document(order, [payment], history=_initial_history(order))
+    try:
+        with transaction.atomic():
+            order.save(force_insert=True)
+            payment.save(force_insert=True)
+            OrderEvent.objects.bulk_create(_initial_history(order))
+            IdempotencyRecord.objects.create(
+                scope=idem.scope,
+                key=idem.key,
+                request_hash=idem.request_hash,
+                response_status=201,
+                response_body=body,
+                created_at=at,
+            )
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer what it answered.
+        stored = replay(idem)
+        if stored is None:
+            raise
+        return stored
+    return StoredResponse(201, body)
+
+
+def _initial_history(order: Order) -> list[OrderEvent]:
+    return [
+        OrderEvent(order=order, from_status="", to_status=OrderStatus.CREATED.value, at=order.created_at),
+        OrderEvent(
+            order=order,
+            from_status=OrderStatus.CREATED.value,
+            to_status=OrderStatus.AWAITING_PAYMENT.value,
+            at=order.created_at,
+        ),
+    ]
+
+
+def get_order(order_id: str) -> dict[str, object]:
+    order = Order.objects.filter(id=order_id).first()
+    if order is None:
+        raise NotFound(f"no order {order_id!r}", code="order_not_found", field="order_id")
+    return order_document(order, list(order.payments.all()), history=list(order.events.all()))

@@ -1,0 +1,128 @@
+"""Payment confirmations: a verified webhook is stored in the inbox once and applied once.
+
+`paid` writes the ledger capture and the delivery job in the same transaction as the status change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+
+from topup import bootstrap
+from topup.clock import new_id, now
+from topup.db import ledger
+from topup.db.models import InboxEvent, Job, Order, OrderEvent, Payment
+from topup.domain import ledger as postings
+from topup.domain.orders import OrderStatus
+from topup.domain.quotes import Quote
+from topup.services.ports import PaymentEvent, PaymentStatus
+from topup.services.transitions import move
+from topup.settings import CONFIG
+
+log = logging.getLogger(__name__)
+
+
+def receive_webhook(provider_name: str, raw_body: bytes, headers: Mapping[str, str]) -> str:
+    """Verify, store and apply one webhook; returns the outcome. Raises InvalidSignature (nothing stored)."""
+    provider = bootstrap.payment_provider(provider_name)
+    event = provider.parse_webhook(raw_body, headers)
+    at = now()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                inbox = InboxEvent.objects.create(
+                    provider=provider_name,
+                    event_id=event.event_id,
+                    type=event.type,
+                    payload=dict(event.payload),
+                    received_at=at,
+                )
+        except IntegrityError:
+            return "duplicate"
+        try:
+            with transaction.atomic():
+                outcome = apply_event(provider_name, event)
+        except Exception:
+            log.exception("webhook %s could not be applied now; queued for retry", event.event_id)
+            enqueue("apply_webhook", str(inbox.pk), at=at)
+            return "queued"
+        InboxEvent.objects.filter(pk=inbox.pk).update(processed_at=at, outcome=outcome)
+    log.info("webhook applied", extra={"event_id": event.event_id, "outcome": outcome})
+    return outcome
+
+
+def apply_stored_event(inbox_pk: int) -> str:
+    """Apply an inbox event later (the job behind a webhook that failed to apply at once)."""
+    with transaction.atomic():
+        inbox = InboxEvent.objects.select_for_update().get(pk=inbox_pk)
+        if inbox.processed_at is not None:
+            return inbox.outcome
+        provider = bootstrap.payment_provider(inbox.provider)
+        event = provider.event_from_payload(inbox.payload)  # type: ignore[attr-defined]
+        outcome = apply_event(inbox.provider, event)
+        inbox.processed_at, inbox.outcome = now(), outcome
+        inbox.save(update_fields=["processed_at", "outcome"])
+        return outcome
+
+
+def _find_payment(provider_name: str, event: PaymentEvent) -> Payment | None:
+    query = Payment.objects.select_for_update()
+    if event.payment_id:
+        found = query.filter(id=event.payment_id, provider=provider_name).first()
+        if found:
+            return found
+    return query.filter(provider=provider_name, provider_ref=event.provider_ref).first()
+
+
+def apply_event(provider_name: str, event: PaymentEvent) -> str:
+    payment = _find_payment(provider_name, event)
+    if payment is None:
+        return "unknown_payment"
+    order = Order.objects.select_for_update().get(id=payment.order_id)
+    at = now()
+    if event.type == "payment.succeeded":
+        if payment.status in {PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED}:
+            return "already_succeeded"
+        Payment.objects.filter(id=payment.id).update(status=PaymentStatus.SUCCEEDED.value, updated_at=at)
+        quote = Quote.from_dict(order.quote)
+        ledger.post(postings.payment_captured(order.id, provider_name, quote), now=at, order_id=order.id)
+        if order.status != OrderStatus.AWAITING_PAYMENT:
+            # Paid too late (the order expired or was cancelled): the money goes straight back.
+            enqueue("refund", order.id, at=at)
+            return "late_payment_refund"
+        move(
+            order,
+            OrderStatus.PAID,
+            at=at,
+            delivery_deadline=at + timedelta(seconds=CONFIG.delivery_deadline_s),
+        )
+        enqueue("deliver", order.id, at=at)
+        return "paid"
+    if event.type == "payment.failed":
+        if payment.status != PaymentStatus.REQUIRES_ACTION:
+            return "ignored"
+        code = event.failure_code or "payment_failed"
+        Payment.objects.filter(id=payment.id).update(
+            status=PaymentStatus.FAILED.value, failure_code=code, updated_at=at
+        )
+        OrderEvent.objects.create(
+            order_id=order.id,
+            from_status=order.status,
+            to_status=order.status,
+            code=code,
+            detail="payment failed",
+            at=at,
+        )
+        return "failed"
+    if event.type == "refund.succeeded":
+        return "refund_confirmed"
+    return "ignored"
+
+
+def enqueue(kind: str, subject_id: str, *, at: datetime, delay_s: float = 0.0) -> None:
+    """Write a job in the caller's transaction; one job per (kind, subject) ever."""
+    run_after = at + timedelta(seconds=delay_s)
+    Job.objects.create(id=new_id("job"), kind=kind, subject_id=subject_id, run_after=run_after, created_at=at)

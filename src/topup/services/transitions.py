@@ -1,0 +1,34 @@
+"""Moving an order through its state machine: a guarded UPDATE and a history row in one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from topup.db.models import Order, OrderEvent
+from topup.domain.errors import IllegalTransition
+from topup.domain.orders import OrderStatus, check_transition
+
+
+def move(
+    order: Order, new: OrderStatus, *, at: datetime, code: str = "", detail: str = "", **fields: object
+) -> None:
+    """Move `order` from its loaded status to `new`; IllegalTransition when a concurrent writer moved it."""
+    current = OrderStatus(order.status)
+    check_transition(current, new)
+    updated = Order.objects.filter(id=order.id, status=current.value).update(
+        status=new.value, updated_at=at, **fields
+    )
+    if updated != 1:
+        raise IllegalTransition(f"order {order.id} is no longer {current.value}", code="concurrent_update")
+    OrderEvent.objects.create(
+        order_id=order.id,
+        from_status=current.value,
+        to_status=new.value,
+        code=code,
+        detail=detail[:255],
+        at=at,
+    )
+    order.status = new.value
+    order.updated_at = at
+    for name, value in fields.items():
+        setattr(order, name, value)

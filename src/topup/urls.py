@@ -1,0 +1,16 @@
+"""URL map: the REST API under /api/v1/, health and metrics, and the back office."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import path
+
+from topup.channels import health
+from topup.channels.api.routes import api
+
+urlpatterns = [
+    path("healthz", health.healthz),
+    path("metrics", health.metrics),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]

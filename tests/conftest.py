@@ -1,0 +1,13 @@
+"""Test set-up shared by every layer."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from tests.support.processes import free_port
+
+# Django's live server takes a free loopback port; the simulators are started on free ports by fixtures.
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", f"127.0.0.1:{free_port()}")
+
+logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -1,0 +1,99 @@
+"""Real peers for integration tests: the payment and carrier simulators as processes on loopback,
+the platform as Django's live server, and a helper that runs the worker until the jobs are done."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.processes import ROOT, free_port, running
+from topup import bootstrap
+from topup.settings import CONFIG
+
+LOGS = ROOT / "artifacts" / "logs"
+
+
+def _log(name: str) -> Path:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    return LOGS / f"{name}.log"
+
+
+@pytest.fixture(scope="session")
+def payments_simulator(live_server: Any) -> Iterator[str]:
+    """The payment simulator on a free port, sending its webhooks to the live server."""
+    port = free_port()
+    webhook_url = f"{live_server.url}/api/v1/payments/webhooks/sandbox"
+    args = ["-m", "topup.simulators.payments", "--port", str(port), "--api-key", CONFIG.payments_api_key]
+    args += ["--webhook-secret", CONFIG.webhook_secrets[0], "--webhook-url", webhook_url, "--seed", "7"]
+    url = f"http://127.0.0.1:{port}"
+    with running(args, f"{url}/healthz", log_path=_log("payments-sim")):
+        bootstrap.configure(payments_url=url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def carriers_simulator() -> Iterator[str]:
+    """The carrier simulator on a free port; timeouts sleep 3 s so that tests stay short."""
+    port = free_port()
+    args = ["-m", "topup.simulators.carriers", "--port", str(port), "--api-key", CONFIG.carrier_api_key]
+    args += ["--seed", "7", "--timeout-sleep-s", "3"]
+    url = f"http://127.0.0.1:{port}"
+    with running(args, f"{url}/healthz", log_path=_log("carriers-sim")):
+        bootstrap.configure(carriers_url=url)
+        yield url
+
+
+class Carriers:
+    """The carrier simulator's inspection and fault API, as a test sees it."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {CONFIG.carrier_api_key}"}
+        )
+
+    def faults(self, network: str = "*", **settings: float) -> None:
+        self.http.post("/v1/admin/faults", json={"network": network, **settings}).raise_for_status()
+
+    def balance_minor(self, network: str, msisdn: str) -> int:
+        response = self.http.get(f"/v1/networks/{network}/lines/{msisdn}/balance")
+        return int(response.json()["balance_minor"]) if response.status_code == 200 else 0
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        return self.http.get("/v1/summary").json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def carriers(carriers_simulator: str) -> Iterator[Carriers]:
+    client = Carriers(carriers_simulator)
+    client.faults("*", latency_ms=0, error_rate=0.0, timeout_rate=0.0)
+    yield client
+    client.faults("*", latency_ms=0, error_rate=0.0, timeout_rate=0.0)
+
+
+def run_jobs_until_idle(timeout_s: float = 30.0) -> None:
+    """Run the worker's claim/run cycle in this process until no job is due or leased."""
+    from topup.adapters.jobs.worker import claim, run_one  # noqa: PLC0415
+    from topup.db.models import Job  # noqa: PLC0415
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        jobs = claim(50, lease_s=30)
+        for job in jobs:
+            run_one(*job)
+        if not jobs:
+            if not Job.objects.filter(status="queued").exists():
+                return
+            time.sleep(0.05)
+    raise TimeoutError("jobs still queued")
+
+
+@pytest.fixture
+def seeded(transactional_db: None) -> None:
+    from topup.services.seed import seed_demo  # noqa: PLC0415
+
+    seed_demo()

@@ -1,0 +1,166 @@
+"""The persistent ledger against a small independent model, and its no-overdraft rule under concurrency."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
+
+import pytest
+from django.db import close_old_connections, connection, transaction
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+
+from topup.clock import now
+from topup.db import ledger
+from topup.db.models import Account, Transfer
+from topup.domain.errors import LedgerError
+from topup.domain.ledger import AccountSpec, AccountType, Posting
+from topup.domain.money import Money
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WALLET_A = AccountSpec("wallet:a:EUR", "Wallet A", AccountType.LIABILITY, "EUR", no_overdraft=True)
+WALLET_B = AccountSpec("wallet:b:EUR", "Wallet B", AccountType.LIABILITY, "EUR", no_overdraft=True)
+CLEARING = AccountSpec("clearing:x:EUR", "Clearing", AccountType.ASSET, "EUR", no_overdraft=False)
+ACCOUNTS = [WALLET_A, WALLET_B, CLEARING]
+
+
+def _reset() -> None:
+    Transfer.objects.all().delete()
+    Account.objects.all().delete()
+    ledger._known_accounts.clear()
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    """Model: per account posted (debits, credits) and held pending amounts; transfers by id."""
+
+    pending = Bundle("pending")
+
+    def __init__(self) -> None:
+        super().__init__()
+        _reset()
+        self.posted = {a.id: [0, 0] for a in ACCOUNTS}
+        self.held = {a.id: [0, 0] for a in ACCOUNTS}
+        self.transfers: dict[str, tuple[str, str, int, str]] = {}
+        self.counter = 0
+
+    def _fits(self, debit: AccountSpec, amount: int) -> bool:
+        if not debit.no_overdraft:
+            return True
+        d, c = self.posted[debit.id]
+        return c - d - self.held[debit.id][0] >= amount
+
+    def _posting(self, debit: AccountSpec, credit: AccountSpec, amount: int) -> Posting:
+        self.counter += 1
+        return Posting(f"t{self.counter}", debit, credit, Money(amount, "EUR"), "test")
+
+    @rule(debit=st.sampled_from(ACCOUNTS), credit=st.sampled_from(ACCOUNTS), amount=st.integers(1, 5000))
+    def post(self, debit: AccountSpec, credit: AccountSpec, amount: int) -> None:
+        if debit == credit:
+            return
+        posting = self._posting(debit, credit, amount)
+        fits = self._fits(debit, amount)
+        try:
+            with transaction.atomic():
+                ledger.post([posting], now=now())
+        except LedgerError as error:
+            assert not fits
+            assert error.code == "insufficient_funds"
+            return
+        assert fits, "the ledger let a no-overdraft account go below zero"
+        self.posted[debit.id][0] += amount
+        self.posted[credit.id][1] += amount
+        self.transfers[posting.transfer_id] = (debit.id, credit.id, amount, "posted")
+
+    @rule(target=pending, amount=st.integers(1, 3000), debit=st.sampled_from(ACCOUNTS))
+    def reserve(self, amount: int, debit: AccountSpec) -> str:
+        credit = CLEARING if debit != CLEARING else WALLET_A
+        posting = self._posting(debit, credit, amount)
+        fits = self._fits(debit, amount)
+        try:
+            with transaction.atomic():
+                ledger.reserve([posting], now=now())
+        except LedgerError:
+            assert not fits
+            return "none"
+        assert fits
+        self.held[debit.id][0] += amount
+        self.held[credit.id][1] += amount
+        self.transfers[posting.transfer_id] = (debit.id, credit.id, amount, "pending")
+        return posting.transfer_id
+
+    @rule(transfer_id=pending, action=st.sampled_from(["post", "void"]))
+    def resolve(self, transfer_id: str, action: Literal["post", "void"]) -> None:
+        if transfer_id == "none":
+            return
+        debit, credit, amount, status = self.transfers[transfer_id]
+        try:
+            with transaction.atomic():
+                ledger.resolve(transfer_id, action, now=now())
+        except LedgerError as error:
+            assert status != "pending"
+            assert error.code == "transfer_already_resolved"
+            return
+        assert status == "pending", "a transfer resolved twice"
+        self.held[debit][0] -= amount
+        self.held[credit][1] -= amount
+        if action == "post":
+            self.posted[debit][0] += amount
+            self.posted[credit][1] += amount
+        self.transfers[transfer_id] = (debit, credit, amount, action + "ed")
+
+    @rule()
+    def replay_a_transfer_id(self) -> None:
+        if not self.transfers:
+            return
+        transfer_id = next(iter(self.transfers))
+        posting = Posting(transfer_id, CLEARING, WALLET_A, Money(1, "EUR"), "replay")
+        with pytest.raises(LedgerError) as caught, transaction.atomic():
+            ledger.post([posting], now=now())
+        assert caught.value.code == "duplicate_transfer"
+
+    @invariant()
+    def matches_the_model(self) -> None:
+        for account in Account.objects.all():
+            assert [account.debits_posted, account.credits_posted] == self.posted[account.id]
+            assert [account.debits_pending, account.credits_pending] == self.held[account.id]
+        for total in ledger.trial_balance():
+            assert total.balanced
+
+    @invariant()
+    def wallets_never_below_zero(self) -> None:
+        for account in Account.objects.filter(no_overdraft=True):
+            assert account.credits_posted - account.debits_posted - account.debits_pending >= 0
+
+
+TestLedgerMachine = LedgerMachine.TestCase
+TestLedgerMachine.settings = settings(
+    max_examples=25, stateful_step_count=25, deadline=None, suppress_health_check=list(HealthCheck)
+)
+
+
+def test_concurrent_spending_never_overdraws() -> None:
+    _reset()
+    with transaction.atomic():
+        ledger.post([Posting("fund", CLEARING, WALLET_A, Money(100_00, "EUR"), "fund")], now=now())
+
+    def spend(i: int) -> bool:
+        try:
+            with transaction.atomic():
+                ledger.post(
+                    [Posting(f"spend{i}", WALLET_A, WALLET_B, Money(10_00, "EUR"), "spend")], now=now()
+                )
+            return True
+        except LedgerError:
+            return False
+        finally:
+            close_old_connections()
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(spend, range(25)))
+    assert sum(results) == 10
+    assert ledger.balance_of(WALLET_A.id) == 0
+    assert ledger.balance_of(WALLET_B.id) == 100_00
+    assert all(t.balanced for t in ledger.trial_balance())
