@@ -12,7 +12,6 @@ from topup.adapters.payments.sandbox import SandboxPaymentProvider
 from topup.services.ports import CarrierGateway, PaymentProvider
 from topup.settings import CONFIG
 
-
 _urls = {"payments": CONFIG.payments_url, "carriers": CONFIG.carriers_url}
 
 

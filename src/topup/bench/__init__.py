@@ -83,7 +83,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 
 def _load(args: argparse.Namespace, seed: int) -> Load:
-    rng = random.Random(seed)  # noqa: S311 - picks which demo lines to use, nothing secret
+    rng = random.Random(seed)
     offset = rng.randrange(100_000, LINE_SPAN - args.orders + 1)
     return Load(
         url=args.url.rstrip("/"),

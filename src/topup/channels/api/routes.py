@@ -102,7 +102,7 @@ def create_quote(request: HttpRequest, body: QuoteIn) -> dict[str, object]:
 
 
 @router.post("/orders", response={201: OrderOut, **ERRORS}, tags=["orders"])
-def create_order(request: HttpRequest, body: OrderIn) -> Status:
+def create_order(request: HttpRequest, body: OrderIn) -> Status[dict[str, object]]:
     idem = make_key("orders", request.headers.get("Idempotency-Key"), body.model_dump())
     stored = orders.place_order(
         orders.QuoteRequest(body.plan_id, body.msisdn, body.network_confirmed),
