@@ -63,9 +63,6 @@ class Carriers:
         response = self.http.get(f"/v1/networks/{network}/lines/{msisdn}/balance")
         return int(response.json()["balance_minor"]) if response.status_code == 200 else 0
 
-    def summary(self) -> dict[str, dict[str, int]]:
-        return self.http.get("/v1/summary").json()  # type: ignore[no-any-return]
-
 
 @pytest.fixture
 def carriers(carriers_simulator: str) -> Iterator[Carriers]:

@@ -87,6 +87,23 @@ class HistoryOut(Schema):
     code: str | None
 
 
+class FrozenQuoteOut(Schema):
+    """The price frozen into the order when it was placed: what was paid and where each cent goes."""
+
+    plan_id: str
+    network_id: str
+    msisdn: str
+    price: MoneyOut
+    discount: MoneyOut
+    total: MoneyOut
+    net: MoneyOut
+    vat: MoneyOut
+    vat_rate_bp: int
+    commission: MoneyOut
+    carrier_amount: MoneyOut
+    face_value: MoneyOut
+
+
 class OrderOut(Schema):
     id: str
     status: str
@@ -95,6 +112,7 @@ class OrderOut(Schema):
     msisdn: str
     channel: str
     total: MoneyOut
+    quote: FrozenQuoteOut
     failure_code: str | None
     payment: PaymentOut | None
     created_at: str
