@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export TOPUP_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/topup
 
-.PHONY: run test test-sqlite test-postgres lint bench worker clean
+.PHONY: run test lint bench messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,10 +13,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# Translations: each catalogue is compiled again whenever its .po file changes.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard src/topup/locale/*/LC_MESSAGES/django.po))
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+messages: $(MO_FILES)
+
+run: $(STAMP) $(MO_FILES)
 	$(BIN)/topup serve
 
-test: $(STAMP) lint
+test: $(STAMP) $(MO_FILES) lint
 	$(BIN)/python tests/run.py
 
 lint: $(STAMP)

@@ -11,3 +11,10 @@ from tests.support.processes import free_port
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", f"127.0.0.1:{free_port()}")
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def pytest_configure() -> None:
+    """The SQLite test database lives in the data folder: make sure it exists on a fresh clone."""
+    from topup.settings import CONFIG  # noqa: PLC0415
+
+    CONFIG.data_dir.mkdir(parents=True, exist_ok=True)

@@ -168,6 +168,7 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -205,7 +206,9 @@ LANGUAGES = [
     ("de", "Deutsch"),
     ("zh-hans", "简体中文"),
 ]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 STATIC_URL = "/static/"
+WHITENOISE_USE_FINDERS = True  # serve app static files (API docs assets) without a collectstatic step
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
