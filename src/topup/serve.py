@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from types import FrameType
+from urllib.parse import urlparse, urlunparse
 
 from topup.settings import CONFIG
 
@@ -60,7 +61,27 @@ def _prepare() -> str:
 
 
 def _banner(admin_key: str) -> None:
-    CONFIG.database_url if not CONFIG.database_url.startswith("sqlite") else "SQLite"
+    url = CONFIG.database_url
+    database = "SQLite" if url.startswith("sqlite") else _without_password(url)
+    print(
+        "\nTopup is running\n"
+        f"  web and API      {CONFIG.public_url}/   (API docs: {CONFIG.public_url}/api/v1/docs)\n"
+        f"  health, metrics  {CONFIG.public_url}/healthz  {CONFIG.public_url}/metrics\n"
+        f"  payments sim     {CONFIG.payments_url}/\n"
+        f"  carriers sim     {CONFIG.carriers_url}/\n"
+        f"  database         {database}\n"
+        f"  data folder      {CONFIG.data_dir}\n"
+        f"  demo admin key   {admin_key}\n"
+        "Press Ctrl-C to stop.\n",
+        flush=True,
+    )
+
+
+def _without_password(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        parsed = parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@"))
+    return urlunparse(parsed)
 
 
 def serve() -> None:
@@ -83,13 +104,16 @@ def serve() -> None:
             if not stopping and not child.alive():
                 child.restarts = [t for t in child.restarts if time.monotonic() - t < 60] + [time.monotonic()]
                 if len(child.restarts) > 5:
+                    print(f"{child.name} keeps dying; stopping everything", file=sys.stderr, flush=True)
                     stopping = True
                     break
+                print(f"{child.name} exited; starting it again", file=sys.stderr, flush=True)
                 child.start()
     _shutdown(children)
 
 
 def _shutdown(children: list[Child]) -> None:
+    print("stopping...", flush=True)
     for child in reversed(children):
         if child.alive() and child.process is not None:
             child.process.send_signal(signal.SIGTERM)
@@ -102,3 +126,4 @@ def _shutdown(children: list[Child]) -> None:
         except subprocess.TimeoutExpired:
             child.process.kill()
             child.process.wait()
+    print("stopped", flush=True)
