@@ -7,8 +7,11 @@ from django.urls import path
 
 from topup.channels import health
 from topup.channels.api.routes import api
+from topup.channels.web import views as web
 
 urlpatterns = [
+    path("", web.home, name="home"),
+    path("orders/<str:order_id>", web.order_status, name="order-status"),
     path("healthz", health.healthz),
     path("metrics", health.metrics),
     path("api/v1/", api.urls),
