@@ -13,22 +13,17 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: make `tests.support` importable
 PG_URL = os.environ.get("TOPUP_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/topup")
 
 
 def postgres_reachable(url: str) -> bool:
     import psycopg  # noqa: PLC0415
 
-    parsed = urlparse(url)
+    from tests.support.postgres import maintenance_connection  # noqa: PLC0415
+
     try:
-        with psycopg.connect(
-            host=parsed.hostname,
-            port=parsed.port or 5432,
-            user=parsed.username or "postgres",
-            password=parsed.password or None,
-            dbname="postgres",
-            connect_timeout=3,
-        ):
+        with maintenance_connection(url, timeout_s=3):
             return True
     except psycopg.Error:
         return False

@@ -13,8 +13,8 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import httpx
-import psycopg
 
+from tests.support.postgres import maintenance_connection
 from tests.support.processes import ROOT, free_port, running, stop, wait_until_ready
 
 LOGS = ROOT / "artifacts" / "logs"
@@ -26,14 +26,7 @@ def fresh_database_url(data_dir: Path, name: str) -> str:
     if url.startswith("sqlite"):
         return f"sqlite:///{data_dir / f'{name}.sqlite3'}"
     parsed = urlparse(url)
-    with psycopg.connect(
-        host=parsed.hostname,
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
+    with maintenance_connection(url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return urlunparse(parsed._replace(path=f"/{name}"))
