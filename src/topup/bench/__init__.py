@@ -19,10 +19,8 @@ from collections import Counter
 from typing import NoReturn
 from urllib.parse import urlsplit
 
-import httpx
-
 from topup.bench.audit import Evidence, find_violations, intent_order_id
-from topup.bench.driver import Driver, Load
+from topup.bench.driver import Driver, Load, sampling_note
 from topup.bench.peers import (
     Peer,
     carrier_topups,
@@ -30,6 +28,7 @@ from topup.bench.peers import (
     line_balances,
     list_intents,
     plan_price,
+    session,
     trial_balance,
 )
 from topup.bench.report import OrderResult, build_report, format_report
@@ -115,22 +114,16 @@ def run(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
-def _client(concurrency: int) -> httpx.AsyncClient:
-    # Each task has one request in flight, to the platform or to the payment simulator: 2 pools of C.
-    limits = httpx.Limits(max_connections=2 * concurrency, max_keepalive_connections=2 * concurrency)
-    return httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S)
-
-
 async def _bench(args: argparse.Namespace, load: Load) -> dict[str, object]:
     errors: Counter[str] = Counter()
-    async with _client(load.concurrency) as client:
+    async with session(load.concurrency, REQUEST_TIMEOUT_S) as client:
         peer = Peer(client, errors)
         face_value = await _face_value(peer, load)
         msisdns = [load.msisdn(i) for i in range(load.orders)]
         before = await line_balances(peer, args.carriers_url, args.carrier_api_key, msisdns, load.concurrency)
         results = await Driver(peer, load, lambda u: args.allow_remote or is_loopback(u)).run()
         run_end = time.perf_counter()
-        notes: list[str] = []
+        notes: list[str] = [sampling_note()]
         balanced = await _ledger(peer, args, load.url, notes)
         evidence = await _evidence(peer, args, results, notes)
         after = await line_balances(peer, args.carriers_url, args.carrier_api_key, msisdns, load.concurrency)

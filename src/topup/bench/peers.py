@@ -5,12 +5,14 @@ the carrier simulator's top-ups and line balances. Failures are counted in `erro
 from __future__ import annotations
 
 import asyncio
+import json as jsonlib
 from collections import Counter
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
 from topup.bench.report import OrderResult
 
@@ -20,10 +22,37 @@ PAGE_LIMIT = 100
 MAX_PAGES = 10_000  # a million intents: far more than any bench, a bound on a misbehaving cursor
 
 
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A fully read response (aiohttp's own is only valid inside its `async with`)."""
+
+    status_code: int
+    body: bytes = b""
+
+    @property
+    def is_error(self) -> bool:
+        return self.status_code >= 400
+
+    def json(self) -> object:
+        """The decoded body; ValueError (as json.loads raises) when it is not JSON."""
+        return jsonlib.loads(self.body)
+
+
+def session(concurrency: int, timeout_s: float) -> aiohttp.ClientSession:
+    """The one shared client: each task has one request in flight, to the platform or to the payment
+    simulator, so 2 keep-alive pools of C connections; no cookies (the bench is stateless)."""
+    connector = aiohttp.TCPConnector(limit=2 * concurrency, limit_per_host=0, keepalive_timeout=60)
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=timeout_s),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
 class Peer:
     """One shared client plus the error tally every request reports to."""
 
-    def __init__(self, client: httpx.AsyncClient, errors: Counter[str]) -> None:
+    def __init__(self, client: aiohttp.ClientSession, errors: Counter[str]) -> None:
         self.client = client
         self.errors = errors
 
@@ -38,13 +67,14 @@ class Peer:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         expected: frozenset[int] = frozenset(),
-    ) -> httpx.Response | None:
+    ) -> Reply | None:
         """The response (error statuses not `expected` counted under `step`), None after a transport error."""
         try:
-            response = await self.client.request(
+            async with self.client.request(
                 method, url, json=json, data=data, headers=headers, params=params
-            )
-        except httpx.HTTPError as exc:
+            ) as raw:
+                response = Reply(raw.status, await raw.read())
+        except (TimeoutError, aiohttp.ClientError) as exc:
             self.errors[f"{step} {type(exc).__name__}"] += 1
             return None
         if response.is_error and response.status_code not in expected:
@@ -59,7 +89,7 @@ class Peer:
         return json_object(response)
 
 
-def json_object(response: httpx.Response) -> Json:
+def json_object(response: Reply) -> Json:
     """The response's JSON object, or {} when the body is not one."""
     try:
         body = response.json()

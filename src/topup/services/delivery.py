@@ -8,16 +8,17 @@ so a late arrival can never credit a line whose money went back. Each outcome is
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from topup import bootstrap
 from topup.clock import now
 from topup.db import ledger
-from topup.db.models import Order, Payment
+from topup.db.models import Order, OrderEvent, Payment
 from topup.domain import ledger as postings
-from topup.domain.orders import OrderStatus
+from topup.domain.orders import OrderStatus, check_transition
 from topup.domain.quotes import Quote
 from topup.services.payments import enqueue
 from topup.services.ports import CarrierOutcome, CarrierResult, PaymentStatus
@@ -38,13 +39,31 @@ class JobResult:
 DONE = JobResult(done=True)
 
 
+def start_deliveries(order_ids: Sequence[str]) -> None:
+    """Move paid orders to `delivering` in bulk, inside the caller's transaction (the worker's claim)."""
+    at = now()
+    paid = Order.objects.filter(id__in=order_ids, status=OrderStatus.PAID.value)
+    if connection.features.has_select_for_update:
+        paid = paid.select_for_update()
+    ids = list(paid.values_list("id", flat=True))
+    if not ids:
+        return
+    check_transition(OrderStatus.PAID, OrderStatus.DELIVERING)
+    Order.objects.filter(id__in=ids, status=OrderStatus.PAID.value).update(
+        status=OrderStatus.DELIVERING.value, updated_at=at
+    )
+    paid_value, delivering_value = OrderStatus.PAID.value, OrderStatus.DELIVERING.value
+    OrderEvent.objects.bulk_create(
+        OrderEvent(order_id=i, from_status=paid_value, to_status=delivering_value, at=at) for i in ids
+    )
+
+
 def deliver(order_id: str, attempt: int) -> JobResult:
     order = Order.objects.get(id=order_id)
-    if order.status == OrderStatus.PAID:
+    if order.status == OrderStatus.PAID:  # claimed by a worker that did not start it (older job rows)
         with transaction.atomic():
-            order = Order.objects.select_for_update().get(id=order_id)
-            if order.status == OrderStatus.PAID:
-                move(order, OrderStatus.DELIVERING, at=now())
+            start_deliveries([order_id])
+        order = Order.objects.get(id=order_id)
     if order.status != OrderStatus.DELIVERING:
         return JobResult(done=True, note=f"nothing to deliver in status {order.status}")
     quote = Quote.from_dict(order.quote)

@@ -49,7 +49,10 @@ def claim(batch: int, lease_s: float) -> list[tuple[str, str, str, int]]:
         Job.objects.filter(id__in=ids).update(
             locked_until=at + timedelta(seconds=lease_s), attempts=F("attempts") + 1
         )
-        return [(j.id, j.kind, j.subject_id, j.attempts) for j in Job.objects.filter(id__in=ids)]
+        jobs = [(j.id, j.kind, j.subject_id, j.attempts) for j in Job.objects.filter(id__in=ids)]
+        # Starting the claimed deliveries here saves each order a commit of its own.
+        delivery.start_deliveries([subject for _, kind, subject, _ in jobs if kind == "deliver"])
+        return jobs
 
 
 def run_one(job_id: str, kind: str, subject_id: str, attempt: int) -> None:
