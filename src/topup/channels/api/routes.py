@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 from ninja import NinjaAPI, Router, Status
+from ninja.params.functions import Header, Query
 
 from topup import bootstrap
 from topup.channels.api import errors
@@ -45,6 +46,13 @@ ERRORS = {
     503: ErrorOut,
 }
 router = Router()
+IDEMPOTENCY_KEY = Header(
+    None,
+    alias="Idempotency-Key",
+    description="Required, at most 255 characters. The same key with the same body replays the first answer; "
+    "with another body it is refused with 409 idempotency_conflict.",
+)
+MSISDN_QUERY = Query(..., min_length=1, max_length=40, description="A Belgian mobile number, as typed")
 
 
 def _money(m: object) -> dict[str, object]:
@@ -91,7 +99,7 @@ def list_plans(request: HttpRequest, network: str | None = None) -> list[dict[st
 
 
 @router.get("/lookup", response={200: LookupOut, **ERRORS}, tags=["catalogue"])
-def lookup(request: HttpRequest, msisdn: str) -> dict[str, object]:
+def lookup(request: HttpRequest, msisdn: str = MSISDN_QUERY) -> dict[str, object]:
     found = catalogue.lookup(msisdn)
     return {"msisdn": found.msisdn, "network": found.network, "source": found.source}
 
@@ -102,8 +110,12 @@ def create_quote(request: HttpRequest, body: QuoteIn) -> dict[str, object]:
 
 
 @router.post("/orders", response={201: OrderOut, **ERRORS}, tags=["orders"])
-def create_order(request: HttpRequest, body: OrderIn) -> Status[dict[str, object]]:
-    idem = make_key("orders", request.headers.get("Idempotency-Key"), body.model_dump())
+def create_order(
+    request: HttpRequest,
+    body: OrderIn,
+    idempotency_key: str | None = IDEMPOTENCY_KEY,
+) -> Status[dict[str, object]]:
+    idem = make_key("orders", idempotency_key, body.model_dump())
     stored = orders.place_order(
         orders.QuoteRequest(body.plan_id, body.msisdn, body.network_confirmed),
         payment_method=body.payment_method,
