@@ -117,12 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_simulators(simulate: argparse.ArgumentParser) -> None:
-    from topup.simulators import carriers, payments  # noqa: PLC0415
+    from topup.simulators import carriers, payments, phone, smdp  # noqa: PLC0415
 
     kinds = simulate.add_subparsers(dest="simulator", required=True)
     for name, module, help_text in [
         ("payments", payments, "payment provider: checkout page, signed webhooks, refunds"),
         ("carriers", carriers, "carrier gateways of Proximus, Orange Belgium, BASE and Telenet"),
+        ("smdp", smdp, "SM-DP+ speaking ES2+: profile pools, downloads, progress notifications"),
+        ("phone", phone, "a phone installing an eSIM profile from an activation code"),
     ]:
         sim = kinds.add_parser(name, help=help_text)
         module.add_arguments(sim)

@@ -89,5 +89,5 @@ def test_every_paid_order_ends_delivered_or_refunded_through_faults_and_a_killed
             "/api/v1/admin/ledger/trial-balance", headers={"Authorization": f"Bearer {_admin_key(stack)}"}
         ).json()
         assert trial["balanced"] is True
-        in_flight = [a for a in trial["accounts"] if a["id"].startswith("orders_in_flight")]
+        in_flight = [a for a in trial["accounts"] if a["id"].startswith("in_flight:")]
         assert all(a["debits_minor"] == a["credits_minor"] for a in in_flight), "money left in flight"

@@ -21,7 +21,7 @@ from topup.domain.ledger import (
     delivery_confirmed,
     line_credit,
     normal_side,
-    orders_in_flight,
+    order_in_flight,
     payment_captured,
     promotion_expense,
     provider_clearing,
@@ -53,9 +53,8 @@ def test_account_specs() -> None:
         "provider_clearing:stripe:EUR", AccountType.ASSET, EUR, False,
     )  # fmt: skip
     assert provider_clearing("sandbox", "CNY").id == "provider_clearing:sandbox:CNY"
-    assert (orders_in_flight().id, orders_in_flight().type, orders_in_flight().no_overdraft) == (
-        "orders_in_flight:EUR", AccountType.LIABILITY, True,
-    )  # fmt: skip
+    held = order_in_flight("ord_01ABC")
+    assert (held.id, held.type, held.no_overdraft) == ("in_flight:ord_01abc:EUR", AccountType.LIABILITY, True)
     assert carrier_payable("orange").id == "carrier_payable:orange:EUR"
     assert carrier_payable("orange").type == AccountType.LIABILITY
     assert (vat_payable().id, vat_payable().type) == ("vat_payable:EUR", AccountType.LIABILITY)
@@ -78,7 +77,7 @@ def test_account_keys_cannot_break_the_id_format(bad: str) -> None:
 
 
 def test_would_overdraw() -> None:
-    liability = orders_in_flight()
+    liability = order_in_flight("ord_1")
     assert would_overdraw(liability, debits=101, credits=100)
     assert not would_overdraw(liability, debits=100, credits=100)
     asset = AccountSpec("a", "a", AccountType.ASSET, EUR, no_overdraft=True)
@@ -90,12 +89,12 @@ def test_would_overdraw() -> None:
 @pytest.mark.parametrize(
     ("debit", "credit", "amount", "transfer_id"),
     [
-        (provider_clearing("s"), orders_in_flight(), Money(0, EUR), "t"),
-        (provider_clearing("s"), orders_in_flight(), Money(-1, EUR), "t"),
-        (provider_clearing("s"), orders_in_flight(), Money(1, "CNY"), "t"),
-        (provider_clearing("s", "CNY"), orders_in_flight(), Money(1, "CNY"), "t"),
-        (orders_in_flight(), orders_in_flight(), Money(1, EUR), "t"),
-        (provider_clearing("s"), orders_in_flight(), Money(1, EUR), ""),
+        (provider_clearing("s"), order_in_flight("ord_1"), Money(0, EUR), "t"),
+        (provider_clearing("s"), order_in_flight("ord_1"), Money(-1, EUR), "t"),
+        (provider_clearing("s"), order_in_flight("ord_1"), Money(1, "CNY"), "t"),
+        (provider_clearing("s", "CNY"), order_in_flight("ord_1"), Money(1, "CNY"), "t"),
+        (order_in_flight("ord_1"), order_in_flight("ord_1"), Money(1, EUR), "t"),
+        (provider_clearing("s"), order_in_flight("ord_1"), Money(1, EUR), ""),
     ],
 )
 def test_invalid_postings(debit: AccountSpec, credit: AccountSpec, amount: Money, transfer_id: str) -> None:
@@ -108,17 +107,17 @@ def test_capture_delivery_and_refund_postings() -> None:
     quote = _quote()
     [capture] = payment_captured("ord_1", "stripe", quote)
     assert (capture.transfer_id, capture.debit.id, capture.credit.id, capture.amount) == (
-        "ord_1:capture", "provider_clearing:stripe:EUR", "orders_in_flight:EUR", Money(1000, EUR),
+        "ord_1:capture", "provider_clearing:stripe:EUR", "in_flight:ord_1:EUR", Money(1000, EUR),
     )  # fmt: skip
     delivery = delivery_confirmed("ord_1", quote)
     assert [(p.transfer_id, p.debit.id, p.credit.id, p.amount.amount_minor) for p in delivery] == [
-        ("ord_1:deliver:carrier", "orders_in_flight:EUR", "carrier_payable:proximus:EUR", 785),
-        ("ord_1:deliver:vat", "orders_in_flight:EUR", "vat_payable:EUR", 174),
-        ("ord_1:deliver:commission", "orders_in_flight:EUR", "commission_revenue:EUR", 41),
+        ("ord_1:deliver:carrier", "in_flight:ord_1:EUR", "carrier_payable:proximus:EUR", 785),
+        ("ord_1:deliver:vat", "in_flight:ord_1:EUR", "vat_payable:EUR", 174),
+        ("ord_1:deliver:commission", "in_flight:ord_1:EUR", "commission_revenue:EUR", 41),
     ]
     [refund] = refund_issued("ord_1", "stripe", quote)
     assert (refund.transfer_id, refund.debit.id, refund.credit.id, refund.amount) == (
-        "ord_1:refund", "orders_in_flight:EUR", "provider_clearing:stripe:EUR", Money(1000, EUR),
+        "ord_1:refund", "in_flight:ord_1:EUR", "provider_clearing:stripe:EUR", Money(1000, EUR),
     )  # fmt: skip
 
 
@@ -193,14 +192,16 @@ def test_order_postings_balance_and_never_overdraw(orders: list[tuple[int, int, 
     assert sum(model.values()) == 0
     sums = totals(postings)
     assert {account: d - c for account, (d, c) in sums.items()} == dict(model)
-    in_flight = sums.get("orders_in_flight:EUR", (0, 0))
-    assert in_flight[1] - in_flight[0] == held
+    in_flight = [
+        credits - debits for account, (debits, credits) in sums.items() if account.startswith("in_flight:")
+    ]
+    assert sum(in_flight) == held
 
 
 def test_overdraw_is_detected_when_delivering_without_capture() -> None:
     delivery = delivery_confirmed("ord_9", _quote())
-    debits, credits = totals(delivery)["orders_in_flight:EUR"]
-    assert would_overdraw(orders_in_flight(), debits, credits)
+    debits, credits = totals(delivery)["in_flight:ord_9:EUR"]
+    assert would_overdraw(order_in_flight("ord_9"), debits, credits)
 
 
 def test_zero_total_orders_post_nothing() -> None:

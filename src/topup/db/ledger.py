@@ -20,6 +20,7 @@ from topup.domain.errors import LedgerError
 from topup.domain.ledger import AccountSpec, Posting, TransferStatus, normal_side, resolve_pending
 
 _known_accounts: set[str] = set()
+_KNOWN_ACCOUNTS_MAX = 50_000  # per-order accounts keep coming: the cache is forgotten now and then
 
 
 def ensure_accounts(specs: Iterable[AccountSpec]) -> None:
@@ -27,13 +28,18 @@ def ensure_accounts(specs: Iterable[AccountSpec]) -> None:
     missing = {s.id: s for s in specs if s.id not in _known_accounts}
     if not missing:
         return
-    Account.objects.bulk_create(
-        [
-            Account(id=s.id, name=s.name, type=s.type.value, currency=s.currency, no_overdraft=s.no_overdraft)
-            for s in missing.values()
-        ],
-        ignore_conflicts=True,
-    )
+    # Look before inserting: INSERT .. ON CONFLICT on a row that a concurrent transfer has locked waits
+    # for that transaction, and two such waits can deadlock on PostgreSQL.
+    existing = set(Account.objects.filter(id__in=list(missing)).values_list("id", flat=True))
+    new = [
+        Account(id=s.id, name=s.name, type=s.type.value, currency=s.currency, no_overdraft=s.no_overdraft)
+        for s in missing.values()
+        if s.id not in existing
+    ]
+    if new:
+        Account.objects.bulk_create(new, ignore_conflicts=True)
+    if len(_known_accounts) > _KNOWN_ACCOUNTS_MAX:
+        _known_accounts.clear()
     _known_accounts.update(missing)
 
 
@@ -63,7 +69,6 @@ def _write(
 ) -> None:
     if not postings:
         return
-    ensure_accounts([p.debit for p in postings] + [p.credit for p in postings])
     rows = [
         Transfer(
             id=p.transfer_id,
@@ -89,7 +94,11 @@ def _write(
         deltas.setdefault(p.debit.id, _Delta(p.debit)).debits += p.amount.amount_minor
         deltas.setdefault(p.credit.id, _Delta(p.credit)).credits += p.amount.amount_minor
     pending = status is TransferStatus.PENDING
+    # Every lock on an account row (creating it or moving its totals) is taken in account id order,
+    # so that concurrent transfers on PostgreSQL cannot deadlock. (Transfers' foreign keys are
+    # checked at commit, with key-share locks that do not conflict with these updates.)
     for account_id in sorted(deltas):
+        ensure_accounts([deltas[account_id].spec])
         _apply_delta(deltas[account_id], pending=pending)
 
 

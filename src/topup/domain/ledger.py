@@ -1,7 +1,7 @@
 """Ledger rules: typed accounts, postings (one amount from a debit to a credit account), an order's postings.
 
-An order's money moves: capture (provider clearing -> orders in flight), delivery (orders in flight ->
-carrier payable, VAT payable, commission revenue) or refund (orders in flight -> provider clearing).
+An order's money moves: capture (provider clearing -> the order in flight), delivery (order in flight ->
+carrier payable, VAT payable, commission revenue) or refund (order in flight -> provider clearing).
 """
 
 from __future__ import annotations
@@ -70,10 +70,17 @@ def provider_clearing(provider: str, currency: str = "EUR") -> AccountSpec:
     )
 
 
-def orders_in_flight(currency: str = "EUR") -> AccountSpec:
-    """Customers' money for paid orders not yet delivered or refunded: never negative."""
+def order_in_flight(order_id: str, currency: str = "EUR") -> AccountSpec:
+    """One order's paid money until it is delivered or refunded: never negative, zero once settled.
+
+    An account per order, not one shared account, so that concurrent orders never wait on the same row.
+    """
     return AccountSpec(
-        f"orders_in_flight:{currency}", "Orders in flight", AccountType.LIABILITY, currency, no_overdraft=True
+        f"in_flight:{_key(order_id.lower(), 'order')}:{currency}",
+        f"Order {order_id} in flight",
+        AccountType.LIABILITY,
+        currency,
+        no_overdraft=True,
     )
 
 
@@ -155,7 +162,7 @@ def payment_captured(order_id: str, provider: str, quote: Quote) -> list[Posting
         Posting(
             transfer_id=f"{order_id}:capture",
             debit=provider_clearing(provider, quote.currency),
-            credit=orders_in_flight(quote.currency),
+            credit=order_in_flight(order_id, quote.currency),
             amount=quote.total,
             code="payment_captured",
         )
@@ -164,7 +171,7 @@ def payment_captured(order_id: str, provider: str, quote: Quote) -> list[Posting
 
 def delivery_confirmed(order_id: str, quote: Quote) -> list[Posting]:
     """The carrier delivered: the held money is split into carrier share, VAT and our commission."""
-    in_flight = orders_in_flight(quote.currency)
+    in_flight = order_in_flight(order_id, quote.currency)
     legs = (
         ("carrier", carrier_payable(quote.network_id, quote.currency), quote.carrier_amount),
         ("vat", vat_payable(quote.currency), quote.vat),
@@ -191,7 +198,7 @@ def refund_issued(order_id: str, provider: str, quote: Quote) -> list[Posting]:
     return [
         Posting(
             transfer_id=f"{order_id}:refund",
-            debit=orders_in_flight(quote.currency),
+            debit=order_in_flight(order_id, quote.currency),
             credit=provider_clearing(provider, quote.currency),
             amount=quote.total,
             code="refund_issued",

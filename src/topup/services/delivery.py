@@ -149,8 +149,8 @@ def refund(order_id: str, attempt: int) -> JobResult:
         )
         if updated != 1:
             return DONE
-        ledger.post(postings.refund_issued(order_id, payment.provider, quote), now=at, order_id=order_id)
         if order.status == OrderStatus.DELIVERY_FAILED:
             move(order, OrderStatus.REFUNDED, at=at, code="refunded", detail=result.refund_ref)
+        ledger.post(postings.refund_issued(order_id, payment.provider, quote), now=at, order_id=order_id)
     log.info("refunded", extra={"order_id": order_id, "payment_id": payment.id})
     return DONE

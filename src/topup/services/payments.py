@@ -87,20 +87,19 @@ def apply_event(provider_name: str, event: PaymentEvent) -> str:
         if payment.status in {PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED}:
             return "already_succeeded"
         Payment.objects.filter(id=payment.id).update(status=PaymentStatus.SUCCEEDED.value, updated_at=at)
-        quote = Quote.from_dict(order.quote)
-        ledger.post(postings.payment_captured(order.id, provider_name, quote), now=at, order_id=order.id)
+        capture = postings.payment_captured(order.id, provider_name, Quote.from_dict(order.quote))
         if order.status != OrderStatus.AWAITING_PAYMENT:
             # Paid too late (the order expired or was cancelled): the money goes straight back.
             enqueue("refund", order.id, at=at)
-            return "late_payment_refund"
-        move(
-            order,
-            OrderStatus.PAID,
-            at=at,
-            delivery_deadline=at + timedelta(seconds=CONFIG.delivery_deadline_s),
-        )
-        enqueue("deliver", order.id, at=at)
-        return "paid"
+            outcome = "late_payment_refund"
+        else:
+            deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
+            move(order, OrderStatus.PAID, at=at, delivery_deadline=deadline)
+            enqueue("deliver", order.id, at=at)
+            outcome = "paid"
+        # Shared ledger rows last: their locks are then held only until the commit.
+        ledger.post(capture, now=at, order_id=order.id)
+        return outcome
     if event.type == "payment.failed":
         if payment.status != PaymentStatus.REQUIRES_ACTION:
             return "ignored"

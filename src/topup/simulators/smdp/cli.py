@@ -1,0 +1,100 @@
+"""Command line of the SM-DP+ simulator: flags, then serve until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+from topup.simulators.smdp.app import build_app
+from topup.simulators.smdp.context import Context
+from topup.simulators.smdp.faults import FaultBoard, FaultError, Faults
+from topup.simulators.smdp.notifier import ProgressNotifier
+from topup.simulators.smdp.state import SmdpState
+
+DEFAULT_CALLBACK_URL = "http://127.0.0.1:8000/api/v1/esim/es2plus/handleDownloadProgressInfo"
+EPILOG = """\
+environment: --port defaults to TOPUP_SMDP_PORT (else 8003) and --api-key to TOPUP_SMDP_API_KEY.
+Faults change at runtime with POST /admin/faults, pools with POST /admin/pool {"profileType", "count"}.
+Notification points sent (SGP.22): 1 eligibility, 3 BPP download, 4 BPP installation, 5 deletion."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    port = int(os.environ.get("TOPUP_SMDP_PORT", "8003"))
+    parser.add_argument("--port", type=int, default=port, help="env TOPUP_SMDP_PORT (default 8003)")
+    api_key = os.environ.get("TOPUP_SMDP_API_KEY", "smdp_demo_key")
+    parser.add_argument("--api-key", default=api_key, help="operator's bearer key; env TOPUP_SMDP_API_KEY")
+    parser.add_argument("--callback-url", default=DEFAULT_CALLBACK_URL, help="HandleDownloadProgressInfo URL")
+    parser.add_argument("--callback-key", default="smdp_callback_demo_key", help="bearer key of callbacks")
+    parser.add_argument("--smdp-address", default="smdp.topup.test", help="FQDN in activation codes")
+    parser.add_argument(
+        "--pool", action="append", default=[], metavar="TYPE:COUNT", help="pool size (default BE-DATA:200)"
+    )
+    parser.add_argument("--latency-ms", type=int, default=0, help="added to every ES2+ call (default 0)")
+    parser.add_argument("--error-rate", type=float, default=0.0, help="share of ES2+ calls answered 503")
+    parser.add_argument("--step-delay-ms", type=int, default=50, help="pause between download steps (50)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of ICCIDs, matching ids and faults")
+    parser.add_argument("--state-file", type=Path, default=None, help="SQLite file keeping the profiles")
+
+
+def parse_pools(specs: list[str]) -> dict[str, int]:
+    """`["BE-DATA:200", ...]` -> `{"BE-DATA": 200}`; BE-DATA:200 when none is given."""
+    pools: dict[str, int] = {}
+    for spec in specs or ["BE-DATA:200"]:
+        profile_type, _, count = spec.rpartition(":")
+        if not profile_type or not count.isdigit():
+            raise SystemExit(f"smdp simulator: --pool expects TYPE:COUNT, got {spec!r}")
+        pools[profile_type] = int(count)
+    return pools
+
+
+def build_context(args: argparse.Namespace) -> Context:
+    try:
+        faults = FaultBoard(Faults(args.latency_ms, args.error_rate, 0, args.step_delay_ms), args.seed)
+    except FaultError as exc:
+        raise SystemExit(f"smdp simulator: {exc}") from exc
+    state = SmdpState(args.seed, args.state_file)
+    if state.empty:
+        for profile_type, count in parse_pools(args.pool).items():
+            state.add_profiles(profile_type, count)
+    notifier = ProgressNotifier(args.callback_url, args.callback_key, args.smdp_address)
+    return Context(state, faults, notifier, args.smdp_address)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Listen until SIGTERM/SIGINT, then stop: undelivered notifications are dropped (and logged)."""
+    ctx = build_context(args)
+    runner = web.AppRunner(build_app(ctx, args.api_key), access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    try:
+        site = web.TCPSite(runner, args.host, args.port)
+        await site.start()
+        pools = ", ".join(f"{name}:{sizes['total']}" for name, sizes in ctx.state.pools().items())
+        print(f"SM-DP+ simulator {args.smdp_address} listening on {site.name} ({pools})", flush=True)
+        await stopping.wait()
+    finally:
+        await runner.cleanup()
+        ctx.state.close()
+
+
+def run(args: argparse.Namespace) -> None:
+    asyncio.run(serve(args))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m topup.simulators.smdp", description="SM-DP+ simulator speaking ES2+ (GSMA SGP.22)."
+    )
+    add_arguments(parser)
+    run(parser.parse_args(argv))
