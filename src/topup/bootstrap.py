@@ -8,21 +8,24 @@ from __future__ import annotations
 from functools import cache
 
 from topup.adapters.carriers.http import HttpCarrierGateway
+from topup.adapters.esim.es2plus import Es2PlusClient
 from topup.adapters.payments.sandbox import SandboxPaymentProvider
-from topup.services.ports import CarrierGateway, PaymentProvider
+from topup.services.ports import CarrierGateway, PaymentProvider, SmdpGateway
 from topup.settings import CONFIG
 
-_urls = {"payments": CONFIG.payments_url, "carriers": CONFIG.carriers_url}
+_urls = {"payments": CONFIG.payments_url, "carriers": CONFIG.carriers_url, "smdp": CONFIG.smdp_url}
 
 
-def configure(*, payments_url: str | None = None, carriers_url: str | None = None) -> None:
+def configure(
+    *, payments_url: str | None = None, carriers_url: str | None = None, smdp_url: str | None = None
+) -> None:
     """Point the adapters at other peers (tests start simulators on free ports)."""
-    if payments_url:
-        _urls["payments"] = payments_url
-    if carriers_url:
-        _urls["carriers"] = carriers_url
+    for name, url in (("payments", payments_url), ("carriers", carriers_url), ("smdp", smdp_url)):
+        if url:
+            _urls[name] = url
     payment_providers.cache_clear()
     carrier_gateway.cache_clear()
+    smdp_gateway.cache_clear()
 
 
 @cache
@@ -47,3 +50,8 @@ PROVIDER_FOR_METHOD = {
 @cache
 def carrier_gateway() -> CarrierGateway:
     return HttpCarrierGateway(_urls["carriers"], CONFIG.carrier_api_key, CONFIG.carrier_timeout_s)
+
+
+@cache
+def smdp_gateway() -> SmdpGateway:
+    return Es2PlusClient(_urls["smdp"], CONFIG.smdp_api_key, requester_id="topup")

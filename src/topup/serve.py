@@ -39,6 +39,11 @@ def _children() -> list[Child]:
             "carriers simulator",
             ["simulate", "carriers", "--state-file", str(CONFIG.data_dir / "carriers.sqlite3")],
         ),
+        Child("SM-DP+ simulator", [
+            "simulate", "smdp", "--port", str(CONFIG.smdp_port), "--api-key", CONFIG.smdp_api_key,
+            "--callback-url", f"{CONFIG.public_url}/api/v1/esim/es2plus/handleDownloadProgressInfo",
+            "--callback-key", CONFIG.smdp_callback_key, "--state-file", str(CONFIG.data_dir / "smdp.sqlite3"),
+        ]),  # fmt: skip
         Child("web", ["web"]),
         Child("worker", ["worker"]),
     ]
@@ -69,6 +74,7 @@ def _banner(admin_key: str) -> None:
         f"  health, metrics  {CONFIG.public_url}/healthz  {CONFIG.public_url}/metrics\n"
         f"  payments sim     {CONFIG.payments_url}/\n"
         f"  carriers sim     {CONFIG.carriers_url}/\n"
+        f"  SM-DP+ sim       {CONFIG.smdp_url}/   (topup simulate phone --activation-code 'LPA:1$...')\n"
         f"  database         {database}\n"
         f"  data folder      {CONFIG.data_dir}\n"
         f"  demo admin key   {admin_key}\n"

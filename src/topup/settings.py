@@ -15,6 +15,8 @@ DEMO_SECRET = "demo-insecure-secret-change-me"  # noqa: S105 - the demo's placeh
 DEMO_PAYMENTS_API_KEY = "sk_test_topup_demo"
 DEMO_WEBHOOK_SECRET = "whsec_topup_demo"  # noqa: S105
 DEMO_CARRIER_API_KEY = "carrier_demo_key"
+DEMO_SMDP_API_KEY = "smdp_demo_key"
+DEMO_SMDP_CALLBACK_KEY = "smdp_callback_demo_key"
 
 
 def _load_dotenv(path: Path) -> None:
@@ -61,6 +63,10 @@ class Config:
     carriers_port: int
     carrier_api_key: str
     carrier_timeout_s: float
+    smdp_url: str
+    smdp_port: int
+    smdp_api_key: str
+    smdp_callback_key: str  # what the SM-DP+ sends us with handleDownloadProgressInfo
     delivery_deadline_s: int
     worker_threads: int
     job_lease_s: float
@@ -79,6 +85,7 @@ def load_config() -> Config:
     data_dir = Path(_env("DATA_DIR", str(Path.cwd() / "data"))).resolve()
     payments_port = _env_int("PAYMENTS_PORT", port + 1)
     carriers_port = _env_int("CARRIERS_PORT", port + 2)
+    smdp_port = _env_int("SMDP_PORT", port + 3)
     env = _env("ENV", "demo")
     config = Config(
         env=env,
@@ -96,6 +103,10 @@ def load_config() -> Config:
         carriers_port=carriers_port,
         carrier_api_key=_env("CARRIER_API_KEY", DEMO_CARRIER_API_KEY),
         carrier_timeout_s=_env_float("CARRIER_TIMEOUT_S", 5.0),
+        smdp_url=_env("SMDP_URL", f"http://{host}:{smdp_port}").rstrip("/"),
+        smdp_port=smdp_port,
+        smdp_api_key=_env("SMDP_API_KEY", DEMO_SMDP_API_KEY),
+        smdp_callback_key=_env("SMDP_CALLBACK_KEY", DEMO_SMDP_CALLBACK_KEY),
         delivery_deadline_s=_env_int("DELIVERY_DEADLINE_S", 900),
         worker_threads=_env_int("WORKER_THREADS", 16),
         job_lease_s=_env_float("JOB_LEASE_S", 60.0),
@@ -109,8 +120,10 @@ def load_config() -> Config:
 
 
 def _refuse_demo_secrets(config: Config) -> None:
-    demo = {DEMO_SECRET, DEMO_PAYMENTS_API_KEY, DEMO_WEBHOOK_SECRET, DEMO_CARRIER_API_KEY}
-    used = [s for s in (config.secret_key, config.payments_api_key, config.carrier_api_key) if s in demo]
+    demo = {DEMO_SECRET, DEMO_PAYMENTS_API_KEY, DEMO_WEBHOOK_SECRET, DEMO_CARRIER_API_KEY, DEMO_SMDP_API_KEY}
+    demo.add(DEMO_SMDP_CALLBACK_KEY)
+    keys = (config.secret_key, config.payments_api_key, config.carrier_api_key, config.smdp_api_key)
+    used = [s for s in (*keys, config.smdp_callback_key) if s in demo]
     used += [s for s in config.webhook_secrets if s in demo]
     if used or not config.webhook_secrets:
         raise RuntimeError("TOPUP_ENV=production refuses to start with a demo or missing secret")

@@ -48,6 +48,20 @@ def carriers_simulator() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def smdp_simulator(live_server: Any) -> Iterator[str]:
+    """The SM-DP+ simulator on a free port, sending download progress to the live server."""
+    port = free_port()
+    callback = f"{live_server.url}/api/v1/esim/es2plus/handleDownloadProgressInfo"
+    args = ["-m", "topup.simulators.smdp", "--port", str(port), "--api-key", CONFIG.smdp_api_key]
+    args += ["--callback-url", callback, "--callback-key", CONFIG.smdp_callback_key, "--seed", "5"]
+    args += ["--step-delay-ms", "10", "--pool", "BE-DATA:50"]
+    url = f"http://127.0.0.1:{port}"
+    with running(args, f"{url}/healthz", log_path=_log("smdp-sim")):
+        bootstrap.configure(smdp_url=url)
+        yield url
+
+
 class Carriers:
     """The carrier simulator's inspection and fault API, as a test sees it."""
 

@@ -18,8 +18,10 @@ from topup.clock import now
 from topup.db import ledger
 from topup.db.models import Order, OrderEvent, Payment
 from topup.domain import ledger as postings
+from topup.domain.catalogue import NetworkKind
 from topup.domain.orders import OrderStatus, check_transition
 from topup.domain.quotes import Quote
+from topup.services import catalogue, esim
 from topup.services.payments import enqueue
 from topup.services.ports import CarrierOutcome, CarrierResult, PaymentStatus
 from topup.services.transitions import move
@@ -67,6 +69,8 @@ def deliver(order_id: str, attempt: int) -> JobResult:
     if order.status != OrderStatus.DELIVERING:
         return JobResult(done=True, note=f"nothing to deliver in status {order.status}")
     quote = Quote.from_dict(order.quote)
+    if catalogue.plan_and_network(order.plan_id)[1].kind is NetworkKind.HOSTED:
+        return _deliver_hosted(order, quote, attempt)
     carrier = bootstrap.carrier_gateway()
     past_deadline = order.delivery_deadline is not None and now() >= order.delivery_deadline
     if past_deadline:
@@ -88,11 +92,13 @@ def deliver(order_id: str, attempt: int) -> JobResult:
     return _retry(attempt, result)
 
 
-def _retry(attempt: int, result: CarrierResult) -> JobResult:
+def _backoff_s(attempt: int) -> float:
     # Exponential backoff from 0.5 s, capped at 60 s; the deadline bounds the whole affair.
-    return JobResult(
-        done=False, retry_in_s=min(0.5 * 2 ** min(attempt - 1, 10), 60.0), note=result.code or ""
-    )
+    return min(0.5 * 2.0 ** min(attempt - 1, 10), 60.0)
+
+
+def _retry(attempt: int, result: CarrierResult) -> JobResult:
+    return JobResult(done=False, retry_in_s=_backoff_s(attempt), note=result.code or "")
 
 
 def _settle_after_deadline(order: Order, cancelled: CarrierResult) -> JobResult:
@@ -104,25 +110,56 @@ def _settle_after_deadline(order: Order, cancelled: CarrierResult) -> JobResult:
     return JobResult(done=False, retry_in_s=5.0, note=f"cancel {cancelled.code}")
 
 
-def _delivered(order: Order, quote: Quote, result: CarrierResult) -> JobResult:
+def _deliver_hosted(order: Order, quote: Quote, attempt: int) -> JobResult:
+    """Our own network: a new eSIM needs a profile from the SM-DP+; then the bundle is ours to add."""
+    provisioned = None
+    if order.line_id is None:
+        provisioned = esim.reserve_profile(order)
+        if not provisioned.ok:
+            return _smdp_refused(order, provisioned, attempt)
+    return _delivered(order, quote, None, provisioned)
+
+
+def _smdp_refused(order: Order, provisioned: esim.Provisioned, attempt: int) -> JobResult:
+    result = provisioned.result
+    assert result is not None
+    past_deadline = order.delivery_deadline is not None and now() >= order.delivery_deadline
+    if result.transient and not past_deadline:
+        return JobResult(
+            done=False, retry_in_s=min(0.5 * 2 ** min(attempt - 1, 10), 60.0), note="smdp transient"
+        )
+    if provisioned.iccid:
+        esim.release_reservation(provisioned.iccid)
+    code = "smdp_unavailable" if result.transient else esim.smdp_code(result)
+    return _failed(order, code, detail=result.message or "")
+
+
+def _delivered(
+    order: Order, quote: Quote, result: CarrierResult | None, provisioned: esim.Provisioned | None = None
+) -> JobResult:
     at = now()
     with transaction.atomic():
         order = Order.objects.select_for_update().get(id=order.id)
         if order.status != OrderStatus.DELIVERING:
             return DONE
-        move(order, OrderStatus.DELIVERED, at=at, carrier_ref=result.carrier_ref or "")
+        if provisioned is not None:
+            esim.create_line(order, provisioned, at)
+        if order.line_id is not None:
+            esim.add_bundle(order.line_id, order, at)
+        carrier_ref = result.carrier_ref or "" if result else ""
+        move(order, OrderStatus.DELIVERED, at=at, carrier_ref=carrier_ref)
         ledger.post(postings.delivery_confirmed(order.id, quote), now=at, order_id=order.id)
     log.info("delivered", extra={"order_id": order.id, "network": order.network_id})
     return DONE
 
 
-def _failed(order: Order, code: str) -> JobResult:
+def _failed(order: Order, code: str, detail: str = "") -> JobResult:
     at = now()
     with transaction.atomic():
         order = Order.objects.select_for_update().get(id=order.id)
         if order.status != OrderStatus.DELIVERING:
             return DONE
-        move(order, OrderStatus.DELIVERY_FAILED, at=at, code=code, failure_code=code)
+        move(order, OrderStatus.DELIVERY_FAILED, at=at, code=code, detail=detail, failure_code=code)
         enqueue("refund", order.id, at=at)
     log.warning("delivery failed: %s", code, extra={"order_id": order.id, "network": order.network_id})
     return DONE

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from topup.db.models import Order, OrderEvent, Payment
+from topup.domain.esim_catalogue import ESIM_APN
+from topup.settings import CONFIG
 
 
 def _money(amount_minor: int, currency: str) -> dict[str, object]:
@@ -35,6 +37,8 @@ def order_document(
             "checkout_url": payment.checkout_url or None,
             "refunded": _money(payment.refunded_minor, payment.currency),
         },
+        "iccid": order.line.iccid if order.line_id and order.line else (order.iccid or None),
+        "esim": _esim(order),
         "created_at": order.created_at.isoformat(),
         "history": [
             {
@@ -45,4 +49,22 @@ def order_document(
             }
             for e in history
         ],
+    }
+
+
+def _esim(order: Order) -> dict[str, object] | None:
+    """The eSIM to install, once the order has a line: activation code, QR links and profile state."""
+    line = order.line if order.line_id else None
+    if line is None:
+        return None
+    base = f"{CONFIG.public_url}/api/v1/esim/orders/{order.id}"
+    return {
+        "iccid": line.iccid,
+        "activation_code": line.activation_code,
+        "smdp_address": line.smdp_address,
+        "matching_id": line.matching_id,
+        "qr_svg_url": f"{base}/qr.svg",
+        "qr_png_url": f"{base}/qr.png",
+        "state": line.profile_state,
+        "apn": ESIM_APN,
     }

@@ -10,11 +10,12 @@ from django.db import IntegrityError, transaction
 from topup import bootstrap
 from topup.clock import new_id, now
 from topup.db.models import IdempotencyRecord, Order, OrderEvent, Payment
+from topup.domain.catalogue import Network, NetworkKind, Plan
 from topup.domain.errors import InvalidInput, NotFound
-from topup.domain.identifiers import parse_belgian_mobile
+from topup.domain.identifiers import parse_belgian_mobile, parse_eid
 from topup.domain.orders import OrderStatus
 from topup.domain.quotes import Quote, make_quote
-from topup.services import catalogue
+from topup.services import catalogue, esim
 from topup.services.idempotency import IdempotencyKey, StoredResponse, replay
 from topup.services.order_view import order_document
 from topup.services.ports import PaymentRequest, PortUnavailable, ProviderRequestError
@@ -30,18 +31,55 @@ class ProviderUnavailable(Exception):
 
 @dataclass(frozen=True)
 class QuoteRequest:
+    """What is being bought for which line: a Belgian number, an existing eSIM (ICCID), or a new eSIM."""
+
     plan_id: str
-    msisdn: str
+    msisdn: str = ""
     network_confirmed: bool = False
+    iccid: str = ""
+    new_esim: bool = False
+    eid: str = ""
+
+
+@dataclass(frozen=True)
+class Priced:
+    quote: Quote
+    line_id: str | None  # the hosted line being topped up; None for external numbers and new eSIMs
+    eid: str
 
 
 def quote(request: QuoteRequest) -> Quote:
+    return price(request).quote
+
+
+def price(request: QuoteRequest) -> Priced:
     plan, network = catalogue.plan_and_network(request.plan_id)
+    if network.kind is NetworkKind.HOSTED:
+        return _price_hosted(request, plan, network)
+    if request.iccid or request.new_esim:
+        raise InvalidInput(
+            f"{plan.id} is a plan for a {network.name} number, not for an eSIM", code="not_an_esim_plan",
+            field="plan_id",
+        )  # fmt: skip
     msisdn = parse_belgian_mobile(request.msisdn)
     guess = catalogue.lookup(msisdn).network
-    return make_quote(
+    frozen = make_quote(
         plan, network, msisdn, guessed_network=guess, network_confirmed=request.network_confirmed
     )
+    return Priced(frozen, None, "")
+
+
+def _price_hosted(request: QuoteRequest, plan: Plan, network: Network) -> Priced:
+    eid = parse_eid(request.eid) if request.eid else ""
+    if request.new_esim:
+        return Priced(make_quote(plan, network, "", guessed_network=None), None, eid)
+    if not (request.iccid or request.msisdn):
+        raise InvalidInput(
+            "an eSIM plan needs the ICCID of the eSIM to top up", code="iccid_required", field="iccid"
+        )
+    line = esim.find_line(request.iccid or request.msisdn)
+    frozen = make_quote(plan, network, line.msisdn or "", guessed_network=None)
+    return Priced(frozen, line.id, "")
 
 
 def place_order(
@@ -57,7 +95,8 @@ def place_order(
             code="invalid_payment_method",
             field="payment_method",
         )
-    frozen = quote(request)
+    priced = price(request)
+    frozen = priced.quote
     order_id, payment_id = new_id("ord"), new_id("pay")
     provider = bootstrap.payment_provider(bootstrap.PROVIDER_FOR_METHOD[payment_method])
     try:
@@ -67,7 +106,7 @@ def place_order(
                 order_id=order_id,
                 amount=frozen.total,
                 method=payment_method,
-                description=f"Top-up {request.plan_id} for {frozen.msisdn}",
+                description=f"Top-up {request.plan_id} for {frozen.msisdn or request.iccid or 'a new eSIM'}",
                 return_url=f"{CONFIG.public_url}/orders/{order_id}",
             )
         )
@@ -80,6 +119,8 @@ def place_order(
         plan_id=frozen.plan_id,
         network_id=frozen.network_id,
         msisdn=frozen.msisdn,
+        line_id=priced.line_id,
+        eid=priced.eid,
         channel=channel,
         language=language,
         status=OrderStatus.AWAITING_PAYMENT.value,
@@ -138,7 +179,7 @@ def _initial_history(order: Order) -> list[OrderEvent]:
 
 
 def get_order(order_id: str) -> dict[str, object]:
-    order = Order.objects.filter(id=order_id).first()
+    order = Order.objects.select_related("line").filter(id=order_id).first()
     if order is None:
         raise NotFound(f"no order {order_id!r}", code="order_not_found", field="order_id")
     return order_document(order, list(order.payments.all()), history=list(order.events.all()))

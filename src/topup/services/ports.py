@@ -129,3 +129,45 @@ class CarrierGateway(Protocol):
         ...
 
     def balance(self, network_id: str, msisdn: str) -> CarrierBalance | CarrierResult: ...
+
+
+# ---------------------------------------------------------------- eSIM profiles (SM-DP+, ES2+)
+
+
+@dataclass(frozen=True, slots=True)
+class SmdpResult:
+    """The outcome of one ES2+ function call; on failure the SM-DP+'s subject and reason codes."""
+
+    ok: bool
+    iccid: str | None = None
+    matching_id: str | None = None
+    smdp_address: str | None = None
+    eid: str | None = None
+    subject_code: str | None = None
+    reason_code: str | None = None
+    message: str | None = None
+    transient: bool = False  # nothing conclusive happened (timeout, 5xx): the same call may be repeated
+
+
+class SmdpGateway(Protocol):
+    def download_order(
+        self,
+        *,
+        iccid: str | None = None,
+        eid: str | None = None,
+        profile_type: str,
+        call_id: str | None = None,
+    ) -> SmdpResult: ...
+
+    def confirm_order(
+        self, *, iccid: str, eid: str | None = None, matching_id: str | None = None, release: bool = True
+    ) -> SmdpResult: ...
+
+    def cancel_order(
+        self,
+        *,
+        iccid: str,
+        eid: str | None = None,
+        matching_id: str | None = None,
+        final_status: str = "Available",
+    ) -> SmdpResult: ...

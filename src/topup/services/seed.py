@@ -9,7 +9,9 @@ from django.db import transaction
 
 from topup.channels.api.auth import create_key
 from topup.db.models import NetworkRecord, PlanRecord
+from topup.domain.bundles import BundleStart, TopupRule
 from topup.domain.catalogue import BELGIAN_DEMO_NETWORKS, BELGIAN_DEMO_PLANS
+from topup.domain.esim_catalogue import BUNDLE_POLICY, ESIM_NETWORK, ESIM_PLANS
 from topup.services import catalogue
 from topup.settings import CONFIG
 
@@ -18,7 +20,7 @@ DEMO_ADMIN_KEY_ID = "key_demoadmin"
 
 def seed_demo() -> None:
     with transaction.atomic():
-        for network in BELGIAN_DEMO_NETWORKS:
+        for network in (*BELGIAN_DEMO_NETWORKS, ESIM_NETWORK):
             NetworkRecord.objects.update_or_create(
                 id=network.id,
                 defaults={
@@ -28,7 +30,8 @@ def seed_demo() -> None:
                     "currency": network.currency,
                 },
             )
-        for order, plan in enumerate(BELGIAN_DEMO_PLANS):
+        for order, plan in enumerate((*BELGIAN_DEMO_PLANS, *ESIM_PLANS)):
+            start, rule = BUNDLE_POLICY.get(plan.id, (BundleStart.ON_PURCHASE, TopupRule.STACK))
             PlanRecord.objects.update_or_create(
                 id=plan.id,
                 defaults={
@@ -42,6 +45,8 @@ def seed_demo() -> None:
                     "unlimited": plan.unlimited,
                     "validity_days": plan.validity_days,
                     "fair_use_mb": plan.fair_use_mb,
+                    "bundle_start": start.value,
+                    "topup_rule": rule.value,
                     "active": plan.active,
                     "sort_order": order,
                 },

@@ -10,20 +10,20 @@ answer lists: eligibility, download, installation. Exit status 1 when the downlo
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 import httpx
+
+from topup.settings import CONFIG
 
 DEFAULT_EID = "89049032123451234512345678901235"  # a valid test EID (identifiers.md)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    port = os.environ.get("TOPUP_SMDP_PORT", "8003")
     parser.add_argument("--activation-code", required=True, help="LPA:1$<SM-DP+ address>$<matching id>")
     parser.add_argument("--eid", default=DEFAULT_EID, help=f"the phone's EID (default {DEFAULT_EID})")
     parser.add_argument(
-        "--smdp-url", default=f"http://127.0.0.1:{port}", help="SM-DP+ simulator (env TOPUP_SMDP_PORT)"
+        "--smdp-url", default=CONFIG.smdp_url, help="SM-DP+ simulator (TOPUP_SMDP_URL, or TOPUP_PORT+3)"
     )
     parser.add_argument("--timeout-s", type=float, default=30.0, help="how long to wait for the install")
 

@@ -25,25 +25,14 @@ import httpx
 
 from topup.domain.errors import InvalidInput
 from topup.domain.identifiers import parse_eid, parse_iccid
+from topup.services.ports import SmdpResult
 
 PROTOCOL: Final = "gsma/rsp/v2.5.0"
 ES2_PATH: Final = "/gsma/rsp2/es2plus/"
 _OK_STATUSES: Final = frozenset({"Executed-Success", "Executed-WithWarning"})
 
 
-@dataclass(frozen=True, slots=True)
-class Es2Result:
-    """The outcome of one ES2+ function call, successful or not."""
-
-    ok: bool
-    iccid: str | None = None
-    matching_id: str | None = None
-    smdp_address: str | None = None
-    eid: str | None = None
-    subject_code: str | None = None
-    reason_code: str | None = None
-    message: str | None = None
-    transient: bool = False
+Es2Result = SmdpResult  # the port's result type, under the protocol's name
 
 
 def _strip_pad(iccid: object) -> str | None:
@@ -122,11 +111,15 @@ class Es2PlusClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _call(self, function: str, fields: Mapping[str, object]) -> Es2Result:
-        """POST one function, retrying transient failures with the same functionCallIdentifier."""
+    def _call(self, function: str, fields: Mapping[str, object], call_id: str | None = None) -> Es2Result:
+        """POST one function, retrying transient failures with the same functionCallIdentifier.
+
+        A caller that may repeat a call after a crash passes its own stable `call_id`, so that the
+        SM-DP+ answers the repeat with the first answer instead of reserving a second profile."""
         header = {
             "functionRequesterIdentifier": self._requester_id,
-            "functionCallIdentifier": uuid.uuid4().hex,  # one per logical call, kept by its retries
+            "functionCallIdentifier": call_id
+            or uuid.uuid4().hex,  # one per logical call, kept by its retries
         }
         body = {"header": header, **{name: value for name, value in fields.items() if value is not None}}
         attempt = 0
@@ -141,10 +134,16 @@ class Es2PlusClient:
             attempt += 1
 
     def download_order(
-        self, *, iccid: str | None = None, eid: str | None = None, profile_type: str
+        self,
+        *,
+        iccid: str | None = None,
+        eid: str | None = None,
+        profile_type: str,
+        call_id: str | None = None,
     ) -> Es2Result:
         """Reserve a profile: the given ICCID, else one of `profile_type` (linked to `eid` when given)."""
-        return self._call("downloadOrder", {"eid": eid, "iccid": iccid, "profileType": profile_type})
+        fields = {"eid": eid, "iccid": iccid, "profileType": profile_type}
+        return self._call("downloadOrder", fields, call_id)
 
     def confirm_order(
         self, *, iccid: str, eid: str | None = None, matching_id: str | None = None, release: bool = True

@@ -10,9 +10,10 @@ from ninja.params.functions import Header, Query
 from topup import bootstrap
 from topup.channels.api import errors
 from topup.channels.api.auth import ScopedKey
+from topup.channels.api.documents import ERRORS, money_document, plan_document
+from topup.channels.api.esim_routes import router as esim_router
 from topup.channels.api.schemas import (
     BalanceOut,
-    ErrorOut,
     LookupOut,
     NetworkOut,
     OrderIn,
@@ -24,9 +25,8 @@ from topup.channels.api.schemas import (
     WebhookOut,
 )
 from topup.channels.messages import error_body
-from topup.domain.catalogue import Plan
 from topup.domain.quotes import Quote
-from topup.services import balances, catalogue, orders, payments
+from topup.services import balances, catalogue, esim, orders, payments
 from topup.services.idempotency import make_key
 
 api = NinjaAPI(
@@ -36,15 +36,6 @@ api = NinjaAPI(
     description="Prepaid top-ups and eSIM data plans. Errors are `{error: {code, message, field}}`.",
 )
 errors.install(api)
-ERRORS = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-    503: ErrorOut,
-}
 router = Router()
 IDEMPOTENCY_KEY = Header(
     None,
@@ -55,35 +46,16 @@ IDEMPOTENCY_KEY = Header(
 MSISDN_QUERY = Query(..., min_length=1, max_length=40, description="A Belgian mobile number, as typed")
 
 
-def _money(m: object) -> dict[str, object]:
-    return {"amount_minor": m.amount_minor, "currency": m.currency}  # type: ignore[attr-defined]
-
-
-def _plan(p: Plan) -> dict[str, object]:
-    return {
-        "id": p.id,
-        "network": p.network_id,
-        "kind": p.kind.value,
-        "name": p.name,
-        "code": p.code,
-        "price": _money(p.price),
-        "data_mb": p.data_mb,
-        "unlimited": p.unlimited,
-        "validity_days": p.validity_days,
-        "fair_use_mb": p.fair_use_mb,
-    }
-
-
 def _quote(q: Quote) -> dict[str, object]:
     return {
         "plan_id": q.plan_id,
         "network": q.network_id,
         "msisdn": q.msisdn,
-        "price": _money(q.price),
-        "discount": _money(q.discount),
-        "total": _money(q.total),
-        "net": _money(q.net),
-        "vat": _money(q.vat),
+        "price": money_document(q.price),
+        "discount": money_document(q.discount),
+        "total": money_document(q.total),
+        "net": money_document(q.net),
+        "vat": money_document(q.vat),
         "vat_rate_percent": q.vat_rate_bp / 100,
     }
 
@@ -95,7 +67,7 @@ def list_networks(request: HttpRequest) -> list[dict[str, object]]:
 
 @router.get("/plans", response=list[PlanOut], tags=["catalogue"])
 def list_plans(request: HttpRequest, network: str | None = None) -> list[dict[str, object]]:
-    return [_plan(p) for p in catalogue.plans(network)]
+    return [plan_document(p) for p in catalogue.plans(network)]
 
 
 @router.get("/lookup", response={200: LookupOut, **ERRORS}, tags=["catalogue"])
@@ -106,7 +78,9 @@ def lookup(request: HttpRequest, msisdn: str = MSISDN_QUERY) -> dict[str, object
 
 @router.post("/quotes", response={200: QuoteOut, **ERRORS}, tags=["orders"])
 def create_quote(request: HttpRequest, body: QuoteIn) -> dict[str, object]:
-    return _quote(orders.quote(orders.QuoteRequest(body.plan_id, body.msisdn, body.network_confirmed)))
+    return _quote(
+        orders.quote(orders.QuoteRequest(body.plan_id, body.msisdn, body.network_confirmed, iccid=body.iccid))
+    )
 
 
 @router.post("/orders", response={201: OrderOut, **ERRORS}, tags=["orders"])
@@ -117,7 +91,7 @@ def create_order(
 ) -> Status[dict[str, object]]:
     idem = make_key("orders", idempotency_key, body.model_dump())
     stored = orders.place_order(
-        orders.QuoteRequest(body.plan_id, body.msisdn, body.network_confirmed),
+        orders.QuoteRequest(body.plan_id, body.msisdn, body.network_confirmed, iccid=body.iccid),
         payment_method=body.payment_method,
         channel="api",
         language=body.language or get_language() or "en",
@@ -146,11 +120,13 @@ def payment_webhook(request: HttpRequest, provider: str) -> HttpResponse | dict[
     tags=["lines"],
 )
 def line_balance(request: HttpRequest, msisdn: str) -> dict[str, object]:
+    if esim.looks_like_iccid(msisdn):
+        return esim.line_document(esim.find_line(msisdn))
     found = balances.check_balance(msisdn)
     return {
         "msisdn": found.msisdn,
         "network": found.network,
-        "credit": _money(found.credit),
+        "credit": money_document(found.credit),
         "valid_until": found.valid_until,
         "source": found.source,
     }
@@ -167,3 +143,4 @@ def trial_balance(request: HttpRequest) -> dict[str, object]:
 
 
 api.add_router("/", router)
+api.add_router("/", esim_router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from ninja import Schema
@@ -50,7 +51,8 @@ class LookupOut(Schema):
 
 class QuoteIn(Schema):
     plan_id: str = Field(min_length=1, max_length=60)
-    msisdn: str = Field(min_length=1, max_length=40)
+    msisdn: str = Field(default="", max_length=40, description="the Belgian number to top up")
+    iccid: str = Field(default="", max_length=22, description="or the ICCID of an eSIM to top up")
     network_confirmed: bool = False
 
 
@@ -115,16 +117,62 @@ class OrderOut(Schema):
     quote: FrozenQuoteOut
     failure_code: str | None
     payment: PaymentOut | None
+    iccid: str | None
+    esim: EsimOut | None
     created_at: str
     history: list[HistoryOut]
 
 
+class BundleOut(Schema):
+    id: str
+    plan_id: str
+    remaining_mb: int
+    unlimited: bool
+    starts_at: datetime | None
+    expires_at: datetime | None
+    status: str
+
+
 class BalanceOut(Schema):
-    msisdn: str
+    msisdn: str | None
     network: str
     credit: MoneyOut
     valid_until: str | None
     source: str
+    iccid: str | None = None
+    profile_state: str | None = None
+    bundles: list[BundleOut] = []
+
+
+class EsimOut(Schema):
+    iccid: str
+    activation_code: str
+    smdp_address: str
+    matching_id: str
+    qr_svg_url: str
+    qr_png_url: str
+    state: str
+    apn: str
+
+
+class EsimOrderIn(Schema):
+    plan_id: str = Field(min_length=1, max_length=60)
+    payment_method: Literal["card", "bancontact", "alipay", "wechat_pay"]
+    eid: str = Field(default="", max_length=32, description="binds the profile to this device (32 digits)")
+    language: Literal["en", "nl", "fr", "de", "zh-hans"] | None = None
+
+
+class UsageRecordIn(Schema):
+    id: str = Field(min_length=1, max_length=120)
+    iccid: str = Field(default="", max_length=22)
+    imsi: str = Field(default="", max_length=15)
+    bytes: int = Field(ge=0)
+    start: datetime
+    end: datetime
+
+
+class UsageIn(Schema):
+    records: list[UsageRecordIn] = Field(min_length=1, max_length=10_000)
 
 
 class CurrencyTotalsOut(Schema):

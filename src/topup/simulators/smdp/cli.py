@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 from pathlib import Path
 
 from aiohttp import web
 
+from topup.settings import CONFIG
 from topup.simulators.smdp.app import build_app
 from topup.simulators.smdp.context import Context
 from topup.simulators.smdp.faults import FaultBoard, FaultError, Faults
 from topup.simulators.smdp.notifier import ProgressNotifier
 from topup.simulators.smdp.state import SmdpState
 
-DEFAULT_CALLBACK_URL = "http://127.0.0.1:8000/api/v1/esim/es2plus/handleDownloadProgressInfo"
+DEFAULT_CALLBACK_URL = f"{CONFIG.public_url}/api/v1/esim/es2plus/handleDownloadProgressInfo"
 EPILOG = """\
-environment: --port defaults to TOPUP_SMDP_PORT (else 8003) and --api-key to TOPUP_SMDP_API_KEY.
+defaults come from the platform's settings: TOPUP_SMDP_PORT (TOPUP_PORT+3), TOPUP_SMDP_API_KEY,
+TOPUP_SMDP_CALLBACK_KEY and TOPUP_PUBLIC_URL for the callback.
 Faults change at runtime with POST /admin/faults, pools with POST /admin/pool {"profileType", "count"}.
 Notification points sent (SGP.22): 1 eligibility, 3 BPP download, 4 BPP installation, 5 deletion."""
 
@@ -27,12 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    port = int(os.environ.get("TOPUP_SMDP_PORT", "8003"))
-    parser.add_argument("--port", type=int, default=port, help="env TOPUP_SMDP_PORT (default 8003)")
-    api_key = os.environ.get("TOPUP_SMDP_API_KEY", "smdp_demo_key")
-    parser.add_argument("--api-key", default=api_key, help="operator's bearer key; env TOPUP_SMDP_API_KEY")
+    parser.add_argument("--port", type=int, default=CONFIG.smdp_port, help="default TOPUP_SMDP_PORT")
+    parser.add_argument("--api-key", default=CONFIG.smdp_api_key, help="operator's bearer key")
     parser.add_argument("--callback-url", default=DEFAULT_CALLBACK_URL, help="HandleDownloadProgressInfo URL")
-    parser.add_argument("--callback-key", default="smdp_callback_demo_key", help="bearer key of callbacks")
+    parser.add_argument("--callback-key", default=CONFIG.smdp_callback_key, help="bearer key of callbacks")
     parser.add_argument("--smdp-address", default="smdp.topup.test", help="FQDN in activation codes")
     parser.add_argument(
         "--pool", action="append", default=[], metavar="TYPE:COUNT", help="pool size (default BE-DATA:200)"
