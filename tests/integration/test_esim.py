@@ -126,3 +126,33 @@ def test_an_eid_binds_the_profile_and_an_esim_plan_is_not_for_a_number(esim_worl
     )
     assert not_esim.status_code == 400
     assert not_esim.json()["error"]["code"] == "not_an_esim_plan"
+
+
+def test_expired_bundles_are_closed_with_their_remainder_recorded(seeded: None) -> None:
+    from topup.clock import now  # noqa: PLC0415
+    from topup.db.models import BundleRecord, Line, LineEvent  # noqa: PLC0415
+    from topup.services.maintenance import expire_bundles  # noqa: PLC0415
+
+    at = now()
+    line = Line.objects.create(
+        id="ln_test", network_id="topup-esim", iccid="8932042000010245583", created_at=at, updated_at=at
+    )
+    common = {
+        "line": line,
+        "plan_id": "esim-1d-1gb",
+        "data_kb": 1_048_576,
+        "validity_days": 1,
+        "purchased_at": at - timedelta(days=2),
+        "starts_at": at - timedelta(days=2),
+        "status": "active",
+    }
+    BundleRecord.objects.create(id="bdl_old", used_kb=48_576, expires_at=at - timedelta(days=1), **common)
+    BundleRecord.objects.create(id="bdl_new", used_kb=0, expires_at=at + timedelta(hours=1), **common)
+
+    assert expire_bundles() == 1
+    assert expire_bundles() == 0  # a second sweep finds nothing more
+    old = BundleRecord.objects.get(id="bdl_old")
+    assert (old.status, old.expired_remaining_kb) == ("expired", 1_000_000)
+    assert BundleRecord.objects.get(id="bdl_new").status == "active"
+    [event] = LineEvent.objects.filter(line=line, kind="bundle_expired")
+    assert event.code == "bdl_old"

@@ -1,4 +1,4 @@
-"""Housekeeping the worker runs now and then: unpaid orders expire after a while."""
+"""Housekeeping the worker runs now and then: unpaid orders expire, and so do bundles past their validity."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import timedelta
 from django.db import transaction
 
 from topup.clock import now
-from topup.db.models import Order
+from topup.db.models import BundleRecord, LineEvent, Order
+from topup.domain.bundles import BundleStatus, expire
 from topup.domain.errors import IllegalTransition
 from topup.domain.orders import OrderStatus
 from topup.services.transitions import move
@@ -33,3 +34,25 @@ def expire_unpaid_orders(limit: int = 500) -> int:
             except IllegalTransition:
                 continue
     return expired
+
+
+def expire_bundles(limit: int = 1000) -> int:
+    """Close active bundles whose validity ended; what they still held is recorded, never silently lost."""
+    at = now()
+    with transaction.atomic():
+        due = BundleRecord.objects.select_for_update().filter(
+            status=BundleStatus.ACTIVE.value, expires_at__lte=at
+        )[:limit]
+        records = expire([row.to_domain() for row in due], at)
+        for record in records:
+            BundleRecord.objects.filter(id=record.bundle_id, status=BundleStatus.ACTIVE.value).update(
+                status=BundleStatus.EXPIRED.value, expired_remaining_kb=record.remaining_kb
+            )
+        LineEvent.objects.bulk_create(
+            LineEvent(
+                line_id=r.bundle.line_id, kind="bundle_expired", state="expired", code=r.bundle_id,
+                detail=f"{r.remaining_kb} kB left at expiry", at=r.expired_at,
+            )
+            for r in records
+        )  # fmt: skip
+    return len(records)

@@ -101,6 +101,7 @@ class Worker:
             while not self.stopping.is_set():
                 if time.monotonic() - last_sweep > 5.0:
                     maintenance.expire_unpaid_orders()
+                    maintenance.expire_bundles()
                     last_sweep = time.monotonic()
                 self._in_flight = {f for f in self._in_flight if not f.done()}
                 free = self.threads * 2 - len(self._in_flight)
