@@ -39,11 +39,23 @@ def _children() -> list[Child]:
             "carriers simulator",
             ["simulate", "carriers", "--state-file", str(CONFIG.data_dir / "carriers.sqlite3")],
         ),
-        Child("SM-DP+ simulator", [
-            "simulate", "smdp", "--port", str(CONFIG.smdp_port), "--api-key", CONFIG.smdp_api_key,
-            "--callback-url", f"{CONFIG.public_url}/api/v1/esim/es2plus/handleDownloadProgressInfo",
-            "--callback-key", CONFIG.smdp_callback_key, "--state-file", str(CONFIG.data_dir / "smdp.sqlite3"),
-        ]),  # fmt: skip
+        Child(
+            "SM-DP+ simulator",
+            [
+                "simulate",
+                "smdp",
+                "--port",
+                str(CONFIG.smdp_port),
+                "--api-key",
+                CONFIG.smdp_api_key,
+                "--callback-url",
+                f"{CONFIG.public_url}/api/v1/esim/es2plus/handleDownloadProgressInfo",
+                "--callback-key",
+                CONFIG.smdp_callback_key,
+                "--state-file",
+                str(CONFIG.data_dir / "smdp.sqlite3"),
+            ],
+        ),
         Child("web", ["web"]),
         Child("worker", ["worker"]),
     ]

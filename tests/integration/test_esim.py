@@ -156,3 +156,39 @@ def test_expired_bundles_are_closed_with_their_remainder_recorded(seeded: None) 
     assert BundleRecord.objects.get(id="bdl_new").status == "active"
     [event] = LineEvent.objects.filter(line=line, kind="bundle_expired")
     assert event.code == "bdl_old"
+
+
+def test_cancel_before_download_gives_the_profile_and_the_money_back(
+    esim_world: httpx.Client, smdp_simulator: str
+) -> None:
+    from topup.db import ledger  # noqa: PLC0415
+    from topup.db.models import Account  # noqa: PLC0415
+
+    order = buy_esim(esim_world, "esim-30d-unlimited", "esim-cancel")
+    iccid = order["esim"]["iccid"]
+    cancelled = esim_world.post(f"/api/v1/esim/orders/{order['id']}/cancel")
+    assert cancelled.status_code == 202, cancelled.text
+    run_jobs_until_idle()
+    final = esim_world.get(f"/api/v1/orders/{order['id']}").json()
+    assert final["status"] == "refunded"
+    assert final["payment"]["status"] == "refunded"
+    assert final["esim"]["state"] == "cancelled"
+    profile = httpx.get(f"{smdp_simulator}/sim/profiles/{iccid}").json()
+    assert profile["state"] == "Available"
+    assert all(ledger.balance_of(a.id) == 0 for a in Account.objects.filter(id__startswith="in_flight:"))
+    assert all(t.balanced for t in ledger.trial_balance())
+    again = esim_world.post(f"/api/v1/esim/orders/{order['id']}/cancel")
+    assert again.status_code == 409
+
+
+def test_an_installed_esim_cannot_be_cancelled(esim_world: httpx.Client, smdp_simulator: str) -> None:
+    order = buy_esim(esim_world, "esim-1d-1gb", "esim-no-cancel")
+    phone = {"activation_code": order["esim"]["activation_code"], "eid": "89049032123451234512345678901235"}
+    httpx.post(f"{smdp_simulator}/sim/download", json=phone).raise_for_status()
+    deadline = time.monotonic() + 15
+    while esim_world.get(f"/api/v1/orders/{order['id']}").json()["esim"]["state"] != "installed":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    refused = esim_world.post(f"/api/v1/esim/orders/{order['id']}/cancel")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "esim_already_downloaded"

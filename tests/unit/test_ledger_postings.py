@@ -218,3 +218,14 @@ def test_zero_total_orders_post_nothing() -> None:
     assert payment_captured("ord_0", "stripe", free) == []
     assert refund_issued("ord_0", "stripe", free) == []
     assert delivery_confirmed("ord_0", free) == []
+
+
+def test_a_reversed_delivery_puts_every_leg_back_in_flight() -> None:
+    from topup.domain.ledger import delivery_reversed  # noqa: PLC0415
+
+    quote = _quote()
+    both = delivery_confirmed("ord_7", quote) + delivery_reversed("ord_7", quote)
+    assert all(debits == credits for debits, credits in totals(both).values())
+    assert {p.transfer_id for p in delivery_reversed("ord_7", quote)} == {
+        "ord_7:undeliver:carrier", "ord_7:undeliver:vat", "ord_7:undeliver:commission",
+    }  # fmt: skip

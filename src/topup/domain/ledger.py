@@ -191,6 +191,20 @@ def delivery_confirmed(order_id: str, quote: Quote) -> list[Posting]:
     return postings
 
 
+def delivery_reversed(order_id: str, quote: Quote) -> list[Posting]:
+    """Undo a delivery (an eSIM cancelled before use): each leg goes back to the order in flight."""
+    return [
+        Posting(
+            p.transfer_id.replace(":deliver:", ":undeliver:"),
+            p.credit,
+            p.debit,
+            p.amount,
+            f"reversal_{p.code}",
+        )
+        for p in delivery_confirmed(order_id, quote)
+    ]
+
+
 def refund_issued(order_id: str, provider: str, quote: Quote) -> list[Posting]:
     """The held money goes back to the customer through the provider."""
     if not quote.total.is_positive():

@@ -31,14 +31,16 @@ TRANSITIONS: Final[Mapping[OrderStatus, frozenset[OrderStatus]]] = MappingProxyT
         _S.PAID: frozenset({_S.DELIVERING, _S.DELIVERY_FAILED}),
         _S.DELIVERING: frozenset({_S.DELIVERED, _S.DELIVERY_FAILED}),
         _S.DELIVERY_FAILED: frozenset({_S.REFUNDED}),
-        _S.DELIVERED: frozenset(),
+        _S.DELIVERED: frozenset({_S.REFUNDED}),  # an eSIM cancelled before its profile was downloaded
         _S.EXPIRED: frozenset(),
         _S.CANCELLED: frozenset(),
         _S.REFUNDED: frozenset(),
     }
 )
 
-TERMINAL_STATES: Final = frozenset(status for status, nexts in TRANSITIONS.items() if not nexts)
+# Settled: where an order's money rests. Only `delivered` has a way out, taken once at most: an eSIM
+# cancelled before its profile was downloaded is refunded.
+TERMINAL_STATES: Final = frozenset({_S.DELIVERED, _S.EXPIRED, _S.CANCELLED, _S.REFUNDED})
 
 # Money was taken: every order in one of these ends delivered or refunded.
 PAID_STATES: Final = frozenset({_S.PAID, _S.DELIVERING, _S.DELIVERED, _S.DELIVERY_FAILED, _S.REFUNDED})

@@ -186,8 +186,11 @@ def refund(order_id: str, attempt: int) -> JobResult:
         )
         if updated != 1:
             return DONE
-        if order.status == OrderStatus.DELIVERY_FAILED:
+        money_back = postings.refund_issued(order_id, payment.provider, quote)
+        if order.status == OrderStatus.DELIVERED:  # an eSIM cancelled before download: undo the delivery too
+            money_back = postings.delivery_reversed(order_id, quote) + money_back
+        if order.status in {OrderStatus.DELIVERY_FAILED, OrderStatus.DELIVERED}:
             move(order, OrderStatus.REFUNDED, at=at, code="refunded", detail=result.refund_ref)
-        ledger.post(postings.refund_issued(order_id, payment.provider, quote), now=at, order_id=order_id)
+        ledger.post(money_back, now=at, order_id=order_id)
     log.info("refunded", extra={"order_id": order_id, "payment_id": payment.id})
     return DONE

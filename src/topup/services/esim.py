@@ -18,10 +18,11 @@ from topup import bootstrap
 from topup.clock import new_id, now
 from topup.db.models import BundleRecord, Line, LineEvent, Order, PlanRecord
 from topup.domain.bundles import BundleStart, BundleStatus, TopupRule, apply_purchase, terms_for
-from topup.domain.errors import NotFound
+from topup.domain.errors import Conflict, NotFound
 from topup.domain.esim_catalogue import ESIM_PROFILE_TYPE
 from topup.domain.identifiers import parse_iccid
-from topup.services.ports import SmdpResult
+from topup.services.payments import enqueue
+from topup.services.ports import PortUnavailable, SmdpResult
 
 log = logging.getLogger(__name__)
 
@@ -163,3 +164,29 @@ def line_document(line: Line, at: datetime | None = None) -> dict[str, object]:
             if b.status in USABLE or b.expires_at is None or b.expires_at > at
         ],
     }
+
+
+def cancel_before_download(order_id: str) -> None:
+    """Cancel a new eSIM whose profile was not downloaded yet: cancelOrder at the SM-DP+, then a refund."""
+    order = Order.objects.select_related("line").filter(id=order_id).first()
+    if order is None:
+        raise NotFound(f"no order {order_id!r}", code="order_not_found", field="order_id")
+    line = order.line
+    if order.status != "delivered" or line is None or order.iccid != line.iccid:
+        raise Conflict("only a delivered new eSIM can be cancelled", code="not_cancellable", field="order_id")
+    if line.profile_state not in {"released", "eligible"}:
+        raise Conflict(
+            "the eSIM was already downloaded to a phone; it can no longer be cancelled",
+            code="esim_already_downloaded", field="order_id",
+        )  # fmt: skip
+    answer = bootstrap.smdp_gateway().cancel_order(iccid=line.iccid, final_status="Available")
+    if not answer.ok:
+        if answer.transient:
+            raise PortUnavailable("the SM-DP+ did not answer")
+        raise Conflict(answer.message or "the SM-DP+ refused", code=smdp_code(answer), field="order_id")
+    at = now()
+    with transaction.atomic():
+        Line.objects.filter(id=line.id).update(profile_state="cancelled", updated_at=at)
+        LineEvent.objects.create(line=line, kind="profile", state="cancelled", code="cancelOrder", at=at)
+        BundleRecord.objects.filter(line=line, order_id=order.id).update(status=BundleStatus.CANCELLED.value)
+        enqueue("refund", order.id, at=at)

@@ -69,6 +69,13 @@ def qr_png(request: HttpRequest, order_id: str) -> HttpResponse:
     return HttpResponse(out.getvalue(), content_type="image/png")
 
 
+@router.post("/esim/orders/{order_id}/cancel", response={202: OrderOut, **ERRORS})
+def cancel_esim(request: HttpRequest, order_id: str) -> Status[dict[str, object]]:
+    """Cancel a new eSIM before it is downloaded: the profile goes back to the SM-DP+ and the money back."""
+    esim.cancel_before_download(order_id)
+    return Status(202, orders.get_order(order_id))
+
+
 @router.post("/esim/es2plus/handleDownloadProgressInfo", response={204: None, **ERRORS}, tags=["es2plus"])
 def download_progress(request: HttpRequest) -> HttpResponse:
     """ES2+ HandleDownloadProgressInfo from the SM-DP+: authenticated by its bearer key, answered 204."""

@@ -5,133 +5,174 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('topup', '0001_initial'),
+        ("topup", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='eid',
-            field=models.CharField(blank=True, default='', max_length=32),
+            model_name="order",
+            name="eid",
+            field=models.CharField(blank=True, default="", max_length=32),
         ),
         migrations.AddField(
-            model_name='order',
-            name='iccid',
-            field=models.CharField(blank=True, default='', max_length=22),
+            model_name="order",
+            name="iccid",
+            field=models.CharField(blank=True, default="", max_length=22),
         ),
         migrations.AddField(
-            model_name='planrecord',
-            name='bundle_start',
-            field=models.CharField(default='on_purchase', max_length=16),
+            model_name="planrecord",
+            name="bundle_start",
+            field=models.CharField(default="on_purchase", max_length=16),
         ),
         migrations.AddField(
-            model_name='planrecord',
-            name='overage',
-            field=models.CharField(default='refuse', max_length=16),
+            model_name="planrecord",
+            name="overage",
+            field=models.CharField(default="refuse", max_length=16),
         ),
         migrations.AddField(
-            model_name='planrecord',
-            name='overage_price_per_mb_minor',
+            model_name="planrecord",
+            name="overage_price_per_mb_minor",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='planrecord',
-            name='topup_rule',
-            field=models.CharField(default='stack', max_length=10),
+            model_name="planrecord",
+            name="topup_rule",
+            field=models.CharField(default="stack", max_length=10),
         ),
         migrations.CreateModel(
-            name='Line',
+            name="Line",
             fields=[
-                ('id', models.CharField(max_length=40, primary_key=True, serialize=False)),
-                ('iccid', models.CharField(max_length=22, unique=True)),
-                ('msisdn', models.CharField(blank=True, max_length=20, null=True, unique=True)),
-                ('eid', models.CharField(blank=True, default='', max_length=32)),
-                ('matching_id', models.CharField(blank=True, default='', max_length=64)),
-                ('smdp_address', models.CharField(blank=True, default='', max_length=120)),
-                ('profile_state', models.CharField(default='released', max_length=20)),
-                ('credit_minor', models.BigIntegerField(default=0)),
-                ('currency', models.CharField(default='EUR', max_length=3)),
-                ('language', models.CharField(default='en', max_length=10)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('network', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='topup.networkrecord')),
+                ("id", models.CharField(max_length=40, primary_key=True, serialize=False)),
+                ("iccid", models.CharField(max_length=22, unique=True)),
+                ("msisdn", models.CharField(blank=True, max_length=20, null=True, unique=True)),
+                ("eid", models.CharField(blank=True, default="", max_length=32)),
+                ("matching_id", models.CharField(blank=True, default="", max_length=64)),
+                ("smdp_address", models.CharField(blank=True, default="", max_length=120)),
+                ("profile_state", models.CharField(default="released", max_length=20)),
+                ("credit_minor", models.BigIntegerField(default=0)),
+                ("currency", models.CharField(default="EUR", max_length=3)),
+                ("language", models.CharField(default="en", max_length=10)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "network",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="topup.networkrecord",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'line',
+                "db_table": "line",
             },
         ),
         migrations.CreateModel(
-            name='BundleRecord',
+            name="BundleRecord",
             fields=[
-                ('id', models.CharField(max_length=40, primary_key=True, serialize=False)),
-                ('order_id', models.CharField(blank=True, default='', max_length=40)),
-                ('data_kb', models.BigIntegerField(blank=True, null=True)),
-                ('used_kb', models.BigIntegerField(default=0)),
-                ('fair_use_kb', models.BigIntegerField(blank=True, null=True)),
-                ('validity_days', models.PositiveIntegerField()),
-                ('purchased_at', models.DateTimeField()),
-                ('starts_at', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(max_length=12)),
-                ('expired_remaining_kb', models.BigIntegerField(blank=True, null=True)),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='topup.planrecord')),
-                ('line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bundles', to='topup.line')),
+                ("id", models.CharField(max_length=40, primary_key=True, serialize=False)),
+                ("order_id", models.CharField(blank=True, default="", max_length=40)),
+                ("data_kb", models.BigIntegerField(blank=True, null=True)),
+                ("used_kb", models.BigIntegerField(default=0)),
+                ("fair_use_kb", models.BigIntegerField(blank=True, null=True)),
+                ("validity_days", models.PositiveIntegerField()),
+                ("purchased_at", models.DateTimeField()),
+                ("starts_at", models.DateTimeField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("status", models.CharField(max_length=12)),
+                ("expired_remaining_kb", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="topup.planrecord"
+                    ),
+                ),
+                (
+                    "line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="bundles", to="topup.line"
+                    ),
+                ),
             ],
             options={
-                'db_table': 'bundle',
+                "db_table": "bundle",
             },
         ),
         migrations.AddField(
-            model_name='order',
-            name='line',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='topup.line'),
+            model_name="order",
+            name="line",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="orders",
+                to="topup.line",
+            ),
         ),
         migrations.CreateModel(
-            name='LineEvent',
+            name="LineEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=30)),
-                ('state', models.CharField(blank=True, default='', max_length=30)),
-                ('code', models.CharField(blank=True, default='', max_length=60)),
-                ('detail', models.CharField(blank=True, default='', max_length=255)),
-                ('source_ref', models.CharField(blank=True, max_length=120, null=True, unique=True)),
-                ('at', models.DateTimeField()),
-                ('line', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='topup.line')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=30)),
+                ("state", models.CharField(blank=True, default="", max_length=30)),
+                ("code", models.CharField(blank=True, default="", max_length=60)),
+                ("detail", models.CharField(blank=True, default="", max_length=255)),
+                ("source_ref", models.CharField(blank=True, max_length=120, null=True, unique=True)),
+                ("at", models.DateTimeField()),
+                (
+                    "line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="topup.line"
+                    ),
+                ),
             ],
             options={
-                'db_table': 'line_event',
-                'ordering': ['at', 'id'],
+                "db_table": "line_event",
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='UsageRow',
+            name="UsageRow",
             fields=[
-                ('id', models.CharField(max_length=120, primary_key=True, serialize=False)),
-                ('kb', models.BigIntegerField()),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('drawn_kb', models.BigIntegerField(default=0)),
-                ('charged_minor', models.BigIntegerField(default=0)),
-                ('refused_kb', models.BigIntegerField(default=0)),
-                ('rated_at', models.DateTimeField()),
-                ('line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='topup.line')),
+                ("id", models.CharField(max_length=120, primary_key=True, serialize=False)),
+                ("kb", models.BigIntegerField()),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                ("drawn_kb", models.BigIntegerField(default=0)),
+                ("charged_minor", models.BigIntegerField(default=0)),
+                ("refused_kb", models.BigIntegerField(default=0)),
+                ("rated_at", models.DateTimeField()),
+                (
+                    "line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="topup.line"
+                    ),
+                ),
             ],
             options={
-                'db_table': 'usage_record',
+                "db_table": "usage_record",
             },
         ),
         migrations.AddConstraint(
-            model_name='line',
-            constraint=models.CheckConstraint(condition=models.Q(('credit_minor__gte', 0)), name='line_credit_not_negative'),
+            model_name="line",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("credit_minor__gte", 0)), name="line_credit_not_negative"
+            ),
         ),
         migrations.AddIndex(
-            model_name='bundlerecord',
-            index=models.Index(fields=['status', 'expires_at'], name='bundle_expiry'),
+            model_name="bundlerecord",
+            index=models.Index(fields=["status", "expires_at"], name="bundle_expiry"),
         ),
         migrations.AddConstraint(
-            model_name='bundlerecord',
-            constraint=models.CheckConstraint(condition=models.Q(('used_kb__gte', 0)), name='bundle_used_not_negative'),
+            model_name="bundlerecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("used_kb__gte", 0)), name="bundle_used_not_negative"
+            ),
         ),
     ]

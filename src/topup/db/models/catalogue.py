@@ -46,7 +46,9 @@ class PlanRecord(models.Model):
     fair_use_mb = models.PositiveIntegerField(null=True, blank=True)
     bundle_start = models.CharField(max_length=16, default="on_purchase")  # or on_first_use
     topup_rule = models.CharField(max_length=10, default="stack")  # or extend
-    overage = models.CharField(max_length=16, default="refuse")  # data beyond the bundles: refuse | charge_credit
+    overage = models.CharField(
+        max_length=16, default="refuse"
+    )  # data beyond the bundles: refuse | charge_credit
     overage_price_per_mb_minor = models.PositiveIntegerField(default=0)
     active = models.BooleanField(default=True)
     sort_order = models.PositiveIntegerField(default=0)

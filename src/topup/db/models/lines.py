@@ -26,7 +26,9 @@ class Line(models.Model):
 
     class Meta:
         db_table = "line"
-        constraints = [models.CheckConstraint(condition=models.Q(credit_minor__gte=0), name="line_credit_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(credit_minor__gte=0), name="line_credit_not_negative")
+        ]
 
     def __str__(self) -> str:
         return self.iccid
@@ -37,7 +39,7 @@ class Line(models.Model):
 
 
 class LineEvent(models.Model):
-    """A profile state change or a notable event of a line (bundle thresholds, expiry), for agents and alerts."""
+    """A profile state change or another event of a line (thresholds, expiry), for agents and alerts."""
 
     line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30)  # profile | bundle_threshold | bundle_expired | usage_refused
@@ -73,25 +75,43 @@ class BundleRecord(models.Model):
     class Meta:
         db_table = "bundle"
         indexes = [models.Index(fields=["status", "expires_at"], name="bundle_expiry")]
-        constraints = [models.CheckConstraint(condition=models.Q(used_kb__gte=0), name="bundle_used_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(used_kb__gte=0), name="bundle_used_not_negative")
+        ]
 
     def __str__(self) -> str:
         return self.id
 
     def to_domain(self) -> Bundle:
         return Bundle(
-            id=self.id, line_id=self.line_id, plan_id=self.plan_id, data_kb=self.data_kb, used_kb=self.used_kb,
-            fair_use_kb=self.fair_use_kb, validity_days=self.validity_days, purchased_at=self.purchased_at,
-            starts_at=self.starts_at, expires_at=self.expires_at, status=BundleStatus(self.status),
+            id=self.id,
+            line_id=self.line_id,
+            plan_id=self.plan_id,
+            data_kb=self.data_kb,
+            used_kb=self.used_kb,
+            fair_use_kb=self.fair_use_kb,
+            validity_days=self.validity_days,
+            purchased_at=self.purchased_at,
+            starts_at=self.starts_at,
+            expires_at=self.expires_at,
+            status=BundleStatus(self.status),
         )
 
     @classmethod
     def from_domain(cls, bundle: Bundle, order_id: str = "") -> BundleRecord:
         return cls(
-            id=bundle.id, line_id=bundle.line_id, plan_id=bundle.plan_id, order_id=order_id,
-            data_kb=bundle.data_kb, used_kb=bundle.used_kb, fair_use_kb=bundle.fair_use_kb,
-            validity_days=bundle.validity_days, purchased_at=bundle.purchased_at, starts_at=bundle.starts_at,
-            expires_at=bundle.expires_at, status=bundle.status.value,
+            id=bundle.id,
+            line_id=bundle.line_id,
+            plan_id=bundle.plan_id,
+            order_id=order_id,
+            data_kb=bundle.data_kb,
+            used_kb=bundle.used_kb,
+            fair_use_kb=bundle.fair_use_kb,
+            validity_days=bundle.validity_days,
+            purchased_at=bundle.purchased_at,
+            starts_at=bundle.starts_at,
+            expires_at=bundle.expires_at,
+            status=bundle.status.value,
         )
 
 

@@ -10,7 +10,9 @@ class Order(models.Model):
     plan = models.ForeignKey("topup.PlanRecord", on_delete=models.PROTECT, related_name="+")
     network = models.ForeignKey("topup.NetworkRecord", on_delete=models.PROTECT, related_name="+")
     msisdn = models.CharField(max_length=20, blank=True, default="", db_index=True)
-    line = models.ForeignKey("topup.Line", on_delete=models.PROTECT, null=True, blank=True, related_name="orders")
+    line = models.ForeignKey(
+        "topup.Line", on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
     eid = models.CharField(max_length=32, blank=True, default="")  # binds a new eSIM profile to one device
     iccid = models.CharField(max_length=22, blank=True, default="")  # the profile reserved for a new eSIM
     channel = models.CharField(max_length=10, default="api")

@@ -1,0 +1,184 @@
+"""The back office (Django admin) for agents: lines with their profile history, orders with theirs,
+payments, the ledger and jobs to look at, and the catalogue (networks and plan prices) to edit.
+
+Everything that records money or history is read-only and cannot be deleted here: orders move only
+through the services, and ledger mistakes are fixed with reversing transfers, never by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
+
+from topup.db.models import (
+    Account,
+    BundleRecord,
+    Job,
+    Line,
+    LineEvent,
+    NetworkRecord,
+    Order,
+    OrderEvent,
+    Payment,
+    PlanRecord,
+    Transfer,
+)
+from topup.domain.money import Money
+
+
+def _money(amount_minor: int, currency: str) -> str:
+    return str(Money(amount_minor, currency))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    """Agents can look but not add, change or delete (view permission is enough to open a row)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline[Any, Any]):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class LineEventInline(ReadOnlyInline):
+    model = LineEvent
+    fields = ("at", "kind", "state", "code", "detail")
+    ordering = ("at", "id")
+    verbose_name_plural = "profile state history"
+
+
+class BundleInline(ReadOnlyInline):
+    model = BundleRecord
+    fields = ("id", "plan", "status", "data_kb", "used_kb", "starts_at", "expires_at", "order_id")
+    ordering = ("purchased_at",)
+
+
+@admin.register(Line)
+class LineAdmin(ReadOnlyAdmin):
+    list_display = ("iccid", "eid", "profile_state", "network", "msisdn", "created_at")
+    list_filter = ("profile_state", "network")
+    search_fields = ("iccid", "msisdn")
+    list_select_related = ("network",)
+    ordering = ("-created_at",)
+    inlines = (LineEventInline, BundleInline)
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = ("at", "from_status", "to_status", "code", "detail")
+    ordering = ("at", "id")
+    verbose_name_plural = "history"
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = ("id", "provider", "method", "status", "amount_minor", "refunded_minor", "currency", "failure_code")
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = ("id", "status", "network", "msisdn", "order_iccid", "total", "created_at")
+    list_filter = ("status", "network", "channel")
+    search_fields = ("id", "msisdn", "iccid", "line__iccid")
+    list_select_related = ("network", "line")
+    ordering = ("-created_at",)
+    date_hierarchy = "created_at"
+    inlines = (OrderEventInline, PaymentInline)
+
+    @admin.display(description="ICCID")
+    def order_iccid(self, obj: Order) -> str:
+        return obj.line.iccid if obj.line is not None else obj.iccid
+
+    @admin.display(description="total", ordering="total_minor")
+    def total(self, obj: Order) -> str:
+        return _money(obj.total_minor, obj.currency)
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "order", "provider", "method", "status", "amount", "refunded", "created_at")
+    list_filter = ("status", "provider", "method")
+    search_fields = ("id", "order__id", "provider_ref")
+    ordering = ("-created_at",)
+
+    @admin.display(description="amount", ordering="amount_minor")
+    def amount(self, obj: Payment) -> str:
+        return _money(obj.amount_minor, obj.currency)
+
+    @admin.display(description="refunded", ordering="refunded_minor")
+    def refunded(self, obj: Payment) -> str:
+        return _money(obj.refunded_minor, obj.currency)
+
+
+class CatalogueAdmin(admin.ModelAdmin[Any]):
+    """Editable by staff; rows are switched off with `active`, never deleted (orders point at them)."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+@admin.register(NetworkRecord)
+class NetworkAdmin(CatalogueAdmin):
+    list_display = ("id", "name", "kind", "commission_bp", "currency", "active")
+    list_filter = ("kind", "active")
+    search_fields = ("id", "name")
+
+
+@admin.register(PlanRecord)
+class PlanAdmin(CatalogueAdmin):
+    list_display = ("id", "network", "name", "kind", "price_minor", "currency", "validity_days", "active")
+    list_editable = ("price_minor", "active")
+    list_filter = ("network", "kind", "active")
+    search_fields = ("id", "name", "code")
+    list_select_related = ("network",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
+        return ("id",) if obj is not None else ()  # orders and bundles refer to a plan by its id
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ("id", "name", "type", "currency", "debits_posted", "credits_posted", "no_overdraft")
+    list_filter = ("type", "currency")
+    search_fields = ("id", "name")
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ("id", "debit_account", "credit_account", "amount", "status", "code", "order_id", "created_at")
+    list_filter = ("status", "code", "currency")
+    search_fields = ("id", "order_id")
+    ordering = ("-created_at",)
+
+    @admin.display(description="amount", ordering="amount_minor")
+    def amount(self, obj: Transfer) -> str:
+        return _money(obj.amount_minor, obj.currency)
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    list_display = ("id", "kind", "subject_id", "status", "attempts", "run_after", "last_error", "created_at")
+    list_filter = ("status", "kind")
+    search_fields = ("id", "subject_id")
+    ordering = ("-created_at",)
