@@ -73,6 +73,14 @@ def cmd_apikey(args: argparse.Namespace) -> None:
     print(key)
 
 
+def cmd_manage(args: argparse.Namespace) -> None:
+    """Django's management commands, e.g. `topup manage createsuperuser` for the back office at /admin/."""
+    _django()
+    from django.core.management import execute_from_command_line  # noqa: PLC0415
+
+    execute_from_command_line(["topup manage", *args.django_args])
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     from topup.serve import serve  # noqa: PLC0415
 
@@ -109,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--scope", action="append", required=True, help="balance:read, usage:write, admin...")
     create.add_argument("--name", default="")
     create.set_defaults(func=cmd_apikey)
+    manage = sub.add_parser("manage", help="Django management commands (createsuperuser, shell, ...)")
+    manage.add_argument("django_args", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
     _add_simulators(sub.add_parser("simulate", help="run a simulated outside party"))
     bench = sub.add_parser("bench", help="benchmark paid top-ups end to end against a running server")
     _add_bench_arguments(bench)
@@ -117,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_simulators(simulate: argparse.ArgumentParser) -> None:
-    from topup.simulators import carriers, payments, phone, smdp  # noqa: PLC0415
+    from topup.simulators import carriers, payments, phone, smdp, usage  # noqa: PLC0415
 
     kinds = simulate.add_subparsers(dest="simulator", required=True)
     for name, module, help_text in [
@@ -125,6 +136,7 @@ def _add_simulators(simulate: argparse.ArgumentParser) -> None:
         ("carriers", carriers, "carrier gateways of Proximus, Orange Belgium, BASE and Telenet"),
         ("smdp", smdp, "SM-DP+ speaking ES2+: profile pools, downloads, progress notifications"),
         ("phone", phone, "a phone installing an eSIM profile from an activation code"),
+        ("usage", usage, "a packet core posting data usage batches to the platform"),
     ]:
         sim = kinds.add_parser(name, help=help_text)
         module.add_arguments(sim)

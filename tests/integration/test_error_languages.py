@@ -69,9 +69,9 @@ def test_settings_look_for_our_catalogues() -> None:
 
 
 @pytest.mark.parametrize("directory", LANGUAGES.values())
-def test_catalogue_has_exactly_the_messages(directory: str) -> None:
+def test_catalogue_has_every_error_message(directory: str) -> None:
     catalogue = _catalogue(directory)
-    assert set(catalogue) == {_english(code) for code in MESSAGES}
+    assert {_english(code) for code in MESSAGES} <= set(catalogue)  # page strings are there too
     assert all(catalogue.values()), "untranslated entries"
 
 

@@ -7,7 +7,7 @@ through the services, and ledger mistakes are fixed with reversing transfers, ne
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db.models import Model
@@ -28,12 +28,19 @@ from topup.db.models import (
 )
 from topup.domain.money import Money
 
+if TYPE_CHECKING:  # the stubs make these generic; at run time they are plain classes
+    ModelAdmin = admin.ModelAdmin[Any]
+    TabularInline = admin.TabularInline[Any, Any]
+else:
+    ModelAdmin = admin.ModelAdmin
+    TabularInline = admin.TabularInline
+
 
 def _money(amount_minor: int, currency: str) -> str:
     return str(Money(amount_minor, currency))
 
 
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+class ReadOnlyAdmin(ModelAdmin):
     """Agents can look but not add, change or delete (view permission is enough to open a row)."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -46,7 +53,7 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline[Any, Any]):
+class ReadOnlyInline(TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
@@ -93,7 +100,16 @@ class OrderEventInline(ReadOnlyInline):
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
-    fields = ("id", "provider", "method", "status", "amount_minor", "refunded_minor", "currency", "failure_code")
+    fields = (
+        "id",
+        "provider",
+        "method",
+        "status",
+        "amount_minor",
+        "refunded_minor",
+        "currency",
+        "failure_code",
+    )
 
 
 @admin.register(Order)
@@ -131,11 +147,14 @@ class PaymentAdmin(ReadOnlyAdmin):
         return _money(obj.refunded_minor, obj.currency)
 
 
-class CatalogueAdmin(admin.ModelAdmin[Any]):
+class CatalogueAdmin(ModelAdmin):
     """Editable by staff; rows are switched off with `active`, never deleted (orders point at them)."""
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
+        return ("id",) if obj is not None else ()  # orders, lines and bundles refer to it by its id
 
 
 @admin.register(NetworkRecord)
@@ -153,9 +172,6 @@ class PlanAdmin(CatalogueAdmin):
     search_fields = ("id", "name", "code")
     list_select_related = ("network",)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
-        return ("id",) if obj is not None else ()  # orders and bundles refer to a plan by its id
-
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
@@ -166,7 +182,16 @@ class AccountAdmin(ReadOnlyAdmin):
 
 @admin.register(Transfer)
 class TransferAdmin(ReadOnlyAdmin):
-    list_display = ("id", "debit_account", "credit_account", "amount", "status", "code", "order_id", "created_at")
+    list_display = (
+        "id",
+        "debit_account",
+        "credit_account",
+        "amount",
+        "status",
+        "code",
+        "order_id",
+        "created_at",
+    )
     list_filter = ("status", "code", "currency")
     search_fields = ("id", "order_id")
     ordering = ("-created_at",)

@@ -1,6 +1,7 @@
 """The hosted eSIM data network of the demo: its plans and how each plan's bundle starts and tops up.
 
-Where to change an eSIM price or a bundle rule: here (then `topup migrate` seeds it again).
+The demo's starting point: `topup migrate` creates the plans that are missing; afterwards staff change
+prices and rules in the back office (/admin/), where they are kept.
 """
 
 from __future__ import annotations

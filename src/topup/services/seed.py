@@ -1,4 +1,7 @@
-"""The Belgian demo: networks, plans and a demo admin API key, written idempotently."""
+"""The Belgian demo: networks, plans and a demo admin API key, written idempotently.
+
+Only what is missing is created: prices and plans changed by staff in the back office are kept.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ DEMO_ADMIN_KEY_ID = "key_demoadmin"
 def seed_demo() -> None:
     with transaction.atomic():
         for network in (*BELGIAN_DEMO_NETWORKS, ESIM_NETWORK):
-            NetworkRecord.objects.update_or_create(
+            NetworkRecord.objects.get_or_create(
                 id=network.id,
                 defaults={
                     "name": network.name,
@@ -32,7 +35,7 @@ def seed_demo() -> None:
             )
         for order, plan in enumerate((*BELGIAN_DEMO_PLANS, *ESIM_PLANS)):
             start, rule = BUNDLE_POLICY.get(plan.id, (BundleStart.ON_PURCHASE, TopupRule.STACK))
-            PlanRecord.objects.update_or_create(
+            PlanRecord.objects.get_or_create(
                 id=plan.id,
                 defaults={
                     "network_id": plan.network_id,

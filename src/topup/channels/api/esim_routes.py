@@ -52,6 +52,9 @@ def _activation_code(order_id: str) -> str:
     order = Order.objects.select_related("line").filter(id=order_id).first()
     if order is None or order.line is None:
         raise NotFound("this order has no eSIM yet", code="esim_not_ready", field="order_id")
+    if order.status != "delivered" or order.line.profile_state in {"cancelled", "deleted"}:
+        # The profile went back to the SM-DP+ pool: its code must not be installable from our pages.
+        raise NotFound("this eSIM was cancelled", code="esim_cancelled", field="order_id")
     return order.line.activation_code
 
 

@@ -1,29 +1,151 @@
-"""The pages a customer lands on: the home page and the live status of an order after paying."""
+"""The pages a customer lands on: the home page and the live status of an order after paying.
+
+Each view makes one service call and renders it. What lives here is presentation only: the customer's
+words for order and eSIM states, money formatting, and the `?lang=xx` language switch.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Final
+
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
+from topup.channels.messages import MESSAGES
 from topup.domain.errors import NotFound
+from topup.domain.money import Money
 from topup.domain.orders import OrderStatus, is_terminal
 from topup.services import catalogue, orders
 
+ORDER_STATUS_WORDS: Final[Mapping[str, Promise]] = {
+    "created": _("Order received"),
+    "awaiting_payment": _("Waiting for payment"),
+    "paid": _("Paid"),
+    "delivering": _("Sending to your phone/operator"),
+    "delivered": _("Done"),
+    "delivery_failed": _("Could not be delivered"),
+    "refunded": _("Refunded"),
+    "expired": _("Expired"),
+    "cancelled": _("Cancelled"),
+}
+
+# SGP.22 profile states as the SM-DP+ reports them (see services/esim.PROGRESS_STATES).
+ESIM_STATE_WORDS: Final[Mapping[str, Promise]] = {
+    "released": _("Ready to install"),
+    "eligible": _("Download started"),
+    "downloaded": _("Downloaded, installing"),
+    "installed": _("Installed"),
+    "enabled": _("Installed"),
+    "disabled": _("Turned off on the phone"),
+    "deleted": _("Deleted from the phone"),
+    "error": _("Problem: please contact us"),
+    "cancelled": _("Cancelled before installation"),
+}
+# Once the profile is in one of these states, waiting longer on the page changes nothing.
+_ESIM_SETTLED_STATES: Final = frozenset({"installed", "enabled", "disabled", "deleted", "error", "cancelled"})
+# The QR code and activation code are shown only for a delivered order whose profile can still be on a
+# phone: a cancelled profile goes back to the SM-DP+ pool and its code must not be installed by anyone.
+_ESIM_WITHOUT_CODES: Final = frozenset({"cancelled", "deleted"})
+
+REFRESH_S: Final = 3
+_CURRENCY_SIGNS: Final = {"EUR": "€"}
+
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "topup/home.html", {"networks": catalogue.networks()})
+    language = _requested_language(request)
+    response = render(request, "topup/home.html", {"networks": catalogue.networks()})
+    return _remember_language(response, language)
 
 
 def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
+    language = _requested_language(request)
     try:
         order = orders.get_order(order_id)
     except NotFound as exc:
         raise Http404(order_id) from exc
-    total = order["total"]
-    assert isinstance(total, dict)
-    context = {
+    response = render(request, "topup/order.html", _order_context(order))
+    return _remember_language(response, language)
+
+
+def _order_context(order: Mapping[str, object]) -> dict[str, object]:
+    status = str(order["status"])
+    esim = order.get("esim")
+    esim_view: dict[str, object] | None = None
+    if isinstance(esim, dict):
+        state = str(esim["state"])
+        esim_view = {
+            **esim,
+            "state_words": _words(ESIM_STATE_WORDS, state),
+            "qr_svg_path": f"/api/v1/esim/orders/{order['id']}/qr.svg",
+            "settled": state in _ESIM_SETTLED_STATES,
+            "show_codes": status == OrderStatus.DELIVERED and state not in _ESIM_WITHOUT_CODES,
+        }
+    settled = is_terminal(OrderStatus(status))
+    waiting_for_install = (
+        status == OrderStatus.DELIVERED and esim_view is not None and not esim_view["settled"]
+    )
+    history = order.get("history")
+    return {
         "order": order,
-        "amount": f"{total['amount_minor'] / 100:.2f}",
-        "settled": is_terminal(OrderStatus(str(order["status"]))),
+        "amount": _display_money(order["total"]),
+        "status_words": _words(ORDER_STATUS_WORDS, status),
+        "esim": esim_view,
+        "settled": settled,
+        "refresh_s": REFRESH_S if not settled or waiting_for_install else None,
+        "history": [_history_step(step) for step in history] if isinstance(history, list) else [],
     }
-    return render(request, "topup/order.html", context)
+
+
+def _history_step(step: Mapping[str, object]) -> dict[str, object]:
+    code = str(step.get("code") or "")
+    message = MESSAGES.get(code)
+    return {
+        "words": _words(ORDER_STATUS_WORDS, str(step["status"])),
+        "at": datetime.fromisoformat(str(step["at"])),
+        "reason": message if message is not None else code,
+    }
+
+
+def _words(words: Mapping[str, Promise], key: str) -> Promise | str:
+    return words.get(key, key)
+
+
+def _display_money(value: object) -> str:
+    """Amount with its two decimals and the currency's sign (or ISO code), e.g. "€ 9.99"."""
+    if not isinstance(value, dict):
+        raise TypeError("money must be a {amount_minor, currency} mapping")
+    money = Money(int(value["amount_minor"]), str(value["currency"]))
+    sign = _CURRENCY_SIGNS.get(money.currency, money.currency)
+    return f"{sign} {money.as_decimal():.2f}"
+
+
+def _requested_language(request: HttpRequest) -> str | None:
+    """Activate the language of `?lang=xx` for this request when it is one we speak."""
+    wanted = request.GET.get("lang", "").strip().lower()
+    if wanted not in {code for code, _name in settings.LANGUAGES}:
+        return None
+    translation.activate(wanted)
+    request.LANGUAGE_CODE = wanted
+    return wanted
+
+
+def _remember_language(response: HttpResponse, language: str | None) -> HttpResponse:
+    """Keep the chosen language for the next visits in the cookie that LocaleMiddleware reads."""
+    if language is not None:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    return response
