@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -192,3 +192,32 @@ def test_an_installed_esim_cannot_be_cancelled(esim_world: httpx.Client, smdp_si
     refused = esim_world.post(f"/api/v1/esim/orders/{order['id']}/cancel")
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "esim_already_downloaded"
+
+
+def test_usage_over_the_api_is_rated_once_and_an_unknown_iccid_changes_nothing(
+    esim_world: httpx.Client,
+) -> None:
+    from topup.db.models import UsageRow  # noqa: PLC0415
+
+    order = buy_esim(esim_world, "esim-1d-1gb", "esim-usage")
+    key = {"Authorization": f"Bearer {create_key(['usage:write'])}"}
+    start = datetime.now(tz=UTC) - timedelta(minutes=5)
+    records = [
+        {"id": f"cdr-{i}", "iccid": order["esim"]["iccid"], "bytes": 1_000_000,
+         "start": start.isoformat(), "end": (start + timedelta(seconds=60)).isoformat()}
+        for i in range(3)
+    ]  # fmt: skip
+    first = esim_world.post("/api/v1/usage", json={"records": records}, headers=key)
+    assert first.status_code == 200, first.text
+    assert first.json()["accepted"] == 3
+    again = esim_world.post("/api/v1/usage", json={"records": records}, headers=key).json()
+    assert (again["accepted"], again["duplicates"]) == (0, 3)
+    unknown = [{**records[0], "id": "cdr-x", "iccid": "8932042000002035349"}]
+    refused = esim_world.post(
+        "/api/v1/usage", json={"records": [*unknown, {**records[0], "id": "cdr-y"}]}, headers=key
+    )
+    assert refused.status_code == 404
+    assert refused.json()["error"]["code"] == "line_not_found"
+    assert UsageRow.objects.count() == 3
+    no_key = esim_world.post("/api/v1/usage", json={"records": records})
+    assert no_key.status_code == 401
