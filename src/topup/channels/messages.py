@@ -33,11 +33,110 @@ MESSAGES = {
     "carrier_unavailable": _("The operator cannot be reached right now. Try again shortly."),
     "not_on_network": _("This number is not on that network."),
     "unknown_provider": _("This payment provider is not known."),
+    # eSIM orders and lines
+    "line_not_found": _("We cannot find a line with this ICCID or number. Check it and try again."),
+    "not_an_esim_plan": _("This plan is for a SIM card, not for an eSIM. Choose an eSIM plan."),
+    "iccid_required": _("Enter the ICCID of your eSIM to top it up."),
+    "esim_not_ready": _("Your eSIM is not ready yet. Wait a moment and refresh this page."),
+    "esim_cancelled": _("This eSIM was cancelled and can no longer be installed."),
+    "esim_already_downloaded": _("This eSIM is already on a phone, so it can no longer be cancelled."),
+    "not_cancellable": _("Only a delivered new eSIM can be cancelled."),
+    "not_a_bundle_plan": _("This plan is not a data bundle. Choose a bundle plan."),
+    "bundle_not_cancellable": _("This bundle is no longer active, so it cannot be cancelled."),
+    "smdp_refused": _(
+        "The eSIM provider refused this request. Nothing was charged, or your money is refunded."
+    ),
+    "smdp_unavailable": _(
+        "The eSIM provider cannot be reached right now. Nothing was charged, or your money is refunded."
+    ),
+    # Identifiers
+    "invalid_eid": _("This EID is not valid. Check the 32 digits shown in your phone settings."),
+    "invalid_imsi": _("This IMSI is not valid. It must have 15 digits."),
+    "invalid_activation_code": _("This activation code is not valid. Check it or scan the QR code again."),
+    "network_unknown": _("We do not know the network of this number. Choose the network yourself."),
+    "unknown_network": _("The operator does not know this network. Choose another plan or contact us."),
+    # Money and payments
+    "invalid_amount": _("This amount is not valid. Enter it with at most two decimals."),
+    "unsupported_currency": _("This currency is not supported. Choose EUR, CNY, USD or GBP."),
+    "insufficient_funds": _(
+        "This cannot be paid right now. Nothing was charged; contact us if it happens again."
+    ),
+    # Order history
+    "illegal_transition": _(
+        "This order cannot do that in its current state. Refresh the page to see its status."
+    ),
+    "payment_timeout": _("The payment did not arrive in time, so the order expired. Nothing was charged."),
+    "refunded": _("Your money was refunded."),
+    "carrier_rejected": _("The operator refused this top-up. Your money is refunded."),
+    "carrier_cancelled": _("The operator cancelled this top-up. Your money is refunded."),
+    # Usage records (partner API)
+    "invalid_usage_record": _("A usage record is not valid. Check the highlighted record."),
+    "duplicate_usage_record": _("The same usage record appears twice in this batch. Send each record once."),
+    "usage_batch_too_large": _("Too many usage records in one request. Send them in smaller batches."),
+    "usage_conflict": _("These usage records were stored at the same time by another request. Try again."),
+    # Generic API errors
+    "invalid_idempotency_key": _("This Idempotency-Key is too long. Use a shorter key, such as a UUID."),
+    "invalid_input": _("Some information is not valid. Check it and try again."),
+    "conflict": _("This request clashes with the current state. Refresh and try again."),
+    "not_found": _("This does not exist. Check the address."),
+    "method_not_allowed": _("This action is not possible at this address."),
+    "http_error": _("This request cannot be handled. Check it and try again."),
+    "internal_error": _("Something went wrong on our side. Try again later or contact us."),
 }
+
+# Codes that never reach a customer as such: they signal a bug in our code or data (a broken invariant),
+# not a customer mistake, or they are internal bookkeeping / transport labels. `message_for` answers them
+# with the generic "internal_error" message.
+INTERNAL_CODES = frozenset(
+    {
+        # broken invariants: ledger, orders, bundles, rating
+        "domain_error",
+        "ledger_error",
+        "concurrent_update",
+        "duplicate_transfer",
+        "unbalanced_delivery",
+        "invalid_posting",
+        "invalid_account",
+        "transfer_already_resolved",
+        "invalid_transfer_action",
+        "invalid_quote",
+        "naive_datetime",
+        "invalid_bundle",
+        "bundle_exists",
+        "bundle_line_mismatch",
+        "bundle_not_pending",
+        "activation_before_purchase",
+        "invalid_terms",
+        "invalid_usage",
+        "invalid_credit",
+        "invalid_overage_price",
+        "invalid_id",
+        "invalid_network",
+        "invalid_plan",
+        # ledger posting kinds (bookkeeping labels, not errors)
+        "payment_captured",
+        "refund_issued",
+        # carrier transport outcomes: they only drive retries and are never an order's failure code
+        "unreachable",
+        "timeout",
+        "unreadable_answer",
+        "system_error",
+    }
+)
+
+SMDP_PREFIX = "smdp_"
 
 
 def message_for(code: str, fallback: str = "") -> str:
+    """The customer's wording of `code` in the active language; `fallback` (or the code) if it has none.
+
+    SM-DP+ refusals (`smdp_<subject>_<reason>`) share one message; internal codes get the generic one.
+    """
     message = MESSAGES.get(code)
+    if message is None and code.startswith(SMDP_PREFIX):
+        message = MESSAGES["smdp_refused"]
+    elif message is None and code in INTERNAL_CODES:
+        message = MESSAGES["internal_error"]
     return str(message) if message is not None else fallback or code
 
 

@@ -17,7 +17,7 @@ from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from topup.channels.messages import MESSAGES
+from topup.channels.messages import message_for
 from topup.domain.errors import NotFound
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus, is_terminal
@@ -104,11 +104,10 @@ def _order_context(order: Mapping[str, object]) -> dict[str, object]:
 
 def _history_step(step: Mapping[str, object]) -> dict[str, object]:
     code = str(step.get("code") or "")
-    message = MESSAGES.get(code)
     return {
         "words": _words(ORDER_STATUS_WORDS, str(step["status"])),
         "at": datetime.fromisoformat(str(step["at"])),
-        "reason": message if message is not None else code,
+        "reason": message_for(code) if code else "",
     }
 
 
