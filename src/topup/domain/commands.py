@@ -71,9 +71,8 @@ def parse(text: str) -> Command:
     cleaned = " ".join(text.replace("\u3000", " ").split())
     match = _CJK_KEYWORD.match(cleaned)
     if match:
-        word, rest = match.group(1), match.group(2)
-        kind = _BY_WORD[word]
-        return Command(kind, _argument(kind, rest), "zh-hans")
+        cjk_kind = _BY_WORD[match.group(1)]
+        return Command(cjk_kind, _argument(cjk_kind, match.group(2)), "zh-hans")
     head, _, rest = cleaned.partition(" ")
     word = head.upper()
     kind = _BY_WORD.get(word)
