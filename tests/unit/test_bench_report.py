@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from topup.bench import add_arguments, is_loopback
+from topup.bench import add_arguments, is_loopback, resolve_concurrency
 from topup.bench.audit import Evidence, find_violations, payments_by_order
 from topup.bench.peers import plan_price
-from topup.bench.report import STEPS, OrderResult, build_report, format_report, percentile, wall_seconds
+from topup.bench.report import (
+    STEPS,
+    OrderResult,
+    add_counts,
+    answered_all_duplicates,
+    batch_sizes,
+    build_report,
+    build_usage_report,
+    format_report,
+    format_usage_report,
+    latest_delivery,
+    partition_lines,
+    percentile,
+    random_usage_record,
+    usage_record,
+    wall_seconds,
+)
 
 FACE = 1000
 
@@ -243,7 +261,7 @@ def test_arguments_have_the_documented_defaults() -> None:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args([])
-    assert (args.orders, args.concurrency, args.timeout_s) == (200, 32, 300.0)
+    assert (args.orders, resolve_concurrency(args), args.timeout_s) == (200, 32, 300.0)
     assert args.plan == "proximus-credit-10"
     assert args.json is False
     assert args.allow_remote is False
@@ -271,3 +289,135 @@ def test_plan_price_reads_the_plans_listing() -> None:
     assert plan_price(plans, "proximus-credit-10") == 1000
     assert plan_price(plans, "missing") is None
     assert plan_price({"not": "a list"}, "a") is None
+
+
+# ------------------------------------------------------------------ usage rating (--usage)
+
+
+def test_usage_arguments_have_the_documented_defaults() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--usage"])
+    assert (args.usage, args.records, args.batch, args.lines) == (True, 200_000, 5_000, 20)
+    assert resolve_concurrency(args) == 4
+    assert resolve_concurrency(parser.parse_args(["--usage", "--concurrency", "7"])) == 7
+
+
+def test_batch_sizes_cover_every_record_once() -> None:
+    assert batch_sizes(200_000, 5_000) == [5_000] * 40
+    assert batch_sizes(12, 5) == [5, 5, 2]
+    assert batch_sizes(3, 10) == [3]
+    assert batch_sizes(0, 10) == []
+    with pytest.raises(ValueError, match="batch"):
+        batch_sizes(10, 0)
+
+
+def test_lines_are_partitioned_disjointly_when_there_are_enough() -> None:
+    lines = [f"l{i}" for i in range(10)]
+    groups = partition_lines(lines, 4)
+    assert [len(g) for g in groups] == [3, 3, 2, 2]
+    assert sorted(line for g in groups for line in g) == sorted(lines)
+    assert partition_lines(["a", "b"], 1) == [["a", "b"]]
+
+
+def test_more_tasks_than_lines_share_lines_one_each() -> None:
+    assert partition_lines(["a", "b"], 5) == [["a"], ["b"], ["a"], ["b"], ["a"]]
+    with pytest.raises(ValueError, match="line"):
+        partition_lines([], 2)
+
+
+def test_a_usage_record_ends_after_its_duration_with_offsets() -> None:
+    start = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    record = usage_record("r1", "8932", size=10_000, start=start, duration_s=600)
+    assert record == {
+        "id": "r1",
+        "iccid": "8932",
+        "bytes": 10_000,
+        "start": "2026-01-02T03:04:05+00:00",
+        "end": "2026-01-02T03:14:05+00:00",
+    }
+    with pytest.raises(ValueError, match="offset"):
+        usage_record("r1", "8932", size=1, start=datetime(2026, 1, 2), duration_s=1)  # noqa: DTZ001
+
+
+def test_random_usage_records_stay_in_the_documented_ranges() -> None:
+    rng = random.Random(7)
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(2_000):
+        record = random_usage_record(rng, f"r{n}", ["a", "b"], base)
+        start = datetime.fromisoformat(str(record["start"]))
+        end = datetime.fromisoformat(str(record["end"]))
+        assert record["iccid"] in {"a", "b"}
+        assert isinstance(record["bytes"], int)
+        assert 10_000 <= record["bytes"] <= 5_000_000
+        assert 1 <= (end - start).total_seconds() <= 600
+        assert base <= start <= base + timedelta(hours=1)
+        assert start.utcoffset() == timedelta(0)
+
+
+def test_latest_delivery_reads_the_order_histories() -> None:
+    orders: list[dict[str, object]] = [
+        {"history": [{"status": "paid", "at": "2026-01-01T10:00:09+00:00"},
+                     {"status": "delivered", "at": "2026-01-01T10:00:05+00:00"}]},
+        {"history": [{"status": "delivered", "at": "2026-01-01T10:00:07+00:00"}]},
+        {"history": [{"status": "delivered", "at": "not a date"}, {"status": "delivered"}]},
+        {"history": "junk"},
+    ]  # fmt: skip
+    assert latest_delivery(orders) == datetime(2026, 1, 1, 10, 0, 7, tzinfo=UTC)
+    assert latest_delivery([]) is None
+
+
+def test_a_resent_batch_must_be_answered_entirely_as_duplicates() -> None:
+    def answer(accepted: int, statuses: list[str]) -> dict[str, object]:
+        duplicates = statuses.count("duplicate")
+        results = [{"status": s} for s in statuses]
+        return {"accepted": accepted, "duplicates": duplicates, "results": results}
+
+    assert answered_all_duplicates(answer(0, ["duplicate"] * 3), 3)
+    assert not answered_all_duplicates(answer(1, ["duplicate", "duplicate", "rated"]), 3)
+    assert not answered_all_duplicates(answer(0, ["duplicate"] * 2), 3)
+    assert not answered_all_duplicates({"accepted": 0, "duplicates": 3}, 3)
+    assert not answered_all_duplicates(answer(0, []), 0)
+
+
+def test_counts_are_summed_and_junk_is_skipped() -> None:
+    totals: dict[str, int] = {}
+    add_counts(
+        totals, {"accepted": 5, "duplicates": 1, "refused_kb": True}, ("accepted", "duplicates", "refused_kb")
+    )
+    add_counts(totals, {"accepted": 3, "duplicates": "x"}, ("accepted", "duplicates", "refused_kb"))
+    assert totals == {"accepted": 8, "duplicates": 1}
+
+
+def test_usage_report_has_the_documented_keys_and_rate() -> None:
+    report = build_usage_report(
+        records=10_000,
+        batch=5_000,
+        concurrency=2,
+        lines=4,
+        batch_ms=[900.0, 1_100.0],
+        batches=2,
+        wall_s=2.0,
+        totals={"accepted": 9_000, "duplicates": 1_000},
+        duplicates_ok=True,
+    )
+    assert json.loads(json.dumps(report)) == report
+    assert {"mode", "records", "records_per_s", "batch_p50_ms", "batch_p99_ms", "accepted", "duplicates_ok",
+            "lines"} <= report.keys()  # fmt: skip
+    assert report["mode"] == "usage"
+    assert report["records_per_s"] == 4_500.0  # accepted, not sent, over the posting wall time
+    assert (report["batch_p50_ms"], report["batch_p99_ms"]) == (900.0, 1_100.0)
+    assert (report["accepted"], report["duplicates"], report["refused_kb"]) == (9_000, 1_000, 0)
+    text = format_usage_report(report)
+    assert "4500.0 records/s" in text
+    assert "all duplicates: True" in text
+
+
+def test_usage_report_without_answers_has_no_rate_and_no_latency() -> None:
+    report = build_usage_report(
+        records=10, batch=10, concurrency=1, lines=1, batch_ms=[], batches=1, wall_s=0.0, totals={},
+        duplicates_ok=False,
+    )  # fmt: skip
+    assert (report["records_per_s"], report["batch_p50_ms"], report["batch_p99_ms"]) == (0.0, None, None)
+    assert report["accepted"] == 0
+    assert "p50 - ms" in format_usage_report(report)

@@ -1,5 +1,9 @@
 """`topup bench`: a benchmark that pushes paid top-ups end to end through a running Topup server.
 
+`topup bench --usage` instead rates data usage on hosted eSIM lines (see `topup.bench.usage`): it buys
+`--lines` eSIMs, posts `--records` usage records in batches of `--batch` from `--concurrency` tasks and
+reports records/s and per-batch latency; its exit code is 1 when a resent batch is not all duplicates.
+
 Orders are created, approved at the payment simulator's checkout and polled until delivered or refunded;
 afterwards the ledger's trial balance and the peers' books are checked for double charges or credits.
 The exit code is 0 whatever the speed, 1 when a duplicate or an unbalanced ledger was found.
@@ -31,12 +35,18 @@ from topup.bench.peers import (
     session,
     trial_balance,
 )
-from topup.bench.report import OrderResult, build_report, format_report
+from topup.bench.report import OrderResult, build_report, format_report, format_usage_report
+from topup.bench.usage import run_usage
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 FIRST_LINE = 470_000_000  # +32 470 xxx xxx: Proximus range; numbers below 470_100_000 are left alone
 LINE_SPAN = 1_000_000
 REQUEST_TIMEOUT_S = 30.0
+DEFAULT_CONCURRENCY = 32
+DEFAULT_USAGE_CONCURRENCY = 4
+MAX_USAGE_BATCH = 10_000  # the server's own limit per request
+MAX_USAGE_LINES = 1_000
+MAX_USAGE_RECORDS = 100_000_000
 __all__ = ["add_arguments", "run"]
 
 
@@ -46,7 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--url", default=CONFIG.public_url, help="base URL of the running server (default %(default)s)")
     add("--orders", type=int, default=200, help="number of top-ups to push (default %(default)s)")
-    add("--concurrency", type=int, default=32, help="concurrent client tasks (default %(default)s)")
+    add(
+        "--concurrency",
+        type=int,
+        default=None,
+        help=f"client tasks (default {DEFAULT_CONCURRENCY}, with --usage {DEFAULT_USAGE_CONCURRENCY})",
+    )
     add("--json", action="store_true", help="print exactly one JSON object on stdout")
     add("--admin-key", default=os.environ.get("TOPUP_ADMIN_KEY"), help="admin API key for the trial balance")
     add("--payments-url", default=CONFIG.payments_url, help="payment simulator (default %(default)s)")
@@ -57,6 +72,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--plan", default="proximus-credit-10", help="plan of every order (default %(default)s)")
     add("--seed", type=int, default=None, help="seed of the line offset (default: random, reported)")
     add("--allow-remote", action="store_true", help="allow URLs whose host is not loopback")
+    usage = parser.add_argument_group("usage rating (--usage)")
+    add = usage.add_argument
+    add("--usage", action="store_true", help="benchmark usage rating on hosted eSIM lines instead of top-ups")
+    add("--records", type=int, default=200_000, help="usage records to post (default %(default)s)")
+    add("--batch", type=int, default=5_000, help="records per POST /usage (default %(default)s)")
+    add("--lines", type=int, default=20, help="eSIM lines to buy and spread usage over (default %(default)s)")
+    add(
+        "--usage-key",
+        default=os.environ.get("TOPUP_USAGE_KEY"),
+        help="API key with the usage:write scope (default TOPUP_USAGE_KEY, else --admin-key)",
+    )
 
 
 def is_loopback(url: str) -> bool:
@@ -69,7 +95,17 @@ def _refuse(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
+def resolve_concurrency(args: argparse.Namespace) -> int:
+    """--concurrency as given, else the default of the mode."""
+    if args.concurrency is not None:
+        return int(args.concurrency)
+    return DEFAULT_USAGE_CONCURRENCY if args.usage else DEFAULT_CONCURRENCY
+
+
 def _check_arguments(args: argparse.Namespace) -> None:
+    args.concurrency = resolve_concurrency(args)
+    if args.usage:
+        _check_usage_arguments(args)
     if not 1 <= args.orders <= LINE_SPAN - 100_000:
         _refuse(f"--orders must be between 1 and {LINE_SPAN - 100_000}")
     if not 1 <= args.concurrency <= 10_000:
@@ -79,6 +115,19 @@ def _check_arguments(args: argparse.Namespace) -> None:
     remote = [u for u in (args.url, args.payments_url, args.carriers_url) if not is_loopback(u)]
     if remote and not args.allow_remote:
         _refuse(f"refusing non-loopback {', '.join(remote)} (use --allow-remote)")
+
+
+def _check_usage_arguments(args: argparse.Namespace) -> None:
+    if not 1 <= args.records <= MAX_USAGE_RECORDS:
+        _refuse(f"--records must be between 1 and {MAX_USAGE_RECORDS}")
+    if not 1 <= args.batch <= MAX_USAGE_BATCH:
+        _refuse(f"--batch must be between 1 and {MAX_USAGE_BATCH}")
+    if not 1 <= args.lines <= MAX_USAGE_LINES:
+        _refuse(f"--lines must be between 1 and {MAX_USAGE_LINES}")
+    if not (args.usage_key or args.admin_key):
+        _refuse(
+            "--usage needs a key with the usage:write scope: --usage-key (TOPUP_USAGE_KEY) or --admin-key"
+        )
 
 
 def _load(args: argparse.Namespace, seed: int) -> Load:
@@ -98,6 +147,9 @@ def _load(args: argparse.Namespace, seed: int) -> Load:
 def run(args: argparse.Namespace) -> None:
     _check_arguments(args)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    if args.usage:
+        _run_usage(args, seed)
+        return
     load = _load(args, seed)
     if not args.json:
         sys.stderr.write(f"topup bench: {load.orders} orders, {load.concurrency} tasks against {load.url}\n")
@@ -111,6 +163,26 @@ def run(args: argparse.Namespace) -> None:
     }
     sys.stdout.write((json.dumps(report) if args.json else format_report(report)) + "\n")
     if report["duplicates"] or report["ledger_balanced"] is False:
+        raise SystemExit(1)
+
+
+def _run_usage(args: argparse.Namespace, seed: int) -> None:
+    if not args.json:
+        sys.stderr.write(
+            f"topup bench --usage: {args.lines} eSIM lines, {args.records} records in batches of "
+            f"{args.batch}, {args.concurrency} tasks against {args.url}\n"
+        )
+    report = asyncio.run(
+        run_usage(
+            args,
+            args.usage_key or args.admin_key,
+            run_tag=secrets.token_hex(6),
+            seed=seed,
+            allow_checkout=lambda u: args.allow_remote or is_loopback(u),
+        )
+    )
+    sys.stdout.write((json.dumps(report) if args.json else format_usage_report(report)) + "\n")
+    if not report["duplicates_ok"]:
         raise SystemExit(1)
 
 

@@ -63,7 +63,7 @@ class Peer:
         url: str,
         *,
         json: object = None,
-        data: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | bytes | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         expected: frozenset[int] = frozenset(),

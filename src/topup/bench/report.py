@@ -196,7 +196,13 @@ def usage_record(
     if start.utcoffset() is None:
         raise ValueError("start must carry an offset")
     end = start + timedelta(seconds=duration_s)
-    return {"id": record_id, "iccid": iccid, "bytes": size, "start": start.isoformat(), "end": end.isoformat()}
+    return {
+        "id": record_id,
+        "iccid": iccid,
+        "bytes": size,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
 
 
 def random_usage_record(
@@ -230,7 +236,7 @@ def latest_delivery(orders: Iterable[Mapping[str, object]]) -> datetime | None:
 
 
 def answered_all_duplicates(answer: Mapping[str, object], sent: int) -> bool:
-    """Whether a resent batch of `sent` records was answered as nothing accepted and every record a duplicate."""
+    """Whether a resent batch of `sent` records was answered: none accepted, every record a duplicate."""
     results = answer.get("results")
     return (
         sent > 0
@@ -243,7 +249,7 @@ def answered_all_duplicates(answer: Mapping[str, object], sent: int) -> bool:
 
 
 def add_counts(totals: dict[str, int], answer: Mapping[str, object], names: Iterable[str]) -> None:
-    """Add the answer's integer counts (accepted, duplicates, refused_kb) to the totals; others are skipped."""
+    """Add the answer's integer counts (accepted, duplicates, refused_kb) to the totals; others skipped."""
     for name in names:
         value = answer.get(name)
         if isinstance(value, int) and not isinstance(value, bool):
