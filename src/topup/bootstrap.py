@@ -9,7 +9,11 @@ from functools import cache
 
 from topup.adapters.carriers.http import HttpCarrierGateway
 from topup.adapters.esim.es2plus import Es2PlusClient
+from topup.adapters.messaging.outbox_sms import SmppSmsSender
+from topup.adapters.messaging.smtp import SmtpMailer
 from topup.adapters.payments.sandbox import SandboxPaymentProvider
+from topup.adapters.payments.voucher import VoucherPaymentProvider
+from topup.services import notifications
 from topup.services.ports import CarrierGateway, PaymentProvider, SmdpGateway
 from topup.settings import CONFIG
 
@@ -31,7 +35,7 @@ def configure(
 @cache
 def payment_providers() -> dict[str, PaymentProvider]:
     provider = SandboxPaymentProvider(_urls["payments"], CONFIG.payments_api_key, CONFIG.webhook_secrets)
-    return {"sandbox": provider}
+    return {"sandbox": provider, "voucher": VoucherPaymentProvider()}
 
 
 def payment_provider(name: str) -> PaymentProvider:
@@ -55,3 +59,17 @@ def carrier_gateway() -> CarrierGateway:
 @cache
 def smdp_gateway() -> SmdpGateway:
     return Es2PlusClient(_urls["smdp"], CONFIG.smdp_api_key, requester_id="topup")
+
+
+def configure_messaging() -> None:
+    """Give notifications their senders: SMS through the SMSC over SMPP, e-mail over SMTP when configured."""
+    sms = (
+        SmppSmsSender(
+            CONFIG.smsc_host, CONFIG.smsc_port, CONFIG.smsc_system_id, CONFIG.smsc_password,
+            source_addr=CONFIG.sms_short_code,
+        )
+        if CONFIG.smsc_host
+        else None
+    )  # fmt: skip
+    mailer = SmtpMailer(CONFIG.smtp_host, CONFIG.smtp_port, CONFIG.mail_from) if CONFIG.smtp_host else None
+    notifications.configure(sms=sms, mailer=mailer)

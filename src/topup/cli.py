@@ -33,8 +33,10 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 def cmd_worker(args: argparse.Namespace) -> None:
     _django()
     from topup.adapters.jobs.worker import Worker  # noqa: PLC0415
+    from topup.bootstrap import configure_messaging  # noqa: PLC0415
     from topup.settings import CONFIG  # noqa: PLC0415
 
+    configure_messaging()
     worker = Worker(threads=args.threads or CONFIG.worker_threads, lease_s=CONFIG.job_lease_s)
     worker.install_signal_handlers()
     worker.run()
@@ -60,6 +62,8 @@ def cmd_web(args: argparse.Namespace) -> None:
         "5",
         "--log-level",
         "warning",
+        "--keep-alive",  # seconds an idle client connection stays open; longer than clients reuse it
+        "20",
     ]
     os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn, no shell involved
 
@@ -71,6 +75,20 @@ def cmd_apikey(args: argparse.Namespace) -> None:
     key = create_key(args.scope, name=args.name)
     print(f"created an API key with scopes {', '.join(args.scope)}; it is shown once:")
     print(key)
+
+
+def cmd_vouchers(args: argparse.Namespace) -> None:
+    _django()
+    from topup.vouchers_cli import run  # noqa: PLC0415
+
+    run(args)
+
+
+def cmd_sms_gateway(args: argparse.Namespace) -> None:
+    _django()
+    from topup.sms_gateway import run  # noqa: PLC0415
+
+    run()
 
 
 def cmd_manage(args: argparse.Namespace) -> None:
@@ -117,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--scope", action="append", required=True, help="balance:read, usage:write, admin...")
     create.add_argument("--name", default="")
     create.set_defaults(func=cmd_apikey)
+    vouchers = sub.add_parser("vouchers", help="recharge vouchers: generate a printable batch, void, expire")
+    _add_voucher_arguments(vouchers)
+    vouchers.set_defaults(func=cmd_vouchers)
+    sms_gateway = sub.add_parser("sms-gateway", help="bind to the SMSC over SMPP and answer SMS commands")
+    sms_gateway.set_defaults(func=cmd_sms_gateway)
     manage = sub.add_parser("manage", help="Django management commands (createsuperuser, shell, ...)")
     manage.add_argument("django_args", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)
@@ -128,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_simulators(simulate: argparse.ArgumentParser) -> None:
-    from topup.simulators import carriers, payments, phone, smdp, usage  # noqa: PLC0415
+    from topup.simulators import carriers, payments, phone, smdp, smsc, usage  # noqa: PLC0415
+    from topup.simulators.smsc import phone_cli  # noqa: PLC0415
 
     kinds = simulate.add_subparsers(dest="simulator", required=True)
     for name, module, help_text in [
@@ -137,10 +161,18 @@ def _add_simulators(simulate: argparse.ArgumentParser) -> None:
         ("smdp", smdp, "SM-DP+ speaking ES2+: profile pools, downloads, progress notifications"),
         ("phone", phone, "a phone installing an eSIM profile from an activation code"),
         ("usage", usage, "a packet core posting data usage batches to the platform"),
+        ("smsc", smsc, "an SMSC speaking SMPP 3.4, with phones played over HTTP"),
+        ("sms", phone_cli, "a phone sending one SMS through the SMSC and printing the replies"),
     ]:
         sim = kinds.add_parser(name, help=help_text)
         module.add_arguments(sim)
         sim.set_defaults(func=cmd_simulate, simulator_run=module.run)
+
+
+def _add_voucher_arguments(parser: argparse.ArgumentParser) -> None:
+    from topup.vouchers_cli import add_arguments  # noqa: PLC0415
+
+    add_arguments(parser)
 
 
 def _add_bench_arguments(bench: argparse.ArgumentParser) -> None:

@@ -56,7 +56,9 @@ def _children() -> list[Child]:
                 str(CONFIG.data_dir / "smdp.sqlite3"),
             ],
         ),
+        Child("SMSC simulator", ["simulate", "smsc"]),
         Child("web", ["web"]),
+        Child("SMS gateway", ["sms-gateway"]),
         Child("worker", ["worker"]),
     ]
 
@@ -87,6 +89,9 @@ def _banner(admin_key: str) -> None:
         f"  payments sim     {CONFIG.payments_url}/\n"
         f"  carriers sim     {CONFIG.carriers_url}/\n"
         f"  SM-DP+ sim       {CONFIG.smdp_url}/   (topup simulate phone --activation-code 'LPA:1$...')\n"
+        f"  SMSC sim         smpp://{CONFIG.smsc_host}:{CONFIG.smsc_port}, phones at "
+        f"http://{CONFIG.smsc_host}:{CONFIG.smsc_http_port}/\n"
+        "                   (topup simulate sms --from +32470123456 --text SALDO)\n"
         f"  database         {database}\n"
         f"  data folder      {CONFIG.data_dir}\n"
         f"  demo admin key   {admin_key}\n"

@@ -17,6 +17,7 @@ DEMO_WEBHOOK_SECRET = "whsec_topup_demo"  # noqa: S105
 DEMO_CARRIER_API_KEY = "carrier_demo_key"
 DEMO_SMDP_API_KEY = "smdp_demo_key"
 DEMO_SMDP_CALLBACK_KEY = "smdp_callback_demo_key"
+DEMO_SMSC_PASSWORD = "topup123"  # noqa: S105
 
 
 def _load_dotenv(path: Path) -> None:
@@ -67,6 +68,15 @@ class Config:
     smdp_port: int
     smdp_api_key: str
     smdp_callback_key: str  # what the SM-DP+ sends us with handleDownloadProgressInfo
+    smsc_host: str
+    smsc_port: int
+    smsc_http_port: int  # the SMSC simulator's phone-playing web side
+    smsc_system_id: str
+    smsc_password: str
+    sms_short_code: str
+    smtp_host: str  # empty: no e-mail is sent (receipts go by SMS only)
+    smtp_port: int
+    mail_from: str
     delivery_deadline_s: int
     worker_threads: int
     job_lease_s: float
@@ -86,6 +96,7 @@ def load_config() -> Config:
     payments_port = _env_int("PAYMENTS_PORT", port + 1)
     carriers_port = _env_int("CARRIERS_PORT", port + 2)
     smdp_port = _env_int("SMDP_PORT", port + 3)
+    smsc_port = _env_int("SMSC_PORT", port + 4)
     env = _env("ENV", "demo")
     config = Config(
         env=env,
@@ -107,6 +118,15 @@ def load_config() -> Config:
         smdp_port=smdp_port,
         smdp_api_key=_env("SMDP_API_KEY", DEMO_SMDP_API_KEY),
         smdp_callback_key=_env("SMDP_CALLBACK_KEY", DEMO_SMDP_CALLBACK_KEY),
+        smsc_host=_env("SMSC_HOST", host),
+        smsc_port=smsc_port,
+        smsc_http_port=_env_int("SMSC_HTTP_PORT", smsc_port + 1),
+        smsc_system_id=_env("SMSC_SYSTEM_ID", "topup"),
+        smsc_password=_env("SMSC_PASSWORD", DEMO_SMSC_PASSWORD),
+        sms_short_code=_env("SMS_SHORT_CODE", "1919"),
+        smtp_host=_env("SMTP_HOST", ""),
+        smtp_port=_env_int("SMTP_PORT", 25),
+        mail_from=_env("MAIL_FROM", "Topup <receipts@topup.example>"),
         delivery_deadline_s=_env_int("DELIVERY_DEADLINE_S", 900),
         worker_threads=_env_int("WORKER_THREADS", 16),
         job_lease_s=_env_float("JOB_LEASE_S", 60.0),
@@ -121,9 +141,9 @@ def load_config() -> Config:
 
 def _refuse_demo_secrets(config: Config) -> None:
     demo = {DEMO_SECRET, DEMO_PAYMENTS_API_KEY, DEMO_WEBHOOK_SECRET, DEMO_CARRIER_API_KEY, DEMO_SMDP_API_KEY}
-    demo.add(DEMO_SMDP_CALLBACK_KEY)
+    demo.update({DEMO_SMDP_CALLBACK_KEY, DEMO_SMSC_PASSWORD})
     keys = (config.secret_key, config.payments_api_key, config.carrier_api_key, config.smdp_api_key)
-    used = [s for s in (*keys, config.smdp_callback_key) if s in demo]
+    used = [s for s in (*keys, config.smdp_callback_key, config.smsc_password) if s in demo]
     used += [s for s in config.webhook_secrets if s in demo]
     if used or not config.webhook_secrets:
         raise RuntimeError("TOPUP_ENV=production refuses to start with a demo or missing secret")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
-from topup.channels import health
+from topup.channels import health, ivr, ussd
 from topup.channels.api.routes import api
 from topup.channels.web import views as web
 
@@ -16,4 +16,6 @@ urlpatterns = [
     path("metrics", health.metrics),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("", include(ussd.urlpatterns)),
+    path("", include(ivr.urlpatterns)),
 ]

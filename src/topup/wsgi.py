@@ -6,3 +6,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topup.settings")
 application = get_wsgi_application()
+
+from topup import bootstrap  # noqa: E402 - needs the apps loaded above
+
+bootstrap.configure_messaging()  # one-time codes go out by SMS from the web process

@@ -83,6 +83,7 @@ def platform(
         "TOPUP_CARRIERS_PORT": str(car_port),
         "TOPUP_CARRIER_API_KEY": "carrier_e2e_key",
         "TOPUP_WEB_WORKERS": "2",
+        "TOPUP_SMSC_HOST": "",
         **(extra_env or {}),
     }
     env.pop("DJANGO_LIVE_TEST_SERVER_ADDRESS", None)

@@ -24,7 +24,7 @@ def _place(client: httpx.Client, i: int) -> dict[str, Any]:
     network = list(PLANS)[i % len(PLANS)]
     msisdn = f"{PREFIX[network]}{300000 + i // 7:06d}"  # a few lines get several top-ups
     body = {"plan_id": PLANS[network], "msisdn": msisdn, "payment_method": "card"}
-    created = client.post("/api/v1/orders", json=body, headers={"Idempotency-Key": f"chaos-{i}"})
+    created = _post_with_retries(client, "/api/v1/orders", body, f"chaos-{i}")
     assert created.status_code == 201, created.text
     order: dict[str, Any] = created.json()
     approved = httpx.post(
@@ -35,6 +35,18 @@ def _place(client: httpx.Client, i: int) -> dict[str, Any]:
     )
     assert approved.status_code == 200, approved.text
     return order
+
+
+def _post_with_retries(client: httpx.Client, path: str, body: dict[str, str], key: str) -> httpx.Response:
+    """A connection reset (an idle keep-alive socket closed by the server) is retried: the Idempotency-Key
+    makes the repeat safe, which is the point of it."""
+    for attempt in range(3):
+        try:
+            return client.post(path, json=body, headers={"Idempotency-Key": key})
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _wait_all_final(client: httpx.Client, ids: list[str], timeout_s: float) -> dict[str, dict[str, Any]]:

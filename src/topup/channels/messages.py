@@ -40,6 +40,23 @@ MESSAGES = {
     "esim_not_ready": _("Your eSIM is not ready yet. Wait a moment and refresh this page."),
     "esim_cancelled": _("This eSIM was cancelled and can no longer be installed."),
     "esim_already_downloaded": _("This eSIM is already on a phone, so it can no longer be cancelled."),
+    "invalid_pin_format": _(
+        "This code is not a valid voucher code. Check the digits on your voucher and try again."
+    ),
+    "voucher_unknown": _("This voucher code is not known. Check the digits, or ask the shop that sold it."),
+    "voucher_already_used": _("This voucher has already been used. Each voucher can be used only once."),
+    "voucher_void": _("This voucher has been cancelled and cannot be used. Ask the shop that sold it."),
+    "voucher_expired": _("This voucher has expired and can no longer be used."),
+    "voucher_locked_out": _(
+        "Too many wrong codes. For your safety, voucher top-ups are paused for this number for a while. "
+        "Try again later."
+    ),
+    "unsupported_language": _("Choose one of these languages: NL, FR, DE, EN or ZH."),
+    "sms_unavailable": _("We cannot send text messages right now. Please try again in a few minutes."),
+    "otp_rate_limited": _("Too many codes were asked for. Wait a few minutes and try again."),
+    "otp_invalid": _("This code is not right. Check the SMS and try again."),
+    "otp_expired": _("This code has expired. Ask for a new one."),
+    "otp_locked": _("Too many wrong codes. Ask for a new code."),
     "not_cancellable": _("Only a delivered new eSIM can be cancelled."),
     "not_a_bundle_plan": _("This plan is not a data bundle. Choose a bundle plan."),
     "bundle_not_cancellable": _("This bundle is no longer active, so it cannot be cancelled."),
@@ -88,6 +105,8 @@ MESSAGES = {
 # not a customer mistake, or they are internal bookkeeping / transport labels. `message_for` answers them
 # with the generic "internal_error" message.
 INTERNAL_CODES = frozenset(
+    {"invalid_voucher_batch", "voucher_batch_not_found", "voucher"}  # staff's batch commands; an order event
+) | frozenset(
     {
         # broken invariants: ledger, orders, bundles, rating
         "domain_error",

@@ -18,6 +18,7 @@ from topup.db.models import InboxEvent, Job, Order, OrderEvent, Payment
 from topup.domain import ledger as postings
 from topup.domain.orders import OrderStatus
 from topup.domain.quotes import Quote
+from topup.services import notifications
 from topup.services.ports import PaymentEvent, PaymentStatus
 from topup.services.transitions import move
 from topup.settings import CONFIG
@@ -107,6 +108,7 @@ def apply_event(provider_name: str, event: PaymentEvent) -> str:
         Payment.objects.filter(id=payment.id).update(
             status=PaymentStatus.FAILED.value, failure_code=code, updated_at=at
         )
+        notifications.payment_failed(payment.id, at)
         OrderEvent.objects.create(
             order_id=order.id,
             from_status=order.status,

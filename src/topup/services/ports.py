@@ -18,6 +18,10 @@ from topup.domain.money import Money
 class PortUnavailable(Exception):
     """The peer could not be reached or answered nonsense; the outcome of the call is unknown."""
 
+    def __init__(self, message: str = "", *, code: str = "carrier_unavailable") -> None:
+        super().__init__(message)
+        self.code = code  # what the customer is told: carrier_unavailable, sms_unavailable, ...
+
 
 # ---------------------------------------------------------------- payments
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from topup.db.models import Order, OrderEvent
 from topup.domain.errors import IllegalTransition
 from topup.domain.orders import OrderStatus, check_transition
+from topup.services import notifications
 
 
 def move(
@@ -30,5 +31,6 @@ def move(
     )
     order.status = new.value
     order.updated_at = at
+    notifications.order_changed(order, new.value, at)  # receipts, refunds: outbox jobs in this transaction
     for name, value in fields.items():
         setattr(order, name, value)

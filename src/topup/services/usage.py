@@ -20,6 +20,7 @@ from topup.clock import now
 from topup.db.models import BundleRecord, Line, LineEvent, UsageRow
 from topup.domain.errors import Conflict, InvalidInput, NotFound
 from topup.domain.usage import OverageRule, Rating, UsageRecord, kb_from_bytes, rate_batch
+from topup.services import notifications
 
 MAX_RECORDS_PER_BATCH = 10_000
 MAX_RECORD_ID_CHARS = 120
@@ -258,6 +259,7 @@ def _write_threshold_events(ratings: Sequence[Rating], at: datetime) -> None:
     ]
     if events:
         LineEvent.objects.bulk_create(events)
+    notifications.bundles_crossed([event for rating in ratings for event in rating.threshold_events], at)
 
 
 def _result(

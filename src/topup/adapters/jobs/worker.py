@@ -21,12 +21,13 @@ from django.db.models import F, Q
 
 from topup.clock import now
 from topup.db.models import Job
-from topup.services import delivery, maintenance, payments
+from topup.services import delivery, maintenance, notifications, payments
 from topup.services.delivery import JobResult
 
 log = logging.getLogger(__name__)
 
 HANDLERS: dict[str, Callable[[str, int], JobResult]] = {
+    **notifications.HANDLERS,
     "deliver": delivery.deliver,
     "refund": delivery.refund,
     "apply_webhook": lambda subject, _attempt: JobResult(
@@ -102,6 +103,7 @@ class Worker:
                 if time.monotonic() - last_sweep > 5.0:
                     maintenance.expire_unpaid_orders()
                     maintenance.expire_bundles()
+                    notifications.expiring_soon(now())
                     last_sweep = time.monotonic()
                 self._in_flight = {f for f in self._in_flight if not f.done()}
                 free = self.threads * 2 - len(self._in_flight)

@@ -64,7 +64,7 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(PortUnavailable)
     def port_down(request: HttpRequest, exc: PortUnavailable) -> HttpResponse:
-        return json_response(503, error_body("carrier_unavailable"))
+        return json_response(503, error_body(exc.code))
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

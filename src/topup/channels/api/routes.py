@@ -10,6 +10,7 @@ from ninja.params.functions import Header, Query
 from topup import bootstrap
 from topup.channels.api import errors
 from topup.channels.api.auth import ScopedKey
+from topup.channels.api.auth_routes import router as auth_router
 from topup.channels.api.documents import ERRORS, money_document, plan_document
 from topup.channels.api.esim_routes import router as esim_router
 from topup.channels.api.schemas import (
@@ -144,3 +145,4 @@ def trial_balance(request: HttpRequest) -> dict[str, object]:
 
 api.add_router("/", router)
 api.add_router("/", esim_router)
+api.add_router("/", auth_router)

@@ -4,9 +4,13 @@ from topup.db.models.catalogue import NetworkRecord, PlanRecord
 from topup.db.models.jobs import IdempotencyRecord, InboxEvent, Job
 from topup.db.models.ledger import Account, Transfer
 from topup.db.models.lines import BundleRecord, Line, LineEvent, UsageRow
+from topup.db.models.messaging import AccessToken, Notification, OtpChallenge
 from topup.db.models.orders import ApiKey, Order, OrderEvent, Payment
+from topup.db.models.preferences import LinePreference
+from topup.db.models.vouchers import RedeemAttempts, Voucher, VoucherBatch
 
 __all__ = [
+    "AccessToken",
     "Account",
     "ApiKey",
     "BundleRecord",
@@ -15,11 +19,17 @@ __all__ = [
     "Job",
     "Line",
     "LineEvent",
+    "LinePreference",
     "NetworkRecord",
+    "Notification",
     "Order",
     "OrderEvent",
+    "OtpChallenge",
     "Payment",
     "PlanRecord",
+    "RedeemAttempts",
     "Transfer",
     "UsageRow",
+    "Voucher",
+    "VoucherBatch",
 ]

@@ -1,0 +1,1 @@
+"""Adapters that carry SMS between the platform and phones (`smpp.SmppLink`: an ESME bound to an SMSC)."""

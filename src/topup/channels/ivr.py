@@ -1,0 +1,274 @@
+"""The voice menu (IVR) as an HTTP dialogue: one step logic, rendered as TwiML and as VoiceXML 2.1.
+
+The state travels in the action URL of each prompt (`step`, `lang`, `tries`), so no server-side session is
+kept: welcome → language → menu (1 balance, 2 voucher PIN, 3 plans, 9 repeat) → results. A caller gets
+three tries at each prompt, then a polite goodbye. Answers come from the self-care and voucher services.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Final
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from django.utils.translation import get_language, override, pgettext
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from topup.channels import phone_words as words
+from topup.domain.errors import DomainError
+from topup.domain.identifiers import parse_belgian_mobile
+from topup.services import selfcare, vouchers
+from topup.services.ports import PortUnavailable
+
+MAX_TRIES: Final = 3
+PIN_MAX_DIGITS: Final = 16
+CHANNEL: Final = "ivr"
+MENU_KEYS: Final = ("1", "2", "3", "9")
+VXML_NS: Final = "http://www.w3.org/2001/vxml"
+XML_LANG: Final = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    voice: str  # BCP 47 language of the text-to-speech voice
+
+
+@dataclass(frozen=True)
+class Gather:
+    """Wait for keys, then post them (as `Digits`) to `step`; `keys` empty means any digits (a PIN)."""
+
+    step: str
+    prompts: tuple[Say, ...]
+    keys: tuple[str, ...] = ()
+    max_digits: int = 1
+    finish_on_key: str = ""
+
+
+@dataclass(frozen=True)
+class Turn:
+    says: tuple[Say, ...] = ()
+    gather: Gather | None = None
+    language: str = selfcare.DEFAULT_LANGUAGE
+    tries: int = 0
+    hangup: bool = field(default=False)
+
+
+def _say(text: str) -> Say:
+    """`text` in the voice of the active language (the caller wraps this in `override`)."""
+    return Say(text, words.VOICE_LANGUAGES.get(get_language() or "", "en-GB"))
+
+
+# ---------------------------------------------------------------- the dialogue (shared by both renderings)
+
+
+def next_turn(step: str, digits: str | None, caller: str, language: str | None, tries: int) -> Turn:
+    """What the caller hears next after pressing `digits` at `step` (None: no key pressed)."""
+    try:
+        line = parse_belgian_mobile(caller)
+    except DomainError as error:
+        with override(selfcare.DEFAULT_LANGUAGE):
+            return Turn(says=(_say(words.error_text(error.code)),), hangup=True)
+    lang = language if language and language in words.VOICE_LANGUAGES else selfcare.language_of(line)
+    keys = (digits or "").strip().strip("#*")
+    with override(lang):
+        if step == "language":
+            if keys in words.LANGUAGE_KEYS:
+                chosen = selfcare.set_language(line, words.LANGUAGE_KEYS[keys])
+                with override(chosen):
+                    return _menu(chosen)
+            return _retry(_language_choice(lang), lang, tries, keys)
+        if step == "menu":
+            return _menu_choice(line, lang, keys, tries)
+        if step == "pin":
+            return _pin(line, lang, keys, tries)
+        welcome = _say(pgettext("voice", "Welcome to Topup."))
+        return Turn(says=(welcome,), gather=_language_choice(lang), language=lang)
+
+
+def _language_choice(lang: str) -> Gather:
+    prompts = []
+    for key, option in words.LANGUAGE_KEYS.items():
+        with override(option):  # each option is said in its own language
+            prompts.append(_say(pgettext("voice", "For English, press %(key)s.") % {"key": key}))
+    return Gather("language", tuple(prompts), keys=tuple(words.LANGUAGE_KEYS))
+
+
+def _menu_gather() -> Gather:
+    text = pgettext(
+        "voice",
+        "For your balance, press 1. To top up with a voucher, press 2. To hear our plans, press 3. "
+        "To hear this again, press 9.",
+    )
+    return Gather("menu", (_say(text),), keys=MENU_KEYS)
+
+
+def _menu(lang: str, says: tuple[Say, ...] = ()) -> Turn:
+    return Turn(says=says, gather=_menu_gather(), language=lang)
+
+
+def _pin_gather() -> Gather:
+    prompt = _say(pgettext("voice", "Key in your voucher PIN, then press the hash key."))
+    return Gather("pin", (prompt,), max_digits=PIN_MAX_DIGITS, finish_on_key="#")
+
+
+def _retry(gather: Gather, lang: str, tries: int, keys: str, says: tuple[Say, ...] = ()) -> Turn:
+    """Ask again after a wrong or missing key; after the third, say goodbye and hang up."""
+    if not says:
+        says = (
+            _say(pgettext("voice", "Sorry, that is not a valid choice."))
+            if keys
+            else _say(pgettext("voice", "Sorry, we did not hear a choice.")),
+        )
+    if tries + 1 >= MAX_TRIES:
+        goodbye = pgettext("voice", "We could not understand your choice. Please call again later. Goodbye.")
+        return Turn(says=(*says, _say(goodbye)), language=lang, hangup=True)
+    return Turn(says=says, gather=gather, language=lang, tries=tries + 1)
+
+
+def _menu_choice(line: str, lang: str, keys: str, tries: int) -> Turn:
+    if keys == "9":
+        return _menu(lang)
+    if keys == "2":
+        return Turn(gather=_pin_gather(), language=lang)
+    if keys not in MENU_KEYS:
+        return _retry(_menu_gather(), lang, tries, keys)
+    try:
+        if keys == "1":
+            sentences = words.balance_spoken(selfcare.balance(line))
+        else:
+            sentences = words.plans_spoken(selfcare.plans_for(line), words.site_address())
+    except DomainError as error:
+        sentences = [words.error_text(error.code)]
+    except PortUnavailable:
+        sentences = [words.error_text("carrier_unavailable")]
+    return _menu(lang, tuple(_say(s) for s in sentences))
+
+
+def _pin(line: str, lang: str, keys: str, tries: int) -> Turn:
+    if not keys:
+        return _retry(_pin_gather(), lang, tries, keys)
+    try:
+        order = vouchers.redeem(
+            keys, msisdn=line, channel=CHANNEL, caller_keys=[f"line:{line}"], language=lang
+        )
+    except DomainError as error:
+        return _retry(_pin_gather(), lang, tries, keys, says=(_say(words.error_text(error.code)),))
+    goodbye = pgettext("voice", "Thank you for calling. Goodbye.")
+    return Turn(says=(_say(words.redeemed_spoken(order)), _say(goodbye)), language=lang, hangup=True)
+
+
+def _turn_for(request: HttpRequest) -> Turn:
+    try:
+        tries = max(0, int(request.GET.get("tries", "0")))
+    except ValueError:
+        tries = 0
+    digits = request.POST.get("Digits")
+    return next_turn(
+        request.GET.get("step", ""), digits, request.POST.get("From", ""), request.GET.get("lang"), tries
+    )
+
+
+def _action(request: HttpRequest, turn: Turn, step: str) -> str:
+    query = urlencode({"step": step, "lang": turn.language, "tries": turn.tries})
+    return f"{request.path}?{query}"
+
+
+def _xml(root: ET.Element, content_type: str) -> HttpResponse:
+    return HttpResponse(ET.tostring(root, encoding="utf-8", xml_declaration=True), content_type=content_type)
+
+
+# ---------------------------------------------------------------- TwiML
+
+
+def _twiml_say(parent: ET.Element, say: Say) -> None:
+    ET.SubElement(parent, "Say", {"language": say.voice}).text = say.text
+
+
+def render_twiml(request: HttpRequest, turn: Turn) -> HttpResponse:
+    response = ET.Element("Response")
+    for say in turn.says:
+        _twiml_say(response, say)
+    if turn.gather is not None:
+        action = _action(request, turn, turn.gather.step)
+        attributes = {"input": "dtmf", "numDigits": str(turn.gather.max_digits), "action": action}
+        attributes |= {"method": "POST", "timeout": "8" if turn.gather.finish_on_key else "5"}
+        if turn.gather.finish_on_key:
+            attributes["finishOnKey"] = turn.gather.finish_on_key
+        gather = ET.SubElement(response, "Gather", attributes)
+        for say in turn.gather.prompts:
+            _twiml_say(gather, say)
+        # No key before the timeout: Twilio goes on to the next verb; come back without Digits (one try used).
+        ET.SubElement(response, "Redirect", {"method": "POST"}).text = action
+    if turn.hangup:
+        ET.SubElement(response, "Hangup")
+    return _xml(response, "text/xml; charset=utf-8")
+
+
+# The telephony platform calls us server to server (no browser, no cookie): CSRF has nothing to protect.
+@csrf_exempt
+@require_POST
+def twiml_voice(request: HttpRequest) -> HttpResponse:
+    return render_twiml(request, _turn_for(request))
+
+
+# ---------------------------------------------------------------- VoiceXML 2.1
+
+
+def _prompt(parent: ET.Element, say: Say) -> None:
+    ET.SubElement(parent, "prompt", {XML_LANG: say.voice}).text = say.text
+
+
+def _grammar(parent: ET.Element, gather: Gather) -> None:
+    if not gather.keys:
+        src = f"builtin:dtmf/digits?minlength=1;maxlength={gather.max_digits}"
+        ET.SubElement(parent, "grammar", {"mode": "dtmf", "src": src})
+        return
+    grammar = ET.SubElement(parent, "grammar", {"mode": "dtmf", "version": "1.0", "root": "keys"})
+    one_of = ET.SubElement(ET.SubElement(grammar, "rule", {"id": "keys", "scope": "public"}), "one-of")
+    for key in gather.keys:
+        ET.SubElement(one_of, "item").text = key
+
+
+def render_vxml(request: HttpRequest, turn: Turn) -> HttpResponse:
+    root = ET.Element(
+        "vxml", {"version": "2.1", "xmlns": VXML_NS, XML_LANG: words.VOICE_LANGUAGES[turn.language]}
+    )
+    form = ET.SubElement(root, "form", {"id": "turn"})
+    if turn.says:
+        block = ET.SubElement(form, "block")
+        for say in turn.says:
+            _prompt(block, say)
+    if turn.gather is not None:
+        action = _action(request, turn, turn.gather.step)
+        digits = ET.SubElement(form, "field", {"name": "Digits"})
+        if turn.gather.finish_on_key:
+            ET.SubElement(digits, "property", {"name": "termchar", "value": turn.gather.finish_on_key})
+        _grammar(digits, turn.gather)
+        for say in turn.gather.prompts:
+            _prompt(digits, say)
+        filled = ET.SubElement(digits, "filled")
+        ET.SubElement(filled, "submit", {"next": action, "method": "post", "namelist": "Digits"})
+        # A wrong or missing key comes back empty, so the server counts the try as TwiML's path does.
+        catch = ET.SubElement(digits, "catch", {"event": "noinput nomatch"})
+        ET.SubElement(catch, "assign", {"name": "Digits", "expr": "''"})
+        ET.SubElement(catch, "submit", {"next": action, "method": "post", "namelist": "Digits"})
+    elif turn.hangup:
+        ET.SubElement(ET.SubElement(form, "block"), "disconnect")
+    return _xml(root, "application/voicexml+xml; charset=utf-8")
+
+
+@csrf_exempt
+@require_POST
+def vxml_voice(request: HttpRequest) -> HttpResponse:
+    return render_vxml(request, _turn_for(request))
+
+
+urlpatterns = [
+    path("channels/ivr/voice", twiml_voice, name="ivr-twiml"),
+    path("channels/ivr/vxml", vxml_voice, name="ivr-vxml"),
+]

@@ -1,0 +1,178 @@
+"""Wording shared by the phone channels (USSD, IVR): amounts, dates, balances, plans in the active language.
+
+Every function words its answer in Django's active language (`translation.override(lang)` around the call);
+none of them decides anything: the numbers come from the self-care and voucher services as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Final
+
+from babel.dates import format_date
+from babel.numbers import format_currency
+from django.utils.translation import get_language, ngettext, pgettext
+
+from topup.channels.messages import message_for
+from topup.domain.money import Money
+from topup.services.selfcare import LineBalance
+from topup.settings import CONFIG
+
+# The key a caller presses for each language, in the order Belgians expect them.
+LANGUAGE_KEYS: Final[Mapping[str, str]] = {"1": "nl", "2": "fr", "3": "de", "4": "en", "5": "zh-hans"}
+# How a language names itself on a small USSD screen (never translated: a reader looks for their own).
+LANGUAGE_LABELS: Final[Mapping[str, str]] = {
+    "nl": "NL",
+    "fr": "FR",
+    "de": "DE",
+    "en": "EN",
+    "zh-hans": "中文",
+}
+# The text-to-speech voice of each language (BCP 47, as TwiML's and VoiceXML's `language` attributes take it).
+VOICE_LANGUAGES: Final[Mapping[str, str]] = {
+    "nl": "nl-BE",
+    "fr": "fr-BE",
+    "de": "de-DE",
+    "en": "en-GB",
+    "zh-hans": "zh-CN",
+}
+_BABEL_LOCALES: Final[Mapping[str, str]] = {
+    "nl": "nl_BE",
+    "fr": "fr_BE",
+    "de": "de_BE",
+    "en": "en_GB",
+    "zh-hans": "zh_Hans_CN",
+}
+
+
+def _locale() -> str:
+    return _BABEL_LOCALES.get(get_language() or "en", "en_GB")
+
+
+def error_text(code: str) -> str:
+    """The customer's wording of an error code; a polite generic line rather than developer English."""
+    return message_for(code, pgettext("phone", "Sorry, this did not work. Please try again later."))
+
+
+# ---------------------------------------------------------------- amounts and dates
+
+
+def money_short(amount: Money) -> str:
+    """An amount as a screen shows it in the active language: "10,50 €", "€10.50"."""
+    text = format_currency(amount.as_decimal(), amount.currency, locale=_locale())
+    return text.replace("\u00a0", " ").replace("\u202f", " ")  # no-break spaces are not in the GSM alphabet
+
+
+def money_spoken(amount: Money) -> str:
+    """An amount as a voice reads it well: "10 euro 50" rather than "ten point five zero euro"."""
+    if amount.currency != "EUR":
+        return money_short(amount)
+    euros, cents = divmod(abs(amount.amount_minor), 100)
+    sign = "-" if amount.amount_minor < 0 else ""
+    if cents == 0:
+        text = ngettext("%(euros)s euro", "%(euros)s euros", euros) % {"euros": euros}
+    else:
+        text = ngettext("%(euros)s euro %(cents)s", "%(euros)s euros %(cents)s", euros) % {
+            "euros": euros,
+            "cents": cents,
+        }
+    return sign + text
+
+
+def _date(iso_date: str, length: str) -> str:
+    try:
+        return format_date(date.fromisoformat(iso_date[:10]), length, locale=_locale())
+    except ValueError:
+        return iso_date  # not a date we can read: show it as the operator gave it
+
+
+def date_short(iso_date: str) -> str:
+    return _date(iso_date, "short")
+
+
+def date_spoken(iso_date: str) -> str:
+    return _date(iso_date, "long")
+
+
+# ---------------------------------------------------------------- answers
+
+
+def balance_lines(found: LineBalance) -> list[str]:
+    """Credit, validity and bundles, one short line each, for a small screen."""
+    lines = [pgettext("ussd", "Credit: %(credit)s") % {"credit": money_short(found.credit)}]
+    if found.valid_until:
+        lines.append(pgettext("ussd", "Valid until %(date)s") % {"date": date_short(found.valid_until)})
+    for bundle in found.bundles:
+        left = (
+            pgettext("ussd", "unlimited")
+            if bundle.unlimited
+            else pgettext("ussd", "%(mb)s MB left") % {"mb": bundle.remaining_mb}
+        )
+        lines.append(f"{bundle.plan_name}: {left}")
+    return lines
+
+
+def balance_spoken(found: LineBalance) -> list[str]:
+    """Credit, validity and bundles as short sentences for a voice."""
+    sentences = [pgettext("voice", "Your credit is %(amount)s.") % {"amount": money_spoken(found.credit)}]
+    if found.valid_until:
+        sentences.append(
+            pgettext("voice", "It is valid until %(date)s.") % {"date": date_spoken(found.valid_until)}
+        )
+    for bundle in found.bundles:
+        if bundle.unlimited:
+            sentences.append(pgettext("voice", "%(name)s: unlimited.") % {"name": bundle.plan_name})
+        else:
+            sentences.append(
+                pgettext("voice", "%(name)s: %(mb)s megabytes left.")
+                % {"name": bundle.plan_name, "mb": bundle.remaining_mb}
+            )
+    return sentences
+
+
+def order_reference(order: Mapping[str, object]) -> str:
+    """The short reference a customer can quote: the end of the order id (its random part)."""
+    return str(order.get("id", ""))[-8:]
+
+
+def order_total(order: Mapping[str, object]) -> Money:
+    total = order.get("total")
+    if not isinstance(total, Mapping):
+        raise TypeError("an order document has a total")
+    return Money(int(total["amount_minor"]), str(total["currency"]))
+
+
+def redeemed_text(order: Mapping[str, object]) -> str:
+    return pgettext("ussd", "Voucher accepted: %(amount)s top-up. Ref %(ref)s.") % {
+        "amount": money_short(order_total(order)),
+        "ref": order_reference(order),
+    }
+
+
+def redeemed_spoken(order: Mapping[str, object]) -> str:
+    return pgettext("voice", "Your voucher is accepted. A top-up of %(amount)s is on its way.") % {
+        "amount": money_spoken(order_total(order))
+    }
+
+
+def site_address() -> str:
+    """The public website as a person types it: no scheme."""
+    return CONFIG.public_url.removeprefix("https://").removeprefix("http://")
+
+
+def buy_online_text(site: str) -> str:
+    """Buying by phone is not offered yet: say honestly where to buy."""
+    return pgettext("phone", "Buy online at %(site)s") % {"site": site}
+
+
+def no_plans_text() -> str:
+    return pgettext("phone", "No plans are available for this number.")
+
+
+def plans_spoken(plans: list[tuple[str, str, Money]], site: str) -> list[str]:
+    sentences = [
+        pgettext("voice", "%(name)s for %(price)s.") % {"name": name, "price": money_spoken(price)}
+        for _code, name, price in plans
+    ]
+    return [*(sentences or [no_plans_text()]), buy_online_text(site) + "."]

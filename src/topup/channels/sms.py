@@ -1,0 +1,121 @@
+"""SMS commands: the text a customer sends to our short number, answered in the line's language.
+
+One parser (`domain.commands`) and the same self-care services as USSD and IVR; this module only words
+the answers. Unknown text gets help, and no error is ever shown as a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from topup.channels.messages import message_for
+from topup.domain.commands import Command, CommandKind, parse
+from topup.domain.errors import DomainError
+from topup.domain.identifiers import parse_belgian_mobile
+from topup.domain.money import Money
+from topup.services import orders, selfcare, vouchers
+from topup.services.idempotency import make_key
+from topup.services.ports import PortUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def handle_inbound(sender: str, text: str) -> str:
+    """The reply to one mobile-originated SMS (never raises for a customer's mistake)."""
+    command = parse(text)
+    try:
+        line = parse_belgian_mobile(sender)
+    except DomainError:
+        return _("Sorry, this service is for Belgian mobile numbers.")
+    selfcare.remember_language_once(line, command.keyword_language)
+    language = selfcare.language_of(line)
+    with override(language):
+        try:
+            return _answer(line, command)
+        except DomainError as error:
+            return message_for(error.code, error.message)
+        except PortUnavailable:
+            return _("The operator cannot be reached right now. Please try again in a few minutes.")
+
+
+def _answer(line: str, command: Command) -> str:
+    kind = command.kind
+    if kind is CommandKind.BALANCE:
+        return _balance_text(line)
+    if kind is CommandKind.TOPUP:
+        return _redeem_text(line, command.argument)
+    if kind is CommandKind.PLANS:
+        return _plans_text(line)
+    if kind is CommandKind.BUY:
+        return _buy_text(line, command.argument)
+    if kind is CommandKind.LANGUAGE and command.argument:
+        with override(selfcare.set_language(line, command.argument)):
+            return _("From now on we answer in English. Send HELP for the commands.")
+    return _help_text()
+
+
+def money(amount: Money) -> str:
+    return f"€{amount.as_decimal():.2f}"
+
+
+def _balance_text(line: str) -> str:
+    found = selfcare.balance(line)
+    parts = [
+        _("%(network)s balance: %(credit)s.") % {"network": found.network_name, "credit": money(found.credit)}
+    ]
+    if found.valid_until:
+        parts.append(_("Valid until %(date)s.") % {"date": found.valid_until})
+    for bundle in found.bundles:
+        left = _("unlimited") if bundle.unlimited else _("%(mb)s MB left") % {"mb": bundle.remaining_mb}
+        parts.append(f"{bundle.plan_name}: {left}" + (f" ({bundle.expires_at})" if bundle.expires_at else ""))
+    return " ".join(parts)
+
+
+def _redeem_text(line: str, pin: str) -> str:
+    if not pin:
+        return _("Send TOPUP followed by the code on your voucher, for example: TOPUP 1234 5678 9012 3")
+    order = vouchers.redeem(pin, msisdn=line, channel="sms", caller_keys=[f"line:{line}"],
+                            language=selfcare.language_of(line))  # fmt: skip
+    total = order["total"]
+    assert isinstance(total, dict)
+    amount = money(Money(int(total["amount_minor"]), str(total["currency"])))
+    return _("Voucher accepted: %(amount)s top-up for %(line)s is on its way. Reference %(order)s.") % {
+        "amount": amount, "line": line, "order": str(order["id"])[-8:],
+    }  # fmt: skip
+
+
+def _plans_text(line: str) -> str:
+    plans = selfcare.plans_for(line)[:8]
+    if not plans:
+        return _("No plans are available for this number.")
+    listing = "; ".join(f"{code} {name} {money(price)}" for code, name, price in plans)
+    return _("Plans: %(plans)s. Send BUY and a code, for example BUY %(code)s.") % {
+        "plans": listing, "code": plans[0][0],
+    }  # fmt: skip
+
+
+def _buy_text(line: str, code: str) -> str:
+    match = [plan_code for plan_code, _name, _price in selfcare.plans_for(line) if plan_code == code]
+    if not code or not match:
+        return _plans_text(line)
+    plan_id = selfcare.plan_id_for_code(line, code)
+    request = orders.QuoteRequest(plan_id, msisdn=line, network_confirmed=True)
+    key = make_key("sms", uuid.uuid4().hex, {"plan": plan_id, "line": line})
+    stored = orders.place_order(request, payment_method="card", channel="sms",
+                                language=selfcare.language_of(line), idem=key)  # fmt: skip
+    payment = stored.body["payment"]
+    assert isinstance(payment, dict)
+    return _("Pay here to buy %(code)s for %(line)s: %(link)s") % {
+        "code": code, "line": line, "link": payment["checkout_url"],
+    }  # fmt: skip
+
+
+def _help_text() -> str:
+    return _(
+        "Commands: BAL (balance), TOPUP <code> (voucher), PLANS, BUY <plan code>, LANG NL/FR/DE/EN/ZH. "
+        "Also: SALDO, SOLDE, 余额, 充值."
+    )

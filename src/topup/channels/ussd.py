@@ -1,0 +1,139 @@
+"""USSD over HTTP callbacks: a gateway posts each step of a session, we answer `CON …` (more) or `END …`.
+
+The gateway sends the whole path of the customer's answers joined by `*` ("", "2", "2*1234567890123"), so
+the session needs no server-side state: each callback walks the path again. Proximus-style direct codes
+(`*121*<PIN>#`) redeem a voucher in one step. Every answer comes from a self-care or voucher service call.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from django.utils.translation import override, pgettext
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from topup.channels import phone_words as words
+from topup.domain.errors import DomainError
+from topup.domain.identifiers import parse_belgian_mobile
+from topup.services import selfcare, vouchers
+from topup.services.ports import PortUnavailable
+
+# A USSD string is 160 octets: 182 GSM 7-bit characters. Gateways cut longer replies wherever they like.
+MAX_REPLY_CHARS: Final = 182
+MAX_INVALID_ANSWERS: Final = 3
+ELLIPSIS: Final = "..."  # plain dots: "…" is not in the GSM alphabet and would force UCS-2 on the handset
+DIRECT_REDEEM: Final = re.compile(r"\*121\*([0-9 ]{1,40})#")
+CHANNEL: Final = "ussd"
+
+_MENU: Final = ("1", "2", "3", "4")
+
+
+def fit(reply: str, limit: int = MAX_REPLY_CHARS) -> str:
+    """`reply` cut to `limit` characters at a line or word boundary when one is near, marked with dots."""
+    reply = reply.rstrip()
+    if len(reply) <= limit:
+        return reply
+    cut = reply[: limit - len(ELLIPSIS)]
+    boundary = max(cut.rfind("\n"), cut.rfind(" "))
+    if boundary >= len(cut) - 30:
+        cut = cut[:boundary]
+    return cut.rstrip() + ELLIPSIS
+
+
+def _reply(more: bool, text: str) -> HttpResponse:
+    body = fit(("CON " if more else "END ") + text)
+    return HttpResponse(body, content_type="text/plain; charset=utf-8")
+
+
+# The gateway calls us server to server: no browser, cookie or session is involved, so a CSRF token has
+# nothing to protect and the gateway could not send one. (It is trusted by network, like the SMSC link.)
+@csrf_exempt
+@require_POST
+def ussd_callback(request: HttpRequest) -> HttpResponse:
+    try:
+        line = parse_belgian_mobile(request.POST.get("phoneNumber", ""))
+    except DomainError as error:
+        with override(selfcare.DEFAULT_LANGUAGE):
+            return _reply(False, words.error_text(error.code))
+    language = selfcare.language_of(line)
+    direct = DIRECT_REDEEM.fullmatch(request.POST.get("serviceCode", "").strip())
+    text = request.POST.get("text", "").strip()
+    with override(language):
+        try:
+            if direct is not None:
+                return _reply(False, _redeem(line, direct.group(1), language))
+            more, answer = _walk(line, language, text.split("*") if text else [])
+        except DomainError as error:
+            more, answer = False, words.error_text(error.code)
+        except PortUnavailable:
+            more, answer = False, words.error_text("carrier_unavailable")
+        return _reply(more, answer)
+
+
+def _walk(line: str, language: str, answers: list[str]) -> tuple[bool, str]:
+    """Replay the customer's answers from the main menu; (more input expected, text) for the last one."""
+    state, invalid, last_invalid = "main", 0, False
+    for answer in (a.strip() for a in answers):
+        last_invalid = False
+        if state == "main" and answer in _MENU:
+            if answer == "1":
+                return False, "\n".join(words.balance_lines(selfcare.balance(line)))
+            if answer == "3":
+                return False, _plans(line)
+            state = "pin" if answer == "2" else "language"
+        elif state == "pin":
+            return False, _redeem(line, answer, language)
+        elif state == "language" and answer in words.LANGUAGE_KEYS:
+            chosen = selfcare.set_language(line, words.LANGUAGE_KEYS[answer])
+            with override(chosen):
+                return False, pgettext("ussd", "Language changed to English.")
+        else:
+            invalid, last_invalid = invalid + 1, True
+            if invalid >= MAX_INVALID_ANSWERS:
+                return False, pgettext("ussd", "Too many invalid choices. Please dial again.")
+    prompt = _prompt(state)
+    return True, (pgettext("ussd", "Invalid choice.") + "\n" + prompt) if last_invalid else prompt
+
+
+def _prompt(state: str) -> str:
+    if state == "pin":
+        return pgettext("ussd", "Enter your voucher PIN:")
+    if state == "language":
+        options = " ".join(
+            f"{key} {words.LANGUAGE_LABELS[lang]}" for key, lang in words.LANGUAGE_KEYS.items()
+        )
+        return pgettext("ussd", "Choose a language:") + "\n" + options
+    items = (
+        pgettext("ussd", "Balance"),
+        pgettext("ussd", "Redeem voucher"),
+        pgettext("ussd", "Plans"),
+        pgettext("ussd", "Language"),
+    )
+    return "\n".join(f"{key} {item}" for key, item in zip(_MENU, items, strict=True))
+
+
+def _redeem(line: str, pin: str, language: str) -> str:
+    order = vouchers.redeem(
+        pin, msisdn=line, channel=CHANNEL, caller_keys=[f"line:{line}"], language=language
+    )
+    return words.redeemed_text(order)
+
+
+def _plans(line: str) -> str:
+    """Plans as `code name price` lines, as many as fit, and always where to buy them (no buying by USSD)."""
+    footer = words.buy_online_text(words.site_address())
+    budget = MAX_REPLY_CHARS - len("END ") - len(footer) - 1
+    lines: list[str] = []
+    for code, name, price in selfcare.plans_for(line):
+        entry = f"{code} {name} {words.money_short(price)}"
+        if sum(len(x) + 1 for x in lines) + len(entry) + 1 > budget:
+            break
+        lines.append(entry)
+    return "\n".join([*(lines or [words.no_plans_text()]), footer])
+
+
+urlpatterns = [path("channels/ussd", ussd_callback, name="ussd-callback")]

@@ -1,0 +1,311 @@
+"""Customer notifications (receipts, refunds, bundle warnings) by SMS and e-mail, in the line's language.
+
+State changes only enqueue a `notify` job (in the caller's transaction); `send_one`, the job handler,
+renders and sends. Each (kind, channel, subject) goes out at most once, recorded in `Notification`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from babel.numbers import format_currency
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from topup.clock import new_id, now
+from topup.db.models import BundleRecord, Line, LinePreference, Notification, Order, Payment
+from topup.domain.commands import LANGUAGES
+from topup.domain.money import Money
+from topup.services import catalogue, selfcare
+
+if TYPE_CHECKING:
+    from topup.services.delivery import JobResult
+
+log = logging.getLogger(__name__)
+
+JOB_KIND = "notify"
+MAX_ATTEMPTS = 5  # refusals by the SMS or mail peer before a notification is given up as failed
+ORDER_KINDS = {"delivered": "receipt", "refunded": "refund"}  # order status -> notification kind
+EXPIRY_WINDOWS = (("expiry_1d", timedelta(days=1)), ("expiry_3d", timedelta(days=3)))
+BRUSSELS = ZoneInfo("Europe/Brussels")  # customers read times in Belgian time
+BABEL_LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "de": "de_BE", "en": "en_BE", "zh-hans": "zh_Hans_CN"}
+
+
+class SmsSender(Protocol):
+    def send(self, to: str, text: str) -> None: ...
+
+
+class Mailer(Protocol):
+    def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+class NotSent(Exception):
+    """Raised by a sender when the peer certainly did not take the message (refused, unreachable):
+    safe to retry. Any other exception means "unknown" and is never retried, so nothing goes twice."""
+
+
+@dataclass
+class _Senders:
+    sms: SmsSender | None = None
+    mailer: Mailer | None = None
+
+
+_senders = _Senders()
+
+
+def configure(*, sms: SmsSender | None = None, mailer: Mailer | None = None) -> None:
+    """Bind the senders (bootstrap at start-up, tests with their own peers)."""
+    _senders.sms, _senders.mailer = sms, mailer
+
+
+def sms_sender() -> SmsSender:
+    if _senders.sms is None:
+        raise NotSent("no SMS sender configured")
+    return _senders.sms
+
+
+def _mailer() -> Mailer:
+    if _senders.mailer is None:
+        raise NotSent("no mailer configured")
+    return _senders.mailer
+
+
+# ---- enqueueing: inside the caller's transaction, once per (kind, subject) ----------------------------
+
+
+def _enqueue(kind: str, ref: str, at: datetime) -> bool:
+    # Imported here: payments imports transitions, which calls order_changed (an import cycle otherwise).
+    from topup.db.models import Job  # noqa: PLC0415
+    from topup.services.payments import enqueue  # noqa: PLC0415
+
+    subject = f"{kind}:{ref}"
+    if Job.objects.filter(kind=JOB_KIND, subject_id=subject).exists():
+        return False
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent twin must not break the caller's transaction
+            enqueue(JOB_KIND, subject, at=at)
+    except IntegrityError:
+        return False
+    return True
+
+
+def order_changed(order: Order, new_status: str, at: datetime) -> None:
+    """Called by `transitions.move`: a receipt when delivered, a refund notice when refunded."""
+    kind = ORDER_KINDS.get(str(new_status))
+    if kind is not None:
+        _enqueue(kind, order.id, at)
+
+
+def payment_failed(payment_id: str, at: datetime) -> None:
+    """Called when a payment fails (the order keeps waiting, so no transition says it)."""
+    _enqueue("payment_failed", payment_id, at)
+
+
+def bundle_usage_crossed(bundle_id: str, percent: int, at: datetime) -> None:
+    """Called by usage rating when a bundle crosses 80 % or 100 % of its data."""
+    if percent in (80, 100):
+        _enqueue(f"bundle_{percent}", bundle_id, at)
+
+
+def bundles_crossed(crossings: list[tuple[str, int]], at: datetime) -> None:
+    """Usage rating's threshold crossings for a whole batch: the jobs are written in one statement."""
+    from topup.db.models import Job  # noqa: PLC0415
+
+    subjects = {f"bundle_{percent}:{bundle_id}" for bundle_id, percent in crossings if percent in (80, 100)}
+    if subjects:
+        Job.objects.bulk_create(
+            [
+                Job(id=new_id("job"), kind=JOB_KIND, subject_id=s, run_after=at, created_at=at)
+                for s in sorted(subjects)
+            ],
+            ignore_conflicts=True,  # (kind, subject) is unique: a crossing already queued stays as it is
+        )
+
+
+def expiring_soon(at: datetime) -> int:
+    """Enqueue a warning for every active bundle ending within 3 days (and again within 1 day)."""
+    count = 0
+    soon = BundleRecord.objects.filter(
+        status="active", expires_at__gt=at, expires_at__lte=at + timedelta(days=3)
+    )
+    for bundle_id, expires_at in soon.values_list("id", "expires_at"):
+        if expires_at is None:  # the filter excludes it; this tells the type checker
+            continue
+        kind = next(k for k, window in EXPIRY_WINDOWS if expires_at <= at + window)
+        # The expiry day is part of the subject: a bundle extended later is warned again for its new end.
+        count += _enqueue(kind, f"{bundle_id}@{expires_at:%Y%m%d}", at)
+    return count
+
+
+# ---- rendering ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    language: str
+    sms_to: str
+    email_to: str
+    subject: str
+    text: str
+
+
+def _money(amount: Money, language: str) -> str:
+    return format_currency(amount.amount_minor / 100, amount.currency, locale=BABEL_LOCALES[language])
+
+
+def _when(at: datetime | None, language: str) -> str:
+    return format_datetime(at, "short", tzinfo=BRUSSELS, locale=BABEL_LOCALES[language]) if at else "-"
+
+
+def _recipients(refs: list[str], fallback_language: str) -> tuple[str, str]:
+    """(language, e-mail) from the first line reference the customer told us about."""
+    for ref in refs:
+        preference = LinePreference.objects.filter(line_ref=ref).first()
+        if preference is not None:
+            language = preference.language if preference.language in LANGUAGES else fallback_language
+            return language, preference.email
+    return (fallback_language if fallback_language in LANGUAGES else selfcare.DEFAULT_LANGUAGE), ""
+
+
+def _order_message(kind: str, order: Order) -> Outgoing:
+    refs = [r for r in (order.msisdn, order.iccid, order.line.iccid if order.line else "") if r]
+    language, email = _recipients(refs, order.language)
+    with translation.override(language):
+        plan = catalogue.plan_and_network(order.plan_id)[0]
+        total = Money(order.total_minor, order.currency)
+        vat_minor = int(order.quote.get("vat", {}).get("amount_minor", 0))
+        values = {
+            "plan": plan.name,
+            "line": order.msisdn or (refs[0] if refs else ""),
+            "amount": _money(total, language),
+            "vat": _money(Money(vat_minor, order.currency), language),
+            "order": order.id,
+        }
+        if kind == "receipt":
+            subject = _("Your top-up is delivered")
+            text = _("Top-up delivered: %(plan)s for %(line)s. Paid %(amount)s, VAT included: %(vat)s. "
+                     "Order %(order)s.") % values  # fmt: skip
+            if order.msisdn and order.line_id is None:  # external network: the operator keeps the balance
+                text += " " + _("Your new balance will show shortly.")
+        elif kind == "refund":
+            subject = _("Your refund")
+            text = _("We could not deliver %(plan)s for %(line)s. %(amount)s is refunded to your payment "
+                     "method. Order %(order)s.") % values  # fmt: skip
+        else:
+            subject = _("Your payment did not go through")
+            text = _("Your payment of %(amount)s for %(plan)s (%(line)s) did not go through. Nothing was "
+                     "charged. Order %(order)s.") % values  # fmt: skip
+    return Outgoing(language, order.msisdn, email, str(subject), str(text))
+
+
+def _bundle_message(kind: str, bundle: BundleRecord) -> Outgoing:
+    line: Line = bundle.line
+    refs = [r for r in (line.msisdn or "", line.iccid) if r]
+    language, email = _recipients(refs, line.language)
+    with translation.override(language):
+        values = {
+            "plan": catalogue.plan_and_network(bundle.plan_id)[0].name,
+            "left_mb": max((bundle.data_kb or 0) - bundle.used_kb, 0) // 1024,
+            "expires": _when(bundle.expires_at, language),
+        }
+        subject = _("Your data bundle")
+        if kind == "bundle_80":
+            text = _("You have used 80%% of your %(plan)s bundle: %(left_mb)s MB left, valid until "
+                     "%(expires)s.") % values  # fmt: skip
+        elif kind == "bundle_100":
+            text = _("Your %(plan)s bundle is used up. Buy a new bundle to stay connected.") % values
+        elif kind == "expiry_3d":
+            text = _("Your %(plan)s bundle ends in 3 days (%(expires)s). Top up to keep your data.") % values
+        else:
+            text = _("Your %(plan)s bundle ends within 24 hours (%(expires)s). Top up to keep your "
+                     "data.") % values  # fmt: skip
+    return Outgoing(language, line.msisdn or "", email, str(subject), str(text))
+
+
+def render(kind: str, ref: str) -> Outgoing | None:
+    """The message for a notify job, or None when its subject no longer exists."""
+    if kind in ("receipt", "refund"):
+        order = Order.objects.select_related("line").filter(id=ref).first()
+        return _order_message(kind, order) if order else None
+    if kind == "payment_failed":
+        payment = Payment.objects.select_related("order", "order__line").filter(id=ref).first()
+        return _order_message(kind, payment.order) if payment else None
+    bundle = BundleRecord.objects.select_related("line").filter(id=ref.partition("@")[0]).first()
+    return _bundle_message(kind, bundle) if bundle else None
+
+
+# ---- sending --------------------------------------------------------------------------------------------
+
+
+class Send(Protocol):
+    def __call__(self) -> None: ...
+
+
+def deliver_once(kind: str, channel: str, subject_id: str, *, to: str, language: str, send: Send) -> str:
+    """Send one notification unless it already went: "sent", "skipped", "retry", "failed" or "unknown".
+
+    At most once, on purpose: the row is claimed (queued -> sending, committed) *before* the peer is
+    called, so a crash or a lease expiry after the hand-over never sends it again. A duplicate receipt
+    reads as a second charge and costs an SMS; a lost one is rare and the order stays visible on every
+    channel. Only a sure refusal (NotSent) puts the row back to queued for a retry.
+    """
+    row, _created = Notification.objects.get_or_create(
+        kind=kind,
+        channel=channel,
+        subject_id=subject_id,
+        defaults={"id": new_id("ntf"), "to": to, "language": language, "created_at": now()},
+    )
+    claimed = Notification.objects.filter(id=row.id, status="queued").update(
+        status="sending", attempts=F("attempts") + 1, to=to, language=language
+    )
+    if not claimed:
+        if row.status == "sending":
+            log.warning("notification %s was handed over before; outcome unknown, not resent", row.id)
+        return "skipped"
+    try:
+        send()
+    except NotSent as exc:
+        give_up = row.attempts + 1 >= MAX_ATTEMPTS
+        Notification.objects.filter(id=row.id).update(status="failed" if give_up else "queued")
+        log.warning("notification %s not sent: %s", row.id, exc)
+        return "failed" if give_up else "retry"
+    except Exception:
+        log.exception("notification %s: outcome unknown, left as sending", row.id)
+        return "unknown"
+    Notification.objects.filter(id=row.id).update(status="sent", sent_at=now())
+    return "sent"
+
+
+def send_one(subject_id: str, attempt: int) -> JobResult:
+    """The `notify` job: render in the customer's language, send by SMS and e-mail, each once."""
+    from topup.services.delivery import JobResult  # noqa: PLC0415 - delivery imports transitions
+
+    kind, _sep, ref = subject_id.partition(":")
+    message = render(kind, ref)
+    if message is None:
+        return JobResult(done=True, note=f"{kind}: subject {ref} is gone")
+    outcomes: list[str] = []
+    # A channel that this deployment has not configured (TOPUP_SMSC_HOST or TOPUP_SMTP_HOST empty) is skipped.
+    if message.sms_to and _senders.sms is not None:
+        sms_to = message.sms_to
+        send_sms = lambda: sms_sender().send(sms_to, message.text)  # noqa: E731
+        outcomes.append(deliver_once(kind, "sms", ref, to=sms_to, language=message.language, send=send_sms))
+    if message.email_to and _senders.mailer is not None:
+        email_to = message.email_to
+        send_mail = lambda: _mailer().send(email_to, message.subject, message.text)  # noqa: E731
+        outcomes.append(
+            deliver_once(kind, "email", ref, to=email_to, language=message.language, send=send_mail)
+        )
+    if "retry" in outcomes:
+        return JobResult(done=False, retry_in_s=min(30.0 * 2 ** min(attempt - 1, 6), 3600.0), note="retry")
+    return JobResult(done=True, note=",".join(outcomes) or "no address")
+
+
+HANDLERS = {JOB_KIND: send_one}

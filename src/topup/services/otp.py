@@ -1,0 +1,122 @@
+"""One-time codes by SMS that prove a caller holds a line, and the short-lived bearer tokens they grant.
+
+Codes and tokens are stored only as digests and never logged. Errors (stable codes):
+InvalidInput otp_invalid | otp_expired, Conflict otp_locked | otp_rate_limited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from topup.clock import new_id, now
+from topup.db.models import AccessToken, OtpChallenge
+from topup.domain.errors import Conflict, InvalidInput
+from topup.domain.identifiers import parse_belgian_mobile
+from topup.services import notifications, selfcare
+from topup.services.ports import PortUnavailable
+from topup.settings import CONFIG
+
+CODE_TTL_S = 300
+TOKEN_TTL_S = 900
+MAX_ATTEMPTS = 5  # wrong codes per challenge before it is locked
+LINE_LIMIT = (3, timedelta(minutes=15))  # codes per line per window
+IP_LIMIT = (10, timedelta(hours=1))  # codes per client address per window
+
+# A key of its own, derived from the secret key, so that an OTP digest says nothing about other HMACs.
+_KEY = hmac.new(CONFIG.secret_key.encode(), b"topup-otp-code", hashlib.sha256).digest()
+
+
+def _code_hash(challenge_id: str, msisdn: str, code: str) -> str:
+    return hmac.new(_KEY, f"{challenge_id}:{msisdn}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _rate_limited(msisdn: str, ip: str | None, at: datetime) -> bool:
+    recent = OtpChallenge.objects.filter
+    by_line = recent(msisdn=msisdn, created_at__gt=at - LINE_LIMIT[1]).count() >= LINE_LIMIT[0]
+    by_ip = ip is not None and recent(ip=ip, created_at__gt=at - IP_LIMIT[1]).count() >= IP_LIMIT[0]
+    return by_line or by_ip
+
+
+def send_code(msisdn: str, ip: str | None) -> None:
+    """Send a 6-digit code to the line by SMS, valid 5 minutes; otp_rate_limited when asked too often."""
+    e164 = parse_belgian_mobile(msisdn)
+    at = now()
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    challenge_id = new_id("otp")
+    with transaction.atomic():  # SQLite's IMMEDIATE lock serialises the count and the insert
+        if _rate_limited(e164, ip, at):
+            raise Conflict("too many codes asked for this line or address", code="otp_rate_limited")
+        OtpChallenge.objects.create(
+            id=challenge_id,
+            msisdn=e164,
+            code_hash=_code_hash(challenge_id, e164, code),
+            expires_at=at + timedelta(seconds=CODE_TTL_S),
+            created_at=at,
+            ip=ip,
+        )
+    language = selfcare.language_of(e164)
+    with translation.override(language):
+        text = _("%(code)s is your Topup code. It is valid for 5 minutes. Never share it.") % {"code": code}
+    # Sent now, not through the outbox: the code exists in clear only in this call. The Notification row
+    # still records (without the text) that it went, once per challenge.
+    outcome = notifications.deliver_once(
+        "otp", "sms", challenge_id, to=e164, language=language,
+        send=lambda: notifications.sms_sender().send(e164, text),
+    )  # fmt: skip
+    if outcome in ("retry", "failed"):
+        raise PortUnavailable(
+            "the SMS could not be sent", code="sms_unavailable"
+        )  # 503: the challenge counts, ask again later
+
+
+def verify(msisdn: str, code: str, ip: str | None) -> str:
+    """A bearer token (valid 15 minutes) for the line, once, after the right code of its latest challenge."""
+    e164 = parse_belgian_mobile(msisdn)
+    at = now()
+    challenge = (
+        OtpChallenge.objects.filter(msisdn=e164, consumed_at__isnull=True).order_by("-created_at").first()
+    )
+    if challenge is None:
+        raise InvalidInput("no code is waiting for this line", code="otp_invalid", field="code")
+    if challenge.expires_at <= at:
+        raise InvalidInput("the code has expired", code="otp_expired", field="code")
+    # Count the attempt first, in its own committed statement: a failed guess can never be rolled back.
+    counted = OtpChallenge.objects.filter(
+        id=challenge.id, attempts__lt=MAX_ATTEMPTS, consumed_at__isnull=True
+    ).update(attempts=F("attempts") + 1)
+    if not counted:
+        raise Conflict("too many wrong codes; ask for a new one", code="otp_locked")
+    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, e164, code.strip())):
+        raise InvalidInput("wrong code", code="otp_invalid", field="code")
+    token = f"tpo_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        consumed = OtpChallenge.objects.filter(id=challenge.id, consumed_at__isnull=True).update(
+            consumed_at=at
+        )
+        if not consumed:  # a concurrent verify with the same code won
+            raise InvalidInput("the code was already used", code="otp_invalid", field="code")
+        AccessToken.objects.create(
+            token_hash=_token_hash(token),
+            msisdn=e164,
+            expires_at=at + timedelta(seconds=TOKEN_TTL_S),
+            created_at=at,
+        )
+    return token
+
+
+def token_line(token: str) -> str | None:
+    """The line a bearer token was granted for, while it is valid."""
+    found = AccessToken.objects.filter(token_hash=_token_hash(token), expires_at__gt=now()).first()
+    return found.msisdn if found else None

@@ -1,0 +1,348 @@
+"""Recharge vouchers: generate a batch (the PINs are returned once, only their keyed hash is stored), redeem a
+PIN into a paid order in one transaction, give a voucher back after a refund, void a batch, expire vouchers.
+
+Vouchers are created `active`: a batch is generated when it is sold to the distributor, so every printed
+card is redeemable at once. (A shop-activation step would create them `issued`; the states allow it.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from topup.clock import new_id, now
+from topup.db import ledger
+from topup.db.models import (
+    NetworkRecord,
+    Order,
+    OrderEvent,
+    Payment,
+    PlanRecord,
+    RedeemAttempts,
+    Voucher,
+    VoucherBatch,
+)
+from topup.domain import ledger as postings
+from topup.domain import vouchers as rules
+from topup.domain.errors import DomainError, InvalidInput
+from topup.domain.identifiers import parse_belgian_mobile, parse_iccid
+from topup.domain.orders import OrderStatus
+from topup.domain.vouchers import VoucherState
+from topup.services import orders
+from topup.services.order_view import order_document
+from topup.services.payments import enqueue
+from topup.services.ports import PaymentStatus
+from topup.services.transitions import move
+from topup.settings import CONFIG
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "voucher"  # the payment provider name of voucher orders (ledger: provider_clearing:voucher)
+CHUNK = 5_000
+_MAX_COLLISION_ROUNDS = 20
+
+
+@cache
+def _pin_key() -> bytes:
+    """The PIN hashing key, derived from the secret key (rotating the secret key orphans unredeemed PINs)."""
+    return hmac.new(CONFIG.secret_key.encode(), b"topup voucher pin hash v1", hashlib.sha256).digest()
+
+
+def pin_hash(pin: str) -> str:
+    return rules.pin_digest(_pin_key(), pin)
+
+
+def _secure_digits(n: int) -> str:
+    return str(secrets.randbelow(10**n)).zfill(n)
+
+
+# ---------------------------------------------------------------- generation
+
+
+def generate_batch(
+    network_id: str,
+    plan_id: str,
+    count: int,
+    *,
+    expires_in_days: int = 365,
+    note: str = "",
+    progress: Callable[[int], None] | None = None,
+    random_digits: Callable[[int], str] = _secure_digits,
+) -> tuple[VoucherBatch, list[tuple[str, str]]]:
+    """Create `count` active vouchers for `plan_id`; returns the batch and its (serial, PIN) pairs.
+
+    All or nothing (one transaction). `progress(done)` is called after each chunk is written.
+    """
+    rules.check_batch_size(count)
+    if expires_in_days < 1:
+        raise InvalidInput(
+            "expires_in_days must be at least 1", code="invalid_voucher_batch", field="expires_in_days"
+        )
+    plan = PlanRecord.objects.select_related("network").get(id=plan_id, network_id=network_id)
+    network: NetworkRecord = plan.network
+    length = rules.pin_length(network.id)
+    at = now()
+    expires_at = at + timedelta(days=expires_in_days)
+    pins = _unique_pins(network.id, count, random_digits)
+    with transaction.atomic():
+        batch = _save_with_free_code(
+            VoucherBatch(
+                network=network, plan=plan, count=count, pin_length=length, price_minor=plan.price_minor,
+                currency=plan.currency, created_at=at, expires_at=expires_at, note=note[:200],
+            )
+        )  # fmt: skip
+        pairs: list[tuple[str, str]] = []
+        for start in range(0, count, CHUNK):
+            chunk = pins[start : start + CHUNK]
+            serials = [
+                rules.make_serial(network.id, batch.id, seq)
+                for seq in range(start + 1, start + 1 + len(chunk))
+            ]
+            chunk = _insert_chunk(batch, serials, chunk, at, random_digits)
+            pairs.extend(zip(serials, chunk, strict=True))
+            if progress is not None:
+                progress(len(pairs))
+    log.info("voucher batch generated", extra={"batch": batch.id, "count": count, "plan": plan.id})
+    return batch, pairs
+
+
+def _unique_pins(network_id: str, count: int, random_digits: Callable[[int], str]) -> list[str]:
+    pins: dict[str, None] = {}  # insertion-ordered set
+    while len(pins) < count:
+        pins[rules.make_pin(network_id, random_digits)] = None
+    return list(pins)
+
+
+def _save_with_free_code(batch: VoucherBatch) -> VoucherBatch:
+    """Save the batch under a batch code not taken yet (today's date and four random characters)."""
+    for _ in range(10):
+        suffix = "".join(secrets.choice(rules.BATCH_SUFFIX_ALPHABET) for _ in range(4))
+        batch.id = rules.batch_code(batch.created_at.date(), suffix)
+        try:
+            with transaction.atomic():
+                batch.save(force_insert=True)
+        except IntegrityError:
+            continue  # that code was taken today: draw another
+        return batch
+    raise RuntimeError("could not find a free batch code")
+
+
+def _insert_chunk(
+    batch: VoucherBatch,
+    serials: list[str],
+    pins: list[str],
+    at: datetime,
+    random_digits: Callable[[int], str],
+) -> list[str]:
+    """Insert one chunk; a PIN that another voucher holds already (unique pin_hash) is drawn again."""
+    pins = list(pins)
+    for _ in range(_MAX_COLLISION_ROUNDS):
+        hashes = [pin_hash(pin) for pin in pins]
+        rows = [
+            Voucher(
+                id=serial, batch_id=batch.id, plan_id=batch.plan_id, pin_hash=digest,
+                state=VoucherState.ACTIVE.value, expires_at=batch.expires_at, activated_at=at,
+            )
+            for serial, digest in zip(serials, hashes, strict=True)
+        ]  # fmt: skip
+        try:
+            with transaction.atomic():
+                Voucher.objects.bulk_create(rows)
+        except IntegrityError:
+            taken = set(Voucher.objects.filter(pin_hash__in=hashes).values_list("pin_hash", flat=True))
+            # Nothing visible: a concurrent batch holds it uncommitted; draw the whole chunk again.
+            redraw = {i for i, digest in enumerate(hashes) if digest in taken} or set(range(len(pins)))
+            log.info("voucher PIN collision: %d PIN(s) drawn again", len(redraw))
+            pins = [
+                rules.make_pin(batch.network_id, _secure_digits) if i in redraw else pin
+                for i, pin in enumerate(pins)
+            ]
+            continue
+        return pins
+    raise RuntimeError("voucher PINs kept colliding: is random_digits random?")
+
+
+# ---------------------------------------------------------------- redemption
+
+
+def redeem(
+    pin: str,
+    *,
+    msisdn: str = "",
+    iccid: str = "",
+    channel: str,
+    caller_keys: Sequence[str],
+    language: str = "en",
+) -> dict[str, object]:
+    """Redeem a PIN for a line: the answer is the document of the new paid order (delivery is queued).
+
+    Every refusal after the lockout check counts as a failure for each caller key (typos are free up to
+    three times; then the caller waits 2, 4, 8 ... s, and from the 10th failure an hour).
+    """
+    keys = sorted(set(caller_keys))
+    if not keys or any(not key or len(key) > 120 for key in keys):
+        raise ValueError("caller_keys must name at least one caller, each key 1-120 characters")
+    # The line's format is checked first: telling a typo in the number says nothing about the PIN.
+    if msisdn:
+        parse_belgian_mobile(msisdn)
+    if iccid:
+        parse_iccid(iccid)
+    at = now()
+    _refuse_if_locked(keys, at)
+    try:
+        with transaction.atomic():
+            line = _Line(msisdn=msisdn, iccid=iccid, channel=channel, language=language)
+            return _redeem_valid(rules.checked_pin(pin), line, keys, at)
+    except DomainError:
+        _record_failure(keys, at)
+        raise
+
+
+@dataclass(frozen=True)
+class _Line:
+    """Who redeems, where: the line topped up and the channel and language of the order."""
+
+    msisdn: str
+    iccid: str
+    channel: str
+    language: str
+
+
+def _redeem_valid(normalised: str, line: _Line, keys: list[str], at: datetime) -> dict[str, object]:
+    digest = pin_hash(normalised)
+    taken = Voucher.objects.filter(
+        pin_hash=digest, state=VoucherState.ACTIVE.value, expires_at__gt=at
+    ).update(
+        state=VoucherState.REDEEMED.value,
+        redeemed_at=at,
+        redeemed_by=(line.iccid or line.msisdn)[:22],
+        channel=line.channel,
+    )
+    if taken != 1:
+        found = Voucher.objects.filter(pin_hash=digest).values("state", "expires_at").first()
+        if found is None:
+            raise rules.unknown_voucher()
+        raise rules.refusal(VoucherState(found["state"]), found["expires_at"], at)
+    voucher = Voucher.objects.get(pin_hash=digest)
+    document = _paid_order(voucher, line, at)
+    RedeemAttempts.objects.filter(key__in=keys).update(failures=0, locked_until=None)
+    log.info("voucher redeemed", extra={"voucher": voucher.id, "order_id": document["id"]})
+    return document
+
+
+def _paid_order(voucher: Voucher, line: _Line, at: datetime) -> dict[str, object]:
+    """The voucher's order, created paid: history created → awaiting_payment → paid, capture, deliver job."""
+    priced = orders.price(
+        orders.QuoteRequest(voucher.plan_id, msisdn=line.msisdn, iccid=line.iccid, network_confirmed=True)
+    )
+    quote = priced.quote
+    order = Order.objects.create(
+        id=new_id("ord"), plan_id=quote.plan_id, network_id=quote.network_id, msisdn=quote.msisdn,
+        line_id=priced.line_id, channel=line.channel, language=line.language,
+        status=OrderStatus.AWAITING_PAYMENT.value, total_minor=quote.total.amount_minor,
+        currency=quote.currency, quote=quote.to_dict(), created_at=at, updated_at=at,
+    )  # fmt: skip
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(order=order, from_status="", to_status=OrderStatus.CREATED.value, at=at),
+            OrderEvent(
+                order=order,
+                from_status=OrderStatus.CREATED.value,
+                to_status=OrderStatus.AWAITING_PAYMENT.value,
+                at=at,
+            ),
+        ]
+    )
+    payment = Payment.objects.create(
+        id=new_id("pay"), order=order, provider=PROVIDER, method="voucher",
+        status=PaymentStatus.SUCCEEDED.value, provider_ref=voucher_payment_ref(voucher.id, order.id),
+        amount_minor=quote.total.amount_minor, currency=quote.currency, created_at=at, updated_at=at,
+    )  # fmt: skip
+    deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
+    move(order, OrderStatus.PAID, at=at, code="voucher", detail=voucher.id, delivery_deadline=deadline)
+    Voucher.objects.filter(id=voucher.id).update(order=order)
+    enqueue("deliver", order.id, at=at)
+    # Shared ledger rows last: their locks are then held only until the commit.
+    ledger.post(postings.payment_captured(order.id, PROVIDER, quote), now=at, order_id=order.id)
+    return order_document(order, [payment], history=list(order.events.all()))
+
+
+def voucher_payment_ref(serial: str, order_id: str) -> str:
+    """The payment's provider_ref: serial and order, since a voucher given back may pay a second order."""
+    return f"{serial}/{order_id}"
+
+
+def _refuse_if_locked(keys: list[str], at: datetime) -> None:
+    for row in RedeemAttempts.objects.filter(key__in=keys, failures__gt=rules.FREE_FAILURES):
+        if rules.is_locked(row.failures, row.last_failure_at, at):
+            log.warning(
+                "voucher redemption refused: caller locked out",
+                extra={"caller": row.key, "failures": row.failures, "locked_until": str(row.locked_until)},
+            )
+            raise rules.locked_out()
+
+
+def _record_failure(keys: list[str], at: datetime) -> None:
+    """One more failure for each key, in key order (concurrent failures on PostgreSQL cannot deadlock)."""
+    with transaction.atomic():
+        RedeemAttempts.objects.bulk_create([RedeemAttempts(key=key) for key in keys], ignore_conflicts=True)
+        for key in keys:
+            RedeemAttempts.objects.filter(key=key).update(failures=F("failures") + 1, last_failure_at=at)
+            failures = RedeemAttempts.objects.values_list("failures", flat=True).get(key=key)
+            RedeemAttempts.objects.filter(key=key).update(locked_until=rules.unlock_at(failures, at))
+
+
+# ---------------------------------------------------------------- after the sale
+
+
+def reinstate(serial: str, *, order_id: str) -> bool:
+    """Give a voucher back after its order was refunded (the voucher provider's refund); True once done.
+
+    Idempotent: a voucher already given back for this order answers True again.
+    """
+    at = now()
+    with transaction.atomic():
+        voucher = Voucher.objects.select_for_update().filter(id=serial).first()
+        if voucher is None:
+            return False
+        if voucher.state == VoucherState.ACTIVE and voucher.order_id is None:
+            return True  # given back already (a retried refund)
+        if voucher.order_id != order_id:
+            return False
+        rules.check_voucher_transition(VoucherState(voucher.state), VoucherState.ACTIVE)
+        Voucher.objects.filter(id=serial, state=VoucherState.REDEEMED.value, order_id=order_id).update(
+            state=VoucherState.ACTIVE.value, order=None, redeemed_at=None, redeemed_by="", channel="",
+            expires_at=rules.reinstated_expiry(voucher.expires_at, at),
+        )  # fmt: skip
+    log.info("voucher given back after a refund", extra={"voucher": serial, "order_id": order_id})
+    return True
+
+
+def void_batch(batch_id: str) -> int:
+    """Cancel every voucher of a batch that is not used yet (a lost or stolen print run); returns how many."""
+    if not VoucherBatch.objects.filter(id=batch_id).exists():
+        raise rules.batch_not_found(batch_id)
+    voided = Voucher.objects.filter(
+        batch_id=batch_id, state__in=rules.states_that_can_become(VoucherState.VOID)
+    ).update(state=VoucherState.VOID.value)
+    log.info("voucher batch voided", extra={"batch": batch_id, "voided": voided})
+    return voided
+
+
+def expire_vouchers() -> int:
+    """Mark vouchers past their expiry as expired (redemption refuses them already); returns how many."""
+    expired = Voucher.objects.filter(
+        state__in=rules.states_that_can_become(VoucherState.EXPIRED), expires_at__lte=now()
+    ).update(state=VoucherState.EXPIRED.value)
+    if expired:
+        log.info("vouchers expired", extra={"expired": expired})
+    return expired

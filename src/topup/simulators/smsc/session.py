@@ -1,0 +1,295 @@
+"""SMPP 3.4 side of the SMSC simulator: an asyncio TCP server for ESMEs, with the PDU codec of `smpppdu`.
+
+Per connection: `bind_transceiver` (checked against one system_id/password, else ESME_RBINDFAIL and close),
+`enquire_link`, `submit_sm` (GSM, Latin-1, UCS-2; concatenated by UDH or sar_* TLVs) answered with a message
+id and, when asked for, a delivery receipt after a delay; `unbind`; anything else gets `generic_nack`.
+Mobile-originated texts and receipts go out as `deliver_sm`; they wait in a queue while no ESME is bound,
+like an SMSC's store-and-forward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import struct
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from smpp.pdu import operations, pdu_encoding, pdu_types
+
+from topup.simulators.smsc.codec import DC_GSM, Segment, concat_udh, encode_parts, split_udh
+from topup.simulators.smsc.state import Message, SmscState, normalize_address
+
+log = logging.getLogger(__name__)
+
+HEADER: Final = struct.Struct(">LL")
+MAX_PDU_OCTETS: Final = 64 * 1024
+ESM_RECEIPT: Final = 0x04
+ESM_UDHI: Final = 0x40
+TON_INTERNATIONAL: Final = 1
+TON_NETWORK_SPECIFIC: Final = 3
+MESSAGE_STATE_DELIVERED: Final = 2
+Status = pdu_types.CommandStatus
+Command = pdu_types.CommandId
+
+
+def _octet(encoder: Any, value: Any) -> int:
+    return int(encoder.encode(value)[0])
+
+
+def _from_octet(encoder: Any, value: int) -> Any:
+    return encoder.decode(io.BytesIO(bytes([value])))
+
+
+def _ton_for(address: str) -> int:
+    return TON_INTERNATIONAL if address.startswith("+") else TON_NETWORK_SPECIFIC
+
+
+def _wire_address(address: str) -> str:
+    return address.removeprefix("+")
+
+
+def receipt_text(message_id: str, text: str, submitted_at: datetime, done_at: datetime) -> str:
+    """The de facto standard receipt body (SMPP 3.4 appendix B)."""
+    stamp = "%y%m%d%H%M"
+    return (
+        f"id:{message_id} sub:001 dlvrd:001 submit date:{submitted_at.strftime(stamp)} "
+        f"done date:{done_at.strftime(stamp)} stat:DELIVRD err:000 text:{text[:20]}"
+    )
+
+
+class Smsc:
+    """The SMPP server and what it shares between connections: the state, the bound ESMEs, the queue."""
+
+    def __init__(
+        self, state: SmscState, system_id: str, password: str, short_code: str, receipt_delay_s: float
+    ) -> None:
+        self.state = state
+        self.system_id = system_id
+        self.password = password
+        self.short_code = short_code
+        self.receipt_delay_s = receipt_delay_s
+        self.sessions: list[EsmeSession] = []
+        self._waiting: deque[dict[str, Any]] = deque()  # deliver_sm fields while no ESME is bound
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._flushing = asyncio.Lock()  # one sender at a time, or two could both send the queue's head
+
+    def bound(self) -> list[EsmeSession]:
+        return [session for session in self.sessions if session.bound]
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = EsmeSession(self, reader, writer)
+        self.sessions.append(session)
+        try:
+            await session.run()
+        finally:
+            self.sessions.remove(session)
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    def close_all(self) -> None:
+        for session in self.sessions:
+            session.writer.close()
+        for task in self._tasks:
+            task.cancel()
+
+    def later(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def phone_sends(self, phone: str, to: str, text: str) -> tuple[Message, bool]:
+        """A phone sends `text` to `to`: recorded, then delivered to a bound ESME (or queued)."""
+        coding, parts = encode_parts(text)
+        message = self.state.record(
+            direction="mo", phone=phone, peer=to, text=text, data_coding=coding, ids=[]
+        )
+        reference = self.state.next_reference()
+        for number, part in enumerate(parts, start=1):
+            fields: dict[str, Any] = {"source": phone, "destination": to, "data_coding": coding}
+            if len(parts) > 1:
+                fields.update(payload=concat_udh(reference, len(parts), number) + part, esm_class=ESM_UDHI)
+            else:
+                fields.update(payload=part, esm_class=0)
+            self._waiting.append(fields)
+        return message, await self.flush()
+
+    async def flush(self) -> bool:
+        """Send what waits to the first bound ESME; False while none is bound."""
+        async with self._flushing:
+            while self._waiting:
+                sessions = self.bound()
+                if not sessions:
+                    return False
+                try:
+                    await sessions[0].deliver(**self._waiting[0])
+                except ConnectionError:
+                    sessions[0].bound = False  # its reader sees the close too; try the next ESME
+                    continue
+                self._waiting.popleft()
+            return True
+
+    async def receipt(self, esme_address: str, phone: str, message_id: str, text: str, at: datetime) -> None:
+        await asyncio.sleep(self.receipt_delay_s)
+        body = receipt_text(message_id, text, at, datetime.now(UTC)).encode("ascii", errors="replace")
+        self._waiting.append(
+            {"source": phone, "destination": esme_address, "data_coding": DC_GSM, "payload": body,
+             "esm_class": ESM_RECEIPT, "receipted_id": message_id}
+        )  # fmt: skip
+        await self.flush()
+
+
+class EsmeSession:
+    """One TCP connection from an ESME."""
+
+    def __init__(self, smsc: Smsc, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.smsc = smsc
+        self.reader = reader
+        self.writer = writer
+        self.bound = False
+        self._sequence = 0
+        self._encoder = pdu_encoding.PDUEncoder()
+
+    async def run(self) -> None:
+        peer = self.writer.get_extra_info("peername")
+        try:
+            while True:
+                raw = await self._read_pdu()
+                if raw is None:
+                    break
+                if not await self._dispatch(raw):
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.bound = False
+            log.info("ESME %s disconnected", peer)
+
+    async def _read_pdu(self) -> bytes | None:
+        try:
+            header = await self.reader.readexactly(HEADER.size)
+        except asyncio.IncompleteReadError:
+            return None
+        length, _ = HEADER.unpack(header)
+        if not HEADER.size + 8 <= length <= MAX_PDU_OCTETS:
+            raise ConnectionError(f"PDU length {length} out of range")
+        return header + await self.reader.readexactly(length - HEADER.size)
+
+    def _send(self, pdu: Any) -> None:
+        self.writer.write(self._encoder.encode(pdu))
+
+    def _next_sequence(self) -> int:
+        self._sequence = self._sequence % 0x7FFFFFFF + 1
+        return self._sequence
+
+    async def _dispatch(self, raw: bytes) -> bool:
+        """Answer one PDU; False when the connection should close."""
+        try:
+            pdu = self._encoder.decode(io.BytesIO(raw))
+        except Exception as exc:  # any undecodable PDU is answered with generic_nack
+            status = getattr(exc, "status", Status.ESME_RINVCMDID)
+            self._send(operations.GenericNack(sequence_number=HEADER.unpack(raw[:8])[1], status=status))
+            return True
+        command, sequence = pdu.command_id, pdu.sequence_number
+        if command == Command.bind_transceiver:
+            return self._bind(pdu)
+        if command in (Command.bind_transmitter, Command.bind_receiver):
+            response = (
+                operations.BindTransmitterResp
+                if command == Command.bind_transmitter
+                else (operations.BindReceiverResp)
+            )
+            self._send(response(sequence_number=sequence, status=Status.ESME_RBINDFAIL))
+            return False
+        if command == Command.enquire_link:
+            self._send(operations.EnquireLinkResp(sequence_number=sequence))
+        elif command == Command.unbind:
+            self.bound = False
+            self._send(operations.UnbindResp(sequence_number=sequence))
+            await self.writer.drain()
+            return False
+        elif command == Command.submit_sm:
+            self._submit(pdu)
+        elif command in (Command.deliver_sm_resp, Command.enquire_link_resp, Command.generic_nack):
+            if pdu.status != Status.ESME_ROK:
+                log.warning("ESME answered %s with %s", command, pdu.status)
+        else:
+            self._send(operations.GenericNack(sequence_number=sequence, status=Status.ESME_RINVCMDID))
+        await self.writer.drain()
+        return True
+
+    def _bind(self, pdu: Any) -> bool:
+        params, sequence = pdu.params, pdu.sequence_number
+        if self.bound:
+            status = Status.ESME_RALYBND
+        elif params["system_id"] == self.smsc.system_id and params["password"] == self.smsc.password:
+            status = Status.ESME_ROK
+        else:
+            status = Status.ESME_RBINDFAIL
+        ok = status == Status.ESME_ROK
+        system_id = self.smsc.system_id if ok else None
+        self._send(
+            operations.BindTransceiverResp(sequence_number=sequence, status=status, system_id=system_id)
+        )
+        log.info("bind_transceiver from %r: %s", params["system_id"], status)
+        if ok:
+            self.bound = True
+            self.smsc.later(self.smsc.flush())
+        return ok or bool(status == Status.ESME_RALYBND)
+
+    def _submit(self, pdu: Any) -> None:
+        params, sequence = pdu.params, pdu.sequence_number
+        if not self.bound:
+            self._send(operations.SubmitSMResp(sequence_number=sequence, status=Status.ESME_RINVBNDSTS))
+            return
+        esm_class = _octet(pdu_encoding.EsmClassEncoder(), params["esm_class"])
+        data_coding = _octet(pdu_encoding.DataCodingEncoder(), params["data_coding"])
+        payload: bytes = params.get("short_message") or params.get("message_payload") or b""
+        segment: Segment | None = None
+        if esm_class & ESM_UDHI:
+            segment, payload = split_udh(payload)
+        elif params.get("sar_total_segments"):
+            segment = Segment(
+                params["sar_msg_ref_num"], params["sar_total_segments"], params["sar_segment_seqnum"]
+            )
+        source = normalize_address(params["source_addr"] or self.smsc.short_code)
+        phone = normalize_address(params["destination_addr"])
+        message_id, message = self.smsc.state.submitted(source, phone, data_coding, payload, segment)
+        self._send(operations.SubmitSMResp(sequence_number=sequence, message_id=message_id))
+        log.info(
+            "submit_sm to %s: %d octets, data_coding %d, id %s", phone, len(payload), data_coding, message_id
+        )
+        receipt = _octet(pdu_encoding.RegisteredDeliveryEncoder(), params["registered_delivery"]) & 0x03
+        if receipt == 0x01:  # 0x01: a receipt on success or failure; 0x02 asks only for failures
+            text = message.text if message else payload.decode("latin-1")
+            when = datetime.now(UTC)
+            self.smsc.later(self.smsc.receipt(source, phone, message_id, text, when))
+
+    async def deliver(
+        self,
+        *, source: str, destination: str, data_coding: int, payload: bytes, esm_class: int,
+        receipted_id: str | None = None,
+    ) -> None:  # fmt: skip
+        extra: dict[str, Any] = {}
+        if receipted_id is not None:
+            extra = {"receipted_message_id": receipted_id,
+                     "message_state": pdu_types.MessageState.DELIVERED}  # fmt: skip
+        pdu = operations.DeliverSM(
+            sequence_number=self._next_sequence(),
+            source_addr_ton=_from_octet(pdu_encoding.AddrTonEncoder(), _ton_for(source)),
+            source_addr_npi=pdu_types.AddrNpi.ISDN,
+            source_addr=_wire_address(source),
+            dest_addr_ton=_from_octet(pdu_encoding.AddrTonEncoder(), _ton_for(destination)),
+            dest_addr_npi=pdu_types.AddrNpi.ISDN,
+            destination_addr=_wire_address(destination),
+            esm_class=_from_octet(pdu_encoding.EsmClassEncoder(), esm_class),
+            data_coding=_from_octet(pdu_encoding.DataCodingEncoder(), data_coding),
+            short_message=payload,
+            **extra,
+        )
+        self._send(pdu)
+        await self.writer.drain()
