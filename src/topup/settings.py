@@ -17,7 +17,8 @@ DEMO_WEBHOOK_SECRET = "whsec_topup_demo"  # noqa: S105
 DEMO_CARRIER_API_KEY = "carrier_demo_key"
 DEMO_SMDP_API_KEY = "smdp_demo_key"
 DEMO_SMDP_CALLBACK_KEY = "smdp_callback_demo_key"
-DEMO_SMSC_PASSWORD = "topup123"  # noqa: S105
+DEMO_SMSC_PASSWORD = "topup123"  # noqa: S105 - the demo SMSC simulator's, refused in production
+DEMO_SMS_WEBHOOK_KEY = "sms_webhook_demo_key"
 
 
 def _load_dotenv(path: Path) -> None:
@@ -74,6 +75,7 @@ class Config:
     smsc_system_id: str
     smsc_password: str
     sms_short_code: str
+    sms_webhook_key: str  # what an SMS aggregator sends with inbound messages over HTTP
     smtp_host: str  # empty: no e-mail is sent (receipts go by SMS only)
     smtp_port: int
     mail_from: str
@@ -124,6 +126,7 @@ def load_config() -> Config:
         smsc_system_id=_env("SMSC_SYSTEM_ID", "topup"),
         smsc_password=_env("SMSC_PASSWORD", DEMO_SMSC_PASSWORD),
         sms_short_code=_env("SMS_SHORT_CODE", "1919"),
+        sms_webhook_key=_env("SMS_WEBHOOK_KEY", DEMO_SMS_WEBHOOK_KEY),
         smtp_host=_env("SMTP_HOST", ""),
         smtp_port=_env_int("SMTP_PORT", 25),
         mail_from=_env("MAIL_FROM", "Topup <receipts@topup.example>"),
@@ -141,9 +144,13 @@ def load_config() -> Config:
 
 def _refuse_demo_secrets(config: Config) -> None:
     demo = {DEMO_SECRET, DEMO_PAYMENTS_API_KEY, DEMO_WEBHOOK_SECRET, DEMO_CARRIER_API_KEY, DEMO_SMDP_API_KEY}
-    demo.update({DEMO_SMDP_CALLBACK_KEY, DEMO_SMSC_PASSWORD})
+    demo.update({DEMO_SMDP_CALLBACK_KEY, DEMO_SMSC_PASSWORD, DEMO_SMS_WEBHOOK_KEY})
     keys = (config.secret_key, config.payments_api_key, config.carrier_api_key, config.smdp_api_key)
-    used = [s for s in (*keys, config.smdp_callback_key, config.smsc_password) if s in demo]
+    used = [
+        s
+        for s in (*keys, config.smdp_callback_key, config.smsc_password, config.sms_webhook_key)
+        if s in demo
+    ]
     used += [s for s in config.webhook_secrets if s in demo]
     if used or not config.webhook_secrets:
         raise RuntimeError("TOPUP_ENV=production refuses to start with a demo or missing secret")

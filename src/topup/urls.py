@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from topup.channels import health, ivr, ussd
+from topup.channels import health, ivr, sms, ussd
 from topup.channels.api.routes import api
 from topup.channels.web import views as web
 
@@ -18,4 +18,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include(ussd.urlpatterns)),
     path("", include(ivr.urlpatterns)),
+    path("", include(sms.urlpatterns)),
 ]

@@ -6,11 +6,17 @@ the answers. Unknown text gets help, and no error is ever shown as a stack trace
 
 from __future__ import annotations
 
+import hmac
+import json
 import logging
 import uuid
 
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import override
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from topup.channels.messages import message_for
 from topup.domain.commands import Command, CommandKind, parse
@@ -20,6 +26,7 @@ from topup.domain.money import Money
 from topup.services import orders, selfcare, vouchers
 from topup.services.idempotency import make_key
 from topup.services.ports import PortUnavailable
+from topup.settings import CONFIG
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +126,21 @@ def _help_text() -> str:
         "Commands: BAL (balance), TOPUP <code> (voucher), PLANS, BUY <plan code>, LANG NL/FR/DE/EN/ZH. "
         "Also: SALDO, SOLDE, 余额, 充值."
     )
+
+
+@csrf_exempt  # a server-to-server callback authenticated by its bearer key, not a browser form
+@require_POST
+def inbound_webhook(request: HttpRequest) -> HttpResponse:
+    """`POST /channels/sms/inbound` for SMS aggregators: fields `from` and `text` (form or JSON);
+    the answer carries the reply for the aggregator to send back."""
+    sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(sent.encode(), CONFIG.sms_webhook_key.encode()):
+        return JsonResponse({"error": {"code": "unauthorized"}}, status=401)
+    fields = json.loads(request.body or b"{}") if request.content_type == "application/json" else request.POST
+    sender, text = str(fields.get("from", "")), str(fields.get("text", ""))
+    if not sender:
+        return JsonResponse({"error": {"code": "invalid_request", "field": "from"}}, status=400)
+    return JsonResponse({"to": sender, "reply": handle_inbound(sender, text)})
+
+
+urlpatterns = [path("channels/sms/inbound", inbound_webhook)]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
 
 from topup.db.models import IdempotencyRecord
 from topup.domain.errors import Conflict, InvalidInput
@@ -52,3 +55,19 @@ def replay(idem: IdempotencyKey) -> StoredResponse | None:
             field="Idempotency-Key",
         )
     return StoredResponse(record.response_status, record.response_body)
+
+
+def remember(idem: IdempotencyKey, status: int, body: dict[str, object], at: datetime) -> StoredResponse:
+    """Store the answer of a write that committed on its own; a concurrent twin's answer wins."""
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(
+                scope=idem.scope, key=idem.key, request_hash=idem.request_hash,
+                response_status=status, response_body=body, created_at=at,
+            )  # fmt: skip
+    except IntegrityError:
+        stored = replay(idem)
+        if stored is not None:
+            return stored
+        raise
+    return StoredResponse(status, body)

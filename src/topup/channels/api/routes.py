@@ -25,6 +25,7 @@ from topup.channels.api.schemas import (
     TrialBalanceOut,
     WebhookOut,
 )
+from topup.channels.api.voucher_routes import router as voucher_router
 from topup.channels.messages import error_body
 from topup.domain.quotes import Quote
 from topup.services import balances, catalogue, esim, orders, payments
@@ -146,3 +147,4 @@ def trial_balance(request: HttpRequest) -> dict[str, object]:
 api.add_router("/", router)
 api.add_router("/", esim_router)
 api.add_router("/", auth_router)
+api.add_router("/", voucher_router)

@@ -1,0 +1,46 @@
+"""REST API v1: redeeming a recharge voucher (the same PIN rules as SMS, USSD and IVR)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils.translation import get_language
+from ninja import Router, Schema, Status
+from pydantic import Field
+
+from topup.channels.api.documents import ERRORS
+from topup.channels.api.schemas import OrderOut
+from topup.clock import now
+from topup.domain.errors import Conflict
+from topup.services import vouchers
+from topup.services.idempotency import make_key, remember, replay
+
+router = Router(tags=["vouchers"])
+
+
+class RedeemIn(Schema):
+    pin: str = Field(min_length=1, max_length=40, description="the code printed on the voucher")
+    msisdn: str = Field(default="", max_length=40, description="the Belgian number to top up")
+    iccid: str = Field(default="", max_length=22, description="or the eSIM to top up")
+
+
+@router.post("/vouchers/redeem", response={201: OrderOut, **ERRORS})
+def redeem_voucher(request: HttpRequest, body: RedeemIn) -> Status[dict[str, object]]:
+    """Redeem a PIN: 201 with the new paid order. The Idempotency-Key replays the first answer."""
+    idem = make_key("vouchers", request.headers.get("Idempotency-Key"), body.model_dump())
+    stored = replay(idem)
+    if stored is not None:
+        return Status(stored.status, stored.body)
+    callers = [f"ip:{request.META.get('REMOTE_ADDR', '')}", f"line:{body.msisdn or body.iccid}"]
+    try:
+        order = vouchers.redeem(
+            body.pin, msisdn=body.msisdn, iccid=body.iccid, channel="api", caller_keys=callers,
+            language=get_language() or "en",
+        )  # fmt: skip
+    except Conflict:
+        # A retry of a request whose answer was not stored yet: the first attempt's answer, if there is one.
+        stored = replay(idem)
+        if stored is not None:
+            return Status(stored.status, stored.body)
+        raise
+    answer = remember(idem, 201, order, now())
+    return Status(answer.status, answer.body)
