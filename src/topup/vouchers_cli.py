@@ -74,14 +74,13 @@ def generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
         writer.writerow(CSV_COLUMNS)
         writer.writerows((serial, pin, args.network, args.plan, price, expires_at) for serial, pin in pairs)
     elapsed_s = time.monotonic() - started
-    err.write("\n")
     out.write(f"batch {batch.id}: {len(pairs):,} vouchers of {args.plan} ({price}) until {expires_at}\n")
     out.write(f"written to {args.out} in {elapsed_s:.1f} s; hand it to the printer, then delete it\n")
 
 
 def _progress_bar(total: int, err: TextIO) -> Callable[[int], None]:
     def show(done: int) -> None:
-        err.write(f"\r  {done:,}/{total:,} ({done * 100 // total} %)")
+        err.write(f"\r  {done:,}/{total:,} ({done * 100 // total} %)" + ("\n" if done >= total else ""))
         err.flush()
 
     return show

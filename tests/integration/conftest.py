@@ -100,7 +100,9 @@ def run_jobs_until_idle(timeout_s: float = 30.0) -> None:
             if not Job.objects.filter(status="queued").exists():
                 return
             time.sleep(0.05)
-    stuck = list(Job.objects.filter(status="queued").values_list("kind", "subject_id", "attempts", "last_error"))
+    stuck = list(
+        Job.objects.filter(status="queued").values_list("kind", "subject_id", "attempts", "last_error")
+    )
     raise TimeoutError(f"jobs still queued: {stuck}")
 
 

@@ -117,8 +117,12 @@ def generate_batch(
 
 def _unique_pins(network_id: str, count: int, random_digits: Callable[[int], str]) -> list[str]:
     pins: dict[str, None] = {}  # insertion-ordered set
+    draw = random_digits
     while len(pins) < count:
-        pins[rules.make_pin(network_id, random_digits)] = None
+        pin = rules.make_pin(network_id, draw)
+        if pin in pins:
+            draw = _secure_digits  # a repeat: an injected source may not be random enough to finish
+        pins[pin] = None
     return list(pins)
 
 
@@ -192,10 +196,8 @@ def redeem(
     if not keys or any(not key or len(key) > 120 for key in keys):
         raise ValueError("caller_keys must name at least one caller, each key 1-120 characters")
     # The line's format is checked first: telling a typo in the number says nothing about the PIN.
-    if msisdn:
-        parse_belgian_mobile(msisdn)
-    if iccid:
-        parse_iccid(iccid)
+    msisdn = parse_belgian_mobile(msisdn) if msisdn else ""
+    iccid = parse_iccid(iccid) if iccid else ""
     at = now()
     _refuse_if_locked(keys, at)
     try:

@@ -27,18 +27,17 @@ class VoucherPaymentProvider:
         raise ProviderRequestError(400, "not_supported", "voucher payments are made by redeeming a PIN")
 
     def refund(self, provider_ref: str, amount: Money, refund_id: str) -> RefundResult:
-        """Re-activate the voucher that paid this order (`<serial>/<order id>`); idempotent."""
+        """Give back the voucher that paid this order (`<serial>/<order id>`); idempotent."""
+        from topup.services import vouchers  # noqa: PLC0415 - the voucher service itself places orders
+
         serial, _, order_id = provider_ref.partition("/")
-        Voucher.objects.filter(id=serial, state="redeemed", order_id=order_id).update(
-            state="active", redeemed_at=None, redeemed_by="", channel="", order=None
-        )
-        voucher = Voucher.objects.filter(id=serial).values("state", "order_id").first()
-        if voucher is None:
-            return RefundResult(refund_ref="", succeeded=False, code="voucher_unknown")
-        if voucher["state"] == "active" or voucher["order_id"] != order_id:
-            # Active again, or given back earlier and already used for another order: this order is refunded.
+        if vouchers.reinstate(serial, order_id=order_id):
             return RefundResult(refund_ref=f"voucher:{serial}", succeeded=True)
-        return RefundResult(refund_ref="", succeeded=False, code=f"voucher_{voucher['state']}")
+        voucher = Voucher.objects.filter(id=serial).values("order_id").first()
+        if voucher is not None and voucher["order_id"] != order_id:
+            # Given back earlier and used since for another order: this order's refund is done.
+            return RefundResult(refund_ref=f"voucher:{serial}", succeeded=True)
+        return RefundResult(refund_ref="", succeeded=False, code="voucher_unknown")
 
     def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
         raise InvalidSignature("the voucher store sends no webhooks")
