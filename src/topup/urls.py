@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include(ussd.urlpatterns)),
     path("", include(ivr.urlpatterns)),
     path("", include(sms.urlpatterns)),
+    path("", include("topup.channels.web.urls")),
 ]

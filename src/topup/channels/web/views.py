@@ -10,14 +10,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from topup.channels.messages import message_for
+from topup.channels.web.common import remember_language as _remember_language
+from topup.channels.web.common import requested_language as _requested_language
 from topup.domain.errors import NotFound
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus, is_terminal
@@ -122,29 +122,3 @@ def _display_money(value: object) -> str:
     money = Money(int(value["amount_minor"]), str(value["currency"]))
     sign = _CURRENCY_SIGNS.get(money.currency, money.currency)
     return f"{sign} {money.as_decimal():.2f}"
-
-
-def _requested_language(request: HttpRequest) -> str | None:
-    """Activate the language of `?lang=xx` for this request when it is one we speak."""
-    wanted = request.GET.get("lang", "").strip().lower()
-    if wanted not in {code for code, _name in settings.LANGUAGES}:
-        return None
-    translation.activate(wanted)
-    request.LANGUAGE_CODE = wanted
-    return wanted
-
-
-def _remember_language(response: HttpResponse, language: str | None) -> HttpResponse:
-    """Keep the chosen language for the next visits in the cookie that LocaleMiddleware reads."""
-    if language is not None:
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            language,
-            max_age=settings.LANGUAGE_COOKIE_AGE,
-            path=settings.LANGUAGE_COOKIE_PATH,
-            domain=settings.LANGUAGE_COOKIE_DOMAIN,
-            secure=settings.LANGUAGE_COOKIE_SECURE,
-            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-        )
-    return response

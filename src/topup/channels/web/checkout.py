@@ -1,0 +1,153 @@
+"""What the top-up and eSIM journeys share: plan cards with their filters, the review page with its
+quote, and placing the order from it (idempotent per page render) before going to the payment page."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, replace
+from typing import Final
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from topup.channels.web.common import GENERAL, errors_of, money, number, page, percent
+from topup.domain.catalogue import Plan, PlanKind
+from topup.domain.errors import DomainError
+from topup.services import catalogue, orders
+from topup.services.idempotency import make_key
+
+KINDS: Final[Mapping[str, Promise]] = {"credit": _("Credit"), "data": _("Data")}
+PERIODS: Final[Mapping[str, Promise]] = {
+    "day": _("Day"),
+    "week": _("Week"),
+    "month": _("Month"),
+    "unlimited": _("Unlimited"),
+}
+PAYMENT_METHODS: Final[Mapping[str, Promise]] = {
+    "card": _("Card (Visa, Mastercard)"),
+    "bancontact": _("Bancontact"),
+    "alipay": _("Alipay"),
+    "wechat_pay": _("WeChat Pay"),
+}
+
+
+_REVIEW_FIELDS: Final = frozenset({"payment_method", "eid"})
+
+
+def _on_review(errors: Mapping[str, str]) -> dict[str, str]:
+    return {key if key in _REVIEW_FIELDS else GENERAL: text for key, text in errors.items()}
+
+
+def _period_of(plan: Plan) -> str:
+    """Which duration filter a plan falls under: by its validity, as printed on the card."""
+    if plan.unlimited:
+        return "unlimited"
+    days = plan.validity_days or 0
+    if days == 1:
+        return "day"
+    return "week" if 1 < days <= 7 else "month"
+
+
+def filter_plans(plans: Sequence[Plan], kind: str, period: str) -> list[Plan]:
+    chosen = [p for p in plans if not kind or (p.kind == PlanKind.CREDIT) == (kind == "credit")]
+    if period:
+        chosen = [p for p in chosen if p.kind == PlanKind.BUNDLE and _period_of(p) == period]
+    return sorted(chosen, key=lambda p: (p.kind != PlanKind.CREDIT, p.price.amount_minor))
+
+
+def plan_card(plan: Plan) -> dict[str, object]:
+    """A plan in the reader's words, from its data rather than its (English) catalogue name."""
+    if plan.kind == PlanKind.CREDIT:
+        title, detail = str(_("Call credit")), str(_("Credit for calls, texts and data"))
+    else:
+        if plan.unlimited:
+            title = str(_("Unlimited data"))
+        else:
+            title = str(_("%(amount)s GB data") % {"amount": number((plan.data_mb or 0) / 1024)})
+        days = plan.validity_days or 0
+        detail = ngettext("Valid %(days)s day", "Valid %(days)s days", days) % {"days": days}
+    return {"id": plan.id, "title": title, "detail": detail, "price": money(plan.price)}
+
+
+def filters_context(request: HttpRequest) -> dict[str, object]:
+    kind = request.GET.get("kind", "")
+    period = request.GET.get("period", "")
+    kind = kind if kind in KINDS else ""
+    period = period if period in PERIODS else ""
+    return {
+        "kind": kind,
+        "period": period,
+        "kinds": list(KINDS.items()),
+        "periods": list(PERIODS.items()),
+    }
+
+
+def review_context(request: orders.QuoteRequest, errors: Mapping[str, str]) -> dict[str, object]:
+    """The quote of what is being bought, with a fresh idempotency key for this render of the form."""
+    context: dict[str, object] = {
+        "errors": errors,
+        "idem": uuid.uuid4().hex,
+        "methods": list(PAYMENT_METHODS.items()),
+    }
+    try:
+        quote = orders.quote(request)
+    except DomainError as exc:
+        # Only the payment method and the EID are on this form: anything else is said above it.
+        context["errors"] = {**errors, **_on_review(errors_of(exc))}
+        return context
+    context["quote"] = {
+        "price": money(quote.price),
+        "discount": money(quote.discount) if quote.discount.is_positive() else "",
+        "net": money(quote.net),
+        "vat": money(quote.vat),
+        "vat_rate": percent(quote.vat_rate_bp),
+        "total": money(quote.total),
+    }
+    plan, network = catalogue.plan_and_network(quote.plan_id)
+    context["plan"] = plan_card(plan)
+    context["network_name"] = network.name
+    context["msisdn"] = quote.msisdn
+    return context
+
+
+def pay(
+    http: HttpRequest, request: orders.QuoteRequest, *, template: str, extra: dict[str, object]
+) -> HttpResponse:
+    """Place the order (once per review-page key) and send the customer to the payment page."""
+    method = http.POST.get("payment_method", "")
+    fields = {**asdict(request), "payment_method": method}
+    try:
+        stored = orders.place_order(
+            request,
+            payment_method=method,
+            channel="web",
+            language=http.LANGUAGE_CODE,
+            idem=make_key("web-orders", http.POST.get("idem", "")[:64], fields),
+        )
+    except DomainError as exc:
+        return _review_again(http, request, template, extra, errors_of(exc))
+    except orders.ProviderUnavailable:
+        return _review_again(http, request, template, extra, errors_of(code="payment_provider_unavailable"))
+    payment = stored.body.get("payment")
+    checkout = payment.get("checkout_url") if isinstance(payment, dict) else None
+    return HttpResponseRedirect(str(checkout or f"/orders/{stored.body['id']}"))
+
+
+def _review_again(
+    http: HttpRequest,
+    request: orders.QuoteRequest,
+    template: str,
+    extra: dict[str, object],
+    errors: dict[str, str],
+) -> HttpResponse:
+    errors = _on_review(errors)
+    # The price does not depend on the EID: quote without it, so a mistyped EID still shows the price.
+    context = {
+        **extra,
+        **review_context(replace(request, eid=""), errors),
+        "chosen_method": http.POST.get("payment_method"),
+    }
+    return page(http, template, context, status=422)

@@ -1,0 +1,20 @@
+"""The customer's web journeys: top up a number, buy an eSIM, and My line (sign-in by SMS code)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from topup.channels.web import esim_views, my_views, topup_views
+
+urlpatterns = [
+    path("topup", topup_views.number, name="web-topup"),
+    path("topup/network", topup_views.network, name="web-topup-network"),
+    path("topup/plans", topup_views.plans, name="web-topup-plans"),
+    path("topup/review", topup_views.review, name="web-topup-review"),
+    path("esim", esim_views.plans, name="web-esim"),
+    path("esim/review", esim_views.review, name="web-esim-review"),
+    path("my", my_views.sign_in, name="web-my"),
+    path("my/code", my_views.code, name="web-my-code"),
+    path("my/language", my_views.language, name="web-my-language"),
+    path("my/sign-out", my_views.sign_out, name="web-my-sign-out"),
+]
