@@ -38,7 +38,7 @@ def handle_inbound(sender: str, text: str) -> str:
         line = parse_belgian_mobile(sender)
     except DomainError:
         return _("Sorry, this service is for Belgian mobile numbers.")
-    selfcare.remember_language_once(line, command.keyword_language)
+    selfcare.remember_language(line, command.keyword_language)
     language = selfcare.language_of(line)
     with override(language):
         try:

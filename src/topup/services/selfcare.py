@@ -48,17 +48,22 @@ def set_language(line_ref: str, language: str) -> str:
             f"unsupported language {language!r}", code="unsupported_language", field="language"
         )
     LinePreference.objects.update_or_create(
-        line_ref=line_ref, defaults={"language": language, "updated_at": now()}
+        line_ref=line_ref, defaults={"language": language, "chosen": True, "updated_at": now()}
     )
     return language
 
 
-def remember_language_once(line_ref: str, language: str | None) -> None:
-    """A first message in Dutch or Chinese tells us how to answer, until the customer says otherwise."""
-    if language in LANGUAGES:
-        LinePreference.objects.get_or_create(
-            line_ref=line_ref, defaults={"language": language, "updated_at": now()}
-        )
+def remember_language(line_ref: str, language: str | None) -> None:
+    """A message written in Dutch or Chinese tells us how to answer (receipts too), unless the customer
+    chose a language explicitly (LANG, the USSD or IVR menu, the website): that choice stays."""
+    if language not in LANGUAGES:
+        return
+    LinePreference.objects.filter(line_ref=line_ref, chosen=False).exclude(language=language).update(
+        language=language, updated_at=now()
+    )
+    LinePreference.objects.get_or_create(
+        line_ref=line_ref, defaults={"language": language, "updated_at": now()}
+    )
 
 
 def balance(line_ref: str) -> LineBalance:

@@ -11,6 +11,9 @@ class LinePreference(models.Model):
     line_ref = models.CharField(primary_key=True, max_length=22)
     language = models.CharField(max_length=10, default="en")
     email = models.EmailField(blank=True, default="")
+    chosen = models.BooleanField(
+        default=False
+    )  # set explicitly (LANG, a menu, the website): never guessed over
     updated_at = models.DateTimeField()
 
     class Meta:
