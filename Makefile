@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export TOPUP_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/topup
 
-.PHONY: run test lint bench messages clean
+.PHONY: run test lint bench messages browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,14 @@ messages: $(MO_FILES)
 run: $(STAMP) $(MO_FILES)
 	$(BIN)/topup serve
 
-test: $(STAMP) $(MO_FILES) lint
+# Playwright (npm playwright-core) for the browser journeys; it drives Debian's chromium (see .ci/run).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-fund --no-audit --loglevel=error
+
+browser: $(STAMP) $(MO_FILES) node_modules/.package-lock.json
+	$(BIN)/pytest tests/e2e/test_browser.py -q -s
+
+test: $(STAMP) $(MO_FILES) node_modules/.package-lock.json lint
 	$(BIN)/python tests/run.py
 
 lint: $(STAMP)
@@ -35,4 +42,4 @@ bench: $(STAMP)
 	$(BIN)/topup bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

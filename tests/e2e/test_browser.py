@@ -1,0 +1,147 @@
+"""Whole customer journeys in a real browser at 360 px: `topup serve` as one process, then
+`node tests/browser/journeys.mjs` (playwright-core driving Debian's chromium; no browser download).
+
+Top up a Proximus number in Chinese through the payment simulator's checkout until delivered, buy an
+eSIM in French and check its QR code carries the activation code shown, sign in on My line in Dutch
+with the code the SMSC simulator's phone received. Screenshots of every step go to
+artifacts/screenshots/. Skipped when chromium or node_modules are missing, except under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.stack import LOGS, fresh_database_url
+from tests.support.processes import ROOT
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+JOURNEYS = ROOT / "tests" / "browser" / "journeys.mjs"
+ARTIFACTS = ROOT / "artifacts"
+SERVE_PORTS = 6  # web, then payments, carriers, SM-DP+, SMSC (SMPP), SMSC (HTTP) at +1..+5
+
+
+def _missing() -> list[str]:
+    missing = []
+    if not CHROMIUM.exists():
+        missing.append(f"{CHROMIUM} (apt-get install -y chromium)")
+    if shutil.which("node") is None:
+        missing.append("node (Node.js 20)")
+    if not (ROOT / "node_modules" / "playwright-core").is_dir():
+        missing.append("node_modules/playwright-core (npm ci)")
+    return missing
+
+
+def _require_browser() -> None:
+    missing = _missing()
+    if not missing:
+        return
+    reason = "BROWSER JOURNEYS NOT RUN: missing " + ", ".join(missing)
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason + " (CI=true: the browser journeys are required)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _free_port_block(count: int) -> int:
+    """A port P with P..P+count-1 all free: `topup serve` puts its simulators on the next five."""
+    for _ in range(200):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port + count < 65535 and all(_port_free(port + i) for i in range(count)):
+            return port
+    raise RuntimeError(f"no block of {count} free ports on 127.0.0.1")
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"topup serve exited with {process.returncode}; see {log}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not healthy within {timeout_s} s; see {log}")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """`topup serve` on a fresh database; yields the web URL and the SMSC simulator's HTTP URL."""
+    _require_browser()  # before starting anything
+    LOGS.mkdir(parents=True, exist_ok=True)
+    port = _free_port_block(SERVE_PORTS)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TOPUP_")}
+    env.update(
+        {
+            "TOPUP_ENV": "demo",
+            "TOPUP_HOST": "127.0.0.1",
+            "TOPUP_PORT": str(port),
+            "TOPUP_DATA_DIR": str(tmp_path),
+            "TOPUP_DATABASE_URL": fresh_database_url(tmp_path, "browser"),
+            "TOPUP_WEB_WORKERS": "2",
+        }
+    )
+    env.pop("DJANGO_LIVE_TEST_SERVER_ADDRESS", None)
+    log_path = LOGS / "browser-serve.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "topup.cli", "serve"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            smsc_http = f"http://127.0.0.1:{port + 5}"
+            _wait_healthy(f"{base}/healthz", process, log_path)
+            _wait_healthy(f"{smsc_http}/healthz", process, log_path)
+            yield base, smsc_http
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)  # serve stops its children and waits for them
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+
+
+def test_customer_journeys_in_a_browser(served: tuple[str, str]) -> None:
+    base, smsc_http = served
+    result = subprocess.run(
+        ["node", str(JOURNEYS), base, smsc_http, str(ARTIFACTS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    print(result.stdout, result.stderr, sep="\n")
+    assert result.returncode == 0, (
+        f"browser journeys failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
+    )
