@@ -1,8 +1,9 @@
 """The voice menu (IVR) as an HTTP dialogue: one step logic, rendered as TwiML and as VoiceXML 2.1.
 
 The state travels in the action URL of each prompt (`step`, `lang`, `tries`), so no server-side session is
-kept: welcome → language → menu (1 balance, 2 voucher PIN, 3 plans, 9 repeat) → results. A caller gets
-three tries at each prompt, then a polite goodbye. Answers come from the self-care and voucher services.
+kept: welcome → language → menu (1 balance, 2 voucher PIN, 3 plans, 4 buy from credit, 9 repeat) → results.
+The plan chosen to buy travels in the step (`buy:<code>`) until the caller confirms it. A caller gets three
+tries at each prompt, then a polite goodbye. Answers come from the self-care and voucher services.
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ from django.views.decorators.http import require_POST
 from topup.channels import phone_words as words
 from topup.domain.errors import DomainError
 from topup.domain.identifiers import parse_belgian_mobile
+from topup.domain.money import Money
 from topup.services import selfcare, vouchers
 from topup.services.ports import PortUnavailable
 
 MAX_TRIES: Final = 3
 PIN_MAX_DIGITS: Final = 16
 CHANNEL: Final = "ivr"
-MENU_KEYS: Final = ("1", "2", "3", "9")
+MENU_KEYS: Final = ("1", "2", "3", "4", "9")
+CONFIRM_KEYS: Final = ("1", "2")
+BUY_STEP: Final = "buy"
 VXML_NS: Final = "http://www.w3.org/2001/vxml"
 XML_LANG: Final = "{http://www.w3.org/XML/1998/namespace}lang"
 
@@ -86,6 +90,10 @@ def next_turn(step: str, digits: str | None, caller: str, language: str | None, 
             return _menu_choice(line, lang, keys, tries)
         if step == "pin":
             return _pin(line, lang, keys, tries)
+        if step == BUY_STEP:
+            return _buy_choice(line, lang, keys, tries)
+        if step.startswith(f"{BUY_STEP}:"):
+            return _buy_confirm(line, lang, step.removeprefix(f"{BUY_STEP}:"), keys, tries)
         welcome = _say(pgettext("voice", "Welcome to Topup."))
         return Turn(says=(welcome,), gather=_language_choice(lang), language=lang)
 
@@ -104,7 +112,8 @@ def _menu_gather() -> Gather:
         "For your balance, press 1. To top up with a voucher, press 2. To hear our plans, press 3. "
         "To hear this again, press 9.",
     )
-    return Gather("menu", (_say(text),), keys=MENU_KEYS)
+    buy = pgettext("voice", "To buy a plan from your credit, press 4.")
+    return Gather("menu", (_say(text), _say(buy)), keys=MENU_KEYS)
 
 
 def _menu(lang: str, says: tuple[Say, ...] = ()) -> Turn:
@@ -135,6 +144,8 @@ def _menu_choice(line: str, lang: str, keys: str, tries: int) -> Turn:
         return _menu(lang)
     if keys == "2":
         return Turn(gather=_pin_gather(), language=lang)
+    if keys == "4":
+        return _buy_list(line, lang)
     if keys not in MENU_KEYS:
         return _retry(_menu_gather(), lang, tries, keys)
     try:
@@ -160,6 +171,63 @@ def _pin(line: str, lang: str, keys: str, tries: int) -> Turn:
         return _retry(_pin_gather(), lang, tries, keys, says=(_say(words.error_text(error.code)),))
     goodbye = pgettext("voice", "Thank you for calling. Goodbye.")
     return Turn(says=(_say(words.redeemed_spoken(order)), _say(goodbye)), language=lang, hangup=True)
+
+
+def _bundles_gather(bundles: list[tuple[str, str, Money]]) -> Gather:
+    prompts = tuple(
+        _say(
+            pgettext("voice", "For %(name)s at %(price)s, press %(key)s.")
+            % {"name": name, "price": words.money_spoken(price), "key": key}
+        )
+        for key, (_code, name, price) in enumerate(bundles, 1)
+    )
+    return Gather(BUY_STEP, prompts, keys=tuple(str(key) for key in range(1, len(bundles) + 1)))
+
+
+def _buy_list(line: str, lang: str) -> Turn:
+    try:
+        bundles = selfcare.bundles_for(line)[:9]
+    except DomainError as error:
+        return _menu(lang, (_say(words.error_text(error.code)),))
+    if not bundles:
+        return _menu(lang, (_say(words.no_plans_text()),))
+    return Turn(gather=_bundles_gather(bundles), language=lang)
+
+
+def _buy_choice(line: str, lang: str, keys: str, tries: int) -> Turn:
+    """The caller keyed a plan number: ask to confirm the price, with the plan's code in the next step."""
+    bundles = selfcare.bundles_for(line)[:9]
+    if not keys.isdigit() or not 1 <= int(keys) <= len(bundles):
+        return _retry(_bundles_gather(bundles), lang, tries, keys)
+    code, name, price = bundles[int(keys) - 1]
+    return Turn(gather=_confirm_gather(code, name, price), language=lang)
+
+
+def _confirm_gather(code: str, name: str, price: Money) -> Gather:
+    text = pgettext(
+        "voice", "%(name)s costs %(price)s from your credit. To confirm, press 1. To cancel, press 2."
+    ) % {"name": name, "price": words.money_spoken(price)}
+    return Gather(f"{BUY_STEP}:{code}", (_say(text),), keys=CONFIRM_KEYS)
+
+
+def _buy_confirm(line: str, lang: str, code: str, keys: str, tries: int) -> Turn:
+    plan = next((p for p in selfcare.bundles_for(line) if p[0] == code), None)
+    if plan is None:
+        return _menu(lang, (_say(words.error_text("plan_not_found")),))
+    if keys not in CONFIRM_KEYS:
+        return _retry(_confirm_gather(*plan), lang, tries, keys)
+    if keys == "2":
+        return _menu(lang, (_say(pgettext("voice", "Nothing was bought.")),))
+    try:
+        result = selfcare.buy_from_credit(line, code)
+    except DomainError as error:
+        return _menu(lang, (_say(words.error_text(error.code)),))
+    except PortUnavailable:
+        return _menu(lang, (_say(words.error_text("carrier_unavailable")),))
+    if not result.ok:
+        return _menu(lang, (_say(words.purchase_spoken(result)),))
+    goodbye = pgettext("voice", "Thank you for calling. Goodbye.")
+    return Turn(says=(_say(words.purchase_spoken(result)), _say(goodbye)), language=lang, hangup=True)
 
 
 def _turn_for(request: HttpRequest) -> Turn:

@@ -16,7 +16,7 @@ from django.utils.translation import get_language, ngettext, pgettext
 
 from topup.channels.messages import message_for
 from topup.domain.money import Money
-from topup.services.selfcare import LineBalance
+from topup.services.selfcare import LineBalance, PurchaseResult
 from topup.settings import CONFIG
 
 # The key a caller presses for each language, in the order Belgians expect them.
@@ -176,3 +176,37 @@ def plans_spoken(plans: list[tuple[str, str, Money]], site: str) -> list[str]:
         for _code, name, price in plans
     ]
     return [*(sentences or [no_plans_text()]), buy_online_text(site) + "."]
+
+
+def purchase_text(result: PurchaseResult) -> str:
+    """The end of a purchase from credit on a small screen: bought and the credit left, or why not."""
+    if result.ok:
+        text = pgettext("ussd", "Bought: %(plan)s.") % {"plan": result.plan_name}
+        if result.balance_after is not None:
+            text += " " + pgettext("ussd", "Credit left: %(credit)s") % {
+                "credit": money_short(result.balance_after)
+            }
+        return text
+    if result.code == "insufficient_balance":
+        return pgettext("ussd", "Not enough credit for %(plan)s (%(price)s). Top up first.") % {
+            "plan": result.plan_name,
+            "price": money_short(result.price),
+        }
+    return error_text(result.code or "")
+
+
+def purchase_spoken(result: PurchaseResult) -> str:
+    """The end of a purchase from credit, as a sentence for a voice."""
+    if result.ok:
+        text = pgettext("voice", "You bought %(plan)s.") % {"plan": result.plan_name}
+        if result.balance_after is not None:
+            text += " " + pgettext("voice", "Your credit is now %(amount)s.") % {
+                "amount": money_spoken(result.balance_after)
+            }
+        return text
+    if result.code == "insufficient_balance":
+        return pgettext("voice", "You do not have enough credit for %(plan)s. It costs %(price)s.") % {
+            "plan": result.plan_name,
+            "price": money_spoken(result.price),
+        }
+    return error_text(result.code or "")

@@ -14,7 +14,7 @@ import uuid
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import override, pgettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -105,10 +105,26 @@ def _plans_text(line: str) -> str:
     }  # fmt: skip
 
 
+# Refusals of a purchase from credit after which the customer can still pay for the plan by link.
+_PAY_INSTEAD = frozenset({"insufficient_balance", selfcare.NOT_FROM_CREDIT})
+
+
 def _buy_text(line: str, code: str) -> str:
+    """A bundle is bought from the line's credit when it covers the price; otherwise, or for credit plans,
+    the answer is a payment link."""
     match = [plan_code for plan_code, _name, _price in selfcare.plans_for(line) if plan_code == code]
     if not code or not match:
         return _plans_text(line)
+    bought = selfcare.buy_from_credit(line, code)
+    if bought.ok:
+        credit = money(bought.balance_after) if bought.balance_after is not None else "?"
+        return _("%(plan)s bought with your credit for %(price)s. Credit left: %(credit)s.") % {
+            "plan": bought.plan_name, "price": money(bought.price), "credit": credit,
+        }  # fmt: skip
+    if bought.code not in _PAY_INSTEAD:
+        return message_for(
+            bought.code or "", pgettext("phone", "Sorry, this did not work. Please try again later.")
+        )
     plan_id = selfcare.plan_id_for_code(line, code)
     request = orders.QuoteRequest(plan_id, msisdn=line, network_confirmed=True)
     key = make_key("sms", uuid.uuid4().hex, {"plan": plan_id, "line": line})

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from topup.channels import phone_words as words
 from topup.domain.errors import DomainError
 from topup.domain.identifiers import parse_belgian_mobile
+from topup.domain.money import Money
 from topup.services import selfcare, vouchers
 from topup.services.ports import PortUnavailable
 
@@ -29,7 +30,8 @@ ELLIPSIS: Final = "..."  # plain dots: "…" is not in the GSM alphabet and woul
 DIRECT_REDEEM: Final = re.compile(r"\*121\*([0-9 ]{1,40})#")
 CHANNEL: Final = "ussd"
 
-_MENU: Final = ("1", "2", "3", "4")
+_MENU: Final = ("1", "2", "3", "4", "5")
+_YES, _NO = "1", "2"
 
 
 def fit(reply: str, limit: int = MAX_REPLY_CHARS) -> str:
@@ -77,29 +79,54 @@ def ussd_callback(request: HttpRequest) -> HttpResponse:
 def _walk(line: str, language: str, answers: list[str]) -> tuple[bool, str]:
     """Replay the customer's answers from the main menu; (more input expected, text) for the last one."""
     state, invalid, last_invalid = "main", 0, False
+    bundles: list[tuple[str, str, Money]] = []
+    chosen: tuple[str, str, Money] | None = None
     for answer in (a.strip() for a in answers):
         last_invalid = False
         if state == "main" and answer in _MENU:
-            if answer == "1":
-                return False, "\n".join(words.balance_lines(selfcare.balance(line)))
-            if answer == "3":
-                return False, _plans(line)
-            state = "pin" if answer == "2" else "language"
+            if answer in ("1", "3"):
+                return False, _information(line, answer)
+            if answer == "5" and not (bundles := selfcare.bundles_for(line)):
+                return False, words.no_plans_text()
+            state = {"2": "pin", "4": "language", "5": "bundle"}[answer]
+        elif state == "bundle" and answer.isdigit() and 1 <= int(answer) <= len(bundles):
+            state, chosen = "confirm", bundles[int(answer) - 1]
+        elif state == "confirm" and chosen is not None and answer in (_YES, _NO):
+            if answer == _NO:
+                return False, pgettext("ussd", "Nothing was bought.")
+            return False, words.purchase_text(selfcare.buy_from_credit(line, chosen[0]))
         elif state == "pin":
             return False, _redeem(line, answer, language)
         elif state == "language" and answer in words.LANGUAGE_KEYS:
-            chosen = selfcare.set_language(line, words.LANGUAGE_KEYS[answer])
-            with override(chosen):
+            with override(selfcare.set_language(line, words.LANGUAGE_KEYS[answer])):
                 return False, pgettext("ussd", "Language changed to English.")
         else:
             invalid, last_invalid = invalid + 1, True
             if invalid >= MAX_INVALID_ANSWERS:
                 return False, pgettext("ussd", "Too many invalid choices. Please dial again.")
-    prompt = _prompt(state)
+    prompt = _prompt(state, bundles, chosen)
     return True, (pgettext("ussd", "Invalid choice.") + "\n" + prompt) if last_invalid else prompt
 
 
-def _prompt(state: str) -> str:
+def _information(line: str, answer: str) -> str:
+    """The balance (1) or the plans (3): answers that end the session."""
+    if answer == "1":
+        return "\n".join(words.balance_lines(selfcare.balance(line)))
+    return _plans(line)
+
+
+def _prompt(state: str, bundles: list[tuple[str, str, Money]], chosen: tuple[str, str, Money] | None) -> str:
+    if state == "bundle":
+        listing = [
+            f"{key} {name} {words.money_short(price)}" for key, (_c, name, price) in enumerate(bundles, 1)
+        ]
+        return "\n".join([pgettext("ussd", "Buy from credit:"), *listing])
+    if state == "confirm" and chosen is not None:
+        question = pgettext("ussd", "Buy %(plan)s for %(price)s from your credit?") % {
+            "plan": chosen[1],
+            "price": words.money_short(chosen[2]),
+        }
+        return f"{question}\n{_YES} {pgettext('ussd', 'Yes')}\n{_NO} {pgettext('ussd', 'No')}"
     if state == "pin":
         return pgettext("ussd", "Enter your voucher PIN:")
     if state == "language":
@@ -112,6 +139,7 @@ def _prompt(state: str) -> str:
         pgettext("ussd", "Redeem voucher"),
         pgettext("ussd", "Plans"),
         pgettext("ussd", "Language"),
+        pgettext("ussd", "Buy bundle from credit"),
     )
     return "\n".join(f"{key} {item}" for key, item in zip(_MENU, items, strict=True))
 

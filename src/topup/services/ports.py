@@ -134,6 +134,14 @@ class CarrierGateway(Protocol):
 
     def balance(self, network_id: str, msisdn: str) -> CarrierBalance | CarrierResult: ...
 
+    def buy_from_balance(
+        self, network_id: str, msisdn: str, plan_code: str, price: Money, reference: str
+    ) -> CarrierResult:
+        """Buy a plan with the line's own credit at the carrier (idempotent by `reference`): CONFIRMED
+        with `balance_after`, REJECTED with a code (insufficient_balance, not_on_network, ...), RETRY or
+        UNKNOWN."""
+        ...
+
 
 # ---------------------------------------------------------------- eSIM profiles (SM-DP+, ES2+)
 

@@ -5,18 +5,28 @@ Channels turn these answers into words; nothing here knows how a reply is phrase
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Final
 
 from django.db.models import F
 
-from topup.clock import now
+from topup import bootstrap
+from topup.clock import new_id, now
 from topup.db.models import BundleRecord, Line, LinePreference
+from topup.domain.catalogue import NetworkKind, Plan, PlanKind
 from topup.domain.commands import LANGUAGES
 from topup.domain.errors import InvalidInput, NotFound
 from topup.domain.identifiers import parse_belgian_mobile
 from topup.domain.money import Money
 from topup.services import balances, catalogue
+from topup.services.ports import CarrierOutcome, CarrierResult, PortUnavailable
 
+log = logging.getLogger(__name__)
+
+# The outcome of asking to buy a credit plan (or for a line whose credit no carrier holds) from credit: not an
+# error shown to anyone, the channels offer to pay for the plan instead.
+NOT_FROM_CREDIT: Final = "not_from_credit"
 DEFAULT_LANGUAGE = "nl"  # Belgium's most spoken language; a line's own choice always wins
 
 
@@ -26,6 +36,18 @@ class BundleLeft:
     remaining_mb: int
     unlimited: bool
     expires_at: str | None
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    """A plan bought from the line's credit (`ok`), or why not: `code` insufficient_balance, not_from_credit
+    (a credit plan, or a line whose credit we do not hold at a carrier), not_on_network, ..."""
+
+    ok: bool
+    plan_name: str
+    price: Money
+    balance_after: Money | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,3 +128,53 @@ def plan_id_for_code(line_ref: str, code: str) -> str:
         if plan.code == code:
             return plan.id
     raise NotFound(f"no plan {code!r} for this number", code="plan_not_found", field="plan_id")
+
+
+def can_buy_from_credit(plan: Plan) -> bool:
+    """Only bundles are bought from credit: buying credit with credit would be a no-op (or a transfer)."""
+    return plan.kind is PlanKind.BUNDLE and plan.active
+
+
+def bundles_for(line_ref: str) -> list[tuple[str, str, Money]]:
+    """(code, name, price) of the plans a line can buy from its credit, cheapest first."""
+    network_id = catalogue.lookup(line_ref).network
+    plans = (
+        [p for p in catalogue.plans(network_id) if p.code and can_buy_from_credit(p)] if network_id else []
+    )
+    return [(p.code, p.name, p.price) for p in sorted(plans, key=lambda p: p.price.amount_minor)]
+
+
+def buy_from_credit(line_ref: str, plan_code: str) -> PurchaseResult:
+    """Buy the plan `plan_code` with the line's prepaid credit, held and debited by its carrier.
+
+    No money passes through us, so there is no order and no ledger posting: only a log line. A carrier
+    answer that is not conclusive is asked again once with the same reference (it debits at most once);
+    still nothing conclusive raises `PortUnavailable`.
+    """
+    found = catalogue.lookup(line_ref)
+    if found.network is None:
+        raise NotFound("no network is known for this number", code="network_unknown", field="msisdn")
+    plan = next((p for p in catalogue.plans(found.network) if p.code == plan_code), None)
+    if plan is None:
+        raise NotFound(f"no plan {plan_code!r} for this number", code="plan_not_found", field="plan_id")
+    hosted = any(n.id == found.network and n.kind is NetworkKind.HOSTED for n in catalogue.networks())
+    if hosted or not can_buy_from_credit(plan):
+        return PurchaseResult(False, plan.name, plan.price, code=NOT_FROM_CREDIT)
+    reference = new_id("buy")
+    gateway = bootstrap.carrier_gateway()
+    answer = gateway.buy_from_balance(found.network, found.msisdn, plan.code, plan.price, reference)
+    if answer.outcome in (CarrierOutcome.RETRY, CarrierOutcome.UNKNOWN):
+        answer = gateway.buy_from_balance(found.network, found.msisdn, plan.code, plan.price, reference)
+    facts = {"line": found.msisdn, "network": found.network, "plan_id": plan.id, "reference": reference}
+    return _purchase_result(answer, plan, facts | {"outcome": str(answer.outcome)})
+
+
+def _purchase_result(answer: CarrierResult, plan: Plan, facts: dict[str, str]) -> PurchaseResult:
+    if answer.outcome is CarrierOutcome.CONFIRMED:
+        log.info("plan bought from credit", extra=facts)
+        return PurchaseResult(True, plan.name, plan.price, balance_after=answer.balance_after)
+    if answer.outcome is CarrierOutcome.REJECTED:
+        log.info("purchase from credit refused: %s", answer.code, extra=facts)
+        return PurchaseResult(False, plan.name, plan.price, code=answer.code or "rejected")
+    log.warning("purchase from credit inconclusive: %s", answer.code, extra=facts)
+    raise PortUnavailable(answer.code or "carrier unavailable")

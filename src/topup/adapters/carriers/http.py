@@ -64,6 +64,17 @@ def _confirmed(body: dict[str, Any]) -> CarrierResult:
     return CarrierResult(CarrierOutcome.CONFIRMED, carrier_ref=transaction_id, balance_after=balance_after)
 
 
+def _purchase_confirmed(body: dict[str, Any], reference: str) -> CarrierResult:
+    balance_minor, currency = body.get("balance_minor"), body.get("currency", "EUR")
+    if not isinstance(balance_minor, int) or not isinstance(currency, str):
+        raise _UnreadableAnswerError("confirmed purchase without balance")
+    try:
+        balance_after = Money(balance_minor, currency)
+    except (InvalidInput, TypeError) as exc:
+        raise _UnreadableAnswerError(str(exc)) from exc
+    return CarrierResult(CarrierOutcome.CONFIRMED, carrier_ref=reference, balance_after=balance_after)
+
+
 def _failure(exc: httpx.HTTPError | _UnreadableAnswerError) -> CarrierResult:
     if isinstance(exc, _NOT_SENT):
         return CarrierResult(CarrierOutcome.RETRY, code="unreachable")
@@ -114,6 +125,23 @@ class HttpCarrierGateway:
             body = _json(response)
             if response.status_code == 200 and body.get("status") == "confirmed":
                 return _confirmed(body)
+            if response.status_code == 200:
+                raise _UnreadableAnswerError(f"unexpected status {body.get('status')!r}")
+        except (httpx.HTTPError, _UnreadableAnswerError) as exc:
+            return _failure(exc)
+        return _http_status_result(response, body)
+
+    def buy_from_balance(
+        self, network_id: str, msisdn: str, plan_code: str, price: Money, reference: str
+    ) -> CarrierResult:
+        """Buy a plan with the line's credit at the carrier; replaying `reference` debits at most once."""
+        payload = {"reference": reference, "plan_code": plan_code, "price_minor": price.amount_minor}
+        path = f"/v1/networks/{_seg(network_id)}/lines/{_seg(msisdn)}/purchases"
+        try:
+            response = self._client.post(path, json=payload)
+            body = _json(response)
+            if response.status_code == 200 and body.get("status") == "confirmed":
+                return _purchase_confirmed(body, reference)
             if response.status_code == 200:
                 raise _UnreadableAnswerError(f"unexpected status {body.get('status')!r}")
         except (httpx.HTTPError, _UnreadableAnswerError) as exc:

@@ -5,11 +5,13 @@
     POST /v1/networks/{network}/topups/{reference}/cancel   void a reference (or learn it was applied)
     GET  /v1/networks/{network}/topups?limit=&after=        confirmed top-ups, for reconciliation
     GET  /v1/networks/{network}/lines/{msisdn}/balance      balance and validity of a line
+    POST /v1/networks/{network}/lines/{msisdn}/purchases    buy a plan from the line's balance (idempotent)
     GET  /v1/summary   GET|POST /v1/admin/faults            inspection and runtime fault settings
     GET  /healthz                                           liveness, without authentication
 
 Everything but /healthz needs `Authorization: Bearer <key>`. Latency applies to every network call; injected
-errors and timeouts only to top-ups, whose effect is decided (atomically) on arrival, never later.
+errors and timeouts only to top-ups and purchases, whose effect is decided (atomically) on arrival, never
+later.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from aiohttp import web
 
 from topup.simulators.carriers.faults import Draw, FaultBoard, FaultError
 from topup.simulators.carriers.numbering import NETWORKS, locate
-from topup.simulators.carriers.state import CarrierState, Topup
+from topup.simulators.carriers.state import CarrierState, Purchase, Topup
 
 STATE: Final = web.AppKey("state", CarrierState)
 FAULTS: Final = web.AppKey("faults", FaultBoard)
@@ -147,6 +149,81 @@ async def topup(request: web.Request) -> web.Response:
     return response if response is not None else _answer(504, status="unknown", code="timeout")
 
 
+def _purchase_body(purchase: Purchase) -> dict[str, Any]:
+    return {
+        "reference": purchase.reference,
+        "status": "confirmed",
+        "plan_code": purchase.plan_code,
+        "price_minor": purchase.price_minor,
+        "balance_minor": purchase.balance_minor,
+        "currency": "EUR",
+    }
+
+
+def _validate_purchase(body: object) -> tuple[str, str, int] | None:
+    """(reference, plan_code, price_minor) from a well-formed purchase request, else None."""
+    if not isinstance(body, dict):
+        return None
+    reference, plan_code, price = body.get("reference"), body.get("plan_code"), body.get("price_minor")
+    if not isinstance(reference, str) or not 0 < len(reference) <= MAX_REFERENCE_LENGTH:
+        return None
+    if not isinstance(plan_code, str) or not plan_code:
+        return None
+    if not isinstance(price, int) or isinstance(price, bool):
+        return None
+    return reference, plan_code, price
+
+
+def _process_purchase(
+    state: CarrierState, network: str, msisdn: str, request: tuple[str, str, int]
+) -> web.Response:
+    """Idempotency check and debit in one synchronous step: no other request can interleave."""
+    reference, plan_code, price_minor = request
+    subscriber = locate(msisdn)
+    existing = state.find_purchase(network, reference)
+    if existing is not None:
+        if (existing.msisdn, existing.plan_code, existing.price_minor) != (
+            subscriber.e164 or msisdn,
+            plan_code,
+            price_minor,
+        ):
+            return _rejected(409, "reference_conflict")
+        return _answer(200, **_purchase_body(existing))
+    if not 0 < price_minor <= MAX_AMOUNT_MINOR:
+        return _rejected(422, "invalid_amount")
+    if subscriber.e164 is None:
+        return _rejected(422, "invalid_msisdn")
+    if subscriber.network != network:
+        return _rejected(422, "not_on_network")
+    purchase = state.debit(
+        network, reference, msisdn=subscriber.e164, plan_code=plan_code, price_minor=price_minor
+    )
+    if purchase is None:
+        return _rejected(422, "insufficient_balance")
+    return _answer(200, **_purchase_body(purchase))
+
+
+async def purchase(request: web.Request) -> web.Response:
+    network = await _network(request)
+    if isinstance(network, web.Response):
+        return network
+    try:
+        parsed = _validate_purchase(await request.json())
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        return _rejected(400, "invalid_request")
+    state, msisdn = request.app[STATE], request.match_info["msisdn"]
+    draw = request.app[FAULTS].draw(network)
+    if draw is Draw.ERROR:
+        return _answer(503, status="retry", code="system_error")
+    if draw is Draw.NORMAL:
+        return _process_purchase(state, network, msisdn, parsed)
+    response = _process_purchase(state, network, msisdn, parsed) if draw is Draw.TIMEOUT_APPLIED else None
+    await asyncio.sleep(request.app[TIMEOUT_SLEEP_S])
+    return response if response is not None else _answer(504, status="unknown", code="timeout")
+
+
 async def topup_status(request: web.Request) -> web.Response:
     network = await _network(request)
     if isinstance(network, web.Response):
@@ -233,6 +310,7 @@ def build_app(
     app.router.add_get(f"{base}/topups/{{reference}}", topup_status)
     app.router.add_post(f"{base}/topups/{{reference}}/cancel", cancel)
     app.router.add_get(f"{base}/lines/{{msisdn}}/balance", balance)
+    app.router.add_post(f"{base}/lines/{{msisdn}}/purchases", purchase)
     app.router.add_get("/v1/summary", summary)
     app.router.add_get("/v1/admin/faults", get_faults)
     app.router.add_post("/v1/admin/faults", set_faults)

@@ -31,9 +31,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--api-key", default=CONFIG.carrier_api_key, help="bearer key; env TOPUP_CARRIER_API_KEY"
     )
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every network call (default 0)")
-    parser.add_argument("--error-rate", type=float, default=0.0, help="share of top-ups answered 503 (0.0)")
     parser.add_argument(
-        "--timeout-rate", type=float, default=0.0, help="share of top-ups answered late; half applied (0.0)"
+        "--error-rate", type=float, default=0.0, help="share of top-ups and purchases answered 503 (0.0)"
+    )
+    parser.add_argument(
+        "--timeout-rate",
+        type=float,
+        default=0.0,
+        help="share of top-ups and purchases answered late; half applied (0.0)",
     )
     parser.add_argument(
         "--timeout-sleep-s", type=float, default=30.0, help="how late a timed-out top-up answers (30)"

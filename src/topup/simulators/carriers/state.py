@@ -1,4 +1,4 @@
-"""The carriers' books: lines with balance and validity, and top-ups keyed by (network, reference).
+"""The carriers' books: lines with balance and validity, top-ups and purchases keyed by (network, reference).
 
 Everything is held in memory (O(1) per request); with a state file, every change is also written through to
 SQLite in the same synchronous call, and loaded back at start, so a restart keeps balances. Callers run on one
@@ -24,6 +24,9 @@ CREATE TABLE IF NOT EXISTS lines (
 CREATE TABLE IF NOT EXISTS topups (
     network TEXT NOT NULL, reference TEXT NOT NULL, status TEXT NOT NULL, msisdn TEXT, amount_minor INTEGER,
     currency TEXT, seq INTEGER NOT NULL, balance_minor INTEGER, PRIMARY KEY (network, reference));
+CREATE TABLE IF NOT EXISTS purchases (
+    network TEXT NOT NULL, reference TEXT NOT NULL, msisdn TEXT NOT NULL, plan_code TEXT NOT NULL,
+    price_minor INTEGER NOT NULL, balance_minor INTEGER NOT NULL, PRIMARY KEY (network, reference));
 """
 
 
@@ -51,12 +54,25 @@ class Topup:
         return f"tx_{self.seq:012d}"
 
 
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    """A plan bought from a line's balance (the carrier's own debit, confirmed; refusals are not kept)."""
+
+    network: str
+    reference: str
+    msisdn: str
+    plan_code: str
+    price_minor: int
+    balance_minor: int  # the line's balance right after this purchase
+
+
 class CarrierState:
     """Lines and top-ups of all simulated networks, in memory, optionally persisted to a SQLite file."""
 
     def __init__(self, path: Path | None = None) -> None:
         self._lines: dict[str, Line] = {}
         self._topups: dict[tuple[str, str], Topup] = {}
+        self._purchases: dict[tuple[str, str], Purchase] = {}
         self._confirmed: dict[str, list[Topup]] = {network: [] for network in NETWORKS}
         self._amount_minor = dict.fromkeys(NETWORKS, 0)
         self._line_count = dict.fromkeys(NETWORKS, 0)
@@ -76,6 +92,9 @@ class CarrierState:
             self._line_count[line.network] += 1
         for row in db.execute("SELECT * FROM topups ORDER BY seq"):
             self._remember(Topup(*row))
+        for row in db.execute("SELECT * FROM purchases"):
+            purchase = Purchase(*row)
+            self._purchases[purchase.network, purchase.reference] = purchase
 
     def _remember(self, topup: Topup) -> None:
         self._topups[topup.network, topup.reference] = topup
@@ -127,6 +146,27 @@ class CarrierState:
                 self._db.execute("INSERT INTO topups VALUES (?, ?, ?, ?, ?, ?, ?, ?)", astuple(topup))
         self._remember(topup)
         return topup
+
+    def find_purchase(self, network: str, reference: str) -> Purchase | None:
+        return self._purchases.get((network, reference))
+
+    def debit(
+        self, network: str, reference: str, *, msisdn: str, plan_code: str, price_minor: int
+    ) -> Purchase | None:
+        """Debit the line for a plan and record the purchase, all or nothing; None if the balance is short."""
+        current = self._lines.get(msisdn)
+        if current is None or current.balance_minor < price_minor:
+            return None
+        line = Line(msisdn, current.network, current.balance_minor - price_minor, current.valid_until)
+        purchase = Purchase(network, reference, msisdn, plan_code, price_minor, line.balance_minor)
+        if self._db is not None:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.execute("INSERT OR REPLACE INTO lines VALUES (?, ?, ?, ?)", astuple(line))
+                self._db.execute("INSERT INTO purchases VALUES (?, ?, ?, ?, ?, ?)", astuple(purchase))
+        self._lines[msisdn] = line
+        self._purchases[network, reference] = purchase
+        return purchase
 
     def confirmed(self, network: str, after_seq: int, limit: int) -> list[Topup]:
         """Confirmed top-ups of a network in the order they were applied, after a cursor."""
