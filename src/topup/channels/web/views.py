@@ -16,6 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from topup.channels.messages import message_for
+from topup.channels.web import common
 from topup.channels.web.common import remember_language as _remember_language
 from topup.channels.web.common import requested_language as _requested_language
 from topup.domain.errors import NotFound
@@ -54,7 +55,6 @@ _ESIM_SETTLED_STATES: Final = frozenset({"installed", "enabled", "disabled", "de
 _ESIM_WITHOUT_CODES: Final = frozenset({"cancelled", "deleted"})
 
 REFRESH_S: Final = 3
-_CURRENCY_SIGNS: Final = {"EUR": "€"}
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -116,9 +116,7 @@ def _words(words: Mapping[str, Promise], key: str) -> Promise | str:
 
 
 def _display_money(value: object) -> str:
-    """Amount with its two decimals and the currency's sign (or ISO code), e.g. "€ 9.99"."""
+    """The amount as the reader's locale writes it ("9,99 €" in French, "€ 9,99" in Dutch)."""
     if not isinstance(value, dict):
         raise TypeError("money must be a {amount_minor, currency} mapping")
-    money = Money(int(value["amount_minor"]), str(value["currency"]))
-    sign = _CURRENCY_SIGNS.get(money.currency, money.currency)
-    return f"{sign} {money.as_decimal():.2f}"
+    return common.money(Money(int(value["amount_minor"]), str(value["currency"])))
