@@ -65,6 +65,7 @@ def cmd_web(args: argparse.Namespace) -> None:
         "--keep-alive",  # seconds an idle client connection stays open; longer than clients reuse it
         "20",
     ]
+    os.environ["TOPUP_PROCESS"] = "web"
     os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn, no shell involved
 
 

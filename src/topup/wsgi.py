@@ -9,4 +9,5 @@ application = get_wsgi_application()
 
 from topup import bootstrap  # noqa: E402 - needs the apps loaded above
 
-bootstrap.configure_messaging()  # one-time codes go out by SMS from the web process
+if os.environ.get("TOPUP_PROCESS") == "web":  # set by `topup web`; tests importing this module stay quiet
+    bootstrap.configure_messaging()  # one-time codes go out by SMS from the web process

@@ -111,3 +111,13 @@ def seeded(transactional_db: None) -> None:
     from topup.services.seed import seed_demo  # noqa: PLC0415
 
     seed_demo()
+
+
+@pytest.fixture(autouse=True)
+def _no_senders_left_behind() -> Iterator[None]:
+    """A test that binds SMS or e-mail senders must not leave them to the next test (its peers are gone)."""
+    from topup.services import notifications  # noqa: PLC0415
+
+    notifications.configure()
+    yield
+    notifications.configure()
