@@ -244,3 +244,25 @@ def test_quote_from_dict_refuses_corrupt_data(corrupt: Any) -> None:
     with pytest.raises(InvalidInput) as info:
         Quote.from_dict(data)
     assert info.value.code == "invalid_quote"
+
+
+def test_plan_period_and_what_can_be_bought_from_credit() -> None:
+    from topup.domain.catalogue import (  # noqa: PLC0415
+        BELGIAN_DEMO_NETWORKS,
+        BELGIAN_DEMO_PLANS,
+        buyable_from_credit,
+        plan_period,
+    )
+    from topup.domain.esim_catalogue import ESIM_NETWORK, ESIM_PLANS  # noqa: PLC0415
+
+    periods = {p.id: plan_period(p) for p in BELGIAN_DEMO_PLANS if p.network_id == "proximus"}
+    assert periods["proximus-credit-10"] is None
+    assert periods["proximus-data-1d-1gb"] == "day"
+    assert periods["proximus-data-7d-5gb"] == "week"
+    assert periods["proximus-data-30d-20gb"] == "month"
+    assert periods["proximus-data-30d-unlimited"] == "unlimited"
+    proximus = BELGIAN_DEMO_NETWORKS[0]
+    by_id = {p.id: p for p in BELGIAN_DEMO_PLANS}
+    assert buyable_from_credit(by_id["proximus-data-7d-5gb"], proximus)
+    assert not buyable_from_credit(by_id["proximus-credit-10"], proximus)
+    assert not buyable_from_credit(ESIM_PLANS[0], ESIM_NETWORK)

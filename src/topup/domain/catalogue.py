@@ -108,6 +108,24 @@ def find_plan(index: Mapping[str, Plan], plan_id: str) -> Plan:
         raise NotFound(f"no plan {plan_id!r}", code="plan_not_found", field="plan_id") from None
 
 
+def plan_period(plan: Plan) -> str | None:
+    """How long a bundle lasts, as customers filter plans: day, week, month or unlimited (None for credit)."""
+    if plan.kind is not PlanKind.BUNDLE:
+        return None
+    if plan.unlimited:
+        return "unlimited"
+    days = plan.validity_days or 0
+    if days <= 1:
+        return "day"
+    return "week" if days <= 7 else "month"
+
+
+def buyable_from_credit(plan: Plan, network: Network) -> bool:
+    """Only an external network's bundles are bought from the line's credit at the carrier: credit with
+    credit would be a transfer, and a hosted line's credit is in our own books (paid by an order)."""
+    return plan.kind is PlanKind.BUNDLE and plan.active and network.kind is NetworkKind.EXTERNAL
+
+
 # --- Belgian demo catalogue -------------------------------------------------------------------------------
 
 DEMO_COMMISSION_BP = 500

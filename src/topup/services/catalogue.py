@@ -39,6 +39,13 @@ def plans(network_id: str | None = None) -> list[Plan]:
     return [p for p in all_plans if network_id is None or p.network_id == network_id]
 
 
+def network_by_id(network_id: str) -> Network:
+    network = _cached_catalogue()[0].get(network_id)
+    if network is None:
+        raise NotFound(f"no network {network_id!r}", code="network_unknown")
+    return network
+
+
 def plan_and_network(plan_id: str) -> tuple[Plan, Network]:
     network_by_id, plan_by_id = _cached_catalogue()
     plan = plan_by_id.get(plan_id)

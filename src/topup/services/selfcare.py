@@ -9,12 +9,12 @@ import logging
 from dataclasses import dataclass
 from typing import Final
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from topup import bootstrap
 from topup.clock import new_id, now
 from topup.db.models import BundleRecord, Line, LinePreference
-from topup.domain.catalogue import NetworkKind, Plan, PlanKind
+from topup.domain.catalogue import Plan, buyable_from_credit
 from topup.domain.commands import LANGUAGES
 from topup.domain.errors import InvalidInput, NotFound
 from topup.domain.identifiers import parse_belgian_mobile
@@ -107,41 +107,43 @@ def balance(line_ref: str) -> LineBalance:
 
 
 def _network_name(network_id: str) -> str:
-    for network in catalogue.networks():
-        if network.id == network_id:
-            return network.name
-    raise NotFound(f"no network {network_id!r}", code="network_unknown")
+    return catalogue.network_by_id(network_id).name
+
+
+def _network_of(line_ref: str) -> str | None:
+    """Our hosted line's network, else the network we last delivered to or the range holder."""
+    hosted = Line.objects.filter(Q(msisdn=line_ref) | Q(iccid=line_ref)).values_list("network_id", flat=True)
+    return hosted.first() or catalogue.lookup(line_ref).network
+
+
+def _by_price(plans: list[Plan]) -> list[tuple[str, str, Money]]:
+    return [(p.code, p.name, p.price) for p in sorted(plans, key=lambda p: p.price.amount_minor)]
+
+
+def _plan_by_code(network_id: str | None, code: str) -> Plan:
+    plan = next((p for p in catalogue.plans(network_id) if p.code == code), None) if network_id else None
+    if plan is None:
+        raise NotFound(f"no plan {code!r} for this number", code="plan_not_found", field="plan_id")
+    return plan
 
 
 def plans_for(line_ref: str) -> list[tuple[str, str, Money]]:
     """(code, name, price) of the plans a line can buy, cheapest first."""
-    hosted = Line.objects.filter(msisdn=line_ref).first() or Line.objects.filter(iccid=line_ref).first()
-    network_id = hosted.network_id if hosted else catalogue.lookup(line_ref).network
-    plans = [p for p in catalogue.plans(network_id) if p.code] if network_id else []
-    return [(p.code, p.name, p.price) for p in sorted(plans, key=lambda p: p.price.amount_minor)]
+    network_id = _network_of(line_ref)
+    return _by_price([p for p in catalogue.plans(network_id) if p.code] if network_id else [])
 
 
 def plan_id_for_code(line_ref: str, code: str) -> str:
-    hosted = Line.objects.filter(msisdn=line_ref).first()
-    network_id = hosted.network_id if hosted else catalogue.lookup(line_ref).network
-    for plan in catalogue.plans(network_id):
-        if plan.code == code:
-            return plan.id
-    raise NotFound(f"no plan {code!r} for this number", code="plan_not_found", field="plan_id")
-
-
-def can_buy_from_credit(plan: Plan) -> bool:
-    """Only bundles are bought from credit: buying credit with credit would be a no-op (or a transfer)."""
-    return plan.kind is PlanKind.BUNDLE and plan.active
+    return _plan_by_code(_network_of(line_ref), code).id
 
 
 def bundles_for(line_ref: str) -> list[tuple[str, str, Money]]:
     """(code, name, price) of the plans a line can buy from its credit, cheapest first."""
     network_id = catalogue.lookup(line_ref).network
-    plans = (
-        [p for p in catalogue.plans(network_id) if p.code and can_buy_from_credit(p)] if network_id else []
-    )
-    return [(p.code, p.name, p.price) for p in sorted(plans, key=lambda p: p.price.amount_minor)]
+    if network_id is None:
+        return []
+    network = catalogue.network_by_id(network_id)
+    return _by_price([p for p in catalogue.plans(network_id) if p.code and buyable_from_credit(p, network)])
 
 
 def buy_from_credit(line_ref: str, plan_code: str) -> PurchaseResult:
@@ -154,11 +156,8 @@ def buy_from_credit(line_ref: str, plan_code: str) -> PurchaseResult:
     found = catalogue.lookup(line_ref)
     if found.network is None:
         raise NotFound("no network is known for this number", code="network_unknown", field="msisdn")
-    plan = next((p for p in catalogue.plans(found.network) if p.code == plan_code), None)
-    if plan is None:
-        raise NotFound(f"no plan {plan_code!r} for this number", code="plan_not_found", field="plan_id")
-    hosted = any(n.id == found.network and n.kind is NetworkKind.HOSTED for n in catalogue.networks())
-    if hosted or not can_buy_from_credit(plan):
+    plan = _plan_by_code(found.network, plan_code)
+    if not buyable_from_credit(plan, catalogue.network_by_id(found.network)):
         return PurchaseResult(False, plan.name, plan.price, code=NOT_FROM_CREDIT)
     reference = new_id("buy")
     gateway = bootstrap.carrier_gateway()

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from topup.channels.web.common import GENERAL, errors_of, money, number, page, percent
-from topup.domain.catalogue import Plan, PlanKind
+from topup.domain.catalogue import Plan, PlanKind, plan_period
 from topup.domain.errors import DomainError
 from topup.services import catalogue, orders
 from topup.services.idempotency import make_key
@@ -41,20 +41,10 @@ def _on_review(errors: Mapping[str, str]) -> dict[str, str]:
     return {key if key in _REVIEW_FIELDS else GENERAL: text for key, text in errors.items()}
 
 
-def _period_of(plan: Plan) -> str:
-    """Which duration filter a plan falls under: by its validity, as printed on the card."""
-    if plan.unlimited:
-        return "unlimited"
-    days = plan.validity_days or 0
-    if days == 1:
-        return "day"
-    return "week" if 1 < days <= 7 else "month"
-
-
 def filter_plans(plans: Sequence[Plan], kind: str, period: str) -> list[Plan]:
     chosen = [p for p in plans if not kind or (p.kind == PlanKind.CREDIT) == (kind == "credit")]
     if period:
-        chosen = [p for p in chosen if p.kind == PlanKind.BUNDLE and _period_of(p) == period]
+        chosen = [p for p in chosen if plan_period(p) == period]
     return sorted(chosen, key=lambda p: (p.kind != PlanKind.CREDIT, p.price.amount_minor))
 
 
