@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from babel.numbers import format_currency
-from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -80,20 +79,22 @@ def _mailer() -> Mailer:
 # ---- enqueueing: inside the caller's transaction, once per (kind, subject) ----------------------------
 
 
-def _enqueue(kind: str, ref: str, at: datetime) -> bool:
-    # Imported here: payments imports transitions, which calls order_changed (an import cycle otherwise).
-    from topup.db.models import Job  # noqa: PLC0415
-    from topup.services.payments import enqueue  # noqa: PLC0415
+def _enqueue_all(subjects: set[str], at: datetime) -> None:
+    """Write the `notify` jobs in one INSERT that skips (kind, subject) pairs already queued: no query
+    first and no savepoint, and a concurrent twin is simply skipped."""
+    from topup.db.models import Job  # noqa: PLC0415 - models import this module's callers
 
-    subject = f"{kind}:{ref}"
-    if Job.objects.filter(kind=JOB_KIND, subject_id=subject).exists():
-        return False
-    try:
-        with transaction.atomic():  # a savepoint: a concurrent twin must not break the caller's transaction
-            enqueue(JOB_KIND, subject, at=at)
-    except IntegrityError:
-        return False
-    return True
+    Job.objects.bulk_create(
+        [
+            Job(id=new_id("job"), kind=JOB_KIND, subject_id=s, run_after=at, created_at=at)
+            for s in sorted(subjects)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _enqueue(kind: str, ref: str, at: datetime) -> None:
+    _enqueue_all({f"{kind}:{ref}"}, at)
 
 
 def order_changed(order: Order, new_status: str, at: datetime) -> None:
@@ -115,23 +116,15 @@ def bundle_usage_crossed(bundle_id: str, percent: int, at: datetime) -> None:
 
 
 def bundles_crossed(crossings: list[tuple[str, int]], at: datetime) -> None:
-    """Usage rating's threshold crossings for a whole batch: the jobs are written in one statement."""
-    from topup.db.models import Job  # noqa: PLC0415
-
-    subjects = {f"bundle_{percent}:{bundle_id}" for bundle_id, percent in crossings if percent in (80, 100)}
-    if subjects:
-        Job.objects.bulk_create(
-            [
-                Job(id=new_id("job"), kind=JOB_KIND, subject_id=s, run_after=at, created_at=at)
-                for s in sorted(subjects)
-            ],
-            ignore_conflicts=True,  # (kind, subject) is unique: a crossing already queued stays as it is
-        )
+    """Usage rating's threshold crossings for a whole batch, enqueued together."""
+    _enqueue_all(
+        {f"bundle_{percent}:{bundle_id}" for bundle_id, percent in crossings if percent in (80, 100)}, at
+    )
 
 
 def expiring_soon(at: datetime) -> int:
     """Enqueue a warning for every active bundle ending within 3 days (and again within 1 day)."""
-    count = 0
+    subjects: set[str] = set()
     soon = BundleRecord.objects.filter(
         status="active", expires_at__gt=at, expires_at__lte=at + timedelta(days=3)
     )
@@ -140,8 +133,13 @@ def expiring_soon(at: datetime) -> int:
             continue
         kind = next(k for k, window in EXPIRY_WINDOWS if expires_at <= at + window)
         # The expiry day is part of the subject: a bundle extended later is warned again for its new end.
-        count += _enqueue(kind, f"{bundle_id}@{expires_at:%Y%m%d}", at)
-    return count
+        subjects.add(f"{kind}:{bundle_id}@{expires_at:%Y%m%d}")
+    from topup.db.models import Job  # noqa: PLC0415
+
+    queued = Job.objects.filter(kind=JOB_KIND, subject_id__in=subjects).values_list("subject_id", flat=True)
+    fresh = subjects - set(queued)
+    _enqueue_all(fresh, at)
+    return len(fresh)
 
 
 # ---- rendering ----------------------------------------------------------------------------------------
