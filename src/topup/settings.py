@@ -19,6 +19,7 @@ DEMO_SMDP_API_KEY = "smdp_demo_key"
 DEMO_SMDP_CALLBACK_KEY = "smdp_callback_demo_key"
 DEMO_SMSC_PASSWORD = "topup123"  # noqa: S105 - the demo SMSC simulator's, refused in production
 DEMO_SMS_WEBHOOK_KEY = "sms_webhook_demo_key"
+DEMO_INDEX_KEY = "demo-blind-index-key-change-me-0123456789"
 
 
 def _load_dotenv(path: Path) -> None:
@@ -85,6 +86,7 @@ class Config:
     payment_ttl_s: int
     web_workers: int
     log_format: str  # text | json
+    index_key: str  # keys the blind indexes of personal data and the hashes of client addresses
 
     @property
     def is_production(self) -> bool:
@@ -136,6 +138,7 @@ def load_config() -> Config:
         payment_ttl_s=_env_int("PAYMENT_TTL_S", 1800),
         web_workers=_env_int("WEB_WORKERS", 2),
         log_format=_env("LOG_FORMAT", "json" if env == "production" else "text"),
+        index_key=_env("INDEX_KEY", DEMO_INDEX_KEY),
     )
     if config.is_production:
         _refuse_demo_secrets(config)
@@ -144,11 +147,17 @@ def load_config() -> Config:
 
 def _refuse_demo_secrets(config: Config) -> None:
     demo = {DEMO_SECRET, DEMO_PAYMENTS_API_KEY, DEMO_WEBHOOK_SECRET, DEMO_CARRIER_API_KEY, DEMO_SMDP_API_KEY}
-    demo.update({DEMO_SMDP_CALLBACK_KEY, DEMO_SMSC_PASSWORD, DEMO_SMS_WEBHOOK_KEY})
+    demo.update({DEMO_SMDP_CALLBACK_KEY, DEMO_SMSC_PASSWORD, DEMO_SMS_WEBHOOK_KEY, DEMO_INDEX_KEY})
     keys = (config.secret_key, config.payments_api_key, config.carrier_api_key, config.smdp_api_key)
     used = [
         s
-        for s in (*keys, config.smdp_callback_key, config.smsc_password, config.sms_webhook_key)
+        for s in (
+            *keys,
+            config.smdp_callback_key,
+            config.smsc_password,
+            config.sms_webhook_key,
+            config.index_key,
+        )
         if s in demo
     ]
     used += [s for s in config.webhook_secrets if s in demo]
