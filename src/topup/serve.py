@@ -49,7 +49,7 @@ def _children() -> list[Child]:
                 "--api-key",
                 CONFIG.smdp_api_key,
                 "--callback-url",
-                f"{CONFIG.public_url}/api/v1/esim/es2plus/handleDownloadProgressInfo",
+                f"{CONFIG.public_url}/gsma/rsp2/es2plus/handleDownloadProgressInfo",
                 "--callback-key",
                 CONFIG.smdp_callback_key,
                 "--state-file",

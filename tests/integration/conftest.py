@@ -52,7 +52,7 @@ def carriers_simulator() -> Iterator[str]:
 def smdp_simulator(live_server: Any) -> Iterator[str]:
     """The SM-DP+ simulator on a free port, sending download progress to the live server."""
     port = free_port()
-    callback = f"{live_server.url}/api/v1/esim/es2plus/handleDownloadProgressInfo"
+    callback = f"{live_server.url}/gsma/rsp2/es2plus/handleDownloadProgressInfo"
     args = ["-m", "topup.simulators.smdp", "--port", str(port), "--api-key", CONFIG.smdp_api_key]
     args += ["--callback-url", callback, "--callback-key", CONFIG.smdp_callback_key, "--seed", "5"]
     args += ["--step-delay-ms", "10", "--pool", "BE-DATA:50"]

@@ -327,6 +327,29 @@ def test_a_repeated_function_call_identifier_replays_the_first_answer(
     assert available(admin) == before - 1
 
 
+def test_a_function_call_identifier_reused_with_another_body_is_refused(
+    smdp_url: str, admin: httpx.Client
+) -> None:
+    data_before, voice_before = available(admin), available(admin, "BE-VOICE")
+    call = header()
+    first = es2_call(smdp_url, "downloadOrder", {"header": call, "profileType": "BE-DATA"})
+    assert status_of(first)["status"] == "Executed-Success"
+    reused = es2_call(smdp_url, "downloadOrder", {"header": call, "profileType": "BE-VOICE"})
+    assert reused.status_code == 200
+    assert reused.headers["X-Admin-Protocol"].startswith("gsma/rsp/v2.")
+    refusal = status_of(reused)
+    assert refusal["status"] == "Failed"
+    codes = refusal["statusCodeData"]
+    assert (codes["subjectCode"], codes["reasonCode"]) == ("1.6", "3.3")
+    assert codes["subjectIdentifier"] == call["functionCallIdentifier"]
+    assert "iccid" not in reused.json()
+    assert (available(admin), available(admin, "BE-VOICE")) == (data_before - 1, voice_before)
+    # The refusal is not remembered: the first request, even with its keys in another order, still replays.
+    replayed = es2_call(smdp_url, "downloadOrder", {"profileType": "BE-DATA", "header": call})
+    assert replayed.json() == first.json()
+    assert admin.get("/admin/pool").json()["refused_call_id_reuses"] >= 1
+
+
 # ---------------------------------------------------------------- the phone and the progress notifications
 
 REQUIRED = ("header", "iccid", "profileType", "timestamp", "notificationPointId", "notificationPointStatus")

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 
 from topup import bootstrap
 from topup.clock import new_id, now
-from topup.db.models import BundleRecord, Line, LineEvent, Order, PlanRecord
+from topup.db.models import BundleRecord, IdempotencyRecord, Line, LineEvent, Order, PlanRecord
 from topup.domain.bundles import BundleStart, BundleStatus, TopupRule, apply_purchase, terms_for
 from topup.domain.errors import Conflict, NotFound
 from topup.domain.esim_catalogue import ESIM_PROFILE_TYPE
@@ -118,23 +118,53 @@ def find_line(iccid_or_msisdn: str) -> Line:
     return line
 
 
-def record_progress(*, iccid: str, point: int, ok: bool, code: str, source_ref: str, at: datetime) -> str:
-    """Move a line's profile state after a handleDownloadProgressInfo notification (each applied once)."""
-    line = Line.objects.filter(iccid=iccid).first()
-    if line is None:
-        log.warning("progress notification for unknown ICCID %s", iccid)
-        return "unknown_iccid"
-    state = PROGRESS_STATES.get(point, f"point_{point}") if ok else "error"
+PROGRESS_SCOPE = "es2plus:handleDownloadProgressInfo"
+CALL_ID_REUSED = "call_id_reused"
+
+
+def _claim_call(source_ref: str, request_hash: str, at: datetime) -> str | None:
+    """Claim an ES2+ call (`requester:functionCallIdentifier`) for this request body, inside the caller's
+    transaction: None for a new call, "duplicate" for the same call again, CALL_ID_REUSED for another body."""
     try:
         with transaction.atomic():
-            LineEvent.objects.create(
-                line=line, kind="profile", state=state, code=code, source_ref=source_ref, at=at,
-                detail=f"notification point {point}",
+            IdempotencyRecord.objects.create(
+                scope=PROGRESS_SCOPE, key=source_ref, request_hash=request_hash,
+                response_status=204, response_body={}, created_at=at,
             )  # fmt: skip
-            if (ok and point in PROGRESS_STATES) or not ok:
-                Line.objects.filter(id=line.id).update(profile_state=state, updated_at=at)
     except IntegrityError:
-        return "duplicate"
+        first = IdempotencyRecord.objects.filter(scope=PROGRESS_SCOPE, key=source_ref)
+        first_hash = first.values_list("request_hash", flat=True).first()
+        return "duplicate" if first_hash == request_hash else CALL_ID_REUSED
+    return None
+
+
+def record_progress(
+    *, iccid: str, point: int, ok: bool, code: str, source_ref: str, at: datetime, request_hash: str = ""
+) -> str:
+    """Move a line's profile state after a handleDownloadProgressInfo notification (each applied once).
+
+    With `request_hash` (of the whole request body), the call id is claimed in the same transaction: the same
+    call again is "duplicate" (nothing changes), the call id with another body is CALL_ID_REUSED (refused)."""
+    with transaction.atomic():
+        if request_hash:
+            repeated = _claim_call(source_ref, request_hash, at)
+            if repeated is not None:
+                return repeated
+        line = Line.objects.filter(iccid=iccid).first()
+        if line is None:
+            log.warning("progress notification for unknown ICCID %s", iccid)
+            return "unknown_iccid"
+        state = PROGRESS_STATES.get(point, f"point_{point}") if ok else "error"
+        try:
+            with transaction.atomic():
+                LineEvent.objects.create(
+                    line=line, kind="profile", state=state, code=code, source_ref=source_ref, at=at,
+                    detail=f"notification point {point}",
+                )  # fmt: skip
+                if (ok and point in PROGRESS_STATES) or not ok:
+                    Line.objects.filter(id=line.id).update(profile_state=state, updated_at=at)
+        except IntegrityError:
+            return "duplicate"
     return state
 
 

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import hmac
 import io
-import json
 
 import segno
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 from ninja import Router, Status
 
-from topup.adapters.esim.es2plus import parse_progress_notification
+from topup.channels import es2plus
 from topup.channels.api.auth import ScopedKey
 from topup.channels.api.documents import ERRORS, plan_document
-from topup.channels.api.errors import json_response
 from topup.channels.api.schemas import EsimOrderIn, OrderOut, PlanOut, UsageIn
-from topup.channels.messages import error_body
-from topup.clock import now
 from topup.db.models import Order
 from topup.domain.catalogue import NetworkKind
 from topup.domain.errors import NotFound
 from topup.services import catalogue, esim, orders, usage
 from topup.services.idempotency import make_key
-from topup.settings import CONFIG
 
 router = Router(tags=["esim"])
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -81,20 +75,9 @@ def cancel_esim(request: HttpRequest, order_id: str) -> Status[dict[str, object]
 
 @router.post("/esim/es2plus/handleDownloadProgressInfo", response={204: None, **ERRORS}, tags=["es2plus"])
 def download_progress(request: HttpRequest) -> HttpResponse:
-    """ES2+ HandleDownloadProgressInfo from the SM-DP+: authenticated by its bearer key, answered 204."""
-    sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(sent.encode(), CONFIG.smdp_callback_key.encode()):
-        return json_response(401, error_body("unauthorized", field="Authorization"))
-    try:
-        info = parse_progress_notification(json.loads(request.body))
-    except (ValueError, TypeError) as exc:
-        return json_response(400, error_body("invalid_request", str(exc)))
-    esim.record_progress(
-        iccid=info.iccid, point=info.notification_point_id, ok=info.ok,
-        code="" if info.ok else f"smdp_{info.subject_code}_{info.reason_code}",
-        source_ref=f"{info.requester_id}:{info.function_call_id}", at=now(),
-    )  # fmt: skip
-    return HttpResponse(status=204)
+    """ES2+ HandleDownloadProgressInfo from the SM-DP+ (older path; the GSMA path is
+    /gsma/rsp2/es2plus/handleDownloadProgressInfo): authenticated by its bearer key, answered 204."""
+    return es2plus.download_progress(request)
 
 
 @router.post(

@@ -9,13 +9,17 @@ ES2+ and /admin need `Authorization: Bearer <key>` (401 otherwise). An ES2+ requ
 application/json` and `X-Admin-Protocol: gsma/rsp/v2.x.y`, else HTTP 400; every ES2+ reply carries
 `X-Admin-Protocol: gsma/rsp/v2.5.0`. A function's outcome, success or failure, is HTTP 200 with
 `header.functionExecutionStatus`; HTTP 503 means "unavailable, nothing done, try again" (injected faults).
-Answers are kept by (requester, function, functionCallIdentifier): a repeated call replays the first answer.
+Answers are kept by (requester, function, functionCallIdentifier) with a hash of the request body: the same
+call repeated replays the first answer; the identifier reused with another body is refused (Failed, 1.6/3.3)
+and changes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -23,7 +27,7 @@ from aiohttp import web
 
 from topup.simulators.smdp import codes, device, functions
 from topup.simulators.smdp.codes import Es2Error
-from topup.simulators.smdp.context import CONTEXT, Context
+from topup.simulators.smdp.context import CONTEXT, CallIdReused, Context
 from topup.simulators.smdp.faults import FaultError
 from topup.simulators.smdp.notifier import PROTOCOL
 
@@ -90,6 +94,12 @@ def _call_key(function: str, body: object) -> tuple[str, str, str] | Es2Error:
     return parts[0], function, parts[1]
 
 
+def _request_hash(body: object) -> str:
+    """The same request, whatever its key order or spacing, hashes the same."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def _lose(request: web.Request) -> web.StreamResponse:
     """Drop the connection without answering: the effect is made, the caller learns nothing."""
     if request.transport is not None:
@@ -115,13 +125,17 @@ async def es2plus(request: web.Request) -> web.StreamResponse:
     key = _call_key(function, body)
     if isinstance(key, Es2Error):
         return web.json_response(_status(key))
-    answer = ctx.answers.get(key)
+    request_hash = _request_hash(body)
+    try:
+        answer = ctx.answers.get(key, request_hash)
+    except CallIdReused:
+        return web.json_response(_status(codes.call_id_reused(key[2])))  # not kept: the first answer stays
     if answer is None:
         try:
             answer = {**_status(None), **FUNCTIONS[function](ctx, body)}
         except Es2Error as error:
             answer = _status(error)
-        ctx.answers.put(key, answer)
+        ctx.answers.put(key, request_hash, answer)
     if ctx.faults.lose_answer():
         return _lose(request)
     return web.json_response(answer)
@@ -148,6 +162,7 @@ def _pool_summary(ctx: Context) -> dict[str, Any]:
         "pools": ctx.state.pools(),
         "cached_answers": len(ctx.answers),
         "replayed_answers": ctx.answers.replays,
+        "refused_call_id_reuses": ctx.answers.refused_reuses,
         "notifications": ctx.notifier.stats(),
     }
 

@@ -16,7 +16,7 @@ from topup.simulators.smdp.faults import FaultBoard, FaultError, Faults
 from topup.simulators.smdp.notifier import ProgressNotifier
 from topup.simulators.smdp.state import SmdpState
 
-DEFAULT_CALLBACK_URL = f"{CONFIG.public_url}/api/v1/esim/es2plus/handleDownloadProgressInfo"
+DEFAULT_CALLBACK_URL = f"{CONFIG.public_url}/gsma/rsp2/es2plus/handleDownloadProgressInfo"
 EPILOG = """\
 defaults come from the platform's settings: TOPUP_SMDP_PORT (TOPUP_PORT+3), TOPUP_SMDP_API_KEY,
 TOPUP_SMDP_CALLBACK_KEY and TOPUP_PUBLIC_URL for the callback.

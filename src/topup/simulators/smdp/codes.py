@@ -3,6 +3,8 @@
 subject   reason   meaning
 1.2       2.2      mandatory element missing (header, iccid, releaseFlag, ...)
 1.2       2.1      invalid element (wrong type or value, e.g. finalProfileStatusIndicator)
+1.6       3.3      functionCallIdentifier already used by this requester with another request (Function /
+                   Already in Use; the same identifier with the same body replays the first answer instead)
 8.1.1     2.1      EID malformed (not 32 digits with valid MOD 97-10 check digits)
 8.1.1     3.10     a different EID is bound to this ICCID
 8.2.1     3.9      ICCID unknown
@@ -45,6 +47,11 @@ def missing(field: str) -> Es2Error:
 
 def invalid(field: str, why: str) -> Es2Error:
     return Es2Error("1.2", "2.1", f"invalid element {field}: {why}", field)
+
+
+def call_id_reused(call_id: str) -> Es2Error:
+    message = "functionCallIdentifier already used with another request"
+    return Es2Error("1.6", "3.3", message, call_id)
 
 
 def iccid_unknown(iccid: str) -> Es2Error:
