@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -160,3 +161,78 @@ def test_phone_cli_prints_the_reply_of_a_responder(smsc: Smsc) -> None:
         )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"1919 → {PHONE}: ECHO SALDO" in result.stdout
+
+
+# ---------------------------------------------------------------- protocol conformance (issue #8, item 9)
+
+
+def inbox_messages(smsc: Smsc, phone: str = PHONE) -> list[dict[str, Any]]:
+    response = httpx.get(f"{smsc.url}/phones/{phone}/inbox", params={"since": 0})
+    response.raise_for_status()
+    messages: list[dict[str, Any]] = response.json()["messages"]
+    return messages
+
+
+def test_an_escape_or_a_surrogate_pair_at_a_part_boundary_reaches_the_phone_whole(smsc: Smsc) -> None:
+    """The SMSC simulator decodes each part on its own, as a phone does: a cut `€` would read ` e`."""
+    euro = "a" * 152 + "€" + " Uw saldo is 5,00 € [SALDO] {ok} ~^|\\" + "b" * 80
+    emoji = "余额" * 33 + "😀" + "谢谢" * 20
+    with linked(smsc) as link:
+        assert link.wait_bound(DEADLINE_S)
+        assert len(link.send(PHONE, euro)) == 2
+        assert len(link.send(PHONE, emoji)) == 2
+        wait_for(lambda: len(inbox(smsc)) == 2, "both messages in the phone's inbox")
+    assert inbox(smsc) == [euro, emoji]
+
+
+def test_an_smsc_unbind_is_answered_and_the_link_binds_again(smsc: Smsc) -> None:
+    with linked(smsc) as link:
+        assert link.wait_bound(DEADLINE_S)
+        answer = httpx.post(f"{smsc.url}/admin/unbind", timeout=15).json()
+        assert answer["unbound"] == 1
+        assert answer["sessions"][0]["unbind_resp"] is True
+        wait_for(lambda: link.bind_count == 2 and link.bound, "the link to bind again")
+        assert link.unbinds_answered == 1
+        health = httpx.get(f"{smsc.url}/healthz").json()
+        assert health["unbinds"] == {"sent": 1, "answered": 1}
+        link.send(PHONE, "Na de unbind.")
+        wait_for(lambda: inbox(smsc) == ["Na de unbind."], "a message sent over the new bind")
+
+
+@pytest.mark.parametrize("source_format", ["unknown", "national", "international"])
+def test_a_reply_goes_to_the_sender_in_international_format_whatever_its_ton(
+    smsc: Smsc, source_format: str
+) -> None:
+    senders: list[str] = []
+
+    def echo(sender: str, text: str) -> None:
+        senders.append(sender)
+        threading.Thread(target=link.send, args=(sender, f"ECHO {text}"), daemon=True).start()
+
+    with linked(smsc, echo) as link:
+        assert link.wait_bound(DEADLINE_S)
+        body = {"text": "SALDO", "to": "1919", "source_format": source_format}
+        assert httpx.post(f"{smsc.url}/phones/{PHONE}/send", json=body).status_code == 202
+        wait_for(lambda: inbox(smsc) == ["ECHO SALDO"], "the reply in the sender's inbox")
+    assert senders == [PHONE]
+    wire = inbox_messages(smsc)[0]["wire_address"]
+    assert wire == {"destination_addr": "32470123456", "dest_addr_ton": 1, "dest_addr_npi": 1}
+
+
+def test_the_smsc_refuses_a_national_number_sent_as_international(smsc: Smsc) -> None:
+    client = smpplib.client.Client("127.0.0.1", smsc.smpp_port, timeout=5, allow_unknown_opt_params=True)
+    statuses: list[int] = []
+    client.set_message_sent_handler(lambda pdu: statuses.append(int(pdu.status)))
+    client.set_error_pdu_handler(lambda pdu: None)  # the sent handler sees every submit_sm_resp
+    client.connect()
+    try:
+        client.bind_transceiver(system_id="topup", password="topup123")
+        for address in ("0470123456", "32470123456"):
+            client.send_message(
+                source_addr_ton=3, source_addr_npi=1, source_addr="1919", dest_addr_ton=1, dest_addr_npi=1,
+                destination_addr=address, short_message=b"SALDO",
+            )  # fmt: skip
+            client.read_once()
+    finally:
+        client.disconnect()
+    assert statuses == [0x0B, 0]  # ESME_RINVDSTADR, then ESME_ROK

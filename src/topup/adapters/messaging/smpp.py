@@ -1,13 +1,22 @@
 """The platform's SMPP 3.4 link to an SMSC (an ESME bound as transceiver), built on smpplib.
 
 One background thread binds, reads every PDU and keeps the link alive with `enquire_link`; it rebinds with
-backoff whenever the link drops. Mobile-originated texts are decoded and handed to `on_message` on a second
-thread, so a handler may call `send` without blocking the reader. `send` is safe from any thread.
+backoff whenever the link drops, and after answering an SMSC's `unbind` with `unbind_resp`. Mobile-originated
+texts are decoded and handed to `on_message` on a second thread, so a handler may call `send` without blocking
+the reader. `send` is safe from any thread.
+
+Addresses: a sender's number arrives in whatever format its network used (international `32470123456` TON 1,
+national `470123456` TON 2, or `0470123456` TON 0 unknown); `on_message` always gets it in E.164
+(`+32470123456`, national numbers read in `national_region`). A phone number we send to goes out
+international (TON 1, NPI 1, `32470123456`) whatever format it was given in; a short code goes out network
+specific. Long texts are split between characters (`sms_text.split_text`), never inside a GSM escape or a
+surrogate pair.
 
 Errors::
 
     SmppError
     ├── LinkDown        not bound now: nothing was sent, retry later
+    │   └── SmscUnbound the SMSC sent unbind (answered with unbind_resp; the link rebinds)
     ├── SubmitRejected  the SMSC answered submit_sm with an error status (`status`)
     └── SubmitTimeout   no submit_sm_resp in time: the outcome is unknown
 
@@ -17,8 +26,10 @@ logger, which dumps PDUs in hex at DEBUG, is held at INFO.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
+import random
 import re
 import select
 import threading
@@ -31,28 +42,29 @@ from typing import Any, Final
 import smpplib.client
 import smpplib.consts
 import smpplib.exceptions
-import smpplib.gsm
 import smpplib.smpp
+
+from topup.adapters.messaging.sms_text import DC_GSM, DC_UCS2, ESM_UDHI, decode_gsm, split_text
+from topup.domain.errors import InvalidInput
+from topup.domain.identifiers import parse_msisdn
+from topup.pii import mask_msisdn
 
 log = logging.getLogger(__name__)
 WIRE_LOGGER: Final = "topup.adapters.messaging.smpp.wire"
 logging.getLogger(WIRE_LOGGER).setLevel(logging.INFO)
 
-DC_GSM: Final = 0
-DC_UCS2: Final = 8
 ESM_TYPE_MASK: Final = 0x3C
 ESM_RECEIPT: Final = 0x04
-ESM_UDHI: Final = 0x40
+TON_UNKNOWN: Final = 0
 TON_INTERNATIONAL: Final = 1
+TON_NATIONAL: Final = 2
 TON_NETWORK_SPECIFIC: Final = 3
+TON_ALPHANUMERIC: Final = 5
 NPI_ISDN: Final = 1
+MAX_SHORT_CODE_DIGITS: Final = 6
 RECEIPT_REQUESTED: Final = smpplib.consts.SMPP_SMSC_DELIVERY_RECEIPT_BOTH  # on success and on failure
 RECEIPT_ID = re.compile(r"\bid:(\S+)")
 RECEIPT_STAT = re.compile(r"\bstat:(\w+)")
-LINK_ERRORS: Final = (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError)
-_GSM_DECODE: Final = {
-    index: char for index, char in enumerate(smpplib.gsm.GSM_CHARACTER_TABLE) if char != "`"
-}
 
 OnMessage = Callable[[str, str], None]
 
@@ -63,6 +75,13 @@ class SmppError(Exception):
 
 class LinkDown(SmppError):
     pass
+
+
+class SmscUnbound(LinkDown, smpplib.exceptions.ConnectionError):  # type: ignore[misc]
+    pass
+
+
+LINK_ERRORS: Final = (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError)
 
 
 class SubmitRejected(SmppError):
@@ -81,23 +100,37 @@ def decode_text(payload: bytes, data_coding: int) -> str:
         return payload.decode("utf-16-be", errors="replace")
     if data_coding != DC_GSM:
         return payload.decode("latin-1")
-    chars: list[str] = []
-    escaped = False
-    for octet in payload:
-        if octet == 0x1B and not escaped:
-            escaped = True
+    return decode_gsm(payload)
+
+
+def international_sender(address: str, ton: int, region: str = "BE") -> str:
+    """A deliver_sm's source address in E.164 (`+32470123456`) whatever its TON: international digits get
+    their `+`, national and unknown ones are read as dialled in `region`; a short code or a name stays."""
+    digits = address.removeprefix("+")
+    if ton == TON_INTERNATIONAL:
+        candidates = ["+" + digits]
+    elif ton in {TON_UNKNOWN, TON_NATIONAL} and len(digits) > MAX_SHORT_CODE_DIGITS:
+        candidates = [address, "+" + digits] if ton == TON_UNKNOWN else [address]
+    else:
+        return address
+    for candidate in candidates:
+        try:
+            return parse_msisdn(candidate, region)
+        except InvalidInput:
             continue
-        index = octet + 0x80 if escaped else octet
-        chars.append(_GSM_DECODE.get(index, chr(octet) if octet >= 0x80 else "?"))
-        escaped = False
-    return "".join(chars)
+    return "+" + digits if ton == TON_INTERNATIONAL else address
 
 
-def _address(address: str) -> tuple[str, int]:
-    """The SMPP form of an address and its TON: `+32…` is international without the `+`."""
-    if address.startswith("+"):
-        return address[1:], TON_INTERNATIONAL
-    return address, TON_NETWORK_SPECIFIC if len(address) <= 6 else TON_INTERNATIONAL
+def destination(address: str, region: str = "BE") -> tuple[str, int]:
+    """The SMPP form of an address we send from or to, and its TON (NPI is ISDN/E.164): a phone number in
+    any format goes out international without the `+` (TON 1); a short code is network specific (TON 3)."""
+    digits = address.removeprefix("+")
+    if not address.startswith("+") and len(digits) <= MAX_SHORT_CODE_DIGITS:
+        return address, TON_NETWORK_SPECIFIC
+    try:
+        return parse_msisdn(address, region).removeprefix("+"), TON_INTERNATIONAL
+    except InvalidInput:
+        return digits, TON_INTERNATIONAL if address.startswith("+") else TON_UNKNOWN
 
 
 def _text(value: Any) -> str:
@@ -115,6 +148,17 @@ class _Client(smpplib.client.Client):  # type: ignore[misc]
         with self._write_lock:
             return bool(super().send_pdu(p))
 
+    def read_pdu(self) -> Any:
+        """smpplib reads an SMSC's `unbind` and ignores it: answer it with unbind_resp, then end the link."""
+        pdu = super().read_pdu()
+        if pdu.command == "unbind":
+            answer = smpplib.smpp.make_pdu("unbind_resp", client=self)
+            answer.sequence = pdu.sequence
+            self.send_pdu(answer)
+            self.state = smpplib.consts.SMPP_CLIENT_STATE_OPEN
+            raise SmscUnbound("the SMSC unbound the link")
+        return pdu
+
 
 class SmppLink:
     def __init__(  # noqa: PLR0917 - source_addr and on_message are positional in the documented signature
@@ -126,6 +170,7 @@ class SmppLink:
         source_addr: str = "1919",
         on_message: OnMessage | None = None,
         *,
+        national_region: str = "BE",
         enquire_link_s: float = 30.0,
         response_timeout_s: float = 10.0,
         reconnect_min_s: float = 0.5,
@@ -134,6 +179,7 @@ class SmppLink:
         self.host, self.port = host, port
         self._system_id, self._password = system_id, password
         self.source_addr = source_addr
+        self.national_region = national_region
         self._on_message = on_message or (lambda sender, text: None)
         self._enquire_link_s = enquire_link_s
         self._response_timeout_s = response_timeout_s
@@ -147,7 +193,9 @@ class SmppLink:
         self._bound = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._references = itertools.count(random.randrange(256))  # noqa: S311 - a concatenation reference
         self.bind_count = 0
+        self.unbinds_answered = 0
         self.last_error: str | None = None
 
     # -- public -------------------------------------------------------------------------------------
@@ -181,9 +229,9 @@ class SmppLink:
 
     def send(self, to: str, text: str) -> list[str]:
         """Submit `text` to `to` (UCS-2 when not GSM-7, concatenated parts when long); the message ids."""
-        parts, data_coding, esm_class = smpplib.gsm.make_parts(text)
-        destination, dest_ton = _address(to)
-        source, source_ton = _address(self.source_addr)
+        data_coding, parts, esm_class = split_text(text, next(self._references) % 256)
+        destination_addr, dest_ton = destination(to, self.national_region)
+        source, source_ton = destination(self.source_addr, self.national_region)
         futures: list[Future[str]] = []
         with self._lock:
             client = self._client
@@ -194,7 +242,7 @@ class SmppLink:
                     pdu = smpplib.smpp.make_pdu(
                         "submit_sm", client=client,
                         source_addr_ton=source_ton, source_addr_npi=NPI_ISDN, source_addr=source,
-                        dest_addr_ton=dest_ton, dest_addr_npi=NPI_ISDN, destination_addr=destination,
+                        dest_addr_ton=dest_ton, dest_addr_npi=NPI_ISDN, destination_addr=destination_addr,
                         esm_class=esm_class | smpplib.consts.SMPP_MSGMODE_DEFAULT, data_coding=data_coding,
                         registered_delivery=RECEIPT_REQUESTED, short_message=part,
                     )  # fmt: skip
@@ -204,7 +252,7 @@ class SmppLink:
                     client.send_pdu(pdu)
             except LINK_ERRORS as exc:
                 raise LinkDown(str(exc)) from exc
-        log.info("submit_sm to %s: %d characters in %d part(s)", destination, len(text), len(parts))
+        log.info("submit_sm to %s: %d characters in %d part(s)", mask_msisdn(to), len(text), len(parts))
         try:
             return [future.result(self._response_timeout_s) for future in futures]
         except FutureTimeout as exc:
@@ -219,6 +267,11 @@ class SmppLink:
                 self._bind()
                 backoff = self._reconnect_min_s
                 self._listen()
+            except SmscUnbound:
+                self.unbinds_answered += 1
+                log.info(
+                    "SMSC %s:%s unbound the link (answered unbind_resp); rebinding", self.host, self.port
+                )
             except LINK_ERRORS as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("SMPP link to %s:%s down: %s", self.host, self.port, self.last_error)
@@ -305,13 +358,11 @@ class SmppLink:
         if esm_class & ESM_TYPE_MASK == ESM_RECEIPT:
             self._receipt(pdu, payload)
             return int(smpplib.consts.SMPP_ESME_ROK)
-        sender = _text(pdu.source_addr)
-        if int(pdu.source_addr_ton) == TON_INTERNATIONAL and not sender.startswith("+"):
-            sender = "+" + sender
+        sender = international_sender(_text(pdu.source_addr), int(pdu.source_addr_ton), self.national_region)
         whole = self._reassemble(sender, esm_class, payload, pdu)
         if whole is not None:
             text = decode_text(whole, data_coding)
-            log.info("deliver_sm from %s: %d characters", sender, len(text))
+            log.info("deliver_sm from %s: %d characters", mask_msisdn(sender), len(text))
             self._inbound.put((sender, text))
         return int(smpplib.consts.SMPP_ESME_ROK)
 

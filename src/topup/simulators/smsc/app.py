@@ -1,8 +1,10 @@
 """HTTP side of the SMSC simulator: the phones.
 
-POST /phones/{msisdn}/send {"text": "...", "to": "1919"}   the phone sends an SMS (mobile-originated)
+POST /phones/{msisdn}/send {"text": "...", "to": "1919"}   the phone sends an SMS (mobile-originated);
+     optional "source_format": international (default, TON 1) | national (TON 2) | unknown (TON 0, 0470…)
 GET  /phones/{msisdn}/inbox?since=<seq>                    what the platform sent that phone, reassembled
-GET  /healthz                                              liveness and how many ESMEs are bound
+POST /admin/unbind                                         the SMSC unbinds every bound ESME (then closes)
+GET  /healthz                                              liveness, bound ESMEs, unbinds sent/answered
 GET  /   POST /ui/send                                     a small page: phones, messages, a send form
 """
 
@@ -13,7 +15,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from topup.simulators.smsc.session import Smsc
+from topup.simulators.smsc.session import SOURCE_FORMATS, Smsc
 from topup.simulators.smsc.state import Message, normalize_address
 
 SMSC: Final = web.AppKey("smsc", Smsc)
@@ -32,7 +34,10 @@ async def _send(smsc: Smsc, phone: str, body: Any) -> web.Response:
         return web.json_response({"error": f"text must be 1..{MAX_TEXT_CHARS} characters"}, status=400)
     if not isinstance(to, str) or not to.strip():
         return web.json_response({"error": "to must be an address"}, status=400)
-    message, delivered = await smsc.phone_sends(phone, normalize_address(to), text)
+    source_format = body.get("source_format", "international")
+    if source_format not in SOURCE_FORMATS:
+        return web.json_response({"error": f"source_format must be one of {SOURCE_FORMATS}"}, status=400)
+    message, delivered = await smsc.phone_sends(phone, normalize_address(to), text, source_format)
     status = "delivered" if delivered else "queued"
     return web.json_response({"status": status, "seq": message.seq}, status=202)
 
@@ -57,9 +62,21 @@ async def inbox(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     smsc = request.app[SMSC]
+    unbinds = {"sent": smsc.unbinds_sent, "answered": smsc.unbinds_answered}
     return web.json_response(
-        {"status": "ok", "bound_esmes": len(smsc.bound()), "phones": len(smsc.state.phones())}
+        {
+            "status": "ok",
+            "bound_esmes": len(smsc.bound()),
+            "phones": len(smsc.state.phones()),
+            "unbinds": unbinds,
+        }
     )
+
+
+async def unbind(request: web.Request) -> web.Response:
+    """Unbind every bound ESME, as an SMSC going down for maintenance does; whether each answered."""
+    sessions = await request.app[SMSC].unbind_all()
+    return web.json_response({"unbound": len(sessions), "sessions": sessions})
 
 
 def _row(message: Message) -> str:
@@ -99,6 +116,7 @@ def build_app(smsc: Smsc) -> web.Application:
     app[SMSC] = smsc
     app.router.add_post("/phones/{msisdn}/send", send)
     app.router.add_get("/phones/{msisdn}/inbox", inbox)
+    app.router.add_post("/admin/unbind", unbind)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", index)
     app.router.add_post("/ui/send", ui_send)

@@ -17,7 +17,8 @@ from topup.simulators.smsc.state import SmscState
 EPILOG = """\
 Defaults come from the platform's settings: TOPUP_SMSC_PORT (TOPUP_PORT+4), TOPUP_SMSC_HTTP_PORT (+5),
 TOPUP_SMSC_SYSTEM_ID and TOPUP_SMSC_PASSWORD. The platform binds as an ESME; phones are driven over HTTP
-(POST /phones/{msisdn}/send, GET /phones/{msisdn}/inbox) or `topup simulate sms`."""
+(POST /phones/{msisdn}/send, GET /phones/{msisdn}/inbox) or `topup simulate sms`; POST /admin/unbind
+makes the SMSC unbind every bound ESME."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -51,6 +51,8 @@ def gsm_decode(data: bytes) -> str:
             escaped = True
         else:
             chars.append(_BASIC[octet] if octet < len(_BASIC) else "?")
+    if escaped:  # an escape with nothing after it, as a phone shows a part that ends with one
+        chars.append(" ")
     return "".join(chars)
 
 

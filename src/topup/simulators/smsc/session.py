@@ -4,7 +4,13 @@ Per connection: `bind_transceiver` (checked against one system_id/password, else
 `enquire_link`, `submit_sm` (GSM, Latin-1, UCS-2; concatenated by UDH or sar_* TLVs) answered with a message
 id and, when asked for, a delivery receipt after a delay; `unbind`; anything else gets `generic_nack`.
 Mobile-originated texts and receipts go out as `deliver_sm`; they wait in a queue while no ESME is bound,
-like an SMSC's store-and-forward.
+like an SMSC's store-and-forward. A phone's number goes out international (TON 1), national (TON 2, without
+the trunk 0) or as dialled (TON 0, `0470…`), as the test asks. The SMSC can unbind an ESME itself
+(`Smsc.unbind_all`): it sends `unbind`, waits for `unbind_resp`, then closes the connection.
+
+Strict on addresses: a submit_sm to TON 1 (international) must carry NPI 1 and 8 to 15 digits not starting
+with 0 (so `0470123456` sent as international is refused with ESME_RINVDSTADR, as a real SMSC would route it
+nowhere); TON 2 is read as a Belgian national number, TON 0 as dialled in Belgium.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any, Final
 from smpp.pdu import operations, pdu_encoding, pdu_types
 
 from topup.simulators.smsc.codec import DC_GSM, Segment, concat_udh, encode_parts, split_udh
-from topup.simulators.smsc.state import Message, SmscState, normalize_address
+from topup.simulators.smsc.state import COUNTRY_CODE, Message, SmscState, normalize_address
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +35,13 @@ HEADER: Final = struct.Struct(">LL")
 MAX_PDU_OCTETS: Final = 64 * 1024
 ESM_RECEIPT: Final = 0x04
 ESM_UDHI: Final = 0x40
+TON_UNKNOWN: Final = 0
 TON_INTERNATIONAL: Final = 1
+TON_NATIONAL: Final = 2
 TON_NETWORK_SPECIFIC: Final = 3
+NPI_ISDN: Final = 1
+SOURCE_FORMATS: Final = ("international", "national", "unknown")
+UNBIND_TIMEOUT_S: Final = 5.0
 MESSAGE_STATE_DELIVERED: Final = 2
 Status = pdu_types.CommandStatus
 Command = pdu_types.CommandId
@@ -50,6 +61,25 @@ def _ton_for(address: str) -> int:
 
 def _wire_address(address: str) -> str:
     return address.removeprefix("+")
+
+
+def wire_phone(phone: str, source_format: str) -> tuple[str, int]:
+    """A phone's `+32…` number as a network would put it in deliver_sm: international `32470123456` (TON 1),
+    national `470123456` (TON 2) or as dialled `0470123456` (TON 0)."""
+    if source_format == "international" or not phone.startswith("+" + COUNTRY_CODE):
+        return _wire_address(phone), _ton_for(phone)
+    national = phone.removeprefix("+" + COUNTRY_CODE)
+    return (national, TON_NATIONAL) if source_format == "national" else ("0" + national, TON_UNKNOWN)
+
+
+def phone_of(address: str, ton: int, npi: int) -> str | None:
+    """The `+…` phone (or short code) a submit_sm's destination names, or None when it names none."""
+    if ton == TON_INTERNATIONAL:
+        plausible = address.isdigit() and 8 <= len(address) <= 15 and not address.startswith("0")
+        return "+" + address if plausible and npi == NPI_ISDN else None
+    if ton == TON_NATIONAL and address.isdigit():
+        return "+" + COUNTRY_CODE + address.removeprefix("0")
+    return normalize_address(address) if address else None
 
 
 def receipt_text(message_id: str, text: str, submitted_at: datetime, done_at: datetime) -> str:
@@ -76,6 +106,8 @@ class Smsc:
         self._waiting: deque[dict[str, Any]] = deque()  # deliver_sm fields while no ESME is bound
         self._tasks: set[asyncio.Task[None]] = set()
         self._flushing = asyncio.Lock()  # one sender at a time, or two could both send the queue's head
+        self.unbinds_sent = 0
+        self.unbinds_answered = 0
 
     def bound(self) -> list[EsmeSession]:
         return [session for session in self.sessions if session.bound]
@@ -102,15 +134,20 @@ class Smsc:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def phone_sends(self, phone: str, to: str, text: str) -> tuple[Message, bool]:
-        """A phone sends `text` to `to`: recorded, then delivered to a bound ESME (or queued)."""
+    async def phone_sends(
+        self, phone: str, to: str, text: str, source_format: str = "international"
+    ) -> tuple[Message, bool]:
+        """A phone sends `text` to `to`: recorded, then delivered to a bound ESME (or queued); its number
+        goes out in `source_format` (international, national or unknown)."""
         coding, parts = encode_parts(text)
+        source, source_ton = wire_phone(phone, source_format)
         message = self.state.record(
             direction="mo", phone=phone, peer=to, text=text, data_coding=coding, ids=[]
         )
         reference = self.state.next_reference()
         for number, part in enumerate(parts, start=1):
-            fields: dict[str, Any] = {"source": phone, "destination": to, "data_coding": coding}
+            fields: dict[str, Any] = {"source": source, "source_ton": source_ton, "destination": to,
+                                      "data_coding": coding}  # fmt: skip
             if len(parts) > 1:
                 fields.update(payload=concat_udh(reference, len(parts), number) + part, esm_class=ESM_UDHI)
             else:
@@ -133,6 +170,15 @@ class Smsc:
                 self._waiting.popleft()
             return True
 
+    async def unbind_all(self, timeout_s: float = UNBIND_TIMEOUT_S) -> list[dict[str, Any]]:
+        """Unbind every bound ESME (as an SMSC going down for maintenance does): whether each answered."""
+        sessions = self.bound()
+        answers = await asyncio.gather(*(session.unbind(timeout_s) for session in sessions))
+        self.unbinds_sent += len(sessions)
+        self.unbinds_answered += sum(answers)
+        return [{"peer": str(s.writer.get_extra_info("peername")), "unbind_resp": a} for s, a in zip(
+            sessions, answers, strict=True)]  # fmt: skip
+
     async def receipt(self, esme_address: str, phone: str, message_id: str, text: str, at: datetime) -> None:
         await asyncio.sleep(self.receipt_delay_s)
         body = receipt_text(message_id, text, at, datetime.now(UTC)).encode("ascii", errors="replace")
@@ -153,6 +199,7 @@ class EsmeSession:
         self.bound = False
         self._sequence = 0
         self._encoder = pdu_encoding.PDUEncoder()
+        self._unbind_answer: asyncio.Future[bool] | None = None
 
     async def run(self) -> None:
         peer = self.writer.get_extra_info("peername")
@@ -212,6 +259,10 @@ class EsmeSession:
             self._send(operations.UnbindResp(sequence_number=sequence))
             await self.writer.drain()
             return False
+        elif command == Command.unbind_resp:
+            if self._unbind_answer is not None and not self._unbind_answer.done():
+                self._unbind_answer.set_result(True)
+            return False  # the unbind is complete: close
         elif command == Command.submit_sm:
             self._submit(pdu)
         elif command in (Command.deliver_sm_resp, Command.enquire_link_resp, Command.generic_nack):
@@ -221,6 +272,20 @@ class EsmeSession:
             self._send(operations.GenericNack(sequence_number=sequence, status=Status.ESME_RINVCMDID))
         await self.writer.drain()
         return True
+
+    async def unbind(self, timeout_s: float) -> bool:
+        """Send `unbind`, wait for the ESME's `unbind_resp`, then close the connection; True if answered."""
+        self.bound = False  # nothing more is delivered to it
+        self._unbind_answer = asyncio.get_running_loop().create_future()
+        self._send(operations.Unbind(sequence_number=self._next_sequence()))
+        await self.writer.drain()
+        try:
+            answered = await asyncio.wait_for(asyncio.shield(self._unbind_answer), timeout_s)
+        except TimeoutError:
+            answered = False
+            log.warning("ESME %s never answered unbind", self.writer.get_extra_info("peername"))
+        self.writer.close()
+        return answered
 
     def _bind(self, pdu: Any) -> bool:
         params, sequence = pdu.params, pdu.sequence_number
@@ -257,8 +322,17 @@ class EsmeSession:
                 params["sar_msg_ref_num"], params["sar_total_segments"], params["sar_segment_seqnum"]
             )
         source = normalize_address(params["source_addr"] or self.smsc.short_code)
-        phone = normalize_address(params["destination_addr"])
-        message_id, message = self.smsc.state.submitted(source, phone, data_coding, payload, segment)
+        address = params["destination_addr"] or ""
+        address = address.decode("ascii", errors="replace") if isinstance(address, bytes) else str(address)
+        ton = _octet(pdu_encoding.AddrTonEncoder(), params["dest_addr_ton"])
+        npi = _octet(pdu_encoding.AddrNpiEncoder(), params["dest_addr_npi"])
+        wire = {"destination_addr": address, "dest_addr_ton": ton, "dest_addr_npi": npi}
+        phone = phone_of(address, ton, npi)
+        if phone is None:
+            log.warning("submit_sm refused: no such destination %s", wire)
+            self._send(operations.SubmitSMResp(sequence_number=sequence, status=Status.ESME_RINVDSTADR))
+            return
+        message_id, message = self.smsc.state.submitted(source, phone, data_coding, payload, segment, wire)
         self._send(operations.SubmitSMResp(sequence_number=sequence, message_id=message_id))
         log.info(
             "submit_sm to %s: %d octets, data_coding %d, id %s", phone, len(payload), data_coding, message_id
@@ -272,7 +346,7 @@ class EsmeSession:
     async def deliver(
         self,
         *, source: str, destination: str, data_coding: int, payload: bytes, esm_class: int,
-        receipted_id: str | None = None,
+        receipted_id: str | None = None, source_ton: int | None = None,
     ) -> None:  # fmt: skip
         extra: dict[str, Any] = {}
         if receipted_id is not None:
@@ -280,7 +354,9 @@ class EsmeSession:
                      "message_state": pdu_types.MessageState.DELIVERED}  # fmt: skip
         pdu = operations.DeliverSM(
             sequence_number=self._next_sequence(),
-            source_addr_ton=_from_octet(pdu_encoding.AddrTonEncoder(), _ton_for(source)),
+            source_addr_ton=_from_octet(
+                pdu_encoding.AddrTonEncoder(), _ton_for(source) if source_ton is None else source_ton
+            ),
             source_addr_npi=pdu_types.AddrNpi.ISDN,
             source_addr=_wire_address(source),
             dest_addr_ton=_from_octet(pdu_encoding.AddrTonEncoder(), _ton_for(destination)),

@@ -13,12 +13,17 @@ from typing import Any
 
 from topup.simulators.smsc.codec import Segment, decode
 
+COUNTRY_CODE = "32"  # the simulated SMSC is Belgian: national numbers are Belgian ones
+
 
 def normalize_address(address: str) -> str:
-    """E.164 with a `+` for phone numbers (`0032…`, `32…`, `+32…`); short codes such as 1919 stay as given."""
+    """E.164 with a `+` for phone numbers (`0032…`, `32…`, `+32…`, national `0470…`); short codes such as
+    1919 stay as given."""
     address = address.strip().replace(" ", "")
     if address.startswith("00"):
         address = "+" + address[2:]
+    elif address.startswith("0") and address.isdigit() and len(address) >= 9:
+        address = "+" + COUNTRY_CODE + address[1:]
     if address.isdigit() and len(address) >= 9:
         address = "+" + address
     return address
@@ -34,9 +39,11 @@ class Message:
     data_coding: int
     message_ids: list[str]
     at: str
+    wire_address: dict[str, Any] | None = None  # the submit_sm's destination_addr, dest_addr_ton and _npi
 
     def as_json(self) -> dict[str, Any]:
         return {
+            **({"wire_address": self.wire_address} if self.wire_address else {}),
             "seq": self.seq,
             "direction": self.direction,
             "from": self.peer if self.direction == "mt" else self.phone,
@@ -85,17 +92,19 @@ class SmscState:
         return self._seq
 
     def record(
-        self, *, direction: str, phone: str, peer: str, text: str, data_coding: int, ids: list[str]
-    ) -> Message:
+        self, *, direction: str, phone: str, peer: str, text: str, data_coding: int, ids: list[str],
+        wire_address: dict[str, Any] | None = None,
+    ) -> Message:  # fmt: skip
         self._seq += 1
         at = datetime.now(UTC).isoformat(timespec="seconds")
-        message = Message(self._seq, direction, phone, peer, text, data_coding, ids, at)
+        message = Message(self._seq, direction, phone, peer, text, data_coding, ids, at, wire_address)
         self.messages.append(message)
         return message
 
-    def submitted(
-        self, source: str, destination: str, data_coding: int, payload: bytes, segment: Segment | None
-    ) -> tuple[str, Message | None]:
+    def submitted(  # noqa: PLR0917 - one submit_sm's fields
+        self, source: str, destination: str, data_coding: int, payload: bytes, segment: Segment | None,
+        wire_address: dict[str, Any] | None = None,
+    ) -> tuple[str, Message | None]:  # fmt: skip
         """Take one submit_sm: its message id, and the whole message once its last part is in."""
         message_id = self.new_message_id()
         if segment is None or segment.total <= 1:
@@ -107,6 +116,7 @@ class SmscState:
                 text=text,
                 data_coding=data_coding,
                 ids=[message_id],
+                wire_address=wire_address,
             )
         key = (source, destination, segment.reference, segment.total)
         pending = self._pending.setdefault(key, _Pending(data_coding))
@@ -115,8 +125,9 @@ class SmscState:
             return message_id, None
         del self._pending[key]
         ordered = [pending.parts[number] for number in sorted(pending.parts)]
-        # Decode the joined octets, not each part: a sender may cut a GSM escape or a UTF-16 pair in two.
-        text = decode(b"".join(payload for payload, _ in ordered), pending.data_coding)
+        # Each part is decoded on its own, as a phone does: a GSM escape or a UTF-16 surrogate pair that a
+        # sender cut in two shows as a space and a stray letter, or as U+FFFD, never as the character.
+        text = "".join(decode(payload, pending.data_coding) for payload, _ in ordered)
         ids = [part_id for _, part_id in ordered]
         return message_id, self.record(
             direction="mt",
@@ -125,4 +136,5 @@ class SmscState:
             text=text,
             data_coding=pending.data_coding,
             ids=ids,
+            wire_address=wire_address,
         )
