@@ -62,6 +62,7 @@ def test_the_gsma_path_and_the_old_one_both_record_progress_with_the_protocol_he
     gsma = httpx.post(f"{live_server.url}{GSMA_PATH}", json=notification("c-1", 1), headers=HEADERS)
     assert gsma.status_code == 204, gsma.text
     assert gsma.headers["X-Admin-Protocol"].startswith("gsma/rsp/v2.")
+    assert gsma.headers["Content-Type"].startswith("application/json")
     assert profile_state() == "eligible"
     old = httpx.post(f"{live_server.url}{OLD_PATH}", json=notification("c-2", 3), headers=HEADERS)
     assert old.status_code == 204, old.text

@@ -65,7 +65,8 @@ def _answer(request: HttpRequest) -> HttpResponse:
     )  # fmt: skip
     if outcome == esim.CALL_ID_REUSED:
         return json_response(200, call_id_reused(info.function_call_id))
-    return HttpResponse(status=204)
+    # No body, but the JSON content type of every ES2+ answer: pySim's client checks it even on a 204.
+    return HttpResponse(status=204, content_type="application/json")
 
 
 @csrf_exempt  # a server-to-server callback authenticated by its bearer key, not a browser form
