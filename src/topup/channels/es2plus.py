@@ -52,7 +52,8 @@ def _answer(request: HttpRequest) -> HttpResponse:
     try:
         body = json.loads(request.body)
         info = parse_progress_notification(body)
-    except (ValueError, TypeError, AttributeError) as exc:
+        request_hash = _request_hash(body)
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
         return json_response(400, error_body("invalid_request", str(exc)))
     source_ref = f"{info.requester_id}:{info.function_call_id}"
     if len(source_ref) > MAX_SOURCE_REF_CHARS:
@@ -61,7 +62,7 @@ def _answer(request: HttpRequest) -> HttpResponse:
     outcome = esim.record_progress(
         iccid=info.iccid, point=info.notification_point_id, ok=info.ok,
         code="" if info.ok else f"smdp_{info.subject_code}_{info.reason_code}",
-        source_ref=source_ref, at=now(), request_hash=_request_hash(body),
+        source_ref=source_ref, at=now(), request_hash=request_hash,
     )  # fmt: skip
     if outcome == esim.CALL_ID_REUSED:
         return json_response(200, call_id_reused(info.function_call_id))
