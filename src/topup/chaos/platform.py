@@ -77,6 +77,7 @@ class Platform:
     db_url: str
     seed: int
     relay_url: str  # where the payment simulator sends its webhooks (the runner's relay)
+    esim_profiles: int = 200  # the SM-DP+ pool; cancelled profiles go back to it
     env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, Child] = field(default_factory=dict)
 
@@ -92,7 +93,14 @@ class Platform:
         extra = {
             "payments": ["--seed", str(self.seed)],
             "carriers": ["--seed", str(self.seed), "--timeout-sleep-s", "2"],
-            "smdp": ["--seed", str(self.seed), "--step-delay-ms", "5"],
+            "smdp": [
+                "--seed",
+                str(self.seed),
+                "--step-delay-ms",
+                "5",
+                "--pool",
+                f"BE-DATA:{self.esim_profiles}",
+            ],
         }
         for short, name in NAMES.items():
             child = by_name[name]

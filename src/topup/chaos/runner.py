@@ -10,7 +10,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,7 @@ class Run:
     platform: Platform
     relay: Relay
     client: httpx.Client
+    log: Callable[[str], None]
     outcomes: list[Outcome] = field(default_factory=list)
     fired: list[str] = field(default_factory=list)
     faults: Counter[str] = field(default_factory=Counter)
@@ -106,6 +107,7 @@ class Run:
     # --- orders -------------------------------------------------------------------------------------------
     def drive(self, peers: Peers, concurrency: int) -> None:
         plans = iter(self.schedule.orders)
+        step = max(50, len(self.schedule.orders) // 10)
         take = threading.Lock()
 
         def worker() -> None:
@@ -120,6 +122,9 @@ class Run:
                 outcome = run_order(peers, plan)
                 with self._lock:
                     self.outcomes.append(outcome)
+                    done = len(self.outcomes)
+                if done % step == 0 and done < len(self.schedule.orders):
+                    self.log(f"{done} orders placed, {len(self.fired)} faults fired")
 
         with ThreadPoolExecutor(concurrency) as pool:
             for future in [pool.submit(worker) for _ in range(concurrency)]:
@@ -218,14 +223,18 @@ class Result:
     snapshot: dict[str, Any]
 
 
-def execute(schedule: Schedule, data_dir: Path, db_url: str, concurrency: int, log: Any) -> Result:
+def execute(
+    schedule: Schedule, data_dir: Path, db_url: str, concurrency: int, log: Callable[[str], None]
+) -> Result:
     relay_port = CONFIG.port + RELAY_PORT_OFFSET
     relay = Relay(
         relay_port, f"{CONFIG.public_url}/api/v1/payments/webhooks/sandbox", CONFIG.webhook_secrets[0]
     )
-    platform = Platform(data_dir, db_url, schedule.seed, f"http://127.0.0.1:{relay_port}/webhooks")
+    relay_url = f"http://127.0.0.1:{relay_port}/webhooks"
+    profiles = max(200, len(schedule.orders) // 2)
+    platform = Platform(data_dir, db_url, schedule.seed, relay_url, esim_profiles=profiles)
     client = httpx.Client(timeout=15, limits=httpx.Limits(max_connections=4 * concurrency))
-    run = Run(schedule, platform, relay, client)
+    run = Run(schedule, platform, relay, client, log)
     relay.start()
     try:
         started = time.monotonic()
