@@ -92,3 +92,13 @@ def test_even_a_short_run_forges_both_kinds_replays_duplicates_and_cancels_an_es
     orders = build(1, 20).orders
     assert {"forge_signature", "forge_amount", "duplicate", "replay_late"} <= {o.webhook for o in orders}
     assert any(o.cancel_esim for o in orders)
+
+
+def test_a_payment_that_lands_after_its_order_expired_must_be_given_back() -> None:
+    late = Outcome(OrderPlan(2, "api_card", "proximus", "proximus-credit-5", "+32470300001"),
+                   order_id="ord_l", paid=True)  # fmt: skip
+    kept = _books([_order("ord_l", "expired")], [_payment("ord_l", "succeeded")], [_intent("ord_l")], [], 0)
+    given_back = _books([_order("ord_l", "expired")], [_payment("ord_l", "refunded", 500)],
+                        [_intent("ord_l", refunded=500)], [], 0)  # fmt: skip
+    assert [v.rule for v in check([late], kept)] == ["charged_not_refunded"]
+    assert check([late], given_back) == []

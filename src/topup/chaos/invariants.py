@@ -70,8 +70,13 @@ def _model(
                 yield Violation("unknown_order", outcome.order_id, "answered to us but not in the database")
             continue
         status, plan = order["status"], outcome.plan
-        if outcome.paid and plan.kind.startswith(("api_", "sms_")) and status not in FINAL_PAID | IN_FLIGHT:
-            yield Violation("paid_but_not_taken", order["id"], f"checkout succeeded, order {status}")
+        late = (
+            outcome.paid and plan.kind.startswith(("api_", "sms_")) and status not in FINAL_PAID | IN_FLIGHT
+        )
+        if late and not any(p["status"] == "refunded" for p in payments.get(order["id"], [])):
+            # A payment that lands after its order expired must be given back (the provider's side of it
+            # is checked with every other refund).
+            yield Violation("charged_not_refunded", order["id"], f"checkout succeeded, order {status}")
         if plan.payer != "approve" and status in FINAL_PAID | IN_FLIGHT:
             rule = f"{plan.webhook}_paid" if plan.webhook.startswith("forge") else "unpaid_order_paid"
             yield Violation(rule,

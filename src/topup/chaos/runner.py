@@ -131,14 +131,11 @@ class Run:
                 future.result()
 
     def calm(self) -> None:
-        """Every fault off and every plan back on, so that the system can settle."""
+        """Carrier and SM-DP+ faults off so that the system settles; plans stay as the schedule left them."""
         self._admin(
             f"{CONFIG.carriers_url}/v1/admin/faults", {"network": "*", "error_rate": 0.0, "timeout_rate": 0.0}
         )
         self._admin(f"{CONFIG.smdp_url}/admin/faults", {"error_rate": 0.0, "lose_next": 0})
-        for fault in self.schedule.faults:
-            if fault.action == "deactivate":
-                self.platform.staff("plan", fault.target, "active")
 
     def replay_late(self) -> None:
         for outcome in self.outcomes:

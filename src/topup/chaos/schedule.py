@@ -126,7 +126,10 @@ def _smdp(rng: random.Random, at: int, orders: int) -> list[Fault]:
 
 
 def _plan_off(rng: random.Random, at: int, orders: int) -> list[Fault]:
+    """A plan switched off for a few orders, or for good (then its orders in flight must still settle)."""
     plan = rng.choice((f"{rng.choice(tuple(NETWORK_PREFIX))}-credit-{rng.choice(CREDIT_EUROS)}", *ESIM_PLANS))
+    if rng.random() < 0.5:
+        return [Fault(at, "deactivate", plan)]
     back = min(orders - 1, at + rng.randrange(2, 10))
     return [Fault(at, "deactivate", plan), Fault(back, "reactivate", plan)]
 
