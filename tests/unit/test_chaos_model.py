@@ -30,7 +30,7 @@ def test_forged_webhooks_only_target_orders_nobody_paid() -> None:
 
 def _order(order_id: str, status: str, **extra: Any) -> dict[str, Any]:
     return {"id": order_id, "status": status, "network": "proximus", "msisdn": "+32470300001",
-            "face_minor": 500, "deadline": None, **extra}  # fmt: skip
+            "face_minor": 500, "deadline": None, "plan_id": "proximus-credit-5", **extra}  # fmt: skip
 
 
 def _books(orders: list[dict[str, Any]], payments: list[dict[str, Any]], intents: list[dict[str, Any]],

@@ -57,7 +57,8 @@ def check(outcomes: Sequence[Outcome], books: Books) -> list[Violation]:
 def _final_states(orders: Mapping[str, Json]) -> Iterable[Violation]:
     for order in orders.values():
         if order["status"] in IN_FLIGHT:
-            yield Violation("stuck", order["id"], f"still {order['status']} (deadline {order['deadline']})")
+            detail = f"still {order['status']} ({order['plan_id']}, deadline {order['deadline']})"
+            yield Violation("stuck", order["id"], detail)
 
 
 def _model(
