@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
+from types import FrameType
 from urllib.parse import urlparse
 
 from topup.chaos.schedule import build
@@ -53,6 +55,10 @@ def replay_command(args: argparse.Namespace, seed: int) -> str:
     return " ".join(parts)
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
 def log(text: str) -> None:
     sys.stderr.write(f"topup chaos: {text}\n")
 
@@ -64,6 +70,9 @@ def run(args: argparse.Namespace) -> None:
         _refuse(f"--orders must be between 1 and {MAX_ORDERS}")
     if not 1 <= args.concurrency <= 64:
         _refuse("--concurrency must be between 1 and 64")
+    # SIGTERM ends the run like Ctrl-C does, through the `finally` that stops the platform's processes
+    # (each in its own process group, so no terminal signal reaches them).
+    signal.signal(signal.SIGTERM, _terminate)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     schedule = build(seed, args.orders)
     data_dir = Path(tempfile.mkdtemp(prefix=f"topup-chaos-{seed}-"))

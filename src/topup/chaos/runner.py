@@ -46,6 +46,7 @@ class Run:
     _progress: threading.Condition = field(default_factory=threading.Condition)
     _down: set[str] = field(default_factory=set)
     _driving: bool = True
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     # --- faults -------------------------------------------------------------------------------------------
     def fire(self, fault: Fault) -> None:
@@ -111,7 +112,7 @@ class Run:
         take = threading.Lock()
 
         def worker() -> None:
-            while True:
+            while not self._stopping.is_set():
                 with take:
                     plan = next(plans, None)
                     if plan is None:
@@ -127,8 +128,12 @@ class Run:
                     self.log(f"{done} orders placed, {len(self.fired)} faults fired")
 
         with ThreadPoolExecutor(concurrency) as pool:
-            for future in [pool.submit(worker) for _ in range(concurrency)]:
-                future.result()
+            try:
+                for future in [pool.submit(worker) for _ in range(concurrency)]:
+                    future.result()
+            except BaseException:  # SIGTERM or Ctrl-C: the clients finish the order in hand, take no other
+                self._stopping.set()
+                raise
 
     def calm(self) -> None:
         """Carrier and SM-DP+ faults off so that the system settles; plans stay as the schedule left them."""
