@@ -116,6 +116,12 @@ def cmd_bench(args: argparse.Namespace) -> None:
     run(args)
 
 
+def cmd_chaos(args: argparse.Namespace) -> None:
+    from topup.chaos import run  # noqa: PLC0415
+
+    run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="topup", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmark paid top-ups end to end against a running server")
     _add_bench_arguments(bench)
     bench.set_defaults(func=cmd_bench)
+    chaos = sub.add_parser("chaos", help="a seeded, replayable run of the platform under faults, then checks")
+    _add_chaos_arguments(chaos)
+    chaos.set_defaults(func=cmd_chaos)
     return parser
 
 
@@ -180,6 +189,12 @@ def _add_bench_arguments(bench: argparse.ArgumentParser) -> None:
     from topup.bench import add_arguments  # noqa: PLC0415
 
     add_arguments(bench)
+
+
+def _add_chaos_arguments(chaos: argparse.ArgumentParser) -> None:
+    from topup.chaos import add_arguments  # noqa: PLC0415
+
+    add_arguments(chaos)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

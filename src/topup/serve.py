@@ -5,12 +5,14 @@ A child that dies is started again; Ctrl-C or SIGTERM stops them all and waits f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 from urllib.parse import urlparse, urlunparse
 
@@ -23,21 +25,47 @@ class Child:
     argv: list[str]
     process: subprocess.Popen[bytes] | None = None
     restarts: list[float] = field(default_factory=list)
+    env: dict[str, str] | None = None  # None: this process's environment
+    log: Path | None = None  # appended to; None: this process's output
+    own_group: bool = False  # in its own process group, so that `kill` reaches its children too
 
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "topup.cli", *self.argv])  # noqa: S603
+        argv = [sys.executable, "-m", "topup.cli", *self.argv]
+        if self.log is None:
+            group = self.own_group
+            self.process = subprocess.Popen(argv, env=self.env, start_new_session=group)  # noqa: S603
+            return
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(  # noqa: S603
+                argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=self.own_group
+            )
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would; the whole process group when the child has one (gunicorn's workers)."""
+        if self.process is None:
+            return
+        if self.own_group:
+            with contextlib.suppress(ProcessLookupError):  # it died by itself a moment ago
+                os.killpg(self.process.pid, signal.SIGKILL)
+        else:
+            self.process.kill()
+        self.process.wait()
+
 
 def _children() -> list[Child]:
-    webhook_url = f"{CONFIG.public_url}/api/v1/payments/webhooks/sandbox"
+    return children(CONFIG.data_dir, f"{CONFIG.public_url}/api/v1/payments/webhooks/sandbox")
+
+
+def children(data_dir: Path, webhook_url: str) -> list[Child]:
+    """The platform's processes and its simulators, in start order; state files live in `data_dir`."""
     return [
         Child("payments simulator", ["simulate", "payments", "--webhook-url", webhook_url]),
         Child(
             "carriers simulator",
-            ["simulate", "carriers", "--state-file", str(CONFIG.data_dir / "carriers.sqlite3")],
+            ["simulate", "carriers", "--state-file", str(data_dir / "carriers.sqlite3")],
         ),
         Child(
             "SM-DP+ simulator",
@@ -53,7 +81,7 @@ def _children() -> list[Child]:
                 "--callback-key",
                 CONFIG.smdp_callback_key,
                 "--state-file",
-                str(CONFIG.data_dir / "smdp.sqlite3"),
+                str(data_dir / "smdp.sqlite3"),
             ],
         ),
         Child("SMSC simulator", ["simulate", "smsc"]),
