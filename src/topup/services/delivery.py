@@ -177,7 +177,7 @@ def _delivered(
     try:
         return _record_delivery(order, quote, result, provisioned, at)
     except Conflict as exc:  # the SM-DP+ handed out the ICCID of a line that is still alive
-        if exc.code != "iccid_in_use":
+        if exc.code != "smdp_iccid_in_use":
             raise
         return _failed(order, exc.code, detail=exc.message)
 

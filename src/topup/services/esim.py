@@ -97,7 +97,7 @@ def _archive_recycled(iccid: str, order_id: str, at: datetime) -> None:
     if former.profile_state not in RECYCLABLE_STATES:
         raise Conflict(
             f"the SM-DP+ handed out ICCID {iccid} of a line in state {former.profile_state}",
-            code="iccid_in_use", field="iccid",
+            code="smdp_iccid_in_use", field="iccid",
         )  # fmt: skip
     Line.objects.filter(id=former.id).update(
         iccid=f"{iccid}~{former.id}", archived_iccid=iccid, archived_at=at, updated_at=at
