@@ -141,7 +141,7 @@ def _retry(attempt: int, result: CarrierResult) -> JobResult:
 def _settle_after_deadline(order: Order, cancelled: CarrierResult) -> JobResult:
     if cancelled.outcome is CarrierOutcome.CONFIRMED:
         return _delivered(order, Quote.from_dict(order.quote), cancelled)
-    if cancelled.outcome is CarrierOutcome.CANCELLED:
+    if cancelled.outcome in {CarrierOutcome.CANCELLED, CarrierOutcome.NOT_FOUND}:
         return _failed(order, "delivery_deadline_passed")
     # Not even the cancel went through: we cannot know, so we may not refund yet.
     return JobResult(done=False, retry_in_s=5.0, note=f"cancel {cancelled.code}")
