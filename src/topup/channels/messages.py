@@ -104,62 +104,47 @@ MESSAGES = {
 # Codes that never reach a customer as such: they signal a bug in our code or data (a broken invariant),
 # not a customer mistake, or they are internal bookkeeping / transport labels. `message_for` answers them
 # with the generic "internal_error" message.
-INTERNAL_CODES = (
-    frozenset(
-        {
-            "invalid_voucher_batch",
-            "voucher_batch_not_found",
-            "voucher",
-        }  # staff's batch commands; an order event
-    )
-    | frozenset(
-        {
-            # broken invariants: ledger, orders, bundles, rating
-            "domain_error",
-            "ledger_error",
-            "concurrent_update",
-            "duplicate_transfer",
-            "unbalanced_delivery",
-            "invalid_posting",
-            "invalid_account",
-            "transfer_already_resolved",
-            "invalid_transfer_action",
-            "invalid_quote",
-            "naive_datetime",
-            "invalid_bundle",
-            "bundle_exists",
-            "bundle_line_mismatch",
-            "bundle_not_pending",
-            "activation_before_purchase",
-            "invalid_terms",
-            "invalid_usage",
-            "invalid_credit",
-            "invalid_overage_price",
-            "invalid_id",
-            "invalid_network",
-            "invalid_plan",
-            # ledger posting kinds (bookkeeping labels, not errors)
-            "payment_captured",
-            "refund_issued",
-            # carrier transport outcomes: they only drive retries and are never an order's failure code
-            "unreachable",
-            "timeout",
-            "unreadable_answer",
-            "system_error",
-        }
-    )
-    | frozenset(
-        {
-            # money: order and line events for staff (a webhook under review, a recycled ICCID)
-            "payment_needs_review",
-            "review_refunded",
-            "amount_mismatch",
-            "currency_mismatch",
-            "iccid_recycled",
-            "smdp_iccid_in_use",  # shown with the SM-DP+ refusal wording (prefix smdp_)
-        }
-    )
+INTERNAL_CODES = frozenset(
+    {"invalid_voucher_batch", "voucher_batch_not_found", "voucher"}  # staff's batch commands; an order event
+) | frozenset(
+    {
+        # broken invariants: ledger, orders, bundles, rating
+        "domain_error",
+        "ledger_error",
+        "concurrent_update",
+        "duplicate_transfer",
+        "unbalanced_delivery",
+        "invalid_posting",
+        "invalid_account",
+        "transfer_already_resolved",
+        "invalid_transfer_action",
+        "invalid_quote",
+        "naive_datetime",
+        "invalid_bundle",
+        "bundle_exists",
+        "bundle_line_mismatch",
+        "bundle_not_pending",
+        "activation_before_purchase",
+        "invalid_terms",
+        "invalid_usage",
+        "invalid_credit",
+        "invalid_overage_price",
+        "invalid_id",
+        "invalid_network",
+        "invalid_plan",
+        # ledger posting kinds (bookkeeping labels, not errors)
+        "payment_captured",
+        "refund_issued",
+        # carrier transport outcomes: they only drive retries and are never an order's failure code
+        "unreachable",
+        "timeout",
+        "unreadable_answer",
+        "system_error",
+    }
 )
+# Order and line events for staff: a webhook under review, a recycled ICCID (smdp_: the SM-DP+ wording).
+INTERNAL_CODES |= {"payment_needs_review", "review_refunded", "amount_mismatch", "currency_mismatch"}
+INTERNAL_CODES |= {"iccid_recycled", "smdp_iccid_in_use"}
 
 SMDP_PREFIX = "smdp_"
 
