@@ -120,6 +120,8 @@ def test_signed_events_we_cannot_use_are_acknowledged_and_change_nothing(
         json.dumps({"hello": "world"}),
         b"\xff\xfe not json",
         b"[" * 100_000 + b"]" * 100_000,
+        succeeded(order, ref, "evt_" + "x" * 300, 1000, "eur"),  # longer than any id we store
+        succeeded(order, ref, "evt_nul\u0000", 1000, "eur"),  # PostgreSQL stores no NUL
     ]
     for body in bodies:
         raw = body if isinstance(body, bytes) else body.encode()

@@ -44,6 +44,7 @@ EVENT_TYPES = {
     "payment_intent.payment_failed": "payment.failed",
     "charge.refunded": "refund.succeeded",
 }
+MAX_ID = 80  # longest event id, type or object id we store (the inbox and payment columns)
 REQUEST_ERRORS = {401, 403, 409}  # refusals of the request itself, never business outcomes
 
 
@@ -199,6 +200,8 @@ class SandboxPaymentProvider:
             wanted = SIGNATURE_HEADER.lower()
             header = next((v for k, v in headers.items() if k.lower() == wanted), None)
         verify(raw_body, header, self._secrets, int(self._clock()))
+        if b"\\u0000" in raw_body:  # a NUL can be stored neither as text nor as jsonb on PostgreSQL
+            raise UnusableEvent("webhook body carries a NUL character")
         try:
             event = json.loads(raw_body)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -219,6 +222,8 @@ def reduce_event(event: object) -> PaymentEvent:
     event_id, raw_type, object_id = _text(event, "id"), _text(event, "type"), _text(obj, "id")
     if not event_id or not raw_type or not object_id:
         raise UnusableEvent("webhook event lacks an id, a type or an object id")
+    if len(event_id) > MAX_ID or len(raw_type) > MAX_ID or len(object_id) > MAX_ID:
+        raise UnusableEvent("webhook event id, type or object id is too long")
     event_type = EVENT_TYPES.get(raw_type, raw_type)
     amount = _money(obj)
     if amount is None and raw_type in EVENT_TYPES:
