@@ -92,10 +92,15 @@ def _network_kind(order: Order, quote: Quote) -> NetworkKind:
 def _give_up(order: Order) -> JobResult:
     """The deadline passed: make sure nothing can still be delivered, then refund."""
     if _network_kind(order, Quote.from_dict(order.quote)) is NetworkKind.HOSTED:
-        if order.line_id is None and order.iccid and not Line.objects.filter(iccid=order.iccid).exists():
+        if order.line_id is None and order.iccid and not _held_by_live_line(order.iccid):
             esim.release_reservation(order.iccid)
         return _failed(order, "delivery_deadline_passed")
     return _settle_after_deadline(order, bootstrap.carrier_gateway().cancel(order.network_id, order.id))
+
+
+def _held_by_live_line(iccid: str) -> bool:
+    """Another customer's line holds this ICCID: its profile must not go back to the pool."""
+    return Line.objects.filter(iccid=iccid).exclude(profile_state__in=esim.RECYCLABLE_STATES).exists()
 
 
 def _deliver(order_id: str, attempt: int) -> JobResult:
