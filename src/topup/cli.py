@@ -92,6 +92,40 @@ def cmd_sms_gateway(args: argparse.Namespace) -> None:
     run()
 
 
+def cmd_jobs(args: argparse.Namespace) -> None:
+    """`topup jobs list [--dead]` and `topup jobs requeue (--id ID | --kind KIND | --all-dead)`."""
+    _django()
+    from topup.services import jobs  # noqa: PLC0415
+
+    if args.action == "requeue":
+        if not (args.id or args.kind or args.all_dead):
+            sys.exit("topup jobs requeue: give --id ID, --kind KIND or --all-dead")
+        count = jobs.requeue(job_id=args.id, kind=args.kind, all_dead=args.all_dead)
+        print(f"requeued {count} dead job(s)")
+        return
+    for row in jobs.listing(dead_only=args.dead):
+        error = str(row["last_error"]).replace("\n", " ")[:80]
+        print(f"{row['id']}  {row['kind']:<14} {row['subject_id']:<32} {row['status']:<6} "
+              f"{row['attempts']:>3}  {error}")  # fmt: skip
+
+
+def cmd_payments(args: argparse.Namespace) -> None:
+    """`topup payments review` lists payments under review; `refund-review PAY_ID` gives their money back."""
+    _django()
+    from topup.db.models import Payment  # noqa: PLC0415
+    from topup.services import payments  # noqa: PLC0415
+
+    if args.action == "refund-review":
+        outcome = payments.refund_under_review(args.payment_id)
+        print(f"{args.payment_id}: {outcome}")
+        if outcome != "refunded":
+            sys.exit(1)
+        return
+    for p in Payment.objects.filter(status="needs_review").order_by("created_at"):
+        print(f"{p.id}  order {p.order_id}  {p.review_code}: received {p.received_minor} "
+              f"{p.received_currency}, expected {p.amount_minor} {p.currency}")  # fmt: skip
+
+
 def cmd_manage(args: argparse.Namespace) -> None:
     """Django's management commands, e.g. `topup manage createsuperuser` for the back office at /admin/."""
     _django()
@@ -147,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     vouchers.set_defaults(func=cmd_vouchers)
     sms_gateway = sub.add_parser("sms-gateway", help="bind to the SMSC over SMPP and answer SMS commands")
     sms_gateway.set_defaults(func=cmd_sms_gateway)
+    _add_job_and_payment_commands(sub)
     manage = sub.add_parser("manage", help="Django management commands (createsuperuser, shell, ...)")
     manage.add_argument("django_args", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)
@@ -177,6 +212,24 @@ def _add_simulators(simulate: argparse.ArgumentParser) -> None:
         sim = kinds.add_parser(name, help=help_text)
         module.add_arguments(sim)
         sim.set_defaults(func=cmd_simulate, simulator_run=module.run)
+
+
+def _add_job_and_payment_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    jobs = sub.add_parser("jobs", help="background jobs: list them, requeue dead ones")
+    jobs.set_defaults(func=cmd_jobs)
+    actions = jobs.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="the latest jobs, newest first")
+    listing.add_argument("--dead", action="store_true", help="only dead jobs")
+    requeue = actions.add_parser("requeue", help="give dead jobs another round (attempts reset)")
+    requeue.add_argument("--id", default="", help="one job by its id")
+    requeue.add_argument("--kind", default="", help="every dead job of this kind (deliver, refund, ...)")
+    requeue.add_argument("--all-dead", action="store_true", help="every dead job")
+    payments = sub.add_parser("payments", help="payments a webhook flagged for review")
+    payments.set_defaults(func=cmd_payments)
+    review = payments.add_subparsers(dest="action", required=True)
+    review.add_parser("review", help="list payments under review (amount or currency mismatch)")
+    refund = review.add_parser("refund-review", help="refund what a payment under review received")
+    refund.add_argument("payment_id")
 
 
 def _add_voucher_arguments(parser: argparse.ArgumentParser) -> None:

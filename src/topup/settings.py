@@ -83,6 +83,7 @@ class Config:
     delivery_deadline_s: int
     worker_threads: int
     job_lease_s: float
+    job_max_attempts: int  # failed this many times: `dead` (alert, metric, `topup jobs requeue`)
     payment_ttl_s: int
     web_workers: int
     log_format: str  # text | json
@@ -135,6 +136,7 @@ def load_config() -> Config:
         delivery_deadline_s=_env_int("DELIVERY_DEADLINE_S", 900),
         worker_threads=_env_int("WORKER_THREADS", 16),
         job_lease_s=_env_float("JOB_LEASE_S", 60.0),
+        job_max_attempts=_env_int("JOB_MAX_ATTEMPTS", 40),
         payment_ttl_s=_env_int("PAYMENT_TTL_S", 1800),
         web_workers=_env_int("WEB_WORKERS", 2),
         log_format=_env("LOG_FORMAT", "json" if env == "production" else "text"),

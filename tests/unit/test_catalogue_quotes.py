@@ -225,6 +225,15 @@ def test_quote_dict_is_json_ready() -> None:
     assert json.loads(json.dumps(data)) == data
 
 
+def test_the_network_kind_is_frozen_into_the_quote_and_older_quotes_still_read() -> None:
+    data = make_quote(CREDIT_10, PROXIMUS, MSISDN, guessed_network=None).to_dict()
+    assert data["network_kind"] == "external"
+    del data["network_kind"]  # an order stored before the kind was frozen
+    assert Quote.from_dict(data).network_kind is None
+    with pytest.raises(InvalidInput):
+        Quote.from_dict({**data, "network_kind": 1})
+
+
 @pytest.mark.parametrize(
     "corrupt",
     [

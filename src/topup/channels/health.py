@@ -7,7 +7,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from topup.clock import now
-from topup.db.models import InboxEvent, Job, Order
+from topup.db.models import InboxEvent, Job, Order, Payment
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -27,6 +27,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     lines += ["# HELP topup_jobs_due Jobs waiting to run, by kind.", "# TYPE topup_jobs_due gauge"]
     for kind, count in due.values_list("kind").annotate(n=Count("id")).order_by("kind"):
         lines.append(f'topup_jobs_due{{kind="{kind}"}} {count}')
+    lines += _money_alerts()
     pending = InboxEvent.objects.filter(processed_at__isnull=True).count()
     lines += [
         "# HELP topup_webhooks_unprocessed Stored webhook events not applied yet.",
@@ -34,3 +35,25 @@ def metrics(request: HttpRequest) -> HttpResponse:
         f"topup_webhooks_unprocessed {pending}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")
+
+
+def _money_alerts() -> list[str]:
+    """Dead jobs (every attempt used) and payments a webhook flagged: each needs a person."""
+    dead = dict(
+        Job.objects.filter(status="dead").values_list("kind").annotate(n=Count("id")).order_by("kind")
+    )
+    review = Payment.objects.filter(status="needs_review").count()
+    lines = [
+        "# HELP topup_jobs_dead Jobs that used every attempt (topup jobs requeue).",
+        "# TYPE topup_jobs_dead gauge",
+        f"topup_jobs_dead {sum(dead.values())}",
+        "# HELP topup_jobs_dead_by_kind Dead jobs by kind.",
+        "# TYPE topup_jobs_dead_by_kind gauge",
+    ]
+    lines += [f'topup_jobs_dead_by_kind{{kind="{kind}"}} {count}' for kind, count in dead.items()]
+    return [
+        *lines,
+        "# HELP topup_payments_needs_review Payments whose webhook did not match the amount or currency.",
+        "# TYPE topup_payments_needs_review gauge",
+        f"topup_payments_needs_review {review}",
+    ]

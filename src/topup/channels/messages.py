@@ -142,6 +142,9 @@ INTERNAL_CODES = frozenset(
         "system_error",
     }
 )
+# Order and line events for staff: a webhook under review, a recycled ICCID (smdp_: the SM-DP+ wording).
+INTERNAL_CODES |= {"payment_needs_review", "review_refunded", "amount_mismatch", "currency_mismatch"}
+INTERNAL_CODES |= {"iccid_recycled", "smdp_iccid_in_use"}
 
 SMDP_PREFIX = "smdp_"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from topup.db.models import (
@@ -83,9 +83,9 @@ class BundleInline(ReadOnlyInline):
 
 @admin.register(Line)
 class LineAdmin(ReadOnlyAdmin):
-    list_display = ("iccid", "eid", "profile_state", "network", "msisdn", "created_at")
+    list_display = ("iccid", "eid", "profile_state", "network", "msisdn", "created_at", "archived_at")
     list_filter = ("profile_state", "network")
-    search_fields = ("iccid", "msisdn")
+    search_fields = ("iccid", "msisdn", "archived_iccid")
     list_select_related = ("network",)
     ordering = ("-created_at",)
     inlines = (LineEventInline, BundleInline)
@@ -133,10 +133,41 @@ class OrderAdmin(ReadOnlyAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ("id", "order", "provider", "method", "status", "amount", "refunded", "created_at")
+    """Status `needs_review`: a signed webhook reported another amount or currency; the order was not paid.
+    If the money did arrive, "Refund what was received" (or `topup payments refund-review PAY_ID`)."""
+
+    list_display = (
+        "id",
+        "order",
+        "provider",
+        "method",
+        "status",
+        "amount",
+        "refunded",
+        "review",
+        "created_at",
+    )
     list_filter = ("status", "provider", "method")
     search_fields = ("id", "order__id", "provider_ref")
     ordering = ("-created_at",)
+    actions = ("refund_received",)
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("topup.change_payment"))
+
+    @admin.display(description="review")
+    def review(self, obj: Payment) -> str:
+        if not obj.review_code:
+            return ""
+        received = _money(obj.received_minor or 0, obj.received_currency or obj.currency)
+        return f"{obj.review_code}: received {received}"
+
+    @admin.action(description="Refund what was received (payments under review)", permissions=("refund",))
+    def refund_received(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
+        from topup.services.payments import refund_under_review  # noqa: PLC0415 - admin stays import-light
+
+        for payment in queryset:
+            self.message_user(request, f"{payment.id}: {refund_under_review(payment.id)}")
 
     @admin.display(description="amount", ordering="amount_minor")
     def amount(self, obj: Payment) -> str:
@@ -203,7 +234,20 @@ class TransferAdmin(ReadOnlyAdmin):
 
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
+    """Status `dead`: every attempt failed (TOPUP_JOB_MAX_ATTEMPTS); requeue here or `topup jobs requeue`."""
+
     list_display = ("id", "kind", "subject_id", "status", "attempts", "run_after", "last_error", "created_at")
     list_filter = ("status", "kind")
     search_fields = ("id", "subject_id")
     ordering = ("-created_at",)
+    actions = ("requeue_dead",)
+
+    def has_requeue_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("topup.change_job"))
+
+    @admin.action(description="Requeue dead jobs (attempts reset)", permissions=("requeue",))
+    def requeue_dead(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        from topup.services.jobs import requeue  # noqa: PLC0415
+
+        count = sum(requeue(job_id=job.id) for job in queryset.filter(status="dead"))
+        self.message_user(request, f"requeued {count} dead job(s)")

@@ -48,6 +48,9 @@ class Quote:
     commission: Money
     carrier_amount: Money
     face_value: Money
+    # Frozen with the order so that a delivery never asks the live catalogue: external | hosted.
+    # None in orders stored before it was frozen; the delivery then reads the network row itself.
+    network_kind: str | None = None
 
     def __post_init__(self) -> None:
         amounts = [getattr(self, name) for name in _MONEY_FIELDS]
@@ -90,11 +93,15 @@ class Quote:
             raise _invalid_quote("plan_id, network_id and msisdn must be strings")
         if not isinstance(rate, int) or isinstance(rate, bool):
             raise _invalid_quote("vat_rate_bp must be an integer")
+        kind = data.get("network_kind")
+        if kind is not None and not isinstance(kind, str):
+            raise _invalid_quote("network_kind must be a string")
         return cls(
             plan_id=str(texts["plan_id"]),
             network_id=str(texts["network_id"]),
             msisdn=str(texts["msisdn"]),
             vat_rate_bp=rate,
+            network_kind=kind,
             **money,
         )
 
@@ -169,4 +176,5 @@ def make_quote(
         commission=commission,
         carrier_amount=split.net - commission,
         face_value=plan.price,
+        network_kind=network.kind.value,
     )

@@ -54,6 +54,14 @@ def plan_and_network(plan_id: str) -> tuple[Plan, Network]:
     return plan, network_by_id[plan.network_id]
 
 
+def plan_name(plan_id: str) -> str:
+    """A plan's name for receipts and notices, also of a plan no longer on sale (orders in flight)."""
+    plan = _cached_catalogue()[1].get(plan_id)
+    if plan is not None:
+        return plan.name
+    return PlanRecord.objects.filter(id=plan_id).values_list("name", flat=True).first() or plan_id
+
+
 @dataclass(frozen=True)
 class Lookup:
     msisdn: str

@@ -3,6 +3,10 @@
 A timeout is "unknown": before any retry the carrier is asked for the status of our reference (the
 order id). Past the delivery deadline the reference is cancelled at the carrier before the refund,
 so a late arrival can never credit a line whose money went back. Each outcome is one transaction.
+
+The deadline bounds every failure path: an exception past it leads to the same cancel-then-refund
+(for a new eSIM: release the reserved profile, then refund). A delivery reads its plan and network
+from the order's frozen quote, never from the live catalogue, so catalogue edits spare orders in flight.
 """
 
 from __future__ import annotations
@@ -10,18 +14,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection, transaction
 
 from topup import bootstrap
 from topup.clock import now
 from topup.db import ledger
-from topup.db.models import Order, OrderEvent, Payment
+from topup.db.models import Line, NetworkRecord, Order, OrderEvent, Payment
 from topup.domain import ledger as postings
 from topup.domain.catalogue import NetworkKind
+from topup.domain.errors import Conflict
 from topup.domain.orders import OrderStatus, check_transition
 from topup.domain.quotes import Quote
-from topup.services import catalogue, esim
+from topup.services import esim
 from topup.services.payments import enqueue
 from topup.services.ports import CarrierOutcome, CarrierResult, PaymentStatus
 from topup.services.transitions import move
@@ -61,6 +67,43 @@ def start_deliveries(order_ids: Sequence[str]) -> None:
 
 
 def deliver(order_id: str, attempt: int) -> JobResult:
+    """Deliver a paid order; past its deadline, any exception ends in cancel-then-refund, never a retry."""
+    try:
+        return _deliver(order_id, attempt)
+    except Exception:
+        order = Order.objects.filter(id=order_id).first()
+        if order is None or order.status != OrderStatus.DELIVERING or not _past_deadline(order):
+            raise
+        log.exception("delivery failed past its deadline: cancel, then refund", extra={"order_id": order_id})
+        return _give_up(order)
+
+
+def _past_deadline(order: Order) -> bool:
+    return order.delivery_deadline is not None and now() >= order.delivery_deadline
+
+
+def _network_kind(order: Order, quote: Quote) -> NetworkKind:
+    """From the frozen quote; orders stored before it was frozen read their network row (never deleted)."""
+    if quote.network_kind is not None:
+        return NetworkKind(quote.network_kind)
+    return NetworkKind(NetworkRecord.objects.values_list("kind", flat=True).get(id=order.network_id))
+
+
+def _give_up(order: Order) -> JobResult:
+    """The deadline passed: make sure nothing can still be delivered, then refund."""
+    if _network_kind(order, Quote.from_dict(order.quote)) is NetworkKind.HOSTED:
+        if order.line_id is None and order.iccid and not _held_by_live_line(order.iccid):
+            esim.release_reservation(order.iccid)
+        return _failed(order, "delivery_deadline_passed")
+    return _settle_after_deadline(order, bootstrap.carrier_gateway().cancel(order.network_id, order.id))
+
+
+def _held_by_live_line(iccid: str) -> bool:
+    """Another customer's line holds this ICCID: its profile must not go back to the pool."""
+    return Line.objects.filter(iccid=iccid).exclude(profile_state__in=esim.RECYCLABLE_STATES).exists()
+
+
+def _deliver(order_id: str, attempt: int) -> JobResult:
     order = Order.objects.get(id=order_id)
     if order.status == OrderStatus.PAID:  # claimed by a worker that did not start it (older job rows)
         with transaction.atomic():
@@ -69,11 +112,10 @@ def deliver(order_id: str, attempt: int) -> JobResult:
     if order.status != OrderStatus.DELIVERING:
         return JobResult(done=True, note=f"nothing to deliver in status {order.status}")
     quote = Quote.from_dict(order.quote)
-    if catalogue.plan_and_network(order.plan_id)[1].kind is NetworkKind.HOSTED:
+    if _network_kind(order, quote) is NetworkKind.HOSTED:
         return _deliver_hosted(order, quote, attempt)
     carrier = bootstrap.carrier_gateway()
-    past_deadline = order.delivery_deadline is not None and now() >= order.delivery_deadline
-    if past_deadline:
+    if _past_deadline(order):
         return _settle_after_deadline(order, carrier.cancel(order.network_id, order.id))
     if attempt > 1:
         # An earlier attempt may have reached the carrier (timeout, crash): ask before sending again.
@@ -104,7 +146,7 @@ def _retry(attempt: int, result: CarrierResult) -> JobResult:
 def _settle_after_deadline(order: Order, cancelled: CarrierResult) -> JobResult:
     if cancelled.outcome is CarrierOutcome.CONFIRMED:
         return _delivered(order, Quote.from_dict(order.quote), cancelled)
-    if cancelled.outcome is CarrierOutcome.CANCELLED:
+    if cancelled.outcome in {CarrierOutcome.CANCELLED, CarrierOutcome.NOT_FOUND}:
         return _failed(order, "delivery_deadline_passed")
     # Not even the cancel went through: we cannot know, so we may not refund yet.
     return JobResult(done=False, retry_in_s=5.0, note=f"cancel {cancelled.code}")
@@ -123,8 +165,7 @@ def _deliver_hosted(order: Order, quote: Quote, attempt: int) -> JobResult:
 def _smdp_refused(order: Order, provisioned: esim.Provisioned, attempt: int) -> JobResult:
     result = provisioned.result
     assert result is not None
-    past_deadline = order.delivery_deadline is not None and now() >= order.delivery_deadline
-    if result.transient and not past_deadline:
+    if result.transient and not _past_deadline(order):
         return JobResult(
             done=False, retry_in_s=min(0.5 * 2 ** min(attempt - 1, 10), 60.0), note="smdp transient"
         )
@@ -138,6 +179,21 @@ def _delivered(
     order: Order, quote: Quote, result: CarrierResult | None, provisioned: esim.Provisioned | None = None
 ) -> JobResult:
     at = now()
+    try:
+        return _record_delivery(order, quote, result, provisioned, at)
+    except Conflict as exc:  # the SM-DP+ handed out the ICCID of a line that is still alive
+        if exc.code != "smdp_iccid_in_use":
+            raise
+        return _failed(order, exc.code, detail=exc.message)
+
+
+def _record_delivery(
+    order: Order,
+    quote: Quote,
+    result: CarrierResult | None,
+    provisioned: esim.Provisioned | None,
+    at: datetime,
+) -> JobResult:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(id=order.id)
         if order.status != OrderStatus.DELIVERING:

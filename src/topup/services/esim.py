@@ -27,6 +27,8 @@ from topup.services.ports import PortUnavailable, SmdpResult
 log = logging.getLogger(__name__)
 
 USABLE = (BundleStatus.ACTIVE.value, BundleStatus.PENDING.value)
+# Profile states after which the SM-DP+ may hand the ICCID to someone else.
+RECYCLABLE_STATES = frozenset({"cancelled", "deleted"})
 # SGP.22 notification points and the profile state each successful one leads to.
 PROGRESS_STATES = {1: "eligible", 3: "downloaded", 4: "installed", 5: "deleted", 6: "disabled", 7: "enabled"}
 
@@ -70,9 +72,11 @@ def release_reservation(iccid: str) -> None:
 
 
 def create_line(order: Order, provisioned: Provisioned, at: datetime) -> Line:
-    """The hosted line of a new eSIM, inside the caller's transaction."""
+    """The hosted line of a new eSIM, inside the caller's transaction; an ICCID the SM-DP+ recycled
+    from a cancelled line starts a new life (the old row is archived with its history)."""
     result = provisioned.result
     assert result is not None
+    _archive_recycled(provisioned.iccid, order.id, at)
     line = Line.objects.create(
         id=new_id("ln"), network_id=order.network_id, iccid=provisioned.iccid, eid=result.eid or order.eid,
         matching_id=result.matching_id or "", smdp_address=result.smdp_address or "",
@@ -82,6 +86,27 @@ def create_line(order: Order, provisioned: Provisioned, at: datetime) -> Line:
     Order.objects.filter(id=order.id).update(line=line)
     order.line = line
     return line
+
+
+def _archive_recycled(iccid: str, order_id: str, at: datetime) -> None:
+    """Free the ICCID of a former line the SM-DP+ took back, keeping that line's history and bundles under
+    `<iccid>~<line id>`; the new owner gets a fresh line and never sees them. Refuses a live line's ICCID."""
+    former = Line.objects.select_for_update().filter(iccid=iccid).first()
+    if former is None:
+        return
+    if former.profile_state not in RECYCLABLE_STATES:
+        raise Conflict(
+            f"the SM-DP+ handed out ICCID {iccid} of a line in state {former.profile_state}",
+            code="smdp_iccid_in_use", field="iccid",
+        )  # fmt: skip
+    Line.objects.filter(id=former.id).update(
+        iccid=f"{iccid}~{former.id}", archived_iccid=iccid, archived_at=at, updated_at=at
+    )
+    LineEvent.objects.create(
+        line_id=former.id, kind="profile", state="archived", code="iccid_recycled", at=at,
+        detail=f"ICCID handed out again by the SM-DP+ for order {order_id}",
+    )  # fmt: skip
+    log.warning("ICCID recycled: former line %s archived", former.id, extra={"order_id": order_id})
 
 
 def add_bundle(line_id: str, order: Order, at: datetime) -> None:

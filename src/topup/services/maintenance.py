@@ -1,18 +1,63 @@
-"""Housekeeping the worker runs now and then: unpaid orders expire, and so do bundles past their validity."""
+"""Housekeeping the worker runs now and then: unpaid orders expire, and so do bundles past their validity.
+
+`SWEEPS` is the one list of periodic sweeps; `run_sweeps` runs them in one worker process at a time,
+the holder of a lease row in the database (works alike on SQLite and PostgreSQL), renewed each round.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from topup.clock import now
-from topup.db.models import BundleRecord, LineEvent, Order
+from topup.db.models import BundleRecord, LineEvent, Order, SweepLease
 from topup.domain.bundles import BundleStatus, expire
 from topup.domain.errors import IllegalTransition
 from topup.domain.orders import OrderStatus
+from topup.services import notifications
 from topup.services.transitions import move
 from topup.settings import CONFIG
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_S = 5.0
+SWEEP_LEASE_S = 30.0  # a holder that stops renewing is replaced after this long
+SWEEP_LEASE = "sweeps"
+
+
+def _expiry_notices() -> object:
+    return notifications.expiring_soon(now())
+
+
+def hold_sweep_lease(holder: str, lease_s: float = SWEEP_LEASE_S) -> bool:
+    """Take or renew the sweep lease for `holder`; False while another holder's lease is still running."""
+    at = now()
+    until = at + timedelta(seconds=lease_s)
+    if not SweepLease.objects.filter(name=SWEEP_LEASE).exists():
+        try:
+            with transaction.atomic():
+                SweepLease.objects.create(name=SWEEP_LEASE, holder=holder, leased_until=until)
+                return True
+        except IntegrityError:
+            pass  # another process created it first: compete for it below
+    free = Q(holder=holder) | Q(leased_until__lt=at)
+    return SweepLease.objects.filter(free, name=SWEEP_LEASE).update(holder=holder, leased_until=until) == 1
+
+
+def run_sweeps(holder: str) -> bool:
+    """Run every sweep if `holder` holds the sweep lease; one failing sweep does not stop the others."""
+    if not hold_sweep_lease(holder):
+        return False
+    for name, sweep in SWEEPS:
+        try:
+            sweep()
+        except Exception:
+            log.exception("sweep %s failed", name)
+    return True
 
 
 def expire_unpaid_orders(limit: int = 500) -> int:
@@ -56,3 +101,11 @@ def expire_bundles(limit: int = 1000) -> int:
             for r in records
         )  # fmt: skip
     return len(records)
+
+
+# Every periodic sweep, in order: (name for logs, function). New sweeps are added here, and only here.
+SWEEPS: list[tuple[str, Callable[[], object]]] = [
+    ("expire_unpaid_orders", expire_unpaid_orders),
+    ("expire_bundles", expire_bundles),
+    ("expiry_notices", _expiry_notices),
+]

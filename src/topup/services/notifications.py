@@ -176,11 +176,11 @@ def _order_message(kind: str, order: Order) -> Outgoing:
     refs = [r for r in (order.msisdn, order.iccid, order.line.iccid if order.line else "") if r]
     language, email = _recipients(refs, order.language)
     with translation.override(language):
-        plan = catalogue.plan_and_network(order.plan_id)[0]
+        plan_name = catalogue.plan_name(order.plan_id)
         total = Money(order.total_minor, order.currency)
         vat_minor = int(order.quote.get("vat", {}).get("amount_minor", 0))
         values = {
-            "plan": plan.name,
+            "plan": plan_name,
             "line": order.msisdn or (refs[0] if refs else ""),
             "amount": _money(total, language),
             "vat": _money(Money(vat_minor, order.currency), language),
@@ -209,7 +209,7 @@ def _bundle_message(kind: str, bundle: BundleRecord) -> Outgoing:
     language, email = _recipients(refs, line.language)
     with translation.override(language):
         values = {
-            "plan": catalogue.plan_and_network(bundle.plan_id)[0].name,
+            "plan": catalogue.plan_name(bundle.plan_id),
             "left_mb": max((bundle.data_kb or 0) - bundle.used_kb, 0) // 1024,
             "expires": _when(bundle.expires_at, language),
         }

@@ -1,6 +1,9 @@
 """Payment confirmations: a verified webhook is stored in the inbox once and applied once.
 
 `paid` writes the ledger capture and the delivery job in the same transaction as the status change.
+A success whose amount or currency is not the payment's is never `paid`: the payment is flagged
+`needs_review` for staff (`topup payments refund-review`), and nothing is captured. Signed events we
+cannot use are acknowledged as `ignored`, so that the provider stops sending them.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from topup.clock import new_id, now
 from topup.db import ledger
 from topup.db.models import InboxEvent, Job, Order, OrderEvent, Payment
 from topup.domain import ledger as postings
+from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
 from topup.domain.quotes import Quote
 from topup.services import notifications
-from topup.services.ports import PaymentEvent, PaymentStatus
+from topup.services.ports import PaymentEvent, PaymentStatus, UnusableEvent
 from topup.services.transitions import move
 from topup.settings import CONFIG
 
@@ -29,7 +33,11 @@ log = logging.getLogger(__name__)
 def receive_webhook(provider_name: str, raw_body: bytes, headers: Mapping[str, str]) -> str:
     """Verify, store and apply one webhook; returns the outcome. Raises InvalidSignature (nothing stored)."""
     provider = bootstrap.payment_provider(provider_name)
-    event = provider.parse_webhook(raw_body, headers)
+    try:
+        event = provider.parse_webhook(raw_body, headers)
+    except UnusableEvent as exc:
+        log.warning("signed webhook ignored: %s", exc, extra={"provider": provider_name})
+        return "ignored"
     at = now()
     with transaction.atomic():
         try:
@@ -62,8 +70,11 @@ def apply_stored_event(inbox_pk: int) -> str:
         if inbox.processed_at is not None:
             return inbox.outcome
         provider = bootstrap.payment_provider(inbox.provider)
-        event = provider.event_from_payload(inbox.payload)  # type: ignore[attr-defined]
-        outcome = apply_event(inbox.provider, event)
+        try:
+            outcome = apply_event(inbox.provider, provider.event_from_payload(inbox.payload))
+        except UnusableEvent as exc:
+            log.warning("stored webhook %s ignored: %s", inbox.event_id, exc)
+            outcome = "ignored"
         inbox.processed_at, inbox.outcome = now(), outcome
         inbox.save(update_fields=["processed_at", "outcome"])
         return outcome
@@ -81,12 +92,19 @@ def _find_payment(provider_name: str, event: PaymentEvent) -> Payment | None:
 def apply_event(provider_name: str, event: PaymentEvent) -> str:
     payment = _find_payment(provider_name, event)
     if payment is None:
-        return "unknown_payment"
+        log.warning("webhook %s ignored: no such payment", event.event_id, extra={"provider": provider_name})
+        return "ignored"
     order = Order.objects.select_for_update().get(id=payment.order_id)
     at = now()
     if event.type == "payment.succeeded":
         if payment.status in {PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED}:
             return "already_succeeded"
+        if payment.status == PaymentStatus.NEEDS_REVIEW:
+            return "needs_review"
+        if event.amount is None:
+            return "ignored"
+        if event.amount != Money(payment.amount_minor, payment.currency):
+            return _needs_review(order, payment, event.amount, at)
         Payment.objects.filter(id=payment.id).update(status=PaymentStatus.SUCCEEDED.value, updated_at=at)
         capture = postings.payment_captured(order.id, provider_name, Quote.from_dict(order.quote))
         if order.status != OrderStatus.AWAITING_PAYMENT:
@@ -121,6 +139,54 @@ def apply_event(provider_name: str, event: PaymentEvent) -> str:
     if event.type == "refund.succeeded":
         return "refund_confirmed"
     return "ignored"
+
+
+def _needs_review(order: Order, payment: Payment, received: Money, at: datetime) -> str:
+    """A success for another amount or currency: flag the payment for staff; the order is not paid."""
+    code = "currency_mismatch" if received.currency != payment.currency else "amount_mismatch"
+    Payment.objects.filter(id=payment.id).update(
+        status=PaymentStatus.NEEDS_REVIEW.value, review_code=code, received_minor=received.amount_minor,
+        received_currency=received.currency, updated_at=at,
+    )  # fmt: skip
+    expected = Money(payment.amount_minor, payment.currency)
+    OrderEvent.objects.create(
+        order_id=order.id, from_status=order.status, to_status=order.status, code="payment_needs_review",
+        detail=f"{code}: provider reported {received}, payment is {expected}", at=at,
+    )  # fmt: skip
+    log.error(
+        "payment %s needs review: %s (received %s, expected %s)", payment.id, code, received, expected,
+        extra={"order_id": order.id, "payment_id": payment.id, "alert": "payment_needs_review"},
+    )  # fmt: skip
+    return "needs_review"
+
+
+def refund_under_review(payment_id: str) -> str:
+    """Give back what a `needs_review` payment really received (staff: `topup payments refund-review`):
+    refunded, not_found, not_under_review or `refused: <provider code>`. The order stays unpaid."""
+    payment = Payment.objects.filter(id=payment_id).first()
+    if payment is None:
+        return "not_found"
+    if payment.status != PaymentStatus.NEEDS_REVIEW or payment.received_minor is None:
+        return "not_under_review"
+    if not payment.provider_ref:
+        return "not_under_review"
+    received = Money(payment.received_minor, payment.received_currency or payment.currency)
+    provider = bootstrap.payment_provider(payment.provider)
+    result = provider.refund(payment.provider_ref, received, refund_id=f"rfd_review_{payment.id}")
+    if not result.succeeded:
+        return f"refused: {result.code}"
+    at = now()
+    with transaction.atomic():
+        updated = Payment.objects.filter(id=payment.id, status=PaymentStatus.NEEDS_REVIEW.value).update(
+            status=PaymentStatus.REFUNDED.value, refunded_minor=received.amount_minor, updated_at=at
+        )
+        if updated:
+            order = Order.objects.get(id=payment.order_id)
+            OrderEvent.objects.create(
+                order_id=order.id, from_status=order.status, to_status=order.status,
+                code="review_refunded", detail=f"{received} refunded ({result.refund_ref})", at=at,
+            )  # fmt: skip
+    return "refunded"
 
 
 def enqueue(kind: str, subject_id: str, *, at: datetime, delay_s: float = 0.0) -> None:

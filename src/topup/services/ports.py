@@ -31,6 +31,7 @@ class PaymentStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     REFUNDED = "refunded"
+    NEEDS_REVIEW = "needs_review"  # a signed event did not match what we asked for: staff decide, never paid
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,11 @@ class InvalidSignature(Exception):
     """A webhook whose signature, timestamp or format does not verify; it must change nothing."""
 
 
+class UnusableEvent(Exception):
+    """A correctly signed event we cannot act on (a shape, a type or fields we do not understand): it is
+    acknowledged as `ignored` so that the provider stops sending it, and changes nothing."""
+
+
 class PaymentProvider(Protocol):
     name: str
 
@@ -92,7 +98,12 @@ class PaymentProvider(Protocol):
     def refund(self, provider_ref: str, amount: Money, refund_id: str) -> RefundResult: ...
 
     def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
-        """Verify the signature on the raw bytes and decode; raises InvalidSignature."""
+        """Verify the signature on the raw bytes and decode; raises InvalidSignature, or UnusableEvent
+        for a verified body that is not an event we understand."""
+        ...
+
+    def event_from_payload(self, payload: Mapping[str, object]) -> PaymentEvent:
+        """Rebuild the event of a payload verified earlier (the inbox); raises UnusableEvent."""
         ...
 
 

@@ -7,7 +7,8 @@ Errors, from the caller's point of view:
     ProviderRequestError           the provider refused the request itself (401 bad API key, 400 invalid
                                    parameters on create, 409 idempotency key reused with another body):
                                    nothing was done; sending it again unchanged will not help
-    InvalidSignature (ports)       a webhook whose signature, timestamp or format does not verify
+    InvalidSignature (ports)       a webhook whose signature or timestamp does not verify
+    UnusableEvent (ports)          a verified webhook that is not an event we understand (acknowledged)
 
 A refund refused for a business reason (400 charge_not_captured, amount_too_large,
 charge_already_refunded; 404 resource_missing) is a `RefundResult(succeeded=False, code=...)`.
@@ -25,7 +26,6 @@ from topup.adapters.payments.signature import verify
 from topup.domain.errors import InvalidInput
 from topup.domain.money import Money
 from topup.services.ports import (
-    InvalidSignature,
     PaymentEvent,
     PaymentRequest,
     PaymentResult,
@@ -33,6 +33,7 @@ from topup.services.ports import (
     PortUnavailable,
     ProviderRequestError,
     RefundResult,
+    UnusableEvent,
 )
 
 Json = dict[str, object]
@@ -43,6 +44,7 @@ EVENT_TYPES = {
     "payment_intent.payment_failed": "payment.failed",
     "charge.refunded": "refund.succeeded",
 }
+MAX_ID = 80  # longest event id, type or object id we store (the inbox and payment columns)
 REQUEST_ERRORS = {401, 403, 409}  # refusals of the request itself, never business outcomes
 
 
@@ -198,10 +200,12 @@ class SandboxPaymentProvider:
             wanted = SIGNATURE_HEADER.lower()
             header = next((v for k, v in headers.items() if k.lower() == wanted), None)
         verify(raw_body, header, self._secrets, int(self._clock()))
+        if b"\\u0000" in raw_body:  # a NUL can be stored neither as text nor as jsonb on PostgreSQL
+            raise UnusableEvent("webhook body carries a NUL character")
         try:
             event = json.loads(raw_body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidSignature("webhook body is not JSON") from exc
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise UnusableEvent("webhook body is not JSON we can read") from exc
         return reduce_event(event)
 
     def event_from_payload(self, payload: Mapping[str, object]) -> PaymentEvent:
@@ -210,18 +214,20 @@ class SandboxPaymentProvider:
 
 
 def reduce_event(event: object) -> PaymentEvent:
-    """Reduce a verified provider event to a PaymentEvent; a malformed one raises InvalidSignature."""
+    """Reduce a verified provider event to a PaymentEvent; one we cannot use raises UnusableEvent."""
     data = event.get("data") if isinstance(event, dict) else None
     obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(event, dict) or not isinstance(obj, dict):
-        raise InvalidSignature("webhook body is not an event")
+        raise UnusableEvent("webhook body is not an event")
     event_id, raw_type, object_id = _text(event, "id"), _text(event, "type"), _text(obj, "id")
     if not event_id or not raw_type or not object_id:
-        raise InvalidSignature("webhook event lacks an id, a type or an object id")
+        raise UnusableEvent("webhook event lacks an id, a type or an object id")
+    if len(event_id) > MAX_ID or len(raw_type) > MAX_ID or len(object_id) > MAX_ID:
+        raise UnusableEvent("webhook event id, type or object id is too long")
     event_type = EVENT_TYPES.get(raw_type, raw_type)
     amount = _money(obj)
     if amount is None and raw_type in EVENT_TYPES:
-        raise InvalidSignature(f"{raw_type} event without a valid amount and currency")
+        raise UnusableEvent(f"{raw_type} event without a valid amount and currency")
     metadata = obj.get("metadata")
     error = obj.get("last_payment_error")
     is_intent = obj.get("object") == "payment_intent"

@@ -17,6 +17,7 @@ from topup.services.ports import (
     PaymentResult,
     ProviderRequestError,
     RefundResult,
+    UnusableEvent,
 )
 
 
@@ -41,3 +42,6 @@ class VoucherPaymentProvider:
 
     def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
         raise InvalidSignature("the voucher store sends no webhooks")
+
+    def event_from_payload(self, payload: Mapping[str, object]) -> PaymentEvent:
+        raise UnusableEvent("the voucher store sends no webhooks")

@@ -1,7 +1,7 @@
 """Persistence of the domain: catalogue, orders and payments, ledger, jobs and API keys."""
 
 from topup.db.models.catalogue import NetworkRecord, PlanRecord
-from topup.db.models.jobs import IdempotencyRecord, InboxEvent, Job
+from topup.db.models.jobs import IdempotencyRecord, InboxEvent, Job, SweepLease
 from topup.db.models.ledger import Account, Transfer
 from topup.db.models.lines import BundleRecord, Line, LineEvent, UsageRow
 from topup.db.models.messaging import AccessToken, Notification, OtpChallenge
@@ -28,6 +28,7 @@ __all__ = [
     "Payment",
     "PlanRecord",
     "RedeemAttempts",
+    "SweepLease",
     "Transfer",
     "UsageRow",
     "Voucher",

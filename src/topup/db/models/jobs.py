@@ -15,6 +15,7 @@ class Job(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     run_after = models.DateTimeField()
     locked_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=40, blank=True, default="")  # fences completion to the claim
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -28,6 +29,20 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}({self.subject_id})"
+
+
+class SweepLease(models.Model):
+    """Who runs a periodic sweep now: one row per sweep group, held until `leased_until` and renewed."""
+
+    name = models.CharField(primary_key=True, max_length=40)
+    holder = models.CharField(max_length=120, blank=True, default="")
+    leased_until = models.DateTimeField()
+
+    class Meta:
+        db_table = "sweep_lease"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder}"
 
 
 class InboxEvent(models.Model):

@@ -12,7 +12,8 @@ class Line(models.Model):
 
     id = models.CharField(primary_key=True, max_length=40)
     network = models.ForeignKey("topup.NetworkRecord", on_delete=models.PROTECT, related_name="+")
-    iccid = models.CharField(max_length=22, unique=True)
+    # Unique among live lines; an archived line (its ICCID recycled by the SM-DP+) keeps `<iccid>~<id>`.
+    iccid = models.CharField(max_length=64, unique=True)
     msisdn = models.CharField(max_length=20, null=True, blank=True, unique=True)
     eid = models.CharField(max_length=32, blank=True, default="")
     matching_id = models.CharField(max_length=64, blank=True, default="")
@@ -23,6 +24,8 @@ class Line(models.Model):
     language = models.CharField(max_length=10, default="en")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+    archived_at = models.DateTimeField(null=True, blank=True)  # a former life of a recycled ICCID
+    archived_iccid = models.CharField(max_length=22, blank=True, default="")
 
     class Meta:
         db_table = "line"

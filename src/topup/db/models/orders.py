@@ -58,13 +58,17 @@ class Payment(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     provider = models.CharField(max_length=40)
     method = models.CharField(max_length=20)
-    status = models.CharField(max_length=20)  # requires_action | succeeded | failed | refunded
+    status = models.CharField(max_length=20)  # requires_action | succeeded | failed | refunded | needs_review
     provider_ref = models.CharField(max_length=80, null=True, blank=True)
     checkout_url = models.CharField(max_length=300, blank=True, default="")
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     refunded_minor = models.BigIntegerField(default=0)
     failure_code = models.CharField(max_length=60, blank=True, default="")
+    # What a webhook said arrived when it did not match what we asked for (status needs_review).
+    review_code = models.CharField(max_length=40, blank=True, default="")
+    received_minor = models.BigIntegerField(null=True, blank=True)
+    received_currency = models.CharField(max_length=3, blank=True, default="")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
