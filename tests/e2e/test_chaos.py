@@ -49,13 +49,15 @@ def _post_with_retries(client: httpx.Client, path: str, body: dict[str, str], ke
     raise AssertionError("unreachable")
 
 
-def _wait_all_final(client: httpx.Client, ids: list[str], timeout_s: float) -> dict[str, dict[str, Any]]:
+def _wait_all_final(
+    client: httpx.Client, tokens: dict[str, str], timeout_s: float
+) -> dict[str, dict[str, Any]]:
     deadline = time.monotonic() + timeout_s
     final: dict[str, dict[str, Any]] = {}
-    while time.monotonic() < deadline and len(final) < len(ids):
-        for order_id in ids:
+    while time.monotonic() < deadline and len(final) < len(tokens):
+        for order_id, token in tokens.items():
             if order_id not in final:
-                order = client.get(f"/api/v1/orders/{order_id}").json()
+                order = client.get(f"/api/v1/orders/{order_id}", headers={"X-Order-Token": token}).json()
                 if order["status"] in {"delivered", "refunded"}:
                     final[order_id] = order
         time.sleep(0.5)
@@ -78,9 +80,13 @@ def test_every_paid_order_ends_delivered_or_refunded_through_faults_and_a_killed
             stack.kill_worker()  # SIGKILL in the middle of deliveries
             second = list(pool.map(lambda i: _place(client, i), range(ORDERS // 2, ORDERS)))
         stack.start_worker()
-        ids = [o["id"] for o in first + second]
-        final = _wait_all_final(client, ids, timeout_s=240)
-        stuck = {i: client.get(f"/api/v1/orders/{i}").json()["status"] for i in ids if i not in final}
+        tokens = {o["id"]: o["order_token"] for o in first + second}
+        final = _wait_all_final(client, tokens, timeout_s=240)
+        stuck = {
+            i: client.get(f"/api/v1/orders/{i}", headers={"X-Order-Token": t}).json()["status"]
+            for i, t in tokens.items()
+            if i not in final
+        }
         assert not stuck, f"orders not settled: {stuck}"
 
         delivered = [o for o in final.values() if o["status"] == "delivered"]
