@@ -212,3 +212,28 @@ def test_a_claim_still_in_progress_answers_409_after_a_short_wait(
     assert busy.status_code == 409
     assert busy.json()["error"]["code"] == "idempotency_in_progress"
     assert not Order.objects.filter(msisdn="+32470555001").exists()
+
+
+def test_a_voucher_redemption_key_is_scoped_by_caller(seeded: None) -> None:
+    from django.test import Client  # noqa: PLC0415
+
+    from topup.services import vouchers  # noqa: PLC0415
+
+    _batch, [(_serial, pin)] = vouchers.generate_batch("proximus", "proximus-credit-10", 1)
+    body = {"pin": pin, "msisdn": "0470 55 60 01"}
+    shop = {"Authorization": f"Bearer {create_key(['orders:write'], name='shop')}"}
+    first = Client().post(
+        "/api/v1/vouchers/redeem", body, content_type="application/json",
+        headers={**shop, "Idempotency-Key": "redeem-shared"},
+    )  # fmt: skip
+    assert first.status_code == 201, first.content
+    assert (
+        Client().get(f"/api/v1/orders/{first.json()['id']}", headers=owner(first.json())).status_code == 200
+    )
+    # Another caller with the same key and body is not handed the first caller's order: the PIN is spent.
+    other = Client().post(
+        "/api/v1/vouchers/redeem", body, content_type="application/json",
+        headers={"Idempotency-Key": "redeem-shared"},
+    )  # fmt: skip
+    assert other.status_code != 201
+    assert first.json()["id"] not in other.content.decode()
