@@ -15,6 +15,7 @@ import zxingcpp
 from PIL import Image
 
 from tests.integration.conftest import run_jobs_until_idle
+from tests.support.orders import owner
 from topup.channels.api.auth import create_key
 from topup.settings import CONFIG
 
@@ -29,12 +30,15 @@ def _pay(client: httpx.Client, response: httpx.Response) -> dict[str, Any]:
     )
     assert approved.status_code == 200
     deadline = time.monotonic() + 15
-    while client.get(f"/api/v1/orders/{order['id']}").json()["status"] == "awaiting_payment":
+    while (
+        client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()["status"]
+        == "awaiting_payment"
+    ):
         assert time.monotonic() < deadline, "the payment webhook never arrived"
         time.sleep(0.05)
     run_jobs_until_idle()
-    final: dict[str, Any] = client.get(f"/api/v1/orders/{order['id']}").json()
-    return final
+    final: dict[str, Any] = client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
+    return {**final, "order_token": order["order_token"]}
 
 
 def buy_esim(client: httpx.Client, plan_id: str, key: str, **extra: str) -> dict[str, Any]:
@@ -58,17 +62,24 @@ def test_buy_scan_install_and_top_up_twice(esim_world: httpx.Client, smdp_simula
     assert order["status"] == "delivered", order["history"]
     esim = order["esim"]
     assert esim["activation_code"] == f"LPA:1${esim['smdp_address']}${esim['matching_id']}"
-    png = client.get(urlparse(esim["qr_png_url"]).path)  # the demo's public URL is not the test server's
+    png = client.get(
+        urlparse(esim["qr_png_url"]).path, headers=owner(order)
+    )  # the demo's public URL is not the test server's
     assert png.headers["content-type"] == "image/png"
     [decoded] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
     assert decoded.text == esim["activation_code"]
-    assert client.get(urlparse(esim["qr_svg_url"]).path).text.lstrip().startswith("<?xml")
+    assert (
+        client.get(urlparse(esim["qr_svg_url"]).path, headers=owner(order)).text.lstrip().startswith("<?xml")
+    )
 
     phone = {"activation_code": esim["activation_code"], "eid": "89086030202200000022000023022943"}
     steps = httpx.post(f"{smdp_simulator}/sim/download", json=phone)
     assert steps.status_code == 200, steps.text
     deadline = time.monotonic() + 15
-    while client.get(f"/api/v1/orders/{order['id']}").json()["esim"]["state"] != "installed":
+    while (
+        client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()["esim"]["state"]
+        != "installed"
+    ):
         assert time.monotonic() < deadline, "the line never became installed"
         time.sleep(0.05)
 
@@ -166,10 +177,10 @@ def test_cancel_before_download_gives_the_profile_and_the_money_back(
 
     order = buy_esim(esim_world, "esim-30d-unlimited", "esim-cancel")
     iccid = order["esim"]["iccid"]
-    cancelled = esim_world.post(f"/api/v1/esim/orders/{order['id']}/cancel")
+    cancelled = esim_world.post(f"/api/v1/esim/orders/{order['id']}/cancel", headers=owner(order))
     assert cancelled.status_code == 202, cancelled.text
     run_jobs_until_idle()
-    final = esim_world.get(f"/api/v1/orders/{order['id']}").json()
+    final = esim_world.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
     assert final["status"] == "refunded"
     assert final["payment"]["status"] == "refunded"
     assert final["esim"]["state"] == "cancelled"
@@ -177,7 +188,7 @@ def test_cancel_before_download_gives_the_profile_and_the_money_back(
     assert profile["state"] == "Available"
     assert all(ledger.balance_of(a.id) == 0 for a in Account.objects.filter(id__startswith="in_flight:"))
     assert all(t.balanced for t in ledger.trial_balance())
-    again = esim_world.post(f"/api/v1/esim/orders/{order['id']}/cancel")
+    again = esim_world.post(f"/api/v1/esim/orders/{order['id']}/cancel", headers=owner(order))
     assert again.status_code == 409
 
 
@@ -186,10 +197,13 @@ def test_an_installed_esim_cannot_be_cancelled(esim_world: httpx.Client, smdp_si
     phone = {"activation_code": order["esim"]["activation_code"], "eid": "89049032123451234512345678901235"}
     httpx.post(f"{smdp_simulator}/sim/download", json=phone).raise_for_status()
     deadline = time.monotonic() + 15
-    while esim_world.get(f"/api/v1/orders/{order['id']}").json()["esim"]["state"] != "installed":
+    while (
+        esim_world.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()["esim"]["state"]
+        != "installed"
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    refused = esim_world.post(f"/api/v1/esim/orders/{order['id']}/cancel")
+    refused = esim_world.post(f"/api/v1/esim/orders/{order['id']}/cancel", headers=owner(order))
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "esim_already_downloaded"
 

@@ -55,7 +55,7 @@ PLAN_IDS = [plan.id for plan in BELGIAN_DEMO_PLANS]
 NETWORK_IDS = [network.id for network in BELGIAN_DEMO_NETWORKS]
 PROVIDERS = ["sandbox"]
 # Ids that exist only once the test runs (an order placed by the `known_order` fixture).
-KNOWN: dict[str, list[str]] = {"order_id": []}
+KNOWN: dict[str, list[str]] = {"order_id": [], "order_token": []}
 
 
 def _load_contract() -> Any:
@@ -99,6 +99,8 @@ def _steer(case: Any, pick: int) -> Any:
         if "order_id" in params and KNOWN["order_id"]:
             params["order_id"] = choice(KNOWN["order_id"])
         case.path_parameters = params
+    if case.headers and "X-Order-Token" in case.headers and valid(ParameterLocation.HEADER):
+        case.headers = {**case.headers, "X-Order-Token": choice(KNOWN["order_token"] or ["none"])}
     if case.query and valid(ParameterLocation.QUERY):
         query = dict(case.query)
         if path.endswith("/lookup") and "msisdn" in query:
@@ -133,12 +135,14 @@ def known_order(seeded: None, payments_simulator: str, carriers_simulator: str) 
     )
     assert response.status_code == 201, response.content
     KNOWN["order_id"] = [response.json()["id"]]
+    KNOWN["order_token"] = [response.json()["order_token"]]
     # One-time codes go out by SMS; the SMPP path has its own tests against the SMSC simulator, so the
     # contract run only needs a sender that accepts the messages.
     notifications.configure(sms=_AcceptingSms())
     yield KNOWN["order_id"][0]
     notifications.configure()
     KNOWN["order_id"] = []
+    KNOWN["order_token"] = []
 
 
 class _AcceptingSms:

@@ -9,17 +9,18 @@ import httpx
 import pytest
 
 from tests.integration.conftest import Carriers, run_jobs_until_idle
+from tests.support.orders import owner
 from topup.services.seed import demo_admin_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def wait_for_status(
-    client: httpx.Client, order_id: str, wanted: set[str], timeout_s: float = 15.0
+    client: httpx.Client, placed: dict[str, Any], wanted: set[str], timeout_s: float = 15.0
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while True:
-        order: dict[str, Any] = client.get(f"/api/v1/orders/{order_id}").json()
+        order: dict[str, Any] = client.get(f"/api/v1/orders/{placed['id']}", headers=owner(placed)).json()
         if order["status"] in wanted or time.monotonic() > deadline:
             return order
         time.sleep(0.05)
@@ -52,10 +53,10 @@ def test_ten_euro_proximus_credit_is_delivered_once(
 
     approved = httpx.post(checkout_url, data={"action": "approve"}, headers={"Accept": "application/json"})
     assert approved.status_code == 200
-    assert wait_for_status(client, order["id"], {"paid"})["status"] == "paid"
+    assert wait_for_status(client, order, {"paid"})["status"] == "paid"
     run_jobs_until_idle()
 
-    final = client.get(f"/api/v1/orders/{order['id']}").json()
+    final = client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
     assert final["status"] == "delivered"
     assert [h["status"] for h in final["history"]] == [
         "created",
@@ -65,7 +66,11 @@ def test_ten_euro_proximus_credit_is_delivered_once(
         "delivered",
     ]
     assert carriers.balance_minor("proximus", "+32470123456") == before + 1000
-    page = client.get(f"/orders/{order['id']}")  # where the checkout sends the customer back
+    # Where the checkout sends the customer back: the token goes into the session, off the address bar.
+    back = client.get(f"/orders/{order['id']}", params={"token": order["order_token"]})
+    assert back.status_code == 302
+    assert back.headers["location"] == f"/orders/{order['id']}"
+    page = client.get(back.headers["location"])
     assert page.status_code == 200
     assert 'data-status="delivered"' in page.text
     admin = {"Authorization": f"Bearer {demo_admin_key()}"}
@@ -98,11 +103,14 @@ def test_declined_payment_leaves_the_order_unpaid_and_the_carrier_untouched(
         order["payment"]["checkout_url"], data={"action": "decline"}, headers={"Accept": "application/json"}
     )
     deadline = time.monotonic() + 15
-    while client.get(f"/api/v1/orders/{order['id']}").json()["payment"]["status"] != "failed":
+    while (
+        client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()["payment"]["status"]
+        != "failed"
+    ):
         assert time.monotonic() < deadline, "the payment.failed webhook never arrived"
         time.sleep(0.05)
     run_jobs_until_idle()
-    final = client.get(f"/api/v1/orders/{order['id']}").json()
+    final = client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
     assert final["status"] == "awaiting_payment"
     assert final["history"][-1]["code"] == "card_declined"
     assert carriers.balance_minor("proximus", msisdn) == before

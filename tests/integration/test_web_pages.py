@@ -15,8 +15,10 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
+from tests.support.orders import signed_in_token
 from topup.db.models import Account, Line, LineEvent, NetworkRecord, Order, OrderEvent, PlanRecord, Transfer
 from topup.domain.quotes import make_quote
+from topup.services.order_access import order_token
 
 LOCALE_DIR = Path(__file__).resolve().parents[2] / "src" / "topup" / "locale"
 AT = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -78,11 +80,19 @@ def _esim_order(profile_state: str = "released") -> tuple[Order, Line]:
     return _order("ord_web_esim", "esim-7d-5gb", "", statuses, line=line), line
 
 
+def _buyer(order: Order) -> Client:
+    """A browser back from the checkout's return link: the order's token is kept in its session."""
+    client = Client()
+    back = client.get(f"/orders/{order.id}", {"token": order_token(order.id)})
+    assert back.status_code == 302, back
+    return client
+
+
 @pytest.mark.django_db
 def test_esim_order_page_shows_how_to_install(seeded: None) -> None:
     order, _line = _esim_order()
 
-    page = Client().get(f"/orders/{order.id}")
+    page = _buyer(order).get(f"/orders/{order.id}")
 
     assert page.status_code == 200
     text = page.text
@@ -108,7 +118,7 @@ def test_esim_order_page_shows_how_to_install(seeded: None) -> None:
 def test_installed_esim_page_stops_refreshing(seeded: None) -> None:
     order, _line = _esim_order(profile_state="installed")
 
-    page = Client().get(f"/orders/{order.id}")
+    page = _buyer(order).get(f"/orders/{order.id}")
 
     assert page.status_code == 200
     assert ">Installed<" in page.text
@@ -122,7 +132,7 @@ def test_cancelled_esim_shows_no_code_to_install(seeded: None) -> None:
     Order.objects.filter(id=order.id).update(status="refunded")
     OrderEvent.objects.create(order=order, from_status="delivered", to_status="refunded", at=AT)
 
-    page = Client().get(f"/orders/{order.id}")
+    page = _buyer(order).get(f"/orders/{order.id}")
 
     assert page.status_code == 200
     assert ">Refunded<" in page.text
@@ -136,7 +146,7 @@ def test_cancelled_esim_shows_no_code_to_install(seeded: None) -> None:
 def test_topup_waiting_for_payment_refreshes_and_shows_euros(seeded: None) -> None:
     order = _order("ord_web_topup", "proximus-credit-10", "+32470123456", ["created", "awaiting_payment"])
 
-    page = Client().get(f"/orders/{order.id}")
+    page = _buyer(order).get(f"/orders/{order.id}")
 
     assert page.status_code == 200
     assert ">Waiting for payment<" in page.text
@@ -148,7 +158,7 @@ def test_topup_waiting_for_payment_refreshes_and_shows_euros(seeded: None) -> No
 @pytest.mark.django_db
 def test_lang_parameter_switches_to_chinese_and_is_remembered(seeded: None) -> None:
     order, _line = _esim_order()
-    client = Client()
+    client = _buyer(order)
 
     page = client.get(f"/orders/{order.id}", {"lang": "zh-hans"})
 
@@ -169,7 +179,7 @@ def test_lang_parameter_switches_to_chinese_and_is_remembered(seeded: None) -> N
 def test_unknown_language_is_ignored(seeded: None) -> None:
     order, _line = _esim_order()
 
-    page = Client().get(f"/orders/{order.id}", {"lang": "xx"})
+    page = _buyer(order).get(f"/orders/{order.id}", {"lang": "xx"})
 
     assert page.status_code == 200
     assert "Install your eSIM" in page.text
@@ -179,6 +189,36 @@ def test_unknown_language_is_ignored(seeded: None) -> None:
 @pytest.mark.django_db
 def test_unknown_order_is_404(seeded: None) -> None:
     assert Client().get("/orders/ord_does_not_exist").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_stranger_with_the_order_id_sees_neither_the_page_nor_the_qr_code(seeded: None) -> None:
+    order, _line = _esim_order()
+    stranger = Client()
+    assert stranger.get(f"/orders/{order.id}").status_code == 404
+    assert stranger.get(f"/orders/{order.id}", {"token": order_token("ord_other")}).status_code == 404
+    for kind in ("svg", "png"):
+        refused = stranger.get(f"/api/v1/esim/orders/{order.id}/qr.{kind}")
+        assert refused.status_code == 404
+        assert refused.json()["error"]["code"] == "order_not_found"
+
+    buyer = _buyer(order)  # the page's QR image and its refresh work with the session alone
+    assert buyer.get(f"/orders/{order.id}").status_code == 200
+    assert buyer.get(f"/api/v1/esim/orders/{order.id}/qr.svg").status_code == 200
+    assert stranger.get(f"/orders/{order.id}").status_code == 404  # another browser still sees nothing
+
+
+@pytest.mark.django_db
+def test_my_line_signed_in_sees_the_orders_of_its_number_only(seeded: None) -> None:
+    mine = _order("ord_web_mine", "proximus-credit-10", "+32470123456", ["created", "awaiting_payment"])
+    theirs = _order("ord_web_theirs", "proximus-credit-10", "+32470999999", ["created", "awaiting_payment"])
+    token = signed_in_token("+32470123456")
+    browser = Client()
+    session = browser.session
+    session["web_my_token"] = token
+    session.save()
+    assert browser.get(f"/orders/{mine.id}").status_code == 200
+    assert browser.get(f"/orders/{theirs.id}").status_code == 404
 
 
 @pytest.fixture

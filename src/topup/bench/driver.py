@@ -98,6 +98,7 @@ class Driver:
             self._peer.errors["create no_checkout_url"] += 1
             return False
         r.order_id, r.checkout_url = order_id, checkout_url
+        r.order_token = str(order.get("order_token") or "")
         r.status = status if isinstance(status, str) else None
         if not self._allow_checkout(checkout_url):
             self._peer.errors["approve remote_checkout_refused"] += 1
@@ -126,7 +127,7 @@ class Driver:
         url = f"{self._load.url}/api/v1/orders/{r.order_id}"
         pause = POLL_FIRST_S
         while True:
-            response = await self._peer.send("poll", "GET", url)
+            response = await self._peer.send("poll", "GET", url, headers={"X-Order-Token": r.order_token})
             now = time.perf_counter()
             if response is not None and response.status_code == 200:
                 status = json_object(response).get("status")

@@ -31,6 +31,7 @@ class OrderResult:
     msisdn: str
     order_id: str | None = None
     checkout_url: str | None = None
+    order_token: str = ""  # the order's secret, sent as X-Order-Token to read it
     status: str | None = None  # last order status seen
     outcome: str = "not_started"  # a terminal status, or declined | timeout | error | not_started
     started_at: float | None = None

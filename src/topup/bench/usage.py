@@ -144,13 +144,16 @@ async def _buy_one(
     if json_object(response).get("status") != "succeeded":
         peer.errors["esim_approve declined"] += 1
         return None
-    return await _poll_delivered(peer, f"{url}/api/v1/orders/{order_id}", deadline)
+    token = {"X-Order-Token": str(order.get("order_token") or "")}
+    return await _poll_delivered(peer, f"{url}/api/v1/orders/{order_id}", token, deadline)
 
 
-async def _poll_delivered(peer: Peer, order_url: str, deadline: float) -> Json | None:
+async def _poll_delivered(
+    peer: Peer, order_url: str, headers: dict[str, str], deadline: float
+) -> Json | None:
     pause = POLL_FIRST_S
     while True:
-        response = await peer.send("esim_poll", "GET", order_url)
+        response = await peer.send("esim_poll", "GET", order_url, headers=headers)
         if response is not None and response.status_code == 200:
             order = json_object(response)
             status = order.get("status")

@@ -22,6 +22,9 @@ MESSAGES = {
     "invalid_payment_method": _("Choose a payment method: card, Bancontact, Alipay or WeChat Pay."),
     "idempotency_key_required": _("Send an Idempotency-Key header with this request."),
     "idempotency_conflict": _("This Idempotency-Key was already used for a different request."),
+    "idempotency_in_progress": _(
+        "A request with this Idempotency-Key is still being processed. Retry in a moment."
+    ),
     "order_not_found": _("This order does not exist."),
     "invalid_signature": _("The webhook signature is not valid."),
     "unauthorized": _("A valid API key is required."),

@@ -1,18 +1,32 @@
-"""Idempotent writes: the key, a hash of the request and the first answer are saved with the effect."""
+"""Idempotent writes: the key, a hash of the request and the first answer are saved with the effect.
+
+Keys are scoped by endpoint and caller, so two callers' keys never meet. A write that calls an outside
+party first *claims* its key: the record is committed `in_progress` with the ids the write will use,
+before the outside call, so that a concurrent twin never makes a second call and a retry after a crash
+makes the same call again (the payment id is the provider's idempotency key). A twin finding the claim
+in progress waits up to `CLAIM_WAIT_S` for the answer and replays it, else answers 409
+`idempotency_in_progress` (Stripe does the same); a claim older than `CLAIM_STALE_S` belongs to a crashed
+or failed attempt and is taken over, with the same ids.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
+from topup.clock import new_id, now
 from topup.db.models import IdempotencyRecord
 from topup.domain.errors import Conflict, InvalidInput
 
 MAX_KEY_LENGTH = 255
+IN_PROGRESS, DONE = "in_progress", "done"
+CLAIM_WAIT_S = 10.0  # how long a twin waits for the first attempt's answer (the provider's timeout)
+CLAIM_STALE_S = 30.0  # a claim this old is an attempt that crashed: the next request resumes it
 
 
 @dataclass(frozen=True)
@@ -43,18 +57,102 @@ def make_key(scope: str, key: str | None, request: object) -> IdempotencyKey:
     return IdempotencyKey(scope, key, hashlib.sha256(canonical.encode()).hexdigest())
 
 
-def replay(idem: IdempotencyKey) -> StoredResponse | None:
-    """The stored answer for this key, or None for a new key; another body under the key is a conflict."""
-    record = IdempotencyRecord.objects.filter(scope=idem.scope, key=idem.key).first()
-    if record is None:
-        return None
+@dataclass(frozen=True)
+class Claim:
+    """The right to perform the write for this key, with the ids chosen when the key was first claimed."""
+
+    order_id: str
+    payment_id: str
+    resumed: bool  # True when an earlier attempt claimed the key and did not finish
+
+
+def scoped(endpoint: str, caller: str) -> str:
+    """The scope of a key: the endpoint and who calls it (`key:<api key id>`, `ip:<hash>`, `web:<hash>`)."""
+    return f"{endpoint}:{caller}"
+
+
+def _checked(record: IdempotencyRecord, idem: IdempotencyKey) -> IdempotencyRecord:
     if record.request_hash != idem.request_hash:
         raise Conflict(
             "this Idempotency-Key was used with a different request",
             code="idempotency_conflict",
             field="Idempotency-Key",
         )
+    return record
+
+
+def replay(idem: IdempotencyKey) -> StoredResponse | None:
+    """The stored answer for this key, or None for a new (or unfinished) key; another body is a conflict."""
+    record = IdempotencyRecord.objects.filter(scope=idem.scope, key=idem.key).first()
+    if record is None or _checked(record, idem).state != DONE:
+        return None
     return StoredResponse(record.response_status, record.response_body)
+
+
+def claim(idem: IdempotencyKey) -> Claim | StoredResponse:
+    """Claim the key (committed before any outside call), or the answer a finished twin gave."""
+    deadline = time.monotonic() + CLAIM_WAIT_S
+    pause = 0.02
+    while True:
+        record = IdempotencyRecord.objects.filter(scope=idem.scope, key=idem.key).first()
+        if record is None:
+            taken = _claim_new(idem)
+            if taken is not None:
+                return taken
+            continue  # a twin claimed it between our read and our insert
+        if _checked(record, idem).state == DONE:
+            return StoredResponse(record.response_status, record.response_body)
+        resumed = _resume_if_stale(record)
+        if resumed is not None:
+            return resumed
+        if time.monotonic() >= deadline:
+            raise Conflict(
+                "a request with this Idempotency-Key is still in progress; retry in a moment",
+                code="idempotency_in_progress",
+                field="Idempotency-Key",
+            )
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.25)
+
+
+def _claim_new(idem: IdempotencyKey) -> Claim | None:
+    at = now()
+    order_id, payment_id = new_id("ord"), new_id("pay")
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(
+                scope=idem.scope, key=idem.key, request_hash=idem.request_hash, state=IN_PROGRESS,
+                order_id=order_id, payment_id=payment_id, created_at=at, claimed_at=at,
+            )  # fmt: skip
+    except IntegrityError:
+        return None
+    return Claim(order_id, payment_id, resumed=False)
+
+
+def _resume_if_stale(record: IdempotencyRecord) -> Claim | None:
+    """Take over a claim whose attempt crashed (old) or gave up (released); one taker wins the update."""
+    at = now()
+    if record.claimed_at is not None and record.claimed_at > at - timedelta(seconds=CLAIM_STALE_S):
+        return None
+    taken = IdempotencyRecord.objects.filter(
+        pk=record.pk, state=IN_PROGRESS, claimed_at=record.claimed_at
+    ).update(claimed_at=at)
+    return Claim(record.order_id, record.payment_id, resumed=True) if taken else None
+
+
+def release(idem: IdempotencyKey) -> None:
+    """The attempt failed before saving anything: the next request with this key resumes the claim at once,
+    with the same ids, so that a payment the provider did make is found again rather than made twice."""
+    IdempotencyRecord.objects.filter(scope=idem.scope, key=idem.key, state=IN_PROGRESS).update(
+        claimed_at=None
+    )
+
+
+def complete(idem: IdempotencyKey, status: int, body: dict[str, object]) -> None:
+    """Store the answer of a claimed key; call inside the transaction that saves the effect."""
+    IdempotencyRecord.objects.filter(scope=idem.scope, key=idem.key).update(
+        state=DONE, response_status=status, response_body=body
+    )
 
 
 def remember(idem: IdempotencyKey, status: int, body: dict[str, object], at: datetime) -> StoredResponse:

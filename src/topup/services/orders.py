@@ -1,4 +1,5 @@
-"""Placing an order: quote, create the payment at the provider, save order + payment + key in one commit."""
+"""Placing an order: quote, claim the idempotency key, create the payment at the provider, then save order +
+payment + the answer in one commit; reading an order for a caller who may see it."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 
 from topup import bootstrap
-from topup.clock import new_id, now
-from topup.db.models import IdempotencyRecord, Order, OrderEvent, Payment
+from topup.clock import now
+from topup.db.models import Order, OrderEvent, Payment
 from topup.domain.catalogue import Network, NetworkKind, Plan
-from topup.domain.errors import InvalidInput, NotFound
+from topup.domain.errors import InvalidInput
 from topup.domain.identifiers import parse_belgian_mobile, parse_eid
 from topup.domain.orders import OrderStatus
 from topup.domain.quotes import Quote, make_quote
 from topup.services import catalogue, esim
-from topup.services.idempotency import IdempotencyKey, StoredResponse, replay
+from topup.services.idempotency import Claim, IdempotencyKey, StoredResponse, claim, complete, release, replay
+from topup.services.order_access import Caller, order_token, owned_order, token_hash
 from topup.services.order_view import order_document
 from topup.services.ports import PaymentRequest, PortUnavailable, ProviderRequestError
 from topup.settings import CONFIG
@@ -83,22 +85,55 @@ def _price_hosted(request: QuoteRequest, plan: Plan, network: Network) -> Priced
 
 
 def place_order(
-    request: QuoteRequest, *, payment_method: str, channel: str, language: str, idem: IdempotencyKey
+    request: QuoteRequest,
+    *,
+    payment_method: str,
+    channel: str,
+    language: str,
+    idem: IdempotencyKey,
+    api_key_id: str = "",
 ) -> StoredResponse:
-    """Create an order awaiting payment, or replay the answer already given for this idempotency key."""
+    """Create an order awaiting payment, or replay the answer already given for this idempotency key.
+
+    The key is claimed (committed) before the provider is called; the provider is called with the payment
+    id chosen at the claim, so a resumed attempt finds the first payment instead of making a second one.
+    The answer carries the order's token, which the stored answer does not keep.
+    """
     stored = replay(idem)
-    if stored is not None:
-        return stored
-    if payment_method not in bootstrap.PROVIDER_FOR_METHOD:
-        raise InvalidInput(
-            f"payment_method must be one of {', '.join(PAYMENT_METHODS)}",
-            code="invalid_payment_method",
-            field="payment_method",
-        )
-    priced = price(request)
+    if stored is None:
+        if payment_method not in bootstrap.PROVIDER_FOR_METHOD:
+            raise InvalidInput(
+                f"payment_method must be one of {', '.join(PAYMENT_METHODS)}",
+                code="invalid_payment_method",
+                field="payment_method",
+            )
+        priced = price(request)
+        claimed = claim(idem)
+        if isinstance(claimed, StoredResponse):
+            stored = claimed
+        else:
+            stored = _place_claimed(
+                request, priced, claimed, payment_method=payment_method, channel=channel,
+                language=language, idem=idem, api_key_id=api_key_id,
+            )  # fmt: skip
+    return StoredResponse(stored.status, {**stored.body, "order_token": order_token(str(stored.body["id"]))})
+
+
+def _place_claimed(
+    request: QuoteRequest,
+    priced: Priced,
+    claimed: Claim,
+    *,
+    payment_method: str,
+    channel: str,
+    language: str,
+    idem: IdempotencyKey,
+    api_key_id: str,
+) -> StoredResponse:
     frozen = priced.quote
-    order_id, payment_id = new_id("ord"), new_id("pay")
+    order_id, payment_id = claimed.order_id, claimed.payment_id
     provider = bootstrap.payment_provider(bootstrap.PROVIDER_FOR_METHOD[payment_method])
+    token = order_token(order_id)
     try:
         created = provider.create_payment(
             PaymentRequest(
@@ -107,11 +142,12 @@ def place_order(
                 amount=frozen.total,
                 method=payment_method,
                 description=f"Top-up {request.plan_id} for {frozen.msisdn or request.iccid or 'a new eSIM'}",
-                return_url=f"{CONFIG.public_url}/orders/{order_id}",
+                return_url=f"{CONFIG.public_url}/orders/{order_id}?token={token}",
             )
         )
     except (PortUnavailable, ProviderRequestError) as exc:
         log.error("payment provider could not create the payment: %s", exc, extra={"order_id": order_id})
+        release(idem)
         raise ProviderUnavailable(str(exc)) from exc
     at = now()
     order = Order(
@@ -129,6 +165,8 @@ def place_order(
         quote=frozen.to_dict(),
         created_at=at,
         updated_at=at,
+        token_hash=token_hash(token),
+        api_key_id=api_key_id,
     )
     payment = Payment(
         id=payment_id,
@@ -149,16 +187,9 @@ def place_order(
             order.save(force_insert=True)
             payment.save(force_insert=True)
             OrderEvent.objects.bulk_create(_initial_history(order))
-            IdempotencyRecord.objects.create(
-                scope=idem.scope,
-                key=idem.key,
-                request_hash=idem.request_hash,
-                response_status=201,
-                response_body=body,
-                created_at=at,
-            )
+            complete(idem, 201, body)
     except IntegrityError:
-        # A concurrent request with the same key won the race: answer what it answered.
+        # A resumed twin (this attempt was thought crashed) saved the order first: answer what it answered.
         stored = replay(idem)
         if stored is None:
             raise
@@ -178,8 +209,7 @@ def _initial_history(order: Order) -> list[OrderEvent]:
     ]
 
 
-def get_order(order_id: str) -> dict[str, object]:
-    order = Order.objects.select_related("line").filter(id=order_id).first()
-    if order is None:
-        raise NotFound(f"no order {order_id!r}", code="order_not_found", field="order_id")
+def get_order(order_id: str, caller: Caller) -> dict[str, object]:
+    """The order's document for a caller who may see it (services/order_access), else order_not_found."""
+    order = owned_order(order_id, caller)
     return order_document(order, list(order.payments.all()), history=list(order.events.all()))

@@ -8,6 +8,7 @@ from ninja import NinjaAPI, Router, Status
 from ninja.params.functions import Header, Query
 
 from topup import bootstrap
+from topup.channels import owners
 from topup.channels.api import errors
 from topup.channels.api.auth import ScopedKey
 from topup.channels.api.auth_routes import router as auth_router
@@ -15,6 +16,7 @@ from topup.channels.api.documents import ERRORS, money_document, plan_document
 from topup.channels.api.esim_routes import router as esim_router
 from topup.channels.api.schemas import (
     BalanceOut,
+    CreatedOrderOut,
     LookupOut,
     NetworkOut,
     OrderIn,
@@ -29,7 +31,7 @@ from topup.channels.api.voucher_routes import router as voucher_router
 from topup.channels.messages import error_body
 from topup.domain.quotes import Quote
 from topup.services import balances, catalogue, esim, orders, payments
-from topup.services.idempotency import make_key
+from topup.services.idempotency import make_key, scoped
 
 api = NinjaAPI(
     title="Topup API",
@@ -44,6 +46,14 @@ IDEMPOTENCY_KEY = Header(
     alias="Idempotency-Key",
     description="Required, at most 255 characters. The same key with the same body replays the first answer; "
     "with another body it is refused with 409 idempotency_conflict.",
+)
+ORDER_TOKEN = Header(
+    None,
+    alias="X-Order-Token",
+    description="The order's own secret, `order_token` in the answer that created it. Without it, only the "
+    "API key that created the order (`Authorization: Bearer tpk_…`) or the signed-in line it is for "
+    "(`Authorization: Bearer <token from /auth/otp/verify>`) may read it; anyone else gets 404 "
+    "order_not_found.",
 )
 MSISDN_QUERY = Query(..., min_length=1, max_length=40, description="A Belgian mobile number, as typed")
 
@@ -85,26 +95,32 @@ def create_quote(request: HttpRequest, body: QuoteIn) -> dict[str, object]:
     )
 
 
-@router.post("/orders", response={201: OrderOut, **ERRORS}, tags=["orders"])
+@router.post("/orders", response={201: CreatedOrderOut, **ERRORS}, tags=["orders"])
 def create_order(
     request: HttpRequest,
     body: OrderIn,
     idempotency_key: str | None = IDEMPOTENCY_KEY,
 ) -> Status[dict[str, object]]:
-    idem = make_key("orders", idempotency_key, body.model_dump())
+    """Create an order awaiting payment. Keep `order_token`: it is the only way to read the order later
+    for a caller without an API key. Idempotency-Keys are scoped by caller (API key, else client address)."""
+    idem = make_key(scoped("orders", owners.api_caller_scope(request)), idempotency_key, body.model_dump())
     stored = orders.place_order(
         orders.QuoteRequest(body.plan_id, body.msisdn, body.network_confirmed, iccid=body.iccid),
         payment_method=body.payment_method,
         channel="api",
         language=body.language or get_language() or "en",
         idem=idem,
+        api_key_id=owners.api_key_id(request),
     )
     return Status(stored.status, stored.body)
 
 
 @router.get("/orders/{order_id}", response={200: OrderOut, **ERRORS}, tags=["orders"])
-def get_order(request: HttpRequest, order_id: str) -> dict[str, object]:
-    return orders.get_order(order_id)
+def get_order(
+    request: HttpRequest, order_id: str, order_token: str | None = ORDER_TOKEN
+) -> dict[str, object]:
+    """The order, for its token, the API key that created it or the signed-in line; else 404."""
+    return orders.get_order(order_id, owners.caller(request, with_session=True))
 
 
 @router.post("/payments/webhooks/{provider}", response={200: WebhookOut, **ERRORS}, tags=["payments"])

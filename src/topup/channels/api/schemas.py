@@ -123,6 +123,15 @@ class OrderOut(Schema):
     history: list[HistoryOut]
 
 
+class CreatedOrderOut(OrderOut):
+    """The answer that creates an order (and its replays): the order with its own secret."""
+
+    order_token: str = Field(
+        description="The order's secret: send it as `X-Order-Token` to read the order, fetch its eSIM QR "
+        "code or cancel it. Keep it: it is shown again only to a replay of the same request."
+    )
+
+
 class BundleOut(Schema):
     id: str
     plan_id: str

@@ -7,12 +7,14 @@ from django.utils.translation import get_language
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from topup.channels import owners
 from topup.channels.api.documents import ERRORS
-from topup.channels.api.schemas import OrderOut
+from topup.channels.api.schemas import CreatedOrderOut
 from topup.clock import now
 from topup.domain.errors import Conflict
 from topup.services import vouchers
-from topup.services.idempotency import make_key, remember, replay
+from topup.services.idempotency import StoredResponse, make_key, remember, replay, scoped
+from topup.services.order_access import order_token
 
 router = Router(tags=["vouchers"])
 
@@ -23,13 +25,14 @@ class RedeemIn(Schema):
     iccid: str = Field(default="", max_length=22, description="or the eSIM to top up")
 
 
-@router.post("/vouchers/redeem", response={201: OrderOut, **ERRORS})
+@router.post("/vouchers/redeem", response={201: CreatedOrderOut, **ERRORS})
 def redeem_voucher(request: HttpRequest, body: RedeemIn) -> Status[dict[str, object]]:
     """Redeem a PIN: 201 with the new paid order. The Idempotency-Key replays the first answer."""
-    idem = make_key("vouchers", request.headers.get("Idempotency-Key"), body.model_dump())
+    scope = scoped("vouchers", owners.api_caller_scope(request))
+    idem = make_key(scope, request.headers.get("Idempotency-Key"), body.model_dump())
     stored = replay(idem)
     if stored is not None:
-        return Status(stored.status, stored.body)
+        return _with_token(stored)
     callers = [f"ip:{request.META.get('REMOTE_ADDR', '')}", f"line:{body.msisdn or body.iccid}"]
     try:
         order = vouchers.redeem(
@@ -40,7 +43,11 @@ def redeem_voucher(request: HttpRequest, body: RedeemIn) -> Status[dict[str, obj
         # A retry of a request whose answer was not stored yet: the first attempt's answer, if there is one.
         stored = replay(idem)
         if stored is not None:
-            return Status(stored.status, stored.body)
+            return _with_token(stored)
         raise
-    answer = remember(idem, 201, order, now())
-    return Status(answer.status, answer.body)
+    return _with_token(remember(idem, 201, order, now()))
+
+
+def _with_token(answer: StoredResponse) -> Status[dict[str, object]]:
+    """The answer with the order's token, which the stored answer does not keep."""
+    return Status(answer.status, {**answer.body, "order_token": order_token(str(answer.body["id"]))})

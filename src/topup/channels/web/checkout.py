@@ -13,11 +13,12 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from topup.channels import owners
 from topup.channels.web.common import GENERAL, errors_of, money, number, page, percent
 from topup.domain.catalogue import Plan, PlanKind, plan_period
 from topup.domain.errors import DomainError
 from topup.services import catalogue, orders
-from topup.services.idempotency import make_key
+from topup.services.idempotency import make_key, scoped
 
 KINDS: Final[Mapping[str, Promise]] = {"credit": _("Credit"), "data": _("Data")}
 PERIODS: Final[Mapping[str, Promise]] = {
@@ -115,12 +116,15 @@ def pay(
             payment_method=method,
             channel="web",
             language=http.LANGUAGE_CODE,
-            idem=make_key("web-orders", http.POST.get("idem", "")[:64], fields),
+            idem=make_key(
+                scoped("web-orders", owners.web_caller_scope(http)), http.POST.get("idem", "")[:64], fields
+            ),
         )
     except DomainError as exc:
         return _review_again(http, request, template, extra, errors_of(exc))
     except orders.ProviderUnavailable:
         return _review_again(http, request, template, extra, errors_of(code="payment_provider_unavailable"))
+    owners.remember_order(http, str(stored.body["id"]))  # this browser may see its order from now on
     payment = stored.body.get("payment")
     checkout = payment.get("checkout_url") if isinstance(payment, dict) else None
     return HttpResponseRedirect(str(checkout or f"/orders/{stored.body['id']}"))

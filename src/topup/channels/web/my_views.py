@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import translation
 from django.views.decorators.http import require_http_methods, require_POST
 
+from topup.channels import owners
 from topup.channels.web.common import client_ip, day, errors_of, money, number, page, remember_language
 from topup.channels.web.views import ORDER_STATUS_WORDS
 from topup.db.models import Order
@@ -17,7 +18,7 @@ from topup.domain.money import Money
 from topup.services import catalogue, otp, selfcare
 from topup.services.ports import PortUnavailable
 
-SIGNED_IN_KEY = "web_my_token"
+SIGNED_IN_KEY = owners.SESSION_LINE_TOKEN
 NUMBER_KEY = "web_my_number"
 ORDERS_SHOWN = 20
 

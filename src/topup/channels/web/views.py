@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from topup.channels import owners
 from topup.channels.messages import message_for
 from topup.channels.web import common
 from topup.channels.web.common import remember_language as _remember_language
@@ -23,6 +24,7 @@ from topup.domain.errors import NotFound
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus, is_terminal
 from topup.services import catalogue, orders
+from topup.services.order_access import Caller, owned_order
 
 ORDER_STATUS_WORDS: Final[Mapping[str, Promise]] = {
     "created": _("Order received"),
@@ -64,13 +66,31 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
+    """The order for this browser (it placed the order, came back from the checkout, or is signed in on
+    My line for its number); 404 for anyone else, as for an order that does not exist."""
+    if "token" in request.GET:
+        return _from_return_link(request, order_id)
     language = _requested_language(request)
     try:
-        order = orders.get_order(order_id)
+        order = orders.get_order(order_id, owners.caller(request, with_session=True))
     except NotFound as exc:
         raise Http404(order_id) from exc
     response = render(request, "topup/order.html", _order_context(order))
     return _remember_language(response, language)
+
+
+def _from_return_link(request: HttpRequest, order_id: str) -> HttpResponse:
+    """The checkout's return link carries the order's token: keep the order in this browser's session and
+    redirect to the clean address, so the token stays neither in the address bar nor in a Referer."""
+    try:
+        owned_order(order_id, Caller(tokens=(request.GET["token"],)))
+    except NotFound as exc:
+        raise Http404(order_id) from exc
+    owners.remember_order(request, order_id)
+    rest = request.GET.copy()
+    del rest["token"]
+    query = rest.urlencode()
+    return HttpResponseRedirect(f"/orders/{order_id}" + (f"?{query}" if query else ""))
 
 
 def _order_context(order: Mapping[str, object]) -> dict[str, object]:

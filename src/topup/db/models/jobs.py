@@ -65,14 +65,19 @@ class InboxEvent(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The first answer to a write request, replayed for the same key and refused for another body."""
+    """A claimed Idempotency-Key: `in_progress` with the ids chosen before any outside call, then `done`
+    with the first answer, replayed for the same key and refused for another body."""
 
-    scope = models.CharField(max_length=60)  # endpoint and caller
+    scope = models.CharField(max_length=120)  # endpoint and caller (API key, client address hash, session)
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
+    state = models.CharField(max_length=12, default="done")  # in_progress | done
+    order_id = models.CharField(max_length=40, blank=True, default="")  # chosen when the key is claimed
+    payment_id = models.CharField(max_length=40, blank=True, default="")
+    response_status = models.PositiveSmallIntegerField(default=0)
+    response_body = models.JSONField(default=dict)
     created_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)  # when the current attempt took the claim
 
     class Meta:
         db_table = "idempotency_record"

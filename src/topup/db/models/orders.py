@@ -26,6 +26,10 @@ class Order(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     delivery_deadline = models.DateTimeField(null=True, blank=True)
+    # Who may read, cancel and fetch the QR of this order (services/order_access): the SHA-256 of the
+    # order's own token, and the API key that created it ("" when an anonymous caller or a channel did).
+    token_hash = models.CharField(max_length=64, blank=True, default="")
+    api_key_id = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         db_table = "order"
