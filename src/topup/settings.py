@@ -291,6 +291,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.admin",
+    "ninja",  # API docs from our own static files with no inline script (without it: a CDN and inline JS)
     "topup.db",
 ]
 MIDDLEWARE = [
@@ -353,6 +354,7 @@ SECURE_HSTS_PRELOAD = CONFIG.hsts_preload
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = CONFIG.is_production
 SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True  # no script reads them
 SESSION_COOKIE_SAMESITE: Literal["Lax"] = "Lax"  # kept when coming back from the payment page
+LANGUAGE_COOKIE_SAMESITE: Literal["Lax"] = "Lax"
 CSRF_COOKIE_SAMESITE: Literal["Strict"] = "Strict"  # only our own forms post
 CSRF_TRUSTED_ORIGINS = [CONFIG.public_url] if CONFIG.public_url.startswith("https://") else []
 # Sent on every response, in every environment, so that the tests catch an inline script or style.
