@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.support.processes import ROOT
+from tests.support.processes import ROOT, free_port
 
 METRICS_TOKEN = "metrics-" + "m" * 32
 SECRETS = {
@@ -138,3 +141,59 @@ def test_migrate_in_production_seeds_no_demo_unless_asked(tmp_path: Path) -> Non
     assert asked.stdout.strip() == "database migrated and demo catalogue seeded"
     assert run(["-c", count], env).stdout.split()[1] == "0"  # the catalogue, never a demo admin key
     assert not (tmp_path / "demo-admin-key").exists()
+
+
+def test_apikey_create_makes_a_working_key_in_production(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    assert run(["-m", "topup.cli", "migrate"], env).returncode == 0
+    made = run(["-m", "topup.cli", "apikey", "create", "--scope", "admin", "--name", "operator"], env)
+    assert made.returncode == 0, made.stderr[-3000:]
+    key = made.stdout.strip().splitlines()[-1]
+    assert key.startswith("tpk_")
+    check = "import django,os,sys;os.environ['DJANGO_SETTINGS_MODULE']='topup.settings';django.setup();"
+    check += "from topup.channels.api.auth import ScopedKey;from django.test import RequestFactory as F;"
+    check += "print(ScopedKey('admin').authenticate(F().get('/'), sys.argv[1]).name)"
+    assert run(["-c", check, key], env).stdout.strip() == "operator"
+
+
+def child_commands(pid: int) -> list[list[str]]:
+    """The command lines of a process's children, from /proc."""
+    commands = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                commands.append((proc / "cmdline").read_text().split("\0")[:-1])
+        except OSError:
+            continue  # gone meanwhile
+    return commands
+
+
+def test_serve_in_production_runs_no_simulator_and_prints_no_key(tmp_path: Path) -> None:
+    port = free_port()
+    env = production_env(tmp_path, TOPUP_HOST="127.0.0.1", TOPUP_PORT=str(port), TOPUP_WEB_WORKERS="1")
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "topup.cli", "serve"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and serve.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"Host": "topup.example"})
+                if health.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            pytest.fail("topup serve did not answer /healthz in production")
+        children = sorted(argv[3] for argv in child_commands(serve.pid))  # python -m <module> <what>
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        output = serve.communicate(timeout=60)[0]
+    assert children == ["topup.wsgi:application", "worker"]  # gunicorn (`topup web`) and `topup worker`
+    assert "Topup is running (production)" in output
+    assert "tpk_" not in output
+    assert "admin key" not in output
+    assert "simulator" not in output
+    assert "sim " not in output
