@@ -59,10 +59,8 @@ def _env_bool(name: str, default: bool) -> bool:
 def _peppers(raw: str) -> tuple[tuple[str, str], ...]:
     """`v2:<secret>,v1:<secret>` as ((id, secret), ...): the first hashes new vouchers, all redeem."""
     peppers: list[tuple[str, str]] = []
-    for item in (part.strip() for part in raw.split(",")):
+    for item in filter(None, (part.strip() for part in raw.split(","))):
         pepper_id, sep, secret = item.partition(":")
-        if not item:
-            continue
         if not sep or not pepper_id.isalnum() or not secret or pepper_id in dict(peppers):
             raise RuntimeError("TOPUP_VOUCHER_PEPPERS must read `v2:<secret>,v1:<secret>` with distinct ids")
         peppers.append((pepper_id, secret))
