@@ -25,9 +25,15 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     from topup.services.seed import seed_demo  # noqa: PLC0415
 
     call_command("migrate", interactive=False, verbosity=0)
-    if not args.no_seed:
+    seed = seeds_demo(args, production=CONFIG.is_production)
+    if seed:
         seed_demo()
-    print("database migrated" + ("" if args.no_seed else " and demo catalogue seeded"))
+    print("database migrated" + (" and demo catalogue seeded" if seed else ""))
+
+
+def seeds_demo(args: argparse.Namespace, *, production: bool) -> bool:
+    """The demo catalogue is seeded by default in the demo; production seeds it only with --seed-demo."""
+    return bool(args.seed_demo or (not args.no_seed and not production))
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -159,11 +165,15 @@ def cmd_chaos(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="topup", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="migrate, seed and run web, worker and simulators").set_defaults(
-        func=cmd_serve
+    sub.add_parser(
+        "serve", help="migrate, seed and run web, worker and simulators (production: web and worker only)"
+    ).set_defaults(func=cmd_serve)
+    migrate = sub.add_parser(
+        "migrate", help="create or update the database schema and seed the demo (not in production)"
     )
-    migrate = sub.add_parser("migrate", help="create or update the database schema and seed the demo")
-    migrate.add_argument("--no-seed", action="store_true")
+    seeding = migrate.add_mutually_exclusive_group()
+    seeding.add_argument("--no-seed", action="store_true", help="do not seed the demo catalogue")
+    seeding.add_argument("--seed-demo", action="store_true", help="seed it, in production too")
     migrate.set_defaults(func=cmd_migrate)
     web = sub.add_parser("web", help="serve the web pages and the API with gunicorn")
     web.add_argument("--workers", type=int, default=0)

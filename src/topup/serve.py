@@ -1,5 +1,7 @@
 """`topup serve`: migrate and seed, then run the web server, the worker and the simulators as children.
 
+In production (TOPUP_ENV=production) it migrates without the demo and runs only the web server, the worker
+and, when TOPUP_SMSC_HOST is set, the SMS gateway: no simulator, no demo seed, no admin key.
 A child that dies is started again; Ctrl-C or SIGTERM stops them all and waits for them.
 """
 
@@ -16,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlparse, urlunparse
 
-from topup.settings import CONFIG
+from topup.settings import CONFIG, Config
 
 
 @dataclass
@@ -55,12 +57,22 @@ class Child:
         self.process.wait()
 
 
-def _children() -> list[Child]:
-    return children(CONFIG.data_dir, f"{CONFIG.public_url}/api/v1/payments/webhooks/sandbox")
+def children_for(
+    config: Config, *, data_dir: Path | None = None, webhook_url: str | None = None
+) -> list[Child]:
+    """The processes `topup serve` runs, in start order: the simulators in the demo only (their state files in
+    `data_dir`, their webhooks to `webhook_url`), the SMS gateway with an SMSC."""
+    platform = [Child("web", ["web"])]
+    if config.smsc_host:
+        platform.append(Child("SMS gateway", ["sms-gateway"]))
+    platform.append(Child("worker", ["worker"]))
+    if config.is_production:
+        return platform
+    webhook_url = webhook_url or f"{config.public_url}/api/v1/payments/webhooks/sandbox"
+    return [*_simulators(config, data_dir or config.data_dir, webhook_url), *platform]
 
 
-def children(data_dir: Path, webhook_url: str) -> list[Child]:
-    """The platform's processes and its simulators, in start order; state files live in `data_dir`."""
+def _simulators(config: Config, data_dir: Path, webhook_url: str) -> list[Child]:
     return [
         Child("payments simulator", ["simulate", "payments", "--webhook-url", webhook_url]),
         Child(
@@ -73,27 +85,24 @@ def children(data_dir: Path, webhook_url: str) -> list[Child]:
                 "simulate",
                 "smdp",
                 "--port",
-                str(CONFIG.smdp_port),
+                str(config.smdp_port),
                 "--api-key",
-                CONFIG.smdp_api_key,
+                config.smdp_api_key,
                 "--callback-url",
-                f"{CONFIG.public_url}/gsma/rsp2/es2plus/handleDownloadProgressInfo",
+                f"{config.public_url}/gsma/rsp2/es2plus/handleDownloadProgressInfo",
                 "--callback-key",
-                CONFIG.smdp_callback_key,
+                config.smdp_callback_key,
                 "--state-file",
                 str(data_dir / "smdp.sqlite3"),
             ],
         ),
         Child("SMSC simulator", ["simulate", "smsc"]),
-        Child("web", ["web"]),
-        Child("SMS gateway", ["sms-gateway"]),
-        Child("worker", ["worker"]),
     ]
 
 
-def _prepare() -> str:
-    """Migrate, seed and make the demo admin key; returns the key."""
-    CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
+def _prepare(config: Config) -> str | None:
+    """Migrate; in the demo also seed and make the demo admin key, which is returned (None in production)."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topup.settings")
     import django  # noqa: PLC0415
 
@@ -103,29 +112,33 @@ def _prepare() -> str:
     from topup.services.seed import demo_admin_key, seed_demo  # noqa: PLC0415
 
     call_command("migrate", interactive=False, verbosity=0)
+    if config.is_production:
+        return None
     seed_demo()
     return demo_admin_key()
 
 
-def _banner(admin_key: str) -> None:
-    url = CONFIG.database_url
+def banner(config: Config, admin_key: str | None) -> str:
+    url = config.database_url
     database = "SQLite" if url.startswith("sqlite") else _without_password(url)
-    print(
-        "\nTopup is running\n"
-        f"  web and API      {CONFIG.public_url}/   (API docs: {CONFIG.public_url}/api/v1/docs)\n"
-        f"  health, metrics  {CONFIG.public_url}/healthz  {CONFIG.public_url}/metrics\n"
-        f"  payments sim     {CONFIG.payments_url}/\n"
-        f"  carriers sim     {CONFIG.carriers_url}/\n"
-        f"  SM-DP+ sim       {CONFIG.smdp_url}/   (topup simulate phone --activation-code 'LPA:1$...')\n"
-        f"  SMSC sim         smpp://{CONFIG.smsc_host}:{CONFIG.smsc_port}, phones at "
-        f"http://{CONFIG.smsc_host}:{CONFIG.smsc_http_port}/\n"
-        "                   (topup simulate sms --from +32470123456 --text SALDO)\n"
-        f"  database         {database}\n"
-        f"  data folder      {CONFIG.data_dir}\n"
-        f"  demo admin key   {admin_key}\n"
-        "Press Ctrl-C to stop.\n",
-        flush=True,
+    text = (
+        f"\nTopup is running ({config.env})\n"
+        f"  web and API      {config.public_url}/   (API docs: {config.public_url}/api/v1/docs)\n"
+        f"  health, metrics  {config.public_url}/healthz  {config.public_url}/metrics\n"
     )
+    if not config.is_production:
+        text += (
+            f"  payments sim     {config.payments_url}/\n"
+            f"  carriers sim     {config.carriers_url}/\n"
+            f"  SM-DP+ sim       {config.smdp_url}/   (topup simulate phone --activation-code 'LPA:1$...')\n"
+            f"  SMSC sim         smpp://{config.smsc_host}:{config.smsc_port}, phones at "
+            f"http://{config.smsc_host}:{config.smsc_http_port}/\n"
+            "                   (topup simulate sms --from +32470123456 --text SALDO)\n"
+        )
+    text += f"  database         {database}\n  data folder      {config.data_dir}\n"
+    if admin_key is not None and not config.is_production:
+        text += f"  demo admin key   {admin_key}\n"
+    return text + "Press Ctrl-C to stop.\n"
 
 
 def _without_password(url: str) -> str:
@@ -136,8 +149,8 @@ def _without_password(url: str) -> str:
 
 
 def serve() -> None:
-    admin_key = _prepare()
-    children = _children()
+    admin_key = _prepare(CONFIG)
+    children = children_for(CONFIG)
     stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -148,7 +161,7 @@ def serve() -> None:
     signal.signal(signal.SIGTERM, stop)
     for child in children:
         child.start()
-    _banner(admin_key)
+    print(banner(CONFIG, admin_key), flush=True)
     while not stopping:
         time.sleep(0.5)
         for child in children:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlparse
 
 DEMO_SECRET = "demo-insecure-secret-change-me"  # noqa: S105 - the demo's placeholder, refused in production
@@ -20,6 +21,8 @@ DEMO_SMDP_CALLBACK_KEY = "smdp_callback_demo_key"
 DEMO_SMSC_PASSWORD = "topup123"  # noqa: S105 - the demo SMSC simulator's, refused in production
 DEMO_SMS_WEBHOOK_KEY = "sms_webhook_demo_key"
 DEMO_INDEX_KEY = "demo-blind-index-key-change-me-0123456789"
+DEMO_OTP_KEY = "demo-one-time-code-key-change-me-0123456789"
+MIN_SECRET_CHARS = 32  # every secret production needs is at least this long (SMPP passwords excepted)
 
 
 def _load_dotenv(path: Path) -> None:
@@ -47,6 +50,21 @@ def _env_int(name: str, default: int) -> int:
 
 def _env_float(name: str, default: float) -> float:
     return float(_env(name, str(default)))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, "true" if default else "false").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _peppers(raw: str) -> tuple[tuple[str, str], ...]:
+    """`v2:<secret>,v1:<secret>` as ((id, secret), ...): the first hashes new vouchers, all redeem."""
+    peppers: list[tuple[str, str]] = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        pepper_id, sep, secret = item.partition(":")
+        if not sep or not pepper_id.isalnum() or not secret or pepper_id in dict(peppers):
+            raise RuntimeError("TOPUP_VOUCHER_PEPPERS must read `v2:<secret>,v1:<secret>` with distinct ids")
+        peppers.append((pepper_id, secret))
+    return tuple(peppers)
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,13 @@ class Config:
     web_workers: int
     log_format: str  # text | json
     index_key: str  # keys the blind indexes of personal data and the hashes of client addresses
+    voucher_peppers: tuple[tuple[str, str], ...]  # (id, secret): the first hashes new PINs, all redeem
+    otp_key: str  # keys the digests of one-time codes
+    metrics_token: str  # Bearer token of /metrics; empty outside production: loopback callers only
+    hsts_seconds: int
+    hsts_include_subdomains: bool
+    hsts_preload: bool
+    ssl_redirect: bool  # http -> https (behind a proxy: X-Forwarded-Proto), except /healthz
 
     @property
     def is_production(self) -> bool:
@@ -103,9 +128,11 @@ def load_config() -> Config:
     smdp_port = _env_int("SMDP_PORT", port + 3)
     smsc_port = _env_int("SMSC_PORT", port + 4)
     env = _env("ENV", "demo")
+    production = env == "production"
+    secret_key = _env("SECRET_KEY", DEMO_SECRET)
     config = Config(
         env=env,
-        secret_key=_env("SECRET_KEY", DEMO_SECRET),
+        secret_key=secret_key,
         data_dir=data_dir,
         database_url=_env("DATABASE_URL", f"sqlite:///{data_dir / 'topup.sqlite3'}"),
         host=host,
@@ -123,7 +150,7 @@ def load_config() -> Config:
         smdp_port=smdp_port,
         smdp_api_key=_env("SMDP_API_KEY", DEMO_SMDP_API_KEY),
         smdp_callback_key=_env("SMDP_CALLBACK_KEY", DEMO_SMDP_CALLBACK_KEY),
-        smsc_host=_env("SMSC_HOST", host),
+        smsc_host=_env("SMSC_HOST", "" if production else host),  # production: no SMSC unless named
         smsc_port=smsc_port,
         smsc_http_port=_env_int("SMSC_HTTP_PORT", smsc_port + 1),
         smsc_system_id=_env("SMSC_SYSTEM_ID", "topup"),
@@ -141,30 +168,79 @@ def load_config() -> Config:
         web_workers=_env_int("WEB_WORKERS", 2),
         log_format=_env("LOG_FORMAT", "json" if env == "production" else "text"),
         index_key=_env("INDEX_KEY", DEMO_INDEX_KEY),
+        # Demo: v1 is the secret key, which hashed every voucher before peppers were separate.
+        voucher_peppers=_peppers(_env("VOUCHER_PEPPERS", "" if production else f"v1:{secret_key}")),
+        otp_key=_env("OTP_KEY", "" if production else DEMO_OTP_KEY),
+        metrics_token=_env("METRICS_TOKEN", ""),
+        hsts_seconds=_env_int("HSTS_SECONDS", 31_536_000 if production else 0),
+        hsts_include_subdomains=_env_bool("HSTS_INCLUDE_SUBDOMAINS", True),
+        hsts_preload=_env_bool("HSTS_PRELOAD", False),
+        ssl_redirect=_env_bool("SSL_REDIRECT", production),
     )
     if config.is_production:
         _refuse_demo_secrets(config)
     return config
 
 
-def _refuse_demo_secrets(config: Config) -> None:
-    demo = {DEMO_SECRET, DEMO_PAYMENTS_API_KEY, DEMO_WEBHOOK_SECRET, DEMO_CARRIER_API_KEY, DEMO_SMDP_API_KEY}
-    demo.update({DEMO_SMDP_CALLBACK_KEY, DEMO_SMSC_PASSWORD, DEMO_SMS_WEBHOOK_KEY, DEMO_INDEX_KEY})
-    keys = (config.secret_key, config.payments_api_key, config.carrier_api_key, config.smdp_api_key)
-    used = [
-        s
-        for s in (
-            *keys,
-            config.smdp_callback_key,
-            config.smsc_password,
-            config.sms_webhook_key,
-            config.index_key,
-        )
-        if s in demo
+DEMO_SECRETS = frozenset(
+    {DEMO_SECRET, DEMO_PAYMENTS_API_KEY, DEMO_WEBHOOK_SECRET, DEMO_CARRIER_API_KEY, DEMO_SMDP_API_KEY}
+    | {DEMO_SMDP_CALLBACK_KEY, DEMO_SMSC_PASSWORD, DEMO_SMS_WEBHOOK_KEY, DEMO_INDEX_KEY, DEMO_OTP_KEY}
+)
+
+
+def production_secrets(config: Config) -> list[tuple[str, str]]:
+    """(variable, value) of every secret production needs: each set, not a demo value, >= 32 characters.
+
+    A list variable contributes one entry per item (an empty list one empty entry, so it counts as missing).
+    """
+    return [
+        ("TOPUP_SECRET_KEY", config.secret_key),
+        ("TOPUP_PAYMENTS_API_KEY", config.payments_api_key),
+        *(("TOPUP_WEBHOOK_SECRETS", s) for s in config.webhook_secrets or ("",)),
+        ("TOPUP_CARRIER_API_KEY", config.carrier_api_key),
+        ("TOPUP_SMDP_API_KEY", config.smdp_api_key),
+        ("TOPUP_SMDP_CALLBACK_KEY", config.smdp_callback_key),
+        ("TOPUP_SMS_WEBHOOK_KEY", config.sms_webhook_key),
+        ("TOPUP_INDEX_KEY", config.index_key),
+        *(("TOPUP_VOUCHER_PEPPERS", s) for _id, s in config.voucher_peppers or (("", ""),)),
+        ("TOPUP_OTP_KEY", config.otp_key),
+        ("TOPUP_METRICS_TOKEN", config.metrics_token),
     ]
-    used += [s for s in config.webhook_secrets if s in demo]
-    if used or not config.webhook_secrets:
-        raise RuntimeError("TOPUP_ENV=production refuses to start with a demo or missing secret")
+
+
+def production_problems(config: Config) -> list[str]:
+    """What keeps this configuration from running in production (names only: never a secret's value)."""
+    problems: list[str] = []
+    for name, value in production_secrets(config):
+        if not value or value in DEMO_SECRETS:
+            problems.append(f"{name} is missing or a demo value")
+        elif len(value) < MIN_SECRET_CHARS:
+            problems.append(f"{name} is shorter than {MIN_SECRET_CHARS} characters")
+    if config.smsc_host and (not config.smsc_password or config.smsc_password == DEMO_SMSC_PASSWORD):
+        problems.append("TOPUP_SMSC_PASSWORD is missing or a demo value (TOPUP_SMSC_HOST is set)")
+    # Separate secrets: one leaked key must not give away another (older voucher peppers may repeat
+    # the old secret key, which hashed the vouchers printed before peppers were separate).
+    own = {
+        "TOPUP_SECRET_KEY": config.secret_key,
+        "TOPUP_INDEX_KEY": config.index_key,
+        "TOPUP_OTP_KEY": config.otp_key,
+        "TOPUP_METRICS_TOKEN": config.metrics_token,
+        "TOPUP_VOUCHER_PEPPERS (first)": config.voucher_peppers[0][1] if config.voucher_peppers else "",
+    }
+    seen: dict[str, str] = {}
+    for name, value in own.items():
+        if value and value in seen:
+            problems.append(f"{name} repeats {seen[value]}: each secret must be its own")
+        seen.setdefault(value, name)
+    if not config.public_url.startswith("https://"):
+        problems.append("TOPUP_PUBLIC_URL must start with https://")
+    return problems
+
+
+def _refuse_demo_secrets(config: Config) -> None:
+    problems = production_problems(config)
+    if problems:
+        raise RuntimeError("TOPUP_ENV=production refuses to start: " + "; ".join(problems))
 
 
 def database_settings(url: str) -> dict[str, object]:
@@ -215,10 +291,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.admin",
+    "ninja",  # API docs from our own static files with no inline script (without it: a CDN and inline JS)
     "topup.db",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "topup.channels.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -259,10 +337,32 @@ LANGUAGES = [
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "channels" / "web" / "static"]
 WHITENOISE_USE_FINDERS = True  # serve app static files (API docs assets) without a collectstatic step
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# ---------------------------------------------------------------- production hardening (HTTPS, cookies, CSP)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and overwrites what the client sent).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if CONFIG.is_production else None
+SECURE_SSL_REDIRECT = CONFIG.ssl_redirect
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the proxy's and the orchestrator's health checks speak plain HTTP
+SECURE_HSTS_SECONDS = CONFIG.hsts_seconds
+SECURE_HSTS_INCLUDE_SUBDOMAINS = CONFIG.hsts_include_subdomains
+SECURE_HSTS_PRELOAD = CONFIG.hsts_preload
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = CONFIG.is_production
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True  # no script reads them
+SESSION_COOKIE_SAMESITE: Literal["Lax"] = "Lax"  # kept when coming back from the payment page
+LANGUAGE_COOKIE_SAMESITE: Literal["Lax"] = "Lax"
+CSRF_COOKIE_SAMESITE: Literal["Strict"] = "Strict"  # only our own forms post
+CSRF_TRUSTED_ORIGINS = [CONFIG.public_url] if CONFIG.public_url.startswith("https://") else []
+# Sent on every response, in every environment, so that the tests catch an inline script or style.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+METRICS_TOKEN = CONFIG.metrics_token
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

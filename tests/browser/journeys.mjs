@@ -59,6 +59,8 @@ async function withBrowser(name, journey) {
   const problems = [];
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("response", (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()} for ${r.url()}`));
+  const blocked = []; // what our Content-Security-Policy refused: a page that needs inline script or style
+  page.on("console", (m) => /Content Security Policy/i.test(m.text()) && blocked.push(m.text()));
   let step = 0;
   const shot = async (label) => {
     step += 1;
@@ -70,6 +72,7 @@ async function withBrowser(name, journey) {
   };
   try {
     await journey(page, shot);
+    check(!blocked.length, `${name}: blocked by the Content-Security-Policy:\n  ${blocked.join("\n  ")}`);
     if (problems.length) log(`${name}: notes:\n  ${problems.join("\n  ")}`);
   } catch (error) {
     try {

@@ -1,7 +1,11 @@
-"""`/healthz` (alive and the database answers) and `/metrics` (Prometheus text format)."""
+"""`/healthz` (alive and the database answers) and `/metrics` (Prometheus text format, behind a token)."""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
+
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -19,7 +23,30 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
+def metrics_refusal(request: HttpRequest) -> HttpResponse | None:
+    """None when the caller may read the metrics: `Authorization: Bearer <TOPUP_METRICS_TOKEN>`, or, when no
+    token is configured (demo and test only: production requires one), a caller on the loopback interface."""
+    token: str = settings.METRICS_TOKEN
+    if not token:
+        try:
+            loopback = ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+        except ValueError:
+            loopback = False
+        return None if loopback else HttpResponse("metrics: loopback only\n", status=403)
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        answer = HttpResponse("metrics: bearer token required\n", status=401)
+        answer["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return answer
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        return HttpResponse("metrics: wrong token\n", status=403)
+    return None
+
+
 def metrics(request: HttpRequest) -> HttpResponse:
+    refused = metrics_refusal(request)
+    if refused is not None:
+        return refused
     lines = ["# HELP topup_orders Orders by status.", "# TYPE topup_orders gauge"]
     for row in Order.objects.values("status").annotate(n=Count("id")).order_by("status"):
         lines.append(f'topup_orders{{status="{row["status"]}"}} {row["n"]}')

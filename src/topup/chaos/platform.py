@@ -15,7 +15,7 @@ from urllib.parse import urlparse, urlunparse
 import httpx
 import psycopg
 
-from topup.serve import Child, children
+from topup.serve import Child, children_for
 from topup.settings import CONFIG
 
 # Tight clocks so that a short run still crosses deadlines, leases and payment expiries.
@@ -30,7 +30,7 @@ PLATFORM_SETTINGS = {
     "TOPUP_USSD_GATEWAY_KEYS": "chaos_ussd_gateway_key",
     "TOPUP_SMS_WEBHOOK_KEYS": "chaos_sms_webhook_key",
 }
-NAMES = {  # our short names -> serve.children() names
+NAMES = {  # our short names -> serve.children_for() names
     "payments": "payments simulator",
     "carriers": "carriers simulator",
     "smdp": "SM-DP+ simulator",
@@ -89,7 +89,10 @@ class Platform:
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        by_name = {child.name: child for child in children(self.data_dir, self.relay_url)}
+        by_name = {
+            child.name: child
+            for child in children_for(CONFIG, data_dir=self.data_dir, webhook_url=self.relay_url)
+        }
         extra = {
             "payments": ["--seed", str(self.seed)],
             "carriers": ["--seed", str(self.seed), "--timeout-sleep-s", "2"],

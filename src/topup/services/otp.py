@@ -30,8 +30,8 @@ MAX_ATTEMPTS = 5  # wrong codes per challenge before it is locked
 LINE_LIMIT = (3, timedelta(minutes=15))  # codes per line per window
 IP_LIMIT = (10, timedelta(hours=1))  # codes per client address per window
 
-# A key of its own, derived from the secret key, so that an OTP digest says nothing about other HMACs.
-_KEY = hmac.new(CONFIG.secret_key.encode(), b"topup-otp-code", hashlib.sha256).digest()
+# A key of its own (TOPUP_OTP_KEY), so that a leaked secret key or OTP digest says nothing about the other.
+_KEY = hmac.new(CONFIG.otp_key.encode(), b"topup-otp-code", hashlib.sha256).digest()
 
 
 def _code_hash(challenge_id: str, msisdn: str, code: str) -> str:

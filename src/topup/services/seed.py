@@ -1,12 +1,13 @@
 """The Belgian demo: networks, plans and a demo admin API key, written idempotently.
 
 Only what is missing is created: prices and plans changed by staff in the back office are kept.
+Production has no demo: `topup migrate --seed-demo` only, and no demo admin key at all.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import os
+import secrets
 
 from django.db import transaction
 
@@ -19,6 +20,7 @@ from topup.services import catalogue
 from topup.settings import CONFIG
 
 DEMO_ADMIN_KEY_ID = "key_demoadmin"
+DEMO_ADMIN_KEY_FILE = "demo-admin-key"  # in the data folder, readable by its owner only
 
 
 def seed_demo() -> None:
@@ -58,6 +60,24 @@ def seed_demo() -> None:
 
 
 def demo_admin_key() -> str:
-    """A stable admin key for the demo, derived from the secret key so that restarts keep it."""
-    secret = hmac.new(CONFIG.secret_key.encode(), b"demo-admin-key", hashlib.sha256).hexdigest()[:40]
-    return create_key(["admin"], name="demo admin", secret=secret, key_id=DEMO_ADMIN_KEY_ID)
+    """The demo's admin key: random, drawn once and kept in the data folder so that restarts keep it."""
+    if CONFIG.is_production:
+        raise RuntimeError("production has no demo admin key: make keys with `topup apikey create`")
+    return create_key(["admin"], name="demo admin", secret=_demo_admin_secret(), key_id=DEMO_ADMIN_KEY_ID)
+
+
+def _demo_admin_secret() -> str:
+    path = CONFIG.data_dir / DEMO_ADMIN_KEY_FILE
+    if not path.exists():
+        CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as out:
+            out.write(secrets.token_urlsafe(30) + "\n")
+        try:
+            os.link(draft, path)  # atomic, and the first of two concurrent starts wins
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text(encoding="ascii").strip()

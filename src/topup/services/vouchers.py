@@ -52,13 +52,26 @@ _MAX_COLLISION_ROUNDS = 20
 
 
 @cache
-def _pin_key() -> bytes:
-    """The PIN hashing key, derived from the secret key (rotating the secret key orphans unredeemed PINs)."""
-    return hmac.new(CONFIG.secret_key.encode(), b"topup voucher pin hash v1", hashlib.sha256).digest()
+def _keys(peppers: tuple[tuple[str, str], ...]) -> tuple[bytes, ...]:
+    """The PIN hashing keys of the voucher peppers, the newest first. A pepper is rotated by putting a new
+    one first: it hashes new PINs, the older ones still redeem the PINs printed under them. (The demo's
+    only pepper, v1, is the secret key, which hashed every PIN before peppers were separate.)"""
+    if not peppers:
+        raise RuntimeError("TOPUP_VOUCHER_PEPPERS is empty")
+    return tuple(
+        hmac.new(secret.encode(), b"topup voucher pin hash v1", hashlib.sha256).digest()
+        for _id, secret in peppers
+    )
 
 
 def pin_hash(pin: str) -> str:
-    return rules.pin_digest(_pin_key(), pin)
+    """The stored form of a new PIN: its digest under the newest pepper."""
+    return rules.pin_digest(_keys(CONFIG.voucher_peppers)[0], pin)
+
+
+def pin_hashes(pin: str) -> list[str]:
+    """The digests a stored PIN may have, one per pepper (newest first)."""
+    return [rules.pin_digest(key, pin) for key in _keys(CONFIG.voucher_peppers)]
 
 
 def _secure_digits(n: int) -> str:
@@ -151,28 +164,40 @@ def _insert_chunk(
     pins = list(pins)
     for _ in range(_MAX_COLLISION_ROUNDS):
         hashes = [pin_hash(pin) for pin in pins]
-        rows = [
-            Voucher(
-                id=serial, batch_id=batch.id, plan_id=batch.plan_id, pin_hash=digest,
-                state=VoucherState.ACTIVE.value, expires_at=batch.expires_at, activated_at=at,
-            )
-            for serial, digest in zip(serials, hashes, strict=True)
-        ]  # fmt: skip
-        try:
-            with transaction.atomic():
-                Voucher.objects.bulk_create(rows)
-        except IntegrityError:
-            taken = set(Voucher.objects.filter(pin_hash__in=hashes).values_list("pin_hash", flat=True))
-            # Nothing visible: a concurrent batch holds it uncommitted; draw the whole chunk again.
-            redraw = {i for i, digest in enumerate(hashes) if digest in taken} or set(range(len(pins)))
-            log.info("voucher PIN collision: %d PIN(s) drawn again", len(redraw))
-            pins = [
-                rules.make_pin(batch.network_id, _secure_digits) if i in redraw else pin
-                for i, pin in enumerate(pins)
-            ]
-            continue
-        return pins
+        redraw = _held_under_older_peppers(pins)
+        if not redraw:
+            rows = [
+                Voucher(
+                    id=serial, batch_id=batch.id, plan_id=batch.plan_id, pin_hash=digest,
+                    state=VoucherState.ACTIVE.value, expires_at=batch.expires_at, activated_at=at,
+                )
+                for serial, digest in zip(serials, hashes, strict=True)
+            ]  # fmt: skip
+            try:
+                with transaction.atomic():
+                    Voucher.objects.bulk_create(rows)
+            except IntegrityError:
+                taken = set(Voucher.objects.filter(pin_hash__in=hashes).values_list("pin_hash", flat=True))
+                # Nothing visible: a concurrent batch holds it uncommitted; draw the whole chunk again.
+                redraw = {i for i, digest in enumerate(hashes) if digest in taken} or set(range(len(pins)))
+            else:
+                return pins
+        log.info("voucher PIN collision: %d PIN(s) drawn again", len(redraw))
+        pins = [
+            rules.make_pin(batch.network_id, _secure_digits) if i in redraw else pin
+            for i, pin in enumerate(pins)
+        ]
     raise RuntimeError("voucher PINs kept colliding: is random_digits random?")
+
+
+def _held_under_older_peppers(pins: list[str]) -> set[int]:
+    """Indexes of PINs that a voucher hashed under an older pepper holds already: one PIN, one voucher."""
+    held: set[int] = set()
+    for key in _keys(CONFIG.voucher_peppers)[1:]:
+        digests = [rules.pin_digest(key, pin) for pin in pins]
+        taken = set(Voucher.objects.filter(pin_hash__in=digests).values_list("pin_hash", flat=True))
+        held.update(i for i, digest in enumerate(digests) if digest in taken)
+    return held
 
 
 # ---------------------------------------------------------------- redemption
@@ -220,9 +245,9 @@ class _Line:
 
 
 def _redeem_valid(normalised: str, line: _Line, keys: list[str], at: datetime) -> dict[str, object]:
-    digest = pin_hash(normalised)
+    digests = pin_hashes(normalised)
     taken = Voucher.objects.filter(
-        pin_hash=digest, state=VoucherState.ACTIVE.value, expires_at__gt=at
+        pin_hash__in=digests, state=VoucherState.ACTIVE.value, expires_at__gt=at
     ).update(
         state=VoucherState.REDEEMED.value,
         redeemed_at=at,
@@ -230,11 +255,11 @@ def _redeem_valid(normalised: str, line: _Line, keys: list[str], at: datetime) -
         channel=line.channel,
     )
     if taken != 1:
-        found = Voucher.objects.filter(pin_hash=digest).values("state", "expires_at").first()
+        found = Voucher.objects.filter(pin_hash__in=digests).values("state", "expires_at").first()
         if found is None:
             raise rules.unknown_voucher()
         raise rules.refusal(VoucherState(found["state"]), found["expires_at"], at)
-    voucher = Voucher.objects.get(pin_hash=digest)
+    voucher = Voucher.objects.get(pin_hash__in=digests)
     document = _paid_order(voucher, line, at)
     RedeemAttempts.objects.filter(key__in=keys).update(failures=0, locked_until=None)
     log.info("voucher redeemed", extra={"voucher": voucher.id, "order_id": document["id"]})
