@@ -20,6 +20,8 @@ DEMO_SMDP_CALLBACK_KEY = "smdp_callback_demo_key"
 DEMO_SMSC_PASSWORD = "topup123"  # noqa: S105 - the demo SMSC simulator's, refused in production
 DEMO_SMS_WEBHOOK_KEY = "sms_webhook_demo_key"
 DEMO_INDEX_KEY = "demo-blind-index-key-change-me-0123456789"
+# base64 of SHA-256("topup demo data key"): encrypts personal data in the demo, refused in production.
+DEMO_DATA_KEY = "k1:vWop16c/9B27OubzJGVRhC8zB9WuNLr2bKWbb2VB5CI="
 
 
 def _load_dotenv(path: Path) -> None:
@@ -87,10 +89,25 @@ class Config:
     web_workers: int
     log_format: str  # text | json
     index_key: str  # keys the blind indexes of personal data and the hashes of client addresses
+    data_keys: tuple[
+        str, ...
+    ]  # `kid:base64(32 bytes)` AES-GCM keys for personal data: first encrypts, all decrypt
+    retention_days: dict[str, int]  # what is purged after how many days (see topup.services.retention)
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+
+# Defaults of TOPUP_RETENTION_<NAME>_DAYS: how long records kept only for a while live before the purge.
+RETENTION_DAYS = (
+    ("otp", 7),  # one-time code challenges (the rate limits look back 1 hour at most)
+    ("redeem_attempts", 30),  # voucher redemption failure counters without a recent failure
+    ("inbox_payloads", 30),  # processed webhook payloads (the row stays, for deduplication)
+    ("jobs", 14),  # finished (done) jobs
+    ("access_tokens", 1),  # expired bearer tokens
+    ("idempotency", 7),  # stored first answers to write requests
+)
 
 
 def load_config() -> Config:
@@ -139,6 +156,10 @@ def load_config() -> Config:
         web_workers=_env_int("WEB_WORKERS", 2),
         log_format=_env("LOG_FORMAT", "json" if env == "production" else "text"),
         index_key=_env("INDEX_KEY", DEMO_INDEX_KEY),
+        data_keys=tuple(k.strip() for k in _env("DATA_KEYS", DEMO_DATA_KEY).split(",") if k.strip()),
+        retention_days={
+            name: _env_int(f"RETENTION_{name.upper()}_DAYS", days) for name, days in RETENTION_DAYS
+        },
     )
     if config.is_production:
         _refuse_demo_secrets(config)
@@ -161,7 +182,8 @@ def _refuse_demo_secrets(config: Config) -> None:
         if s in demo
     ]
     used += [s for s in config.webhook_secrets if s in demo]
-    if used or not config.webhook_secrets:
+    used += [k for k in config.data_keys if k.split(":", 1)[-1] == DEMO_DATA_KEY.split(":", 1)[1]]
+    if used or not config.webhook_secrets or not config.data_keys:
         raise RuntimeError("TOPUP_ENV=production refuses to start with a demo or missing secret")
 
 
@@ -261,6 +283,7 @@ WHITENOISE_USE_FINDERS = True  # serve app static files (API docs assets) withou
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SESSION_ENGINE = "topup.db.sessions"  # sessions are sealed like the rest of the personal data
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -268,7 +291,19 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "topup.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": CONFIG.log_format}},
+    "filters": {"mask_numbers": {"()": "topup.logs.MaskNumbers"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": CONFIG.log_format,
+            "filters": ["mask_numbers"],
+        }
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        # They log every request URL at INFO, and carrier URLs carry the number.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
