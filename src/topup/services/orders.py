@@ -106,7 +106,7 @@ def place_order(
                 order_id=order_id,
                 amount=frozen.total,
                 method=payment_method,
-                description=f"Top-up {request.plan_id} for {frozen.msisdn or request.iccid or 'a new eSIM'}",
+                description=f"Top-up {request.plan_id} ({order_id})",  # no number: providers keep it
                 return_url=f"{CONFIG.public_url}/orders/{order_id}",
             )
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from topup.db.fields import EncryptedJSONField, EncryptedTextField
+
 
 class Job(models.Model):
     """A unit of background work written in the same transaction as the state change that needs it."""
@@ -15,7 +17,7 @@ class Job(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     run_after = models.DateTimeField()
     locked_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True, default="")
+    last_error = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -36,7 +38,7 @@ class InboxEvent(models.Model):
     provider = models.CharField(max_length=40)
     event_id = models.CharField(max_length=120)
     type = models.CharField(max_length=80)
-    payload = models.JSONField()
+    payload = EncryptedJSONField(null=True)  # dropped (None) after TOPUP_RETENTION_INBOX_PAYLOADS_DAYS
     received_at = models.DateTimeField()
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=60, blank=True, default="")
@@ -56,7 +58,7 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
+    response_body = EncryptedJSONField()  # order documents carry the number
     created_at = models.DateTimeField()
 
     class Meta:
