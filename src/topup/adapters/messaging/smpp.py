@@ -34,6 +34,8 @@ import smpplib.exceptions
 import smpplib.gsm
 import smpplib.smpp
 
+from topup.pii import mask_msisdn
+
 log = logging.getLogger(__name__)
 WIRE_LOGGER: Final = "topup.adapters.messaging.smpp.wire"
 logging.getLogger(WIRE_LOGGER).setLevel(logging.INFO)
@@ -204,7 +206,9 @@ class SmppLink:
                     client.send_pdu(pdu)
             except LINK_ERRORS as exc:
                 raise LinkDown(str(exc)) from exc
-        log.info("submit_sm to %s: %d characters in %d part(s)", destination, len(text), len(parts))
+        log.info(
+            "submit_sm to %s: %d characters in %d part(s)", mask_msisdn(destination), len(text), len(parts)
+        )
         try:
             return [future.result(self._response_timeout_s) for future in futures]
         except FutureTimeout as exc:
@@ -311,7 +315,7 @@ class SmppLink:
         whole = self._reassemble(sender, esm_class, payload, pdu)
         if whole is not None:
             text = decode_text(whole, data_coding)
-            log.info("deliver_sm from %s: %d characters", sender, len(text))
+            log.info("deliver_sm from %s: %d characters", mask_msisdn(sender), len(text))
             self._inbound.put((sender, text))
         return int(smpplib.consts.SMPP_ESME_ROK)
 
@@ -355,4 +359,4 @@ class SmppLink:
             try:
                 self._on_message(*item)
             except Exception:
-                log.exception("on_message failed for a message from %s", item[0])
+                log.exception("on_message failed for a message from %s", mask_msisdn(item[0]))
