@@ -21,7 +21,7 @@ from django.db.models import F, Q
 
 from topup.clock import now
 from topup.db.models import Job
-from topup.services import delivery, maintenance, notifications, payments
+from topup.services import delivery, maintenance, notifications, payments, retention
 from topup.services.delivery import JobResult
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ class Worker:
                     maintenance.expire_unpaid_orders()
                     maintenance.expire_bundles()
                     notifications.expiring_soon(now())
+                    retention.purge(now())
                     last_sweep = time.monotonic()
                 self._in_flight = {f for f in self._in_flight if not f.done()}
                 free = self.threads * 2 - len(self._in_flight)
