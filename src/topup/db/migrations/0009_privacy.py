@@ -28,6 +28,7 @@ def _copy_preferences(apps: Any, schema_editor: Any) -> None:
         for p in old.objects.all()
     ]
     new.objects.bulk_create(rows, batch_size=500)
+    _checks_now(schema_editor)
 
 
 def _seal_everything(apps: Any, schema_editor: Any) -> None:
@@ -37,6 +38,14 @@ def _seal_everything(apps: Any, schema_editor: Any) -> None:
     for row in session.objects.all().iterator():
         if crypto.key_id_of(row.session_data) is None:
             session.objects.filter(pk=row.pk).update(session_data=crypto.seal(row.session_data))
+    _checks_now(schema_editor)
+
+
+def _checks_now(schema_editor: Any) -> None:
+    """PostgreSQL: run the deferred foreign-key checks of the rows just written, so that the indexes
+    Django creates at the end of this migration do not meet "pending trigger events"."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _index(**kwargs: Any) -> topup.db.fields.BlindIndexField:
