@@ -23,6 +23,9 @@ _NUMBER = re.compile(
 )
 
 
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
 def _mask(found: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", found.group(0).replace("%2B", "").replace("%2b", ""))
     if found.group("intl"):
@@ -43,6 +46,9 @@ class MaskNumbers(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         record.msg, record.args = mask_numbers(message), None
+        for key, value in vars(record).items():  # values passed in `extra`, e.g. {"line": "+32…"}
+            if key not in _STANDARD and isinstance(value, str):
+                setattr(record, key, mask_numbers(value))
         info = record.exc_info
         if info and info[0] is not None and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(info)
