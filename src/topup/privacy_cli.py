@@ -46,7 +46,12 @@ def run_privacy(args: argparse.Namespace) -> None:
     if args.privacy_action == "purge":
         sys.stdout.write(json.dumps(retention.purge(now())) + "\n")
         return
-    person = privacy.Person.find(msisdn=args.msisdn, email=args.email)
+    from topup.domain.errors import DomainError  # noqa: PLC0415
+
+    try:
+        person = privacy.Person.find(msisdn=args.msisdn, email=args.email)
+    except DomainError as exc:
+        sys.exit(f"{exc.code}: {exc}")
     if args.privacy_action == "export":
         sys.stdout.write(json.dumps(privacy.export(person), indent=2, ensure_ascii=False) + "\n")
         return
