@@ -8,6 +8,7 @@ answers and expired web sessions. Runs in the worker's periodic sweep and as `to
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.contrib.sessions.models import Session
@@ -17,6 +18,8 @@ from topup.db.models import AccessToken, IdempotencyRecord, InboxEvent, Job, Otp
 from topup.settings import CONFIG
 
 log = logging.getLogger(__name__)
+SWEEP_EVERY_S = 300.0  # the worker sweeps every few seconds; purging that often would only cost scans
+_last_sweep = {"at": -SWEEP_EVERY_S}
 
 
 def _before(name: str, at: datetime) -> datetime:
@@ -43,3 +46,11 @@ def purge(at: datetime) -> dict[str, int]:
     if any(counts.values()):
         log.info("retention purge: %s", ", ".join(f"{k} {v}" for k, v in counts.items() if v))
     return counts
+
+
+def sweep(at: datetime) -> dict[str, int] | None:
+    """`purge(at)` at most every SWEEP_EVERY_S in this process (called from the worker's periodic sweep)."""
+    if time.monotonic() - _last_sweep["at"] < SWEEP_EVERY_S:
+        return None
+    _last_sweep["at"] = time.monotonic()
+    return purge(at)

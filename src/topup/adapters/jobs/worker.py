@@ -104,7 +104,7 @@ class Worker:
                     maintenance.expire_unpaid_orders()
                     maintenance.expire_bundles()
                     notifications.expiring_soon(now())
-                    retention.purge(now())
+                    retention.sweep(now())
                     last_sweep = time.monotonic()
                 self._in_flight = {f for f in self._in_flight if not f.done()}
                 free = self.threads * 2 - len(self._in_flight)
