@@ -53,6 +53,7 @@ VOUCHER = "+32486123456"  # the voucher redeemed over the API
 TYPED = "+32499887766"  # typed on the web top-up page only
 EMAIL = "Jan.Peeters@Example.be"
 CLIENT_IPS = ("198.51.100.23", "203.0.113.9")
+EID = "89049032123451234512345678901235"  # the buyer's device
 
 
 def formats(e164: str) -> list[str]:
@@ -117,7 +118,7 @@ def _flow(live_server: Any, sms: RecordingSms) -> dict[str, Any]:
     run_jobs_until_idle()
     assert client.get(f"/api/v1/orders/{order['id']}").json()["status"] == "delivered"
 
-    esim = buy_esim(client, "esim-7d-5gb", "privacy-esim")
+    esim = buy_esim(client, "esim-7d-5gb", "privacy-esim", eid=EID)
     assert esim["status"] == "delivered", esim["history"]
 
     _prefer(SIGNED_IN, "en", email=EMAIL)
@@ -166,6 +167,7 @@ def test_a_realistic_flow_leaves_nothing_personal_in_clear(
     assert not re.search(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", dump), "an e-mail address is stored in clear"
     for ip in CLIENT_IPS:
         assert ip not in dump
+    assert EID not in dump
     logged = captured_log.getvalue()
     assert "+32 470 •• •• 56" in logged  # the masking filter ran on this handler
     for number in (TOPUP, SIGNED_IN, VOUCHER, TYPED):
@@ -181,6 +183,7 @@ def test_a_realistic_flow_leaves_nothing_personal_in_clear(
     assert LinePreference.objects.get(line_ref=SIGNED_IN).email == EMAIL
     assert Voucher.objects.get(redeemed_by=VOUCHER).redeemed_by == VOUCHER
     assert OtpChallenge.objects.filter(ip=CLIENT_IPS[0]).count() == 1
+    assert Line.objects.get(iccid=flow["esim_iccid"]).eid == EID
     assert flow["web"].get("/my").status_code == 200  # the sealed session still signs the line in
 
 

@@ -224,4 +224,8 @@ class PersonalQuerySet(models.QuerySet[_M]):
         return super().bulk_update(objs, names, batch_size=batch_size)
 
 
-PersonalManager = models.Manager.from_queryset(PersonalQuerySet)
+class PersonalManager(models.Manager[_M]):
+    """The default manager of models with a blind index: its querysets keep the indexes in step."""
+
+    def get_queryset(self) -> PersonalQuerySet[_M]:
+        return PersonalQuerySet(self.model, using=self._db)

@@ -116,6 +116,8 @@ class Migration(migrations.Migration):
             "job", "last_error", topup.db.fields.EncryptedTextField(blank=True, default="")
         ),
         migrations.AlterField("line", "msisdn", topup.db.fields.EncryptedTextField(blank=True, null=True)),
+        migrations.AlterField("line", "eid", topup.db.fields.EncryptedTextField(blank=True, default="")),
+        migrations.AlterField("order", "eid", topup.db.fields.EncryptedTextField(blank=True, default="")),
         migrations.AlterField(
             "lineevent", "detail", topup.db.fields.EncryptedTextField(blank=True, default="")
         ),

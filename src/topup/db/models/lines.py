@@ -17,7 +17,7 @@ class Line(models.Model):
     msisdn = EncryptedTextField(null=True, blank=True)
     msisdn_index = BlindIndexField(source="msisdn", null=True, blank=True, unique=True)
     objects = PersonalManager()
-    eid = models.CharField(max_length=32, blank=True, default="")
+    eid = EncryptedTextField(blank=True, default="")  # the device's id: personal
     matching_id = models.CharField(max_length=64, blank=True, default="")
     smdp_address = models.CharField(max_length=120, blank=True, default="")
     profile_state = models.CharField(max_length=20, default="released")

@@ -17,7 +17,7 @@ class Order(models.Model):
     line = models.ForeignKey(
         "topup.Line", on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
-    eid = models.CharField(max_length=32, blank=True, default="")  # binds a new eSIM profile to one device
+    eid = EncryptedTextField(blank=True, default="")  # binds a new eSIM profile to one device (a device id)
     iccid = models.CharField(max_length=22, blank=True, default="")  # the profile reserved for a new eSIM
     channel = models.CharField(max_length=10, default="api")
     language = models.CharField(max_length=10, default="en")
