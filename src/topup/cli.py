@@ -150,6 +150,18 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     args.simulator_run(args)
 
 
+def cmd_privacy(args: argparse.Namespace) -> None:
+    from topup.privacy_cli import run_privacy  # noqa: PLC0415
+
+    run_privacy(args)
+
+
+def cmd_keys(args: argparse.Namespace) -> None:
+    from topup.privacy_cli import run_keys  # noqa: PLC0415
+
+    run_keys(args)
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from topup.bench import run  # noqa: PLC0415
 
@@ -192,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     sms_gateway = sub.add_parser("sms-gateway", help="bind to the SMSC over SMPP and answer SMS commands")
     sms_gateway.set_defaults(func=cmd_sms_gateway)
     _add_job_and_payment_commands(sub)
+    _add_privacy(sub)
     manage = sub.add_parser("manage", help="Django management commands (createsuperuser, shell, ...)")
     manage.add_argument("django_args", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)
@@ -258,6 +271,17 @@ def _add_chaos_arguments(chaos: argparse.ArgumentParser) -> None:
     from topup.chaos import add_arguments  # noqa: PLC0415
 
     add_arguments(chaos)
+
+
+def _add_privacy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from topup.privacy_cli import add_keys_arguments, add_privacy_arguments  # noqa: PLC0415
+
+    privacy = sub.add_parser("privacy", help="GDPR export and erasure of a person; purge by retention")
+    add_privacy_arguments(privacy)
+    privacy.set_defaults(func=cmd_privacy)
+    keys = sub.add_parser("keys", help="personal data keys: rotate re-encrypts with the first key")
+    add_keys_arguments(keys)
+    keys.set_defaults(func=cmd_keys)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,10 +1,68 @@
-"""Structured logging: one JSON object a line in production, carrying the ids passed in `extra`."""
+"""Structured logging: one JSON object a line in production, carrying the ids passed in `extra`.
+
+`MaskNumbers` is on every handler: a phone number in any usual format (+32…, %2B32… in a URL, 0032…,
+32 4…, 04…, 4xx xx xx xx) is replaced by its mask (`+32 470 •• •• 56`) in the final message and traceback.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
+
+from topup.pii import mask_msisdn
+
+_SEP = r"[ ./-]?"
+_NUMBER = re.compile(
+    r"(?<![\w%])(?:(?P<plus>\+|%2[Bb])(?P<e164>[1-9](?:[ ./-]?\d){7,14})"
+    rf"|(?P<intl>00[1-9](?:{_SEP}\d){{7,14}})"
+    rf"|(?P<be>32{_SEP}4\d{{2}}(?:{_SEP}\d{{2}}){{3}})"
+    rf"|(?P<national>0?4\d{{2}}(?:{_SEP}\d{{2}}){{3}})"
+    r")(?![\w])"
+)
+
+
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def _mask(found: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", found.group(0).replace("%2B", "").replace("%2b", ""))
+    if found.group("intl"):
+        digits = digits[2:]
+    elif found.group("national"):
+        digits = "32" + digits.lstrip("0")
+    return mask_msisdn(digits)
+
+
+def mask_numbers(text: str) -> str:
+    """`text` with every phone number masked."""
+    return _NUMBER.sub(_mask, text)
+
+
+class MaskNumbers(logging.Filter):
+    """Rewrites each record's final message (and its traceback) with phone numbers masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        record.msg, record.args = mask_numbers(message), None
+        for key, value in vars(record).items():  # values passed in `extra`, e.g. {"line": "+32…"}
+            if key not in _STANDARD and isinstance(value, str):
+                setattr(record, key, mask_numbers(value))
+        info = record.exc_info
+        if info and info[0] is not None and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(info)
+        if record.exc_text:
+            record.exc_text = mask_numbers(record.exc_text)
+        return True
+
+
+def install_number_masking() -> None:
+    """Put `MaskNumbers` on the root logger's handlers (for processes configured by basicConfig)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, MaskNumbers) for f in handler.filters):
+            handler.addFilter(MaskNumbers())
+
 
 CONTEXT_KEYS = ("order_id", "payment_id", "line_id", "job_id", "event_id", "network", "outcome")
 
@@ -21,6 +79,8 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None)
             if value is not None:
                 entry[key] = value
-        if record.exc_info:
+        if record.exc_text:  # already masked by MaskNumbers
+            entry["exc"] = record.exc_text
+        elif record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -23,6 +23,8 @@ DEMO_SMS_WEBHOOK_KEY = "sms_webhook_demo_key"
 DEMO_INDEX_KEY = "demo-blind-index-key-change-me-0123456789"
 DEMO_OTP_KEY = "demo-one-time-code-key-change-me-0123456789"
 MIN_SECRET_CHARS = 32  # every secret production needs is at least this long (SMPP passwords excepted)
+# base64 of SHA-256("topup demo data key"): encrypts personal data in the demo, refused in production.
+DEMO_DATA_KEY = "k1:vWop16c/9B27OubzJGVRhC8zB9WuNLr2bKWbb2VB5CI="
 
 
 def _load_dotenv(path: Path) -> None:
@@ -113,10 +115,25 @@ class Config:
     hsts_include_subdomains: bool
     hsts_preload: bool
     ssl_redirect: bool  # http -> https (behind a proxy: X-Forwarded-Proto), except /healthz
+    data_keys: tuple[
+        str, ...
+    ]  # `kid:base64(32 bytes)` AES-GCM keys for personal data: first encrypts, all decrypt
+    retention_days: dict[str, int]  # what is purged after how many days (see topup.services.retention)
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+
+# Defaults of TOPUP_RETENTION_<NAME>_DAYS: how long records kept only for a while live before the purge.
+RETENTION_DAYS = (
+    ("otp", 7),  # one-time code challenges (the rate limits look back 1 hour at most)
+    ("redeem_attempts", 30),  # voucher redemption failure counters without a recent failure
+    ("inbox_payloads", 30),  # processed webhook payloads (the row stays, for deduplication)
+    ("jobs", 14),  # finished (done) jobs
+    ("access_tokens", 1),  # expired bearer tokens
+    ("idempotency", 7),  # stored first answers to write requests
+)
 
 
 def load_config() -> Config:
@@ -176,6 +193,10 @@ def load_config() -> Config:
         hsts_include_subdomains=_env_bool("HSTS_INCLUDE_SUBDOMAINS", True),
         hsts_preload=_env_bool("HSTS_PRELOAD", False),
         ssl_redirect=_env_bool("SSL_REDIRECT", production),
+        data_keys=tuple(k.strip() for k in _env("DATA_KEYS", DEMO_DATA_KEY).split(",") if k.strip()),
+        retention_days={
+            name: _env_int(f"RETENTION_{name.upper()}_DAYS", days) for name, days in RETENTION_DAYS
+        },
     )
     if config.is_production:
         _refuse_demo_secrets(config)
@@ -185,6 +206,7 @@ def load_config() -> Config:
 DEMO_SECRETS = frozenset(
     {DEMO_SECRET, DEMO_PAYMENTS_API_KEY, DEMO_WEBHOOK_SECRET, DEMO_CARRIER_API_KEY, DEMO_SMDP_API_KEY}
     | {DEMO_SMDP_CALLBACK_KEY, DEMO_SMSC_PASSWORD, DEMO_SMS_WEBHOOK_KEY, DEMO_INDEX_KEY, DEMO_OTP_KEY}
+    | {DEMO_DATA_KEY}
 )
 
 
@@ -205,6 +227,7 @@ def production_secrets(config: Config) -> list[tuple[str, str]]:
         *(("TOPUP_VOUCHER_PEPPERS", s) for _id, s in config.voucher_peppers or (("", ""),)),
         ("TOPUP_OTP_KEY", config.otp_key),
         ("TOPUP_METRICS_TOKEN", config.metrics_token),
+        *(("TOPUP_DATA_KEYS", key) for key in config.data_keys or ("",)),
     ]
 
 
@@ -232,6 +255,9 @@ def production_problems(config: Config) -> list[str]:
         if value and value in seen:
             problems.append(f"{name} repeats {seen[value]}: each secret must be its own")
         seen.setdefault(value, name)
+    demo_material = DEMO_DATA_KEY.split(":", 1)[1]
+    if any(key.split(":", 1)[-1] == demo_material for key in config.data_keys):
+        problems.append("TOPUP_DATA_KEYS holds the demo data key")
     if not config.public_url.startswith("https://"):
         problems.append("TOPUP_PUBLIC_URL must start with https://")
     return problems
@@ -363,6 +389,7 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 METRICS_TOKEN = CONFIG.metrics_token
+SESSION_ENGINE = "topup.db.sessions"  # sessions are sealed like the rest of the personal data
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -370,7 +397,19 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "topup.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": CONFIG.log_format}},
+    "filters": {"mask_numbers": {"()": "topup.logs.MaskNumbers"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": CONFIG.log_format,
+            "filters": ["mask_numbers"],
+        }
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        # They log every request URL at INFO, and carrier URLs carry the number.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

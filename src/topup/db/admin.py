@@ -85,7 +85,7 @@ class BundleInline(ReadOnlyInline):
 class LineAdmin(ReadOnlyAdmin):
     list_display = ("iccid", "eid", "profile_state", "network", "msisdn", "created_at", "archived_at")
     list_filter = ("profile_state", "network")
-    search_fields = ("iccid", "msisdn", "archived_iccid")
+    search_fields = ("iccid", "=msisdn", "archived_iccid")  # the number: exact only, it is encrypted
     list_select_related = ("network",)
     ordering = ("-created_at",)
     inlines = (LineEventInline, BundleInline)
@@ -116,7 +116,7 @@ class PaymentInline(ReadOnlyInline):
 class OrderAdmin(ReadOnlyAdmin):
     list_display = ("id", "status", "network", "msisdn", "order_iccid", "total", "created_at")
     list_filter = ("status", "network", "channel")
-    search_fields = ("id", "msisdn", "iccid", "line__iccid")
+    search_fields = ("id", "=msisdn", "iccid", "line__iccid")
     list_select_related = ("network", "line")
     ordering = ("-created_at",)
     date_hierarchy = "created_at"

@@ -141,7 +141,7 @@ def _place_claimed(
                 order_id=order_id,
                 amount=frozen.total,
                 method=payment_method,
-                description=f"Top-up {request.plan_id} for {frozen.msisdn or request.iccid or 'a new eSIM'}",
+                description=f"Top-up {request.plan_id} ({order_id})",  # no number: providers keep it
                 return_url=f"{CONFIG.public_url}/orders/{order_id}?token={token}",
             )
         )

@@ -406,4 +406,4 @@ class SmppLink:
             try:
                 self._on_message(*item)
             except Exception:
-                log.exception("on_message failed for a message from %s", item[0])
+                log.exception("on_message failed for a message from %s", mask_msisdn(item[0]))

@@ -7,6 +7,7 @@ from topup.db.models.lines import BundleRecord, Line, LineEvent, UsageRow
 from topup.db.models.messaging import AccessToken, Notification, OtpChallenge
 from topup.db.models.orders import ApiKey, Order, OrderEvent, Payment
 from topup.db.models.preferences import LinePreference
+from topup.db.models.privacy import Erasure
 from topup.db.models.vouchers import RedeemAttempts, Voucher, VoucherBatch
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "Account",
     "ApiKey",
     "BundleRecord",
+    "Erasure",
     "IdempotencyRecord",
     "InboxEvent",
     "Job",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from topup.db.fields import EncryptedJSONField, EncryptedTextField
+
 
 class Job(models.Model):
     """A unit of background work written in the same transaction as the state change that needs it."""
@@ -16,7 +18,7 @@ class Job(models.Model):
     run_after = models.DateTimeField()
     locked_until = models.DateTimeField(null=True, blank=True)
     lease_token = models.CharField(max_length=40, blank=True, default="")  # fences completion to the claim
-    last_error = models.TextField(blank=True, default="")
+    last_error = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -51,7 +53,7 @@ class InboxEvent(models.Model):
     provider = models.CharField(max_length=40)
     event_id = models.CharField(max_length=120)
     type = models.CharField(max_length=80)
-    payload = models.JSONField()
+    payload = EncryptedJSONField(null=True)  # dropped (None) after TOPUP_RETENTION_INBOX_PAYLOADS_DAYS
     received_at = models.DateTimeField()
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=60, blank=True, default="")
@@ -75,7 +77,7 @@ class IdempotencyRecord(models.Model):
     order_id = models.CharField(max_length=40, blank=True, default="")  # chosen when the key is claimed
     payment_id = models.CharField(max_length=40, blank=True, default="")
     response_status = models.PositiveSmallIntegerField(default=0)
-    response_body = models.JSONField(default=dict)
+    response_body = EncryptedJSONField(default=dict)  # order documents carry the number
     created_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)  # when the current attempt took the claim
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from topup.db.fields import BlindIndexField, EncryptedTextField, PersonalManager
 from topup.domain.bundles import Bundle, BundleStatus
 
 
@@ -14,8 +15,10 @@ class Line(models.Model):
     network = models.ForeignKey("topup.NetworkRecord", on_delete=models.PROTECT, related_name="+")
     # Unique among live lines; an archived line (its ICCID recycled by the SM-DP+) keeps `<iccid>~<id>`.
     iccid = models.CharField(max_length=64, unique=True)
-    msisdn = models.CharField(max_length=20, null=True, blank=True, unique=True)
-    eid = models.CharField(max_length=32, blank=True, default="")
+    msisdn = EncryptedTextField(null=True, blank=True)
+    msisdn_index = BlindIndexField(source="msisdn", null=True, blank=True, unique=True)
+    objects = PersonalManager()
+    eid = EncryptedTextField(blank=True, default="")  # the device's id: personal
     matching_id = models.CharField(max_length=64, blank=True, default="")
     smdp_address = models.CharField(max_length=120, blank=True, default="")
     profile_state = models.CharField(max_length=20, default="released")
@@ -48,7 +51,7 @@ class LineEvent(models.Model):
     kind = models.CharField(max_length=30)  # profile | bundle_threshold | bundle_expired | usage_refused
     state = models.CharField(max_length=30, blank=True, default="")
     code = models.CharField(max_length=60, blank=True, default="")
-    detail = models.CharField(max_length=255, blank=True, default="")
+    detail = EncryptedTextField(blank=True, default="")
     source_ref = models.CharField(max_length=120, null=True, blank=True, unique=True)  # dedupes notifications
     at = models.DateTimeField()
 

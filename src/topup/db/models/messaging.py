@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from topup.db.fields import BlindIndexField, EncryptedTextField, HashedField, PersonalManager
+
 
 class Notification(models.Model):
     """One message to one address; the unique key makes a receipt, a warning or an OTP go out once.
@@ -16,7 +18,9 @@ class Notification(models.Model):
     id = models.CharField(primary_key=True, max_length=40)
     kind = models.CharField(max_length=20)  # receipt | payment_failed | refund | bundle_80 | ... | otp
     channel = models.CharField(max_length=10)  # sms | email
-    to = models.CharField(max_length=254)
+    to = EncryptedTextField()
+    to_index = BlindIndexField(source="to", purpose="address", blank=True, default="", db_index=True)
+    objects = PersonalManager()
     language = models.CharField(max_length=10)
     subject_id = models.CharField(max_length=60)  # the order, bundle (with its expiry day) or OTP challenge
     status = models.CharField(max_length=10, default="queued")
@@ -38,30 +42,34 @@ class OtpChallenge(models.Model):
     """A one-time code sent by SMS to prove that the caller holds the line; the code is kept as an HMAC."""
 
     id = models.CharField(primary_key=True, max_length=40)
-    msisdn = models.CharField(max_length=20)
+    msisdn = EncryptedTextField()
+    msisdn_index = BlindIndexField(source="msisdn", blank=True, default="")
+    objects = PersonalManager()
     code_hash = models.CharField(max_length=64)
     expires_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0)
     consumed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
-    ip = models.GenericIPAddressField(null=True, blank=True)
+    ip = HashedField(purpose="ip", null=True, blank=True)  # topup.pii.hash_ip of the client address
 
     class Meta:
         db_table = "otp_challenge"
         indexes = [
-            models.Index(fields=["msisdn", "created_at"], name="otp_by_line"),
+            models.Index(fields=["msisdn_index", "created_at"], name="otp_by_line"),
             models.Index(fields=["ip", "created_at"], name="otp_by_ip"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.id} ({self.msisdn})"
+        return self.id
 
 
 class AccessToken(models.Model):
     """A bearer token for one line, stored as the SHA-256 of the token (high entropy needs no slow hash)."""
 
     token_hash = models.CharField(primary_key=True, max_length=64)
-    msisdn = models.CharField(max_length=20)
+    msisdn = EncryptedTextField()
+    msisdn_index = BlindIndexField(source="msisdn", blank=True, default="", db_index=True)
+    objects = PersonalManager()
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField()
 
@@ -69,4 +77,4 @@ class AccessToken(models.Model):
         db_table = "access_token"
 
     def __str__(self) -> str:
-        return f"token for {self.msisdn}"
+        return f"token {self.token_hash[:8]}"

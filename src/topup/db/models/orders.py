@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from django.db import models
 
+from topup.db.fields import BlindIndexField, EncryptedJSONField, EncryptedTextField, PersonalManager
+
 
 class Order(models.Model):
     id = models.CharField(primary_key=True, max_length=40)
     plan = models.ForeignKey("topup.PlanRecord", on_delete=models.PROTECT, related_name="+")
     network = models.ForeignKey("topup.NetworkRecord", on_delete=models.PROTECT, related_name="+")
-    msisdn = models.CharField(max_length=20, blank=True, default="", db_index=True)
+    msisdn = EncryptedTextField(blank=True, default="")
+    msisdn_index = BlindIndexField(source="msisdn", blank=True, default="", db_index=True)
+    objects = PersonalManager()
     line = models.ForeignKey(
         "topup.Line", on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
-    eid = models.CharField(max_length=32, blank=True, default="")  # binds a new eSIM profile to one device
+    eid = EncryptedTextField(blank=True, default="")  # binds a new eSIM profile to one device (a device id)
     iccid = models.CharField(max_length=22, blank=True, default="")  # the profile reserved for a new eSIM
     channel = models.CharField(max_length=10, default="api")
     language = models.CharField(max_length=10, default="en")
     status = models.CharField(max_length=20)
     total_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
-    quote = models.JSONField()  # the frozen quote: price, VAT, commission, promotions
+    quote = EncryptedJSONField()  # the frozen quote: price, VAT, commission, promotions (and the number)
     failure_code = models.CharField(max_length=60, blank=True, default="")
     carrier_ref = models.CharField(max_length=80, blank=True, default="")
     created_at = models.DateTimeField()
@@ -46,7 +50,7 @@ class OrderEvent(models.Model):
     from_status = models.CharField(max_length=20, blank=True, default="")
     to_status = models.CharField(max_length=20)
     code = models.CharField(max_length=60, blank=True, default="")
-    detail = models.CharField(max_length=255, blank=True, default="")
+    detail = EncryptedTextField(blank=True, default="")
     at = models.DateTimeField()
 
     class Meta:

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from django.db import models
 
+from topup.db.fields import BlindIndexField, EncryptedTextField, PersonalManager
+
 
 class LinePreference(models.Model):
-    """Keyed by the line as the customer reaches us: an E.164 number (SMS, USSD, IVR) or an ICCID."""
+    """Keyed by the line as the customer reaches us: an E.164 number (SMS, USSD, IVR) or an ICCID, kept
+    encrypted and found through its blind index (`filter(line_ref=x)` looks the index up)."""
 
-    line_ref = models.CharField(primary_key=True, max_length=22)
+    line_ref = EncryptedTextField()
+    ref_index = BlindIndexField(source="line_ref", primary_key=True)
+    objects = PersonalManager()
     language = models.CharField(max_length=10, default="en")
-    email = models.EmailField(blank=True, default="")
+    email = EncryptedTextField(blank=True, default="")
+    email_index = BlindIndexField(source="email", purpose="email", blank=True, default="", db_index=True)
     chosen = models.BooleanField(
         default=False
     )  # set explicitly (LANG, a menu, the website): never guessed over
@@ -20,4 +26,4 @@ class LinePreference(models.Model):
         db_table = "line_preference"
 
     def __str__(self) -> str:
-        return f"{self.line_ref}: {self.language}"
+        return f"{self.ref_index[:8]}: {self.language}"

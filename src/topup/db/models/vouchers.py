@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from topup.db.fields import BlindIndexField, EncryptedTextField, HashedField, PersonalManager
+
 
 class VoucherBatch(models.Model):
     """One print run of vouchers for one plan; the PINs exist only in the file handed to the printer."""
@@ -35,7 +37,9 @@ class Voucher(models.Model):
     expires_at = models.DateTimeField()
     activated_at = models.DateTimeField(null=True, blank=True)
     redeemed_at = models.DateTimeField(null=True, blank=True)
-    redeemed_by = models.CharField(max_length=22, blank=True, default="")  # MSISDN (E.164) or ICCID
+    redeemed_by = EncryptedTextField(blank=True, default="")  # MSISDN (E.164) or ICCID
+    redeemed_by_index = BlindIndexField(source="redeemed_by", blank=True, default="", db_index=True)
+    objects = PersonalManager()
     channel = models.CharField(max_length=10, blank=True, default="")
     order = models.ForeignKey(
         "topup.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -52,7 +56,7 @@ class Voucher(models.Model):
 class RedeemAttempts(models.Model):
     """Consecutive failed redemptions of one caller (`line:+32…`, `ip:…`, `caller:…`), reset by a success."""
 
-    key = models.CharField(max_length=120, unique=True)
+    key = HashedField(purpose="redeem_attempts", unique=True)  # kept as a keyed digest of the caller
     failures = models.PositiveIntegerField(default=0)
     last_failure_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)  # for support tools; the policy decides
@@ -61,4 +65,4 @@ class RedeemAttempts(models.Model):
         db_table = "voucher_redeem_attempts"
 
     def __str__(self) -> str:
-        return self.key
+        return f"attempts {self.key[:8]}"

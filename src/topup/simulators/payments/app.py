@@ -10,6 +10,7 @@ import signal
 
 from aiohttp import web
 
+from topup.logs import install_number_masking
 from topup.simulators.payments.api import Api, middlewares
 from topup.simulators.payments.checkout import Checkout
 from topup.simulators.payments.config import SimulatorSettings, settings_from_args
@@ -83,4 +84,5 @@ def run(args: argparse.Namespace) -> None:
     if settings.webhook_url and not settings.webhook_secret:
         raise SystemExit("payment simulator: a webhook URL needs a webhook secret to sign with")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_number_masking()
     asyncio.run(serve(settings))

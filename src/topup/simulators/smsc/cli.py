@@ -9,6 +9,7 @@ import signal
 
 from aiohttp import web
 
+from topup.logs import install_number_masking
 from topup.settings import CONFIG
 from topup.simulators.smsc.app import build_app
 from topup.simulators.smsc.session import Smsc
@@ -62,6 +63,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_number_masking()
     asyncio.run(serve(args))
 
 
