@@ -23,6 +23,7 @@ from tests.integration.conftest import Carriers, run_jobs_until_idle
 from tests.integration.test_esim import buy_esim
 from tests.integration.test_notifications import RecordingSms, _prefer
 from tests.integration.test_order_flow import place, wait_for_status
+from tests.support.orders import owner
 from topup import crypto
 from topup.clock import new_id, now
 from topup.db import ledger
@@ -114,9 +115,9 @@ def _flow(live_server: Any, sms: RecordingSms) -> dict[str, Any]:
         order["payment"]["checkout_url"], data={"action": "approve"}, headers={"Accept": "application/json"}
     )
     assert approved.status_code == 200
-    assert wait_for_status(client, order["id"], {"paid"})["status"] == "paid"
+    assert wait_for_status(client, order, {"paid"})["status"] == "paid"
     run_jobs_until_idle()
-    assert client.get(f"/api/v1/orders/{order['id']}").json()["status"] == "delivered"
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()["status"] == "delivered"
 
     esim = buy_esim(client, "esim-7d-5gb", "privacy-esim", eid=EID)
     assert esim["status"] == "delivered", esim["history"]
@@ -217,7 +218,7 @@ def _purchases(live_server: Any) -> str:
     httpx.post(
         created["payment"]["checkout_url"], data={"action": "approve"}, headers={"Accept": "application/json"}
     )
-    assert wait_for_status(client, created["id"], {"paid"})["status"] == "paid"
+    assert wait_for_status(client, created, {"paid"})["status"] == "paid"
     run_jobs_until_idle()
     _prefer(TOPUP, "nl", email=EMAIL)
     return str(created["id"])

@@ -23,6 +23,7 @@ SECRETS = {
     "TOPUP_VOUCHER_PEPPERS": f"v2:{'n' * 32},v1:{'o' * 32}",
     "TOPUP_OTP_KEY": "t" * 32,
     "TOPUP_METRICS_TOKEN": "m" * 32,
+    "TOPUP_DATA_KEYS": "k9:cHJvZHVjdGlvbi10ZXN0LWRhdGEta2V5LTMyYnl0ZXM=",
 }
 
 
