@@ -110,7 +110,9 @@ class Migration(migrations.Migration):
         migrations.AddField("otpchallenge", "msisdn_index", _index(source="msisdn")),
         migrations.AddField("voucher", "redeemed_by_index", _index(db_index=True, source="redeemed_by")),
         migrations.AlterField("accesstoken", "msisdn", topup.db.fields.EncryptedTextField()),
-        migrations.AlterField("idempotencyrecord", "response_body", topup.db.fields.EncryptedJSONField(default=dict)),
+        migrations.AlterField(
+            "idempotencyrecord", "response_body", topup.db.fields.EncryptedJSONField(default=dict)
+        ),
         migrations.AlterField("inboxevent", "payload", topup.db.fields.EncryptedJSONField(null=True)),
         migrations.AlterField(
             "job", "last_error", topup.db.fields.EncryptedTextField(blank=True, default="")
