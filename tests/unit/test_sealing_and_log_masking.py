@@ -60,6 +60,8 @@ def test_production_refuses_the_demo_data_key(monkeypatch: pytest.MonkeyPatch) -
             strong[name] = f"{name}-strong-secret-".ljust(48, "x")
         elif isinstance(value, tuple):
             strong[name] = (f"{name}-strong-secret-".ljust(48, "x"),)
+    strong["voucher_peppers"] = (("v1", "voucher-pepper-strong-secret-".ljust(48, "x")),)
+    strong["public_url"] = "https://topup.example"
     fine = Config(**{**vars(load_config()), **strong, "data_keys": (K2,)})
     _refuse_demo_secrets(fine)
     with pytest.raises(RuntimeError):
