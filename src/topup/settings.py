@@ -20,6 +20,8 @@ DEMO_SMDP_CALLBACK_KEY = "smdp_callback_demo_key"
 DEMO_SMSC_PASSWORD = "topup123"  # noqa: S105 - the demo SMSC simulator's, refused in production
 DEMO_SMS_WEBHOOK_KEY = "sms_webhook_demo_key"
 DEMO_INDEX_KEY = "demo-blind-index-key-change-me-0123456789"
+DEMO_USSD_GATEWAY_KEY = "ussd_gateway_demo_key"
+DEMO_IVR_AUTH_TOKEN = "ivr_demo_auth_token"  # noqa: S105 - the demo's, refused in production
 
 
 def _load_dotenv(path: Path) -> None:
@@ -47,6 +49,11 @@ def _env_int(name: str, default: int) -> int:
 
 def _env_float(name: str, default: float) -> float:
     return float(_env(name, str(default)))
+
+
+def _env_list(name: str, default: str) -> tuple[str, ...]:
+    """A comma-separated list; set but empty gives an empty list (a channel's empty key list disables it)."""
+    return tuple(item.strip() for item in _env(name, default).split(",") if item.strip())
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,16 @@ class Config:
     web_workers: int
     log_format: str  # text | json
     index_key: str  # keys the blind indexes of personal data and the hashes of client addresses
+    # Channel gateways (first key signs in our own tools, all verify: rotation); empty disables the channel.
+    ussd_gateway_keys: tuple[str, ...]
+    sms_webhook_keys: tuple[str, ...]
+    ivr_auth_tokens: tuple[str, ...]
+    gateway_allowed_ips: tuple[str, ...]  # CIDRs the gateways call from; empty: any
+    trusted_proxies: tuple[str, ...]  # CIDRs of our own proxies, whose X-Forwarded-For is believed
+    voucher_breaker_window_s: int  # the sliding window in which failed redemptions are counted
+    voucher_breaker_failures: int  # unknown PINs in the window that open the breaker whatever the share
+    voucher_breaker_share: float  # or this share of attempts failing (with at least a third of the count)
+    voucher_breaker_rate: int  # redemption attempts a minute, for everyone together, while it is open
 
     @property
     def is_production(self) -> bool:
@@ -139,6 +156,15 @@ def load_config() -> Config:
         web_workers=_env_int("WEB_WORKERS", 2),
         log_format=_env("LOG_FORMAT", "json" if env == "production" else "text"),
         index_key=_env("INDEX_KEY", DEMO_INDEX_KEY),
+        ussd_gateway_keys=_env_list("USSD_GATEWAY_KEYS", DEMO_USSD_GATEWAY_KEY),
+        sms_webhook_keys=_env_list("SMS_WEBHOOK_KEYS", DEMO_SMS_WEBHOOK_KEY),
+        ivr_auth_tokens=_env_list("IVR_AUTH_TOKEN", DEMO_IVR_AUTH_TOKEN),
+        gateway_allowed_ips=_env_list("GATEWAY_ALLOWED_IPS", ""),
+        trusted_proxies=_env_list("TRUSTED_PROXIES", ""),
+        voucher_breaker_window_s=_env_int("VOUCHER_BREAKER_WINDOW_S", 300),
+        voucher_breaker_failures=_env_int("VOUCHER_BREAKER_FAILURES", 60),
+        voucher_breaker_share=_env_float("VOUCHER_BREAKER_SHARE", 0.5),
+        voucher_breaker_rate=_env_int("VOUCHER_BREAKER_RATE", 12),
     )
     if config.is_production:
         _refuse_demo_secrets(config)
@@ -161,6 +187,9 @@ def _refuse_demo_secrets(config: Config) -> None:
         if s in demo
     ]
     used += [s for s in config.webhook_secrets if s in demo]
+    demo.update({DEMO_USSD_GATEWAY_KEY, DEMO_IVR_AUTH_TOKEN})
+    gateway_keys = (*config.ussd_gateway_keys, *config.sms_webhook_keys, *config.ivr_auth_tokens)
+    used += [s for s in gateway_keys if s in demo or len(s) < 16]
     if used or not config.webhook_secrets:
         raise RuntimeError("TOPUP_ENV=production refuses to start with a demo or missing secret")
 
