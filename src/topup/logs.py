@@ -6,7 +6,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
-CONTEXT_KEYS = ("order_id", "payment_id", "line_id", "job_id", "event_id", "network", "outcome")
+CONTEXT_KEYS = ("order_id", "payment_id", "line_id", "job_id", "event_id", "network", "outcome", "alert")
 
 
 class JsonFormatter(logging.Formatter):

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from topup.clock import now
 from topup.db.models import InboxEvent, Job, Order
+from topup.services import breaker
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -33,4 +34,20 @@ def metrics(request: HttpRequest) -> HttpResponse:
         "# TYPE topup_webhooks_unprocessed gauge",
         f"topup_webhooks_unprocessed {pending}",
     ]
+    lines += _voucher_guessing()
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")
+
+
+def _voucher_guessing() -> list[str]:
+    found = breaker.metrics(now())
+    return [
+        "# HELP topup_voucher_guessing_alerts_total Times the voucher guessing breaker opened.",
+        "# TYPE topup_voucher_guessing_alerts_total counter",
+        f"topup_voucher_guessing_alerts_total {found['alerts_total']}",
+        "# HELP topup_voucher_breaker_open 1 while voucher redemptions are slowed for everyone.",
+        "# TYPE topup_voucher_breaker_open gauge",
+        f"topup_voucher_breaker_open {found['open']}",
+        "# HELP topup_voucher_unknown_pins Unknown voucher PINs in the breaker's window.",
+        "# TYPE topup_voucher_unknown_pins gauge",
+        f"topup_voucher_unknown_pins {found['failures']}",
+    ]

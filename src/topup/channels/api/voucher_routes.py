@@ -9,6 +9,7 @@ from pydantic import Field
 
 from topup.channels.api.documents import ERRORS
 from topup.channels.api.schemas import OrderOut
+from topup.channels.clients import client_ip
 from topup.clock import now
 from topup.domain.errors import Conflict
 from topup.services import vouchers
@@ -30,7 +31,7 @@ def redeem_voucher(request: HttpRequest, body: RedeemIn) -> Status[dict[str, obj
     stored = replay(idem)
     if stored is not None:
         return Status(stored.status, stored.body)
-    callers = [f"ip:{request.META.get('REMOTE_ADDR', '')}", f"line:{body.msisdn or body.iccid}"]
+    callers = [f"ip:{client_ip(request) or 'unknown'}", f"line:{body.msisdn or body.iccid}"]
     try:
         order = vouchers.redeem(
             body.pin, msisdn=body.msisdn, iccid=body.iccid, channel="api", caller_keys=callers,
