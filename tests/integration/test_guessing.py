@@ -187,3 +187,30 @@ def test_concurrent_code_requests_for_one_line_never_pass_its_limit(seeded: None
     assert sorted(outcomes) == ["otp_rate_limited"] * 9 + ["sent"] * 3
     assert OtpChallenge.objects.count() == 3
     assert len(sms.sent) == 3
+
+
+def test_concurrent_wrong_pins_from_one_caller_stop_at_its_lock(seeded: None, frozen: list[datetime]) -> None:
+    pins = [pin for pin, _ in zip(wrong_pins("proximus", seed=14), range(20), strict=False)]
+    start, outcomes, lock = threading.Barrier(20), [], threading.Lock()
+
+    def guess(pin: str) -> None:
+        try:
+            start.wait()
+            try:
+                vouchers.redeem(pin, msisdn="+32470330001", channel="ussd", caller_keys=["ussd:one-session"])
+                outcome = "redeemed"
+            except DomainError as error:
+                outcome = error.code
+            with lock:
+                outcomes.append(outcome)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess, args=(pin,)) for pin in pins]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Three free failures, the fourth sets a lock: no read-then-write race lets a fifth through.
+    assert outcomes.count("voucher_unknown") == 4, outcomes
+    assert outcomes.count("voucher_locked_out") == 16
