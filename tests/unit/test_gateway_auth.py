@@ -29,6 +29,8 @@ def test_a_signed_body_verifies_with_any_key_of_the_list_within_300_s() -> None:
     assert not body_is_signed(["old"], body, headers, at + 301)
     assert not body_is_signed(["old"], body + b"2", headers, at)
     assert not body_is_signed(["old"], body, {}, at)
+    forged = {"X-Topup-Timestamp": str(at), "X-Topup-Signature": "v1=é"}
+    assert not body_is_signed(["old"], body, forged, at)  # refused, not a server error
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,8 @@ class Voucher(models.Model):
 
 
 class RedeemAttempts(models.Model):
-    """Consecutive failed redemptions of one caller (`line:+32…`, `ip:…`, `caller:…`), reset by a success."""
+    """Consecutive failed redemptions of one caller, reset by a success; the key is the caller's kind and a
+    blind index of its value (`line:<index>`, `ip:<hash_ip>`, `ussd:<index>`), never in clear."""
 
     key = models.CharField(max_length=120, unique=True)
     failures = models.PositiveIntegerField(default=0)
