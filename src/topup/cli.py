@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_simulators(simulate: argparse.ArgumentParser) -> None:
-    from topup.simulators import carriers, payments, phone, smdp, smsc, usage  # noqa: PLC0415
+    from topup.simulators import carriers, payments, phone, smdp, smsc, usage, ussd_phone  # noqa: PLC0415
     from topup.simulators.smsc import phone_cli  # noqa: PLC0415
 
     kinds = simulate.add_subparsers(dest="simulator", required=True)
@@ -231,6 +231,7 @@ def _add_simulators(simulate: argparse.ArgumentParser) -> None:
         ("usage", usage, "a packet core posting data usage batches to the platform"),
         ("smsc", smsc, "an SMSC speaking SMPP 3.4, with phones played over HTTP"),
         ("sms", phone_cli, "a phone sending one SMS through the SMSC and printing the replies"),
+        ("ussd", ussd_phone, "a phone dialling a USSD code through a signing gateway: --from +32… --text 1"),
     ]:
         sim = kinds.add_parser(name, help=help_text)
         module.add_arguments(sim)

@@ -64,7 +64,7 @@ def install_number_masking() -> None:
             handler.addFilter(MaskNumbers())
 
 
-CONTEXT_KEYS = ("order_id", "payment_id", "line_id", "job_id", "event_id", "network", "outcome")
+CONTEXT_KEYS = ("order_id", "payment_id", "line_id", "job_id", "event_id", "network", "outcome", "alert")
 
 
 class JsonFormatter(logging.Formatter):

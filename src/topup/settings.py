@@ -25,6 +25,8 @@ DEMO_OTP_KEY = "demo-one-time-code-key-change-me-0123456789"
 MIN_SECRET_CHARS = 32  # every secret production needs is at least this long (SMPP passwords excepted)
 # base64 of SHA-256("topup demo data key"): encrypts personal data in the demo, refused in production.
 DEMO_DATA_KEY = "k1:vWop16c/9B27OubzJGVRhC8zB9WuNLr2bKWbb2VB5CI="
+DEMO_USSD_GATEWAY_KEY = "ussd_gateway_demo_key"
+DEMO_IVR_AUTH_TOKEN = "ivr_demo_auth_token"  # noqa: S105 - the demo's, refused in production
 
 
 def _load_dotenv(path: Path) -> None:
@@ -67,6 +69,11 @@ def _peppers(raw: str) -> tuple[tuple[str, str], ...]:
             raise RuntimeError("TOPUP_VOUCHER_PEPPERS must read `v2:<secret>,v1:<secret>` with distinct ids")
         peppers.append((pepper_id, secret))
     return tuple(peppers)
+
+
+def _env_list(name: str, default: str) -> tuple[str, ...]:
+    """A comma-separated list; set but empty gives an empty list (a channel's empty key list disables it)."""
+    return tuple(item.strip() for item in _env(name, default).split(",") if item.strip())
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,16 @@ class Config:
         str, ...
     ]  # `kid:base64(32 bytes)` AES-GCM keys for personal data: first encrypts, all decrypt
     retention_days: dict[str, int]  # what is purged after how many days (see topup.services.retention)
+    # Channel gateways (first key signs in our own tools, all verify: rotation); empty disables the channel.
+    ussd_gateway_keys: tuple[str, ...]
+    sms_webhook_keys: tuple[str, ...]
+    ivr_auth_tokens: tuple[str, ...]
+    gateway_allowed_ips: tuple[str, ...]  # CIDRs the gateways call from; empty: any
+    trusted_proxies: tuple[str, ...]  # CIDRs of our own proxies, whose X-Forwarded-For is believed
+    voucher_breaker_window_s: int  # the sliding window in which failed redemptions are counted
+    voucher_breaker_failures: int  # unknown PINs in the window that open the breaker whatever the share
+    voucher_breaker_share: float  # or this share of attempts failing (with at least a third of the count)
+    voucher_breaker_rate: int  # redemption attempts a minute, for everyone together, while it is open
 
     @property
     def is_production(self) -> bool:
@@ -133,6 +150,7 @@ RETENTION_DAYS = (
     ("jobs", 14),  # finished (done) jobs
     ("access_tokens", 1),  # expired bearer tokens
     ("idempotency", 7),  # stored first answers to write requests
+    ("rate_counters", 1),  # windows of the voucher and one-time-code limits (the longest is 1 hour)
 )
 
 
@@ -173,7 +191,7 @@ def load_config() -> Config:
         smsc_system_id=_env("SMSC_SYSTEM_ID", "topup"),
         smsc_password=_env("SMSC_PASSWORD", DEMO_SMSC_PASSWORD),
         sms_short_code=_env("SMS_SHORT_CODE", "1919"),
-        sms_webhook_key=_env("SMS_WEBHOOK_KEY", DEMO_SMS_WEBHOOK_KEY),
+        sms_webhook_key=_env("SMS_WEBHOOK_KEY", "" if production else DEMO_SMS_WEBHOOK_KEY),
         smtp_host=_env("SMTP_HOST", ""),
         smtp_port=_env_int("SMTP_PORT", 25),
         mail_from=_env("MAIL_FROM", "Topup <receipts@topup.example>"),
@@ -197,6 +215,15 @@ def load_config() -> Config:
         retention_days={
             name: _env_int(f"RETENTION_{name.upper()}_DAYS", days) for name, days in RETENTION_DAYS
         },
+        ussd_gateway_keys=_env_list("USSD_GATEWAY_KEYS", "" if production else DEMO_USSD_GATEWAY_KEY),
+        sms_webhook_keys=_env_list("SMS_WEBHOOK_KEYS", "" if production else DEMO_SMS_WEBHOOK_KEY),
+        ivr_auth_tokens=_env_list("IVR_AUTH_TOKEN", "" if production else DEMO_IVR_AUTH_TOKEN),
+        gateway_allowed_ips=_env_list("GATEWAY_ALLOWED_IPS", ""),
+        trusted_proxies=_env_list("TRUSTED_PROXIES", ""),
+        voucher_breaker_window_s=_env_int("VOUCHER_BREAKER_WINDOW_S", 300),
+        voucher_breaker_failures=_env_int("VOUCHER_BREAKER_FAILURES", 60),
+        voucher_breaker_share=_env_float("VOUCHER_BREAKER_SHARE", 0.5),
+        voucher_breaker_rate=_env_int("VOUCHER_BREAKER_RATE", 12),
     )
     if config.is_production:
         _refuse_demo_secrets(config)
@@ -206,8 +233,19 @@ def load_config() -> Config:
 DEMO_SECRETS = frozenset(
     {DEMO_SECRET, DEMO_PAYMENTS_API_KEY, DEMO_WEBHOOK_SECRET, DEMO_CARRIER_API_KEY, DEMO_SMDP_API_KEY}
     | {DEMO_SMDP_CALLBACK_KEY, DEMO_SMSC_PASSWORD, DEMO_SMS_WEBHOOK_KEY, DEMO_INDEX_KEY, DEMO_OTP_KEY}
-    | {DEMO_DATA_KEY}
+    | {DEMO_DATA_KEY, DEMO_USSD_GATEWAY_KEY, DEMO_IVR_AUTH_TOKEN}
 )
+
+
+def optional_secrets(config: Config) -> list[tuple[str, str]]:
+    """Secrets of channels production may leave off (empty: the channel answers 404); when set, they are held
+    to the same rules as the required ones."""
+    return [
+        ("TOPUP_SMS_WEBHOOK_KEY", config.sms_webhook_key),
+        *(("TOPUP_SMS_WEBHOOK_KEYS", key) for key in config.sms_webhook_keys),
+        *(("TOPUP_USSD_GATEWAY_KEYS", key) for key in config.ussd_gateway_keys),
+        *(("TOPUP_IVR_AUTH_TOKEN", key) for key in config.ivr_auth_tokens),
+    ]
 
 
 def production_secrets(config: Config) -> list[tuple[str, str]]:
@@ -222,7 +260,6 @@ def production_secrets(config: Config) -> list[tuple[str, str]]:
         ("TOPUP_CARRIER_API_KEY", config.carrier_api_key),
         ("TOPUP_SMDP_API_KEY", config.smdp_api_key),
         ("TOPUP_SMDP_CALLBACK_KEY", config.smdp_callback_key),
-        ("TOPUP_SMS_WEBHOOK_KEY", config.sms_webhook_key),
         ("TOPUP_INDEX_KEY", config.index_key),
         *(("TOPUP_VOUCHER_PEPPERS", s) for _id, s in config.voucher_peppers or (("", ""),)),
         ("TOPUP_OTP_KEY", config.otp_key),
@@ -234,7 +271,8 @@ def production_secrets(config: Config) -> list[tuple[str, str]]:
 def production_problems(config: Config) -> list[str]:
     """What keeps this configuration from running in production (names only: never a secret's value)."""
     problems: list[str] = []
-    for name, value in production_secrets(config):
+    optional = [(name, value) for name, value in optional_secrets(config) if value]
+    for name, value in [*production_secrets(config), *optional]:
         if not value or value in DEMO_SECRETS:
             problems.append(f"{name} is missing or a demo value")
         elif len(value) < MIN_SECRET_CHARS:

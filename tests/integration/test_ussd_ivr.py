@@ -13,9 +13,10 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from django.conf import settings
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils.translation import override, pgettext
 
+from tests.support.gateways import GatewayClient
 from topup import urls as topup_urls
 from topup.channels import ivr, phone_words, ussd
 from topup.channels.messages import MESSAGES
@@ -54,12 +55,13 @@ def _voucher_pin(plan_id: str = "proximus-credit-10") -> str:
 
 class UssdSession:
     def __init__(self, phone: str, service_code: str = "*111#") -> None:
-        self.client, self.phone, self.service_code = Client(), phone, service_code
+        self.client, self.phone, self.service_code = GatewayClient(), phone, service_code
         self.replies: list[str] = []
 
     def send(self, text: str, service_code: str | None = None) -> str:
         form = {"sessionId": "ATUid_1", "serviceCode": service_code or self.service_code}
-        response = self.client.post("/channels/ussd", form | {"phoneNumber": self.phone, "text": text})
+        fields = form | {"phoneNumber": self.phone, "text": text}
+        response = self.client.gateway_post("/channels/ussd", fields)
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/plain")
         reply = response.content.decode()
@@ -169,11 +171,11 @@ class Call:
     """A phone call as the telephony platform makes it: post, read the XML, follow the prompt's action."""
 
     def __init__(self, caller: str, entry: str = "/channels/ivr/voice") -> None:
-        self.client, self.caller, self.entry = Client(), caller, entry
+        self.client, self.caller, self.entry = GatewayClient(), caller, entry
 
     def post(self, url: str, digits: str | None = None) -> ET.Element:
         form = {"CallSid": "CA0001", "From": self.caller} | ({"Digits": digits} if digits is not None else {})
-        response = self.client.post(url, form)
+        response = self.client.gateway_post(url, form)
         assert response.status_code == 200
         assert b"<?xml" in response.content[:40]
         return ET.fromstring(response.content)  # well-formed, or this raises

@@ -9,6 +9,7 @@ import pytest
 from django.db import close_old_connections, connection
 from django.test import Client
 
+from tests.support.gateways import GatewayClient
 from topup.channels import sms
 from topup.db.models import Order, Voucher
 from topup.services import vouchers
@@ -32,7 +33,7 @@ def _via_api(i: int, pin: str) -> bool:
 
 
 def _via_ussd(i: int, pin: str) -> bool:
-    answer = Client().post(
+    answer = GatewayClient().gateway_post(
         "/channels/ussd",
         {"sessionId": f"s{i}", "serviceCode": f"*121*{pin}#", "phoneNumber": _number(i), "text": ""},
     )
@@ -103,9 +104,9 @@ def test_the_api_replays_a_redemption_and_names_each_refusal(seeded: None) -> No
 
 
 def test_the_sms_aggregator_webhook_answers_like_the_smpp_link(seeded: None, carriers_simulator: str) -> None:
-    client = Client()
+    client = GatewayClient()
     refused = client.post("/channels/sms/inbound", {"from": "+32470123456", "text": "SALDO"})
-    assert refused.status_code == 401
+    assert refused.status_code == 403
     answer = client.post(
         "/channels/sms/inbound",
         {"from": "+32470123456", "text": "SALDO"},
@@ -114,3 +115,8 @@ def test_the_sms_aggregator_webhook_answers_like_the_smpp_link(seeded: None, car
     assert answer.status_code == 200
     assert answer.json()["to"] == "+32470123456"
     assert "Proximus saldo" in answer.json()["reply"]
+    signed = client.gateway_post(
+        "/channels/sms/inbound", {"from": "+32470123456", "text": "SALDO"}, as_json=True
+    )
+    assert signed.status_code == 200
+    assert signed.json()["reply"] == answer.json()["reply"]

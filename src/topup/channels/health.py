@@ -10,8 +10,10 @@ from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from topup.channels.clients import client_ip
 from topup.clock import now
 from topup.db.models import InboxEvent, Job, Order, Payment
+from topup.services import breaker
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -29,7 +31,7 @@ def metrics_refusal(request: HttpRequest) -> HttpResponse | None:
     token: str = settings.METRICS_TOKEN
     if not token:
         try:
-            loopback = ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+            loopback = ipaddress.ip_address(client_ip(request) or "").is_loopback
         except ValueError:
             loopback = False
         return None if loopback else HttpResponse("metrics: loopback only\n", status=403)
@@ -61,6 +63,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
         "# TYPE topup_webhooks_unprocessed gauge",
         f"topup_webhooks_unprocessed {pending}",
     ]
+    lines += _voucher_guessing()
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")
 
 
@@ -83,4 +86,19 @@ def _money_alerts() -> list[str]:
         "# HELP topup_payments_needs_review Payments whose webhook did not match the amount or currency.",
         "# TYPE topup_payments_needs_review gauge",
         f"topup_payments_needs_review {review}",
+    ]
+
+
+def _voucher_guessing() -> list[str]:
+    found = breaker.metrics(now())
+    return [
+        "# HELP topup_voucher_guessing_alerts_total Times the voucher guessing breaker opened.",
+        "# TYPE topup_voucher_guessing_alerts_total counter",
+        f"topup_voucher_guessing_alerts_total {found['alerts_total']}",
+        "# HELP topup_voucher_breaker_open 1 while voucher redemptions are slowed for everyone.",
+        "# TYPE topup_voucher_breaker_open gauge",
+        f"topup_voucher_breaker_open {found['open']}",
+        "# HELP topup_voucher_unknown_pins Unknown voucher PINs in the breaker's window.",
+        "# TYPE topup_voucher_unknown_pins gauge",
+        f"topup_voucher_unknown_pins {found['failures']}",
     ]

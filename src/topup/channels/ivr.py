@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from topup.channels import phone_words as words
+from topup.channels.gateway_auth import gateway, ivr_check
 from topup.domain.errors import DomainError
 from topup.domain.identifiers import parse_belgian_mobile
 from topup.domain.money import Money
@@ -70,8 +71,11 @@ def _say(text: str) -> Say:
 # ---------------------------------------------------------------- the dialogue (shared by both renderings)
 
 
-def next_turn(step: str, digits: str | None, caller: str, language: str | None, tries: int) -> Turn:
-    """What the caller hears next after pressing `digits` at `step` (None: no key pressed)."""
+def next_turn(
+    step: str, digits: str | None, caller: str, language: str | None, tries: int, *, call: str = ""
+) -> Turn:
+    """What the caller hears next after pressing `digits` at `step` (None: no key pressed); `call` is
+    the platform's call id (CallSid), the source of a voucher attempt."""
     try:
         line = parse_belgian_mobile(caller)
     except DomainError as error:
@@ -89,7 +93,7 @@ def next_turn(step: str, digits: str | None, caller: str, language: str | None, 
         if step == "menu":
             return _menu_choice(line, lang, keys, tries)
         if step == "pin":
-            return _pin(line, lang, keys, tries)
+            return _pin(line, lang, keys, tries, call or line)
         if step == BUY_STEP:
             return _buy_choice(line, lang, keys, tries)
         if step.startswith(f"{BUY_STEP}:"):
@@ -160,12 +164,12 @@ def _menu_choice(line: str, lang: str, keys: str, tries: int) -> Turn:
     return _menu(lang, tuple(_say(s) for s in sentences))
 
 
-def _pin(line: str, lang: str, keys: str, tries: int) -> Turn:
+def _pin(line: str, lang: str, keys: str, tries: int, call: str) -> Turn:
     if not keys:
         return _retry(_pin_gather(), lang, tries, keys)
     try:
         order = vouchers.redeem(
-            keys, msisdn=line, channel=CHANNEL, caller_keys=[f"line:{line}"], language=lang
+            keys, msisdn=line, channel=CHANNEL, caller_keys=[f"line:{line}", f"call:{call}"], language=lang
         )
     except DomainError as error:
         return _retry(_pin_gather(), lang, tries, keys, says=(_say(words.error_text(error.code)),))
@@ -236,9 +240,8 @@ def _turn_for(request: HttpRequest) -> Turn:
     except ValueError:
         tries = 0
     digits = request.POST.get("Digits")
-    return next_turn(
-        request.GET.get("step", ""), digits, request.POST.get("From", ""), request.GET.get("lang"), tries
-    )
+    caller, call = request.POST.get("From", ""), request.POST.get("CallSid", "").strip()[:80]
+    return next_turn(request.GET.get("step", ""), digits, caller, request.GET.get("lang"), tries, call=call)
 
 
 def _action(request: HttpRequest, turn: Turn, step: str) -> str:
@@ -278,8 +281,10 @@ def render_twiml(request: HttpRequest, turn: Turn) -> HttpResponse:
 
 
 # The telephony platform calls us server to server (no browser, no cookie): CSRF has nothing to protect.
+# It signs each request with its auth token instead (X-Twilio-Signature, gateway_auth).
 @csrf_exempt
 @require_POST
+@gateway(CHANNEL, ivr_check)
 def twiml_voice(request: HttpRequest) -> HttpResponse:
     return render_twiml(request, _turn_for(request))
 
@@ -332,6 +337,7 @@ def render_vxml(request: HttpRequest, turn: Turn) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+@gateway(CHANNEL, ivr_check)
 def vxml_voice(request: HttpRequest) -> HttpResponse:
     return render_vxml(request, _turn_for(request))
 

@@ -54,12 +54,16 @@ MESSAGES = {
         "Too many wrong codes. For your safety, voucher top-ups are paused for this number for a while. "
         "Try again later."
     ),
+    "voucher_busy": _(
+        "Voucher top-ups are very busy right now. Wait a minute and try again; your voucher is safe."
+    ),
     "unsupported_language": _("Choose one of these languages: NL, FR, DE, EN or ZH."),
     "sms_unavailable": _("We cannot send text messages right now. Please try again in a few minutes."),
     "otp_rate_limited": _("Too many codes were asked for. Wait a few minutes and try again."),
     "otp_invalid": _("This code is not right. Check the SMS and try again."),
     "otp_expired": _("This code has expired. Ask for a new one."),
     "otp_locked": _("Too many wrong codes. Ask for a new code."),
+    "otp_too_many_checks": _("Too many codes were tried. Wait a while and try again."),
     "not_cancellable": _("Only a delivered new eSIM can be cancelled."),
     "not_a_bundle_plan": _("This plan is not a data bundle. Choose a bundle plan."),
     "bundle_not_cancellable": _("This bundle is no longer active, so it cannot be cancelled."),

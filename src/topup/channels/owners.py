@@ -14,6 +14,7 @@ import hashlib
 from django.http import HttpRequest
 
 from topup.channels.api.auth import hash_key
+from topup.channels.clients import client_ip
 from topup.db.models import ApiKey
 from topup.pii import hash_ip
 from topup.services import otp
@@ -39,15 +40,10 @@ def api_key_id(request: HttpRequest) -> str:
     return key.id if key else ""
 
 
-def _caller_ip(request: HttpRequest) -> str | None:
-    # The one place this module reads the client address (topup.channels.clients.client_ip at merge).
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def api_caller_scope(request: HttpRequest) -> str:
     """Who owns an API request's Idempotency-Key: its API key, else the hash of the client address."""
     key_id = api_key_id(request)
-    return f"key:{key_id}" if key_id else f"ip:{hash_ip(_caller_ip(request))}"
+    return f"key:{key_id}" if key_id else f"ip:{hash_ip(client_ip(request))}"
 
 
 def web_caller_scope(request: HttpRequest) -> str:

@@ -6,7 +6,6 @@ the answers. Unknown text gets help, and no error is ever shown as a stack trace
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import uuid
@@ -18,6 +17,7 @@ from django.utils.translation import override, pgettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from topup.channels.gateway_auth import gateway, sms_check
 from topup.channels.messages import message_for
 from topup.domain.commands import Command, CommandKind, parse
 from topup.domain.errors import DomainError
@@ -26,7 +26,6 @@ from topup.domain.money import Money
 from topup.services import orders, selfcare, vouchers
 from topup.services.idempotency import make_key
 from topup.services.ports import PortUnavailable
-from topup.settings import CONFIG
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +84,8 @@ def _balance_text(line: str) -> str:
 def _redeem_text(line: str, pin: str) -> str:
     if not pin:
         return _("Send TOPUP followed by the code on your voucher, for example: TOPUP 1234 5678 9012 3")
-    order = vouchers.redeem(pin, msisdn=line, channel="sms", caller_keys=[f"line:{line}"],
+    # The sender is both the line and the source: an SMS gateway gives no other session.
+    order = vouchers.redeem(pin, msisdn=line, channel="sms", caller_keys=[f"line:{line}", f"sms:{line}"],
                             language=selfcare.language_of(line))  # fmt: skip
     total = order["total"]
     assert isinstance(total, dict)
@@ -144,14 +144,12 @@ def _help_text() -> str:
     )
 
 
-@csrf_exempt  # a server-to-server callback authenticated by its bearer key, not a browser form
+@csrf_exempt  # a server-to-server callback authenticated by its signature or bearer key, not a browser form
 @require_POST
+@gateway("sms", sms_check)
 def inbound_webhook(request: HttpRequest) -> HttpResponse:
     """`POST /channels/sms/inbound` for SMS aggregators: fields `from` and `text` (form or JSON);
     the answer carries the reply for the aggregator to send back."""
-    sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(sent.encode(), CONFIG.sms_webhook_key.encode()):
-        return JsonResponse({"error": {"code": "unauthorized"}}, status=401)
     fields = json.loads(request.body or b"{}") if request.content_type == "application/json" else request.POST
     sender, text = str(fields.get("from", "")), str(fields.get("text", ""))
     if not sender:

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from topup.channels import phone_words as words
+from topup.channels.gateway_auth import gateway, ussd_check
 from topup.domain.errors import DomainError
 from topup.domain.identifiers import parse_belgian_mobile
 from topup.domain.money import Money
@@ -52,9 +53,10 @@ def _reply(more: bool, text: str) -> HttpResponse:
 
 
 # The gateway calls us server to server: no browser, cookie or session is involved, so a CSRF token has
-# nothing to protect and the gateway could not send one. (It is trusted by network, like the SMSC link.)
+# nothing to protect and the gateway could not send one. It signs each request instead (gateway_auth).
 @csrf_exempt
 @require_POST
+@gateway(CHANNEL, ussd_check)
 def ussd_callback(request: HttpRequest) -> HttpResponse:
     try:
         line = parse_belgian_mobile(request.POST.get("phoneNumber", ""))
@@ -64,11 +66,12 @@ def ussd_callback(request: HttpRequest) -> HttpResponse:
     language = selfcare.language_of(line)
     direct = DIRECT_REDEEM.fullmatch(request.POST.get("serviceCode", "").strip())
     text = request.POST.get("text", "").strip()
+    session = request.POST.get("sessionId", "").strip()[:80] or line
     with override(language):
         try:
             if direct is not None:
-                return _reply(False, _redeem(line, direct.group(1), language))
-            more, answer = _walk(line, language, text.split("*") if text else [])
+                return _reply(False, _redeem(line, direct.group(1), language, session))
+            more, answer = _walk(line, language, text.split("*") if text else [], session)
         except DomainError as error:
             more, answer = False, words.error_text(error.code)
         except PortUnavailable:
@@ -76,7 +79,7 @@ def ussd_callback(request: HttpRequest) -> HttpResponse:
         return _reply(more, answer)
 
 
-def _walk(line: str, language: str, answers: list[str]) -> tuple[bool, str]:
+def _walk(line: str, language: str, answers: list[str], session: str) -> tuple[bool, str]:
     """Replay the customer's answers from the main menu; (more input expected, text) for the last one."""
     state, invalid, last_invalid = "main", 0, False
     bundles: list[tuple[str, str, Money]] = []
@@ -96,7 +99,7 @@ def _walk(line: str, language: str, answers: list[str]) -> tuple[bool, str]:
                 return False, pgettext("ussd", "Nothing was bought.")
             return False, words.purchase_text(selfcare.buy_from_credit(line, chosen[0]))
         elif state == "pin":
-            return False, _redeem(line, answer, language)
+            return False, _redeem(line, answer, language, session)
         elif state == "language" and answer in words.LANGUAGE_KEYS:
             with override(selfcare.set_language(line, words.LANGUAGE_KEYS[answer])):
                 return False, pgettext("ussd", "Language changed to English.")
@@ -144,10 +147,9 @@ def _prompt(state: str, bundles: list[tuple[str, str, Money]], chosen: tuple[str
     return "\n".join(f"{key} {item}" for key, item in zip(_MENU, items, strict=True))
 
 
-def _redeem(line: str, pin: str, language: str) -> str:
-    order = vouchers.redeem(
-        pin, msisdn=line, channel=CHANNEL, caller_keys=[f"line:{line}"], language=language
-    )
+def _redeem(line: str, pin: str, language: str, session: str) -> str:
+    callers = [f"line:{line}", f"ussd:{session}"]  # the gateway's session is the source
+    order = vouchers.redeem(pin, msisdn=line, channel=CHANNEL, caller_keys=callers, language=language)
     return words.redeemed_text(order)
 
 

@@ -5,8 +5,6 @@ abandoned or sent a forged webhook. Every answer is written down in an `Outcome`
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import time
 from dataclasses import dataclass, field
@@ -14,6 +12,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
+from topup.channels.gateway_auth import sign_body
 from topup.chaos.relay import Json, Relay
 from topup.chaos.schedule import OrderPlan
 from topup.settings import CONFIG
@@ -45,13 +44,6 @@ class Peers:
     ussd_key: str
     vouchers: list[tuple[str, str]]  # (serial, pin) rows of the generated batch
     seed: int
-
-
-def sign_body(key: str, body: bytes, ts: int | None = None) -> dict[str, str]:
-    """The channel gateways' signature headers (BRIEF: HMAC-SHA256 over "<ts>." + raw body)."""
-    ts = int(time.time()) if ts is None else ts
-    digest = hmac.new(key.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
-    return {"X-Topup-Timestamp": str(ts), "X-Topup-Signature": f"v1={digest}"}
 
 
 def request(client: httpx.Client, method: str, url: str, **kwargs: object) -> httpx.Response | None:

@@ -210,6 +210,19 @@ def locked_out() -> Conflict:
     return Conflict("too many wrong PINs: try again later", code="voucher_locked_out", field="pin")
 
 
+def busy() -> Conflict:
+    """Guessing is going on somewhere: every caller waits for one of the few attempts a minute left."""
+    return Conflict("too many voucher attempts right now: try again in a minute", code="voucher_busy")
+
+
+def guessing_seen(failures: int, attempts: int, *, max_failures: int, max_share: float) -> bool:
+    """The breaker's rule over one window: `max_failures` unknown PINs, or `max_share` of all attempts
+    failing once at least a third of `max_failures` did (a few typos on a quiet day are not an attack)."""
+    if failures >= max_failures:
+        return True
+    return failures >= max(1, max_failures // 3) and failures >= max_share * max(attempts, 1)
+
+
 def batch_not_found(batch_id: str) -> NotFound:
     return NotFound(f"no voucher batch {batch_id!r}", code="voucher_batch_not_found", field="batch")
 

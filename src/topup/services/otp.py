@@ -1,7 +1,9 @@
 """One-time codes by SMS that prove a caller holds a line, and the short-lived bearer tokens they grant.
 
 Codes and tokens are stored only as digests and never logged. Errors (stable codes):
-InvalidInput otp_invalid | otp_expired, Conflict otp_locked | otp_rate_limited.
+InvalidInput otp_invalid | otp_expired, Conflict otp_locked | otp_rate_limited | otp_too_many_checks.
+Sending and checking are limited per line and per client address in one atomic step (services.limits);
+the address is kept only as its keyed hash, inside the limit's key.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from topup.clock import new_id, now
 from topup.db.models import AccessToken, OtpChallenge
 from topup.domain.errors import Conflict, InvalidInput
 from topup.domain.identifiers import parse_belgian_mobile
-from topup.services import notifications, selfcare
+from topup.pii import blind_index, hash_ip
+from topup.services import limits, notifications, selfcare
 from topup.services.ports import PortUnavailable
 from topup.settings import CONFIG
 
@@ -29,6 +32,8 @@ TOKEN_TTL_S = 900
 MAX_ATTEMPTS = 5  # wrong codes per challenge before it is locked
 LINE_LIMIT = (3, timedelta(minutes=15))  # codes per line per window
 IP_LIMIT = (10, timedelta(hours=1))  # codes per client address per window
+CHECK_LINE_LIMIT = (10, timedelta(minutes=15))  # codes checked per line per window (all challenges)
+CHECK_IP_LIMIT = (30, timedelta(hours=1))  # codes checked per client address per window
 
 # A key of its own (TOPUP_OTP_KEY), so that a leaked secret key or OTP digest says nothing about the other.
 _KEY = hmac.new(CONFIG.otp_key.encode(), b"topup-otp-code", hashlib.sha256).digest()
@@ -42,11 +47,15 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _rate_limited(msisdn: str, ip: str | None, at: datetime) -> bool:
-    recent = OtpChallenge.objects.filter
-    by_line = recent(msisdn=msisdn, created_at__gt=at - LINE_LIMIT[1]).count() >= LINE_LIMIT[0]
-    by_ip = ip is not None and recent(ip=ip, created_at__gt=at - IP_LIMIT[1]).count() >= IP_LIMIT[0]
-    return by_line or by_ip
+def _within_limits(action: str, msisdn: str, ip: str | None, at: datetime) -> bool:
+    """One hit on the line's and the client's limits for `action` ("send" or "check"), both or neither."""
+    by_line, by_ip = (LINE_LIMIT, IP_LIMIT) if action == "send" else (CHECK_LINE_LIMIT, CHECK_IP_LIMIT)
+    wanted = [
+        limits.Limit(f"otp_{action}:line:{blind_index(msisdn)}", by_line[0], by_line[1].total_seconds())
+    ]
+    if ip:
+        wanted.append(limits.Limit(f"otp_{action}:ip:{hash_ip(ip)}", by_ip[0], by_ip[1].total_seconds()))
+    return limits.take(wanted, at)
 
 
 def send_code(msisdn: str, ip: str | None) -> None:
@@ -55,8 +64,8 @@ def send_code(msisdn: str, ip: str | None) -> None:
     at = now()
     code = f"{secrets.randbelow(1_000_000):06d}"
     challenge_id = new_id("otp")
-    with transaction.atomic():  # SQLite's IMMEDIATE lock serialises the count and the insert
-        if _rate_limited(e164, ip, at):
+    with transaction.atomic():  # the limits' hits and the challenge commit together
+        if not _within_limits("send", e164, ip, at):
             raise Conflict("too many codes asked for this line or address", code="otp_rate_limited")
         OtpChallenge.objects.create(
             id=challenge_id,
@@ -64,7 +73,6 @@ def send_code(msisdn: str, ip: str | None) -> None:
             code_hash=_code_hash(challenge_id, e164, code),
             expires_at=at + timedelta(seconds=CODE_TTL_S),
             created_at=at,
-            ip=ip,
         )
     language = selfcare.language_of(e164)
     with translation.override(language):
@@ -85,6 +93,8 @@ def verify(msisdn: str, code: str, ip: str | None) -> str:
     """A bearer token (valid 15 minutes) for the line, once, after the right code of its latest challenge."""
     e164 = parse_belgian_mobile(msisdn)
     at = now()
+    if not _within_limits("check", e164, ip, at):
+        raise Conflict("too many codes checked for this line or address", code="otp_too_many_checks")
     challenge = (
         OtpChallenge.objects.filter(msisdn=e164, consumed_at__isnull=True).order_by("-created_at").first()
     )

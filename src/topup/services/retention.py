@@ -2,7 +2,7 @@
 
 One-time code challenges, voucher redemption failure counters, webhook payloads (the inbox row stays so
 that a replayed event is still recognised), finished jobs, expired bearer tokens, stored idempotent
-answers and expired web sessions. Runs in the worker's periodic sweep and as `topup privacy purge`.
+answers, expired web sessions and old windows of the rate limits. Runs in the worker's periodic sweep and as `topup privacy purge`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from django.contrib.sessions.models import Session
 from django.db.models import Q
 
 from topup.db.models import AccessToken, IdempotencyRecord, InboxEvent, Job, OtpChallenge, RedeemAttempts
+from topup.services import limits
 from topup.settings import CONFIG
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def purge(at: datetime) -> dict[str, int]:
             0
         ],
         "sessions": Session.objects.filter(expire_date__lt=at).delete()[0],
+        "rate_counters": limits.purge(_before("rate_counters", at)),
     }
     if any(counts.values()):
         log.info("retention purge: %s", ", ".join(f"{k} {v}" for k, v in counts.items() if v))

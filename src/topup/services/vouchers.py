@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 
 from topup.clock import new_id, now
 from topup.db import ledger
@@ -37,7 +37,8 @@ from topup.domain.errors import DomainError, InvalidInput
 from topup.domain.identifiers import parse_belgian_mobile, parse_iccid
 from topup.domain.orders import OrderStatus
 from topup.domain.vouchers import VoucherState
-from topup.services import orders
+from topup.pii import blind_index, hash_ip
+from topup.services import breaker, orders
 from topup.services.order_view import order_document
 from topup.services.payments import enqueue
 from topup.services.ports import PaymentStatus
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 PROVIDER = "voucher"  # the payment provider name of voucher orders (ledger: provider_clearing:voucher)
 CHUNK = 5_000
 _MAX_COLLISION_ROUNDS = 20
+# Refusals that a guesser gets and a customer with a real voucher almost never does: the breaker counts them.
+GUESS_CODES = frozenset({"voucher_unknown", "invalid_pin_format"})
 
 
 @cache
@@ -214,24 +217,62 @@ def redeem(
 ) -> dict[str, object]:
     """Redeem a PIN for a line: the answer is the document of the new paid order (delivery is queued).
 
-    Every refusal after the lockout check counts as a failure for each caller key (typos are free up to
-    three times; then the caller waits 2, 4, 8 ... s, and from the 10th failure an hour).
+    `caller_keys` name who asks, as `kind:value` (`line:+32…`, `ip:…`, `ussd:<session>`, `call:<CallSid>`):
+    each is limited on its own (typos are free up to three times; then the caller waits 2, 4, 8 ... s, and
+    from the 10th failure an hour), and every caller together by the guessing breaker (breaker.py).
     """
-    keys = sorted(set(caller_keys))
-    if not keys or any(not key or len(key) > 120 for key in keys):
-        raise ValueError("caller_keys must name at least one caller, each key 1-120 characters")
+    keys = sorted({caller_key(key) for key in caller_keys})
+    if not keys:
+        raise ValueError("caller_keys must name at least one caller")
     # The line's format is checked first: telling a typo in the number says nothing about the PIN.
     msisdn = parse_belgian_mobile(msisdn) if msisdn else ""
     iccid = parse_iccid(iccid) if iccid else ""
     at = now()
-    _refuse_if_locked(keys, at)
+    _claim_attempt(keys, at)
     try:
         with transaction.atomic():
             line = _Line(msisdn=msisdn, iccid=iccid, channel=channel, language=language)
             return _redeem_valid(rules.checked_pin(pin), line, keys, at)
-    except DomainError:
-        _record_failure(keys, at)
+    except DomainError as error:
+        if error.code in GUESS_CODES:
+            breaker.failed(at)
         raise
+
+
+def caller_key(key: str) -> str:
+    """`kind:value` as stored: the kind, and a blind index of the value (never a raw number or address)."""
+    kind, _, value = key.partition(":")
+    if not kind or not value or len(kind) > 20:
+        raise ValueError("a caller key is kind:value, e.g. line:+32470123456")
+    digest = hash_ip(value) if kind == "ip" else blind_index(value, purpose=f"redeem_{kind}")
+    return f"{kind}:{digest}"
+
+
+def _claim_attempt(keys: list[str], at: datetime) -> None:
+    """Count this attempt as a failure of every caller before the PIN is looked at (a success resets it),
+    unless one of them is locked out or the breaker has no room: then nothing is counted."""
+    with transaction.atomic():
+        RedeemAttempts.objects.bulk_create([RedeemAttempts(key=key) for key in keys], ignore_conflicts=True)
+        for key in keys:  # in key order: concurrent attempts on PostgreSQL cannot deadlock
+            free = Q(locked_until__isnull=True) | Q(locked_until__lte=at)
+            counted = RedeemAttempts.objects.filter(Q(key=key) & free).update(
+                failures=F("failures") + 1, last_failure_at=at, locked_until=_lock_after_one_more(at)
+            )
+            if not counted:
+                transaction.set_rollback(True)
+                log.warning("voucher redemption refused: caller locked out", extra={"outcome": key[:12]})
+                raise rules.locked_out()
+        if not breaker.admit(at):
+            transaction.set_rollback(True)
+            raise rules.busy()
+
+
+def _lock_after_one_more(at: datetime) -> Case:
+    """locked_until for the row's failures + 1, computed by the domain for each count (one UPDATE)."""
+    whens = [
+        When(failures=n, then=Value(rules.unlock_at(n + 1, at))) for n in range(rules.HARD_LOCK_FAILURES)
+    ]
+    return Case(*whens, default=Value(rules.unlock_at(rules.HARD_LOCK_FAILURES, at)))
 
 
 @dataclass(frozen=True)
@@ -306,26 +347,6 @@ def _paid_order(voucher: Voucher, line: _Line, at: datetime) -> dict[str, object
 def voucher_payment_ref(serial: str, order_id: str) -> str:
     """The payment's provider_ref: serial and order, since a voucher given back may pay a second order."""
     return f"{serial}/{order_id}"
-
-
-def _refuse_if_locked(keys: list[str], at: datetime) -> None:
-    for row in RedeemAttempts.objects.filter(key__in=keys, failures__gt=rules.FREE_FAILURES):
-        if rules.is_locked(row.failures, row.last_failure_at, at):
-            log.warning(
-                "voucher redemption refused: caller locked out",
-                extra={"caller": row.key, "failures": row.failures, "locked_until": str(row.locked_until)},
-            )
-            raise rules.locked_out()
-
-
-def _record_failure(keys: list[str], at: datetime) -> None:
-    """One more failure for each key, in key order (concurrent failures on PostgreSQL cannot deadlock)."""
-    with transaction.atomic():
-        RedeemAttempts.objects.bulk_create([RedeemAttempts(key=key) for key in keys], ignore_conflicts=True)
-        for key in keys:
-            RedeemAttempts.objects.filter(key=key).update(failures=F("failures") + 1, last_failure_at=at)
-            failures = RedeemAttempts.objects.values_list("failures", flat=True).get(key=key)
-            RedeemAttempts.objects.filter(key=key).update(locked_until=rules.unlock_at(failures, at))
 
 
 # ---------------------------------------------------------------- after the sale

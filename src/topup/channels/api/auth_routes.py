@@ -8,6 +8,7 @@ from ninja import Router, Schema, Status
 from ninja.security import HttpBearer
 
 from topup.channels.api.documents import ERRORS, money_document
+from topup.channels.clients import client_ip
 from topup.db.models import Order
 from topup.services import otp, selfcare
 from topup.services.order_view import order_document
@@ -47,20 +48,15 @@ def _line(request: HttpRequest) -> str:
     return str(getattr(request, "auth", ""))
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR as the proxy in front of gunicorn sets it; a client-sent X-Forwarded-For is not trusted.
-    return request.META.get("REMOTE_ADDR") or None
-
-
 @router.post("/auth/otp", response={202: OtpSentOut, **ERRORS})
 def send_otp(request: HttpRequest, body: OtpIn) -> Status[OtpSentOut]:
-    otp.send_code(body.msisdn, _client_ip(request))
+    otp.send_code(body.msisdn, client_ip(request))
     return Status(202, OtpSentOut(sent=True, expires_in_s=otp.CODE_TTL_S))
 
 
 @router.post("/auth/otp/verify", response={200: TokenOut, **ERRORS})
 def verify_otp(request: HttpRequest, body: OtpVerifyIn) -> TokenOut:
-    token = otp.verify(body.msisdn, body.code, _client_ip(request))
+    token = otp.verify(body.msisdn, body.code, client_ip(request))
     return TokenOut(token=token, expires_in_s=otp.TOKEN_TTL_S)
 
 

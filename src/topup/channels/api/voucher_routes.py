@@ -10,6 +10,7 @@ from pydantic import Field
 from topup.channels import owners
 from topup.channels.api.documents import ERRORS
 from topup.channels.api.schemas import CreatedOrderOut
+from topup.channels.clients import client_ip
 from topup.clock import now
 from topup.domain.errors import Conflict
 from topup.services import vouchers
@@ -33,7 +34,7 @@ def redeem_voucher(request: HttpRequest, body: RedeemIn) -> Status[dict[str, obj
     stored = replay(idem)
     if stored is not None:
         return _with_token(stored)
-    callers = [f"ip:{request.META.get('REMOTE_ADDR', '')}", f"line:{body.msisdn or body.iccid}"]
+    callers = [f"ip:{client_ip(request) or 'unknown'}", f"line:{body.msisdn or body.iccid}"]
     try:
         order = vouchers.redeem(
             body.pin, msisdn=body.msisdn, iccid=body.iccid, channel="api", caller_keys=callers,

@@ -59,11 +59,6 @@ def errors_of(exc: DomainError | None = None, *, code: str = "", field: str = ""
     return {field or GENERAL: str(message_for(code))}
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR as the proxy in front of gunicorn sets it; a client-sent X-Forwarded-For is not trusted.
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def page(
     request: HttpRequest, template: str, context: Mapping[str, object], status: int = 200
 ) -> HttpResponse:

@@ -9,7 +9,8 @@ from django.utils import translation
 from django.views.decorators.http import require_http_methods, require_POST
 
 from topup.channels import owners
-from topup.channels.web.common import client_ip, day, errors_of, money, number, page, remember_language
+from topup.channels.clients import client_ip
+from topup.channels.web.common import day, errors_of, money, number, page, remember_language
 from topup.channels.web.views import ORDER_STATUS_WORDS
 from topup.db.models import Order
 from topup.domain.commands import LANGUAGES

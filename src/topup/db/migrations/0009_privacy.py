@@ -54,7 +54,7 @@ def _index(**kwargs: Any) -> topup.db.fields.BlindIndexField:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("topup", "0007_ownership"),
+        ("topup", "0008_gateways"),
         ("sessions", "0001_initial"),
     ]
 

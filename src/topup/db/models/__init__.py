@@ -3,6 +3,7 @@
 from topup.db.models.catalogue import NetworkRecord, PlanRecord
 from topup.db.models.jobs import IdempotencyRecord, InboxEvent, Job, SweepLease
 from topup.db.models.ledger import Account, Transfer
+from topup.db.models.limits import RateCounter
 from topup.db.models.lines import BundleRecord, Line, LineEvent, UsageRow
 from topup.db.models.messaging import AccessToken, Notification, OtpChallenge
 from topup.db.models.orders import ApiKey, Order, OrderEvent, Payment
@@ -29,6 +30,7 @@ __all__ = [
     "OtpChallenge",
     "Payment",
     "PlanRecord",
+    "RateCounter",
     "RedeemAttempts",
     "SweepLease",
     "Transfer",

@@ -54,7 +54,8 @@ class Voucher(models.Model):
 
 
 class RedeemAttempts(models.Model):
-    """Consecutive failed redemptions of one caller (`line:+32…`, `ip:…`, `caller:…`), reset by a success."""
+    """Consecutive failed redemptions of one caller, reset by a success; the key is the caller's kind and a
+    blind index of its value (`line:<index>`, `ip:<hash_ip>`, `ussd:<index>`), never in clear."""
 
     key = HashedField(purpose="redeem_attempts", unique=True)  # kept as a keyed digest of the caller
     failures = models.PositiveIntegerField(default=0)
