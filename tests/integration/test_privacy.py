@@ -39,10 +39,11 @@ from topup.db.models import (
     Notification,
     Order,
     OtpChallenge,
+    RateCounter,
     RedeemAttempts,
     Voucher,
 )
-from topup.pii import blind_index
+from topup.pii import blind_index, hash_ip
 from topup.services import notifications, privacy, retention, vouchers
 from topup.settings import CONFIG
 
@@ -183,7 +184,7 @@ def test_a_realistic_flow_leaves_nothing_personal_in_clear(
     assert Order.objects.filter(msisdn_index=blind_index(TOPUP)).count() == 1
     assert LinePreference.objects.get(line_ref=SIGNED_IN).email == EMAIL
     assert Voucher.objects.get(redeemed_by=VOUCHER).redeemed_by == VOUCHER
-    assert OtpChallenge.objects.filter(ip=CLIENT_IPS[0]).count() == 1
+    assert RateCounter.objects.filter(key=f"otp_send:ip:{hash_ip(CLIENT_IPS[0])}").exists()  # only hashed
     assert Line.objects.get(iccid=flow["esim_iccid"]).eid == EID
     assert flow["web"].get("/my").status_code == 200  # the sealed session still signs the line in
 
