@@ -8,6 +8,7 @@ Errors, from the caller's point of view:
                                    parameters on create, 409 idempotency key reused with another body):
                                    nothing was done; sending it again unchanged will not help
     InvalidSignature (ports)       a webhook whose signature, timestamp or format does not verify
+    JsonBodyError (topup.jsonbody) a signed webhook whose body is not a JSON object we can store
 
 A refund refused for a business reason (400 charge_not_captured, amount_too_large,
 charge_already_refunded; 404 resource_missing) is a `RefundResult(succeeded=False, code=...)`.
@@ -15,7 +16,6 @@ charge_already_refunded; 404 resource_missing) is a `RefundResult(succeeded=Fals
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -24,6 +24,7 @@ import httpx
 from topup.adapters.payments.signature import verify
 from topup.domain.errors import InvalidInput
 from topup.domain.money import Money
+from topup.jsonbody import read_object
 from topup.services.ports import (
     InvalidSignature,
     PaymentEvent,
@@ -198,11 +199,8 @@ class SandboxPaymentProvider:
             wanted = SIGNATURE_HEADER.lower()
             header = next((v for k, v in headers.items() if k.lower() == wanted), None)
         verify(raw_body, header, self._secrets, int(self._clock()))
-        try:
-            event = json.loads(raw_body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidSignature("webhook body is not JSON") from exc
-        return reduce_event(event)
+        # Signed but malformed (not JSON, too deep, NUL in a string...): JsonBodyError, answered 400.
+        return reduce_event(read_object(raw_body))
 
     def event_from_payload(self, payload: Mapping[str, object]) -> PaymentEvent:
         """Rebuild the PaymentEvent of an event verified earlier from its stored `payload` (no check)."""

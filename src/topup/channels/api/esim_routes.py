@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import io
-import json
 
 import segno
 from django.http import HttpRequest, HttpResponse
@@ -21,6 +20,7 @@ from topup.clock import now
 from topup.db.models import Order
 from topup.domain.catalogue import NetworkKind
 from topup.domain.errors import NotFound
+from topup.jsonbody import read_object
 from topup.services import catalogue, esim, orders, usage
 from topup.services.idempotency import make_key
 from topup.settings import CONFIG
@@ -85,8 +85,9 @@ def download_progress(request: HttpRequest) -> HttpResponse:
     sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not hmac.compare_digest(sent.encode(), CONFIG.smdp_callback_key.encode()):
         return json_response(401, error_body("unauthorized", field="Authorization"))
+    body = read_object(request.body)  # a refused body is 400 with its code (errors.install)
     try:
-        info = parse_progress_notification(json.loads(request.body))
+        info = parse_progress_notification(body)
     except (ValueError, TypeError) as exc:
         return json_response(400, error_body("invalid_request", str(exc)))
     esim.record_progress(

@@ -36,6 +36,7 @@ api = NinjaAPI(
     version="1",
     urls_namespace="api-v1",
     description="Prepaid top-ups and eSIM data plans. Errors are `{error: {code, message, field}}`.",
+    parser=errors.JsonObjectParser(),
 )
 errors.install(api)
 router = Router()
