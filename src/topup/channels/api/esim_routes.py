@@ -19,7 +19,7 @@ from topup.channels.messages import error_body
 from topup.clock import now
 from topup.db.models import Order
 from topup.domain.catalogue import NetworkKind
-from topup.domain.errors import NotFound
+from topup.domain.errors import DomainError, NotFound
 from topup.jsonbody import read_object
 from topup.services import catalogue, esim, orders, usage
 from topup.services.idempotency import make_key
@@ -89,7 +89,9 @@ def download_progress(request: HttpRequest) -> HttpResponse:
     try:
         info = parse_progress_notification(body)
     except (ValueError, TypeError) as exc:
-        return json_response(400, error_body("invalid_request", str(exc)))
+        # A refused identifier keeps its code (invalid_iccid, invalid_eid); anything else is invalid_request.
+        code = exc.__cause__.code if isinstance(exc.__cause__, DomainError) else "invalid_request"
+        return json_response(400, error_body(code, str(exc)))
     esim.record_progress(
         iccid=info.iccid, point=info.notification_point_id, ok=info.ok,
         code="" if info.ok else f"smdp_{info.subject_code}_{info.reason_code}",
@@ -102,7 +104,11 @@ def download_progress(request: HttpRequest) -> HttpResponse:
     "/usage", response={200: dict[str, object], **ERRORS}, auth=ScopedKey("usage:write"), tags=["usage"]
 )
 def post_usage(request: HttpRequest, body: UsageIn) -> dict[str, object]:
-    records = [record.model_dump(mode="json") for record in body.records]
+    # An empty iccid or imsi is an absent one (a record names its line by one of them).
+    records = [
+        {name: value for name, value in record.model_dump(mode="json").items() if value != ""}
+        for record in body.records
+    ]
     result = usage.record_usage(records)
     return {
         "accepted": result.accepted, "duplicates": result.duplicates, "refused_kb": result.refused_kb,
