@@ -132,7 +132,9 @@ PAYMENT_EVENT = {
 }
 DOWNLOAD_PROGRESS = {
     "type": "object",
-    "description": "GSMA SGP.22 ES2+ HandleDownloadProgressInfo, sent by the SM-DP+; answered 204.",
+    "description": "GSMA SGP.22 ES2+ HandleDownloadProgressInfo, sent by the SM-DP+; answered 204. "
+    "`notificationPointStatus.statusCodeData` (subjectCode, reasonCode, message) is read when it is an "
+    "object of strings and ignored otherwise.",
     "required": [
         "header",
         "iccid",
@@ -150,7 +152,7 @@ DOWNLOAD_PROGRESS = {
                 "functionCallIdentifier": {"type": "string", "minLength": 1},
             },
         },
-        "eid": EID,
+        "eid": {"anyOf": [EID, {"type": "null"}]},
         "iccid": ICCID,
         "profileType": {"type": "string", "minLength": 1},
         "timestamp": {"type": "string", "format": "date-time"},
@@ -160,14 +162,6 @@ DOWNLOAD_PROGRESS = {
             "required": ["status"],
             "properties": {
                 "status": {"type": "string", "minLength": 1, "examples": ["Executed-Success", "Failed"]},
-                "statusCodeData": {
-                    "type": "object",
-                    "properties": {
-                        "subjectCode": {"type": "string"},
-                        "reasonCode": {"type": "string"},
-                        "message": {"type": "string"},
-                    },
-                },
             },
         },
     },
