@@ -143,3 +143,21 @@ def test_a_nul_in_a_cookie_is_a_bad_request(seeded: None) -> None:
     response = client.get("/my")
     assert response.status_code == 400
     assert _code(response) == "invalid_character"
+
+
+def test_a_usage_record_named_by_its_imsi_alone_is_not_refused(seeded: None) -> None:
+    """The route used to send the empty default ICCID along, so every IMSI-only record was refused as a
+    malformed ICCID (400); now the IMSI is what is looked up (no seeded line carries one: 404)."""
+    from topup.channels.api.auth import create_key  # noqa: PLC0415
+
+    key = create_key(["usage:write"], name="imsi-only")
+    record = {"id": "u-imsi-1", "imsi": "206011234567890", "bytes": 2048,
+              "start": "2026-01-01T00:00:00+00:00", "end": "2026-01-01T01:00:00+00:00"}  # fmt: skip
+    response = Client().post(
+        "/api/v1/usage",
+        json.dumps({"records": [record]}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 404, response.content[:300]
+    assert json.loads(response.content)["error"]["field"] == "records[0].imsi"
