@@ -23,6 +23,8 @@ from topup.adapters.esim.es2plus import PROTOCOL, parse_progress_notification
 from topup.channels.api.errors import json_response
 from topup.channels.messages import error_body
 from topup.clock import now
+from topup.domain.errors import DomainError
+from topup.jsonbody import JsonBodyError, read_object
 from topup.services import esim
 from topup.settings import CONFIG
 
@@ -50,11 +52,16 @@ def _answer(request: HttpRequest) -> HttpResponse:
     if not hmac.compare_digest(sent.encode(), CONFIG.smdp_callback_key.encode()):
         return json_response(401, error_body("unauthorized", field="Authorization"))
     try:
-        body = json.loads(request.body)
+        body = read_object(request.body)  # invalid UTF-8, not an object, too deep or too large: its own code
+    except JsonBodyError as refused:
+        return json_response(400, error_body(refused.code, field=refused.field))
+    try:
         info = parse_progress_notification(body)
         request_hash = _request_hash(body)
-    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
-        return json_response(400, error_body("invalid_request", str(exc)))
+    except (ValueError, TypeError, AttributeError) as exc:
+        # A refused identifier keeps its code (invalid_iccid, invalid_eid); anything else is invalid_request.
+        code = exc.__cause__.code if isinstance(exc.__cause__, DomainError) else "invalid_request"
+        return json_response(400, error_body(code, str(exc)))
     source_ref = f"{info.requester_id}:{info.function_call_id}"
     if len(source_ref) > MAX_SOURCE_REF_CHARS:
         message = f"functionRequesterIdentifier:functionCallIdentifier longer than {MAX_SOURCE_REF_CHARS}"

@@ -106,6 +106,12 @@ MESSAGES = {
     "method_not_allowed": _("This action is not possible at this address."),
     "http_error": _("This request cannot be handled. Check it and try again."),
     "internal_error": _("Something went wrong on our side. Try again later or contact us."),
+    # Malformed request bodies and characters no database stores (topup.jsonbody, channels.input_guard)
+    "invalid_json": _("The request body is not valid JSON in UTF-8."),
+    "json_not_object": _("The request body must be a JSON object."),
+    "json_too_deep": _("The request body is nested too deeply."),
+    "body_too_large": _("The request body is too large."),
+    "invalid_character": _("The request contains a character that is not allowed, such as a NUL byte."),
 }
 
 # Codes that never reach a customer as such: they signal a bug in our code or data (a broken invariant),

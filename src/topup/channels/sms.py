@@ -6,9 +6,9 @@ the answers. Unknown text gets help, and no error is ever shown as a stack trace
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
+from collections.abc import Mapping
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
@@ -18,11 +18,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from topup.channels.gateway_auth import gateway, sms_check
-from topup.channels.messages import message_for
+from topup.channels.messages import error_body, message_for
 from topup.domain.commands import Command, CommandKind, parse
 from topup.domain.errors import DomainError
 from topup.domain.identifiers import parse_belgian_mobile
 from topup.domain.money import Money
+from topup.jsonbody import JsonBodyError, read_object
 from topup.services import orders, selfcare, vouchers
 from topup.services.idempotency import make_key
 from topup.services.ports import PortUnavailable
@@ -144,14 +145,24 @@ def _help_text() -> str:
     )
 
 
+def _field(fields: Mapping[str, object], name: str) -> str:
+    value = fields.get(name, "")
+    return value if isinstance(value, str) else ""  # a number or an object is no phone number or text
+
+
 @csrf_exempt  # a server-to-server callback authenticated by its signature or bearer key, not a browser form
 @require_POST
 @gateway("sms", sms_check)
 def inbound_webhook(request: HttpRequest) -> HttpResponse:
     """`POST /channels/sms/inbound` for SMS aggregators: fields `from` and `text` (form or JSON);
     the answer carries the reply for the aggregator to send back."""
-    fields = json.loads(request.body or b"{}") if request.content_type == "application/json" else request.POST
-    sender, text = str(fields.get("from", "")), str(fields.get("text", ""))
+    fields: Mapping[str, object] = request.POST
+    if request.content_type == "application/json":
+        try:
+            fields = read_object(request.body or b"{}")
+        except JsonBodyError as refused:
+            return JsonResponse(error_body(refused.code, field=refused.field), status=400)
+    sender, text = _field(fields, "from"), _field(fields, "text")
     if not sender:
         return JsonResponse({"error": {"code": "invalid_request", "field": "from"}}, status=400)
     return JsonResponse({"to": sender, "reply": handle_inbound(sender, text)})

@@ -2,7 +2,8 @@
 
 One-time code challenges, voucher redemption failure counters, webhook payloads (the inbox row stays so
 that a replayed event is still recognised), finished jobs, expired bearer tokens, stored idempotent
-answers, expired web sessions and old windows of the rate limits. Runs in the worker's periodic sweep and as `topup privacy purge`.
+answers, expired web sessions and old windows of the rate limits. Runs in the worker's periodic sweep
+and as `topup privacy purge`.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ charge_already_refunded; 404 resource_missing) is a `RefundResult(succeeded=Fals
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -25,6 +24,7 @@ import httpx
 from topup.adapters.payments.signature import verify
 from topup.domain.errors import InvalidInput
 from topup.domain.money import Money
+from topup.jsonbody import JsonBodyError, read_object
 from topup.services.ports import (
     PaymentEvent,
     PaymentRequest,
@@ -200,12 +200,10 @@ class SandboxPaymentProvider:
             wanted = SIGNATURE_HEADER.lower()
             header = next((v for k, v in headers.items() if k.lower() == wanted), None)
         verify(raw_body, header, self._secrets, int(self._clock()))
-        if b"\\u0000" in raw_body:  # a NUL can be stored neither as text nor as jsonb on PostgreSQL
-            raise UnusableEvent("webhook body carries a NUL character")
         try:
-            event = json.loads(raw_body)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise UnusableEvent("webhook body is not JSON we can read") from exc
+            event = read_object(raw_body)  # refuses invalid UTF-8, non-objects, deep nesting, NUL characters
+        except JsonBodyError as exc:
+            raise UnusableEvent(f"webhook body refused: {exc.code}") from exc
         return reduce_event(event)
 
     def event_from_payload(self, payload: Mapping[str, object]) -> PaymentEvent:

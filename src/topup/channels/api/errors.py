@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from topup.channels.api.auth import Forbidden
 from topup.channels.messages import domain_error_body, error_body
 from topup.domain.errors import Conflict, DomainError, NotFound
+from topup.jsonbody import JsonBodyError, read_object
 from topup.services.orders import ProviderUnavailable
 from topup.services.ports import InvalidSignature, PortUnavailable
 
 
 def json_response(status: int, body: dict[str, object]) -> HttpResponse:
     return HttpResponse(json.dumps(body, ensure_ascii=False), status=status, content_type="application/json")
+
+
+class JsonObjectParser(Parser):
+    """django-ninja's body parser through `topup.jsonbody`: a refused body is 400 with its own code."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        return read_object(request.body)
+
+
+def refused_body(exc: JsonBodyError) -> HttpResponse:
+    return json_response(400, error_body(exc.code, field=exc.field))
 
 
 def _status_for(error: DomainError) -> int:
@@ -66,7 +80,13 @@ def install(api: NinjaAPI) -> None:
     def port_down(request: HttpRequest, exc: PortUnavailable) -> HttpResponse:
         return json_response(503, error_body(exc.code))
 
+    @api.exception_handler(JsonBodyError)
+    def bad_body(request: HttpRequest, exc: JsonBodyError) -> HttpResponse:
+        return refused_body(exc)
+
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if isinstance(exc.__cause__, JsonBodyError):  # ninja wraps a parser's refusal in a plain 400
+            return refused_body(exc.__cause__)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return json_response(exc.status_code, error_body(code, str(exc)))

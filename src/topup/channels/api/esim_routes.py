@@ -103,7 +103,11 @@ def download_progress(request: HttpRequest) -> HttpResponse:
     "/usage", response={200: dict[str, object], **ERRORS}, auth=ScopedKey("usage:write"), tags=["usage"]
 )
 def post_usage(request: HttpRequest, body: UsageIn) -> dict[str, object]:
-    records = [record.model_dump(mode="json") for record in body.records]
+    # An empty iccid or imsi is an absent one (a record names its line by one of them).
+    records = [
+        {name: value for name, value in record.model_dump(mode="json").items() if value != ""}
+        for record in body.records
+    ]
     result = usage.record_usage(records)
     return {
         "accepted": result.accepted, "duplicates": result.duplicates, "refused_kb": result.refused_kb,

@@ -9,7 +9,7 @@ from ninja.params.functions import Header, Query
 
 from topup import bootstrap
 from topup.channels import owners
-from topup.channels.api import errors
+from topup.channels.api import errors, openapi
 from topup.channels.api.auth import ScopedKey
 from topup.channels.api.auth_routes import router as auth_router
 from topup.channels.api.documents import ERRORS, money_document, plan_document
@@ -37,7 +37,9 @@ api = NinjaAPI(
     title="Topup API",
     version="1",
     urls_namespace="api-v1",
-    description="Prepaid top-ups and eSIM data plans. Errors are `{error: {code, message, field}}`.",
+    description="Prepaid top-ups and eSIM data plans. Errors are `{error: {code, message, field}}`. "
+    "No text may hold a NUL character (U+0000): it is refused with 400 `invalid_character`.",
+    parser=errors.JsonObjectParser(),
 )
 errors.install(api)
 router = Router()
@@ -164,3 +166,4 @@ api.add_router("/", router)
 api.add_router("/", esim_router)
 api.add_router("/", auth_router)
 api.add_router("/", voucher_router)
+openapi.install(api)
