@@ -56,8 +56,10 @@ def test_without_trusted_proxies_the_header_is_ignored() -> None:
 STRONG = {
     "SECRET_KEY": "s" * 48, "PAYMENTS_API_KEY": "p" * 40, "WEBHOOK_SECRETS": "w" * 40,
     "CARRIER_API_KEY": "c" * 40, "SMDP_API_KEY": "d" * 40, "SMDP_CALLBACK_KEY": "e" * 40,
-    "SMSC_PASSWORD": "f" * 40, "SMS_WEBHOOK_KEY": "g" * 40, "INDEX_KEY": "i" * 40,
+    "SMSC_PASSWORD": "f" * 8, "SMS_WEBHOOK_KEY": "g" * 40, "INDEX_KEY": "i" * 40,
     "USSD_GATEWAY_KEYS": "u" * 40, "SMS_WEBHOOK_KEYS": "m" * 40, "IVR_AUTH_TOKEN": "v" * 40,
+    "OTP_KEY": "o" * 40, "METRICS_TOKEN": "t" * 40, "VOUCHER_PEPPERS": "v1:" + "n" * 40,
+    "DATA_KEYS": "k9:cHJvZHVjdGlvbi10ZXN0LWRhdGEta2V5LTMyYnl0ZXM=", "PUBLIC_URL": "https://topup.example",
 }  # fmt: skip
 
 
@@ -66,17 +68,19 @@ FIELDS = {"USSD_GATEWAY_KEYS": "ussd_gateway_keys", "SMS_WEBHOOK_KEYS": "sms_web
 
 
 @pytest.mark.parametrize("name", list(FIELDS))
-def test_production_refuses_a_channel_without_its_own_credentials(
+def test_production_switches_off_a_channel_without_its_own_credentials(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for key, value in STRONG.items():
         monkeypatch.setenv(f"TOPUP_{key}", value)
     monkeypatch.setenv("TOPUP_ENV", "production")
     assert getattr(settings.load_config(), FIELDS[name]) == (STRONG[name],)
-    monkeypatch.delenv(f"TOPUP_{name}")  # the demo default applies
+    monkeypatch.delenv(f"TOPUP_{name}")  # no demo default in production: the channel is off (404)
+    assert getattr(settings.load_config(), FIELDS[name]) == ()
+    monkeypatch.setenv(f"TOPUP_{name}", "short")
     with pytest.raises(RuntimeError):
         settings.load_config()
-    monkeypatch.setenv(f"TOPUP_{name}", "short")
+    monkeypatch.setenv(f"TOPUP_{name}", getattr(settings, f"DEMO_{name.removesuffix('S')}", "x" * 40))
     with pytest.raises(RuntimeError):
         settings.load_config()
     monkeypatch.setenv(f"TOPUP_{name}", "")  # switched off: nothing to refuse, the endpoint answers 404

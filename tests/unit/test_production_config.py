@@ -59,7 +59,10 @@ def test_production_starts_with_long_separate_secrets(production: pytest.MonkeyP
     assert config.smsc_host == ""  # no SMSC unless one is named
 
 
-@pytest.mark.parametrize("name", sorted(SECRETS))
+OPTIONAL = {"TOPUP_SMS_WEBHOOK_KEY"}  # a channel's key: empty switches the channel off, set it must be strong
+
+
+@pytest.mark.parametrize("name", sorted(set(SECRETS) - OPTIONAL))
 @pytest.mark.parametrize("value", [None, "", "x", "a" * 31], ids=["unset", "empty", "x", "31-chars"])
 def test_each_missing_or_short_secret_is_refused_by_name(
     production: pytest.MonkeyPatch, name: str, value: str | None
@@ -69,6 +72,15 @@ def test_each_missing_or_short_secret_is_refused_by_name(
     message = refusal(production, name, value)
     assert name in message
     assert "a" * 31 not in message  # the value itself is never shown
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONAL))
+def test_an_optional_channel_secret_may_be_left_out_but_not_weak(
+    production: pytest.MonkeyPatch, name: str
+) -> None:
+    production.delenv(name, raising=False)
+    assert load_config().is_production  # left out: that channel is off
+    assert name in refusal(production, name, "x" * 31)
 
 
 @pytest.mark.parametrize(
