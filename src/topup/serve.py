@@ -133,7 +133,7 @@ def banner(config: Config, admin_key: str | None) -> str:
             f"  SM-DP+ sim       {config.smdp_url}/   (topup simulate phone --activation-code 'LPA:1$...')\n"
             f"  SMSC sim         smpp://{config.smsc_host}:{config.smsc_port}, phones at "
             f"http://{config.smsc_host}:{config.smsc_http_port}/\n"
-            "                   (topup simulate sms --from +32470123456 --text SALDO)\n"
+            "                   (topup simulate sms --from <a Belgian number> --text SALDO)\n"
         )
     text += f"  database         {database}\n  data folder      {config.data_dir}\n"
     if admin_key is not None and not config.is_production:
