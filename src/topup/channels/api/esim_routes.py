@@ -92,7 +92,11 @@ def cancel_esim(
     return Status(202, orders.get_order(order_id, caller))
 
 
-@router.post("/esim/es2plus/handleDownloadProgressInfo", response={204: None, **ERRORS}, tags=["es2plus"])
+@router.post(
+    "/esim/es2plus/handleDownloadProgressInfo",
+    response={200: dict[str, object], 204: None, **ERRORS},  # 200: an ES2+ refusal (call id reused)
+    tags=["es2plus"],
+)
 def download_progress(request: HttpRequest) -> HttpResponse:
     """ES2+ HandleDownloadProgressInfo from the SM-DP+ (older path; the GSMA path is
     /gsma/rsp2/es2plus/handleDownloadProgressInfo): authenticated by its bearer key, answered 204."""

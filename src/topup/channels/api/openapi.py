@@ -219,17 +219,13 @@ def _balance_pattern() -> str:
 
 
 def _links(paths: dict[str, dict[str, Any]], document: Document) -> None:
-    """Links from each order-creating answer to getOrder, the QR codes and cancel (id, and token if any)."""
-    order_out = document.get("components", {}).get("schemas", {}).get("OrderOut", {})
-    has_token = "order_token" in order_out.get("properties", {})
+    """Links from each order-creating answer to getOrder and cancel (id, and token if any)."""
+    schemas = document.get("components", {}).get("schemas", {})
+    has_token = any("order_token" in schemas.get(name, {}).get("properties", {}) for name in schemas)
     targets = {
         "/orders": {"GetOrder": "/orders/{order_id}"},
-        "/esim/orders": {
-            "GetOrder": "/orders/{order_id}",
-            "GetQrSvg": "/esim/orders/{order_id}/qr.svg",
-            "GetQrPng": "/esim/orders/{order_id}/qr.png",
-            "CancelEsim": "/esim/orders/{order_id}/cancel",
-        },
+        # No link to the QR codes: they exist only once the order is paid and delivered, not on creation.
+        "/esim/orders": {"GetOrder": "/orders/{order_id}", "CancelEsim": "/esim/orders/{order_id}/cancel"},
         "/vouchers/redeem": {"GetOrder": "/orders/{order_id}"},
     }
     for source, links in targets.items():
