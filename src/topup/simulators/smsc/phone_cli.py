@@ -27,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", required=True, help="the message, e.g. 'SALDO'")
     parser.add_argument("--to", default=None, help="destination (default: the SMSC's short code)")
     parser.add_argument(
-        "--smsc-http", default=_default_url(), help="SMSC simulator HTTP side (default from TOPUP_SMSC_HOST and TOPUP_SMSC_HTTP_PORT)"
+        "--smsc-http",
+        default=_default_url(),
+        help="SMSC simulator HTTP side (TOPUP_SMSC_HOST, TOPUP_SMSC_HTTP_PORT)",
     )
     parser.add_argument("--wait-s", type=float, default=5.0, help="how long to wait for replies (5)")
 
