@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import os
 import random
+import re
+import shutil
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import pytest
@@ -18,6 +21,8 @@ from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.slow
 PORTS = 7  # web, payments, carriers, SM-DP+, SMPP, phones, webhook relay
+# A whole Belgian mobile number in any common form: +32 470 12 34 56, 0032…, 32470123456, 0470123456.
+FULL_NUMBER = re.compile(r"(?<![\w•+])(?:\+?32|0032|0)?\s?4[5-9]\d(?:[ ./-]?\d{2}){3}(?![\w•])")
 
 
 def _free_run_of_ports() -> int:
@@ -52,7 +57,7 @@ def test_a_seeded_chaos_run_keeps_every_promise() -> None:
                  "TOPUP_SMSC_HTTP_PORT", "TOPUP_PUBLIC_URL", "TOPUP_PAYMENTS_URL", "TOPUP_CARRIERS_URL",
                  "TOPUP_SMDP_URL", "DJANGO_SETTINGS_MODULE", "TOPUP_DATABASE_URL"):  # fmt: skip
         env.pop(name, None)
-    args = ["--seed", "1", "--orders", "60", "--concurrency", "8"]
+    args = ["--seed", "1", "--orders", "60", "--concurrency", "8", "--keep"]
     if url := _database_url():
         args += ["--database-url", url]
     done = subprocess.run(
@@ -60,4 +65,13 @@ def test_a_seeded_chaos_run_keeps_every_promise() -> None:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert "replay: topup chaos --seed 1 --orders 60" in done.stdout, done.stderr[-2000:]
-    assert done.returncode == 0, done.stdout
+    kept = re.search(r"data kept in (\S+)", done.stdout)
+    assert kept is not None, done.stdout
+    try:
+        assert done.returncode == 0, done.stdout
+        # Every process of the run (web, worker, SMS gateway, simulators) logged without a full number.
+        for log in sorted(Path(kept.group(1), "logs").glob("*.log")):
+            found = FULL_NUMBER.search(log.read_text(encoding="utf-8", errors="replace"))
+            assert found is None, f"{log.name} logs a full number: {found.group(0) if found else ''}"
+    finally:
+        shutil.rmtree(kept.group(1), ignore_errors=True)

@@ -16,6 +16,8 @@ import httpx
 
 from topup.adapters.payments.signature import sign
 
+FORGE_RETRY_FOR_S = 30.0  # a forged event is sent again this long while the platform is down
+
 Json = dict[str, object]
 
 
@@ -106,7 +108,13 @@ class Relay:
         }  # fmt: skip
         body = json.dumps(event, separators=(",", ":")).encode()
         secret = self.secret if kind == "forge_amount" else "whsec_not_the_right_one"
-        status = self.forward(body, sign(body, secret, int(time.time())))
+        # Sent until the platform answers, as a provider retries: the web may be down (killed) right now.
+        deadline = time.monotonic() + FORGE_RETRY_FOR_S
+        while True:
+            status = self.forward(body, sign(body, secret, int(time.time())))
+            if status < 500 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         with self._lock:
             self.forged[kind] += 1
             self.forged_answers[order_id] = status
