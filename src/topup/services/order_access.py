@@ -26,6 +26,11 @@ def order_token(order_id: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def with_token(body: dict[str, object]) -> dict[str, object]:
+    """An order document with the order's token, which stored answers never keep."""
+    return {**body, "order_token": order_token(str(body["id"]))}
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

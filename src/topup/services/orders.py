@@ -18,7 +18,7 @@ from topup.domain.orders import OrderStatus
 from topup.domain.quotes import Quote, make_quote
 from topup.services import catalogue, esim
 from topup.services.idempotency import Claim, IdempotencyKey, StoredResponse, claim, complete, release, replay
-from topup.services.order_access import Caller, order_token, owned_order, token_hash
+from topup.services.order_access import Caller, order_token, owned_order, token_hash, with_token
 from topup.services.order_view import order_document
 from topup.services.ports import PaymentRequest, PortUnavailable, ProviderRequestError
 from topup.settings import CONFIG
@@ -116,7 +116,7 @@ def place_order(
                 request, priced, claimed, payment_method=payment_method, channel=channel,
                 language=language, idem=idem, api_key_id=api_key_id,
             )  # fmt: skip
-    return StoredResponse(stored.status, {**stored.body, "order_token": order_token(str(stored.body["id"]))})
+    return StoredResponse(stored.status, with_token(stored.body))
 
 
 def _place_claimed(

@@ -15,7 +15,7 @@ from topup.clock import now
 from topup.domain.errors import Conflict
 from topup.services import vouchers
 from topup.services.idempotency import StoredResponse, make_key, remember, replay, scoped
-from topup.services.order_access import order_token
+from topup.services.order_access import with_token
 
 router = Router(tags=["vouchers"])
 
@@ -50,5 +50,4 @@ def redeem_voucher(request: HttpRequest, body: RedeemIn) -> Status[dict[str, obj
 
 
 def _with_token(answer: StoredResponse) -> Status[dict[str, object]]:
-    """The answer with the order's token, which the stored answer does not keep."""
-    return Status(answer.status, {**answer.body, "order_token": order_token(str(answer.body["id"]))})
+    return Status(answer.status, with_token(answer.body))
