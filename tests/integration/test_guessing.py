@@ -6,22 +6,20 @@ for one line never pass its limit."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils.translation import override
 
 from tests.integration.test_notifications import RecordingSms
 from tests.integration.test_vouchers import wrong_pins
 from tests.support.gateways import GatewayClient
+from tests.support.race import at_once
 from topup.channels import clients
 from topup.channels.messages import message_for
 from topup.db.models import Order, OtpChallenge
-from topup.domain.errors import DomainError
 from topup.services import notifications, otp, vouchers
 from topup.settings import CONFIG
 
@@ -164,26 +162,11 @@ def test_a_forged_x_forwarded_for_does_not_escape_the_code_limit(seeded: None, s
 
 
 def test_concurrent_code_requests_for_one_line_never_pass_its_limit(seeded: None, sms: RecordingSms) -> None:
-    start, outcomes, lock = threading.Barrier(12), [], threading.Lock()
+    def ask(i: int) -> str:
+        otp.send_code("+32471500001", f"192.0.2.{i}")
+        return "sent"
 
-    def ask(i: int) -> None:
-        try:
-            start.wait()
-            try:
-                otp.send_code("+32471500001", f"192.0.2.{i}")
-                outcome = "sent"
-            except DomainError as error:
-                outcome = error.code
-            with lock:
-                outcomes.append(outcome)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=ask, args=(i,)) for i in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(ask, range(12))
     assert sorted(outcomes) == ["otp_rate_limited"] * 9 + ["sent"] * 3
     assert OtpChallenge.objects.count() == 3
     assert len(sms.sent) == 3
@@ -191,26 +174,12 @@ def test_concurrent_code_requests_for_one_line_never_pass_its_limit(seeded: None
 
 def test_concurrent_wrong_pins_from_one_caller_stop_at_its_lock(seeded: None, frozen: list[datetime]) -> None:
     pins = [pin for pin, _ in zip(wrong_pins("proximus", seed=14), range(20), strict=False)]
-    start, outcomes, lock = threading.Barrier(20), [], threading.Lock()
 
-    def guess(pin: str) -> None:
-        try:
-            start.wait()
-            try:
-                vouchers.redeem(pin, msisdn="+32470330001", channel="ussd", caller_keys=["ussd:one-session"])
-                outcome = "redeemed"
-            except DomainError as error:
-                outcome = error.code
-            with lock:
-                outcomes.append(outcome)
-        finally:
-            connection.close()
+    def guess(pin: str) -> str:
+        vouchers.redeem(pin, msisdn="+32470330001", channel="ussd", caller_keys=["ussd:one-session"])
+        return "redeemed"
 
-    threads = [threading.Thread(target=guess, args=(pin,)) for pin in pins]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(guess, pins)
     # Three free failures, the fourth sets a lock: no read-then-write race lets a fifth through.
     assert outcomes.count("voucher_unknown") == 4, outcomes
     assert outcomes.count("voucher_locked_out") == 16
