@@ -70,6 +70,10 @@ def test_a_stranger_with_the_order_id_cannot_read_scan_or_cancel_an_esim_order(
         assert _refused(stranger.get(f"{base}/qr.png", headers=headers))
         assert _refused(stranger.post(f"{base}/cancel", headers=headers))
     assert stranger.get(f"/orders/{order['id']}").status_code == 404  # the web page too
+    # A forged checkout return link grants the stranger's browser nothing, then or afterwards.
+    assert stranger.get(f"/orders/{order['id']}?token=forged", follow_redirects=True).status_code == 404
+    assert stranger.get(f"/orders/{order['id']}").status_code == 404
+    assert stranger.get(f"{base}/qr.png").status_code == 404
     run_jobs_until_idle()
     assert Order.objects.get(id=order["id"]).status == "delivered"
     assert Payment.objects.get(order_id=order["id"]).refunded_minor == 0
