@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 
+import pytest
+
 from tests.support.processes import free_port
 
 # Django's live server takes a free loopback port; the simulators are started on free ports by fixtures.
@@ -18,3 +20,11 @@ def pytest_configure() -> None:
     from topup.settings import CONFIG  # noqa: PLC0415
 
     CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def wired() -> None:
+    """Every test runs with the configuration's peers installed, as a started process has them."""
+    from tests.support.wired import point  # noqa: PLC0415 - needs Django's apps loaded
+
+    point()

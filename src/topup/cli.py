@@ -7,12 +7,11 @@ import os
 import sys
 from collections.abc import Sequence
 
+from topup.process import start_django
+
 
 def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topup.settings")
-    import django  # noqa: PLC0415 - only commands that need the database pay for Django's start-up
-
-    django.setup()
+    start_django()
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -38,11 +37,9 @@ def seeds_demo(args: argparse.Namespace, *, production: bool) -> bool:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     _django()
-    from topup.adapters.jobs.worker import Worker  # noqa: PLC0415
-    from topup.bootstrap import configure_messaging  # noqa: PLC0415
     from topup.settings import CONFIG  # noqa: PLC0415
+    from topup.worker import Worker  # noqa: PLC0415
 
-    configure_messaging()
     worker = Worker(threads=args.threads or CONFIG.worker_threads, lease_s=CONFIG.job_lease_s)
     worker.install_signal_handlers()
     worker.run()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+
+from topup.process import start_django
 
 
 def add_privacy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,10 +33,7 @@ def add_keys_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topup.settings")
-    import django  # noqa: PLC0415 - Django starts only when a command runs
-
-    django.setup()
+    start_django()
 
 
 def run_privacy(args: argparse.Namespace) -> None:

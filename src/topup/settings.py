@@ -93,6 +93,9 @@ class Config:
     carriers_port: int
     carrier_api_key: str
     carrier_timeout_s: float
+    # Which adapter each payment method and each network goes through (see topup.wiring):
+    payment_routes: dict[str, str]  # method -> provider name (card=sandbox, ...)
+    carrier_routes: dict[str, str]  # network id -> carrier route name; "*" is every other network
     smdp_url: str
     smdp_port: int
     smdp_api_key: str
@@ -154,6 +157,16 @@ RETENTION_DAYS = (
 )
 
 
+DEFAULT_PAYMENT_ROUTES = "card=sandbox,bancontact=sandbox,alipay=sandbox,wechat_pay=sandbox"
+DEFAULT_CARRIER_ROUTES = "*=gateway"
+
+
+def _env_map(name: str, default: str) -> dict[str, str]:
+    """`key=value,key=value` (spaces ignored); a later key wins."""
+    pairs = (item.split("=", 1) for item in _env(name, default).split(",") if "=" in item)
+    return {key.strip(): value.strip() for key, value in pairs if key.strip() and value.strip()}
+
+
 def load_config() -> Config:
     host = _env("HOST", "127.0.0.1")
     port = _env_int("PORT", 8000)
@@ -181,6 +194,8 @@ def load_config() -> Config:
         carriers_port=carriers_port,
         carrier_api_key=_env("CARRIER_API_KEY", DEMO_CARRIER_API_KEY),
         carrier_timeout_s=_env_float("CARRIER_TIMEOUT_S", 5.0),
+        payment_routes=_env_map("PAYMENT_ROUTES", DEFAULT_PAYMENT_ROUTES),
+        carrier_routes=_env_map("CARRIER_ROUTES", DEFAULT_CARRIER_ROUTES),
         smdp_url=_env("SMDP_URL", f"http://{host}:{smdp_port}").rstrip("/"),
         smdp_port=smdp_port,
         smdp_api_key=_env("SMDP_API_KEY", DEMO_SMDP_API_KEY),

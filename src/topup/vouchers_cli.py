@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from topup.process import start_django
+
 CSV_COLUMNS = ("serial", "pin", "network", "plan", "price", "expires_at")
 
 
@@ -33,10 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topup.settings")
-    import django  # noqa: PLC0415 - Django starts only when a command runs
-
-    django.setup()
+    start_django()
     from topup.services import vouchers  # noqa: PLC0415
 
     if args.vouchers_action == "void":

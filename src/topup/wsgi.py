@@ -7,7 +7,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topup.settings")
 application = get_wsgi_application()
 
-from topup import bootstrap  # noqa: E402 - needs the apps loaded above
+from topup import wiring  # noqa: E402 - needs the apps loaded above
 
 if os.environ.get("TOPUP_PROCESS") == "web":  # set by `topup web`; tests importing this module stay quiet
-    bootstrap.configure_messaging()  # one-time codes go out by SMS from the web process
+    wiring.start()  # the peers, and the SMS sender for one-time codes

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.support.processes import ROOT, free_port, running
-from topup import bootstrap
+from tests.support.wired import point
 from topup.settings import CONFIG
 
 LOGS = ROOT / "artifacts" / "logs"
@@ -32,7 +32,7 @@ def payments_simulator(live_server: Any) -> Iterator[str]:
     args += ["--webhook-secret", CONFIG.webhook_secrets[0], "--webhook-url", webhook_url, "--seed", "7"]
     url = f"http://127.0.0.1:{port}"
     with running(args, f"{url}/healthz", log_path=_log("payments-sim")):
-        bootstrap.configure(payments_url=url)
+        point(payments=url)
         yield url
 
 
@@ -44,7 +44,7 @@ def carriers_simulator() -> Iterator[str]:
     args += ["--seed", "7", "--timeout-sleep-s", "3"]
     url = f"http://127.0.0.1:{port}"
     with running(args, f"{url}/healthz", log_path=_log("carriers-sim")):
-        bootstrap.configure(carriers_url=url)
+        point(carriers=url)
         yield url
 
 
@@ -58,7 +58,7 @@ def smdp_simulator(live_server: Any) -> Iterator[str]:
     args += ["--step-delay-ms", "10", "--pool", "BE-DATA:50"]
     url = f"http://127.0.0.1:{port}"
     with running(args, f"{url}/healthz", log_path=_log("smdp-sim")):
-        bootstrap.configure(smdp_url=url)
+        point(smdp=url)
         yield url
 
 
@@ -88,8 +88,8 @@ def carriers(carriers_simulator: str) -> Iterator[Carriers]:
 
 def run_jobs_until_idle(timeout_s: float = 30.0) -> None:
     """Run the worker's claim/run cycle in this process until no job is due or leased."""
-    from topup.adapters.jobs.worker import claim, run_one  # noqa: PLC0415
     from topup.db.models import Job  # noqa: PLC0415
+    from topup.worker import claim, run_one  # noqa: PLC0415
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

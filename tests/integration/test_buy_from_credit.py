@@ -18,8 +18,8 @@ from tests.integration.test_ussd_ivr import (  # noqa: F401  (compiled_catalogue
 from topup.channels import phone_words, sms, ussd
 from topup.clock import new_id
 from topup.domain.money import Money
+from topup.ports import PortUnavailable
 from topup.services import selfcare, vouchers
-from topup.services.ports import PortUnavailable
 
 pytestmark = [pytest.mark.urls(__name__), pytest.mark.usefixtures("compiled_catalogues")]
 

@@ -15,7 +15,7 @@ import pytest
 from tests.support.processes import free_port, running
 from topup.adapters.carriers.http import HttpCarrierGateway
 from topup.domain.money import Money
-from topup.services.ports import CarrierBalance, CarrierOutcome, CarrierResult
+from topup.ports import CarrierBalance, CarrierOutcome, CarrierResult
 
 KEY = "carrier_test_key"
 EUR_10 = Money(1000, "EUR")

@@ -25,9 +25,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def run_due_now() -> int:
     """One claim-and-run round with every queued job due now (no waiting for backoff)."""
-    from topup.adapters.jobs.worker import claim, run_one  # noqa: PLC0415
     from topup.clock import now  # noqa: PLC0415
     from topup.db.models import Job  # noqa: PLC0415
+    from topup.worker import claim, run_one  # noqa: PLC0415
 
     Job.objects.filter(status="queued").update(run_after=now() - timedelta(seconds=1))
     jobs = claim(50, lease_s=30)
@@ -45,12 +45,12 @@ def test_a_job_failing_every_attempt_dies_loudly_and_requeue_refunds_it(
 ) -> None:
     from topup.db.models import Job, Order, Payment  # noqa: PLC0415
 
-    monkeypatch.setattr("topup.adapters.jobs.worker.CONFIG", dataclasses.replace(CONFIG, job_max_attempts=3))
+    monkeypatch.setattr("topup.worker.CONFIG", dataclasses.replace(CONFIG, job_max_attempts=3))
     client = httpx.Client(base_url=live_server.url, timeout=15)
     order_id = paid(client, "/api/v1/orders", "dead-1", plan_id="proximus-credit-10", msisdn="0470 66 55 44",
                     payment_method="card")  # fmt: skip
     carriers.faults("proximus", error_rate=1.0)  # the carrier answers "try again" to everything
-    with caplog.at_level(logging.ERROR, logger="topup.adapters.jobs.worker"):
+    with caplog.at_level(logging.ERROR, logger="topup.worker"):
         for _ in range(3):
             run_due_now()
     job = Job.objects.get(kind="deliver", subject_id=order_id)
@@ -97,7 +97,7 @@ def _job(kind: str) -> str:
 def test_a_worker_whose_lease_was_taken_over_cannot_finish_the_job(
     transactional_db: None, monkeypatch: pytest.MonkeyPatch, first_outcome: str
 ) -> None:
-    from topup.adapters.jobs import worker  # noqa: PLC0415
+    from topup import worker  # noqa: PLC0415
     from topup.db.models import Job  # noqa: PLC0415
     from topup.services.delivery import JobResult  # noqa: PLC0415
 

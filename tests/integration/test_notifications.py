@@ -22,7 +22,7 @@ from django.test import override_settings
 
 from tests.integration.conftest import run_jobs_until_idle
 from tests.support.processes import free_port
-from topup.adapters.jobs import worker
+from topup import worker
 from topup.adapters.messaging.smtp import SmtpMailer
 from topup.clock import new_id, now
 from topup.db.models import (

@@ -20,8 +20,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from tests.integration.conftest import Carriers, _log
 from tests.support.processes import free_port, running
-from topup import bootstrap
-from topup.adapters.jobs.worker import claim, run_one
+from tests.support.wired import point
 from topup.adapters.payments.signature import sign
 from topup.clock import now
 from topup.db import ledger
@@ -29,6 +28,7 @@ from topup.db.models import Account, IdempotencyRecord, InboxEvent, Job, Order, 
 from topup.services.idempotency import make_key
 from topup.services.orders import QuoteRequest, place_order
 from topup.settings import CONFIG
+from topup.worker import claim, run_one
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -244,9 +244,9 @@ def quiet_payments(payments_simulator: str) -> Iterator[str]:
     ]
     url = f"http://127.0.0.1:{port}"
     with running(args, f"{url}/healthz", log_path=_log("payments-sim-quiet")):
-        bootstrap.configure(payments_url=url)
+        point(payments=url)
         yield url
-    bootstrap.configure(payments_url=payments_simulator)
+    point(payments=payments_simulator)
 
 
 def test_orders_payments_webhooks_and_deliveries_in_any_order(

@@ -110,9 +110,9 @@ def test_a_plan_switched_off_in_flight_is_still_delivered_from_the_frozen_order(
 def test_an_exception_past_the_deadline_ends_in_a_refund(
     client: httpx.Client, smdp_simulator: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from topup.adapters.jobs.worker import claim, run_one  # noqa: PLC0415
     from topup.db.models import Job, Order, Payment  # noqa: PLC0415
     from topup.services import esim  # noqa: PLC0415
+    from topup.worker import claim, run_one  # noqa: PLC0415
 
     def broken(*_: object) -> None:
         raise RuntimeError("a bug in line creation")

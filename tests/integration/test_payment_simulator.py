@@ -18,7 +18,7 @@ import pytest
 from tests.support.processes import free_port, running
 from topup.adapters.payments.sandbox import SandboxPaymentProvider
 from topup.domain.money import Money
-from topup.services.ports import (
+from topup.ports import (
     InvalidSignature,
     PaymentEvent,
     PaymentRequest,

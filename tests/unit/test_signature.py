@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from topup.adapters.payments.signature import compute_signature, sign, verify
-from topup.services.ports import InvalidSignature
+from topup.ports import InvalidSignature
 
 SECRET = "whsec_current"
 OLD_SECRET = "whsec_previous"

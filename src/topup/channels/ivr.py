@@ -24,8 +24,8 @@ from topup.channels.gateway_auth import gateway, ivr_check
 from topup.domain.errors import DomainError
 from topup.domain.identifiers import parse_belgian_mobile
 from topup.domain.money import Money
+from topup.ports import PortUnavailable
 from topup.services import selfcare, vouchers
-from topup.services.ports import PortUnavailable
 
 MAX_TRIES: Final = 3
 PIN_MAX_DIGITS: Final = 16

@@ -24,9 +24,9 @@ from topup.domain.errors import DomainError
 from topup.domain.identifiers import parse_belgian_mobile
 from topup.domain.money import Money
 from topup.jsonbody import JsonBodyError, read_object
+from topup.ports import PortUnavailable
 from topup.services import orders, selfcare, vouchers
 from topup.services.idempotency import make_key
-from topup.services.ports import PortUnavailable
 
 log = logging.getLogger(__name__)
 

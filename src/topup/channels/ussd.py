@@ -21,8 +21,8 @@ from topup.channels.gateway_auth import gateway, ussd_check
 from topup.domain.errors import DomainError
 from topup.domain.identifiers import parse_belgian_mobile
 from topup.domain.money import Money
+from topup.ports import PortUnavailable
 from topup.services import selfcare, vouchers
-from topup.services.ports import PortUnavailable
 
 # A USSD string is 160 octets: 182 GSM 7-bit characters. Gateways cut longer replies wherever they like.
 MAX_REPLY_CHARS: Final = 182

@@ -10,16 +10,14 @@ A separate process because the runner's own settings were read before it chose t
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
+from topup.process import start_django
+
 
 def _setup() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topup.settings")
-    import django  # noqa: PLC0415
-
-    django.setup()
+    start_django()
 
 
 def set_plan(plan_id: str, active: bool) -> int:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from topup import bootstrap
 from topup.db import ledger
 from topup.db.models import Account
 from topup.domain.errors import NotFound
 from topup.domain.money import Money
-from topup.services import catalogue
-from topup.services.ports import CarrierBalance, CarrierOutcome, PortUnavailable
+from topup.ports import CarrierBalance, CarrierOutcome, PortUnavailable
+from topup.services import catalogue, peers
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ def check_balance(msisdn_text: str) -> LineBalance:
     found = catalogue.lookup(msisdn_text)
     if found.network is None:
         raise NotFound("no network is known for this number", code="network_unknown", field="msisdn")
-    answer = bootstrap.carrier_gateway().balance(found.network, found.msisdn)
+    answer = peers.current().carrier(found.network).balance(found.network, found.msisdn)
     if isinstance(answer, CarrierBalance):
         return LineBalance(found.msisdn, found.network, answer.balance, answer.valid_until, "carrier")
     if answer.outcome is CarrierOutcome.REJECTED:

@@ -18,7 +18,6 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from topup import bootstrap
 from topup.clock import now
 from topup.db import ledger
 from topup.db.models import Line, NetworkRecord, Order, OrderEvent, Payment
@@ -27,9 +26,9 @@ from topup.domain.catalogue import NetworkKind
 from topup.domain.errors import Conflict
 from topup.domain.orders import OrderStatus, check_transition
 from topup.domain.quotes import Quote
-from topup.services import esim
+from topup.ports import CarrierOutcome, CarrierResult, PaymentStatus
+from topup.services import esim, peers
 from topup.services.payments import enqueue
-from topup.services.ports import CarrierOutcome, CarrierResult, PaymentStatus
 from topup.services.transitions import move
 
 log = logging.getLogger(__name__)
@@ -95,7 +94,9 @@ def _give_up(order: Order) -> JobResult:
         if order.line_id is None and order.iccid and not _held_by_live_line(order.iccid):
             esim.release_reservation(order.iccid)
         return _failed(order, "delivery_deadline_passed")
-    return _settle_after_deadline(order, bootstrap.carrier_gateway().cancel(order.network_id, order.id))
+    return _settle_after_deadline(
+        order, peers.current().carrier(order.network_id).cancel(order.network_id, order.id)
+    )
 
 
 def _held_by_live_line(iccid: str) -> bool:
@@ -114,7 +115,7 @@ def _deliver(order_id: str, attempt: int) -> JobResult:
     quote = Quote.from_dict(order.quote)
     if _network_kind(order, quote) is NetworkKind.HOSTED:
         return _deliver_hosted(order, quote, attempt)
-    carrier = bootstrap.carrier_gateway()
+    carrier = peers.current().carrier(order.network_id)
     if _past_deadline(order):
         return _settle_after_deadline(order, carrier.cancel(order.network_id, order.id))
     if attempt > 1:
@@ -227,7 +228,7 @@ def refund(order_id: str, attempt: int) -> JobResult:
     payment = Payment.objects.filter(order_id=order_id, status=PaymentStatus.SUCCEEDED.value).first()
     if payment is None or payment.provider_ref is None:
         return JobResult(done=True, note="no captured payment to refund")
-    provider = bootstrap.payment_provider(payment.provider)
+    provider = peers.current().payment_provider(payment.provider)
     quote = Quote.from_dict(order.quote)
     result = provider.refund(payment.provider_ref, quote.total, refund_id=f"rfd_{order_id}")
     if not result.succeeded:

@@ -14,15 +14,15 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
-from topup import bootstrap
 from topup.clock import new_id, now
 from topup.db.models import BundleRecord, IdempotencyRecord, Line, LineEvent, Order, PlanRecord
 from topup.domain.bundles import BundleStart, BundleStatus, TopupRule, apply_purchase, terms_for
 from topup.domain.errors import Conflict, NotFound
 from topup.domain.esim_catalogue import ESIM_PROFILE_TYPE
 from topup.domain.identifiers import parse_iccid
+from topup.ports import PortUnavailable, SmdpResult
+from topup.services import peers
 from topup.services.payments import enqueue
-from topup.services.ports import PortUnavailable, SmdpResult
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def smdp_code(result: SmdpResult) -> str:
 
 def reserve_profile(order: Order) -> Provisioned:
     """downloadOrder (once per order) then confirmOrder with release, for a new eSIM order."""
-    smdp = bootstrap.smdp_gateway()
+    smdp = peers.current().smdp
     iccid = order.iccid
     if not iccid:
         ordered = smdp.download_order(
@@ -66,7 +66,7 @@ def reserve_profile(order: Order) -> Provisioned:
 
 def release_reservation(iccid: str) -> None:
     """Give a reserved profile back to the pool after the order failed (best effort)."""
-    answer = bootstrap.smdp_gateway().cancel_order(iccid=iccid, final_status="Available")
+    answer = peers.current().smdp.cancel_order(iccid=iccid, final_status="Available")
     if not answer.ok:
         log.warning("cancelOrder for %s failed: %s", iccid, smdp_code(answer))
 
@@ -234,7 +234,7 @@ def cancel_before_download(order_id: str) -> None:
             "the eSIM was already downloaded to a phone; it can no longer be cancelled",
             code="esim_already_downloaded", field="order_id",
         )  # fmt: skip
-    answer = bootstrap.smdp_gateway().cancel_order(iccid=line.iccid, final_status="Available")
+    answer = peers.current().smdp.cancel_order(iccid=line.iccid, final_status="Available")
     if not answer.ok:
         if answer.transient:
             raise PortUnavailable("the SM-DP+ did not answer")

@@ -22,6 +22,7 @@ from topup.clock import new_id, now
 from topup.db.models import BundleRecord, Line, LinePreference, Notification, Order, Payment
 from topup.domain.commands import LANGUAGES
 from topup.domain.money import Money
+from topup.ports import Mailer, NotSent, SmsSender
 from topup.services import catalogue, selfcare
 
 if TYPE_CHECKING:
@@ -37,19 +38,6 @@ BRUSSELS = ZoneInfo("Europe/Brussels")  # customers read times in Belgian time
 BABEL_LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "de": "de_BE", "en": "en_BE", "zh-hans": "zh_Hans_CN"}
 
 
-class SmsSender(Protocol):
-    def send(self, to: str, text: str) -> None: ...
-
-
-class Mailer(Protocol):
-    def send(self, to: str, subject: str, body: str) -> None: ...
-
-
-class NotSent(Exception):
-    """Raised by a sender when the peer certainly did not take the message (refused, unreachable):
-    safe to retry. Any other exception means "unknown" and is never retried, so nothing goes twice."""
-
-
 @dataclass
 class _Senders:
     sms: SmsSender | None = None
@@ -60,7 +48,7 @@ _senders = _Senders()
 
 
 def configure(*, sms: SmsSender | None = None, mailer: Mailer | None = None) -> None:
-    """Bind the senders (bootstrap at start-up, tests with their own peers)."""
+    """Bind the senders (`topup.wiring` at start-up, tests with their own peers)."""
     _senders.sms, _senders.mailer = sms, mailer
 
 

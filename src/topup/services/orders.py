@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from topup import bootstrap
 from topup.clock import now
 from topup.db.models import Order, OrderEvent, Payment
 from topup.domain.catalogue import Network, NetworkKind, Plan
@@ -16,15 +15,15 @@ from topup.domain.errors import InvalidInput
 from topup.domain.identifiers import parse_belgian_mobile, parse_eid
 from topup.domain.orders import OrderStatus
 from topup.domain.quotes import Quote, make_quote
-from topup.services import catalogue, esim
+from topup.ports import PaymentRequest, PortUnavailable, ProviderRequestError
+from topup.services import catalogue, esim, peers
 from topup.services.idempotency import Claim, IdempotencyKey, StoredResponse, claim, complete, release, replay
 from topup.services.order_access import Caller, order_token, owned_order, token_hash, with_token
 from topup.services.order_view import order_document
-from topup.services.ports import PaymentRequest, PortUnavailable, ProviderRequestError
 from topup.settings import CONFIG
 
 log = logging.getLogger(__name__)
-PAYMENT_METHODS = tuple(bootstrap.PROVIDER_FOR_METHOD)
+PAYMENT_METHODS = ("card", "bancontact", "alipay", "wechat_pay")  # routed to providers by topup.wiring
 
 
 class ProviderUnavailable(Exception):
@@ -101,9 +100,10 @@ def place_order(
     """
     stored = replay(idem)
     if stored is None:
-        if payment_method not in bootstrap.PROVIDER_FOR_METHOD:
+        if peers.current().provider_name_for(payment_method) is None:
+            offered = [m for m in PAYMENT_METHODS if peers.current().provider_name_for(m)]
             raise InvalidInput(
-                f"payment_method must be one of {', '.join(PAYMENT_METHODS)}",
+                f"payment_method must be one of {', '.join(offered)}",
                 code="invalid_payment_method",
                 field="payment_method",
             )
@@ -132,7 +132,7 @@ def _place_claimed(
 ) -> StoredResponse:
     frozen = priced.quote
     order_id, payment_id = claimed.order_id, claimed.payment_id
-    provider = bootstrap.payment_provider(bootstrap.PROVIDER_FOR_METHOD[payment_method])
+    provider = peers.current().payment_provider(str(peers.current().provider_name_for(payment_method)))
     token = order_token(order_id)
     try:
         created = provider.create_payment(

@@ -23,8 +23,8 @@ from topup.db.models import AccessToken, OtpChallenge
 from topup.domain.errors import Conflict, InvalidInput
 from topup.domain.identifiers import parse_belgian_mobile
 from topup.pii import blind_index, hash_ip
+from topup.ports import PortUnavailable
 from topup.services import limits, notifications, selfcare
-from topup.services.ports import PortUnavailable
 from topup.settings import CONFIG
 
 CODE_TTL_S = 300

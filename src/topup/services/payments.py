@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
-from topup import bootstrap
 from topup.clock import new_id, now
 from topup.db import ledger
 from topup.db.models import InboxEvent, Job, Order, OrderEvent, Payment
@@ -22,8 +21,8 @@ from topup.domain import ledger as postings
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
 from topup.domain.quotes import Quote
-from topup.services import notifications
-from topup.services.ports import PaymentEvent, PaymentStatus, UnusableEvent
+from topup.ports import PaymentEvent, PaymentStatus, UnusableEvent
+from topup.services import notifications, peers
 from topup.services.transitions import move
 from topup.settings import CONFIG
 
@@ -32,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def receive_webhook(provider_name: str, raw_body: bytes, headers: Mapping[str, str]) -> str:
     """Verify, store and apply one webhook; returns the outcome. Raises InvalidSignature (nothing stored)."""
-    provider = bootstrap.payment_provider(provider_name)
+    provider = peers.current().payment_provider(provider_name)
     try:
         event = provider.parse_webhook(raw_body, headers)
     except UnusableEvent as exc:
@@ -69,7 +68,7 @@ def apply_stored_event(inbox_pk: int) -> str:
         inbox = InboxEvent.objects.select_for_update().get(pk=inbox_pk)
         if inbox.processed_at is not None:
             return inbox.outcome
-        provider = bootstrap.payment_provider(inbox.provider)
+        provider = peers.current().payment_provider(inbox.provider)
         try:
             outcome = apply_event(inbox.provider, provider.event_from_payload(inbox.payload))
         except UnusableEvent as exc:
@@ -171,7 +170,7 @@ def refund_under_review(payment_id: str) -> str:
     if not payment.provider_ref:
         return "not_under_review"
     received = Money(payment.received_minor, payment.received_currency or payment.currency)
-    provider = bootstrap.payment_provider(payment.provider)
+    provider = peers.current().payment_provider(payment.provider)
     result = provider.refund(payment.provider_ref, received, refund_id=f"rfd_review_{payment.id}")
     if not result.succeeded:
         return f"refused: {result.code}"

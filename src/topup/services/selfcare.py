@@ -11,7 +11,6 @@ from typing import Final
 
 from django.db.models import F, Q
 
-from topup import bootstrap
 from topup.clock import new_id, now
 from topup.db.models import BundleRecord, Line, LinePreference
 from topup.domain.catalogue import Plan, buyable_from_credit
@@ -19,8 +18,8 @@ from topup.domain.commands import LANGUAGES
 from topup.domain.errors import InvalidInput, NotFound
 from topup.domain.identifiers import parse_belgian_mobile
 from topup.domain.money import Money
-from topup.services import balances, catalogue
-from topup.services.ports import CarrierOutcome, CarrierResult, PortUnavailable
+from topup.ports import CarrierOutcome, CarrierResult, PortUnavailable
+from topup.services import balances, catalogue, peers
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +159,7 @@ def buy_from_credit(line_ref: str, plan_code: str) -> PurchaseResult:
     if not buyable_from_credit(plan, catalogue.network_by_id(found.network)):
         return PurchaseResult(False, plan.name, plan.price, code=NOT_FROM_CREDIT)
     reference = new_id("buy")
-    gateway = bootstrap.carrier_gateway()
+    gateway = peers.current().carrier(found.network)
     answer = gateway.buy_from_balance(found.network, found.msisdn, plan.code, plan.price, reference)
     if answer.outcome in (CarrierOutcome.RETRY, CarrierOutcome.UNKNOWN):
         answer = gateway.buy_from_balance(found.network, found.msisdn, plan.code, plan.price, reference)

@@ -38,10 +38,10 @@ from topup.domain.identifiers import parse_belgian_mobile, parse_iccid
 from topup.domain.orders import OrderStatus
 from topup.domain.vouchers import VoucherState
 from topup.pii import blind_index, hash_ip
+from topup.ports import PaymentStatus
 from topup.services import breaker, orders
 from topup.services.order_view import order_document
 from topup.services.payments import enqueue
-from topup.services.ports import PaymentStatus
 from topup.services.transitions import move
 from topup.settings import CONFIG
 

@@ -18,7 +18,7 @@ import httpx
 
 from topup.domain.errors import InvalidInput
 from topup.domain.money import Money
-from topup.services.ports import CarrierBalance, CarrierOutcome, CarrierResult
+from topup.ports import CarrierBalance, CarrierOutcome, CarrierResult, PortUnavailable
 
 POOL_SIZE: Final = 32  # one connection per worker thread
 RETRY_STATUSES: Final = frozenset({401, 403, 429, 500, 502, 503})
@@ -130,6 +130,14 @@ class HttpCarrierGateway:
         except (httpx.HTTPError, _UnreadableAnswerError) as exc:
             return _failure(exc)
         return _http_status_result(response, body)
+
+    def activate_bundle(
+        self, network_id: str, msisdn: str, product_ref: str, price: Money, reference: str
+    ) -> CarrierResult:
+        raise PortUnavailable("the carrier gateway client cannot activate bundles yet")
+
+    def float_balance(self) -> Money | None:
+        return None  # a carrier's own gateway bills us afterwards: there is no float to watch
 
     def buy_from_balance(
         self, network_id: str, msisdn: str, plan_code: str, price: Money, reference: str

@@ -25,7 +25,7 @@ import httpx
 
 from topup.domain.errors import InvalidInput
 from topup.domain.identifiers import parse_eid, parse_iccid
-from topup.services.ports import SmdpResult
+from topup.ports import SmdpResult
 
 PROTOCOL: Final = "gsma/rsp/v2.5.0"
 ES2_PATH: Final = "/gsma/rsp2/es2plus/"

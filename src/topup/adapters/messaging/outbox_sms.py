@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 from topup.adapters.messaging.smpp import LinkDown, SmppLink, SubmitRejected
-from topup.services.notifications import NotSent
+from topup.ports import NotSent
 
 
 class SmppSmsSender:

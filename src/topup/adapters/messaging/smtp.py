@@ -10,7 +10,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 
-from topup.services.notifications import NotSent
+from topup.ports import NotSent
 
 REFUSALS = (
     smtplib.SMTPHeloError,

@@ -25,7 +25,7 @@ from topup.adapters.payments.signature import verify
 from topup.domain.errors import InvalidInput
 from topup.domain.money import Money
 from topup.jsonbody import JsonBodyError, read_object
-from topup.services.ports import (
+from topup.ports import (
     PaymentEvent,
     PaymentRequest,
     PaymentResult,
@@ -160,6 +160,9 @@ class SandboxPaymentProvider:
     def get_payment(self, provider_ref: str) -> PaymentResult:
         """Ask the provider for a payment's current state (before retrying after PortUnavailable)."""
         return _intent_result(self._ok(*self._call("GET", f"/v1/payment_intents/{provider_ref}")))
+
+    def cancel_payment(self, provider_ref: str, idempotency_key: str) -> PaymentResult:
+        raise ProviderRequestError(400, "not_supported", "the sandbox protocol cannot cancel a payment")
 
     def list_payments(self) -> list[Json]:
         """Every payment intent the provider holds, oldest first, with refunded amounts (reconciliation)."""

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
-from topup.services.ports import InvalidSignature
+from topup.ports import InvalidSignature
 
 SCHEME = "v1"
 DEFAULT_TOLERANCE_S = 300

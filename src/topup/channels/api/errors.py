@@ -14,8 +14,8 @@ from topup.channels.api.auth import Forbidden
 from topup.channels.messages import domain_error_body, error_body
 from topup.domain.errors import Conflict, DomainError, NotFound
 from topup.jsonbody import JsonBodyError, read_object
+from topup.ports import InvalidSignature, PortUnavailable
 from topup.services.orders import ProviderUnavailable
-from topup.services.ports import InvalidSignature, PortUnavailable
 
 
 def json_response(status: int, body: dict[str, object]) -> HttpResponse:

@@ -7,7 +7,6 @@ from django.utils.translation import get_language
 from ninja import NinjaAPI, Router, Status
 from ninja.params.functions import Header, Query
 
-from topup import bootstrap
 from topup.channels import owners
 from topup.channels.api import errors, openapi
 from topup.channels.api.auth import ScopedKey
@@ -30,7 +29,7 @@ from topup.channels.api.schemas import (
 from topup.channels.api.voucher_routes import router as voucher_router
 from topup.channels.messages import error_body
 from topup.domain.quotes import Quote
-from topup.services import balances, catalogue, esim, orders, payments
+from topup.services import balances, catalogue, esim, orders, payments, peers
 from topup.services.idempotency import make_key, scoped
 
 api = NinjaAPI(
@@ -127,7 +126,7 @@ def get_order(
 
 @router.post("/payments/webhooks/{provider}", response={200: WebhookOut, **ERRORS}, tags=["payments"])
 def payment_webhook(request: HttpRequest, provider: str) -> HttpResponse | dict[str, object]:
-    if provider not in bootstrap.payment_providers():
+    if provider not in peers.current().payments:
         return errors.json_response(404, error_body("unknown_provider", field="provider"))
     outcome = payments.receive_webhook(provider, request.body, request.headers)
     return {"received": True, "outcome": outcome}

@@ -16,8 +16,8 @@ from topup.db.models import Order
 from topup.domain.commands import LANGUAGES
 from topup.domain.errors import DomainError
 from topup.domain.money import Money
+from topup.ports import PortUnavailable
 from topup.services import catalogue, otp, selfcare
-from topup.services.ports import PortUnavailable
 
 SIGNED_IN_KEY = owners.SESSION_LINE_TOKEN
 NUMBER_KEY = "web_my_number"

@@ -74,3 +74,22 @@ class PlanRecord(models.Model):
             code=self.code,
             active=self.active,
         )
+
+
+class CarrierProductRecord(models.Model):
+    """Which product of a carrier route a plan is: a bundle is activated as this product, never credited.
+
+    `route` is a carrier route of `topup.wiring` (gateway, dtone, ...): the same plan may be a different
+    product id at a network's own gateway and at an aggregator.
+    """
+
+    route = models.CharField(max_length=40)
+    plan = models.ForeignKey(PlanRecord, on_delete=models.CASCADE, related_name="carrier_products")
+    product_ref = models.CharField(max_length=60)
+
+    class Meta:
+        db_table = "carrier_product"
+        constraints = [models.UniqueConstraint(fields=["route", "plan"], name="carrier_product_once")]
+
+    def __str__(self) -> str:
+        return f"{self.route}:{self.product_ref}"

@@ -1,6 +1,6 @@
 """Ports: the small interfaces through which services reach the outside world.
 
-Adapters implement them (`topup.adapters.*`) and are registered by name in `topup.bootstrap`.
+Adapters implement them (`topup.adapters.*`) and are registered by name in `topup.wiring`.
 Every outside call returns one typed result instead of raising for business outcomes; only
 transport problems that the caller cannot interpret raise `PortUnavailable`.
 """
@@ -28,8 +28,9 @@ class PortUnavailable(Exception):
 
 class PaymentStatus(StrEnum):
     REQUIRES_ACTION = "requires_action"  # waiting for the customer at the checkout page
+    PROCESSING = "processing"  # the customer acted; the provider has not decided yet (no new attempt)
     SUCCEEDED = "succeeded"
-    FAILED = "failed"
+    FAILED = "failed"  # declined, or cancelled (at the provider, or by us before a new attempt)
     REFUNDED = "refunded"
     NEEDS_REVIEW = "needs_review"  # a signed event did not match what we asked for: staff decide, never paid
 
@@ -41,15 +42,37 @@ class PaymentRequest:
     amount: Money
     method: str  # card | bancontact | alipay | wechat_pay
     description: str
-    return_url: str | None = None
+    return_url: str | None = None  # where the customer comes back to after a redirect
+
+
+class NextActionKind(StrEnum):
+    REDIRECT = "redirect"  # send the customer to `url` (3-D Secure, Bancontact's bank, Alipay)
+    DISPLAY_QR = "display_qr"  # show `qr_data` as a QR code to scan in the payer's app (WeChat Pay)
+
+
+@dataclass(frozen=True, slots=True)
+class NextAction:
+    """What the customer must do to pay (Stripe's `next_action`, reduced)."""
+
+    kind: NextActionKind
+    url: str | None = None  # REDIRECT: the page to go to
+    qr_data: str | None = None  # DISPLAY_QR: the text the QR code encodes
+    instructions_url: str | None = None  # DISPLAY_QR: the provider's hosted instructions
 
 
 @dataclass(frozen=True, slots=True)
 class PaymentResult:
     provider_ref: str  # the provider's id of the payment (pi_...)
     status: PaymentStatus
-    checkout_url: str | None
+    checkout_url: str | None  # where the customer pays: the next action's redirect, or None
     raw: Mapping[str, object] = field(default_factory=dict)
+    next_action: NextAction | None = None
+
+
+class RefundState(StrEnum):
+    SUCCEEDED = "succeeded"
+    PENDING = "pending"  # asynchronous (Alipay, WeChat Pay): `refund.updated` / `refund.failed` will say
+    FAILED = "failed"  # the money went back to our provider balance: pay the customer another way
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +80,7 @@ class RefundResult:
     refund_ref: str
     succeeded: bool
     code: str | None = None  # provider's failure code when not succeeded
+    state: RefundState | None = None  # None: SUCCEEDED if `succeeded`, else FAILED
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +88,16 @@ class PaymentEvent:
     """A verified webhook event, reduced to what the platform acts on."""
 
     event_id: str
-    type: str  # payment.succeeded | payment.failed | refund.succeeded | other provider types kept as is
+    # payment.succeeded | payment.failed | payment.processing | payment.canceled | payment.requires_action
+    # | refund.succeeded | refund.pending | refund.failed; other provider types are kept as they are
+    type: str
     provider_ref: str  # the payment it is about
     payment_id: str | None  # our payment id, echoed back from metadata
     amount: Money | None
     failure_code: str | None
     payload: Mapping[str, object]
+    refund_ref: str | None = None  # refund events: the provider's refund id (re_...)
+    refund_id: str | None = None  # refund events: our refund id, echoed back from metadata
 
 
 class ProviderRequestError(Exception):
@@ -94,6 +122,15 @@ class PaymentProvider(Protocol):
     name: str
 
     def create_payment(self, request: PaymentRequest) -> PaymentResult: ...
+
+    def get_payment(self, provider_ref: str) -> PaymentResult:
+        """The payment as the provider has it now (before a retry, after PortUnavailable)."""
+        ...
+
+    def cancel_payment(self, provider_ref: str, idempotency_key: str) -> PaymentResult:
+        """Cancel a payment that has not succeeded (a new attempt replaces it). A payment that succeeded
+        meanwhile comes back SUCCEEDED: the caller refunds it, never delivers twice."""
+        ...
 
     def refund(self, provider_ref: str, amount: Money, refund_id: str) -> RefundResult: ...
 
@@ -128,14 +165,38 @@ class CarrierResult:
 
 
 @dataclass(frozen=True, slots=True)
+class CarrierBundle:
+    """A bundle a line holds at its carrier, as the carrier reports it."""
+
+    product_ref: str  # the carrier's (or aggregator's) product id
+    name: str
+    data_left_mb: int | None  # None: no data in it, or unlimited
+    data_total_mb: int | None
+    unlimited: bool
+    expires_at: str | None  # ISO 8601 as the carrier states it
+
+
+@dataclass(frozen=True, slots=True)
 class CarrierBalance:
     msisdn: str
     balance: Money
     valid_until: str | None  # ISO date as the carrier states it
+    bundles: tuple[CarrierBundle, ...] = ()
 
 
 class CarrierGateway(Protocol):
     def topup(self, network_id: str, msisdn: str, amount: Money, reference: str) -> CarrierResult: ...
+
+    def activate_bundle(
+        self, network_id: str, msisdn: str, product_ref: str, price: Money, reference: str
+    ) -> CarrierResult:
+        """Activate the carrier's product `product_ref` on the line (idempotent by `reference`); the line's
+        credit is not touched. Same outcomes as `topup`; `status` and `cancel` take the same reference."""
+        ...
+
+    def float_balance(self) -> Money | None:
+        """What is left of our prepaid float at an aggregator (None: a direct gateway has none)."""
+        ...
 
     def status(self, network_id: str, reference: str) -> CarrierResult: ...
 
@@ -194,3 +255,19 @@ class SmdpGateway(Protocol):
         matching_id: str | None = None,
         final_status: str = "Available",
     ) -> SmdpResult: ...
+
+
+# ---------------------------------------------------------------- messaging
+
+
+class SmsSender(Protocol):
+    def send(self, to: str, text: str) -> None: ...
+
+
+class Mailer(Protocol):
+    def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+class NotSent(Exception):
+    """Raised by a sender when the peer certainly did not take the message (refused, unreachable):
+    safe to retry. Any other exception means "unknown" and is never retried, so nothing goes twice."""

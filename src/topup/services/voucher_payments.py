@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from topup.db.models import Voucher
 from topup.domain.money import Money
-from topup.services.ports import (
+from topup.ports import (
     InvalidSignature,
     PaymentEvent,
     PaymentRequest,
@@ -20,12 +20,24 @@ from topup.services.ports import (
     UnusableEvent,
 )
 
+NOT_A_CHECKOUT = "a voucher payment is settled when the PIN is redeemed"
+
 
 class VoucherPaymentProvider:
     name = "voucher"
 
     def create_payment(self, request: PaymentRequest) -> PaymentResult:
         raise ProviderRequestError(400, "not_supported", "voucher payments are made by redeeming a PIN")
+
+    def get_payment(self, provider_ref: str) -> PaymentResult:
+        raise ProviderRequestError(
+            400, "not_supported", "a voucher payment is settled when the PIN is redeemed"
+        )
+
+    def cancel_payment(self, provider_ref: str, idempotency_key: str) -> PaymentResult:
+        raise ProviderRequestError(
+            400, "not_supported", "a voucher payment is settled when the PIN is redeemed"
+        )
 
     def refund(self, provider_ref: str, amount: Money, refund_id: str) -> RefundResult:
         """Give back the voucher that paid this order (`<serial>/<order id>`); idempotent."""
