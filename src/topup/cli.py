@@ -26,7 +26,11 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     seed = seeds_demo(args, production=CONFIG.is_production)
     if seed:
+        from topup.adapters.fx.ecb import BUNDLED  # noqa: PLC0415
+        from topup.fx_cli import import_rates  # noqa: PLC0415
+
         seed_demo()
+        import_rates(file=BUNDLED)  # the sample rates, so that Alipay and WeChat Pay payers see yuan
     print("database migrated" + (" and demo catalogue seeded" if seed else ""))
 
 

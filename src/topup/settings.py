@@ -268,7 +268,9 @@ def load_config() -> Config:
         fx_url=_env("FX_URL", DEFAULT_FX_URL),
         fx_markup_bp=_env_int("FX_MARKUP_BPS", 200),
         fx_quote_ttl_s=_env_int("FX_QUOTE_TTL_S", 900),
-        fx_max_age_days=_env_int("FX_MAX_AGE_DAYS", 4),
+        # The demo quotes its bundled sample whatever its date (no internet needed); elsewhere 4 days: a
+        # weekend and a holiday between two ECB publications.
+        fx_max_age_days=_env_int("FX_MAX_AGE_DAYS", 36_500 if env == "demo" else 4),
         charge_currency=_charge_currency(_env_map("CHARGE_CURRENCY", DEFAULT_CHARGE_CURRENCY)),
     )
     if config.is_production:
