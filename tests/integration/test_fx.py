@@ -282,3 +282,31 @@ def test_the_review_page_shows_each_yuan_method_in_both_currencies(
     assert alipay == wechat  # both charged in EUR by default: the same figures
     assert 'id="fx-card"' not in page
     assert expected[1] in page.split('id="fx-holds">')[1]
+
+
+def test_a_refund_gives_back_the_yuan_that_was_charged(
+    seeded: None, live_server: Any, payments_simulator: str, carriers: Carriers, charged_in_yuan: None
+) -> None:
+    from topup.db import ledger  # noqa: PLC0415
+    from topup.db.models import Payment  # noqa: PLC0415
+
+    # A Proximus number ported to Orange: the carrier refuses it for good, and the order is refunded.
+    answer = httpx.post(
+        f"{live_server.url}/api/v1/orders",
+        json={**BODY, "msisdn": "+32470000001", "payment_method": "alipay"},
+        headers={"Idempotency-Key": "fx-refund"},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    order = answer.json()
+    checkout = order["payment"]["checkout_url"]
+    httpx.post(
+        checkout, data={"action": "approve"}, headers={"Accept": "application/json"}
+    ).raise_for_status()
+    client = httpx.Client(base_url=live_server.url, timeout=10)
+    assert wait_for_status(client, order, {"paid"})["status"] == "paid"
+    run_jobs_until_idle()
+    assert wait_for_status(client, order, {"refunded"})["status"] == "refunded"
+    payment = Payment.objects.get(id=order["payment"]["id"])
+    assert (payment.status, payment.refunded_minor, payment.currency) == ("refunded", 7842, "CNY")
+    assert all(t.balanced for t in ledger.trial_balance())

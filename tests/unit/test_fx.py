@@ -196,3 +196,13 @@ def test_the_capture_stays_in_eur_and_records_the_fx() -> None:
     }
     [plain] = ledger.payment_captured("ord_2", "sandbox", _quote(None))
     assert plain.metadata == ()
+
+
+def test_the_charge_currency_setting_allows_eur_or_yuan_for_alipay_and_wechat_pay_only() -> None:
+    from topup.settings import _charge_currency  # noqa: PLC0415
+
+    assert _charge_currency({}) == {"alipay": "EUR", "wechat_pay": "EUR"}
+    assert _charge_currency({"alipay": "cny"}) == {"alipay": "CNY", "wechat_pay": "EUR"}
+    for wrong in ({"card": "CNY"}, {"bancontact": "EUR"}, {"wechat_pay": "USD"}):
+        with pytest.raises(RuntimeError, match="TOPUP_CHARGE_CURRENCY"):
+            _charge_currency(wrong)
