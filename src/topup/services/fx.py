@@ -66,7 +66,7 @@ def with_fx(quote: Quote, payment_method: str) -> Quote:
         quote.total,
         latest_rate(FX_CURRENCY),
         markup_bp=CONFIG.fx_markup_bp,
-        quoted_at=now(),
+        quoted_at=now().replace(microsecond=0),  # whole seconds: the payer reads a time, not a float
         ttl_s=CONFIG.fx_quote_ttl_s,
         max_age_days=CONFIG.fx_max_age_days,
         charge_currency=CONFIG.charge_currency.get(payment_method, "EUR"),
