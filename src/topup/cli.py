@@ -26,7 +26,11 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     seed = seeds_demo(args, production=CONFIG.is_production)
     if seed:
+        from topup.adapters.fx.ecb import BUNDLED  # noqa: PLC0415
+        from topup.fx_cli import import_rates  # noqa: PLC0415
+
         seed_demo()
+        import_rates(file=BUNDLED)  # the sample rates, so that Alipay and WeChat Pay payers see yuan
     print("database migrated" + (" and demo catalogue seeded" if seed else ""))
 
 
@@ -129,6 +133,15 @@ def cmd_payments(args: argparse.Namespace) -> None:
               f"{p.received_currency}, expected {p.amount_minor} {p.currency}")  # fmt: skip
 
 
+def cmd_fx(args: argparse.Namespace) -> None:
+    """`topup fx import [--file PATH | --url URL]`: the ECB's euro reference rates (yuan for Alipay and
+    WeChat Pay payers)."""
+    _django()
+    from topup.fx_cli import run  # noqa: PLC0415
+
+    run(args)
+
+
 def cmd_manage(args: argparse.Namespace) -> None:
     """Django's management commands, e.g. `topup manage createsuperuser` for the back office at /admin/."""
     _django()
@@ -202,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     sms_gateway.set_defaults(func=cmd_sms_gateway)
     _add_job_and_payment_commands(sub)
     _add_privacy(sub)
+    _add_fx(sub)
     manage = sub.add_parser("manage", help="Django management commands (createsuperuser, shell, ...)")
     manage.add_argument("django_args", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)
@@ -251,6 +265,14 @@ def _add_job_and_payment_commands(sub: argparse._SubParsersAction[argparse.Argum
     review.add_parser("review", help="list payments under review (amount or currency mismatch)")
     refund = review.add_parser("refund-review", help="refund what a payment under review received")
     refund.add_argument("payment_id")
+
+
+def _add_fx(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from topup.fx_cli import add_arguments  # noqa: PLC0415
+
+    fx = sub.add_parser("fx", help="exchange rates: import the ECB's euro reference rates")
+    add_arguments(fx)
+    fx.set_defaults(func=cmd_fx)
 
 
 def _add_voucher_arguments(parser: argparse.ArgumentParser) -> None:

@@ -109,12 +109,14 @@ def _prepare(config: Config) -> str | None:
     django.setup()
     from django.core.management import call_command  # noqa: PLC0415
 
+    from topup.fx_cli import import_rates, summary  # noqa: PLC0415
     from topup.services.seed import demo_admin_key, seed_demo  # noqa: PLC0415
 
     call_command("migrate", interactive=False, verbosity=0)
     if config.is_production:
         return None
     seed_demo()
+    print(summary(import_rates()), flush=True)  # the bundled sample: yuan for Alipay and WeChat Pay payers
     return demo_admin_key()
 
 

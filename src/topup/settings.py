@@ -139,6 +139,14 @@ class Config:
     voucher_breaker_failures: int  # unknown PINs in the window that open the breaker whatever the share
     voucher_breaker_share: float  # or this share of attempts failing (with at least a third of the count)
     voucher_breaker_rate: int  # redemption attempts a minute, for everyone together, while it is open
+    # Yuan for Alipay and WeChat Pay payers (topup.domain.fx): where `topup fx import` reads the ECB's
+    # rates, our markup on them, how long a quote holds, the oldest rate still quoted, and per method
+    # whether the provider charges EUR or the yuan amount.
+    fx_url: str
+    fx_markup_bp: int
+    fx_quote_ttl_s: int
+    fx_max_age_days: int
+    charge_currency: dict[str, str]
 
     @property
     def is_production(self) -> bool:
@@ -155,6 +163,24 @@ RETENTION_DAYS = (
     ("idempotency", 7),  # stored first answers to write requests
     ("rate_counters", 1),  # windows of the voucher and one-time-code limits (the longest is 1 hour)
 )
+
+
+DEFAULT_FX_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+DEFAULT_CHARGE_CURRENCY = "alipay=EUR,wechat_pay=EUR"
+FX_METHODS = ("alipay", "wechat_pay")  # as topup.domain.fx.FX_METHODS; only they may be charged in CNY
+
+
+def _charge_currency(raw: dict[str, str]) -> dict[str, str]:
+    """TOPUP_CHARGE_CURRENCY: `alipay=CNY,wechat_pay=EUR`; any other method or currency refuses to start."""
+    charged = dict.fromkeys(FX_METHODS, "EUR")
+    for method, currency in raw.items():
+        if method not in FX_METHODS or currency.upper() not in {"EUR", "CNY"}:
+            raise RuntimeError(
+                "TOPUP_CHARGE_CURRENCY must read `alipay=EUR|CNY,wechat_pay=EUR|CNY` "
+                f"(got {method}={currency})"
+            )
+        charged[method] = currency.upper()
+    return charged
 
 
 DEFAULT_PAYMENT_ROUTES = "card=sandbox,bancontact=sandbox,alipay=sandbox,wechat_pay=sandbox"
@@ -239,6 +265,13 @@ def load_config() -> Config:
         voucher_breaker_failures=_env_int("VOUCHER_BREAKER_FAILURES", 60),
         voucher_breaker_share=_env_float("VOUCHER_BREAKER_SHARE", 0.5),
         voucher_breaker_rate=_env_int("VOUCHER_BREAKER_RATE", 12),
+        fx_url=_env("FX_URL", DEFAULT_FX_URL),
+        fx_markup_bp=_env_int("FX_MARKUP_BPS", 200),
+        fx_quote_ttl_s=_env_int("FX_QUOTE_TTL_S", 900),
+        # The demo quotes its bundled sample whatever its date (no internet needed); elsewhere 4 days: a
+        # weekend and a holiday between two ECB publications.
+        fx_max_age_days=_env_int("FX_MAX_AGE_DAYS", 36_500 if env == "demo" else 4),
+        charge_currency=_charge_currency(_env_map("CHARGE_CURRENCY", DEFAULT_CHARGE_CURRENCY)),
     )
     if config.is_production:
         _refuse_demo_secrets(config)

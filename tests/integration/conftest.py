@@ -11,11 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.fx import ecb_daily
 from tests.support.processes import ROOT, free_port, running
 from tests.support.wired import point
+from topup.clock import now
 from topup.settings import CONFIG
 
 LOGS = ROOT / "artifacts" / "logs"
+TEST_CNY_RATE = "7.6880"  # yuan per euro in the `seeded` database: €10.00 is ¥78.42 with the 2 % markup
 
 
 def _log(name: str) -> Path:
@@ -108,9 +111,13 @@ def run_jobs_until_idle(timeout_s: float = 30.0) -> None:
 
 @pytest.fixture
 def seeded(transactional_db: None) -> None:
+    """The demo catalogue, and a yuan rate published today (Alipay and WeChat Pay quotes need one)."""
+    from topup.adapters.fx import ecb  # noqa: PLC0415
+    from topup.services import fx  # noqa: PLC0415
     from topup.services.seed import seed_demo  # noqa: PLC0415
 
     seed_demo()
+    fx.store_rates(ecb.parse(ecb_daily(now().date(), cny=TEST_CNY_RATE)))
 
 
 @pytest.fixture(autouse=True)

@@ -136,3 +136,12 @@ def test_a_destination_goes_out_international_or_as_a_short_code(
     address: str, expected: tuple[str, int]
 ) -> None:
     assert destination(address) == expected
+
+
+def test_no_break_spaces_and_approximately_go_as_their_gsm_lookalikes() -> None:
+    """Babel writes "10,00\xa0€"; one such space must not turn a receipt into UCS-2 (and twice the parts)."""
+    coding, parts, _esm = split_text("Paid 10,00\xa0€ (≈ 78,42\u202fCN¥)")
+    assert coding == DC_GSM
+    assert decode_gsm(b"".join(parts)) == "Paid 10,00 € (~ 78,42 CN¥)"
+    assert split_text("付 ≈ ¥78.42")[0] == DC_UCS2  # not GSM anyway: the text is sent as written
+    assert "≈".encode("utf-16-be") in split_text("付 ≈ ¥78.42")[1][0]

@@ -20,6 +20,10 @@ MESSAGES = {
         "or confirm the network if the number was ported."
     ),
     "invalid_payment_method": _("Choose a payment method: card, Bancontact, Alipay or WeChat Pay."),
+    "fx_rate_unavailable": _(
+        "No current exchange rate for yuan is available, so Alipay and WeChat Pay cannot be used right now. "
+        "Pay by card or Bancontact, or try again later."
+    ),
     "idempotency_key_required": _("Send an Idempotency-Key header with this request."),
     "idempotency_conflict": _("This Idempotency-Key was already used for a different request."),
     "idempotency_in_progress": _(
@@ -132,6 +136,7 @@ INTERNAL_CODES = frozenset(
         "transfer_already_resolved",
         "invalid_transfer_action",
         "invalid_quote",
+        "invalid_rate",  # a malformed rate in an imported file or a stored quote: the operator's to fix
         "naive_datetime",
         "invalid_bundle",
         "bundle_exists",

@@ -79,6 +79,7 @@ def _write(
             status=status.value,
             code=p.code,
             order_id=order_id,
+            metadata=dict(p.metadata),
             created_at=now,
             resolved_at=now if status is TransferStatus.POSTED else None,
         )

@@ -129,6 +129,8 @@ class Posting:
     credit: AccountSpec
     amount: Money
     code: str
+    # Facts kept with the transfer (text pairs, so a posting stays hashable): the FX of a capture.
+    metadata: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.transfer_id or not self.code:
@@ -155,7 +157,8 @@ def totals(postings: Iterable[Posting]) -> dict[str, tuple[int, int]]:
 
 
 def payment_captured(order_id: str, provider: str, quote: Quote) -> list[Posting]:
-    """The customer's payment arrives at the provider and is held for the order."""
+    """The customer's payment arrives at the provider and is held for the order, in EUR; a payer shown
+    yuan has the quote's FX recorded on the capture (what was shown or charged, at which rate)."""
     if not quote.total.is_positive():
         return []
     return [
@@ -165,8 +168,25 @@ def payment_captured(order_id: str, provider: str, quote: Quote) -> list[Posting
             credit=order_in_flight(order_id, quote.currency),
             amount=quote.total,
             code="payment_captured",
+            metadata=fx_metadata(quote),
         )
     ]
+
+
+def fx_metadata(quote: Quote) -> tuple[tuple[str, str], ...]:
+    """The frozen FX of an order as the ledger keeps it beside the EUR capture; empty without FX."""
+    fx = quote.fx
+    if fx is None:
+        return ()
+    return (
+        ("fx_source", fx.source),
+        ("fx_rate", str(fx.rate)),
+        ("fx_rate_date", fx.rate_date.isoformat()),
+        ("fx_markup_bp", str(fx.markup_bp)),
+        ("fx_amount_minor", str(fx.amount.amount_minor)),
+        ("fx_currency", fx.amount.currency),
+        ("fx_charge_currency", fx.charge_currency),
+    )
 
 
 def delivery_confirmed(order_id: str, quote: Quote) -> list[Posting]:

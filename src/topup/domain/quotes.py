@@ -1,4 +1,5 @@
-"""Quotes: the price of a plan for a line, split into VAT, our commission and the carrier's share.
+"""Quotes: the price of a plan for a line, split into VAT, our commission and the carrier's share, and for
+Alipay and WeChat Pay payers its yuan side (domain/fx).
 
 A quote is computed once and frozen into the order; `to_dict`/`from_dict` carry it through JSON unchanged.
 """
@@ -12,6 +13,7 @@ from typing import Final
 
 from topup.domain.catalogue import Network, Plan
 from topup.domain.errors import Conflict, InvalidInput, NotFound
+from topup.domain.fx import FxQuote
 from topup.domain.money import BELGIAN_VAT_BP, Money, split_vat
 
 # Range holders that cannot be told apart from the number: BASE's historical ranges are reported as Telenet,
@@ -51,6 +53,8 @@ class Quote:
     # Frozen with the order so that a delivery never asks the live catalogue: external | hosted.
     # None in orders stored before it was frozen; the delivery then reads the network row itself.
     network_kind: str | None = None
+    # The yuan side for Alipay and WeChat Pay payers (None for other methods and older orders).
+    fx: FxQuote | None = None
 
     def __post_init__(self) -> None:
         amounts = [getattr(self, name) for name in _MONEY_FIELDS]
@@ -69,6 +73,13 @@ class Quote:
     def currency(self) -> str:
         return self.total.currency
 
+    @property
+    def charge(self) -> Money:
+        """What the payment provider is asked for: the total, or its yuan amount when charged in yuan."""
+        if self.fx is not None and self.fx.charge_currency == self.fx.currency:
+            return self.fx.amount
+        return self.total
+
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form; money as {"amount_minor", "currency"}."""
         result: dict[str, object] = {}
@@ -76,6 +87,8 @@ class Quote:
             value = getattr(self, item.name)
             if isinstance(value, Money):
                 result[item.name] = {"amount_minor": value.amount_minor, "currency": value.currency}
+            elif isinstance(value, FxQuote):
+                result[item.name] = value.to_dict()
             else:
                 result[item.name] = value
         return result
@@ -96,12 +109,14 @@ class Quote:
         kind = data.get("network_kind")
         if kind is not None and not isinstance(kind, str):
             raise _invalid_quote("network_kind must be a string")
+        fx = data.get("fx")
         return cls(
             plan_id=str(texts["plan_id"]),
             network_id=str(texts["network_id"]),
             msisdn=str(texts["msisdn"]),
             vat_rate_bp=rate,
             network_kind=kind,
+            fx=None if fx is None else FxQuote.from_dict(fx),
             **money,
         )
 

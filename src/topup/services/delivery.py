@@ -230,7 +230,8 @@ def refund(order_id: str, attempt: int) -> JobResult:
         return JobResult(done=True, note="no captured payment to refund")
     provider = peers.current().payment_provider(payment.provider)
     quote = Quote.from_dict(order.quote)
-    result = provider.refund(payment.provider_ref, quote.total, refund_id=f"rfd_{order_id}")
+    # What was charged comes back: the total, or its yuan amount for a payment charged in CNY.
+    result = provider.refund(payment.provider_ref, quote.charge, refund_id=f"rfd_{order_id}")
     if not result.succeeded:
         return JobResult(
             done=False, retry_in_s=min(2.0 * 2 ** min(attempt - 1, 8), 300.0), note=result.code or ""
@@ -239,7 +240,7 @@ def refund(order_id: str, attempt: int) -> JobResult:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(id=order_id)
         updated = Payment.objects.filter(id=payment.id, status=PaymentStatus.SUCCEEDED.value).update(
-            status=PaymentStatus.REFUNDED.value, refunded_minor=quote.total.amount_minor, updated_at=at
+            status=PaymentStatus.REFUNDED.value, refunded_minor=quote.charge.amount_minor, updated_at=at
         )
         if updated != 1:
             return DONE

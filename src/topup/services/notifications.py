@@ -21,9 +21,11 @@ from django.utils.translation import gettext as _
 from topup.clock import new_id, now
 from topup.db.models import BundleRecord, Line, LinePreference, Notification, Order, Payment
 from topup.domain.commands import LANGUAGES
+from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 from topup.ports import Mailer, NotSent, SmsSender
 from topup.services import catalogue, selfcare
+from topup.services.fx_text import both_currencies
 
 if TYPE_CHECKING:
     from topup.services.delivery import JobResult
@@ -167,10 +169,11 @@ def _order_message(kind: str, order: Order) -> Outgoing:
         plan_name = catalogue.plan_name(order.plan_id)
         total = Money(order.total_minor, order.currency)
         vat_minor = int(order.quote.get("vat", {}).get("amount_minor", 0))
+        fx = order.quote.get("fx")  # an Alipay or WeChat Pay payer reads the yuan too
         values = {
             "plan": plan_name,
             "line": order.msisdn or (refs[0] if refs else ""),
-            "amount": _money(total, language),
+            "amount": both_currencies(total, FxQuote.from_dict(fx) if fx else None, BABEL_LOCALES[language]),
             "vat": _money(Money(vat_minor, order.currency), language),
             "order": order.id,
         }

@@ -4,7 +4,7 @@ payment + the answer in one commit; reading an order for a caller who may see it
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, transaction
 
@@ -16,7 +16,7 @@ from topup.domain.identifiers import parse_belgian_mobile, parse_eid
 from topup.domain.orders import OrderStatus
 from topup.domain.quotes import Quote, make_quote
 from topup.ports import PaymentRequest, PortUnavailable, ProviderRequestError
-from topup.services import catalogue, esim, peers
+from topup.services import catalogue, esim, fx, peers
 from topup.services.idempotency import Claim, IdempotencyKey, StoredResponse, claim, complete, release, replay
 from topup.services.order_access import Caller, order_token, owned_order, token_hash, with_token
 from topup.services.order_view import order_document
@@ -40,6 +40,7 @@ class QuoteRequest:
     iccid: str = ""
     new_esim: bool = False
     eid: str = ""
+    payment_method: str = ""  # Alipay and WeChat Pay payers are quoted in yuan too (services/fx)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ def quote(request: QuoteRequest) -> Quote:
 
 
 def price(request: QuoteRequest) -> Priced:
+    priced = _price(request)
+    return replace(priced, quote=fx.with_fx(priced.quote, request.payment_method))
+
+
+def _price(request: QuoteRequest) -> Priced:
     plan, network = catalogue.plan_and_network(request.plan_id)
     if network.kind is NetworkKind.HOSTED:
         return _price_hosted(request, plan, network)
@@ -107,7 +113,7 @@ def place_order(
                 code="invalid_payment_method",
                 field="payment_method",
             )
-        priced = price(request)
+        priced = price(replace(request, payment_method=payment_method))
         claimed = claim(idem)
         if isinstance(claimed, StoredResponse):
             stored = claimed
@@ -139,7 +145,7 @@ def _place_claimed(
             PaymentRequest(
                 payment_id=payment_id,
                 order_id=order_id,
-                amount=frozen.total,
+                amount=frozen.charge,  # the total, or its yuan amount when this method is charged in CNY
                 method=payment_method,
                 description=f"Top-up {request.plan_id} ({order_id})",  # no number: providers keep it
                 return_url=f"{CONFIG.public_url}/orders/{order_id}?token={token}",
@@ -176,8 +182,8 @@ def _place_claimed(
         status=created.status.value,
         provider_ref=created.provider_ref,
         checkout_url=created.checkout_url or "",
-        amount_minor=frozen.total.amount_minor,
-        currency=frozen.total.currency,
+        amount_minor=frozen.charge.amount_minor,
+        currency=frozen.charge.currency,
         created_at=at,
         updated_at=at,
     )

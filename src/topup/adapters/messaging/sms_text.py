@@ -34,6 +34,11 @@ _GSM_CODES: Final = {char: bytes([code]) for code, char in enumerate(GSM_BASIC) 
 _EXTENSION_CHARS: Final = {code: char for char, code in GSM_EXTENSION.items()}
 
 
+# What Babel and our wording put in a text that GSM 03.38 lacks, each as the GSM character a phone shows
+# alike: without them, one no-break space in "10,00 €" sends the whole text as UCS-2 (70, not 160, a part).
+_GSM_LOOKALIKES: Final = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2248": "~"})
+
+
 class MessageTooLong(ValueError):
     """More than 255 concatenated parts."""
 
@@ -74,8 +79,10 @@ def concat_udh(reference: int, total: int, number: int) -> bytes:
 
 def split_text(text: str, reference: int = 0) -> tuple[int, list[bytes], int]:
     """(data_coding, short_message of each part, esm_class) for `text`: one part without UDH when it fits,
-    else parts carrying a concatenation UDH, each cut between characters, never inside one."""
-    coding, chars = _encoded_chars(text)
+    else parts carrying a concatenation UDH, each cut between characters, never inside one. A text that is
+    GSM but for no-break spaces or "≈" is sent as GSM with their look-alikes."""
+    lookalike = text.translate(_GSM_LOOKALIKES)
+    coding, chars = _encoded_chars(lookalike if is_gsm(lookalike) else text)
     single, part_size = (
         (SINGLE_GSM_SEPTETS, PART_GSM_SEPTETS) if coding == DC_GSM else (SINGLE_UCS2_OCTETS, PART_UCS2_OCTETS)
     )

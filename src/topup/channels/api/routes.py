@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 from ninja import NinjaAPI, Router, Status
@@ -70,6 +72,7 @@ def _quote(q: Quote) -> dict[str, object]:
         "net": money_document(q.net),
         "vat": money_document(q.vat),
         "vat_rate_percent": q.vat_rate_bp / 100,
+        "fx": None if q.fx is None else q.fx.to_dict(),
     }
 
 
@@ -91,9 +94,10 @@ def lookup(request: HttpRequest, msisdn: str = MSISDN_QUERY) -> dict[str, object
 
 @router.post("/quotes", response={200: QuoteOut, **ERRORS}, tags=["orders"])
 def create_quote(request: HttpRequest, body: QuoteIn) -> dict[str, object]:
-    return _quote(
-        orders.quote(orders.QuoteRequest(body.plan_id, body.msisdn, body.network_confirmed, iccid=body.iccid))
-    )
+    """The price; with `payment_method` alipay or wechat_pay also in yuan (`fx`), or 409
+    fx_rate_unavailable when no recent enough rate is known."""
+    wanted = orders.QuoteRequest(body.plan_id, body.msisdn, body.network_confirmed, iccid=body.iccid)
+    return _quote(orders.quote(replace(wanted, payment_method=body.payment_method or "")))
 
 
 @router.post("/orders", response={201: CreatedOrderOut, **ERRORS}, tags=["orders"])

@@ -54,6 +54,21 @@ class QuoteIn(Schema):
     msisdn: str = Field(default="", max_length=40, description="the Belgian number to top up")
     iccid: str = Field(default="", max_length=22, description="or the ICCID of an eSIM to top up")
     network_confirmed: bool = False
+    payment_method: Literal["card", "bancontact", "alipay", "wechat_pay"] | None = Field(
+        default=None, description="alipay or wechat_pay: the answer also carries `fx`, the total in yuan"
+    )
+
+
+class FxOut(Schema):
+    """The yuan side for Alipay and WeChat Pay payers; the total and the ledger stay in EUR."""
+
+    amount: MoneyOut = Field(description="the EUR total in CNY fen: EUR x rate x (1 + markup), half up")
+    rate: str = Field(description="the reference rate, CNY per EUR, exactly as published (a decimal text)")
+    source: str = Field(description="ECB: the European Central Bank's euro reference rates")
+    rate_date: str = Field(description="the day the rate was published (YYYY-MM-DD)")
+    markup_bp: int = Field(description="our markup on the rate, in basis points (200 = 2 %)")
+    valid_until: str = Field(description="until when this quote holds (ISO 8601, UTC)")
+    charge_currency: Literal["EUR", "CNY"] = Field(description="what the payment is charged in")
 
 
 class QuoteOut(Schema):
@@ -66,6 +81,7 @@ class QuoteOut(Schema):
     net: MoneyOut
     vat: MoneyOut
     vat_rate_percent: float
+    fx: FxOut | None = None
 
 
 class OrderIn(QuoteIn):
@@ -104,6 +120,7 @@ class FrozenQuoteOut(Schema):
     commission: MoneyOut
     carrier_amount: MoneyOut
     face_value: MoneyOut
+    fx: FxOut | None = None
 
 
 class OrderOut(Schema):

@@ -14,10 +14,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from topup.channels import owners
-from topup.channels.web.common import GENERAL, errors_of, money, number, page, percent
+from topup.channels.web.common import GENERAL, babel_locale, errors_of, money, number, page, percent
 from topup.domain.catalogue import Plan, PlanKind, plan_period
 from topup.domain.errors import DomainError
-from topup.services import catalogue, orders
+from topup.domain.fx import FX_METHODS
+from topup.services import catalogue, fx_text, orders
 from topup.services.idempotency import make_key, scoped
 
 KINDS: Final[Mapping[str, Promise]] = {"credit": _("Credit"), "data": _("Data")}
@@ -81,7 +82,7 @@ def review_context(request: orders.QuoteRequest, errors: Mapping[str, str]) -> d
     context: dict[str, object] = {
         "errors": errors,
         "idem": uuid.uuid4().hex,
-        "methods": list(PAYMENT_METHODS.items()),
+        "methods": [(code, name, "") for code, name in PAYMENT_METHODS.items()],
     }
     try:
         quote = orders.quote(request)
@@ -89,6 +90,9 @@ def review_context(request: orders.QuoteRequest, errors: Mapping[str, str]) -> d
         # Only the payment method and the EID are on this form: anything else is said above it.
         context["errors"] = {**errors, **_on_review(errors_of(exc))}
         return context
+    notes, holds = _in_yuan(request)
+    context["methods"] = [(code, name, notes.get(code, "")) for code, name in PAYMENT_METHODS.items()]
+    context["fx_holds"] = holds
     context["quote"] = {
         "price": money(quote.price),
         "discount": money(quote.discount) if quote.discount.is_positive() else "",
@@ -102,6 +106,23 @@ def review_context(request: orders.QuoteRequest, errors: Mapping[str, str]) -> d
     context["network_name"] = network.name
     context["msisdn"] = quote.msisdn
     return context
+
+
+def _in_yuan(request: orders.QuoteRequest) -> tuple[dict[str, str], str]:
+    """What an Alipay or WeChat Pay payer reads beside the method: the total in both currencies with the
+    rate, its source and date and our markup (or why there is no rate), and until when the rate holds."""
+    notes: dict[str, str] = {}
+    holds = ""
+    for method in sorted(FX_METHODS):
+        try:
+            quote = orders.quote(replace(request, payment_method=method))
+        except DomainError as exc:
+            notes[method] = next(iter(errors_of(exc).values()))
+            continue
+        notes[method] = fx_text.both_currencies(quote.total, quote.fx, babel_locale())
+        if quote.fx is not None:
+            holds = fx_text.holds_until(quote.fx, babel_locale())
+    return notes, holds
 
 
 def pay(

@@ -21,9 +21,10 @@ from topup.channels.web import common
 from topup.channels.web.common import remember_language as _remember_language
 from topup.channels.web.common import requested_language as _requested_language
 from topup.domain.errors import NotFound
+from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus, is_terminal
-from topup.services import catalogue, orders
+from topup.services import catalogue, fx_text, orders
 from topup.services.order_access import Caller, owned_order
 
 ORDER_STATUS_WORDS: Final[Mapping[str, Promise]] = {
@@ -114,12 +115,24 @@ def _order_context(order: Mapping[str, object]) -> dict[str, object]:
     return {
         "order": order,
         "amount": _display_money(order["total"]),
+        "amount_fx": _in_yuan(order),
         "status_words": _words(ORDER_STATUS_WORDS, status),
         "esim": esim_view,
         "settled": settled,
         "refresh_s": REFRESH_S if not settled or waiting_for_install else None,
         "history": [_history_step(step) for step in history] if isinstance(history, list) else [],
     }
+
+
+def _in_yuan(order: Mapping[str, object]) -> str:
+    """Both currencies, the frozen rate, its source and date, for an order quoted in yuan; else ""."""
+    quote = order.get("quote")
+    fx = quote.get("fx") if isinstance(quote, dict) else None
+    total = order["total"]
+    if not fx or not isinstance(total, dict):
+        return ""
+    amount = Money(int(total["amount_minor"]), str(total["currency"]))
+    return fx_text.both_currencies(amount, FxQuote.from_dict(fx), common.babel_locale())
 
 
 def _history_step(step: Mapping[str, object]) -> dict[str, object]:

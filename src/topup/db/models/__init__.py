@@ -1,6 +1,7 @@
 """Persistence of the domain: catalogue, orders and payments, ledger, jobs and API keys."""
 
 from topup.db.models.catalogue import CarrierProductRecord, NetworkRecord, PlanRecord
+from topup.db.models.fx import FxRateRecord
 from topup.db.models.jobs import IdempotencyRecord, InboxEvent, Job, SweepLease
 from topup.db.models.ledger import Account, Transfer
 from topup.db.models.limits import RateCounter
@@ -18,6 +19,7 @@ __all__ = [
     "BundleRecord",
     "CarrierProductRecord",
     "Erasure",
+    "FxRateRecord",
     "IdempotencyRecord",
     "InboxEvent",
     "Job",

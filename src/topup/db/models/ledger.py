@@ -40,6 +40,9 @@ class Transfer(models.Model):
     order_id = models.CharField(max_length=40, null=True, blank=True, db_index=True)
     created_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Facts the amount alone does not say, e.g. the frozen FX of an order's capture (rate, source, date,
+    # markup, yuan amount); the amount and currency above stay the ledger's own (EUR).
+    metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "ledger_transfer"

@@ -1,0 +1,1 @@
+"""Exchange-rate feeds: the ECB's euro reference rates."""
