@@ -51,6 +51,11 @@ class Quote:
     # Frozen with the order so that a delivery never asks the live catalogue: external | hosted.
     # None in orders stored before it was frozen; the delivery then reads the network row itself.
     network_kind: str | None = None
+    # An external network's bundle is activated as this product of this carrier route (`carrier_product`
+    # table), frozen at placement so that a catalogue change spares a paid order. None: credit, hosted,
+    # or an order stored before products were frozen.
+    carrier_route: str | None = None
+    carrier_product: str | None = None
 
     def __post_init__(self) -> None:
         amounts = [getattr(self, name) for name in _MONEY_FIELDS]
@@ -93,17 +98,26 @@ class Quote:
             raise _invalid_quote("plan_id, network_id and msisdn must be strings")
         if not isinstance(rate, int) or isinstance(rate, bool):
             raise _invalid_quote("vat_rate_bp must be an integer")
-        kind = data.get("network_kind")
-        if kind is not None and not isinstance(kind, str):
-            raise _invalid_quote("network_kind must be a string")
+        optional = {
+            name: _optional_text(data, name) for name in ("network_kind", "carrier_route", "carrier_product")
+        }
         return cls(
             plan_id=str(texts["plan_id"]),
             network_id=str(texts["network_id"]),
             msisdn=str(texts["msisdn"]),
             vat_rate_bp=rate,
-            network_kind=kind,
+            network_kind=optional["network_kind"],
+            carrier_route=optional["carrier_route"],
+            carrier_product=optional["carrier_product"],
             **money,
         )
+
+
+def _optional_text(data: Mapping[str, object], name: str) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise _invalid_quote(f"{name} must be a string")
+    return value
 
 
 def _money_from(value: object) -> Money:
