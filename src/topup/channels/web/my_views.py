@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from topup.channels import owners
 from topup.channels import phone_words as words
 from topup.channels.clients import client_ip
-from topup.channels.web.common import day, errors_of, money, page, remember_language
+from topup.channels.web.common import day, errors_of, money, page, remember_language, requested_language
 from topup.channels.web.views import ORDER_STATUS_WORDS
 from topup.db.models import Order
 from topup.domain.commands import LANGUAGES
@@ -35,6 +35,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     """GET: the line's page when signed in, else the number form; POST: send a code to that number."""
     line = _signed_in_line(request) if request.method == "GET" else None
     if line is not None:
+        requested_language(request)  # before the amounts and dates are worded, not only the template
         return page(request, "topup/my_line.html", _line_context(line))
     if request.method == "POST":
         typed = request.POST.get("msisdn", "")
