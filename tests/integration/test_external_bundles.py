@@ -32,6 +32,7 @@ from topup.db.models import CarrierProductRecord, Job, Order, Payment
 from topup.domain.money import Money
 from topup.ports import CarrierOutcome
 from topup.services import selfcare
+from topup.services.seed import demo_admin_key
 from topup.settings import CONFIG
 
 urlpatterns = [*topup.urls.urlpatterns, path("", include("topup.channels.web.urls"))]
@@ -107,6 +108,12 @@ def test_a_proximus_bundle_bought_on_the_website_is_that_product_everywhere(
     ussd = UssdSession(msisdn).send("1")
     assert ussd.startswith("END ")
     assert "7 days 5 GB: nog 3,5 GB van 5 GB, tot " in ussd
+
+    admin = {"Authorization": f"Bearer {demo_admin_key()}"}
+    [api] = client.get(f"/api/v1/lines/{msisdn}/balance", headers=admin).json()["bundles"]
+    assert (api["plan_id"], api["product_ref"], api["name"]) == (PLAN, PRODUCT, "7 days 5 GB")
+    assert (api["remaining_mb"], api["total_mb"], api["unlimited"]) == (3584, 5120, False)
+    assert api["expires_at"] is not None
 
     call = Call(msisdn)
     menu = call.post(_action(call.start()), "4")  # English

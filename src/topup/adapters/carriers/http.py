@@ -1,5 +1,9 @@
 """HTTP carrier gateway: the production adapter of the `CarrierGateway` port, speaking the carriers' JSON API.
 
+Credit is a top-up of an amount; a bundle is the activation of one of the carrier's products (its credit
+untouched). Both take our reference, in one reference space, so `status` and `cancel` answer for either;
+the balance answer lists the line's bundles with what is left and until when.
+
 One shared `httpx.Client` (keep-alive pool, safe to use from many worker threads). Business outcomes and
 transport trouble both come back as a `CarrierResult`; the rule is that anything that may have reached the
 carrier without a readable answer is UNKNOWN (ask `status()`), and only what surely did nothing is RETRY:
