@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from tests.integration.conftest import Carriers
 from tests.integration.test_carrier_simulator import (
     EUR_10,
     KEY,
@@ -22,20 +23,16 @@ from tests.integration.test_carrier_simulator import (
 from topup.adapters.carriers.http import HttpCarrierGateway
 from topup.domain.money import Money
 from topup.ports import CarrierBalance, CarrierBundle, CarrierOutcome, CarrierResult
+from topup.settings import CONFIG
 
 FIVE_GB = "PX-DATA-5GB-7D"
 EUR_999 = Money(999, "EUR")
 
 
-@pytest.fixture(scope="module")
-def carriers_url() -> Iterator[str]:
-    with simulator() as url:
-        yield url
-
-
 @pytest.fixture
-def carrier(carriers_url: str) -> Iterator[HttpCarrierGateway]:
-    with HttpCarrierGateway(carriers_url, KEY, timeout_s=5.0) as gateway:
+def carrier(carriers: Carriers, carriers_simulator: str) -> Iterator[HttpCarrierGateway]:
+    """The session's carrier simulator (faults off), through the production client."""
+    with HttpCarrierGateway(carriers_simulator, CONFIG.carrier_api_key, timeout_s=5.0) as gateway:
         yield gateway
 
 
@@ -49,9 +46,8 @@ def admin(url: str) -> httpx.Client:
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"})
 
 
-def test_the_catalogue_lists_credit_and_bundle_products(carriers_url: str) -> None:
-    with admin(carriers_url) as client:
-        listed = client.get("/v1/networks/proximus/products").json()["products"]
+def test_the_catalogue_lists_credit_and_bundle_products(carriers: Carriers) -> None:
+    listed = carriers.http.get("/v1/networks/proximus/products").json()["products"]
     by_ref = {p["product_ref"]: p for p in listed}
     assert by_ref[FIVE_GB] | {"name": "-"} == {
         "product_ref": FIVE_GB, "kind": "bundle", "name": "-", "price_minor": 999, "currency": "EUR",

@@ -36,12 +36,11 @@ from topup.simulators.carriers.common import (
     TIMEOUT_SLEEP_S,
     Clock,
     answer,
-    json_body,
+    faulty_write,
     network_of,
     rejected,
     valid_integer,
     valid_reference,
-    with_faults,
 )
 from topup.simulators.carriers.faults import FaultBoard, FaultError
 from topup.simulators.carriers.numbering import locate
@@ -125,14 +124,10 @@ def _process(state: CarrierState, network: str, request: tuple[str, str, int, st
     return answer(200, **_topup_body(topup))
 
 
-async def topup(request: web.Request) -> web.Response:
-    network = await network_of(request)
-    if isinstance(network, web.Response):
-        return network
-    parsed = _validate(await json_body(request))
-    if parsed is None:
-        return rejected(400, "invalid_request")
-    return await with_faults(request, network, lambda: _process(request.app[STATE], network, parsed))
+topup = faulty_write(
+    lambda _request, body: _validate(body),
+    lambda request, network, parsed: _process(request.app[STATE], network, parsed),
+)
 
 
 def _find_any(state: CarrierState, network: str, reference: str) -> Topup | Activation | None:

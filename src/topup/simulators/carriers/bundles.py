@@ -9,6 +9,7 @@ bundle from the line's own balance, and the admin levers a demo needs (use data,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -19,15 +20,15 @@ from topup.simulators.carriers.common import (
     MAX_AMOUNT_MINOR,
     STATE,
     answer,
+    faulty_write,
     json_body,
     network_of,
     rejected,
     valid_integer,
     valid_reference,
-    with_faults,
 )
 from topup.simulators.carriers.numbering import NETWORKS, locate
-from topup.simulators.carriers.products import CATALOGUES, find_product
+from topup.simulators.carriers.products import CATALOGUES, Product, find_product
 from topup.simulators.carriers.state import Activation, CarrierState, LineBundle, Purchase
 
 MAX_USAGE_MB = 1_000_000
@@ -68,66 +69,73 @@ async def products(request: web.Request) -> web.Response:
     return answer(200, network=network, products=[p.as_json() for p in CATALOGUES[network].values()])
 
 
-def _activation_request(body: object) -> tuple[str, str, str, int] | None:
-    """(reference, msisdn, product_ref, price_minor) of a well-formed activation, else None."""
+@dataclass(frozen=True, slots=True)
+class ProductRequest:
+    """An activation or a purchase: which product, for which line, at which price, under which reference."""
+
+    reference: str
+    msisdn: str
+    product_ref: str
+    price_minor: int
+
+    def matches(self, earlier: Activation | Purchase, e164: str | None) -> bool:
+        given = (e164 or self.msisdn, self.product_ref, self.price_minor)
+        return given == (earlier.msisdn, earlier.product_ref, earlier.price_minor)
+
+
+def _product_request(body: object, msisdn: object) -> ProductRequest | None:
+    """A well-formed request for a product on a line (the number in the body or the path), else None."""
     if not isinstance(body, dict) or body.get("currency", "EUR") != "EUR":
         return None
-    reference, msisdn, product_ref = body.get("reference"), body.get("msisdn"), body.get("product_ref")
-    price = body.get("price_minor")
+    reference, product_ref, price = body.get("reference"), body.get("product_ref"), body.get("price_minor")
     if not valid_reference(reference) or not isinstance(msisdn, str) or not valid_integer(price):
         return None
     if not isinstance(product_ref, str) or not 0 < len(product_ref) <= 60:
         return None
-    return str(reference), msisdn, product_ref, int(price)
+    return ProductRequest(reference, msisdn, product_ref, price)
 
 
-def _activate_now(request: web.Request, network: str, parsed: tuple[str, str, str, int]) -> web.Response:
+def _go_ahead(
+    network: str, asked: ProductRequest, earlier: Activation | Purchase | None, replay: dict[str, Any]
+) -> web.Response | tuple[Product, str]:
+    """The replay of a reference seen before (`replay`), a refusal, or the product and line to go on with."""
+    subscriber = locate(asked.msisdn)
+    if earlier is not None:
+        same = asked.matches(earlier, subscriber.e164)
+        return answer(200, **replay) if same else rejected(409, "reference_conflict")
+    product = find_product(network, asked.product_ref)
+    if not 0 < asked.price_minor <= MAX_AMOUNT_MINOR:
+        return rejected(422, "invalid_amount")
+    if product is None:
+        return rejected(422, "unknown_product")
+    if subscriber.e164 is None:
+        return rejected(422, "invalid_msisdn")
+    if subscriber.network != network:
+        return rejected(422, "not_on_network")
+    return product, subscriber.e164
+
+
+def _activate_now(request: web.Request, network: str, asked: ProductRequest) -> web.Response:
     """Idempotency check and activation in one synchronous step: no other request can interleave."""
     state: CarrierState = request.app[STATE]
-    reference, msisdn, product_ref, price_minor = parsed
-    subscriber = locate(msisdn)
-    seen = state.find(network, reference)
+    seen = state.find(network, asked.reference)
     if seen is not None:  # a top-up, or a reference cancelled before it arrived
         cancelled = seen.status == "cancelled"
         return rejected(422, "cancelled") if cancelled else rejected(409, "reference_conflict")
-    existing = state.find_activation(network, reference)
-    if existing is not None:
-        if (existing.msisdn, existing.product_ref, existing.price_minor) != (
-            subscriber.e164 or msisdn,
-            product_ref,
-            price_minor,
-        ):
-            return rejected(409, "reference_conflict")
-        return answer(200, **activation_body(existing))
-    product = find_product(network, product_ref)
-    refusal = _refusal(subscriber.e164, subscriber.network, network, price_minor, product is None)
-    if refusal is not None or product is None or subscriber.e164 is None:
-        return rejected(422, refusal or "unknown_product")
-    activation = state.activate(network, reference, msisdn=subscriber.e164, product=product,
-                                price_minor=price_minor, at=request.app[CLOCK].now())  # fmt: skip
+    earlier = state.find_activation(network, asked.reference)
+    decided = _go_ahead(network, asked, earlier, activation_body(earlier) if earlier else {})
+    if isinstance(decided, web.Response):
+        return decided
+    product, e164 = decided
+    activation = state.activate(network, asked.reference, msisdn=e164, product=product,
+                                price_minor=asked.price_minor, at=request.app[CLOCK].now())  # fmt: skip
     return answer(200, **activation_body(activation))
 
 
-def _refusal(
-    e164: str | None, line_network: str | None, network: str, price: int, unknown: bool
-) -> str | None:
-    if not 0 < price <= MAX_AMOUNT_MINOR:
-        return "invalid_amount"
-    if unknown:
-        return "unknown_product"
-    if e164 is None:
-        return "invalid_msisdn"
-    return "not_on_network" if line_network != network else None
-
-
-async def activate(request: web.Request) -> web.Response:
-    network = await network_of(request)
-    if isinstance(network, web.Response):
-        return network
-    parsed = _activation_request(await json_body(request))
-    if parsed is None:
-        return rejected(400, "invalid_request")
-    return await with_faults(request, network, lambda: _activate_now(request, network, parsed))
+activate = faulty_write(
+    lambda _request, body: _product_request(body, body.get("msisdn") if isinstance(body, dict) else None),
+    _activate_now,
+)
 
 
 def _purchase_body(purchase: Purchase) -> dict[str, Any]:
@@ -141,53 +149,24 @@ def _purchase_body(purchase: Purchase) -> dict[str, Any]:
     }
 
 
-def _purchase_request(body: object) -> tuple[str, str, int] | None:
-    """(reference, product_ref, price_minor) from a well-formed purchase request, else None."""
-    if not isinstance(body, dict):
-        return None
-    reference, product_ref, price = body.get("reference"), body.get("product_ref"), body.get("price_minor")
-    if not valid_reference(reference) or not isinstance(product_ref, str) or not product_ref:
-        return None
-    if not valid_integer(price):
-        return None
-    return str(reference), product_ref, int(price)
-
-
-def _buy_now(request: web.Request, network: str, parsed: tuple[str, str, int]) -> web.Response:
+def _buy_now(request: web.Request, network: str, asked: ProductRequest) -> web.Response:
     """Idempotency check, debit and bundle in one synchronous step: no other request can interleave."""
     state: CarrierState = request.app[STATE]
-    reference, product_ref, price_minor = parsed
-    subscriber = locate(request.match_info["msisdn"])
-    existing = state.find_purchase(network, reference)
-    if existing is not None:
-        if (existing.msisdn, existing.product_ref, existing.price_minor) != (
-            subscriber.e164 or request.match_info["msisdn"],
-            product_ref,
-            price_minor,
-        ):
-            return rejected(409, "reference_conflict")
-        return answer(200, **_purchase_body(existing))
-    product = find_product(network, product_ref)
-    refusal = _refusal(subscriber.e164, subscriber.network, network, price_minor, product is None)
-    if refusal is not None or product is None or subscriber.e164 is None:
-        return rejected(422, refusal or "unknown_product")
+    earlier = state.find_purchase(network, asked.reference)
+    decided = _go_ahead(network, asked, earlier, _purchase_body(earlier) if earlier else {})
+    if isinstance(decided, web.Response):
+        return decided
+    product, e164 = decided
     if product.kind != "bundle":
         return rejected(422, "not_a_bundle")
-    purchase = state.debit(network, reference, msisdn=subscriber.e164, product=product,
-                           price_minor=price_minor, at=request.app[CLOCK].now())  # fmt: skip
+    purchase = state.debit(network, asked.reference, msisdn=e164, product=product,
+                           price_minor=asked.price_minor, at=request.app[CLOCK].now())  # fmt: skip
     if purchase is None:
         return rejected(422, "insufficient_balance")
     return answer(200, **_purchase_body(purchase))
 
 
-async def purchase(request: web.Request) -> web.Response:
-    network = await network_of(request)
-    if isinstance(network, web.Response):
-        return network
-    parsed = _purchase_request(await json_body(request))
-    if parsed is None:
-        return rejected(400, "invalid_request")
-    return await with_faults(request, network, lambda: _buy_now(request, network, parsed))
+purchase = faulty_write(lambda request, body: _product_request(body, request.match_info["msisdn"]), _buy_now)
 
 
 async def use_data(request: web.Request) -> web.Response:

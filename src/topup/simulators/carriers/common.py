@@ -4,9 +4,9 @@ network check with its latency, and fault injection around a request whose effec
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, TypeGuard
+from typing import Any, Final, TypeGuard, TypeVar
 
 from aiohttp import web
 
@@ -14,6 +14,7 @@ from topup.simulators.carriers.faults import Draw, FaultBoard
 from topup.simulators.carriers.numbering import NETWORKS
 from topup.simulators.carriers.state import CarrierState
 
+T = TypeVar("T")
 MAX_AMOUNT_MINOR: Final = 100_000  # EUR 1000: more than any prepaid top-up
 MAX_REFERENCE_LENGTH: Final = 100
 
@@ -82,3 +83,21 @@ async def json_body(request: web.Request) -> object:
         return await request.json()
     except ValueError:
         return None
+
+
+def faulty_write(
+    parse: Callable[[web.Request, object], T | None], process: Callable[[web.Request, str, T], web.Response]
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A handler of a network's write: check the network, parse the request's body (400 if unreadable),
+    then `process` it under the network's faults."""
+
+    async def handle(request: web.Request) -> web.Response:
+        network = await network_of(request)
+        if isinstance(network, web.Response):
+            return network
+        parsed = parse(request, await json_body(request))
+        if parsed is None:
+            return rejected(400, "invalid_request")
+        return await with_faults(request, network, lambda: process(request, network, parsed))
+
+    return handle
