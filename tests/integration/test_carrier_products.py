@@ -118,6 +118,21 @@ def test_activation_refusals_have_their_codes(carrier: HttpCarrierGateway) -> No
     assert len(bundles(carrier, msisdn)) == 1
 
 
+def test_activations_are_listed_for_reconciliation() -> None:
+    with simulator() as url, HttpCarrierGateway(url, KEY, timeout_s=5.0) as gateway, admin(url) as client:
+        references = [ref() for _ in range(3)]
+        for reference in references:
+            gateway.activate_bundle("proximus", proximus_number(), FIVE_GB, EUR_999, reference)
+        gateway.topup("proximus", proximus_number(), EUR_10, ref())
+        page = client.get("/v1/networks/proximus/activations", params={"limit": 2}).json()
+        rest = client.get("/v1/networks/proximus/activations", params={"after": page["next_after"]}).json()
+        listed = page["activations"] + rest["activations"]
+        assert [a["reference"] for a in listed] == references
+        assert {a["product_ref"] for a in listed} == {FIVE_GB}
+        assert rest["next_after"] is None
+        assert len(client.get("/v1/networks/proximus/topups").json()["topups"]) == 1
+
+
 def test_a_credit_product_adds_its_value(carrier: HttpCarrierGateway) -> None:
     msisdn = proximus_number()
     result = carrier.activate_bundle("proximus", msisdn, "PX-CREDIT-10", EUR_10, ref())

@@ -6,6 +6,7 @@
     GET  /v1/networks/{network}/topups?limit=&after=        confirmed top-ups, for reconciliation
     GET  /v1/networks/{network}/products                    the network's product catalogue
     POST /v1/networks/{network}/activations                 activate a product on a line (idempotent)
+    GET  /v1/networks/{network}/activations?limit=&after=   confirmed activations, for reconciliation
     GET  /v1/networks/{network}/activations/{reference}     (and .../cancel) the same as under topups/
     GET  /v1/networks/{network}/lines/{msisdn}/balance      balance, validity and bundles of a line
     POST /v1/networks/{network}/lines/{msisdn}/purchases    buy a bundle from the line's balance (idempotent)
@@ -151,19 +152,30 @@ async def cancel(request: web.Request) -> web.Response:
     return answer(200, **_topup_body(request.app[STATE].cancel(network, request.match_info["reference"])))
 
 
-async def list_topups(request: web.Request) -> web.Response:
-    network = await network_of(request)
-    if isinstance(network, web.Response):
-        return network
-    try:
-        limit = min(max(int(request.query.get("limit", "100")), 1), 1000)
-        after = request.query.get("after", "")
-        after_seq = int(after.removeprefix("tx_")) if after else 0
-    except ValueError:
-        return rejected(400, "invalid_request")
-    topups = request.app[STATE].confirmed(network, after_seq, limit)
-    next_after = topups[-1].transaction_id if len(topups) == limit else None
-    return answer(200, topups=[_topup_body(t) for t in topups], next_after=next_after)
+def _listing(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """`GET .../topups` or `.../activations?limit=&after=`: the confirmed ones in the order they were
+    applied, after a transaction id, for reconciliation."""
+
+    async def handle(request: web.Request) -> web.Response:
+        network = await network_of(request)
+        if isinstance(network, web.Response):
+            return network
+        try:
+            limit = min(max(int(request.query.get("limit", "100")), 1), 1000)
+            after = request.query.get("after", "")
+            after_seq = int(after.removeprefix("tx_")) if after else 0
+        except ValueError:
+            return rejected(400, "invalid_request")
+        state: CarrierState = request.app[STATE]
+        found: list[Topup] | list[Activation] = (
+            state.confirmed(network, after_seq, limit)
+            if kind == "topups"
+            else state.activations(network, after_seq, limit)
+        )
+        next_after = found[-1].transaction_id if len(found) == limit else None
+        return answer(200, **{kind: [_topup_body(item) for item in found]}, next_after=next_after)
+
+    return handle
 
 
 async def balance(request: web.Request) -> web.Response:
@@ -218,7 +230,8 @@ def build_app(
     app[STATE], app[FAULTS], app[TIMEOUT_SLEEP_S], app[CLOCK] = state, faults, timeout_sleep_s, Clock()
     base = "/v1/networks/{network}"
     app.router.add_post(f"{base}/topups", topup)
-    app.router.add_get(f"{base}/topups", list_topups)
+    app.router.add_get(f"{base}/topups", _listing("topups"))
+    app.router.add_get(f"{base}/activations", _listing("activations"))
     for kind in ("topups", "activations"):  # one reference space: either path answers for both
         app.router.add_get(f"{base}/{kind}/{{reference}}", topup_status)
         app.router.add_post(f"{base}/{kind}/{{reference}}/cancel", cancel)

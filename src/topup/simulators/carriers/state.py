@@ -265,6 +265,11 @@ class CarrierState:
             self._bundles.setdefault(msisdn, []).append(bundle)
         return activation
 
+    def activations(self, network: str, after_seq: int, limit: int) -> list[Activation]:
+        """Activations of a network in the order they were applied, after a cursor."""
+        later = [a for a in self._activations.values() if a.network == network and a.seq > after_seq]
+        return sorted(later, key=lambda activation: activation.seq)[:limit]
+
     def bundles(self, msisdn: str, at: datetime) -> list[LineBundle]:
         """The line's bundles that have not expired at `at`, the first to end first."""
         alive = [b for b in self._bundles.get(msisdn, []) if datetime.fromisoformat(b.expires_at) > at]
