@@ -6,6 +6,7 @@ cancelled then refunded, and a bundle with no product on its network's route is 
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 import time
 from collections.abc import Iterator
@@ -250,6 +251,13 @@ def test_a_bundle_without_a_product_on_its_route_is_refused_never_credited(
     assert (order.status_code, order.json()["error"]["code"]) == (409, "plan_not_deliverable")
     assert not Order.objects.exists()
     assert client.post("/api/v1/quotes", json=body | {"plan_id": "proximus-credit-10"}).status_code == 200
+    web = Client()
+    web.get("/?lang=fr")  # the language cookie, as a visitor gets it on the first page
+    web.post("/topup", {"msisdn": "0470 98 76 40"})
+    web.post("/topup/network", {"network": "proximus"})
+    web.post("/topup/plans", {"plan_id": PLAN})
+    review = web.get("/topup/review").content.decode()
+    assert "ne peut pas être livré" in html.unescape(review)
 
     # From credit: not offered, and refused by code without a carrier call.
     topup = {"reference": "nd-credit", "msisdn": "+32470987640", "amount_minor": 2000}
