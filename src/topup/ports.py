@@ -209,9 +209,10 @@ class CarrierGateway(Protocol):
     def buy_from_balance(
         self, network_id: str, msisdn: str, plan_code: str, price: Money, reference: str
     ) -> CarrierResult:
-        """Buy a plan with the line's own credit at the carrier (idempotent by `reference`): CONFIRMED
-        with `balance_after`, REJECTED with a code (insufficient_balance, not_on_network, ...), RETRY or
-        UNKNOWN."""
+        """Buy a bundle with the line's own credit at the carrier, which activates it (idempotent by
+        `reference`). `plan_code` is the route's product id for the plan (the `carrier_product` table), as
+        for `activate_bundle`. CONFIRMED with `balance_after`, REJECTED with a code (insufficient_balance,
+        not_on_network, unknown_product, ...), RETRY or UNKNOWN."""
         ...
 
 

@@ -251,8 +251,8 @@ def test_reconciliation_lists_and_sums_confirmed_topups() -> None:
         admin.close()
     assert listed == references
     assert rest["next_after"] is None
-    assert summary["proximus"] == {"topups": 3, "amount_minor": 600, "lines": 3}
-    assert summary["orange"] == {"topups": 0, "amount_minor": 0, "lines": 0}
+    assert summary["proximus"] == {"topups": 3, "amount_minor": 600, "lines": 3, "activations": 0}
+    assert summary["orange"] == {"topups": 0, "amount_minor": 0, "lines": 0, "activations": 0}
 
 
 def test_a_state_file_keeps_balances_and_references_across_a_restart(tmp_path: Path) -> None:
@@ -280,14 +280,14 @@ def test_a_purchase_debits_the_balance_once_and_a_replay_returns_the_first_answe
 ) -> None:
     msisdn, reference = proximus_number(), ref("buy")
     assert gateway.topup("proximus", msisdn, Money(2000, "EUR"), ref()).outcome is CarrierOutcome.CONFIRMED
-    first = gateway.buy_from_balance("proximus", msisdn, "D7G5", BUNDLE_999, reference)
-    again = gateway.buy_from_balance("proximus", msisdn, "D7G5", BUNDLE_999, reference)
+    first = gateway.buy_from_balance("proximus", msisdn, "PX-DATA-5GB-7D", BUNDLE_999, reference)
+    again = gateway.buy_from_balance("proximus", msisdn, "PX-DATA-5GB-7D", BUNDLE_999, reference)
     assert first == CarrierResult(
         CarrierOutcome.CONFIRMED, carrier_ref=reference, balance_after=Money(1001, "EUR")
     )
     assert again == first
     assert balance_minor(gateway, "proximus", msisdn) == 1001
-    conflict = gateway.buy_from_balance("proximus", msisdn, "D1G1", Money(299, "EUR"), reference)
+    conflict = gateway.buy_from_balance("proximus", msisdn, "PX-DATA-1GB-1D", Money(299, "EUR"), reference)
     assert conflict == CarrierResult(CarrierOutcome.REJECTED, code="reference_conflict")
 
 
@@ -297,7 +297,9 @@ def test_twenty_concurrent_purchase_replays_debit_once(gateway: HttpCarrierGatew
     with ThreadPoolExecutor(20) as pool:
         results = list(
             pool.map(
-                lambda _: gateway.buy_from_balance("proximus", msisdn, "D7G5", BUNDLE_999, reference),
+                lambda _: gateway.buy_from_balance(
+                    "proximus", msisdn, "PX-DATA-5GB-7D", BUNDLE_999, reference
+                ),
                 range(20),
             )
         )
@@ -309,28 +311,32 @@ def test_a_purchase_the_balance_does_not_cover_is_refused_and_debits_nothing(
     gateway: HttpCarrierGateway,
 ) -> None:
     msisdn = proximus_number()
-    never_seen = gateway.buy_from_balance("proximus", msisdn, "D7G5", BUNDLE_999, ref("buy"))
+    never_seen = gateway.buy_from_balance("proximus", msisdn, "PX-DATA-5GB-7D", BUNDLE_999, ref("buy"))
     assert never_seen == CarrierResult(CarrierOutcome.REJECTED, code="insufficient_balance")
     gateway.topup("proximus", msisdn, Money(500, "EUR"), ref())
     reference = ref("buy")
-    short = gateway.buy_from_balance("proximus", msisdn, "D7G5", BUNDLE_999, reference)
+    short = gateway.buy_from_balance("proximus", msisdn, "PX-DATA-5GB-7D", BUNDLE_999, reference)
     assert short == CarrierResult(CarrierOutcome.REJECTED, code="insufficient_balance")
     assert balance_minor(gateway, "proximus", msisdn) == 500
     gateway.topup("proximus", msisdn, EUR_10, ref())  # a refusal is not kept: the same reference may retry
-    retried = gateway.buy_from_balance("proximus", msisdn, "D7G5", BUNDLE_999, reference)
+    retried = gateway.buy_from_balance("proximus", msisdn, "PX-DATA-5GB-7D", BUNDLE_999, reference)
     assert retried.balance_after == Money(501, "EUR")
 
 
 def test_a_purchase_for_a_line_of_another_network_is_refused(gateway: HttpCarrierGateway) -> None:
-    result = gateway.buy_from_balance("orange", proximus_number(), "D7G5", BUNDLE_999, ref("buy"))
+    result = gateway.buy_from_balance("orange", proximus_number(), "OR-DATA-5GB-7D", BUNDLE_999, ref("buy"))
     assert result == CarrierResult(CarrierOutcome.REJECTED, code="not_on_network")
-    invalid = gateway.buy_from_balance("proximus", proximus_number(), "D7G5", Money(0, "EUR"), ref("buy"))
+    invalid = gateway.buy_from_balance(
+        "proximus", proximus_number(), "PX-DATA-5GB-7D", Money(0, "EUR"), ref("buy")
+    )
     assert invalid == CarrierResult(CarrierOutcome.REJECTED, code="invalid_amount")
 
 
 def test_a_purchase_during_system_errors_asks_for_a_retry() -> None:
     with gateway_to("--error-rate", "1.0") as gateway:
-        result = gateway.buy_from_balance("proximus", proximus_number(), "D7G5", BUNDLE_999, ref("buy"))
+        result = gateway.buy_from_balance(
+            "proximus", proximus_number(), "PX-DATA-5GB-7D", BUNDLE_999, ref("buy")
+        )
     assert result == CarrierResult(CarrierOutcome.RETRY, code="system_error")
 
 
@@ -338,8 +344,8 @@ def test_a_state_file_keeps_purchases_across_a_restart(tmp_path: Path) -> None:
     state_file, msisdn, reference = tmp_path / "carriers.sqlite3", proximus_number(), ref("buy")
     with simulator(state_file=state_file) as url, HttpCarrierGateway(url, KEY, timeout_s=5.0) as gateway:
         gateway.topup("proximus", msisdn, Money(2000, "EUR"), ref())
-        first = gateway.buy_from_balance("proximus", msisdn, "D7G5", BUNDLE_999, reference)
+        first = gateway.buy_from_balance("proximus", msisdn, "PX-DATA-5GB-7D", BUNDLE_999, reference)
     with simulator(state_file=state_file) as url, HttpCarrierGateway(url, KEY, timeout_s=5.0) as gateway:
         assert balance_minor(gateway, "proximus", msisdn) == 1001
-        assert gateway.buy_from_balance("proximus", msisdn, "D7G5", BUNDLE_999, reference) == first
+        assert gateway.buy_from_balance("proximus", msisdn, "PX-DATA-5GB-7D", BUNDLE_999, reference) == first
         assert balance_minor(gateway, "proximus", msisdn) == 1001

@@ -234,6 +234,19 @@ def test_the_network_kind_is_frozen_into_the_quote_and_older_quotes_still_read()
         Quote.from_dict({**data, "network_kind": 1})
 
 
+def test_the_carrier_product_is_frozen_into_the_quote_and_older_quotes_still_read() -> None:
+    quote = make_quote(CREDIT_10, PROXIMUS, MSISDN, guessed_network=None)
+    frozen = replace(quote, carrier_route="gateway", carrier_product="PX-DATA-5GB-7D")
+    data = json.loads(json.dumps(frozen.to_dict()))
+    assert (data["carrier_route"], data["carrier_product"]) == ("gateway", "PX-DATA-5GB-7D")
+    assert Quote.from_dict(data) == frozen
+    older = {k: v for k, v in data.items() if k not in {"carrier_route", "carrier_product"}}
+    assert Quote.from_dict(older) == quote  # an order stored before products were frozen
+    assert (quote.carrier_route, quote.carrier_product) == (None, None)
+    with pytest.raises(InvalidInput):
+        Quote.from_dict({**data, "carrier_product": 5})
+
+
 @pytest.mark.parametrize(
     "corrupt",
     [

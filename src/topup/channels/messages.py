@@ -15,6 +15,9 @@ MESSAGES = {
     "invalid_iccid": _("This ICCID is not valid. Check the number printed on the SIM card."),
     "plan_not_found": _("This plan does not exist. Choose a plan from the list."),
     "plan_not_available": _("This plan is no longer on sale. Choose another plan."),
+    "plan_not_deliverable": _(
+        "This plan cannot be delivered to this network right now. Choose another plan."
+    ),
     "network_mismatch": _(
         "This number seems to belong to another network. Choose a plan of that network, "
         "or confirm the network if the number was ported."

@@ -1,4 +1,5 @@
-"""Wording shared by the phone channels (USSD, IVR): amounts, dates, balances, plans in the active language.
+"""Wording shared by the phone channels (USSD, IVR, SMS): amounts, dates, data, bundles, balances, plans in
+the active language. The website shows bundles with the same `data_left` wording.
 
 Every function words its answer in Django's active language (`translation.override(lang)` around the call);
 none of them decides anything: the numbers come from the self-care and voucher services as they are.
@@ -11,12 +12,12 @@ from datetime import date
 from typing import Final
 
 from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from django.utils.translation import get_language, ngettext, pgettext
 
 from topup.channels.messages import message_for
 from topup.domain.money import Money
-from topup.services.selfcare import LineBalance, PurchaseResult
+from topup.services.selfcare import BundleLeft, LineBalance, PurchaseResult
 from topup.settings import CONFIG
 
 # The key a caller presses for each language, in the order Belgians expect them.
@@ -98,18 +99,71 @@ def date_spoken(iso_date: str) -> str:
 # ---------------------------------------------------------------- answers
 
 
+def data_amount(mb: int) -> str:
+    """An amount of data as a screen shows it: "512 MB", "4,5 GB" (one decimal, in the active language)."""
+    if mb < 1024:
+        return pgettext("data", "%(amount)s MB") % {"amount": format_decimal(mb, locale=_locale())}
+    gigabytes = format_decimal(round(mb / 1024, 1), locale=_locale())
+    return pgettext("data", "%(amount)s GB") % {"amount": gigabytes}
+
+
+def data_spoken(mb: int) -> str:
+    """An amount of data as a voice reads it: "4.5 gigabytes", "512 megabytes"."""
+    if mb < 1024:
+        return ngettext("%(amount)s megabyte", "%(amount)s megabytes", mb) % {"amount": mb}
+    gigabytes = round(mb / 1024, 1)
+    count = int(gigabytes) if gigabytes == int(gigabytes) else 2  # "1.5 gigabytes" reads as a plural
+    amount = format_decimal(gigabytes, locale=_locale())
+    return ngettext("%(amount)s gigabyte", "%(amount)s gigabytes", count) % {"amount": amount}
+
+
+def data_left(bundle: BundleLeft) -> str:
+    """What is left of a bundle: "unlimited", "3,5 GB of 5 GB left", or "512 MB left" (total unknown)."""
+    if bundle.unlimited:
+        return pgettext("data", "unlimited")
+    left = data_amount(bundle.remaining_mb)
+    if bundle.total_mb is None:
+        return pgettext("data", "%(left)s left") % {"left": left}
+    return pgettext("data", "%(left)s of %(total)s left") % {
+        "left": left,
+        "total": data_amount(bundle.total_mb),
+    }
+
+
+def bundle_text(bundle: BundleLeft) -> str:
+    """One bundle on one short line: name, what is left of it, and until when."""
+    text = f"{bundle.plan_name}: {data_left(bundle)}"
+    if bundle.expires_at:
+        text += ", " + pgettext("data", "until %(date)s") % {"date": date_short(bundle.expires_at)}
+    return text
+
+
+def bundle_spoken(bundle: BundleLeft) -> str:
+    """One bundle as a sentence for a voice."""
+    if bundle.unlimited:
+        left = pgettext("voice", "unlimited data")
+    elif bundle.total_mb is None:
+        left = pgettext("voice", "%(left)s left") % {"left": data_spoken(bundle.remaining_mb)}
+    else:
+        left = pgettext("voice", "%(left)s left of %(total)s") % {
+            "left": data_spoken(bundle.remaining_mb),
+            "total": data_spoken(bundle.total_mb),
+        }
+    if not bundle.expires_at:
+        return pgettext("voice", "%(name)s: %(left)s.") % {"name": bundle.plan_name, "left": left}
+    return pgettext("voice", "%(name)s: %(left)s, valid until %(date)s.") % {
+        "name": bundle.plan_name,
+        "left": left,
+        "date": date_spoken(bundle.expires_at),
+    }
+
+
 def balance_lines(found: LineBalance) -> list[str]:
     """Credit, validity and bundles, one short line each, for a small screen."""
     lines = [pgettext("ussd", "Credit: %(credit)s") % {"credit": money_short(found.credit)}]
     if found.valid_until:
         lines.append(pgettext("ussd", "Valid until %(date)s") % {"date": date_short(found.valid_until)})
-    for bundle in found.bundles:
-        left = (
-            pgettext("ussd", "unlimited")
-            if bundle.unlimited
-            else pgettext("ussd", "%(mb)s MB left") % {"mb": bundle.remaining_mb}
-        )
-        lines.append(f"{bundle.plan_name}: {left}")
+    lines.extend(bundle_text(bundle) for bundle in found.bundles)
     return lines
 
 
@@ -120,14 +174,7 @@ def balance_spoken(found: LineBalance) -> list[str]:
         sentences.append(
             pgettext("voice", "It is valid until %(date)s.") % {"date": date_spoken(found.valid_until)}
         )
-    for bundle in found.bundles:
-        if bundle.unlimited:
-            sentences.append(pgettext("voice", "%(name)s: unlimited.") % {"name": bundle.plan_name})
-        else:
-            sentences.append(
-                pgettext("voice", "%(name)s: %(mb)s megabytes left.")
-                % {"name": bundle.plan_name, "mb": bundle.remaining_mb}
-            )
+    sentences.extend(bundle_spoken(bundle) for bundle in found.bundles)
     return sentences
 
 

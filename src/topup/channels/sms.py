@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import override, pgettext
+from django.utils.translation import ngettext, override, pgettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from topup.adapters.messaging.sms_text import split_text
+from topup.channels import phone_words as words
 from topup.channels.gateway_auth import gateway, sms_check
 from topup.channels.messages import error_body, message_for
 from topup.domain.commands import Command, CommandKind, parse
@@ -29,6 +31,7 @@ from topup.services import orders, selfcare, vouchers
 from topup.services.idempotency import make_key
 
 log = logging.getLogger(__name__)
+MAX_BALANCE_PARTS = 3  # a balance stays a short read: bundles beyond it are counted, not listed
 
 
 def handle_inbound(sender: str, text: str) -> str:
@@ -70,16 +73,32 @@ def money(amount: Money) -> str:
 
 
 def _balance_text(line: str) -> str:
+    """Credit, validity and every bundle that fits in MAX_BALANCE_PARTS parts; the rest are counted."""
     found = selfcare.balance(line)
     parts = [
         _("%(network)s balance: %(credit)s.") % {"network": found.network_name, "credit": money(found.credit)}
     ]
     if found.valid_until:
-        parts.append(_("Valid until %(date)s.") % {"date": found.valid_until})
-    for bundle in found.bundles:
-        left = _("unlimited") if bundle.unlimited else _("%(mb)s MB left") % {"mb": bundle.remaining_mb}
-        parts.append(f"{bundle.plan_name}: {left}" + (f" ({bundle.expires_at})" if bundle.expires_at else ""))
+        parts.append(_("Valid until %(date)s.") % {"date": words.date_short(found.valid_until)})
+    for shown, bundle in enumerate(found.bundles):
+        text = words.bundle_text(bundle) + "."
+        if _parts(" ".join([*parts, text, *_more(len(found.bundles) - shown - 1)])) > MAX_BALANCE_PARTS:
+            return " ".join([*parts, *_more(len(found.bundles) - shown)])
+        parts.append(text)
     return " ".join(parts)
+
+
+def _more(count: int) -> list[str]:
+    """The bundles a balance SMS has no room for: counted, with where to see them."""
+    if not count:
+        return []
+    more = ngettext("%(count)s more bundle: %(site)s/my", "%(count)s more bundles: %(site)s/my", count)
+    return [more % {"count": count, "site": words.site_address()}]
+
+
+def _parts(text: str) -> int:
+    """How many concatenated SMS parts `text` takes (GSM 03.38, or UCS-2 for Chinese)."""
+    return len(split_text(text)[1])
 
 
 def _redeem_text(line: str, pin: str) -> str:

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from topup.db.models import (
     Account,
     BundleRecord,
+    CarrierProductRecord,
     Job,
     Line,
     LineEvent,
@@ -195,6 +196,13 @@ class NetworkAdmin(CatalogueAdmin):
     search_fields = ("id", "name")
 
 
+class CarrierProductInline(TabularInline):
+    model = CarrierProductRecord
+    fields = ("route", "product_ref")
+    extra = 0
+    verbose_name_plural = "carrier products (a bundle on an external network is activated as this product)"
+
+
 @admin.register(PlanRecord)
 class PlanAdmin(CatalogueAdmin):
     list_display = ("id", "network", "name", "kind", "price_minor", "currency", "validity_days", "active")
@@ -202,6 +210,25 @@ class PlanAdmin(CatalogueAdmin):
     list_filter = ("network", "kind", "active")
     search_fields = ("id", "name", "code")
     list_select_related = ("network",)
+    inlines = (CarrierProductInline,)
+
+
+@admin.register(CarrierProductRecord)
+class CarrierProductAdmin(ModelAdmin):
+    """Which product of each carrier route a plan is. A bundle plan of an external network without a
+    product on its network's route is refused (`plan_not_deliverable`), never sold as credit; a paid order
+    keeps the product frozen in its quote."""
+
+    list_display = ("plan", "route", "product_ref", "plan_network")
+    list_filter = ("route", "plan__network")
+    list_editable = ("product_ref",)
+    search_fields = ("plan__id", "plan__name", "product_ref")
+    list_select_related = ("plan",)
+    ordering = ("route", "plan_id")
+
+    @admin.display(description="network", ordering="plan__network_id")
+    def plan_network(self, obj: CarrierProductRecord) -> str:
+        return obj.plan.network_id
 
 
 @admin.register(Account)

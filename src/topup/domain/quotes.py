@@ -55,6 +55,11 @@ class Quote:
     network_kind: str | None = None
     # The yuan side for Alipay and WeChat Pay payers (None for other methods and older orders).
     fx: FxQuote | None = None
+    # An external network's bundle is activated as this product of this carrier route (`carrier_product`
+    # table), frozen at placement so that a catalogue change spares a paid order. None: credit, hosted,
+    # or an order stored before products were frozen.
+    carrier_route: str | None = None
+    carrier_product: str | None = None
 
     def __post_init__(self) -> None:
         amounts = [getattr(self, name) for name in _MONEY_FIELDS]
@@ -106,19 +111,28 @@ class Quote:
             raise _invalid_quote("plan_id, network_id and msisdn must be strings")
         if not isinstance(rate, int) or isinstance(rate, bool):
             raise _invalid_quote("vat_rate_bp must be an integer")
-        kind = data.get("network_kind")
-        if kind is not None and not isinstance(kind, str):
-            raise _invalid_quote("network_kind must be a string")
+        optional = {
+            name: _optional_text(data, name) for name in ("network_kind", "carrier_route", "carrier_product")
+        }
         fx = data.get("fx")
         return cls(
             plan_id=str(texts["plan_id"]),
             network_id=str(texts["network_id"]),
             msisdn=str(texts["msisdn"]),
             vat_rate_bp=rate,
-            network_kind=kind,
+            network_kind=optional["network_kind"],
+            carrier_route=optional["carrier_route"],
+            carrier_product=optional["carrier_product"],
             fx=None if fx is None else FxQuote.from_dict(fx),
             **money,
         )
+
+
+def _optional_text(data: Mapping[str, object], name: str) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise _invalid_quote(f"{name} must be a string")
+    return value
 
 
 def _money_from(value: object) -> Money:

@@ -8,8 +8,8 @@ from topup.db import ledger
 from topup.db.models import Account
 from topup.domain.errors import NotFound
 from topup.domain.money import Money
-from topup.ports import CarrierBalance, CarrierOutcome, PortUnavailable
-from topup.services import catalogue, peers
+from topup.ports import CarrierBalance, CarrierBundle, CarrierOutcome, PortUnavailable
+from topup.services import carrier_products, catalogue, peers
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class LineBalance:
     credit: Money
     valid_until: str | None
     source: str
+    bundles: tuple[CarrierBundle, ...] = ()  # as the carrier reports them: what is left, until when
 
 
 def check_balance(msisdn_text: str) -> LineBalance:
@@ -27,10 +28,32 @@ def check_balance(msisdn_text: str) -> LineBalance:
         raise NotFound("no network is known for this number", code="network_unknown", field="msisdn")
     answer = peers.current().carrier(found.network).balance(found.network, found.msisdn)
     if isinstance(answer, CarrierBalance):
-        return LineBalance(found.msisdn, found.network, answer.balance, answer.valid_until, "carrier")
+        return LineBalance(
+            found.msisdn, found.network, answer.balance, answer.valid_until, "carrier", answer.bundles
+        )
     if answer.outcome is CarrierOutcome.REJECTED:
         raise NotFound("the operator does not know this number", code="not_on_network", field="msisdn")
     raise PortUnavailable(answer.code or "carrier unavailable")
+
+
+def carrier_bundle_documents(found: LineBalance) -> list[dict[str, object]]:
+    """The bundles a carrier reports for a line, as the balance endpoint shows bundles (hosted ones too)."""
+    plans = carrier_products.plans_by_product(peers.current().carrier_route(found.network))
+    return [
+        {
+            "id": None,
+            "plan_id": plans.get(b.product_ref, (None, ""))[0],
+            "product_ref": b.product_ref,
+            "name": plans.get(b.product_ref, ("", b.name))[1],
+            "remaining_mb": b.data_left_mb or 0,
+            "total_mb": b.data_total_mb,
+            "unlimited": b.unlimited,
+            "starts_at": None,
+            "expires_at": b.expires_at,
+            "status": "active",
+        }
+        for b in found.bundles
+    ]
 
 
 def trial_balance_document() -> dict[str, object]:

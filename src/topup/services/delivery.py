@@ -1,8 +1,10 @@
 """Delivering a paid order to its carrier, and refunding it when the carrier refuses it for good.
 
-A timeout is "unknown": before any retry the carrier is asked for the status of our reference (the
-order id). Past the delivery deadline the reference is cancelled at the carrier before the refund,
-so a late arrival can never credit a line whose money went back. Each outcome is one transaction.
+A credit plan is a top-up of its face value; an external bundle is activated as the carrier route's
+product (frozen in the quote), never credited. A timeout is "unknown": before any retry the carrier is
+asked for the status of our reference (the order id), whichever of the two it was. Past the delivery
+deadline the reference is cancelled at the carrier before the refund, so a late arrival can never credit
+a line whose money went back. Each outcome is one transaction.
 
 The deadline bounds every failure path: an exception past it leads to the same cancel-then-refund
 (for a new eSIM: release the reserved profile, then refund). A delivery reads its plan and network
@@ -27,7 +29,7 @@ from topup.domain.errors import Conflict
 from topup.domain.orders import OrderStatus, check_transition
 from topup.domain.quotes import Quote
 from topup.ports import CarrierOutcome, CarrierResult, PaymentStatus
-from topup.services import esim, peers
+from topup.services import carrier_products, esim, peers
 from topup.services.payments import enqueue
 from topup.services.transitions import move
 
@@ -127,12 +129,25 @@ def _deliver(order_id: str, attempt: int) -> JobResult:
             return _failed(order, "carrier_cancelled")
         if known.outcome is not CarrierOutcome.NOT_FOUND:
             return _retry(attempt, known)
-    result = carrier.topup(order.network_id, order.msisdn, quote.face_value, order.id)
+    result = _send(order, quote)
     if result.outcome is CarrierOutcome.CONFIRMED:
         return _delivered(order, quote, result)
     if result.outcome is CarrierOutcome.REJECTED:
         return _failed(order, result.code or "carrier_rejected")
     return _retry(attempt, result)
+
+
+def _send(order: Order, quote: Quote) -> CarrierResult:
+    """Credit as a top-up of its face value; a bundle as the route's product, the credit untouched."""
+    route = peers.current().carrier_route(order.network_id)
+    carrier = peers.current().carrier(order.network_id)
+    try:
+        product_ref = carrier_products.for_delivery(quote, route)
+    except Conflict as exc:  # the route has no product for this bundle: never send its price as credit
+        return CarrierResult(CarrierOutcome.REJECTED, code=exc.code)
+    if product_ref is None:
+        return carrier.topup(order.network_id, order.msisdn, quote.face_value, order.id)
+    return carrier.activate_bundle(order.network_id, order.msisdn, product_ref, quote.face_value, order.id)
 
 
 def _backoff_s(attempt: int) -> float:

@@ -210,6 +210,7 @@ def line_document(line: Line, at: datetime | None = None) -> dict[str, object]:
                 "id": b.id,
                 "plan_id": b.plan_id,
                 "remaining_mb": b.to_domain().remaining_kb // 1024,
+                "total_mb": b.data_kb // 1024 if b.data_kb is not None else None,
                 "unlimited": b.data_kb is None,
                 "starts_at": b.starts_at,
                 "expires_at": b.expires_at,

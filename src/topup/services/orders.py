@@ -16,7 +16,7 @@ from topup.domain.identifiers import parse_belgian_mobile, parse_eid
 from topup.domain.orders import OrderStatus
 from topup.domain.quotes import Quote, make_quote
 from topup.ports import PaymentRequest, PortUnavailable, ProviderRequestError
-from topup.services import catalogue, esim, fx, peers
+from topup.services import carrier_products, catalogue, esim, fx, peers
 from topup.services.idempotency import Claim, IdempotencyKey, StoredResponse, claim, complete, release, replay
 from topup.services.order_access import Caller, order_token, owned_order, token_hash, with_token
 from topup.services.order_view import order_document
@@ -73,7 +73,7 @@ def _price(request: QuoteRequest) -> Priced:
     frozen = make_quote(
         plan, network, msisdn, guessed_network=guess, network_confirmed=request.network_confirmed
     )
-    return Priced(frozen, None, "")
+    return Priced(carrier_products.freeze(frozen, plan, network), None, "")
 
 
 def _price_hosted(request: QuoteRequest, plan: Plan, network: Network) -> Priced:

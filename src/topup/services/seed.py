@@ -8,19 +8,40 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
+from typing import Final
 
 from django.db import transaction
 
 from topup.channels.api.auth import create_key
-from topup.db.models import NetworkRecord, PlanRecord
+from topup.db.models import CarrierProductRecord, NetworkRecord, PlanRecord
 from topup.domain.bundles import BundleStart, TopupRule
-from topup.domain.catalogue import BELGIAN_DEMO_NETWORKS, BELGIAN_DEMO_PLANS
+from topup.domain.catalogue import BELGIAN_DEMO_NETWORKS, BELGIAN_DEMO_PLANS, PlanKind
 from topup.domain.esim_catalogue import BUNDLE_POLICY, ESIM_NETWORK, ESIM_PLANS
 from topup.services import catalogue
 from topup.settings import CONFIG
 
 DEMO_ADMIN_KEY_ID = "key_demoadmin"
 DEMO_ADMIN_KEY_FILE = "demo-admin-key"  # in the data folder, readable by its owner only
+
+# The direct gateway's product ids (as the carrier simulator's catalogues name them) of the demo's bundles.
+_GATEWAY_PREFIXES: Final = {"proximus": "PX", "orange": "OR", "base": "BA", "telenet": "TN"}
+_GATEWAY_BUNDLES: Final = {
+    "data-1d-1gb": "DATA-1GB-1D",
+    "data-7d-5gb": "DATA-5GB-7D",
+    "data-30d-20gb": "DATA-20GB-30D",
+    "data-30d-unlimited": "DATA-UNL-30D",
+}
+
+
+def demo_gateway_products() -> dict[str, str]:
+    """plan id -> the direct gateway's product id, for every bundle plan of the demo's external networks."""
+    products = {}
+    for plan in BELGIAN_DEMO_PLANS:
+        if plan.kind is PlanKind.BUNDLE:
+            suffix = plan.id.removeprefix(f"{plan.network_id}-")
+            products[plan.id] = f"{_GATEWAY_PREFIXES[plan.network_id]}-{_GATEWAY_BUNDLES[suffix]}"
+    return products
 
 
 def seed_demo() -> None:
@@ -56,7 +77,16 @@ def seed_demo() -> None:
                     "sort_order": order,
                 },
             )
+        seed_carrier_products("gateway", demo_gateway_products())
     catalogue.clear_cache()
+
+
+def seed_carrier_products(route: str, products: Mapping[str, str]) -> None:
+    """Map plans to a carrier route's products where no mapping exists yet (staff's edits are kept)."""
+    for plan_id, product_ref in products.items():
+        CarrierProductRecord.objects.get_or_create(
+            route=route, plan_id=plan_id, defaults={"product_ref": product_ref}
+        )
 
 
 def demo_admin_key() -> str:

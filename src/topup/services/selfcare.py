@@ -18,8 +18,8 @@ from topup.domain.commands import LANGUAGES
 from topup.domain.errors import InvalidInput, NotFound
 from topup.domain.identifiers import parse_belgian_mobile
 from topup.domain.money import Money
-from topup.ports import CarrierOutcome, CarrierResult, PortUnavailable
-from topup.services import balances, catalogue, peers
+from topup.ports import CarrierBundle, CarrierOutcome, CarrierResult, PortUnavailable
+from topup.services import balances, carrier_products, catalogue, peers
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,13 @@ DEFAULT_LANGUAGE = "nl"  # Belgium's most spoken language; a line's own choice a
 
 @dataclass(frozen=True)
 class BundleLeft:
+    """A bundle as every channel shows it, hosted or at a carrier: name, data left of its total, end."""
+
     plan_name: str
     remaining_mb: int
     unlimited: bool
-    expires_at: str | None
+    expires_at: str | None  # ISO date or date-time
+    total_mb: int | None = None  # None: unlimited, or not known
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,8 @@ def balance(line_ref: str) -> LineBalance:
         names = {p.id: p.name for p in catalogue.plans()}
         bundles = tuple(
             BundleLeft(names.get(b.plan_id, b.plan_id), b.to_domain().remaining_kb // 1024, b.data_kb is None,
-                       b.expires_at.date().isoformat() if b.expires_at else None)
+                       b.expires_at.date().isoformat() if b.expires_at else None,
+                       b.data_kb // 1024 if b.data_kb is not None else None)
             for b in BundleRecord.objects.filter(line=hosted, status__in=("active", "pending")).order_by(
                 F("expires_at").asc(nulls_last=True)
             )
@@ -102,7 +106,20 @@ def balance(line_ref: str) -> LineBalance:
         credit = Money(hosted.credit_minor, hosted.currency)
         return LineBalance(line_ref, _network_name(hosted.network_id), credit, None, bundles)
     found = balances.check_balance(parse_belgian_mobile(line_ref))
-    return LineBalance(found.msisdn, _network_name(found.network), found.credit, found.valid_until)
+    bundles = _carrier_bundles(found.network, found.bundles)
+    return LineBalance(found.msisdn, _network_name(found.network), found.credit, found.valid_until, bundles)
+
+
+def _carrier_bundles(network_id: str, held: tuple[CarrierBundle, ...]) -> tuple[BundleLeft, ...]:
+    """A carrier's bundles under the names of the plans we sold them as (the carrier's name otherwise)."""
+    if not held:
+        return ()
+    plans = carrier_products.plans_by_product(peers.current().carrier_route(network_id))
+    return tuple(
+        BundleLeft(plans.get(b.product_ref, ("", b.name))[1], b.data_left_mb or 0, b.unlimited, b.expires_at,
+                   None if b.unlimited else b.data_total_mb)
+        for b in held
+    )  # fmt: skip
 
 
 def _network_name(network_id: str) -> str:
@@ -142,11 +159,13 @@ def bundles_for(line_ref: str) -> list[tuple[str, str, Money]]:
     if network_id is None:
         return []
     network = catalogue.network_by_id(network_id)
-    return _by_price([p for p in catalogue.plans(network_id) if p.code and buyable_from_credit(p, network)])
+    buyable = [p for p in catalogue.plans(network_id) if p.code and buyable_from_credit(p, network)]
+    return _by_price([p for p in buyable if carrier_products.for_plan(p, network) is not None])
 
 
 def buy_from_credit(line_ref: str, plan_code: str) -> PurchaseResult:
-    """Buy the plan `plan_code` with the line's prepaid credit, held and debited by its carrier.
+    """Buy the plan `plan_code` with the line's prepaid credit, held and debited by its carrier, which
+    activates the route's product for it (the `carrier_product` table).
 
     No money passes through us, so there is no order and no ledger posting: only a log line. A carrier
     answer that is not conclusive is asked again once with the same reference (it debits at most once);
@@ -156,13 +175,17 @@ def buy_from_credit(line_ref: str, plan_code: str) -> PurchaseResult:
     if found.network is None:
         raise NotFound("no network is known for this number", code="network_unknown", field="msisdn")
     plan = _plan_by_code(found.network, plan_code)
-    if not buyable_from_credit(plan, catalogue.network_by_id(found.network)):
+    network = catalogue.network_by_id(found.network)
+    if not buyable_from_credit(plan, network):
         return PurchaseResult(False, plan.name, plan.price, code=NOT_FROM_CREDIT)
+    product_ref = carrier_products.for_plan(plan, network)
+    if product_ref is None:  # the carrier would not know what to activate: never debit for nothing
+        return PurchaseResult(False, plan.name, plan.price, code="plan_not_deliverable")
     reference = new_id("buy")
     gateway = peers.current().carrier(found.network)
-    answer = gateway.buy_from_balance(found.network, found.msisdn, plan.code, plan.price, reference)
+    answer = gateway.buy_from_balance(found.network, found.msisdn, product_ref, plan.price, reference)
     if answer.outcome in (CarrierOutcome.RETRY, CarrierOutcome.UNKNOWN):
-        answer = gateway.buy_from_balance(found.network, found.msisdn, plan.code, plan.price, reference)
+        answer = gateway.buy_from_balance(found.network, found.msisdn, product_ref, plan.price, reference)
     facts = {"line": found.msisdn, "network": found.network, "plan_id": plan.id, "reference": reference}
     return _purchase_result(answer, plan, facts | {"outcome": str(answer.outcome)})
 

@@ -1,5 +1,9 @@
 """HTTP carrier gateway: the production adapter of the `CarrierGateway` port, speaking the carriers' JSON API.
 
+Credit is a top-up of an amount; a bundle is the activation of one of the carrier's products (its credit
+untouched). Both take our reference, in one reference space, so `status` and `cancel` answer for either;
+the balance answer lists the line's bundles with what is left and until when.
+
 One shared `httpx.Client` (keep-alive pool, safe to use from many worker threads). Business outcomes and
 transport trouble both come back as a `CarrierResult`; the rule is that anything that may have reached the
 carrier without a readable answer is UNKNOWN (ask `status()`), and only what surely did nothing is RETRY:
@@ -11,6 +15,7 @@ carrier without a readable answer is UNKNOWN (ask `status()`), and only what sur
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -18,7 +23,7 @@ import httpx
 
 from topup.domain.errors import InvalidInput
 from topup.domain.money import Money
-from topup.ports import CarrierBalance, CarrierOutcome, CarrierResult, PortUnavailable
+from topup.ports import CarrierBalance, CarrierBundle, CarrierOutcome, CarrierResult
 
 POOL_SIZE: Final = 32  # one connection per worker thread
 RETRY_STATUSES: Final = frozenset({401, 403, 429, 500, 502, 503})
@@ -120,21 +125,35 @@ class HttpCarrierGateway:
             "amount_minor": amount.amount_minor,
             "currency": amount.currency,
         }
+        return self._write(f"/v1/networks/{_seg(network_id)}/topups", payload, _confirmed)
+
+    def activate_bundle(
+        self, network_id: str, msisdn: str, product_ref: str, price: Money, reference: str
+    ) -> CarrierResult:
+        """Activate the carrier's product on the line; the credit stays. Same reference space as top-ups."""
+        payload = {
+            "reference": reference,
+            "msisdn": msisdn,
+            "product_ref": product_ref,
+            "price_minor": price.amount_minor,
+            "currency": price.currency,
+        }
+        return self._write(f"/v1/networks/{_seg(network_id)}/activations", payload, _confirmed)
+
+    def _write(
+        self, path: str, payload: dict[str, object], confirmed: Callable[[dict[str, Any]], CarrierResult]
+    ) -> CarrierResult:
+        """POST a request whose effect the carrier decides on arrival: confirmed, refused, or unknown."""
         try:
-            response = self._client.post(f"/v1/networks/{_seg(network_id)}/topups", json=payload)
+            response = self._client.post(path, json=payload)
             body = _json(response)
             if response.status_code == 200 and body.get("status") == "confirmed":
-                return _confirmed(body)
+                return confirmed(body)
             if response.status_code == 200:
                 raise _UnreadableAnswerError(f"unexpected status {body.get('status')!r}")
         except (httpx.HTTPError, _UnreadableAnswerError) as exc:
             return _failure(exc)
         return _http_status_result(response, body)
-
-    def activate_bundle(
-        self, network_id: str, msisdn: str, product_ref: str, price: Money, reference: str
-    ) -> CarrierResult:
-        raise PortUnavailable("the carrier gateway client cannot activate bundles yet")
 
     def float_balance(self) -> Money | None:
         return None  # a carrier's own gateway bills us afterwards: there is no float to watch
@@ -142,19 +161,11 @@ class HttpCarrierGateway:
     def buy_from_balance(
         self, network_id: str, msisdn: str, plan_code: str, price: Money, reference: str
     ) -> CarrierResult:
-        """Buy a plan with the line's credit at the carrier; replaying `reference` debits at most once."""
-        payload = {"reference": reference, "plan_code": plan_code, "price_minor": price.amount_minor}
+        """Buy the carrier's bundle product `plan_code` (its product ref) with the line's credit; the bundle
+        is activated with it. Replaying `reference` debits at most once."""
+        payload = {"reference": reference, "product_ref": plan_code, "price_minor": price.amount_minor}
         path = f"/v1/networks/{_seg(network_id)}/lines/{_seg(msisdn)}/purchases"
-        try:
-            response = self._client.post(path, json=payload)
-            body = _json(response)
-            if response.status_code == 200 and body.get("status") == "confirmed":
-                return _purchase_confirmed(body, reference)
-            if response.status_code == 200:
-                raise _UnreadableAnswerError(f"unexpected status {body.get('status')!r}")
-        except (httpx.HTTPError, _UnreadableAnswerError) as exc:
-            return _failure(exc)
-        return _http_status_result(response, body)
+        return self._write(path, payload, lambda body: _purchase_confirmed(body, reference))
 
     def status(self, network_id: str, reference: str) -> CarrierResult:
         return self._reference_call("GET", f"/v1/networks/{_seg(network_id)}/topups/{_seg(reference)}")
@@ -202,7 +213,44 @@ def _balance(body: dict[str, Any]) -> CarrierBalance:
         raise _UnreadableAnswerError("balance answer without msisdn or balance")
     if valid_until is not None and not isinstance(valid_until, str):
         raise _UnreadableAnswerError("valid_until is not a date")
+    bundles = body.get("bundles", [])
+    if not isinstance(bundles, list):
+        raise _UnreadableAnswerError("bundles is not a list")
     try:
-        return CarrierBalance(msisdn=msisdn, balance=Money(balance_minor, currency), valid_until=valid_until)
+        return CarrierBalance(
+            msisdn=msisdn,
+            balance=Money(balance_minor, currency),
+            valid_until=valid_until,
+            bundles=tuple(_bundle(item) for item in bundles),
+        )
     except (InvalidInput, TypeError) as exc:
         raise _UnreadableAnswerError(str(exc)) from exc
+
+
+def _optional_mb(item: dict[str, Any], name: str) -> int | None:
+    value = item.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _UnreadableAnswerError(f"bundle {name} is not a number of MB")
+    return value
+
+
+def _bundle(item: object) -> CarrierBundle:
+    """One bundle of a balance answer; anything we cannot read makes the whole answer unreadable."""
+    if not isinstance(item, dict):
+        raise _UnreadableAnswerError("a bundle is not an object")
+    product_ref, name, expires_at = item.get("product_ref"), item.get("name"), item.get("expires_at")
+    unlimited = item.get("unlimited", False)
+    if not isinstance(product_ref, str) or not isinstance(name, str) or not isinstance(unlimited, bool):
+        raise _UnreadableAnswerError("a bundle without product_ref, name or unlimited")
+    if expires_at is not None and not isinstance(expires_at, str):
+        raise _UnreadableAnswerError("a bundle's expires_at is not a date")
+    return CarrierBundle(
+        product_ref=product_ref,
+        name=name,
+        data_left_mb=_optional_mb(item, "data_left_mb"),
+        data_total_mb=_optional_mb(item, "data_total_mb"),
+        unlimited=unlimited,
+        expires_at=expires_at,
+    )

@@ -72,6 +72,7 @@ def my_balance(request: HttpRequest) -> dict[str, object]:
             {
                 "plan": b.plan_name,
                 "remaining_mb": b.remaining_mb,
+                "total_mb": b.total_mb,
                 "unlimited": b.unlimited,
                 "expires_at": b.expires_at,
             }

@@ -152,6 +152,7 @@ def line_balance(request: HttpRequest, msisdn: str) -> dict[str, object]:
         "credit": money_document(found.credit),
         "valid_until": found.valid_until,
         "source": found.source,
+        "bundles": balances.carrier_bundle_documents(found),
     }
 
 

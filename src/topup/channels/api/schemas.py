@@ -150,10 +150,13 @@ class CreatedOrderOut(OrderOut):
 
 
 class BundleOut(Schema):
-    id: str
-    plan_id: str
+    id: str | None  # None: a bundle held at an external network's carrier
+    plan_id: str | None  # None: a carrier product that no plan of ours is
     remaining_mb: int
     unlimited: bool
+    total_mb: int | None = None
+    name: str | None = None
+    product_ref: str | None = None  # the carrier's product id (external networks)
     starts_at: datetime | None
     expires_at: datetime | None
     status: str

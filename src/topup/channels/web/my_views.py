@@ -9,15 +9,16 @@ from django.utils import translation
 from django.views.decorators.http import require_http_methods, require_POST
 
 from topup.channels import owners
+from topup.channels import phone_words as words
 from topup.channels.clients import client_ip
-from topup.channels.web.common import day, errors_of, money, number, page, remember_language
+from topup.channels.web.common import day, errors_of, money, page, remember_language, requested_language
 from topup.channels.web.views import ORDER_STATUS_WORDS
 from topup.db.models import Order
 from topup.domain.commands import LANGUAGES
 from topup.domain.errors import DomainError
 from topup.domain.money import Money
 from topup.ports import PortUnavailable
-from topup.services import catalogue, otp, selfcare
+from topup.services import otp, selfcare
 
 SIGNED_IN_KEY = owners.SESSION_LINE_TOKEN
 NUMBER_KEY = "web_my_number"
@@ -34,6 +35,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     """GET: the line's page when signed in, else the number form; POST: send a code to that number."""
     line = _signed_in_line(request) if request.method == "GET" else None
     if line is not None:
+        requested_language(request)  # before the amounts and dates are worded, not only the template
         return page(request, "topup/my_line.html", _line_context(line))
     if request.method == "POST":
         typed = request.POST.get("msisdn", "")
@@ -99,16 +101,16 @@ def _line_context(line: str) -> dict[str, object]:
     except (DomainError, PortUnavailable) as exc:
         context["errors"] = errors_of(code=getattr(exc, "code", "carrier_unavailable"))
         return context
-    sizes = {p.name: p.data_mb for p in catalogue.plans()}
     context["balance"] = {
         "network": found.network_name,
         "credit": money(found.credit),
         "valid_until": day(found.valid_until),
         "bundles": [
             {
+                "name": b.plan_name,
                 "remaining_mb": b.remaining_mb,
-                "size_mb": sizes.get(b.plan_name) or b.remaining_mb,
-                "remaining": _data(b.remaining_mb),
+                "size_mb": b.total_mb or b.remaining_mb,
+                "left": words.data_left(b),
                 "unlimited": b.unlimited,
                 "expires": day(b.expires_at),
             }
@@ -116,10 +118,6 @@ def _line_context(line: str) -> dict[str, object]:
         ],
     }
     return context
-
-
-def _data(mb: int) -> str:
-    return f"{number(round(mb / 1024, 1))} GB" if mb >= 1024 else f"{number(mb)} MB"
 
 
 def _orders(line: str) -> list[dict[str, object]]:

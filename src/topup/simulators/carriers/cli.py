@@ -32,13 +32,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every network call (default 0)")
     parser.add_argument(
-        "--error-rate", type=float, default=0.0, help="share of top-ups and purchases answered 503 (0.0)"
+        "--error-rate",
+        type=float,
+        default=0.0,
+        help="share of top-ups, activations and purchases answered 503 (0.0)",
     )
     parser.add_argument(
         "--timeout-rate",
         type=float,
         default=0.0,
-        help="share of top-ups and purchases answered late; half applied (0.0)",
+        help="share of top-ups, activations and purchases answered late; half applied (0.0)",
     )
     parser.add_argument(
         "--timeout-sleep-s", type=float, default=30.0, help="how late a timed-out top-up answers (30)"
@@ -52,7 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault draws (reproducible runs)")
     parser.add_argument(
-        "--state-file", type=Path, default=None, help="SQLite file keeping lines and top-ups across restarts"
+        "--state-file",
+        type=Path,
+        default=None,
+        help="SQLite file keeping lines, top-ups, activations and bundles across restarts",
     )
 
 
