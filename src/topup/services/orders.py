@@ -14,12 +14,14 @@ from topup.domain.catalogue import Network, NetworkKind, Plan
 from topup.domain.errors import InvalidInput
 from topup.domain.identifiers import parse_belgian_mobile, parse_eid
 from topup.domain.orders import OrderStatus
+from topup.domain.payment_attempts import check_method_currency
 from topup.domain.quotes import Quote, make_quote
 from topup.ports import PaymentRequest, PortUnavailable, ProviderRequestError
 from topup.services import catalogue, esim, peers
 from topup.services.idempotency import Claim, IdempotencyKey, StoredResponse, claim, complete, release, replay
 from topup.services.order_access import Caller, order_token, owned_order, token_hash, with_token
 from topup.services.order_view import order_document
+from topup.services.payments import next_action_fields
 from topup.settings import CONFIG
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,7 @@ def place_order(
                 field="payment_method",
             )
         priced = price(request)
+        check_method_currency(payment_method, priced.quote.total.currency)
         claimed = claim(idem)
         if isinstance(claimed, StoredResponse):
             stored = claimed
@@ -167,6 +170,7 @@ def _place_claimed(
         updated_at=at,
         token_hash=token_hash(token),
         api_key_id=api_key_id,
+        current_payment_id=payment_id,
     )
     payment = Payment(
         id=payment_id,
@@ -180,6 +184,7 @@ def _place_claimed(
         currency=frozen.total.currency,
         created_at=at,
         updated_at=at,
+        **next_action_fields(created),
     )
     body = order_document(order, [payment], history=_initial_history(order))
     try:
