@@ -72,7 +72,9 @@ class FakePaymentProvider:
                     instructions_url=f"https://pay.example/wechat/{ref}/instructions",
                 )  # fmt: skip
             else:
-                action = NextAction(NextActionKind.REDIRECT, url=f"https://pay.example/{intent.request.method}/{ref}")
+                action = NextAction(
+                    NextActionKind.REDIRECT, url=f"https://pay.example/{intent.request.method}/{ref}"
+                )
         return PaymentResult(ref, intent.status, action.url if action else None, next_action=action)
 
     def get_payment(self, provider_ref: str) -> PaymentResult:
@@ -109,8 +111,9 @@ class FakePaymentProvider:
         try:
             amount = Money(int(str(payload["amount_minor"])), str(payload["currency"]))
             return PaymentEvent(
-                event_id=str(payload["id"]), type=str(payload["type"]), provider_ref=str(payload["provider_ref"]),
-                payment_id=str(payload["payment_id"]), amount=amount,
+                event_id=str(payload["id"]), type=str(payload["type"]),
+                provider_ref=str(payload["provider_ref"]), payment_id=str(payload["payment_id"]),
+                amount=amount,
                 failure_code=str(payload["failure_code"]) if payload.get("failure_code") else None,
                 payload=dict(payload), refund_ref=str(payload.get("refund_ref") or "") or None,
             )  # fmt: skip

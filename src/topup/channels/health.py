@@ -87,7 +87,7 @@ def _money_alerts() -> list[str]:
         "# HELP topup_payments_needs_review Payments whose webhook did not match the amount or currency.",
         "# TYPE topup_payments_needs_review gauge",
         f"topup_payments_needs_review {review}",
-        "# HELP topup_payouts_needed Refunds the provider could not make: pay back by hand (payments payouts).",
+        "# HELP topup_payouts_needed Refunds the provider could not make: to pay back by hand.",
         "# TYPE topup_payouts_needed gauge",
         f"topup_payouts_needed {payouts}",
     ]
