@@ -101,7 +101,9 @@ MESSAGES = {
     "do_not_honor": _("Your card was declined."),
     "expired_card": _("Your card has expired."),
     "incorrect_cvc": _("The security code (CVC) of your card is not right."),
-    "payment_intent_authentication_failure": _("The bank's security check (3-D Secure) did not succeed."),
+    "payment_intent_authentication_failure": _(
+        "The security check of your bank (3-D Secure) did not succeed."
+    ),
     "superseded": _("Replaced by a new payment."),
     # Order history
     "illegal_transition": _(
