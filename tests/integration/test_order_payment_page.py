@@ -143,3 +143,15 @@ def test_bancontact_for_an_order_not_in_euros_is_refused_in_the_buyers_language(
     assert answer.status_code == 422
     assert "Bancontact" in answer.content.decode()
     assert 'id="payment_method-error"' in answer.content.decode()
+
+
+def test_a_form_without_its_key_or_method_is_answered_not_crashed(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    client, order_id, _ = buyer_of("card")
+    no_key = client.post(f"/orders/{order_id}/pay", {"payment_method": "alipay"})
+    no_method = client.post(f"/orders/{order_id}/pay", {"idem": "k1"})
+    assert (no_key.status_code, no_method.status_code) == (422, 422)
+    assert 'id="general-error"' in no_key.content.decode()
+    assert 'id="payment_method-error"' in no_method.content.decode()
+    assert client.get(f"/orders/{order_id}/pay").status_code == 302

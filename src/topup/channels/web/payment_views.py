@@ -30,8 +30,10 @@ def payment_context(
 ) -> dict[str, object]:
     """What the order page shows of the current payment attempt while the order waits for its money."""
     payment = order.get("payment")
-    if order.get("status") != OrderStatus.AWAITING_PAYMENT or not isinstance(payment, dict):
+    if order.get("status") != OrderStatus.AWAITING_PAYMENT:
         return {"state": "", "waiting": False}
+    if not isinstance(payment, dict):
+        return {"state": "", "waiting": True}  # no attempt on record: nothing to show, the page waits
     status = str(payment["status"])
     view: dict[str, object] = {
         "state": status,
@@ -74,11 +76,11 @@ def pay_again(request: HttpRequest, order_id: str) -> HttpResponse:
         return HttpResponseRedirect(f"/orders/{order_id}")
     method = request.POST.get("payment_method", "")
     caller = owners.caller(request, with_session=True)
-    idem = make_key(
-        scoped(f"web-order-payments:{order_id}", owners.web_caller_scope(request)),
-        request.POST.get("idem", "")[:64], {"payment_method": method},
-    )  # fmt: skip
     try:
+        idem = make_key(
+            scoped(f"web-order-payments:{order_id}", owners.web_caller_scope(request)),
+            request.POST.get("idem", "")[:64], {"payment_method": method},
+        )  # fmt: skip
         stored = attempts.retry_payment(order_id, caller, payment_method=method, idem=idem)
     except NotFound as exc:
         raise Http404(order_id) from exc
