@@ -281,3 +281,25 @@ def _metrics() -> str:
     token = settings.METRICS_TOKEN
     response = Client().get("/metrics", headers={"Authorization": f"Bearer {token}"} if token else {})
     return response.content.decode()
+
+
+def test_staff_record_a_manual_payout_in_the_back_office(fake: fake_payments.FakePaymentProvider) -> None:
+    from django.contrib.auth.models import User  # noqa: PLC0415
+
+    fake.refund_state = RefundState.FAILED  # the provider answers the refund itself as failed
+    order_id, payment_id = paid_then_undeliverable(fake)
+    run_jobs_until_idle()
+    assert Payment.objects.get(id=payment_id).refund_status == "payout_needed"
+    staff = Client()
+    staff.force_login(User.objects.create_superuser("staff", "staff@topup.invalid", "not-used-here"))
+    listed = staff.get("/admin/topup/payment/", {"refund_status__exact": "payout_needed"})
+    assert payment_id in listed.content.decode()
+    url = f"/admin/topup/payment/{payment_id}/change/"
+    assert staff.post(url, {"payout_reference": ""}).status_code in {200, 302}
+    assert Payment.objects.get(id=payment_id).refund_status == "payout_needed"  # no reference: nothing
+    assert staff.post(url, {"payout_reference": "BANK-7"}).status_code == 302
+    assert Payment.objects.get(id=payment_id).refund_status == "paid_out"
+    assert status(order_id) == OrderStatus.REFUNDED
+    assert staff.get(url).status_code == 200  # read-only again
+    assert in_flight(order_id) == 0
+    assert books_balance()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
@@ -170,9 +170,13 @@ class PaymentAdmin(ReadOnlyAdmin):
         return tuple(f.name for f in Payment._meta.fields if f.name != "payout_reference")
 
     def save_model(self, request: HttpRequest, obj: Payment, form: object, change: bool) -> None:
-        from topup.services.refunds import payout_done  # noqa: PLC0415 - admin stays import-light
+        from topup.domain.errors import DomainError  # noqa: PLC0415 - admin stays import-light
+        from topup.services.refunds import payout_done  # noqa: PLC0415
 
-        self.message_user(request, f"{obj.id}: {payout_done(obj.id, obj.payout_reference)}")
+        try:
+            self.message_user(request, f"{obj.id}: {payout_done(obj.id, obj.payout_reference)}")
+        except DomainError as exc:  # no reference given: nothing recorded
+            self.message_user(request, f"{obj.id}: {exc.code}", level=messages.ERROR)
 
     @admin.display(description="review")
     def review(self, obj: Payment) -> str:
