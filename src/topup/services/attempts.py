@@ -23,7 +23,15 @@ from topup.domain.orders import OrderStatus
 from topup.domain.payment_attempts import check_method_currency, check_retry
 from topup.ports import PaymentRequest, PaymentResult, PaymentStatus, PortUnavailable, ProviderRequestError
 from topup.services import payments, peers
-from topup.services.idempotency import IdempotencyKey, StoredResponse, claim, complete, release, replay
+from topup.services.idempotency import (
+    IdempotencyKey,
+    StoredResponse,
+    claim,
+    complete,
+    release,
+    replay,
+    twin_answer,
+)
 from topup.services.order_access import Caller, order_token, owned_order, with_token
 from topup.services.order_view import order_document
 from topup.services.orders import PAYMENT_METHODS, ProviderUnavailable
@@ -164,10 +172,7 @@ def _save_attempt(
             body = _document(order_id)
             complete(idem, 201, body)
     except IntegrityError:
-        stored = replay(idem)
-        if stored is None:
-            raise
-        return stored
+        return twin_answer(idem)
     return StoredResponse(201, body)
 
 

@@ -18,7 +18,16 @@ from topup.domain.payment_attempts import check_method_currency
 from topup.domain.quotes import Quote, make_quote
 from topup.ports import PaymentRequest, PortUnavailable, ProviderRequestError
 from topup.services import catalogue, esim, peers
-from topup.services.idempotency import Claim, IdempotencyKey, StoredResponse, claim, complete, release, replay
+from topup.services.idempotency import (
+    Claim,
+    IdempotencyKey,
+    StoredResponse,
+    claim,
+    complete,
+    release,
+    replay,
+    twin_answer,
+)
 from topup.services.order_access import Caller, order_token, owned_order, token_hash, with_token
 from topup.services.order_view import order_document
 from topup.services.payments import next_action_fields
@@ -194,11 +203,7 @@ def _place_claimed(
             OrderEvent.objects.bulk_create(_initial_history(order))
             complete(idem, 201, body)
     except IntegrityError:
-        # A resumed twin (this attempt was thought crashed) saved the order first: answer what it answered.
-        stored = replay(idem)
-        if stored is None:
-            raise
-        return stored
+        return twin_answer(idem)
     return StoredResponse(201, body)
 
 
