@@ -303,3 +303,23 @@ def test_staff_record_a_manual_payout_in_the_back_office(fake: fake_payments.Fak
     assert staff.get(url).status_code == 200  # read-only again
     assert in_flight(order_id) == 0
     assert books_balance()
+
+
+def test_a_stray_payment_whose_refund_failed_is_paid_out_without_touching_the_order(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    order_id, first, caller = place("wechat_pay")
+    second = retry(order_id, caller, "alipay")["payment"]["id"]
+    fake.send("payment.succeeded", second)
+    fake.refund_state = RefundState.PENDING
+    assert fake.send("payment.succeeded", first) == "late_payment_refund"
+    run_jobs_until_idle()
+    assert fake.send("refund.failed", first, failure_code="refund_failed") == "payout_needed"
+    assert in_flight(order_id) == PRICE_MINOR  # the stray's money, still owed to its payer
+
+    assert refunds.payout_done(first, "BANK-9") == "paid_out"
+
+    assert Transfer.objects.get(id=f"{first}:refund").code == "manual_payout"
+    assert status(order_id) == OrderStatus.DELIVERED
+    assert in_flight(order_id) == 0
+    assert books_balance()

@@ -105,6 +105,11 @@ MESSAGES = {
         "The security check of your bank (3-D Secure) did not succeed."
     ),
     "superseded": _("Replaced by a new payment."),
+    # Order history: payments paid again, refunded on their own, or paid back by hand
+    "payment_retried": _("You chose to pay again."),
+    "stray_payment": _("An extra payment arrived for this order: it is refunded."),
+    "refund_failed": _("The automatic refund did not go through: we will pay you back by bank transfer."),
+    "payout_done": _("Your money was paid back by bank transfer."),
     # Order history
     "illegal_transition": _(
         "This order cannot do that in its current state. Refresh the page to see its status."
@@ -179,7 +184,7 @@ INTERNAL_CODES = frozenset(
 INTERNAL_CODES |= {"payment_needs_review", "review_refunded", "amount_mismatch", "currency_mismatch"}
 INTERNAL_CODES |= {"iccid_recycled", "smdp_iccid_in_use"}
 # Payment attempts and refunds, for staff: a stray success refunded, a refund that needs a manual payout.
-INTERNAL_CODES |= {"payment_retried", "stray_payment", "refund_failed", "payout_done", "manual_payout"}
+INTERNAL_CODES |= {"manual_payout"}
 INTERNAL_CODES |= {"payout_reference_required", "stray_payment_captured", "stray_payment_refunded"}
 
 SMDP_PREFIX = "smdp_"
