@@ -323,3 +323,25 @@ def test_a_stray_payment_whose_refund_failed_is_paid_out_without_touching_the_or
     assert status(order_id) == OrderStatus.DELIVERED
     assert in_flight(order_id) == 0
     assert books_balance()
+
+
+def test_a_retry_racing_the_old_attempts_success_pays_the_order_once(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    order_id, first, caller = place("card")
+    actions = {
+        "retry": lambda: str(retry(order_id, caller, "alipay", key="race")["payment"]["id"]),
+        "success": lambda: fake.send("payment.succeeded", first),
+    }
+
+    outcomes = at_once(lambda name: actions[name](), ["retry", "success"])
+
+    assert "paid" in outcomes
+    assert set(outcomes) - {"paid"} <= {
+        "order_not_awaiting_payment",
+        *Payment.objects.values_list("id", flat=True),
+    }
+    assert status(order_id) == OrderStatus.PAID
+    assert Order.objects.get(id=order_id).current_payment_id == first
+    assert list(Payment.objects.filter(status="succeeded").values_list("id", flat=True)) == [first]
+    assert books_balance()

@@ -142,6 +142,8 @@ def _save_attempt(
     at = now()
     try:
         with transaction.atomic():
+            if old is not None:  # row locks in the webhook's order: the payment, then its order
+                Payment.objects.select_for_update().filter(id=old.id).first()
             order = Order.objects.select_for_update().get(id=order_id)
             number = (Payment.objects.filter(order_id=order_id).aggregate(n=Max("attempt"))["n"] or 0) + 1
             Payment.objects.create(
