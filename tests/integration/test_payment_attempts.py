@@ -345,3 +345,28 @@ def test_a_retry_racing_the_old_attempts_success_pays_the_order_once(
     assert Order.objects.get(id=order_id).current_payment_id == first
     assert list(Payment.objects.filter(status="succeeded").values_list("id", flat=True)) == [first]
     assert books_balance()
+
+
+def test_a_late_payment_captured_before_attempts_existed_is_still_refunded(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    """A refund job queued before migration 0012 for an expired order captured under the order's ids."""
+    from topup.domain import ledger as postings  # noqa: PLC0415
+    from topup.domain.quotes import Quote  # noqa: PLC0415
+    from topup.services.payments import enqueue  # noqa: PLC0415
+
+    order_id, payment_id, _ = place("card")
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(id=order_id)
+        move(order, OrderStatus.EXPIRED, at=order.updated_at, code="payment_timeout")
+        Payment.objects.filter(id=payment_id).update(status="succeeded")
+        capture = postings.payment_captured(order_id, fake.name, Quote.from_dict(order.quote))
+        ledger.post(capture, now=order.updated_at, order_id=order_id)
+        enqueue("refund", order_id, at=order.updated_at)
+    run_jobs_until_idle()
+
+    assert Payment.objects.get(id=payment_id).status == "refunded"
+    assert Transfer.objects.get(id=f"{order_id}:refund").amount_minor == PRICE_MINOR
+    assert status(order_id) == OrderStatus.EXPIRED
+    assert in_flight(order_id) == 0
+    assert books_balance()

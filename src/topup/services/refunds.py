@@ -23,7 +23,7 @@ from django.db import transaction
 
 from topup.clock import now
 from topup.db import ledger
-from topup.db.models import Order, OrderEvent, Payment
+from topup.db.models import Order, OrderEvent, Payment, Transfer
 from topup.domain import ledger as postings
 from topup.domain.errors import InvalidInput
 from topup.domain.money import Money
@@ -41,8 +41,14 @@ OPEN = (REQUESTED, PENDING)  # a refund the provider may still confirm or fail
 
 
 def is_paying(order: Order, payment: Payment) -> bool:
-    """The attempt whose capture the order holds (the others that succeeded are strays)."""
-    return order.current_payment_id in {"", payment.id} and OrderStatus(order.status) in PAID_STATES
+    """The attempt whose capture the order holds under the order's transfer ids (others are strays)."""
+    if order.current_payment_id not in {"", payment.id}:
+        return False
+    if OrderStatus(order.status) in PAID_STATES:
+        return True
+    # An ended order paid late: a stray, unless it was captured before attempts existed (migration 0012)
+    # under the order's own ids, its refund job then still queued.
+    return not Transfer.objects.filter(id=f"{payment.id}:capture").exists()
 
 
 def refund_order(order_id: str) -> str:
