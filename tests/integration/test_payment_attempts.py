@@ -242,6 +242,7 @@ def test_a_failed_refund_is_flagged_for_a_manual_payout_and_recorded_once_paid(
     fake: fake_payments.FakePaymentProvider,
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake.refund_state = RefundState.PENDING
     order_id, payment_id = paid_then_undeliverable(fake)
@@ -257,6 +258,9 @@ def test_a_failed_refund_is_flagged_for_a_manual_payout_and_recorded_once_paid(
     assert in_flight(order_id) == PRICE_MINOR  # still owed to the customer: nothing left the books
     assert "topup_payouts_needed 1" in _metrics()
 
+    # The command as staff run it, minus its Django start-up: a second setup would re-bind the log
+    # handlers to this test's captured output, closed after it.
+    monkeypatch.setattr(cli, "_django", lambda: None)
     cli.main(["payments", "payouts"])
     assert payment_id in capsys.readouterr().out
     cli.main(["payments", "payout-done", payment_id, "--reference", "BANK-2026-0042"])
