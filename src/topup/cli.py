@@ -122,6 +122,9 @@ def cmd_payments(args: argparse.Namespace) -> None:
     from topup.db.models import Payment  # noqa: PLC0415
     from topup.services import payments  # noqa: PLC0415
 
+    if args.action in {"payouts", "payout-done"}:
+        _payouts(args)
+        return
     if args.action == "refund-review":
         outcome = payments.refund_under_review(args.payment_id)
         print(f"{args.payment_id}: {outcome}")
@@ -140,6 +143,21 @@ def cmd_fx(args: argparse.Namespace) -> None:
     from topup.fx_cli import run  # noqa: PLC0415
 
     run(args)
+
+
+def _payouts(args: argparse.Namespace) -> None:
+    """`payouts` lists refunds that failed at the provider; `payout-done` records one paid back by hand."""
+    from topup.services import refunds  # noqa: PLC0415
+
+    if args.action == "payout-done":
+        outcome = refunds.payout_done(args.payment_id, args.reference)
+        print(f"{args.payment_id}: {outcome}")
+        if outcome != refunds.PAID_OUT:
+            sys.exit(1)
+        return
+    for row in refunds.payouts():
+        print(f"{row['payment_id']}  order {row['order_id']}  {row['amount']}  {row['method']}  "
+              f"refund {row['refund_ref'] or '-'} failed ({row['code']}) since {row['since']}")  # fmt: skip
 
 
 def cmd_manage(args: argparse.Namespace) -> None:
@@ -259,12 +277,16 @@ def _add_job_and_payment_commands(sub: argparse._SubParsersAction[argparse.Argum
     requeue.add_argument("--id", default="", help="one job by its id")
     requeue.add_argument("--kind", default="", help="every dead job of this kind (deliver, refund, ...)")
     requeue.add_argument("--all-dead", action="store_true", help="every dead job")
-    payments = sub.add_parser("payments", help="payments a webhook flagged for review")
+    payments = sub.add_parser("payments", help="payments under review; refunds to pay back by hand")
     payments.set_defaults(func=cmd_payments)
     review = payments.add_subparsers(dest="action", required=True)
     review.add_parser("review", help="list payments under review (amount or currency mismatch)")
     refund = review.add_parser("refund-review", help="refund what a payment under review received")
     refund.add_argument("payment_id")
+    review.add_parser("payouts", help="list refunds the provider could not make (pay them back by hand)")
+    done = review.add_parser("payout-done", help="record a refund paid back by hand (ledger, order refunded)")
+    done.add_argument("payment_id")
+    done.add_argument("--reference", required=True, help="the reference of the bank transfer to the customer")
 
 
 def _add_fx(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

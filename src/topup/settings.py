@@ -115,6 +115,7 @@ class Config:
     job_lease_s: float
     job_max_attempts: int  # failed this many times: `dead` (alert, metric, `topup jobs requeue`)
     payment_ttl_s: int
+    payment_max_attempts: int  # payment attempts per order (the first and its retries)
     web_workers: int
     log_format: str  # text | json
     index_key: str  # keys the blind indexes of personal data and the hashes of client addresses
@@ -241,6 +242,7 @@ def load_config() -> Config:
         job_lease_s=_env_float("JOB_LEASE_S", 60.0),
         job_max_attempts=_env_int("JOB_MAX_ATTEMPTS", 40),
         payment_ttl_s=_env_int("PAYMENT_TTL_S", 1800),
+        payment_max_attempts=_env_int("PAYMENT_MAX_ATTEMPTS", 5),
         web_workers=_env_int("WEB_WORKERS", 2),
         log_format=_env("LOG_FORMAT", "json" if env == "production" else "text"),
         index_key=_env("INDEX_KEY", DEMO_INDEX_KEY),

@@ -37,6 +37,7 @@ HANDLERS: dict[str, Callable[[str, int], JobResult]] = {
     **notifications.HANDLERS,
     "deliver": delivery.deliver,
     "refund": delivery.refund,
+    "refund_payment": delivery.refund_payment,
     "apply_webhook": lambda subject, _attempt: JobResult(
         done=bool(payments.apply_stored_event(int(subject)))
     ),

@@ -26,6 +26,20 @@ def wait_for_status(
         time.sleep(0.05)
 
 
+def decline(client: httpx.Client, order: dict[str, Any]) -> None:
+    """Decline the order's payment on the simulator's checkout and wait for its payment.failed webhook."""
+    httpx.post(
+        order["payment"]["checkout_url"], data={"action": "decline"}, headers={"Accept": "application/json"}
+    )
+    deadline = time.monotonic() + 15
+    while (
+        client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()["payment"]["status"]
+        != "failed"
+    ):
+        assert time.monotonic() < deadline, "the payment.failed webhook never arrived"
+        time.sleep(0.05)
+
+
 def place(client: httpx.Client, key: str, **body: Any) -> httpx.Response:
     payload = {
         "plan_id": "proximus-credit-10",
@@ -99,16 +113,7 @@ def test_declined_payment_leaves_the_order_unpaid_and_the_carrier_untouched(
     msisdn = "+32470555001"
     before = carriers.balance_minor("proximus", msisdn)
     order = place(client, "declined-1", msisdn=msisdn).json()
-    httpx.post(
-        order["payment"]["checkout_url"], data={"action": "decline"}, headers={"Accept": "application/json"}
-    )
-    deadline = time.monotonic() + 15
-    while (
-        client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()["payment"]["status"]
-        != "failed"
-    ):
-        assert time.monotonic() < deadline, "the payment.failed webhook never arrived"
-        time.sleep(0.05)
+    decline(client, order)
     run_jobs_until_idle()
     final = client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
     assert final["status"] == "awaiting_payment"

@@ -13,3 +13,8 @@ def point(**addresses: str) -> peers.Peers:
     """Rebuild and install the peers with these addresses (payments=, carriers=, smdp=) added."""
     _addresses.update(addresses)
     return wiring.start(messaging=False, **_addresses)
+
+
+def current_addresses() -> dict[str, str]:
+    """The simulators' addresses the tests installed so far."""
+    return dict(_addresses)

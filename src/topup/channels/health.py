@@ -73,6 +73,7 @@ def _money_alerts() -> list[str]:
         Job.objects.filter(status="dead").values_list("kind").annotate(n=Count("id")).order_by("kind")
     )
     review = Payment.objects.filter(status="needs_review").count()
+    payouts = Payment.objects.filter(refund_status="payout_needed").count()
     lines = [
         "# HELP topup_jobs_dead Jobs that used every attempt (topup jobs requeue).",
         "# TYPE topup_jobs_dead gauge",
@@ -86,6 +87,9 @@ def _money_alerts() -> list[str]:
         "# HELP topup_payments_needs_review Payments whose webhook did not match the amount or currency.",
         "# TYPE topup_payments_needs_review gauge",
         f"topup_payments_needs_review {review}",
+        "# HELP topup_payouts_needed Refunds the provider could not make: to pay back by hand.",
+        "# TYPE topup_payouts_needed gauge",
+        f"topup_payouts_needed {payouts}",
     ]
 
 

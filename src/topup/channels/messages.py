@@ -92,6 +92,31 @@ MESSAGES = {
     "insufficient_funds": _(
         "This cannot be paid right now. Nothing was charged; contact us if it happens again."
     ),
+    # Paying again after a declined or abandoned payment (services/attempts)
+    "bancontact_eur_only": _("Bancontact can only pay in euros. Choose another payment method."),
+    "order_expired": _("This order expired before it was paid. Nothing was charged; place a new order."),
+    "order_not_awaiting_payment": _("This order is no longer waiting for a payment. Refresh the page."),
+    "payment_processing": _("Your bank is still confirming the payment. Wait a moment before paying again."),
+    "too_many_payment_attempts": _(
+        "This order was tried too many times. Nothing was charged; place a new order."
+    ),
+    # Why a payment did not go through (the provider's decline codes we know)
+    "payment_failed": _("The payment was declined."),
+    "payment_canceled": _("The payment was cancelled."),
+    "card_declined": _("Your card was declined."),
+    "generic_decline": _("Your card was declined."),
+    "do_not_honor": _("Your card was declined."),
+    "expired_card": _("Your card has expired."),
+    "incorrect_cvc": _("The security code (CVC) of your card is not right."),
+    "payment_intent_authentication_failure": _(
+        "The security check of your bank (3-D Secure) did not succeed."
+    ),
+    "superseded": _("Replaced by a new payment."),
+    # Order history: payments paid again, refunded on their own, or paid back by hand
+    "payment_retried": _("You chose to pay again."),
+    "stray_payment": _("An extra payment arrived for this order: it is refunded."),
+    "refund_failed": _("The automatic refund did not go through: we will pay you back by bank transfer."),
+    "payout_done": _("Your money was paid back by bank transfer."),
     # Order history
     "illegal_transition": _(
         "This order cannot do that in its current state. Refresh the page to see its status."
@@ -166,6 +191,9 @@ INTERNAL_CODES = frozenset(
 # Order and line events for staff: a webhook under review, a recycled ICCID (smdp_: the SM-DP+ wording).
 INTERNAL_CODES |= {"payment_needs_review", "review_refunded", "amount_mismatch", "currency_mismatch"}
 INTERNAL_CODES |= {"iccid_recycled", "smdp_iccid_in_use"}
+# Payment attempts and refunds, for staff: a stray success refunded, a refund that needs a manual payout.
+INTERNAL_CODES |= {"manual_payout"}
+INTERNAL_CODES |= {"payout_reference_required", "stray_payment_captured", "stray_payment_refunded"}
 
 SMDP_PREFIX = "smdp_"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
@@ -110,6 +110,7 @@ class PaymentInline(ReadOnlyInline):
         "refunded_minor",
         "currency",
         "failure_code",
+        "refund_status",
     )
 
 
@@ -135,7 +136,11 @@ class OrderAdmin(ReadOnlyAdmin):
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
     """Status `needs_review`: a signed webhook reported another amount or currency; the order was not paid.
-    If the money did arrive, "Refund what was received" (or `topup payments refund-review PAY_ID`)."""
+    If the money did arrive, "Refund what was received" (or `topup payments refund-review PAY_ID`).
+
+    Refund status `payout_needed`: the provider could not refund (Alipay, WeChat Pay): pay the customer back
+    another way, then open the payment, enter the transfer's reference as "payout reference" and save
+    (or `topup payments payout-done PAY_ID --reference ...`): the ledger and the order follow."""
 
     list_display = (
         "id",
@@ -145,16 +150,34 @@ class PaymentAdmin(ReadOnlyAdmin):
         "status",
         "amount",
         "refunded",
+        "refund_status",
         "review",
         "created_at",
     )
-    list_filter = ("status", "provider", "method")
+    list_filter = ("status", "refund_status", "provider", "method")
     search_fields = ("id", "order__id", "provider_ref")
     ordering = ("-created_at",)
     actions = ("refund_received",)
 
     def has_refund_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("topup.change_payment"))
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        """Only to record a manual payout: a payment waiting for one, by staff who may change payments."""
+        waiting = isinstance(obj, Payment) and obj.refund_status == "payout_needed"
+        return waiting and bool(request.user.has_perm("topup.change_payment"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
+        return tuple(f.name for f in Payment._meta.fields if f.name != "payout_reference")
+
+    def save_model(self, request: HttpRequest, obj: Payment, form: object, change: bool) -> None:
+        from topup.domain.errors import DomainError  # noqa: PLC0415 - admin stays import-light
+        from topup.services.refunds import payout_done  # noqa: PLC0415
+
+        try:
+            self.message_user(request, f"{obj.id}: {payout_done(obj.id, obj.payout_reference)}")
+        except DomainError as exc:  # no reference given: nothing recorded
+            self.message_user(request, f"{obj.id}: {exc.code}", level=messages.ERROR)
 
     @admin.display(description="review")
     def review(self, obj: Payment) -> str:

@@ -225,8 +225,9 @@ def delivery_reversed(order_id: str, quote: Quote) -> list[Posting]:
     ]
 
 
-def refund_issued(order_id: str, provider: str, quote: Quote) -> list[Posting]:
-    """The held money goes back to the customer through the provider."""
+def refund_issued(order_id: str, provider: str, quote: Quote, code: str = "refund_issued") -> list[Posting]:
+    """The held money goes back to the customer through the provider (`code` manual_payout: paid back by
+    staff another way, after the provider could not refund it; the provider balance kept the money)."""
     if not quote.total.is_positive():
         return []
     return [
@@ -235,7 +236,35 @@ def refund_issued(order_id: str, provider: str, quote: Quote) -> list[Posting]:
             debit=order_in_flight(order_id, quote.currency),
             credit=provider_clearing(provider, quote.currency),
             amount=quote.total,
-            code="refund_issued",
+            code=code,
+        )
+    ]
+
+
+def stray_payment_captured(order_id: str, payment_id: str, provider: str, amount: Money) -> list[Posting]:
+    """A payment attempt that succeeded although the order was paid by another attempt or had ended: its
+    money is held on the order until it is refunded (its own transfer ids, never the order's)."""
+    return [
+        Posting(
+            f"{payment_id}:capture",
+            provider_clearing(provider, amount.currency),
+            order_in_flight(order_id, amount.currency),
+            amount,
+            "stray_payment_captured",
+        )
+    ]
+
+
+def stray_payment_refunded(
+    order_id: str, payment_id: str, provider: str, amount: Money, code: str = "stray_payment_refunded"
+) -> list[Posting]:
+    return [
+        Posting(
+            f"{payment_id}:refund",
+            order_in_flight(order_id, amount.currency),
+            provider_clearing(provider, amount.currency),
+            amount,
+            code,
         )
     ]
 

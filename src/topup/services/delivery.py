@@ -22,14 +22,14 @@ from django.db import connection, transaction
 
 from topup.clock import now
 from topup.db import ledger
-from topup.db.models import Line, NetworkRecord, Order, OrderEvent, Payment
+from topup.db.models import Line, NetworkRecord, Order, OrderEvent
 from topup.domain import ledger as postings
 from topup.domain.catalogue import NetworkKind
 from topup.domain.errors import Conflict
 from topup.domain.orders import OrderStatus, check_transition
 from topup.domain.quotes import Quote
-from topup.ports import CarrierOutcome, CarrierResult, PaymentStatus
-from topup.services import carrier_products, esim, peers
+from topup.ports import CarrierOutcome, CarrierResult
+from topup.services import carrier_products, esim, peers, refunds
 from topup.services.payments import enqueue
 from topup.services.transitions import move
 
@@ -238,32 +238,20 @@ def _failed(order: Order, code: str, detail: str = "") -> JobResult:
 
 
 def refund(order_id: str, attempt: int) -> JobResult:
-    """Give the money back through the provider, then reverse the capture on the ledger."""
-    order = Order.objects.get(id=order_id)
-    payment = Payment.objects.filter(order_id=order_id, status=PaymentStatus.SUCCEEDED.value).first()
-    if payment is None or payment.provider_ref is None:
-        return JobResult(done=True, note="no captured payment to refund")
-    provider = peers.current().payment_provider(payment.provider)
-    quote = Quote.from_dict(order.quote)
-    # What was charged comes back: the total, or its yuan amount for a payment charged in CNY.
-    result = provider.refund(payment.provider_ref, quote.charge, refund_id=f"rfd_{order_id}")
-    if not result.succeeded:
+    """Give the order's money back through the provider (services/refunds: a refund may stay pending)."""
+    return _refund_job(refunds.refund_order(order_id), attempt)
+
+
+def refund_payment(payment_id: str, attempt: int) -> JobResult:
+    """Give back a stray payment attempt (it succeeded after another paid the order, or too late)."""
+    return _refund_job(refunds.refund_stray(payment_id), attempt)
+
+
+def _refund_job(outcome: str, attempt: int) -> JobResult:
+    if outcome.startswith("retry:"):
         return JobResult(
-            done=False, retry_in_s=min(2.0 * 2 ** min(attempt - 1, 8), 300.0), note=result.code or ""
+            done=False,
+            retry_in_s=min(2.0 * 2 ** min(attempt - 1, 8), 300.0),
+            note=outcome.removeprefix("retry:"),
         )
-    at = now()
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(id=order_id)
-        updated = Payment.objects.filter(id=payment.id, status=PaymentStatus.SUCCEEDED.value).update(
-            status=PaymentStatus.REFUNDED.value, refunded_minor=quote.charge.amount_minor, updated_at=at
-        )
-        if updated != 1:
-            return DONE
-        money_back = postings.refund_issued(order_id, payment.provider, quote)
-        if order.status == OrderStatus.DELIVERED:  # an eSIM cancelled before download: undo the delivery too
-            money_back = postings.delivery_reversed(order_id, quote) + money_back
-        if order.status in {OrderStatus.DELIVERY_FAILED, OrderStatus.DELIVERED}:
-            move(order, OrderStatus.REFUNDED, at=at, code="refunded", detail=result.refund_ref)
-        ledger.post(money_back, now=at, order_id=order_id)
-    log.info("refunded", extra={"order_id": order_id, "payment_id": payment.id})
-    return DONE
+    return JobResult(done=True, note=outcome)

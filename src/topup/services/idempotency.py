@@ -148,6 +148,15 @@ def release(idem: IdempotencyKey) -> None:
     )
 
 
+def twin_answer(idem: IdempotencyKey) -> StoredResponse:
+    """Call while handling the IntegrityError of saving a claimed write: a resumed twin (this attempt was
+    thought crashed) saved it first, so answer what it answered; with no such answer, re-raise."""
+    stored = replay(idem)
+    if stored is None:
+        raise  # noqa: PLE0704 - the IntegrityError being handled by the caller
+    return stored
+
+
 def complete(idem: IdempotencyKey, status: int, body: dict[str, object]) -> None:
     """Store the answer of a claimed key; call inside the transaction that saves the effect."""
     IdempotencyRecord.objects.filter(scope=idem.scope, key=idem.key).update(

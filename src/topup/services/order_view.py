@@ -16,7 +16,9 @@ def _money(amount_minor: int, currency: str) -> dict[str, object]:
 def order_document(
     order: Order, payments: Sequence[Payment], history: Sequence[OrderEvent]
 ) -> dict[str, object]:
-    payment = payments[-1] if payments else None
+    attempts = sorted(payments, key=lambda p: p.attempt)
+    current = [p for p in attempts if p.id == order.current_payment_id]
+    payment = current[0] if current else (attempts[-1] if attempts else None)
     return {
         "id": order.id,
         "status": order.status,
@@ -27,16 +29,8 @@ def order_document(
         "total": _money(order.total_minor, order.currency),
         "quote": order.quote,
         "failure_code": order.failure_code or None,
-        "payment": None
-        if payment is None
-        else {
-            "id": payment.id,
-            "provider": payment.provider,
-            "method": payment.method,
-            "status": payment.status,
-            "checkout_url": payment.checkout_url or None,
-            "refunded": _money(payment.refunded_minor, payment.currency),
-        },
+        "payment": None if payment is None else _payment(payment),
+        "attempts": [_payment(p) for p in attempts],
         "iccid": order.line.iccid if order.line_id and order.line else (order.iccid or None),
         "esim": _esim(order),
         "created_at": order.created_at.isoformat(),
@@ -49,6 +43,30 @@ def order_document(
             }
             for e in history
         ],
+    }
+
+
+def _payment(payment: Payment) -> dict[str, object]:
+    """One payment attempt, with what the buyer must do next while it waits (a redirect or a QR code)."""
+    action = None
+    if payment.next_action_kind:
+        action = {
+            "kind": payment.next_action_kind,
+            "url": payment.next_action_url or None,
+            "qr_data": payment.qr_data or None,
+            "instructions_url": payment.instructions_url or None,
+        }
+    return {
+        "id": payment.id,
+        "attempt": payment.attempt,
+        "provider": payment.provider,
+        "method": payment.method,
+        "status": payment.status,
+        "failure_code": payment.failure_code or None,
+        "checkout_url": payment.checkout_url or None,
+        "next_action": action,
+        "refunded": _money(payment.refunded_minor, payment.currency),
+        "refund_status": payment.refund_status or None,
     }
 
 

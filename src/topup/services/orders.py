@@ -14,12 +14,23 @@ from topup.domain.catalogue import Network, NetworkKind, Plan
 from topup.domain.errors import InvalidInput
 from topup.domain.identifiers import parse_belgian_mobile, parse_eid
 from topup.domain.orders import OrderStatus
+from topup.domain.payment_attempts import check_method_currency
 from topup.domain.quotes import Quote, make_quote
 from topup.ports import PaymentRequest, PortUnavailable, ProviderRequestError
 from topup.services import carrier_products, catalogue, esim, fx, peers
-from topup.services.idempotency import Claim, IdempotencyKey, StoredResponse, claim, complete, release, replay
+from topup.services.idempotency import (
+    Claim,
+    IdempotencyKey,
+    StoredResponse,
+    claim,
+    complete,
+    release,
+    replay,
+    twin_answer,
+)
 from topup.services.order_access import Caller, order_token, owned_order, token_hash, with_token
 from topup.services.order_view import order_document
+from topup.services.payments import next_action_fields
 from topup.settings import CONFIG
 
 log = logging.getLogger(__name__)
@@ -114,6 +125,7 @@ def place_order(
                 field="payment_method",
             )
         priced = price(replace(request, payment_method=payment_method))
+        check_method_currency(payment_method, priced.quote.total.currency)
         claimed = claim(idem)
         if isinstance(claimed, StoredResponse):
             stored = claimed
@@ -173,6 +185,7 @@ def _place_claimed(
         updated_at=at,
         token_hash=token_hash(token),
         api_key_id=api_key_id,
+        current_payment_id=payment_id,
     )
     payment = Payment(
         id=payment_id,
@@ -186,6 +199,7 @@ def _place_claimed(
         currency=frozen.charge.currency,
         created_at=at,
         updated_at=at,
+        **next_action_fields(created),
     )
     body = order_document(order, [payment], history=_initial_history(order))
     try:
@@ -195,11 +209,7 @@ def _place_claimed(
             OrderEvent.objects.bulk_create(_initial_history(order))
             complete(idem, 201, body)
     except IntegrityError:
-        # A resumed twin (this attempt was thought crashed) saved the order first: answer what it answered.
-        stored = replay(idem)
-        if stored is None:
-            raise
-        return stored
+        return twin_answer(idem)
     return StoredResponse(201, body)
 
 

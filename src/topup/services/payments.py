@@ -21,8 +21,8 @@ from topup.domain import ledger as postings
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
 from topup.domain.quotes import Quote
-from topup.ports import PaymentEvent, PaymentStatus, UnusableEvent
-from topup.services import notifications, peers
+from topup.ports import NextActionKind, PaymentEvent, PaymentResult, PaymentStatus, UnusableEvent
+from topup.services import notifications, peers, refunds
 from topup.services.transitions import move
 from topup.settings import CONFIG
 
@@ -89,6 +89,7 @@ def _find_payment(provider_name: str, event: PaymentEvent) -> Payment | None:
 
 
 def apply_event(provider_name: str, event: PaymentEvent) -> str:
+    """Apply one verified event to its payment (row locks: the payment, then its order)."""
     payment = _find_payment(provider_name, event)
     if payment is None:
         log.warning("webhook %s ignored: no such payment", event.event_id, extra={"provider": provider_name})
@@ -96,48 +97,109 @@ def apply_event(provider_name: str, event: PaymentEvent) -> str:
     order = Order.objects.select_for_update().get(id=payment.order_id)
     at = now()
     if event.type == "payment.succeeded":
-        if payment.status in {PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED}:
-            return "already_succeeded"
-        if payment.status == PaymentStatus.NEEDS_REVIEW:
-            return "needs_review"
-        if event.amount is None:
-            return "ignored"
-        if event.amount != Money(payment.amount_minor, payment.currency):
-            return _needs_review(order, payment, event.amount, at)
-        Payment.objects.filter(id=payment.id).update(status=PaymentStatus.SUCCEEDED.value, updated_at=at)
-        capture = postings.payment_captured(order.id, provider_name, Quote.from_dict(order.quote))
-        if order.status != OrderStatus.AWAITING_PAYMENT:
-            # Paid too late (the order expired or was cancelled): the money goes straight back.
-            enqueue("refund", order.id, at=at)
-            outcome = "late_payment_refund"
-        else:
-            deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
-            move(order, OrderStatus.PAID, at=at, delivery_deadline=deadline)
-            enqueue("deliver", order.id, at=at)
-            outcome = "paid"
-        # Shared ledger rows last: their locks are then held only until the commit.
-        ledger.post(capture, now=at, order_id=order.id)
-        return outcome
-    if event.type == "payment.failed":
-        if payment.status != PaymentStatus.REQUIRES_ACTION:
-            return "ignored"
-        code = event.failure_code or "payment_failed"
-        Payment.objects.filter(id=payment.id).update(
-            status=PaymentStatus.FAILED.value, failure_code=code, updated_at=at
+        return _succeeded(order, payment, event, at)
+    if event.type in {"payment.failed", "payment.canceled"}:
+        return _failed(order, payment, event, at)
+    if event.type == "payment.processing":
+        updated = Payment.objects.filter(id=payment.id, status=PaymentStatus.REQUIRES_ACTION.value).update(
+            status=PaymentStatus.PROCESSING.value, updated_at=at
         )
-        notifications.payment_failed(payment.id, at)
-        OrderEvent.objects.create(
-            order_id=order.id,
-            from_status=order.status,
-            to_status=order.status,
-            code=code,
-            detail="payment failed",
-            at=at,
-        )
-        return "failed"
-    if event.type == "refund.succeeded":
-        return "refund_confirmed"
+        return "processing" if updated else "ignored"
+    if event.type in REFUND_EVENTS:
+        return refunds.on_event(order, payment, event, at)
+    if event.type == "payment.requires_action":
+        return "requires_action"  # nothing changes: the order page already shows the next action
     return "ignored"
+
+
+def _succeeded(order: Order, payment: Payment, event: PaymentEvent, at: datetime) -> str:
+    if payment.status in {PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED}:
+        return "already_succeeded"
+    if payment.status == PaymentStatus.NEEDS_REVIEW:
+        return "needs_review"
+    if event.amount is None:
+        return "ignored"
+    if event.amount != Money(payment.amount_minor, payment.currency):
+        return _needs_review(order, payment, event.amount, at)
+    return record_success(order, payment, at)
+
+
+REFUND_EVENTS = frozenset({"refund.pending", "refund.succeeded", "refund.failed"})
+_OPEN_STATUSES = (PaymentStatus.REQUIRES_ACTION.value, PaymentStatus.PROCESSING.value)
+
+
+def record_success(order: Order, payment: Payment, at: datetime) -> str:
+    """A payment attempt took the money (rows locked by the caller). The first attempt to succeed while
+    the order waits pays it; any other (the order was paid by another attempt, or has ended) is a stray:
+    captured under its own transfer ids and refunded, never delivered."""
+    open_or_failed = (*_OPEN_STATUSES, PaymentStatus.FAILED.value)  # a superseded attempt may still succeed
+    if not Payment.objects.filter(id=payment.id, status__in=open_or_failed).update(
+        status=PaymentStatus.SUCCEEDED.value, updated_at=at
+    ):
+        return "already_succeeded"
+    amount = Money(payment.amount_minor, payment.currency)
+    if order.status == OrderStatus.AWAITING_PAYMENT:
+        deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
+        move(order, OrderStatus.PAID, at=at, delivery_deadline=deadline, current_payment_id=payment.id)
+        enqueue("deliver", order.id, at=at)
+        # Shared ledger rows last: their locks are then held only until the commit.
+        ledger.post(
+            postings.payment_captured(order.id, payment.provider, Quote.from_dict(order.quote)),
+            now=at, order_id=order.id,
+        )  # fmt: skip
+        return "paid"
+    # Paid too late (the order ended, or another attempt paid it): the money goes straight back.
+    OrderEvent.objects.create(
+        order_id=order.id, from_status=order.status, to_status=order.status, code="stray_payment",
+        detail=f"payment {payment.id} (attempt {payment.attempt}) succeeded late: refunded", at=at,
+    )  # fmt: skip
+    enqueue("refund_payment", payment.id, at=at)
+    log.warning(
+        "payment %s succeeded for order %s in status %s: refunding it", payment.id, order.id, order.status,
+        extra={"order_id": order.id, "payment_id": payment.id},
+    )  # fmt: skip
+    ledger.post(
+        postings.stray_payment_captured(order.id, payment.id, payment.provider, amount),
+        now=at, order_id=order.id,
+    )  # fmt: skip
+    return "late_payment_refund"
+
+
+def _failed(order: Order, payment: Payment, event: PaymentEvent, at: datetime) -> str:
+    """Declined or cancelled at the provider: the order keeps waiting (a new attempt, or its expiry)."""
+    canceled = event.type == "payment.canceled"
+    code = event.failure_code or ("payment_canceled" if canceled else "payment_failed")
+    if not Payment.objects.filter(id=payment.id, status__in=_OPEN_STATUSES).update(
+        status=PaymentStatus.FAILED.value, failure_code=code, updated_at=at
+    ):
+        return "ignored"
+    if order.current_payment_id not in {"", payment.id}:
+        return "failed"  # an attempt already replaced: the buyer has moved on
+    notifications.payment_failed(payment.id, at)
+    OrderEvent.objects.create(
+        order_id=order.id,
+        from_status=order.status,
+        to_status=order.status,
+        code=code,
+        detail="payment cancelled" if canceled else "payment failed",
+        at=at,
+    )
+    return "failed"
+
+
+def next_action_fields(result: PaymentResult) -> dict[str, str]:
+    """What the order page needs of the provider's next action, as Payment columns."""
+    action = result.next_action
+    if action is None:
+        url = result.checkout_url or ""
+        return {"next_action_kind": NextActionKind.REDIRECT.value if url else "", "next_action_url": url,
+                "qr_data": "", "instructions_url": ""}  # fmt: skip
+    return {
+        "next_action_kind": action.kind.value,
+        "next_action_url": action.url or "",
+        "qr_data": action.qr_data or "",
+        "instructions_url": action.instructions_url or "",
+    }
 
 
 def _needs_review(order: Order, payment: Payment, received: Money, at: datetime) -> str:

@@ -336,7 +336,10 @@ def _paid_order(voucher: Voucher, line: _Line, at: datetime) -> dict[str, object
         amount_minor=quote.total.amount_minor, currency=quote.currency, created_at=at, updated_at=at,
     )  # fmt: skip
     deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
-    move(order, OrderStatus.PAID, at=at, code="voucher", detail=voucher.id, delivery_deadline=deadline)
+    move(
+        order, OrderStatus.PAID, at=at, code="voucher", detail=voucher.id, delivery_deadline=deadline,
+        current_payment_id=payment.id,
+    )  # fmt: skip
     Voucher.objects.filter(id=voucher.id).update(order=order)
     enqueue("deliver", order.id, at=at)
     # Shared ledger rows last: their locks are then held only until the commit.

@@ -87,7 +87,7 @@ ORDER_TOKEN = {
     "the API key that created the order, the order is answered 404 order_not_found.",
     "schema": {"type": "string"},
 }
-IDEMPOTENT_WRITES = ("/orders", "/esim/orders", "/vouchers/redeem")
+IDEMPOTENT_WRITES = ("/orders", "/esim/orders", "/vouchers/redeem", "/orders/{order_id}/payments")
 ORDER_READS = ("/orders/{order_id}", "/esim/orders/{order_id}/qr.svg", "/esim/orders/{order_id}/qr.png",
                "/esim/orders/{order_id}/cancel")  # fmt: skip
 SECURITY_SCHEMES = {

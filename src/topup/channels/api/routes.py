@@ -25,13 +25,14 @@ from topup.channels.api.schemas import (
     PlanOut,
     QuoteIn,
     QuoteOut,
+    RetryIn,
     TrialBalanceOut,
     WebhookOut,
 )
 from topup.channels.api.voucher_routes import router as voucher_router
 from topup.channels.messages import error_body
 from topup.domain.quotes import Quote
-from topup.services import balances, catalogue, esim, orders, payments, peers
+from topup.services import attempts, balances, catalogue, esim, orders, payments, peers
 from topup.services.idempotency import make_key, scoped
 
 api = NinjaAPI(
@@ -126,6 +127,27 @@ def get_order(
 ) -> dict[str, object]:
     """The order, for its token, the API key that created it or the signed-in line; else 404."""
     return orders.get_order(order_id, owners.caller(request, with_session=True))
+
+
+@router.post("/orders/{order_id}/payments", response={200: CreatedOrderOut, 201: CreatedOrderOut, **ERRORS},
+             tags=["orders"])  # fmt: skip
+def retry_payment(
+    request: HttpRequest,
+    order_id: str,
+    body: RetryIn,
+    idempotency_key: str | None = IDEMPOTENCY_KEY,
+    order_token: str | None = ORDER_TOKEN,
+) -> Status[dict[str, object]]:
+    """Pay again after a declined or abandoned payment, with the same or another method: a new payment
+    attempt; the current one is cancelled at the provider first (200 and no new attempt if it had
+    succeeded). Who may read the order may do this; anyone else gets 404 order_not_found. Refused with 409
+    order_expired, order_not_awaiting_payment, payment_processing or too_many_payment_attempts."""
+    idem = make_key(scoped(f"order-payments:{order_id}", owners.api_caller_scope(request)), idempotency_key,
+                    body.model_dump())  # fmt: skip
+    stored = attempts.retry_payment(
+        order_id, owners.caller(request, with_session=True), payment_method=body.payment_method, idem=idem
+    )
+    return Status(stored.status, stored.body)
 
 
 @router.post("/payments/webhooks/{provider}", response={200: WebhookOut, **ERRORS}, tags=["payments"])

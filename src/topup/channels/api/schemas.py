@@ -89,13 +89,30 @@ class OrderIn(QuoteIn):
     language: Literal["en", "nl", "fr", "de", "zh-hans"] | None = None
 
 
+class RetryIn(Schema):
+    payment_method: Literal["card", "bancontact", "alipay", "wechat_pay"]
+
+
+class NextActionOut(Schema):
+    """What the buyer must do to pay: go to `url` (kind redirect), or scan `qr_data` (kind display_qr)."""
+
+    kind: str
+    url: str | None
+    qr_data: str | None
+    instructions_url: str | None
+
+
 class PaymentOut(Schema):
     id: str
+    attempt: int = 1
     provider: str
     method: str
     status: str
+    failure_code: str | None = None
     checkout_url: str | None
+    next_action: NextActionOut | None = None
     refunded: MoneyOut
+    refund_status: str | None = None
 
 
 class HistoryOut(Schema):
@@ -134,6 +151,9 @@ class OrderOut(Schema):
     quote: FrozenQuoteOut
     failure_code: str | None
     payment: PaymentOut | None
+    attempts: list[PaymentOut] = Field(
+        default_factory=list, description="Every payment attempt, oldest first"
+    )
     iccid: str | None
     esim: EsimOut | None
     created_at: str

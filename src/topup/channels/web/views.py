@@ -20,6 +20,7 @@ from topup.channels.messages import message_for
 from topup.channels.web import common
 from topup.channels.web.common import remember_language as _remember_language
 from topup.channels.web.common import requested_language as _requested_language
+from topup.channels.web.payment_views import payment_context
 from topup.domain.errors import NotFound
 from topup.domain.fx import FxQuote
 from topup.domain.money import Money
@@ -71,12 +72,19 @@ def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
     My line for its number); 404 for anyone else, as for an order that does not exist."""
     if "token" in request.GET:
         return _from_return_link(request, order_id)
+    return render_order(request, order_id)
+
+
+def render_order(
+    request: HttpRequest, order_id: str, errors: Mapping[str, str] | None = None, *, status: int = 200
+) -> HttpResponse:
+    """The order page (with the retry form's errors, if any); 404 for a caller who may not see it."""
     language = _requested_language(request)
     try:
         order = orders.get_order(order_id, owners.caller(request, with_session=True))
     except NotFound as exc:
         raise Http404(order_id) from exc
-    response = render(request, "topup/order.html", _order_context(order))
+    response = render(request, "topup/order.html", _order_context(order, errors), status=status)
     return _remember_language(response, language)
 
 
@@ -94,7 +102,7 @@ def _from_return_link(request: HttpRequest, order_id: str) -> HttpResponse:
     return HttpResponseRedirect(f"/orders/{order_id}" + (f"?{query}" if query else ""))
 
 
-def _order_context(order: Mapping[str, object]) -> dict[str, object]:
+def _order_context(order: Mapping[str, object], errors: Mapping[str, str] | None = None) -> dict[str, object]:
     status = str(order["status"])
     esim = order.get("esim")
     esim_view: dict[str, object] | None = None
@@ -112,14 +120,18 @@ def _order_context(order: Mapping[str, object]) -> dict[str, object]:
         status == OrderStatus.DELIVERED and esim_view is not None and not esim_view["settled"]
     )
     history = order.get("history")
+    pay = payment_context(order, errors)
+    # Refresh only while an answer is still expected: not for a declined payment waiting for the buyer.
+    expecting = not settled and (status != OrderStatus.AWAITING_PAYMENT or bool(pay["waiting"]))
     return {
         "order": order,
         "amount": _display_money(order["total"]),
         "amount_fx": _in_yuan(order),
         "status_words": _words(ORDER_STATUS_WORDS, status),
         "esim": esim_view,
+        "pay": pay,
         "settled": settled,
-        "refresh_s": REFRESH_S if not settled or waiting_for_install else None,
+        "refresh_s": REFRESH_S if (expecting and not errors) or waiting_for_install else None,
         "history": [_history_step(step) for step in history] if isinstance(history, list) else [],
     }
 

@@ -34,6 +34,9 @@ class Order(models.Model):
     # order's own token, and the API key that created it ("" when an anonymous caller or a channel did).
     token_hash = models.CharField(max_length=64, blank=True, default="")
     api_key_id = models.CharField(max_length=40, blank=True, default="")
+    # The payment attempt the buyer is on now; once the order is paid, the attempt that paid it. Any other
+    # attempt that succeeds is refunded (services/payments).
+    current_payment_id = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         db_table = "order"
@@ -66,7 +69,9 @@ class Payment(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     provider = models.CharField(max_length=40)
     method = models.CharField(max_length=20)
-    status = models.CharField(max_length=20)  # requires_action | succeeded | failed | refunded | needs_review
+    # requires_action | processing | succeeded | failed | refunded | needs_review
+    status = models.CharField(max_length=20)
+    attempt = models.PositiveSmallIntegerField(default=1)  # 1 for the order's first payment, then 2, 3, ...
     provider_ref = models.CharField(max_length=80, null=True, blank=True)
     checkout_url = models.CharField(max_length=300, blank=True, default="")
     amount_minor = models.BigIntegerField()
@@ -77,6 +82,16 @@ class Payment(models.Model):
     review_code = models.CharField(max_length=40, blank=True, default="")
     received_minor = models.BigIntegerField(null=True, blank=True)
     received_currency = models.CharField(max_length=3, blank=True, default="")
+    # What the order page shows while the payment waits for the buyer (ports.NextAction).
+    next_action_kind = models.CharField(max_length=20, blank=True, default="")  # redirect | display_qr
+    next_action_url = models.CharField(max_length=2000, blank=True, default="")
+    qr_data = models.TextField(blank=True, default="")
+    instructions_url = models.CharField(max_length=2000, blank=True, default="")
+    # The refund of this payment: "" | requested | pending | succeeded | payout_needed | paid_out.
+    refund_status = models.CharField(max_length=20, blank=True, default="")
+    refund_ref = models.CharField(max_length=80, blank=True, default="")
+    payout_reference = models.CharField(max_length=200, blank=True, default="")
+    payout_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -84,7 +99,9 @@ class Payment(models.Model):
         db_table = "payment"
         constraints = [
             models.UniqueConstraint(fields=["provider", "provider_ref"], name="payment_provider_ref_once"),
+            models.UniqueConstraint(fields=["order", "attempt"], name="payment_attempt_once"),
         ]
+        indexes = [models.Index(fields=["refund_status"], name="payment_refund_status")]
 
     def __str__(self) -> str:
         return self.id

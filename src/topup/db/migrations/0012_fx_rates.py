@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("topup", "0010_carrier_products"),
+        ("topup", "0011_payment_attempts"),
     ]
 
     operations = [

@@ -1,0 +1,202 @@
+"""A new payment attempt on an order whose payment was declined or abandoned, with the same or another method.
+
+The key is claimed before any outside call (its payment id is the provider's idempotency key). The current
+attempt is cancelled at the provider first: if the provider says it succeeded meanwhile, that attempt pays
+the order and no new attempt is made. Then the new attempt is created at the provider and saved as the
+order's current one, under the order's row lock, only if nothing changed meanwhile; an attempt that lost
+that race stays on record (superseded), so a success of it is refunded like any stray.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from topup.clock import now
+from topup.db.models import Order, OrderEvent, Payment
+from topup.domain.errors import Conflict, InvalidInput
+from topup.domain.money import Money
+from topup.domain.orders import OrderStatus
+from topup.domain.payment_attempts import check_method_currency, check_retry
+from topup.domain.quotes import Quote
+from topup.ports import PaymentRequest, PaymentResult, PaymentStatus, PortUnavailable, ProviderRequestError
+from topup.services import payments, peers
+from topup.services.idempotency import (
+    IdempotencyKey,
+    StoredResponse,
+    claim,
+    complete,
+    release,
+    replay,
+    twin_answer,
+)
+from topup.services.order_access import Caller, order_token, owned_order, with_token
+from topup.services.order_view import order_document
+from topup.services.orders import PAYMENT_METHODS, ProviderUnavailable
+from topup.settings import CONFIG
+
+log = logging.getLogger(__name__)
+
+
+def retry_payment(
+    order_id: str, caller: Caller, *, payment_method: str, idem: IdempotencyKey
+) -> StoredResponse:
+    """Pay the order with a new attempt (201 with the order), or replay the answer of this key.
+
+    Raises NotFound order_not_found for a caller who may not see the order (exactly as reading it),
+    InvalidInput for a method not offered or not for this currency, Conflict when the order cannot take a
+    new attempt (order_expired, order_not_awaiting_payment, payment_processing, too_many_payment_attempts),
+    ProviderUnavailable when the provider cannot be reached (nothing changed; the same key may be resent).
+    """
+    order = owned_order(order_id, caller)
+    stored = replay(idem)
+    if stored is None:
+        _check(order, payment_method)
+        claimed = claim(idem)
+        if isinstance(claimed, StoredResponse):
+            stored = claimed
+        else:
+            stored = _retry_claimed(order, claimed.payment_id, payment_method, idem)
+    if stored.status == LOST:
+        raise Conflict("the order changed meanwhile", code="order_not_awaiting_payment", field="order_id")
+    return StoredResponse(stored.status, with_token(stored.body))
+
+
+LOST = 409  # the stored answer of an attempt that lost a race (the order was paid or retried meanwhile)
+
+
+def _check(order: Order, method: str) -> None:
+    if peers.current().provider_name_for(method) is None:
+        offered = [m for m in PAYMENT_METHODS if peers.current().provider_name_for(m)]
+        raise InvalidInput(
+            f"payment_method must be one of {', '.join(offered)}", code="invalid_payment_method",
+            field="payment_method",
+        )  # fmt: skip
+    check_method_currency(method, order.currency)
+    current = Payment.objects.filter(id=order.current_payment_id).first()
+    check_retry(
+        order_status=order.status,
+        past_expiry=order.created_at <= now() - timedelta(seconds=CONFIG.payment_ttl_s),
+        payment_status=current.status if current else PaymentStatus.FAILED.value,
+        attempts=Payment.objects.filter(order_id=order.id).count(),
+        max_attempts=CONFIG.payment_max_attempts,
+    )
+
+
+def _charge(order: Order, method: str) -> Money:
+    """What the new attempt asks for: the order's frozen yuan amount when it was quoted in yuan and this
+    method is charged in CNY, else its EUR total (a card order retried with Alipay is charged in EUR)."""
+    fx = Quote.from_dict(order.quote).fx
+    if fx is not None and method in FX_METHODS and fx.charge_currency == fx.currency:
+        return (
+            fx.amount
+            if CONFIG.charge_currency.get(method) == fx.currency
+            else Money(order.total_minor, "EUR")
+        )
+    return Money(order.total_minor, order.currency)
+
+
+def _retry_claimed(order: Order, payment_id: str, method: str, idem: IdempotencyKey) -> StoredResponse:
+    old = Payment.objects.filter(id=order.current_payment_id).first()
+    try:
+        if old is not None and old.provider_ref:
+            cancelled = _cancel(old)
+            if cancelled is not None and cancelled.status is PaymentStatus.SUCCEEDED:
+                return _paid_meanwhile(order, old, idem)
+        provider = peers.current().payment_provider(str(peers.current().provider_name_for(method)))
+        created = provider.create_payment(
+            PaymentRequest(
+                payment_id=payment_id, order_id=order.id, method=method,
+                amount=_charge(order, method),
+                description=f"Top-up {order.plan_id} ({order.id})",
+                return_url=f"{CONFIG.public_url}/orders/{order.id}?token={order_token(order.id)}",
+            )
+        )  # fmt: skip
+    except (PortUnavailable, ProviderRequestError) as exc:
+        log.error("payment provider could not make a new attempt: %s", exc, extra={"order_id": order.id})
+        release(idem)
+        raise ProviderUnavailable(str(exc)) from exc
+    return _save_attempt(
+        order.id, old, idem, payment_id=payment_id, provider=provider.name, method=method, created=created
+    )
+
+
+def _cancel(old: Payment) -> PaymentResult | None:
+    """Cancel the replaced attempt at its provider. A provider that cannot cancel (refuses the request)
+    leaves it open there: should it still succeed, it is a stray and refunded."""
+    provider = peers.current().payment_provider(old.provider)
+    try:
+        return provider.cancel_payment(str(old.provider_ref), idempotency_key=f"cancel_{old.id}")
+    except ProviderRequestError as exc:
+        log.warning(
+            "attempt %s not cancelled at the provider: %s", old.id, exc, extra={"order_id": old.order_id}
+        )
+        return None
+
+
+def _paid_meanwhile(order: Order, old: Payment, idem: IdempotencyKey) -> StoredResponse:
+    """The attempt being replaced had succeeded: it pays the order (once), and no new attempt is made."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(id=old.id)
+        locked = Order.objects.select_for_update().get(id=order.id)
+        outcome = payments.record_success(locked, payment, now())
+        body = _document(order.id)
+        complete(idem, 200, body)
+    log.info("attempt succeeded before its cancel: %s", outcome, extra={"order_id": order.id})
+    return StoredResponse(200, body)
+
+
+def _save_attempt(
+    order_id: str, old: Payment | None, idem: IdempotencyKey, *, payment_id: str, provider: str, method: str,
+    created: PaymentResult,
+) -> StoredResponse:  # fmt: skip
+    at = now()
+    try:
+        with transaction.atomic():
+            if old is not None:  # row locks in the webhook's order: the payment, then its order
+                Payment.objects.select_for_update().filter(id=old.id).first()
+            order = Order.objects.select_for_update().get(id=order_id)
+            number = (Payment.objects.filter(order_id=order_id).aggregate(n=Max("attempt"))["n"] or 0) + 1
+            charge = _charge(order, method)
+            Payment.objects.create(
+                id=payment_id, order_id=order_id, provider=provider, method=method, attempt=number,
+                status=created.status.value, provider_ref=created.provider_ref,
+                checkout_url=created.checkout_url or "", amount_minor=charge.amount_minor,
+                currency=charge.currency, created_at=at, updated_at=at,
+                **payments.next_action_fields(created),
+            )  # fmt: skip
+            if order.status != OrderStatus.AWAITING_PAYMENT or order.current_payment_id != (
+                old.id if old else ""
+            ):
+                # Paid or ended meanwhile, or another retry won: this attempt is kept only to be refunded.
+                Payment.objects.filter(id=payment_id).update(status=PaymentStatus.FAILED.value,
+                                                             failure_code="superseded")  # fmt: skip
+                complete(idem, LOST, {"id": order_id})
+                return StoredResponse(LOST, {"id": order_id})
+            if old is not None:
+                Payment.objects.filter(id=old.id, status__in=_REPLACEABLE).update(
+                    status=PaymentStatus.FAILED.value,
+                    failure_code=old.failure_code or "superseded",
+                    updated_at=at,
+                )
+            Order.objects.filter(id=order_id).update(current_payment_id=payment_id, updated_at=at)
+            OrderEvent.objects.create(
+                order_id=order_id, from_status=order.status, to_status=order.status, code="payment_retried",
+                detail=f"attempt {number}: {method}", at=at,
+            )  # fmt: skip
+            body = _document(order_id)
+            complete(idem, 201, body)
+    except IntegrityError:
+        return twin_answer(idem)
+    return StoredResponse(201, body)
+
+
+_REPLACEABLE = (PaymentStatus.REQUIRES_ACTION.value, PaymentStatus.FAILED.value)
+
+
+def _document(order_id: str) -> dict[str, object]:
+    order = Order.objects.select_related("line").get(id=order_id)
+    return order_document(order, list(order.payments.all()), history=list(order.events.all()))
