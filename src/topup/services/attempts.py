@@ -90,12 +90,9 @@ def _charge(order: Order, method: str) -> Money:
     """What the new attempt asks for: the order's frozen yuan amount when it was quoted in yuan and this
     method is charged in CNY, else its EUR total (a card order retried with Alipay is charged in EUR)."""
     fx = Quote.from_dict(order.quote).fx
-    if fx is not None and method in FX_METHODS and fx.charge_currency == fx.currency:
-        return (
-            fx.amount
-            if CONFIG.charge_currency.get(method) == fx.currency
-            else Money(order.total_minor, "EUR")
-        )
+    # TOPUP_CHARGE_CURRENCY names only the yuan methods (alipay, wechat_pay).
+    if fx is not None and fx.charge_currency == fx.currency == CONFIG.charge_currency.get(method):
+        return fx.amount
     return Money(order.total_minor, order.currency)
 
 
