@@ -183,3 +183,18 @@ def test_concurrent_wrong_pins_from_one_caller_stop_at_its_lock(seeded: None, fr
     # Three free failures, the fourth sets a lock: no read-then-write race lets a fifth through.
     assert outcomes.count("voucher_unknown") == 4, outcomes
     assert outcomes.count("voucher_locked_out") == 16
+
+
+@pytest.mark.parametrize("line", [{}, {"msisdn": "", "iccid": ""}, {"msisdn": "  "}])
+def test_a_redemption_naming_no_line_is_refused_before_any_pin_is_tried(
+    seeded: None, line: dict[str, str]
+) -> None:
+    answer = Client().post(
+        "/api/v1/vouchers/redeem", {"pin": "1234567890123", **line}, content_type="application/json",
+        headers={"Idempotency-Key": "no-line-1", "Accept-Language": "zh-hans"},
+    )  # fmt: skip
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert (error["code"], error["field"]) == ("invalid_msisdn", "msisdn")
+    assert error["message"] != "This is not a valid phone number. Check the digits and try again."  # Chinese
+    assert not vouchers.RedeemAttempts.objects.exists()  # nothing counted, nothing changed

@@ -12,7 +12,7 @@ from topup.channels.api.documents import ERRORS
 from topup.channels.api.schemas import CreatedOrderOut
 from topup.channels.clients import client_ip
 from topup.clock import now
-from topup.domain.errors import Conflict
+from topup.domain.errors import Conflict, InvalidInput
 from topup.services import vouchers
 from topup.services.idempotency import StoredResponse, make_key, remember, replay, scoped
 from topup.services.order_access import with_token
@@ -34,6 +34,8 @@ def redeem_voucher(request: HttpRequest, body: RedeemIn) -> Status[dict[str, obj
     stored = replay(idem)
     if stored is not None:
         return _with_token(stored)
+    if not (body.msisdn.strip() or body.iccid.strip()):  # nobody to top up: refused before any PIN is tried
+        raise InvalidInput("msisdn or iccid is required", code="invalid_msisdn", field="msisdn")
     callers = [f"ip:{client_ip(request) or 'unknown'}", f"line:{body.msisdn or body.iccid}"]
     try:
         order = vouchers.redeem(
