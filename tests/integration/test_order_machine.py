@@ -118,7 +118,7 @@ class OrderMachine(RuleBasedStateMachine):
     def _send(self, body: bytes) -> None:
         header = sign(body, CONFIG.webhook_secrets[0], int(time.time()))
         answer = self.web.post(
-            "/api/v1/payments/webhooks/sandbox",
+            "/api/v1/payments/webhooks/stripe",
             data=body,
             content_type="application/json",
             headers={"Stripe-Signature": header},

@@ -15,7 +15,7 @@ from topup.adapters.payments.signature import sign
 from topup.settings import CONFIG
 
 pytestmark = pytest.mark.django_db(transaction=True)
-WEBHOOK = "/api/v1/payments/webhooks/sandbox"
+WEBHOOK = "/api/v1/payments/webhooks/stripe"
 
 
 def succeeded_event(order: dict[str, Any], provider_ref: str, event_id: str) -> bytes:
