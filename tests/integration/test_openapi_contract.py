@@ -103,7 +103,7 @@ HOSTED = {network.id for network in BELGIAN_DEMO_NETWORKS if network.kind is Net
 PLAN_IDS = [plan.id for plan in BELGIAN_DEMO_PLANS if plan.network_id not in HOSTED]
 ESIM_PLAN_IDS = [plan.id for plan in ESIM_PLANS]
 NETWORK_IDS = [network.id for network in BELGIAN_DEMO_NETWORKS]
-PROVIDERS = ["sandbox"]
+PROVIDERS = ["stripe"]
 # Ids that exist only once the test runs (an order placed by the `known_order` fixture).
 KNOWN: dict[str, list[str]] = {"order_id": [], "order_token": []}
 

@@ -221,7 +221,7 @@ class OrderMachine(RuleBasedStateMachine):
                 f"{line} holds {held}, expected {expected_at_carrier[line]}"
             )
         if captured:
-            assert ledger.balance_of("provider_clearing:sandbox:EUR") == captured - refunded
+            assert ledger.balance_of("provider_clearing:stripe:EUR") == captured - refunded
             in_flight = Account.objects.filter(id__startswith="in_flight:")
             assert all(ledger.balance_of(a.id) == 0 for a in in_flight), "money left in flight"
 

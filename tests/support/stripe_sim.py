@@ -99,12 +99,14 @@ def receiving() -> Iterator[tuple[WebhookReceiver, str]]:
 
 
 @contextmanager
-def simulator(webhook_url: str = "", *flags: str) -> Iterator[str]:
+def simulator(
+    webhook_url: str = "", *flags: str, api_key: str = API_KEY, secret: str = SECRET
+) -> Iterator[str]:
     """The simulator on a free port; its base URL."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    args = ["-m", "topup.simulators.payments", "--port", str(port), "--api-key", API_KEY]
-    args += ["--webhook-url", webhook_url, "--webhook-secret", SECRET, "--seed", "7", *flags]
+    args = ["-m", "topup.simulators.payments", "--port", str(port), "--api-key", api_key]
+    args += ["--webhook-url", webhook_url, "--webhook-secret", secret, "--seed", "7", *flags]
     with running(args, ready_url=f"{base_url}/healthz"):
         yield base_url
 
