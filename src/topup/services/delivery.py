@@ -26,7 +26,7 @@ from topup.domain.catalogue import NetworkKind
 from topup.domain.errors import Conflict
 from topup.domain.orders import OrderStatus, check_transition
 from topup.domain.quotes import Quote
-from topup.ports import CarrierOutcome, CarrierResult, PaymentStatus
+from topup.ports import CarrierOutcome, CarrierResult, PaymentStatus, RefundState
 from topup.services import esim, peers
 from topup.services.payments import enqueue
 from topup.services.transitions import move
@@ -231,7 +231,8 @@ def refund(order_id: str, attempt: int) -> JobResult:
     provider = peers.current().payment_provider(payment.provider)
     quote = Quote.from_dict(order.quote)
     result = provider.refund(payment.provider_ref, quote.total, refund_id=f"rfd_{order_id}")
-    if not result.succeeded:
+    # An asynchronous refund (Alipay, WeChat Pay) accepted as PENDING is issued: its end comes as an event.
+    if not (result.succeeded or result.state is RefundState.PENDING):
         return JobResult(
             done=False, retry_in_s=min(2.0 * 2 ** min(attempt - 1, 8), 300.0), note=result.code or ""
         )
