@@ -8,7 +8,6 @@ each kind is injected, as a bug, a lost webhook or a hand-made refund would leav
 from __future__ import annotations
 
 import io
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import redirect_stdout
@@ -20,7 +19,7 @@ from django.db import transaction
 
 from tests.integration.conftest import Carriers, run_jobs_until_idle
 from tests.support import wired
-from tests.support.orders import owner
+from tests.support.orders import owner, wait_until_paid
 from tests.support.stripe_sim import simulator
 from topup import cli
 from topup.clock import now
@@ -62,12 +61,7 @@ def _order(client: httpx.Client, msisdn: str, *, pay: bool = True) -> dict[str, 
     if pay:
         checkout = order["payment"]["checkout_url"]
         httpx.post(checkout, data={"action": "approve"}, headers={"Accept": "application/json"})
-        deadline = time.monotonic() + 15
-        while client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()["status"] == (
-            "awaiting_payment"
-        ):
-            assert time.monotonic() < deadline, "the payment webhook never arrived"
-            time.sleep(0.05)
+        wait_until_paid(client, order)
     return order
 
 
