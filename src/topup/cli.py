@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
 
 from topup.process import start_django
 
@@ -160,6 +161,22 @@ def _payouts(args: argparse.Namespace) -> None:
               f"refund {row['refund_ref'] or '-'} failed ({row['code']}) since {row['since']}")  # fmt: skip
 
 
+def cmd_reconcile(args: argparse.Namespace) -> None:
+    """`topup reconcile payments [--date D]`: the provider's records of a day against our ledger; exit 1 on
+    any mismatch, each listed by order."""
+    _django()
+    from topup.services import reconcile  # noqa: PLC0415
+
+    day = args.date or reconcile.today()
+    mismatches = reconcile.reconcile_payments(day)
+    for mismatch in mismatches:
+        print(mismatch.line())
+    if mismatches:
+        print(f"{day}: {len(mismatches)} mismatches")
+        sys.exit(1)
+    print(f"{day}: no mismatches")
+
+
 def cmd_manage(args: argparse.Namespace) -> None:
     """Django's management commands, e.g. `topup manage createsuperuser` for the back office at /admin/."""
     _django()
@@ -277,6 +294,13 @@ def _add_job_and_payment_commands(sub: argparse._SubParsersAction[argparse.Argum
     requeue.add_argument("--id", default="", help="one job by its id")
     requeue.add_argument("--kind", default="", help="every dead job of this kind (deliver, refund, ...)")
     requeue.add_argument("--all-dead", action="store_true", help="every dead job")
+    reconcile = sub.add_parser("reconcile", help="compare a provider's records with our ledger")
+    reconcile.set_defaults(func=cmd_reconcile)
+    what = reconcile.add_subparsers(dest="what", required=True)
+    of_payments = what.add_parser("payments", help="payments and refunds of one day (Europe/Brussels)")
+    of_payments.add_argument(
+        "--date", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)"
+    )
     payments = sub.add_parser("payments", help="payments under review; refunds to pay back by hand")
     payments.set_defaults(func=cmd_payments)
     review = payments.add_subparsers(dest="action", required=True)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from topup.domain.money import Money
 
@@ -100,6 +101,31 @@ class PaymentEvent:
     refund_id: str | None = None  # refund events: our refund id, echoed back from metadata
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderPayment:
+    """A payment as the provider lists it (reconciliation)."""
+
+    provider_ref: str
+    payment_id: str | None  # our id, from metadata
+    order_id: str | None  # our order, from metadata
+    status: PaymentStatus
+    amount: Money
+    amount_received: Money
+    created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRefund:
+    """A refund as the provider lists it (reconciliation)."""
+
+    refund_ref: str
+    provider_ref: str  # the payment refunded
+    refund_id: str | None  # our id, from metadata
+    amount: Money
+    state: RefundState
+    created: datetime
+
+
 class ProviderRequestError(Exception):
     """The provider refused the request itself (bad key, invalid field); `status` and `code` say how."""
 
@@ -142,6 +168,17 @@ class PaymentProvider(Protocol):
     def event_from_payload(self, payload: Mapping[str, object]) -> PaymentEvent:
         """Rebuild the event of a payload verified earlier (the inbox); raises UnusableEvent."""
         ...
+
+
+@runtime_checkable
+class ListablePaymentProvider(PaymentProvider, Protocol):
+    """A provider whose records can be listed, so that reconciliation can compare them with ours."""
+
+    def list_payments(self, created_gte: datetime) -> list[ProviderPayment]: ...
+
+    def list_refunds(
+        self, created_gte: datetime, provider_ref: str | None = None
+    ) -> list[ProviderRefund]: ...
 
 
 # ---------------------------------------------------------------- carriers

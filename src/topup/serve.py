@@ -68,7 +68,7 @@ def children_for(
     platform.append(Child("worker", ["worker"]))
     if config.is_production:
         return platform
-    webhook_url = webhook_url or f"{config.public_url}/api/v1/payments/webhooks/sandbox"
+    webhook_url = webhook_url or f"{config.public_url}/api/v1/payments/webhooks/stripe"
     return [*_simulators(config, data_dir or config.data_dir, webhook_url), *platform]
 
 

@@ -94,7 +94,9 @@ class Config:
     carrier_api_key: str
     carrier_timeout_s: float
     # Which adapter each payment method and each network goes through (see topup.wiring):
-    payment_routes: dict[str, str]  # method -> provider name (card=sandbox, ...)
+    payment_routes: dict[str, str]  # method -> provider name (card=stripe, ...)
+    stripe_api_version: str  # the Stripe API version every request asks for (the SDK's pinned one)
+    stripe_card_payment_method: str  # what card payments confirm with (a Stripe test card in test mode)
     carrier_routes: dict[str, str]  # network id -> carrier route name; "*" is every other network
     smdp_url: str
     smdp_port: int
@@ -184,7 +186,9 @@ def _charge_currency(raw: dict[str, str]) -> dict[str, str]:
     return charged
 
 
-DEFAULT_PAYMENT_ROUTES = "card=sandbox,bancontact=sandbox,alipay=sandbox,wechat_pay=sandbox"
+DEFAULT_PAYMENT_ROUTES = "card=stripe,bancontact=stripe,alipay=stripe,wechat_pay=stripe"
+DEFAULT_STRIPE_API_VERSION = "2026-10-28.endive"  # what stripe==16.1.0 pins
+DEFAULT_STRIPE_CARD_PAYMENT_METHOD = "pm_card_threeDSecure2Required"
 DEFAULT_CARRIER_ROUTES = "*=gateway"
 
 
@@ -222,6 +226,8 @@ def load_config() -> Config:
         carrier_api_key=_env("CARRIER_API_KEY", DEMO_CARRIER_API_KEY),
         carrier_timeout_s=_env_float("CARRIER_TIMEOUT_S", 5.0),
         payment_routes=_env_map("PAYMENT_ROUTES", DEFAULT_PAYMENT_ROUTES),
+        stripe_api_version=_env("STRIPE_API_VERSION", DEFAULT_STRIPE_API_VERSION),
+        stripe_card_payment_method=_env("STRIPE_CARD_PAYMENT_METHOD", DEFAULT_STRIPE_CARD_PAYMENT_METHOD),
         carrier_routes=_env_map("CARRIER_ROUTES", DEFAULT_CARRIER_ROUTES),
         smdp_url=_env("SMDP_URL", f"http://{host}:{smdp_port}").rstrip("/"),
         smdp_port=smdp_port,

@@ -15,7 +15,7 @@ from topup.adapters.carriers.http import HttpCarrierGateway
 from topup.adapters.esim.es2plus import Es2PlusClient
 from topup.adapters.messaging.outbox_sms import SmppSmsSender
 from topup.adapters.messaging.smtp import SmtpMailer
-from topup.adapters.payments.sandbox import SandboxPaymentProvider
+from topup.adapters.payments.stripe import StripePaymentProvider
 from topup.ports import CarrierGateway, PaymentProvider
 from topup.services import notifications, peers
 from topup.services.voucher_payments import VoucherPaymentProvider
@@ -37,7 +37,13 @@ class Addresses:
 
 # name -> how to build it. The payment method routes name the provider; "voucher" is internal.
 PAYMENT_ADAPTERS: dict[str, Callable[[Config, Addresses], PaymentProvider]] = {
-    "sandbox": lambda c, a: SandboxPaymentProvider(a.payments, c.payments_api_key, c.webhook_secrets),
+    "stripe": lambda c, a: StripePaymentProvider(
+        a.payments,
+        c.payments_api_key,
+        c.webhook_secrets,
+        c.stripe_api_version,
+        card_payment_method=c.stripe_card_payment_method,
+    ),
     "voucher": lambda c, a: VoucherPaymentProvider(),
 }
 CARRIER_ADAPTERS: dict[str, Callable[[Config, Addresses], CarrierGateway]] = {

@@ -95,7 +95,7 @@ def platform(
     )
     stack.cli("migrate")
     with stack.exits:
-        webhook = f"{stack.url}/api/v1/payments/webhooks/sandbox"
+        webhook = f"{stack.url}/api/v1/payments/webhooks/stripe"
         stack.exits.enter_context(
             running(
                 ["-m", "topup.cli", "simulate", "payments", "--webhook-url", webhook, "--seed", "11"],

@@ -30,7 +30,7 @@ def _log(name: str) -> Path:
 def payments_simulator(live_server: Any) -> Iterator[str]:
     """The payment simulator on a free port, sending its webhooks to the live server."""
     port = free_port()
-    webhook_url = f"{live_server.url}/api/v1/payments/webhooks/sandbox"
+    webhook_url = f"{live_server.url}/api/v1/payments/webhooks/stripe"
     args = ["-m", "topup.simulators.payments", "--port", str(port), "--api-key", CONFIG.payments_api_key]
     args += ["--webhook-secret", CONFIG.webhook_secrets[0], "--webhook-url", webhook_url, "--seed", "7"]
     url = f"http://127.0.0.1:{port}"

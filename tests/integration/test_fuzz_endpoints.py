@@ -156,7 +156,7 @@ HOSTILE_SEGMENTS = [
 def _segment(name: str, hostile: str) -> str:
     if hostile:
         return hostile
-    return {"order_id": KNOWN.get("order_id", "ord_x"), "provider": "sandbox", "msisdn": "0470123456"}.get(
+    return {"order_id": KNOWN.get("order_id", "ord_x"), "provider": "stripe", "msisdn": "0470123456"}.get(
         name, "x"
     )
 

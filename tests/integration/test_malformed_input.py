@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 DEEP = b"[" * 5000 + b"]" * 5000
 DEEP_OBJECT = b'{"a":' * 5000 + b"1" + b"}" * 5000
 SMS = "/channels/sms/inbound"
-WEBHOOK = "/api/v1/payments/webhooks/sandbox"
+WEBHOOK = "/api/v1/payments/webhooks/stripe"
 ES2 = "/api/v1/esim/es2plus/handleDownloadProgressInfo"
 
 

@@ -118,7 +118,7 @@ class OrderMachine(RuleBasedStateMachine):
     def _send(self, body: bytes) -> None:
         header = sign(body, CONFIG.webhook_secrets[0], int(time.time()))
         answer = self.web.post(
-            "/api/v1/payments/webhooks/sandbox",
+            "/api/v1/payments/webhooks/stripe",
             data=body,
             content_type="application/json",
             headers={"Stripe-Signature": header},
@@ -221,7 +221,7 @@ class OrderMachine(RuleBasedStateMachine):
                 f"{line} holds {held}, expected {expected_at_carrier[line]}"
             )
         if captured:
-            assert ledger.balance_of("provider_clearing:sandbox:EUR") == captured - refunded
+            assert ledger.balance_of("provider_clearing:stripe:EUR") == captured - refunded
             in_flight = Account.objects.filter(id__startswith="in_flight:")
             assert all(ledger.balance_of(a.id) == 0 for a in in_flight), "money left in flight"
 

@@ -187,7 +187,7 @@ def test_a_claim_left_by_a_crash_is_resumed_with_the_same_ids_and_no_second_paym
     order_id, payment_id = _stale_claim("crashed", body, claimed_ago_s=120)
     before = {i["id"] for i in _intents(payments_simulator)}
     # The crashed attempt had already created its payment at the provider, then died before saving.
-    peers.current().payment_provider("sandbox").create_payment(
+    peers.current().payment_provider("stripe").create_payment(
         PaymentRequest(
             payment_id=payment_id, order_id=order_id, amount=Money(1000, "EUR"), method="card",
             description=f"Top-up proximus-credit-10 ({order_id})",

@@ -289,7 +289,7 @@ def test_purge_removes_only_what_is_past_its_retention(seeded: None) -> None:
             created_at=when,
         )
         InboxEvent.objects.create(
-            provider="sandbox", event_id=new_id("evt"), type="payment.succeeded",
+            provider="stripe", event_id=new_id("evt"), type="payment.succeeded",
             payload={"description": f"for {TOPUP}"}, received_at=when, processed_at=when,
         )  # fmt: skip
         RedeemAttempts.objects.create(key=f"line:{new_id('key')}", failures=1, last_failure_at=when)

@@ -15,7 +15,7 @@ from tests.integration.test_webhooks import new_order, signed_headers
 from topup.cli import main
 
 pytestmark = pytest.mark.django_db(transaction=True)
-WEBHOOK = "/api/v1/payments/webhooks/sandbox"
+WEBHOOK = "/api/v1/payments/webhooks/stripe"
 
 
 def succeeded(order: dict[str, Any], provider_ref: str, event_id: str, amount: int, currency: str) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,3 +27,14 @@ def signed_in_token(msisdn: str) -> str:
         expires_at=now() + timedelta(hours=1),
     )  # fmt: skip
     return token
+
+
+def wait_until_paid(client: Any, order: Mapping[str, Any], timeout_s: float = 15.0) -> None:
+    """Until the order leaves `awaiting_payment` (the provider's signed event arrived), within a deadline."""
+    deadline = time.monotonic() + timeout_s
+    while (
+        client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()["status"]
+        == "awaiting_payment"
+    ):
+        assert time.monotonic() < deadline, "the payment webhook never arrived"
+        time.sleep(0.05)

@@ -42,7 +42,7 @@ def _books(orders: list[dict[str, Any]], payments: list[dict[str, Any]], intents
 
 
 def _payment(order_id: str, status: str, refunded: int = 0) -> dict[str, Any]:
-    return {"order_id": order_id, "provider": "sandbox", "status": status, "provider_ref": "pi_1",
+    return {"order_id": order_id, "provider": "stripe", "status": status, "provider_ref": "pi_1",
             "amount_minor": 500, "refunded_minor": refunded}  # fmt: skip
 
 

@@ -60,6 +60,6 @@ def test_a_route_to_an_unregistered_adapter_is_refused_at_start() -> None:
 
 
 def test_a_method_without_a_route_is_not_offered() -> None:
-    built = wiring.build(dataclasses.replace(CONFIG, payment_routes={"card": "sandbox"}))
-    assert built.provider_name_for("card") == "sandbox"
+    built = wiring.build(dataclasses.replace(CONFIG, payment_routes={"card": "stripe"}))
+    assert built.provider_name_for("card") == "stripe"
     assert built.provider_name_for("alipay") is None

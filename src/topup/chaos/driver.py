@@ -123,7 +123,7 @@ def _api_order(peers: Peers, outcome: Outcome) -> None:
     if plan.payer == "abandon":
         if plan.webhook.startswith("forge_"):
             intent = _json(
-                request(peers.client, "GET", _intent_url(outcome.intent_id), headers=_sandbox_auth())
+                request(peers.client, "GET", _intent_url(outcome.intent_id), headers=_provider_auth())
             )
             if intent:
                 outcome.forged_status = peers.relay.forge(outcome.order_id, intent, plan.webhook)
@@ -147,7 +147,7 @@ def _intent_url(intent_id: str) -> str:
     return f"{CONFIG.payments_url}/v1/payment_intents/{intent_id}"
 
 
-def _sandbox_auth() -> dict[str, str]:
+def _provider_auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {CONFIG.payments_api_key}"}
 
 
@@ -204,7 +204,7 @@ def _sms_buy(peers: Peers, outcome: Outcome) -> None:
     if link is None:
         return
     outcome.intent_id = urlsplit(link.group(0)).path.rsplit("/", 1)[-1]
-    intent = _json(request(peers.client, "GET", _intent_url(outcome.intent_id), headers=_sandbox_auth()))
+    intent = _json(request(peers.client, "GET", _intent_url(outcome.intent_id), headers=_provider_auth()))
     metadata = intent.get("metadata")
     order_id = metadata.get("order_id") if isinstance(metadata, dict) else None
     outcome.order_id = order_id if isinstance(order_id, str) else None

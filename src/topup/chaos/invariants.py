@@ -121,15 +121,15 @@ def _charges(
         charged = [i for i in by_order.get(order_id, []) if i.get("status") == "succeeded"]
         if len(charged) > 1:
             yield Violation("charged_twice", order_id, f"{len(charged)} succeeded intents at the provider")
-        sandbox = [p for p in taken if p["provider"] == "sandbox"]
-        if not sandbox or order["status"] not in FINAL_PAID:
+        at_stripe = [p for p in taken if p["provider"] == "stripe"]
+        if not at_stripe or order["status"] not in FINAL_PAID:
             continue
         refunded_there = sum(int(i.get("amount_refunded") or 0) for i in charged)
         if not charged:
             yield Violation(
                 "paid_without_charge", order_id, f"{order['status']} but the provider charged nothing"
             )
-        elif order["status"] == "delivered" and (refunded_there or sandbox[0]["status"] == "refunded"):
+        elif order["status"] == "delivered" and (refunded_there or at_stripe[0]["status"] == "refunded"):
             yield Violation("delivered_and_refunded", order_id, f"provider refunded {refunded_there}")
         elif order["status"] == "refunded" and refunded_there != int(charged[0].get("amount") or 0):
             yield Violation(
@@ -203,7 +203,7 @@ def _ledger(
                 "money_in_flight", "-", f"{account['id']} holds {account['credits'] - account['debits']}"
             )
     ours = sum(
-        int(p["refunded_minor"]) for rows in payments.values() for p in rows if p["provider"] == "sandbox"
+        int(p["refunded_minor"]) for rows in payments.values() for p in rows if p["provider"] == "stripe"
     )
     theirs = sum(int(i.get("amount_refunded") or 0) for i in intents if _intent_order(i))
     if ours != theirs:

@@ -162,25 +162,33 @@ class Run:
             time.sleep(2.0)
 
     # --- books --------------------------------------------------------------------------------------------
-    def books(self, snapshot: dict[str, Any]) -> Books:
-        sandbox = {"Authorization": f"Bearer {CONFIG.payments_api_key}"}
+    def _provider_intents(self) -> list[dict[str, Any]]:
+        """Every PaymentIntent at the provider (Stripe's list API), each with `amount_refunded` read off
+        its expanded charge, as the invariants compare it with our books."""
+        auth = {"Authorization": f"Bearer {CONFIG.payments_api_key}"}
         intents: list[dict[str, Any]] = []
         cursor = ""
         while True:
-            params = {"limit": "100", **({"starting_after": cursor} if cursor else {})}
+            params = {"limit": "100", "expand[]": "data.latest_charge"}
+            if cursor:
+                params["starting_after"] = cursor
             page = request(
-                self.client,
-                "GET",
-                f"{CONFIG.payments_url}/v1/payment_intents",
-                params=params,
-                headers=sandbox,
+                self.client, "GET", f"{CONFIG.payments_url}/v1/payment_intents", params=params, headers=auth
             )
             body = page.json() if page is not None and page.status_code == 200 else {}
             data = body.get("data") or []
+            for intent in data:
+                charge = intent.get("latest_charge")
+                intent["amount_refunded"] = (
+                    charge.get("amount_refunded", 0) if isinstance(charge, dict) else 0
+                )
             intents.extend(data)
             if not body.get("has_more") or not data:
-                break
+                return intents
             cursor = data[-1]["id"]
+
+    def books(self, snapshot: dict[str, Any]) -> Books:
+        intents = self._provider_intents()
         carrier = {"Authorization": f"Bearer {CONFIG.carrier_api_key}"}
         topups: dict[str, list[dict[str, Any]]] = {}
         for network in NETWORK_PREFIX:
@@ -230,7 +238,7 @@ def execute(
 ) -> Result:
     relay_port = CONFIG.port + RELAY_PORT_OFFSET
     relay = Relay(
-        relay_port, f"{CONFIG.public_url}/api/v1/payments/webhooks/sandbox", CONFIG.webhook_secrets[0]
+        relay_port, f"{CONFIG.public_url}/api/v1/payments/webhooks/stripe", CONFIG.webhook_secrets[0]
     )
     relay_url = f"http://127.0.0.1:{relay_port}/webhooks"
     profiles = max(200, len(schedule.orders) // 2)

@@ -1,7 +1,9 @@
-"""The payment simulator: a separate Stripe-like server (intents, hosted checkout, refunds, signed webhooks).
+"""The payment simulator: a separate server speaking Stripe's REST API (PaymentIntents, refunds, hosted
+pages, signed events), so that the unmodified `stripe` SDK is its client.
 
-It is the provider's system, not ours: the sandbox adapter (`topup.adapters.payments.sandbox`) talks to it
-over HTTP exactly as it would talk to a real provider. Run it with `python -m topup.simulators.payments`.
+It is the provider's system, not ours: the Stripe adapter (`topup.adapters.payments.stripe`) talks to it
+exactly as it talks to api.stripe.com. Run it with `python -m topup.simulators.payments`; its test
+conventions (test payment methods, refund failure marker, faults, `/_sim`) are in `state` and `admin`.
 """
 
 from topup.simulators.payments.app import run

@@ -1,53 +1,64 @@
-"""The sandbox's JSON API under `/v1` (Stripe-like), its health check and its middlewares.
+"""Stripe's REST API under `/v1` (the part Topup uses), over one `PaymentBook`.
 
-Errors are answered as `{"error": {"type", "code", "message", "param"?}}` with Stripe's statuses:
-400 invalid request, 401 bad API key, 404 unknown object, 409 idempotency key reused.
+Requests are form-encoded in Stripe's bracket notation (`forms`); answers are Stripe's JSON objects
+(`objects`) and errors Stripe's body `{"error": {"type", "code", "message", "param", ...}}` with its
+statuses: 400 invalid request or idempotency error, 401 bad key, 402 declined card, 404 unknown object,
+409 key in use, 429/500 under injected faults. Every `POST` honours `Idempotency-Key` (`idempotency`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import hmac
 import json
+import random
 from collections.abc import Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from topup.simulators.payments import objects
+from topup.simulators.payments.errors import Json, SimulatorError, invalid, missing
+from topup.simulators.payments.forms import FormError, Params, decode
 from topup.simulators.payments.idempotency import IdempotencyStore
 from topup.simulators.payments.state import (
     CURRENCY_SYMBOLS,
     MAX_AMOUNT_MINOR,
-    METHOD_NAMES,
-    Json,
-    NewIntent,
+    METHOD_CURRENCIES,
+    TEST_CARDS,
+    Confirmation,
+    Intent,
     PaymentBook,
-    SimulatorError,
-    invalid,
+    new_id,
 )
 
 MAX_PAGE = 100
+REFUND_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
 _dumps = functools.partial(json.dumps, separators=(",", ":"), ensure_ascii=False)
 
 
-def json_answer(body: Json, status: int = 200) -> web.Response:
-    return web.json_response(body, status=status, dumps=_dumps)
+def json_answer(body: Json, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(text=_dumps(body), status=status, headers=headers, content_type="application/json")
 
 
-def raw_answer(body: bytes, status: int = 200, replayed: bool = False) -> web.Response:
-    headers = {"Idempotent-Replayed": "true"} if replayed else None
-    return web.Response(body=body, status=status, headers=headers, content_type="application/json")
+def _authorized(header: str, api_key: str) -> bool:
+    """`Bearer <key>`, or `Basic` with the key as user name (both are what Stripe accepts)."""
+    scheme, _, value = header.partition(" ")
+    given = value.strip()
+    if scheme.lower() == "basic":
+        try:
+            given = base64.b64decode(given, validate=True).decode().split(":", 1)[0]
+        except (ValueError, UnicodeDecodeError):
+            return False
+    elif scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.encode(), api_key.encode())
 
 
-def middlewares(api_key: str, latency_ms: int) -> list[Middleware]:
-    """Added latency, Stripe-like JSON errors and bearer authentication of `/v1`."""
-
-    @web.middleware
-    async def latency(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if latency_ms > 0 and request.path != "/healthz":
-            await asyncio.sleep(latency_ms / 1000)
-        return await handler(request)
+def middlewares(api_key: str) -> list[Middleware]:
+    """Stripe's error bodies and authentication of `/v1` and the `/_sim` admin surface."""
 
     @web.middleware
     async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -56,88 +67,158 @@ def middlewares(api_key: str, latency_ms: int) -> list[Middleware]:
         except SimulatorError as exc:
             return json_answer(exc.body(), exc.status)
 
-    expected = f"Bearer {api_key}".encode()
-
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith("/v1/"):
-            given = request.headers.get("Authorization", "").encode()
-            if not hmac.compare_digest(given, expected):
-                raise SimulatorError(401, "authentication_error", "invalid_api_key", "Invalid API key.")
+        protected = request.path.startswith(("/v1/", "/_sim/"))
+        if protected and not _authorized(request.headers.get("Authorization", ""), api_key):
+            raise SimulatorError(
+                401, "invalid_request_error", "api_key_invalid",
+                "Invalid API Key provided. Send it as 'Authorization: Bearer <key>'.",
+            )  # fmt: skip
         return await handler(request)
 
-    return [latency, errors, authenticate]
+    return [errors, authenticate]
 
 
-async def _json_body(request: web.Request) -> Json:
-    try:
-        body = json.loads(await request.read())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise invalid("invalid_json", "The request body is not valid JSON.") from exc
-    if not isinstance(body, dict):
-        raise invalid("invalid_json", "The request body must be a JSON object.")
-    return body
+# ---------------------------------------------------------------- parameters
 
 
-def _positive_int(body: Json, name: str, *, required: bool) -> int | None:
-    value = body.get(name)
-    if value is None:
+def _int(params: Params, name: str, *, required: bool = False) -> int | None:
+    value = params.get(name)
+    if value is None or value == "":
         if required:
             raise invalid("parameter_missing", f"Missing required param: {name}.", name)
         return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise invalid("parameter_invalid_integer", f"{name} must be an integer in minor units.", name)
-    if value <= 0:
-        raise invalid("amount_too_small", f"{name} must be at least 1.", name)
-    if value > MAX_AMOUNT_MINOR:
-        raise invalid("amount_too_large", f"{name} must be at most {MAX_AMOUNT_MINOR}.", name)
-    return value
+    if not isinstance(value, str) or not value.isascii() or not value.lstrip("-").isdigit():
+        raise invalid("parameter_invalid_integer", f"Invalid integer: {value}", name)
+    return int(value)
 
 
-def _text(body: Json, name: str, default: str | None = None) -> str | None:
-    value = body.get(name, default)
+def _amount(params: Params, *, required: bool) -> int | None:
+    amount = _int(params, "amount", required=required)
+    if amount is not None and not 1 <= amount <= MAX_AMOUNT_MINOR:
+        raise invalid("amount_too_small" if amount < 1 else "amount_too_large", "Invalid amount.", "amount")
+    return amount
+
+
+def _text(params: Params, name: str) -> str | None:
+    value = params.get(name)
     if value is not None and not isinstance(value, str):
-        raise invalid("parameter_invalid_string", f"{name} must be a string.", name)
+        raise invalid("parameter_invalid_string", f"Invalid string: {name} must be a string.", name)
+    return value or None
+
+
+def _hash(params: Params, name: str) -> Json:
+    value = params.get(name, {})
+    if value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise invalid("parameter_invalid_object", f"Invalid hash: {name} must be a hash.", name)
     return value
 
 
-def _metadata(body: Json) -> dict[str, str]:
-    value = body.get("metadata") or {}
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise invalid("parameter_invalid_metadata", "metadata must map strings to strings.", "metadata")
-    return {str(k): str(v) for k, v in value.items()}
+def _metadata(params: Params) -> dict[str, str]:
+    meta = _hash(params, "metadata")
+    if not all(isinstance(v, str) for v in meta.values()):
+        raise invalid("parameter_invalid_object", "Invalid metadata: values must be strings.", "metadata")
+    return {str(k): str(v) for k, v in meta.items()}
 
 
-def parse_new_intent(body: Json) -> NewIntent:
-    amount = _positive_int(body, "amount", required=True)
-    assert amount is not None
-    currency = (_text(body, "currency") or "").lower()
-    if currency not in CURRENCY_SYMBOLS:
+def _list(params: Params, name: str) -> list[str]:
+    value = params.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise invalid("parameter_invalid_array", f"Invalid array: {name} must be an array.", name)
+    return [str(v) for v in value]
+
+
+def _bool(params: Params, name: str) -> bool:
+    value = params.get(name)
+    if value in (None, "", "false"):
+        return False
+    if value == "true":
+        return True
+    raise invalid("parameter_invalid_boolean", f"Invalid boolean: {value}", name)
+
+
+def _confirmation(params: Params, intent: Intent) -> Confirmation:
+    """The method a confirmation uses (a test payment method id or `payment_method_data[type]`)."""
+    pm_id = _text(params, "payment_method") or intent.payment_method
+    data = _hash(params, "payment_method_data")
+    options = _hash(params, "payment_method_options")
+    if data:
+        method = data.get("type")
+        if not isinstance(method, str) or method not in METHOD_CURRENCIES:
+            raise invalid(
+                "parameter_invalid_string", f"Invalid payment_method_data[type]: {method}",
+                "payment_method_data[type]",
+            )  # fmt: skip
+        behaviour, pm_id = ("three_d_secure" if method == "card" else "redirect"), new_id("pm")
+    elif pm_id in TEST_CARDS:
+        method, behaviour = "card", TEST_CARDS[pm_id]
+    elif pm_id:
+        raise missing("PaymentMethod", pm_id, "payment_method")
+    else:
         raise invalid(
-            "currency_not_supported", f"Currency must be one of {sorted(CURRENCY_SYMBOLS)}.", "currency"
-        )
-    method = _text(body, "payment_method", "card")
-    if method not in METHOD_NAMES:
-        raise invalid(
-            "payment_method_unsupported",
-            f"payment_method must be one of {sorted(METHOD_NAMES)}.",
+            "payment_intent_unexpected_state",
+            "You cannot confirm this PaymentIntent because it's missing a payment method.",
             "payment_method",
         )
-    return_url = _text(body, "return_url")
+    return_url = _text(params, "return_url")
     if return_url is not None and not return_url.startswith(("http://", "https://")):
-        raise invalid("url_invalid", "return_url must be an http(s) URL.", "return_url")
-    return NewIntent(
-        amount, currency, method, _text(body, "description", "") or "", _metadata(body), return_url
-    )
+        raise invalid("url_invalid", "Not a valid URL", "return_url")
+    if behaviour in {"three_d_secure", "redirect"} and not (return_url or intent.return_url):
+        raise invalid(
+            "parameter_missing",
+            f"A return_url is required to confirm a PaymentIntent with a {method} payment method.",
+            "return_url",
+        )
+    if method == "wechat_pay":
+        wechat = {**_hash(intent.payment_method_options, "wechat_pay"), **_hash(options, "wechat_pay")}
+        client = wechat.get("client")
+        if client is None:
+            raise invalid(
+                "parameter_missing", "Missing required param: payment_method_options[wechat_pay][client].",
+                "payment_method_options[wechat_pay][client]",
+            )  # fmt: skip
+        if client != "web" and not wechat.get("app_id"):
+            raise invalid(
+                "parameter_missing",
+                f"payment_method_options[wechat_pay][app_id] is required when client is {client}.",
+                "payment_method_options[wechat_pay][app_id]",
+            )
+    return Confirmation(method, pm_id, behaviour, return_url, options)
+
+
+def _created_gte(params: Params) -> int | None:
+    created = params.get("created")
+    if isinstance(created, dict):
+        return _int(created, "gte")
+    return None
+
+
+def _limit(params: Params) -> int:
+    limit = _int(params, "limit")
+    if limit is None:
+        return 10
+    if not 1 <= limit <= MAX_PAGE:
+        raise invalid("parameter_invalid_integer", f"limit must be between 1 and {MAX_PAGE}.", "limit")
+    return limit
+
+
+# ---------------------------------------------------------------- handlers
+
+Action = Callable[[Params, str | None], Json]
 
 
 class Api:
-    """Handlers of the `/v1` API over one `PaymentBook`; `stats` adds webhook counters to the summary."""
+    """Handlers of `/v1`; `faults` is read on every request, so `/_sim/faults` takes effect at once."""
 
-    def __init__(self, book: PaymentBook, idempotency: IdempotencyStore, stats: Callable[[], Json]) -> None:
+    def __init__(self, book: PaymentBook, idempotency: IdempotencyStore, rng: random.Random) -> None:
         self._book = book
         self._idempotency = idempotency
-        self._stats = stats
+        self._rng = rng
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -145,55 +226,181 @@ class Api:
             web.post("/v1/payment_intents", self.create_intent),
             web.get("/v1/payment_intents", self.list_intents),
             web.get("/v1/payment_intents/{id}", self.get_intent),
+            web.post("/v1/payment_intents/{id}", self.update_intent),
+            web.post("/v1/payment_intents/{id}/confirm", self.confirm_intent),
+            web.post("/v1/payment_intents/{id}/cancel", self.cancel_intent),
             web.post("/v1/refunds", self.create_refund),
-            web.get("/v1/balance_summary", self.balance_summary),
+            web.get("/v1/refunds", self.list_refunds),
+            web.get("/v1/refunds/{id}", self.get_refund),
         ]
 
     async def health(self, _request: web.Request) -> web.Response:
         return json_answer({"status": "ok"})
 
-    async def create_intent(self, request: web.Request) -> web.Response:
-        body = await _json_body(request)
-        key = request.headers.get("Idempotency-Key")
-        scope = "POST /v1/payment_intents"
-        stored = self._idempotency.replay(key, scope, body)
+    async def _faults(self) -> None:
+        """Latency, then maybe an injected 500 before anything is done."""
+        faults = self._book.faults
+        if faults.latency_ms > 0:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if faults.error_rate > 0 and self._rng.random() < faults.error_rate:
+            raise SimulatorError(500, "api_error", None, "An unknown error occurred (simulated fault).")
+
+    async def _read(self, request: web.Request) -> Params:
+        try:
+            return decode(request.query_string) if request.method == "GET" else decode(await request.text())
+        except (FormError, UnicodeDecodeError) as exc:
+            param = exc.param if isinstance(exc, FormError) else ""
+            raise invalid("parameter_invalid", f"Invalid request: {exc}", param or None) from exc
+
+    async def _write(self, request: web.Request, action: Action) -> web.Response:
+        """Run one POST under Stripe's idempotency rules and the injected faults."""
+        params = await self._read(request)
+        key = request.headers.get("Idempotency-Key") or None
+        scope = f"{request.method} {request.path}"
+        stored = self._idempotency.begin(key, scope, params)
         if stored is not None:
-            return raw_answer(stored.body, stored.status, replayed=True)
-        answer = _dumps(self._book.create_intent(parse_new_intent(body)).to_json()).encode()
-        self._idempotency.save(key, scope, body, 200, answer)
-        return raw_answer(answer)
+            headers = {"Idempotent-Replayed": "true", "Request-Id": new_id("req")}
+            return web.Response(body=stored.body, status=stored.status, headers=headers,
+                                content_type="application/json")  # fmt: skip
+        try:
+            await self._faults()
+        except BaseException:
+            self._idempotency.abandon(key)
+            raise
+        try:
+            status, body = 200, action(params, key)
+        except SimulatorError as exc:
+            status, body = exc.status, exc.body()
+        answer = _dumps(body).encode()
+        self._idempotency.finish(key, scope, params, status, answer)
+        faults = self._book.faults
+        if faults.timeout_rate > 0 and self._rng.random() < faults.timeout_rate:
+            await asyncio.sleep(faults.timeout_sleep_s)  # done, but the caller gives up waiting
+        headers = {"Request-Id": new_id("req")}
+        if key:
+            headers["Idempotency-Key"] = key
+        return web.Response(body=answer, status=status, headers=headers, content_type="application/json")
+
+    async def _read_only(self, request: web.Request, action: Callable[[Params], Json]) -> web.Response:
+        params = await self._read(request)
+        await self._faults()
+        return json_answer(action(params), headers={"Request-Id": new_id("req")})
+
+    def _intent_answer(self, intent: Intent, params: Params) -> Json:
+        body = objects.intent_json(intent)
+        if "latest_charge" in _list(params, "expand") and intent.latest_charge:
+            body["latest_charge"] = objects.charge_json(intent)
+        return body
+
+    # -------------------------------------------------------- payment intents
+
+    async def create_intent(self, request: web.Request) -> web.Response:
+        def action(params: Params, key: str | None) -> Json:
+            amount = _amount(params, required=True)
+            currency = (_text(params, "currency") or "").lower()
+            if not currency:
+                raise invalid("parameter_missing", "Missing required param: currency.", "currency")
+            if currency not in CURRENCY_SYMBOLS:
+                raise invalid("invalid_currency", f"Invalid currency: {currency}.", "currency")
+            methods = _list(params, "payment_method_types") or ["card"]
+            assert amount is not None
+            intent = self._book.create(
+                amount, currency, methods, _text(params, "description"), _metadata(params),
+                _hash(params, "payment_method_options"),
+            )  # fmt: skip
+            intent.return_url = _text(params, "return_url")
+            if _bool(params, "confirm"):
+                self._book.confirm(intent, _confirmation(params, intent), key)
+            elif _text(params, "payment_method"):
+                self._book.attach(intent, str(_text(params, "payment_method")))
+            return self._intent_answer(intent, params)
+
+        return await self._write(request, action)
 
     async def get_intent(self, request: web.Request) -> web.Response:
-        return json_answer(self._book.require(request.match_info["id"]).to_json())
+        intent_id = request.match_info["id"]
+        return await self._read_only(request, lambda p: self._intent_answer(self._book.require(intent_id), p))
+
+    async def update_intent(self, request: web.Request) -> web.Response:
+        intent_id = request.match_info["id"]
+
+        def action(params: Params, _key: str | None) -> Json:
+            changes: Json = {"metadata": _metadata(params)} if "metadata" in params else {}
+            if "description" in params:
+                changes["description"] = _text(params, "description") or ""
+            if "amount" in params:
+                changes["amount"] = _amount(params, required=True)
+            return self._intent_answer(self._book.update(self._book.require(intent_id), changes), params)
+
+        return await self._write(request, action)
+
+    async def confirm_intent(self, request: web.Request) -> web.Response:
+        intent_id = request.match_info["id"]
+
+        def action(params: Params, key: str | None) -> Json:
+            intent = self._book.require(intent_id)
+            return self._intent_answer(self._book.confirm(intent, _confirmation(params, intent), key), params)
+
+        return await self._write(request, action)
+
+    async def cancel_intent(self, request: web.Request) -> web.Response:
+        intent_id = request.match_info["id"]
+
+        def action(params: Params, key: str | None) -> Json:
+            reason = _text(params, "cancellation_reason")
+            intent = self._book.cancel(self._book.require(intent_id), reason, key)
+            return self._intent_answer(intent, params)
+
+        return await self._write(request, action)
 
     async def list_intents(self, request: web.Request) -> web.Response:
-        """Creation order, oldest first, so that `starting_after` pages stay stable while intents arrive."""
-        try:
-            limit = int(request.query.get("limit", "10"))
-        except ValueError as exc:
-            raise invalid("parameter_invalid_integer", "limit must be an integer.", "limit") from exc
-        if not 1 <= limit <= MAX_PAGE:
-            raise invalid("parameter_invalid_integer", f"limit must be between 1 and {MAX_PAGE}.", "limit")
-        intents, has_more = self._book.page(limit, request.query.get("starting_after"))
-        data = [intent.to_json() for intent in intents]
-        return json_answer(
-            {"object": "list", "url": "/v1/payment_intents", "has_more": has_more, "data": data}
-        )
+        def action(params: Params) -> Json:
+            rows, more = self._book.page_intents(
+                _created_gte(params), _text(params, "starting_after"), _limit(params)
+            )
+            expand = ["latest_charge"] if "data.latest_charge" in _list(params, "expand") else []
+            data = [self._intent_answer(i, {"expand": expand}) for i in rows]
+            return objects.list_json("/v1/payment_intents", data, more)
+
+        return await self._read_only(request, action)
+
+    # -------------------------------------------------------- refunds
 
     async def create_refund(self, request: web.Request) -> web.Response:
-        body = await _json_body(request)
-        key = request.headers.get("Idempotency-Key")
-        scope = "POST /v1/refunds"
-        stored = self._idempotency.replay(key, scope, body)
-        if stored is not None:
-            return raw_answer(stored.body, stored.status, replayed=True)
-        intent_id = _text(body, "payment_intent")
-        if not intent_id:
-            raise invalid("parameter_missing", "Missing required param: payment_intent.", "payment_intent")
-        amount = _positive_int(body, "amount", required=False)
-        answer = _dumps(self._book.refund(intent_id, amount, _metadata(body)).to_json()).encode()
-        self._idempotency.save(key, scope, body, 200, answer)
-        return raw_answer(answer)
+        def action(params: Params, key: str | None) -> Json:
+            intent_id, charge_id = _text(params, "payment_intent"), _text(params, "charge")
+            if intent_id:
+                intent = self._book.require(intent_id)
+            elif charge_id:
+                found = self._book.intent_of_charge(charge_id)
+                if found is None:
+                    raise missing("charge", charge_id, "charge")
+                intent = found
+            else:
+                raise invalid(
+                    "parameter_missing", "One of the following params should be provided for this request: "
+                    "payment_intent or charge.", "payment_intent",
+                )  # fmt: skip
+            reason = _text(params, "reason")
+            if reason is not None and reason not in REFUND_REASONS:
+                raise invalid("parameter_invalid_string", f"Invalid reason: {reason}", "reason")
+            amount = _amount(params, required=False)
+            return objects.refund_json(self._book.refund(intent, amount, _metadata(params), reason, key))
 
-    async def balance_summary(self, _request: web.Request) -> web.Response:
-        return json_answer({**self._book.summary(), "webhooks": self._stats()})
+        return await self._write(request, action)
+
+    async def get_refund(self, request: web.Request) -> web.Response:
+        refund_id = request.match_info["id"]
+        return await self._read_only(
+            request, lambda _p: objects.refund_json(self._book.require_refund(refund_id))
+        )
+
+    async def list_refunds(self, request: web.Request) -> web.Response:
+        def action(params: Params) -> Json:
+            rows, more = self._book.page_refunds(
+                _text(params, "payment_intent"), _created_gte(params), _text(params, "starting_after"),
+                _limit(params),
+            )  # fmt: skip
+            return objects.list_json("/v1/refunds", [objects.refund_json(r) for r in rows], more)
+
+        return await self._read_only(request, action)

@@ -7,41 +7,53 @@ import asyncio
 import logging
 import random
 import signal
+from collections.abc import Callable
 
 from aiohttp import web
 
 from topup.logs import install_number_masking
+from topup.simulators.payments.admin import Admin
 from topup.simulators.payments.api import Api, middlewares
 from topup.simulators.payments.checkout import Checkout
 from topup.simulators.payments.config import SimulatorSettings, settings_from_args
+from topup.simulators.payments.errors import Json
 from topup.simulators.payments.idempotency import IdempotencyStore
-from topup.simulators.payments.state import Json, PaymentBook
+from topup.simulators.payments.objects import event_json
+from topup.simulators.payments.state import PaymentBook, new_id
 from topup.simulators.payments.webhooks import WebhookDispatcher
 
 log = logging.getLogger("topup.simulators.payments")
+MAX_HOLD_BACK_S = 2.0
 
 
 def build_app(settings: SimulatorSettings) -> web.Application:
-    """The application with its book, idempotency store and webhook dispatcher.
+    """The application with its book, idempotency store, webhook dispatcher and admin surface.
 
     Each kind of fault draws from its own PRNG derived from the seed, so that adding traffic of one
     kind does not shift the draws of the other.
     """
     master = random.Random(settings.seed)
-    decline_rng = random.Random(master.getrandbits(64))
-    duplicate_rng = random.Random(master.getrandbits(64))
+    book_rng, api_rng, webhook_rng = (random.Random(master.getrandbits(64)) for _ in range(3))
     dispatcher = WebhookDispatcher(settings.webhook_url, settings.webhook_secret)
+    faults = settings.faults
 
-    def emit(event: Json) -> None:
-        rate = settings.duplicate_webhook_rate
-        duplicate = rate > 0 and duplicate_rng.random() < rate
-        dispatcher.publish(event, copies=2 if duplicate else 1)
+    def emit(event_type: str, obj: Json, request_key: str | None) -> None:
+        event = event_json(new_id("evt"), event_type, obj, book.now(), request_key)
+        admin.record(event)
+        duplicate = faults.duplicate_webhook_rate > 0 and webhook_rng.random() < faults.duplicate_webhook_rate
+        held = faults.reorder_webhook_rate > 0 and webhook_rng.random() < faults.reorder_webhook_rate
+        delay_s = webhook_rng.uniform(0.2, MAX_HOLD_BACK_S) if held else 0.0
+        dispatcher.publish(event, copies=2 if duplicate else 1, delay_s=delay_s)
 
-    book = PaymentBook(settings.public_url, emit, settings.decline_rate, decline_rng)
-    api = Api(book, IdempotencyStore(), dispatcher.stats)
-    app = web.Application(middlewares=middlewares(settings.api_key, settings.latency_ms))
-    app.add_routes(api.routes())
+    def schedule(delay_s: float, then: Callable[[], None]) -> None:
+        asyncio.get_running_loop().call_later(delay_s, then)
+
+    book = PaymentBook(settings.public_url, emit, schedule, faults, book_rng)
+    admin = Admin(book, dispatcher)
+    app = web.Application(middlewares=middlewares(settings.api_key))
+    app.add_routes(Api(book, IdempotencyStore(), api_rng).routes())
     app.add_routes(Checkout(book).routes())
+    app.add_routes(admin.routes())
 
     async def start_dispatcher(_app: web.Application) -> None:
         await dispatcher.start()
@@ -64,11 +76,10 @@ async def serve(settings: SimulatorSettings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    delivery = settings.webhook_url or "disabled"
     print(
-        f"payment simulator listening on http://{settings.host}:{settings.port} "
-        f"(webhooks: {delivery}; latency {settings.latency_ms} ms, decline rate {settings.decline_rate}, "
-        f"duplicate webhook rate {settings.duplicate_webhook_rate}, seed {settings.seed})",
+        f"payment simulator (Stripe API) listening on http://{settings.host}:{settings.port} "
+        f"(webhooks: {settings.webhook_url or 'disabled'}; faults {settings.faults.as_json()}; "
+        f"seed {settings.seed})",
         flush=True,
     )
     try:

@@ -1,27 +1,26 @@
-"""The hosted checkout page where the simulated customer approves or declines a payment.
+"""The hosted pages of the simulated account: where the customer authenticates, approves or declines.
 
-`GET /checkout/{id}` shows the amount, the method and two buttons; `POST /checkout/{id}` with the
-form field `action=approve|decline` applies the choice once (later posts change nothing), then
-redirects (303) to the intent's return_url or renders the result. A client sending
-`Accept: application/json` gets `{"id", "status"}` instead.
+Every redirect target and hosted-instructions URL of a PaymentIntent is `GET /checkout/{id}`: a
+simulated 3-D Secure challenge for cards, the bank's page for Bancontact, Alipay's page, or WeChat Pay's
+QR code with its instructions (a phone would scan it; here Approve / Decline stand for the scan).
+`POST /checkout/{id}` with `action=approve|decline` acts once (later posts change nothing), then
+redirects (303) to the return_url with `payment_intent=...&redirect_status=succeeded|failed|processing`,
+as Stripe does. A client sending `Accept: application/json` gets `{"id", "status"}` instead.
+`GET /qr/{id}.png|.svg` serve the QR image of a WeChat Pay intent.
 """
 
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import urlencode
 
+import segno
 from aiohttp import web
 
 from topup.simulators.payments.api import json_answer
-from topup.simulators.payments.state import (
-    CURRENCY_SYMBOLS,
-    METHOD_NAMES,
-    Intent,
-    IntentStatus,
-    PaymentBook,
-    SimulatorError,
-    invalid,
-)
+from topup.simulators.payments.errors import SimulatorError, invalid
+from topup.simulators.payments.objects import intent_json, wechat_qr_data
+from topup.simulators.payments.state import CURRENCY_SYMBOLS, METHOD_NAMES, Intent, IntentStatus, PaymentBook
 
 STYLE = """
 body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",sans-serif;background:#f4f5f7;color:#1d2433}
@@ -35,13 +34,24 @@ main{max-width:420px;margin:0 auto;padding:24px 16px}
 form{display:flex;gap:12px;margin-top:24px}
 button{flex:1;font-size:1.05rem;padding:14px;border:0;border-radius:10px;cursor:pointer}
 .approve{background:#137333;color:#fff}.decline{background:#e8eaed;color:#1d2433}
+.qr{display:block;margin:16px auto;width:220px;height:220px;image-rendering:pixelated}
 .note{font-size:.8rem;color:#8a91a1;text-align:center;margin-top:16px}
 """
 
 STATE_TEXT = {
     IntentStatus.REQUIRES_ACTION: ("", "Waiting for your approval"),
+    IntentStatus.PROCESSING: ("", "Processing"),
     IntentStatus.SUCCEEDED: ("ok", "Payment approved"),
     IntentStatus.REQUIRES_PAYMENT_METHOD: ("ko", "Payment declined"),
+    IntentStatus.REQUIRES_CONFIRMATION: ("", "Not confirmed yet"),
+    IntentStatus.CANCELED: ("ko", "Payment canceled"),
+}
+REDIRECT_STATUS = {IntentStatus.SUCCEEDED: "succeeded", IntentStatus.PROCESSING: "processing"}
+STEP_TEXT = {
+    "card": "3-D Secure: confirm this payment with your bank (simulated).",
+    "bancontact": "Bancontact: approve in your bank's app (simulated).",
+    "alipay": "Alipay: log in and pay (simulated).",
+    "wechat_pay": "Scan this QR code in WeChat to pay. Approve or Decline stand for the scan (simulated).",
 }
 
 
@@ -57,24 +67,27 @@ def _page(title: str, content: str, status: int = 200) -> web.Response:
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
         f'<body><main><div class="card">{content}</div>'
-        '<p class="note">Topup payment sandbox: no real money moves.</p></main></body></html>'
+        '<p class="note">Simulated Stripe test mode: no real money moves.</p></main></body></html>'
     )
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 
 def render_intent(intent: Intent) -> web.Response:
-    spec = intent.spec
     css, state = STATE_TEXT[intent.status]
     if intent.status is IntentStatus.SUCCEEDED and intent.amount_refunded:
-        state = f"Refunded {format_amount(intent.amount_refunded, spec.currency)}"
+        state = f"Refunded {format_amount(intent.amount_refunded, intent.currency)}"
+    method = intent.method or "card"
     content = (
         '<p class="merchant">Topup</p>'
-        f'<p class="amount">{escape(format_amount(spec.amount, spec.currency))}</p>'
-        f'<p class="meta">{escape(spec.description)}</p>'
-        f'<p class="meta">Pay with {escape(METHOD_NAMES.get(spec.payment_method, spec.payment_method))}</p>'
+        f'<p class="amount">{escape(format_amount(intent.amount, intent.currency))}</p>'
+        f'<p class="meta">{escape(intent.description or "")}</p>'
+        f'<p class="meta">Pay with {escape(METHOD_NAMES.get(method, method))}</p>'
         f'<p class="state {css}" id="state">{escape(state)}</p>'
     )
     if intent.status is IntentStatus.REQUIRES_ACTION:
+        content += f'<p class="meta" id="step">{escape(STEP_TEXT.get(method, ""))}</p>'
+        if method == "wechat_pay":
+            content += f'<img class="qr" id="qr" alt="WeChat Pay QR code" src="/qr/{escape(intent.id)}.svg">'
         content += (
             '<form method="post">'
             '<button class="approve" type="submit" name="action" value="approve">Approve</button>'
@@ -88,14 +101,31 @@ def _wants_json(request: web.Request) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
+def return_location(intent: Intent) -> str | None:
+    """The return_url with Stripe's query: `payment_intent`, its client secret and `redirect_status`."""
+    if not intent.return_url:
+        return None
+    query = urlencode({
+        "payment_intent": intent.id,
+        "payment_intent_client_secret": str(intent_json(intent)["client_secret"]),
+        "redirect_status": REDIRECT_STATUS.get(intent.status, "failed"),
+    })  # fmt: skip
+    separator = "&" if "?" in intent.return_url else "?"
+    return f"{intent.return_url}{separator}{query}"
+
+
 class Checkout:
-    """Handlers of the hosted checkout over one `PaymentBook`."""
+    """Handlers of the hosted pages over one `PaymentBook`."""
 
     def __init__(self, book: PaymentBook) -> None:
         self._book = book
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get("/checkout/{id}", self.show), web.post("/checkout/{id}", self.act)]
+        return [
+            web.get("/checkout/{id}", self.show),
+            web.post("/checkout/{id}", self.act),
+            web.get("/qr/{id}.{ext:png|svg}", self.qr),
+        ]
 
     def _not_found(self, request: web.Request, exc: SimulatorError) -> web.Response:
         if _wants_json(request):
@@ -112,20 +142,35 @@ class Checkout:
         return render_intent(intent)
 
     async def act(self, request: web.Request) -> web.Response:
-        intent_id = request.match_info["id"]
         action = (await request.post()).get("action")
         try:
-            if action == "approve":
-                intent = self._book.approve(intent_id)
-            elif action == "decline":
-                intent = self._book.decline(intent_id)
-            else:
-                error = invalid("parameter_invalid", "action must be approve or decline.", "action")
-                return json_answer(error.body(), error.status)
+            intent = self._book.require(request.match_info["id"])
         except SimulatorError as exc:
             return self._not_found(request, exc)
+        if action not in {"approve", "decline"}:
+            error = invalid("parameter_invalid", "action must be approve or decline.", "action")
+            return json_answer(error.body(), error.status)
+        self._book.customer_acts(intent, approve=action == "approve")
         if _wants_json(request):
             return json_answer({"id": intent.id, "status": intent.status.value})
-        if intent.spec.return_url:
-            raise web.HTTPSeeOther(intent.spec.return_url)
+        location = return_location(intent)
+        if location:
+            raise web.HTTPSeeOther(location)
         return render_intent(intent)
+
+    async def qr(self, request: web.Request) -> web.Response:
+        intent = self._book.intents.get(request.match_info["id"])
+        if intent is None or intent.method != "wechat_pay":
+            return _page("Not found", '<p class="state ko">No such QR code.</p>', 404)
+        code = segno.make(wechat_qr_data(intent.id), error="m")
+        if request.match_info["ext"] == "png":
+            return web.Response(body=_png(code), content_type="image/png")
+        return web.Response(text=code.svg_inline(scale=5, border=2), content_type="image/svg+xml")
+
+
+def _png(code: segno.QRCode) -> bytes:
+    import io  # noqa: PLC0415
+
+    out = io.BytesIO()
+    code.save(out, kind="png", scale=5, border=2)
+    return out.getvalue()

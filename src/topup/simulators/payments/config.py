@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 from topup.settings import CONFIG
+from topup.simulators.payments.faults import Faults
 
 ENV_PREFIX = "TOPUP_PAYSIM_"
 
@@ -22,23 +23,41 @@ class SimulatorSettings:
     api_key: str
     webhook_url: str  # empty: events are recorded but not sent
     webhook_secret: str
-    public_url: str  # base of checkout_url
-    latency_ms: int
-    decline_rate: float
-    duplicate_webhook_rate: float
+    public_url: str  # base of the hosted pages' URLs
+    faults: Faults
     seed: int | None
 
     def __repr__(self) -> str:  # keeps the API key and the webhook secret out of logs and tracebacks
         return (
             f"SimulatorSettings(host={self.host!r}, port={self.port}, public_url={self.public_url!r}, "
-            f"webhook_url={self.webhook_url!r}, latency_ms={self.latency_ms}, "
-            f"decline_rate={self.decline_rate}, "
-            f"duplicate_webhook_rate={self.duplicate_webhook_rate}, seed={self.seed})"
+            f"webhook_url={self.webhook_url!r}, faults={self.faults!r}, seed={self.seed})"
         )
 
 
 def _env(name: str, default: str | None) -> str | None:
     return os.environ.get(ENV_PREFIX + name.upper().replace("-", "_"), default)
+
+
+FAULT_FLAGS = (
+    ("latency-ms", "int", "added to every API call"),
+    ("error-rate", "rate", "probability that an API call answers 500 without doing anything"),
+    (
+        "timeout-rate",
+        "rate",
+        "probability that an API write is done but answered only after --timeout-sleep-s",
+    ),
+    ("timeout-sleep-s", "seconds", "how long a timed-out answer is held back"),
+    ("decline-rate", "rate", "probability that an approval at the hosted page is declined anyway"),
+    ("processing-ms", "int", "> 0: an approval passes through `processing` this long"),
+    ("refund-delay-ms", "int", "how long an Alipay / WeChat Pay refund stays pending"),
+    ("refund-failure-rate", "rate", "probability that an Alipay / WeChat Pay refund fails"),
+    ("duplicate-webhook-rate", "rate", "probability that an event is delivered twice"),
+    (
+        "reorder-webhook-rate",
+        "rate",
+        "probability that an event is held back, so a later one may overtake it",
+    ),
+)
 
 
 def _rate(text: str) -> float:
@@ -62,23 +81,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--api-key", default=_env("api-key", CONFIG.payments_api_key), help="the one accepted bearer key")
     add(
         "--webhook-url",
-        default=_env("webhook-url", f"{CONFIG.public_url}/api/v1/payments/webhooks/sandbox"),
+        default=_env("webhook-url", f"{CONFIG.public_url}/api/v1/payments/webhooks/stripe"),
         help="where events are POSTed; empty disables delivery",
     )
     add("--webhook-secret", default=_env("webhook-secret", secret), help="signs Stripe-Signature")
     add(
         "--public-url",
         default=_env("public-url", None),
-        help="base of checkout_url (default http://host:port)",
+        help="base of the hosted pages (default http://host:port)",
     )
-    add("--latency-ms", type=int, default=int(_env("latency-ms", "0") or 0), help="added to every call")
-    add("--decline-rate", type=_rate, default=_rate(_env("decline-rate", "0") or "0"), help="0..1")
-    add(
-        "--duplicate-webhook-rate",
-        type=_rate,
-        default=_rate(_env("duplicate-webhook-rate", "0") or "0"),
-        help="probability that an event is delivered twice",
-    )
+    for name, kind, helptext in FAULT_FLAGS:
+        parse = _rate if kind == "rate" else (float if kind == "seconds" else int)
+        default = str(getattr(Faults(), name.replace("-", "_")))
+        add(f"--{name}", type=parse, default=parse(_env(name, default) or default), help=helptext)
     seed = _env("seed", None)
     add("--seed", type=int, default=int(seed) if seed else None, help="PRNG seed for reproducible faults")
 
@@ -94,8 +109,8 @@ def settings_from_args(args: argparse.Namespace) -> SimulatorSettings:
         webhook_url=str(args.webhook_url or ""),
         webhook_secret=str(args.webhook_secret),
         public_url=public_url,
-        latency_ms=max(0, int(args.latency_ms)),
-        decline_rate=float(args.decline_rate),
-        duplicate_webhook_rate=float(args.duplicate_webhook_rate),
+        faults=Faults(
+            **{name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name, _, _ in FAULT_FLAGS}
+        ),
         seed=args.seed,
     )

@@ -1,9 +1,14 @@
-"""Stripe's idempotency semantics for the sandbox's write endpoints.
+"""Stripe's idempotency semantics for every `POST` of the simulated API.
 
-Same key + same endpoint + same JSON body replays the first successful answer; the same key with
-another body or endpoint is a 409 `idempotency_error`. Only successful answers are stored (as Stripe
-does for requests refused by validation), so a refused request may be retried with the same key.
-Answers are kept as the bytes sent and forgotten after 24 hours, as Stripe does, to bound memory.
+The first request with an `Idempotency-Key` reserves the key while it runs; its answer, errors included
+(Stripe stores the result once execution has begun), is then stored with a fingerprint of the endpoint
+and the parameters:
+- the same key and the same parameters replay the stored answer, with `Idempotent-Replayed: true`;
+- the same key with other parameters or another endpoint is a 400 `idempotency_error`;
+- the same key while the first request still runs is a 409 (`idempotency_key_in_use`): try again later.
+Answers of injected faults (500) are not stored, as Stripe does not store a request that never ran.
+Keys are forgotten after 24 hours, as Stripe prunes them. The server is one asyncio loop: each method
+runs without interruption, so the reservation needs no lock.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from topup.simulators.payments.state import SimulatorError
+from topup.simulators.payments.errors import SimulatorError
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,43 +30,55 @@ class StoredAnswer:
     stored_at: float
 
 
-def fingerprint(scope: str, body: object) -> bytes:
-    """A digest of the endpoint and the body, insensitive to key order and whitespace."""
-    canonical = json.dumps([scope, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def fingerprint(scope: str, params: object) -> bytes:
+    """A digest of the endpoint and the parameters, insensitive to their order."""
+    canonical = json.dumps([scope, params], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).digest()
 
 
 class IdempotencyStore:
-    """Answers stored by idempotency key; one dict lookup per request."""
+    """Answers stored by idempotency key, and the keys whose first request is still running."""
 
     def __init__(self, ttl_s: float = 24 * 3600, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl_s = ttl_s
         self._clock = clock
         self._answers: dict[str, StoredAnswer] = {}  # insertion order is age order
+        self._running: set[str] = set()
 
-    def replay(self, key: str | None, scope: str, body: object) -> StoredAnswer | None:
-        """The stored answer for `key`, None when the key is new; raises on a reused key."""
+    def begin(self, key: str | None, scope: str, params: object) -> StoredAnswer | None:
+        """The stored answer to replay, or None after reserving a new key; raises on misuse."""
         if not key:
             return None
+        if key in self._running:
+            raise SimulatorError(
+                409, "invalid_request_error", "idempotency_key_in_use",
+                "There is currently another in-progress request using this idempotency key. "
+                "Please try again later.",
+            )  # fmt: skip
         stored = self._answers.get(key)
         if stored is None:
+            self._running.add(key)
             return None
-        if stored.fingerprint != fingerprint(scope, body):
+        if stored.fingerprint != fingerprint(scope, params):
             raise SimulatorError(
-                409,
-                "idempotency_error",
-                "idempotency_key_reused",
-                "Keys for idempotent requests can only be used with the same parameters "
-                "they were first used with.",
-            )
+                400, "idempotency_error", None,
+                f"Keys for idempotent requests can only be used with the same parameters they were first "
+                f"used with. Try using a key other than '{key}' if you meant to execute a different request.",
+            )  # fmt: skip
         return stored
 
-    def save(self, key: str | None, scope: str, body: object, status: int, answer: bytes) -> None:
+    def finish(self, key: str | None, scope: str, params: object, status: int, answer: bytes) -> None:
         if not key:
             return
+        self._running.discard(key)
         now = self._clock()
-        self._answers[key] = StoredAnswer(fingerprint(scope, body), status, answer, now)
+        self._answers[key] = StoredAnswer(fingerprint(scope, params), status, answer, now)
         self._forget_before(now - self._ttl_s)
+
+    def abandon(self, key: str | None) -> None:
+        """The request never ran (an injected fault): the key is free again."""
+        if key:
+            self._running.discard(key)
 
     def _forget_before(self, cutoff: float) -> None:
         while self._answers:

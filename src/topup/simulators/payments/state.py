@@ -1,9 +1,13 @@
-"""The simulated provider's records: payment intents, refunds and the events their changes emit.
+"""The simulated Stripe account's records: PaymentIntents, their charges, refunds and the events they emit.
 
-Kept in memory behind `PaymentBook`, the one class that would change if the sandbox ever persisted.
-Every lookup is a dict access; listing pages through an append-only creation-order index.
+Kept in memory behind `PaymentBook`; the aiohttp server runs every change on one event loop, so no lock
+is needed. The JSON each object renders is in `objects`. Status changes follow Stripe's PaymentIntent
+life cycle:
 
-    SimulatorError          a refusal the API turns into a JSON error (status, type, code, message)
+    requires_payment_method -> requires_confirmation -> requires_action -> processing -> succeeded
+                  \\________________________________________\\______________________-> canceled
+
+Refusals raise `errors.SimulatorError`, answered as Stripe's error body.
 """
 
 from __future__ import annotations
@@ -15,56 +19,58 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
 
-CURRENCY_SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "cny": "¥"}  # all with two minor digits
+from topup.simulators.payments import objects
+from topup.simulators.payments.errors import DOC_URL, Json, SimulatorError, invalid, missing
+from topup.simulators.payments.faults import Faults
+
+CURRENCY_SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "cny": "¥", "hkd": "HK$"}  # two minor digits
 METHOD_NAMES = {"card": "Card", "bancontact": "Bancontact", "alipay": "Alipay", "wechat_pay": "WeChat Pay"}
+METHOD_CURRENCIES = {
+    "card": frozenset(CURRENCY_SYMBOLS),
+    "bancontact": frozenset({"eur"}),
+    "alipay": frozenset({"cny", "eur", "usd", "gbp", "hkd"}),
+    "wechat_pay": frozenset({"cny", "eur", "usd", "gbp", "hkd"}),
+}
+ASYNC_REFUND_METHODS = frozenset({"alipay", "wechat_pay"})
 MAX_AMOUNT_MINOR = 99_999_999
 
-Json = dict[str, object]
-EventSink = Callable[[Json], None]
+# Test payment methods, as in Stripe's test mode: what confirming with them does.
+TEST_CARDS = {
+    "pm_card_visa": "succeed",
+    "pm_card_mastercard": "succeed",
+    "pm_card_threeDSecure2Required": "three_d_secure",
+    "pm_card_authenticationRequired": "three_d_secure",
+    "pm_card_chargeDeclined": "generic_decline",
+    "pm_card_chargeDeclinedInsufficientFunds": "insufficient_funds",
+    "pm_card_visa_chargeDeclinedInsufficientFunds": "insufficient_funds",
+}
+REFUND_FAIL_MARKER = ("sim_refund", "fail")  # refund metadata that makes an asynchronous refund fail
 
-
-class SimulatorError(Exception):
-    """A refusal with the HTTP status and Stripe-like error body the API answers with."""
-
-    def __init__(self, status: int, error_type: str, code: str, message: str, param: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.error_type = error_type
-        self.code = code
-        self.message = message
-        self.param = param
-
-    def body(self) -> Json:
-        error: Json = {"type": self.error_type, "code": self.code, "message": self.message}
-        if self.param:
-            error["param"] = self.param
-        return {"error": error}
-
-
-def invalid(code: str, message: str, param: str | None = None, status: int = 400) -> SimulatorError:
-    return SimulatorError(status, "invalid_request_error", code, message, param)
+EventSink = Callable[[str, Json, "str | None"], None]  # type, object snapshot, idempotency key
+Scheduler = Callable[[float, Callable[[], None]], None]
 
 
 class IntentStatus(StrEnum):
-    REQUIRES_ACTION = "requires_action"  # waiting for the customer at the checkout page
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_CONFIRMATION = "requires_confirmation"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
     SUCCEEDED = "succeeded"
-    REQUIRES_PAYMENT_METHOD = "requires_payment_method"  # declined; last_payment_error says why
+    CANCELED = "canceled"
+
+
+CANCELABLE = {
+    IntentStatus.REQUIRES_PAYMENT_METHOD,
+    IntentStatus.REQUIRES_CONFIRMATION,
+    IntentStatus.REQUIRES_ACTION,
+}
 
 
 def new_id(prefix: str) -> str:
     """Time-ordered, random ids (never from the seeded PRNG: two seeded runs must not collide)."""
-    return f"{prefix}_{time.time_ns() // 1_000_000:012x}{secrets.token_hex(8)}"
-
-
-@dataclass(frozen=True, slots=True)
-class NewIntent:
-    amount: int
-    currency: str
-    payment_method: str
-    description: str
-    metadata: dict[str, str]
-    return_url: str | None
+    return f"{prefix}_{time.time_ns() // 1_000_000:012x}{secrets.token_hex(6)}"
 
 
 @dataclass(slots=True)
@@ -72,196 +78,359 @@ class Refund:
     id: str
     amount: int
     currency: str
-    payment_intent: str
+    intent_id: str
+    charge_id: str
     metadata: dict[str, str]
+    reason: str | None
     created: int
-
-    def to_json(self) -> Json:
-        return {
-            "id": self.id,
-            "object": "refund",
-            "status": "succeeded",
-            "amount": self.amount,
-            "currency": self.currency,
-            "payment_intent": self.payment_intent,
-            "metadata": dict(self.metadata),
-            "created": self.created,
-        }
+    seq: int
+    status: str = "succeeded"  # pending | succeeded | failed | canceled
+    failure_reason: str | None = None
 
 
 @dataclass(slots=True)
 class Intent:
     id: str
-    spec: NewIntent
-    checkout_url: str
+    amount: int
+    currency: str
+    payment_method_types: list[str]
+    description: str | None
+    metadata: dict[str, str]
     created: int
-    status: IntentStatus = IntentStatus.REQUIRES_ACTION
+    seq: int
+    payment_method_options: Json = field(default_factory=dict)
+    status: IntentStatus = IntentStatus.REQUIRES_PAYMENT_METHOD
+    method: str | None = None  # the payment method type chosen at confirmation
+    payment_method: str | None = None  # pm_...
+    behaviour: str = "succeed"  # what the test payment method does (TEST_CARDS)
+    return_url: str | None = None
+    next_action: Json | None = None
     last_payment_error: Json | None = None
-    amount_refunded: int = 0
-    refunds: list[Refund] = field(default_factory=list)
-
-    def to_json(self) -> Json:
-        spec = self.spec
-        return {
-            "id": self.id,
-            "object": "payment_intent",
-            "status": self.status.value,
-            "amount": spec.amount,
-            "amount_received": spec.amount if self.status is IntentStatus.SUCCEEDED else 0,
-            "amount_refunded": self.amount_refunded,
-            "currency": spec.currency,
-            "payment_method": spec.payment_method,
-            "description": spec.description,
-            "metadata": dict(spec.metadata),
-            "return_url": spec.return_url,
-            "checkout_url": self.checkout_url,
-            "last_payment_error": dict(self.last_payment_error) if self.last_payment_error else None,
-            "refunds": [refund.to_json() for refund in self.refunds],
-            "created": self.created,
-        }
+    latest_charge: str | None = None
+    canceled_at: int | None = None
+    cancellation_reason: str | None = None
+    amount_refunded: int = 0  # on the charge; pending refunds count, failed ones come back
+    refunds: list[str] = field(default_factory=list)
+    hosted_url: str = ""
 
 
-def _declined() -> Json:
-    return {
-        "type": "card_error",
-        "code": "card_declined",
-        "decline_code": "generic_decline",
-        "message": "The payment was declined.",
-    }
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """What a confirmation asks: the method, its test behaviour, where to come back, its options."""
+
+    method: str
+    payment_method: str
+    behaviour: str
+    return_url: str | None
+    options: Json
 
 
 class PaymentBook:
-    """All intents and refunds of the sandbox; each state change hands one event to `emit`."""
+    """All intents and refunds of the simulated account; every change emits its Stripe events."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 (the app wires these once)
         self,
-        checkout_base_url: str,
+        public_url: str,
         emit: EventSink,
-        decline_rate: float = 0.0,
+        schedule: Scheduler,
+        faults: Faults,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._checkout_base_url = checkout_base_url.rstrip("/")
+        self.public_url = public_url.rstrip("/")
         self._emit = emit
-        self._decline_rate = decline_rate
+        self._schedule = schedule
+        self.faults = faults
         self._rng = rng or random.Random()
         self._clock = clock
-        self._intents: dict[str, Intent] = {}
-        self._order: list[str] = []  # creation order, append-only
-        self._position: dict[str, int] = {}
-        self._refund_count = 0
-        self._event_count = 0
-        self._status_counts: Counter[str] = Counter()
-        self._captured: Counter[str] = Counter()  # per currency, minor units
-        self._refunded: Counter[str] = Counter()
+        self.intents: dict[str, Intent] = {}
+        self.refunds: dict[str, Refund] = {}
+        self._charges: dict[str, str] = {}  # charge id -> intent id
+        self._seq = 0
+        self.counts: Counter[str] = Counter()
 
-    def _now(self) -> int:
+    def now(self) -> int:
         return int(self._clock())
 
-    def create_intent(self, spec: NewIntent) -> Intent:
-        intent_id = new_id("pi")
-        intent = Intent(intent_id, spec, f"{self._checkout_base_url}/checkout/{intent_id}", self._now())
-        self._intents[intent_id] = intent
-        self._position[intent_id] = len(self._order)
-        self._order.append(intent_id)
-        self._status_counts[intent.status] += 1
-        return intent
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
 
-    def get(self, intent_id: str) -> Intent | None:
-        return self._intents.get(intent_id)
+    # ------------------------------------------------------------ lookups
 
     def require(self, intent_id: str) -> Intent:
-        intent = self._intents.get(intent_id)
+        intent = self.intents.get(intent_id)
         if intent is None:
-            raise invalid("resource_missing", f"No such payment_intent: {intent_id!r}", "id", status=404)
+            raise missing("payment_intent", intent_id, "intent")
         return intent
 
-    def page(self, limit: int, starting_after: str | None) -> tuple[list[Intent], bool]:
-        """Intents in creation order (oldest first), `limit` of them after `starting_after`."""
-        start = 0
-        if starting_after is not None:
-            position = self._position.get(starting_after)
-            if position is None:
-                raise invalid("resource_missing", "starting_after is no payment_intent", "starting_after")
-            start = position + 1
-        ids = self._order[start : start + limit]
-        return [self._intents[i] for i in ids], start + limit < len(self._order)
-
-    def approve(self, intent_id: str) -> Intent:
-        """The customer approves; the configured decline rate may still decline. No-op unless pending."""
-        intent = self.require(intent_id)
-        if intent.status is IntentStatus.REQUIRES_ACTION:
-            if self._decline_rate > 0 and self._rng.random() < self._decline_rate:
-                self._fail(intent)
-            else:
-                self._move(intent, IntentStatus.SUCCEEDED)
-                self._captured[intent.spec.currency] += intent.spec.amount
-                self._publish("payment_intent.succeeded", intent)
-        return intent
-
-    def decline(self, intent_id: str) -> Intent:
-        """The customer declines. No-op unless pending."""
-        intent = self.require(intent_id)
-        if intent.status is IntentStatus.REQUIRES_ACTION:
-            self._fail(intent)
-        return intent
-
-    def refund(self, intent_id: str, amount: int | None, metadata: dict[str, str]) -> Refund:
-        """Refund `amount` (default: what remains) of a succeeded intent; emits charge.refunded."""
-        intent = self.require(intent_id)
-        if intent.status is not IntentStatus.SUCCEEDED:
-            raise invalid("charge_not_captured", "This payment intent has no successful charge.")
-        remaining = intent.spec.amount - intent.amount_refunded
-        if remaining <= 0:
-            raise invalid("charge_already_refunded", "This charge has already been refunded.")
-        amount = remaining if amount is None else amount
-        if amount > remaining:
-            raise invalid("amount_too_large", f"Refund amount exceeds the remaining {remaining}.", "amount")
-        refund = Refund(new_id("re"), amount, intent.spec.currency, intent.id, metadata, self._now())
-        intent.refunds.append(refund)
-        intent.amount_refunded += amount
-        self._refund_count += 1
-        self._refunded[intent.spec.currency] += amount
-        self._publish("charge.refunded", intent)
+    def require_refund(self, refund_id: str) -> Refund:
+        refund = self.refunds.get(refund_id)
+        if refund is None:
+            raise missing("refund", refund_id, "refund")
         return refund
 
-    def summary(self) -> Json:
-        currencies = sorted(set(self._captured) | set(self._refunded))
-        return {
-            "object": "balance_summary",
-            "totals": {
-                c: {
-                    "captured": self._captured[c],
-                    "refunded": self._refunded[c],
-                    "net": self._captured[c] - self._refunded[c],
-                }
-                for c in currencies
-            },
-            "intents": len(self._intents),
-            "intents_by_status": {s.value: self._status_counts[s] for s in IntentStatus},
-            "refunds": self._refund_count,
-            "events": self._event_count,
+    def intent_of_charge(self, charge_id: str) -> Intent | None:
+        intent_id = self._charges.get(charge_id)
+        return self.intents.get(intent_id) if intent_id else None
+
+    # ------------------------------------------------------------ intents
+
+    def create(  # noqa: PLR0917 (Stripe's create parameters, each validated by the API)
+        self,
+        amount: int,
+        currency: str,
+        methods: list[str],
+        description: str | None,
+        metadata: dict[str, str],
+        options: Json,
+    ) -> Intent:
+        for method in methods:
+            self.check_currency(method, currency)
+        intent = Intent(
+            new_id("pi"), amount, currency, methods, description, metadata, self.now(), self._next_seq(),
+            payment_method_options=options,
+        )  # fmt: skip
+        intent.hosted_url = f"{self.public_url}/checkout/{intent.id}"
+        self.intents[intent.id] = intent
+        self.counts["intents"] += 1
+        return intent
+
+    @staticmethod
+    def check_currency(method: str, currency: str) -> None:
+        allowed = METHOD_CURRENCIES.get(method)
+        if allowed is None:
+            raise invalid(
+                "payment_intent_invalid_parameter",
+                f"The payment method type {method!r} is invalid. Supported: {sorted(METHOD_CURRENCIES)}.",
+                "payment_method_types",
+            )
+        if currency not in allowed:
+            raise invalid(
+                "payment_intent_invalid_currency",
+                f"The currency provided ({currency}) is invalid. Payments with {method} support the "
+                f"following currencies: {', '.join(sorted(allowed))}.",
+                "currency",
+            )
+
+    def attach(self, intent: Intent, payment_method: str) -> None:
+        """A payment method given without confirming: the intent waits for confirmation."""
+        intent.payment_method = payment_method
+        if intent.status is IntentStatus.REQUIRES_PAYMENT_METHOD:
+            intent.status = IntentStatus.REQUIRES_CONFIRMATION
+
+    def confirm(self, intent: Intent, confirmation: Confirmation, request_key: str | None) -> Intent:
+        """Confirm with a method: succeed, decline (402, as Stripe answers) or ask for the customer."""
+        if intent.status not in {IntentStatus.REQUIRES_PAYMENT_METHOD, IntentStatus.REQUIRES_CONFIRMATION}:
+            raise unexpected_state(intent, "confirm")
+        if confirmation.method not in intent.payment_method_types:
+            raise invalid(
+                "payment_intent_incompatible_payment_method",
+                f"The PaymentMethod type {confirmation.method!r} is not in this PaymentIntent's "
+                f"payment_method_types {intent.payment_method_types}.",
+                "payment_method",
+            )
+        self.check_currency(confirmation.method, intent.currency)
+        intent.method, intent.payment_method = confirmation.method, confirmation.payment_method
+        intent.behaviour, intent.last_payment_error = confirmation.behaviour, None
+        intent.payment_method_options = {**intent.payment_method_options, **confirmation.options}
+        intent.return_url = confirmation.return_url or intent.return_url
+        if confirmation.behaviour in {"generic_decline", "insufficient_funds"}:
+            self._decline(intent, confirmation.behaviour, request_key)
+            raise SimulatorError(
+                402, "card_error", "card_declined", "Your card was declined.",
+                decline_code=confirmation.behaviour,
+                extra={"payment_intent": {"id": intent.id, "status": intent.status.value}},
+            )  # fmt: skip
+        if confirmation.method == "card" and confirmation.behaviour == "succeed":
+            self._succeed(intent, request_key)
+            return intent
+        intent.next_action = self._next_action(intent)
+        intent.status = IntentStatus.REQUIRES_ACTION
+        self._emit("payment_intent.requires_action", self.snapshot(intent), request_key)
+        return intent
+
+    def _next_action(self, intent: Intent) -> Json:
+        return objects.next_action(self.public_url, intent)
+
+    def snapshot(self, intent: Intent) -> Json:
+        return objects.intent_json(intent)
+
+    def update(self, intent: Intent, changes: Json) -> Intent:
+        settled = intent.status in {IntentStatus.SUCCEEDED, IntentStatus.PROCESSING, IntentStatus.CANCELED}
+        if settled and set(changes) - {"metadata", "description"}:
+            raise unexpected_state(intent, "update")
+        metadata = changes.get("metadata")
+        if isinstance(metadata, dict):
+            intent.metadata = {k: str(v) for k, v in {**intent.metadata, **metadata}.items() if v != ""}
+        if isinstance(changes.get("description"), str):
+            intent.description = str(changes["description"])
+        if isinstance(changes.get("amount"), int):
+            intent.amount = int(str(changes["amount"]))
+        return intent
+
+    def cancel(self, intent: Intent, reason: str | None, request_key: str | None) -> Intent:
+        if intent.status not in CANCELABLE:
+            raise unexpected_state(intent, "cancel")
+        intent.status, intent.next_action = IntentStatus.CANCELED, None
+        intent.canceled_at, intent.cancellation_reason = self.now(), reason
+        self.counts["canceled"] += 1
+        self._emit("payment_intent.canceled", self.snapshot(intent), request_key)
+        return intent
+
+    def customer_acts(self, intent: Intent, approve: bool) -> Intent:
+        """The customer approves or declines on the hosted page; nothing happens unless it waits for them."""
+        if intent.status is not IntentStatus.REQUIRES_ACTION:
+            return intent
+        intent.next_action = None
+        if not approve:
+            self._decline(intent, "customer_declined", None)
+            return intent
+        if self.faults.decline_rate > 0 and self._rng.random() < self.faults.decline_rate:
+            self._decline(intent, "generic_decline", None)
+            return intent
+        if self.faults.processing_ms > 0:
+            intent.status = IntentStatus.PROCESSING
+            self._emit("payment_intent.processing", self.snapshot(intent), None)
+            self._schedule(self.faults.processing_ms / 1000, lambda: self._settle(intent))
+            return intent
+        self._succeed(intent, None)
+        return intent
+
+    def _settle(self, intent: Intent) -> None:
+        if intent.status is IntentStatus.PROCESSING:
+            self._succeed(intent, None)
+
+    def _succeed(self, intent: Intent, request_key: str | None) -> None:
+        charge_id = new_id("ch")
+        self._charges[charge_id] = intent.id
+        intent.latest_charge, intent.status, intent.next_action = charge_id, IntentStatus.SUCCEEDED, None
+        self.counts["succeeded"] += 1
+        self.counts[f"captured_{intent.currency}"] += intent.amount
+        self._emit("payment_intent.succeeded", self.snapshot(intent), request_key)
+
+    def _decline(self, intent: Intent, why: str, request_key: str | None) -> None:
+        if intent.method == "card" or why != "customer_declined":
+            error: Json = {
+                "type": "card_error", "code": "card_declined",
+                "decline_code": "generic_decline" if why == "customer_declined" else why,
+                "message": "Your card was declined.", "doc_url": DOC_URL + "card-declined",
+            }  # fmt: skip
+        else:
+            error = {
+                "type": "invalid_request_error", "code": "payment_intent_payment_attempt_failed",
+                "message": f"The customer did not approve the {METHOD_NAMES.get(intent.method or '')} "
+                "payment.",
+                "doc_url": DOC_URL + "payment-intent-payment-attempt-failed",
+            }  # fmt: skip
+        error["payment_method"] = {
+            "id": intent.payment_method,
+            "object": "payment_method",
+            "type": intent.method,
         }
+        intent.last_payment_error, intent.status = error, IntentStatus.REQUIRES_PAYMENT_METHOD
+        intent.next_action = None
+        self.counts["declined"] += 1
+        self._emit("payment_intent.payment_failed", self.snapshot(intent), request_key)
 
-    def _fail(self, intent: Intent) -> None:
-        intent.last_payment_error = _declined()
-        self._move(intent, IntentStatus.REQUIRES_PAYMENT_METHOD)
-        self._publish("payment_intent.payment_failed", intent)
+    # ------------------------------------------------------------ refunds
 
-    def _move(self, intent: Intent, status: IntentStatus) -> None:
-        self._status_counts[intent.status] -= 1
-        self._status_counts[status] += 1
-        intent.status = status
+    def refund(
+        self, intent: Intent, amount: int | None, metadata: dict[str, str], reason: str | None,
+        request_key: str | None,
+    ) -> Refund:  # fmt: skip
+        """Refund `amount` (default: what remains); asynchronous for Alipay and WeChat Pay."""
+        if intent.status is not IntentStatus.SUCCEEDED or intent.latest_charge is None:
+            raise invalid(
+                "charge_not_captured",
+                f"PaymentIntent {intent.id} does not have a successful charge to refund.",
+            )
+        remaining = intent.amount - intent.amount_refunded
+        if remaining <= 0:
+            raise invalid(
+                "charge_already_refunded", f"Charge {intent.latest_charge} has already been refunded."
+            )
+        amount = remaining if amount is None else amount
+        if amount > remaining:
+            raise invalid(
+                "amount_too_large",
+                f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining}).",
+                "amount",
+            )
+        refund = Refund(
+            new_id("re"), amount, intent.currency, intent.id, intent.latest_charge, metadata, reason,
+            self.now(), self._next_seq(),
+        )  # fmt: skip
+        self.refunds[refund.id] = refund
+        intent.refunds.append(refund.id)
+        intent.amount_refunded += amount
+        self.counts["refunds"] += 1
+        if intent.method in ASYNC_REFUND_METHODS:
+            refund.status = "pending"
+            fails = tuple(metadata.items() & {REFUND_FAIL_MARKER}) or (
+                self.faults.refund_failure_rate > 0 and self._rng.random() < self.faults.refund_failure_rate
+            )
+            self._schedule(self.faults.refund_delay_ms / 1000, lambda: self._finish_refund(refund, not fails))
+        else:
+            self.counts[f"refunded_{intent.currency}"] += amount
+            self._emit_charge_refunded(intent, request_key)
+        return refund
 
-    def _publish(self, event_type: str, intent: Intent) -> None:
-        """Snapshot the intent into an event now, so later changes do not leak into this one."""
-        self._event_count += 1
-        event: Json = {
-            "id": new_id("evt"),
-            "object": "event",
-            "type": event_type,
-            "created": self._now(),
-            "livemode": False,
-            "data": {"object": intent.to_json()},
-        }
-        self._emit(event)
+    def _finish_refund(self, refund: Refund, succeeded: bool) -> None:
+        if refund.status != "pending":
+            return
+        intent = self.intents[refund.intent_id]
+        if succeeded:
+            refund.status = "succeeded"
+            self.counts[f"refunded_{refund.currency}"] += refund.amount
+            self._emit("refund.updated", objects.refund_json(refund), None)
+            self._emit_charge_refunded(intent, None)
+            return
+        refund.status, refund.failure_reason = "failed", "declined"
+        intent.amount_refunded -= refund.amount  # the money is back on the account's balance
+        self.counts["refunds_failed"] += 1
+        self._emit("refund.failed", objects.refund_json(refund), None)
+        self._emit("refund.updated", objects.refund_json(refund), None)
+
+    def _emit_charge_refunded(self, intent: Intent, request_key: str | None) -> None:
+        self._emit("charge.refunded", objects.charge_json(intent), request_key)
+
+    # ------------------------------------------------------------ lists
+
+    def page_intents(
+        self, created_gte: int | None, after: str | None, limit: int
+    ) -> tuple[list[Intent], bool]:
+        rows = [i for i in self.intents.values() if created_gte is None or i.created >= created_gte]
+        return _page(rows, self.intents.get(after) if after else None, after, limit, "payment_intent")
+
+    def page_refunds(
+        self, intent_id: str | None, created_gte: int | None, after: str | None, limit: int
+    ) -> tuple[list[Refund], bool]:
+        rows = [
+            r for r in self.refunds.values()
+            if intent_id in {None, r.intent_id} and (created_gte is None or r.created >= created_gte)
+        ]  # fmt: skip
+        return _page(rows, self.refunds.get(after) if after else None, after, limit, "refund")
+
+
+Row = TypeVar("Row", Intent, Refund)
+
+
+def _page(
+    rows: list[Row], cursor: Row | None, after: str | None, limit: int, kind: str
+) -> tuple[list[Row], bool]:
+    """Newest first, as Stripe lists; `starting_after` an object id continues after it."""
+    if after and cursor is None:
+        raise missing(kind, after, "starting_after")
+    ordered = sorted(rows, key=lambda row: row.seq, reverse=True)
+    if cursor is not None:
+        ordered = [row for row in ordered if row.seq < cursor.seq]
+    return ordered[:limit], len(ordered) > limit
+
+
+def unexpected_state(intent: Intent, action: str) -> SimulatorError:
+    return SimulatorError(
+        400, "invalid_request_error", "payment_intent_unexpected_state",
+        f"You cannot {action} this PaymentIntent because it has a status of {intent.status.value}.",
+        extra={"payment_intent": {"id": intent.id, "status": intent.status.value}},
+    )  # fmt: skip

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from topup.adapters.payments.signature import sign
-from topup.simulators.payments.state import Json
+from topup.simulators.payments.errors import Json
 
 log = logging.getLogger("topup.simulators.payments.webhooks")
 
@@ -89,14 +89,24 @@ class WebhookDispatcher:
     def pending(self) -> int:
         return self._queue.qsize() + len(self._retries)
 
-    def publish(self, event: Json, copies: int = 1) -> None:
-        """Queue `copies` deliveries of the same serialized event (2 simulates a duplicate)."""
+    def publish(self, event: Json, copies: int = 1, delay_s: float = 0.0) -> None:
+        """Queue `copies` deliveries of the same serialized event (2 simulates a duplicate), the first
+        after `delay_s` (a held-back event that a later one may overtake)."""
         if not self.enabled:
             return
         body = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
         self.duplicates += copies - 1
-        for _ in range(copies):
-            self._queue.put_nowait(Delivery(str(event["id"]), body))
+        for copy in range(copies):
+            delivery = Delivery(str(event["id"]), body)
+            if copy == 0 and delay_s > 0:
+                self._later(delay_s, delivery)
+            else:
+                self._queue.put_nowait(delivery)
+
+    def _later(self, delay_s: float, delivery: Delivery) -> None:
+        token = next(self._tokens)
+        loop = asyncio.get_running_loop()
+        self._retries[token] = loop.call_later(delay_s, self._requeue, token, delivery)
 
     def stats(self) -> Json:
         return {
@@ -130,7 +140,7 @@ class WebhookDispatcher:
         headers = {
             "Content-Type": "application/json",
             "Stripe-Signature": sign(delivery.body, self._secret, int(self._clock())),
-            "User-Agent": "topup-payments-simulator",
+            "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks) topup-simulator",
         }
         async with self._session.post(self._url, data=delivery.body, headers=headers) as response:
             await response.read()
@@ -149,10 +159,7 @@ class WebhookDispatcher:
             delay_s,
             extra={"event_id": delivery.event_id},
         )
-        retry = Delivery(delivery.event_id, delivery.body, delivery.attempt + 1)
-        token = next(self._tokens)
-        loop = asyncio.get_running_loop()
-        self._retries[token] = loop.call_later(delay_s, self._requeue, token, retry)
+        self._later(delay_s, Delivery(delivery.event_id, delivery.body, delivery.attempt + 1))
 
     def _requeue(self, token: int, delivery: Delivery) -> None:
         self._retries.pop(token, None)

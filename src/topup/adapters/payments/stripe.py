@@ -1,0 +1,456 @@
+"""The `stripe` payment provider: the PaymentProvider port over the official `stripe` SDK (PaymentIntents).
+
+The same code talks to api.stripe.com and to our simulator (`topup.simulators.payments`): only the base
+address, the key and the webhook secrets differ. Each write carries our idempotency key (the payment id,
+the refund id, `cancel_...`), so that a retry after a timeout finds the first attempt.
+
+Errors, from the caller's point of view:
+
+    PortUnavailable (ports)        no connection, timeout, 429, 5xx, 409 (the same key still running) or an
+                                   answer that is not the expected object: the outcome is unknown; ask
+                                   (`get_payment`) or retry with the same idempotency key
+    ProviderRequestError           Stripe refused the request itself (401 bad key, 400 invalid parameters,
+                                   an idempotency key reused with other parameters): nothing was done;
+                                   sending it again unchanged will not help
+    InvalidSignature (ports)       a webhook whose Stripe-Signature does not verify under any secret
+    UnusableEvent (ports)          a verified webhook that is not an event we understand (acknowledged)
+
+A card declined at confirmation (402) is a FAILED `PaymentResult`; a refund refused for a business reason
+(400 charge_already_refunded, amount_too_large, ...; 404) is a `RefundResult(succeeded=False, code=...)`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+
+from topup.adapters.payments.signature import verify
+from topup.domain.errors import InvalidInput
+from topup.domain.money import Money
+from topup.jsonbody import JsonBodyError, read_object
+from topup.ports import (
+    InvalidSignature,
+    NextAction,
+    NextActionKind,
+    PaymentEvent,
+    PaymentRequest,
+    PaymentResult,
+    PaymentStatus,
+    PortUnavailable,
+    ProviderPayment,
+    ProviderRefund,
+    ProviderRequestError,
+    RefundResult,
+    RefundState,
+    UnusableEvent,
+)
+
+SIGNATURE_HEADER = "stripe-signature"
+TOLERANCE_S = 300
+PAGE_SIZE = 100
+MAX_ID = 80  # longest event id, type or object id we store (the inbox and payment columns)
+DEFAULT_CARD_PAYMENT_METHOD = "pm_card_threeDSecure2Required"  # Stripe's test card that asks for 3-D Secure
+EVENT_TYPES = {
+    "payment_intent.succeeded": "payment.succeeded",
+    "payment_intent.payment_failed": "payment.failed",
+    "payment_intent.processing": "payment.processing",
+    "payment_intent.canceled": "payment.canceled",
+    "payment_intent.requires_action": "payment.requires_action",
+    "charge.refunded": "refund.succeeded",
+    "refund.failed": "refund.failed",
+}
+REFUND_STATES = {
+    "succeeded": RefundState.SUCCEEDED,
+    "pending": RefundState.PENDING,
+    "requires_action": RefundState.PENDING,
+    "failed": RefundState.FAILED,
+    "canceled": RefundState.FAILED,
+}
+REFUND_EVENT_TYPES = {
+    RefundState.SUCCEEDED: "refund.succeeded",
+    RefundState.PENDING: "refund.pending",
+    RefundState.FAILED: "refund.failed",
+}
+
+Json = dict[str, Any]
+
+
+def method_parameters(method: str, card_payment_method: str) -> Json:
+    """The PaymentIntent parameters that choose and confirm each of our payment methods."""
+    if method == "card":
+        return {"payment_method_types": ["card"], "payment_method": card_payment_method}
+    if method == "bancontact":
+        return {
+            "payment_method_types": ["bancontact"],
+            "payment_method_data": {"type": "bancontact", "billing_details": {"name": "Topup customer"}},
+        }
+    if method == "alipay":
+        return {"payment_method_types": ["alipay"], "payment_method_data": {"type": "alipay"}}
+    if method == "wechat_pay":
+        return {
+            "payment_method_types": ["wechat_pay"],
+            "payment_method_data": {"type": "wechat_pay"},
+            "payment_method_options": {"wechat_pay": {"client": "web"}},
+        }
+    raise ProviderRequestError(400, "payment_method_unsupported", f"no Stripe parameters for {method!r}")
+
+
+def _get(obj: object, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, Mapping) else None
+
+
+def _text(obj: object, key: str) -> str | None:
+    value = _get(obj, key)
+    return value if isinstance(value, str) else None
+
+
+def payment_status(intent: Mapping[str, Any]) -> PaymentStatus:
+    """The port's status of a PaymentIntent (REFUNDED when its expanded charge is refunded in full)."""
+    status = intent.get("status")
+    if status == "succeeded":
+        charge = intent.get("latest_charge")
+        refunded = _get(charge, "amount_refunded")
+        amount = intent.get("amount")
+        full = isinstance(refunded, int) and isinstance(amount, int) and refunded >= amount > 0
+        return PaymentStatus.REFUNDED if full else PaymentStatus.SUCCEEDED
+    if status == "processing":
+        return PaymentStatus.PROCESSING
+    if status == "canceled" or (status == "requires_payment_method" and intent.get("last_payment_error")):
+        return PaymentStatus.FAILED
+    return PaymentStatus.REQUIRES_ACTION
+
+
+def next_action(intent: Mapping[str, Any]) -> NextAction | None:
+    action = intent.get("next_action")
+    kind = _text(action, "type")
+    if kind == "redirect_to_url":
+        return NextAction(NextActionKind.REDIRECT, url=_text(_get(action, kind), "url"))
+    if kind == "alipay_handle_redirect":
+        return NextAction(NextActionKind.REDIRECT, url=_text(_get(action, kind), "url"))
+    if kind == "wechat_pay_display_qr_code":
+        qr = _get(action, kind)
+        return NextAction(
+            NextActionKind.DISPLAY_QR,
+            qr_data=_text(qr, "data"),
+            instructions_url=_text(qr, "hosted_instructions_url"),
+        )
+    return None
+
+
+def intent_result(intent: Mapping[str, Any]) -> PaymentResult:
+    provider_ref = _text(intent, "id")
+    if not provider_ref or not isinstance(intent.get("status"), str):
+        raise PortUnavailable("Stripe answered without a PaymentIntent id or status")
+    action = next_action(intent)
+    checkout = (action.url or action.instructions_url) if action else None
+    return PaymentResult(provider_ref, payment_status(intent), checkout, dict(intent), action)
+
+
+def _as_dict(obj: stripe.StripeObject) -> Json:
+    return obj.to_dict(recursive=True)
+
+
+def _unix(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+class StripePaymentProvider:
+    """A thread-safe client (the SDK's requests client keeps a session per thread)."""
+
+    name = "stripe"
+
+    def __init__(  # noqa: PLR0917 (one line of wiring builds it)
+        self,
+        base_url: str,
+        api_key: str,
+        webhook_secrets: Sequence[str],
+        api_version: str,
+        timeout_s: float = 10.0,
+        card_payment_method: str = DEFAULT_CARD_PAYMENT_METHOD,
+    ) -> None:
+        self._secrets = tuple(s for s in webhook_secrets if s)
+        self._card_payment_method = card_payment_method
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": base_url.rstrip("/")},
+            stripe_version=api_version,
+            max_network_retries=0,  # our callers retry with the same idempotency key, after asking
+            http_client=stripe.RequestsClient(timeout=timeout_s),
+        )
+
+    # ------------------------------------------------------------ payments
+
+    def create_payment(self, request: PaymentRequest) -> PaymentResult:
+        params: Json = {
+            "amount": request.amount.amount_minor,
+            "currency": request.amount.currency.lower(),
+            "confirm": True,
+            "description": request.description,
+            "metadata": {"order_id": request.order_id, "payment_id": request.payment_id},
+            **method_parameters(request.method, self._card_payment_method),
+        }
+        if request.return_url:
+            params["return_url"] = request.return_url
+        try:
+            intent = self._client.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": request.payment_id},
+            )
+        except stripe.CardError as exc:
+            return self._declined(exc)
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return intent_result(_as_dict(intent))
+
+    def _declined(self, exc: stripe.CardError) -> PaymentResult:
+        """A card declined at confirmation: Stripe answers 402 with the intent, now FAILED."""
+        body = exc.json_body if isinstance(exc.json_body, dict) else {}
+        intent = _get(body.get("error"), "payment_intent")
+        provider_ref = _text(intent, "id")
+        if not provider_ref:
+            raise PortUnavailable("Stripe declined a card without naming the PaymentIntent")
+        return PaymentResult(provider_ref, PaymentStatus.FAILED, None, dict(body))
+
+    def get_payment(self, provider_ref: str) -> PaymentResult:
+        try:
+            intent = self._client.v1.payment_intents.retrieve(
+                provider_ref, params={"expand": ["latest_charge"]}
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return intent_result(_as_dict(intent))
+
+    def cancel_payment(self, provider_ref: str, idempotency_key: str) -> PaymentResult:
+        """Cancel at Stripe; an intent that can no longer be cancelled is answered as it now is."""
+        try:
+            intent = self._client.v1.payment_intents.cancel(
+                provider_ref, params={}, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.InvalidRequestError as exc:
+            if exc.code != "payment_intent_unexpected_state":
+                raise _translate(exc) from exc
+            return self.get_payment(provider_ref)
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return intent_result(_as_dict(intent))
+
+    # ------------------------------------------------------------ refunds
+
+    def refund(self, provider_ref: str, amount: Money, refund_id: str) -> RefundResult:
+        """Refund `amount`; the same `refund_id` replays the first refund instead of a second one.
+        Alipay and WeChat Pay refunds come back PENDING: `refund.updated` / `refund.failed` tell the end."""
+        params: Json = {
+            "payment_intent": provider_ref,
+            "amount": amount.amount_minor,
+            "metadata": {"refund_id": refund_id},
+        }
+        try:
+            refund = self._client.v1.refunds.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": refund_id},
+            )
+        except stripe.IdempotencyError as exc:
+            raise _translate(exc) from exc
+        except stripe.InvalidRequestError as exc:
+            return RefundResult(refund_ref="", succeeded=False, code=exc.code or "invalid_request_error")
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return refund_result(_as_dict(refund))
+
+    # ------------------------------------------------------------ reconciliation
+
+    def _pages(self, listing: Any) -> Iterator[Json]:
+        try:
+            for item in listing.auto_paging_iter():
+                yield _as_dict(item)
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+
+    def list_payments(self, created_gte: datetime) -> list[ProviderPayment]:
+        """Every PaymentIntent created at or after `created_gte`, newest first."""
+        params: Json = {"created": {"gte": _unix(created_gte)}, "limit": PAGE_SIZE}
+        try:
+            listing = self._client.v1.payment_intents.list(params=params)  # type: ignore[arg-type]
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return [provider_payment(intent) for intent in self._pages(listing)]
+
+    def list_refunds(self, created_gte: datetime, provider_ref: str | None = None) -> list[ProviderRefund]:
+        """Every refund created at or after `created_gte` (of one payment when `provider_ref` is given)."""
+        params: Json = {"created": {"gte": _unix(created_gte)}, "limit": PAGE_SIZE}
+        if provider_ref:
+            params["payment_intent"] = provider_ref
+        try:
+            listing = self._client.v1.refunds.list(params=params)  # type: ignore[arg-type]
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return [provider_refund(refund) for refund in self._pages(listing)]
+
+    # ------------------------------------------------------------ webhooks
+
+    def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
+        """Verify `Stripe-Signature` on the raw bytes under each secret (rotation), then reduce the event."""
+        header = next((v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER), None)
+        if not header:
+            raise InvalidSignature("missing signature header")
+        if not self._verified(raw_body, header):
+            raise InvalidSignature("no signature matches, or the timestamp is outside the tolerance")
+        try:
+            event = read_object(raw_body)  # refuses invalid UTF-8, non-objects, deep nesting, NUL characters
+        except JsonBodyError as exc:
+            raise UnusableEvent(f"webhook body refused: {exc.code}") from exc
+        return reduce_event(event)
+
+    def _verified(self, raw_body: bytes, header: str) -> bool:
+        try:
+            raw_body.decode("utf-8")
+        except UnicodeDecodeError:
+            # The SDK verifies text only; the same scheme over the raw bytes lets a signed but unreadable
+            # body be acknowledged (and ignored) instead of retried by Stripe for days.
+            return self._verified_bytes(raw_body, header)
+        for secret in self._secrets:
+            try:
+                stripe.WebhookSignature.verify_header(raw_body, header, secret, TOLERANCE_S)
+            except (stripe.SignatureVerificationError, ValueError):
+                continue
+            return True
+        return False
+
+    def _verified_bytes(self, raw_body: bytes, header: str) -> bool:
+        try:
+            verify(raw_body, header, self._secrets, int(time.time()), TOLERANCE_S)
+        except InvalidSignature:
+            return False
+        return True
+
+    def event_from_payload(self, payload: Mapping[str, object]) -> PaymentEvent:
+        """Rebuild the PaymentEvent of an event verified earlier from its stored `payload` (no check)."""
+        return reduce_event(dict(payload))
+
+
+def refund_result(refund: Mapping[str, Any]) -> RefundResult:
+    refund_ref = _text(refund, "id")
+    if not refund_ref:
+        raise PortUnavailable("Stripe answered a refund without an id")
+    status = str(refund.get("status"))
+    state = REFUND_STATES.get(status, RefundState.PENDING)
+    code = None if state is not RefundState.FAILED else (_text(refund, "failure_reason") or status)
+    return RefundResult(refund_ref, state is RefundState.SUCCEEDED, code, state)
+
+
+def _money(amount: object, currency: object) -> Money | None:
+    if not isinstance(amount, int) or isinstance(amount, bool) or not isinstance(currency, str):
+        return None
+    try:
+        return Money(amount, currency.upper())
+    except InvalidInput:
+        return None
+
+
+def _created(obj: Mapping[str, Any]) -> datetime:
+    created = obj.get("created")
+    if not isinstance(created, int):
+        raise PortUnavailable("Stripe listed an object without its creation time")
+    return datetime.fromtimestamp(created, UTC)
+
+
+def provider_payment(intent: Mapping[str, Any]) -> ProviderPayment:
+    amount = _money(intent.get("amount"), intent.get("currency"))
+    received = _money(intent.get("amount_received"), intent.get("currency"))
+    provider_ref = _text(intent, "id")
+    if amount is None or received is None or not provider_ref:
+        raise PortUnavailable("Stripe listed a PaymentIntent without id, amount or currency")
+    metadata = intent.get("metadata")
+    return ProviderPayment(
+        provider_ref=provider_ref,
+        payment_id=_text(metadata, "payment_id"),
+        order_id=_text(metadata, "order_id"),
+        status=payment_status(intent),
+        amount=amount,
+        amount_received=received,
+        created=_created(intent),
+    )
+
+
+def provider_refund(refund: Mapping[str, Any]) -> ProviderRefund:
+    amount = _money(refund.get("amount"), refund.get("currency"))
+    refund_ref, provider_ref = _text(refund, "id"), _text(refund, "payment_intent")
+    if amount is None or not refund_ref or not provider_ref:
+        raise PortUnavailable("Stripe listed a refund without id, PaymentIntent, amount or currency")
+    return ProviderRefund(
+        refund_ref=refund_ref,
+        provider_ref=provider_ref,
+        refund_id=_text(refund.get("metadata"), "refund_id"),
+        amount=amount,
+        state=REFUND_STATES.get(str(refund.get("status")), RefundState.PENDING),
+        created=_created(refund),
+    )
+
+
+def _translate(exc: stripe.StripeError) -> Exception:
+    """Transport trouble and 5xx/429/409 are unknown outcomes; other refusals are the request's fault."""
+    status = exc.http_status
+    unknown = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
+    if isinstance(exc, unknown) or status is None or status >= 500 or status in {409, 429}:
+        return PortUnavailable(f"Stripe unavailable ({type(exc).__name__}, {status})")
+    code = exc.code or _text(_get(exc.json_body, "error"), "type") or type(exc).__name__
+    return ProviderRequestError(status, code, exc.user_message or str(exc))
+
+
+def reduce_event(event: object) -> PaymentEvent:
+    """Reduce a verified Stripe event to a PaymentEvent; one we cannot use raises UnusableEvent."""
+    obj = _get(_get(event, "data"), "object")
+    if not isinstance(event, dict) or not isinstance(obj, dict):
+        raise UnusableEvent("webhook body is not an event")
+    event_id, raw_type, object_id = _text(event, "id"), _text(event, "type"), _text(obj, "id")
+    if not event_id or not raw_type or not object_id:
+        raise UnusableEvent("webhook event lacks an id, a type or an object id")
+    if len(event_id) > MAX_ID or len(raw_type) > MAX_ID or len(object_id) > MAX_ID:
+        raise UnusableEvent("webhook event id, type or object id is too long")
+    kind = obj.get("object")
+    if kind == "refund":
+        return _refund_event(event, event_id, raw_type, obj)
+    amount_field = "amount_refunded" if kind == "charge" else "amount"
+    amount = _money(obj.get(amount_field), obj.get("currency"))
+    if amount is None and raw_type in EVENT_TYPES:
+        raise UnusableEvent(f"{raw_type} event without a valid amount and currency")
+    error = obj.get("last_payment_error")
+    provider_ref = object_id if kind == "payment_intent" else (_text(obj, "payment_intent") or object_id)
+    return PaymentEvent(
+        event_id=event_id,
+        type=EVENT_TYPES.get(raw_type, raw_type),
+        provider_ref=provider_ref,
+        payment_id=_text(obj.get("metadata"), "payment_id"),
+        amount=amount,
+        failure_code=_text(error, "code"),
+        payload=event,
+    )
+
+
+def _refund_event(event: Json, event_id: str, raw_type: str, refund: Json) -> PaymentEvent:
+    """`refund.updated` says the refund's new status; `refund.failed` is always a failure."""
+    amount = _money(refund.get("amount"), refund.get("currency"))
+    provider_ref = _text(refund, "payment_intent")
+    if amount is None or not provider_ref or len(provider_ref) > MAX_ID:
+        raise UnusableEvent(f"{raw_type} event without a PaymentIntent, amount or currency")
+    state = REFUND_STATES.get(str(refund.get("status")), RefundState.PENDING)
+    event_type = "refund.failed" if raw_type == "refund.failed" else REFUND_EVENT_TYPES[state]
+    if raw_type not in {"refund.updated", "refund.failed", "refund.created"}:
+        event_type = raw_type
+    failed = event_type == "refund.failed"
+    metadata = refund.get("metadata")
+    return PaymentEvent(
+        event_id=event_id,
+        type=event_type,
+        provider_ref=provider_ref,
+        payment_id=_text(metadata, "payment_id"),
+        amount=amount,
+        failure_code=(_text(refund, "failure_reason") or "refund_failed") if failed else None,
+        payload=event,
+        refund_ref=_text(refund, "id"),
+        refund_id=_text(metadata, "refund_id"),
+    )
