@@ -3,8 +3,8 @@ calls the services make, answers with the next actions each method has at Stripe
 Pay's QR code), and lets a test send the events a provider would, through the webhook path (a fake
 signature check, the inbox, `services.payments.apply_event`).
 
-Used where the real peer cannot yet say what a test needs (cancel, asynchronous and failed refunds); the
-sandbox simulator's tests stay as they are.
+Used for the services' own rules (races, limits, every event order); the same paths against the Stripe
+simulator through the real SDK are in test_payment_retry.py and test_stripe_refunds_end_to_end.py.
 """
 
 from __future__ import annotations

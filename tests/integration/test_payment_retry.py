@@ -1,5 +1,5 @@
-"""A declined payment retried with another method through the API, against the payment simulator (the real
-peer of today's adapter): the new attempt gets its own checkout, and the order is delivered once."""
+"""A declined payment retried with another method through the API, against the Stripe simulator through
+the real SDK: the new attempt gets its own checkout, and the order is delivered once."""
 
 from __future__ import annotations
 
