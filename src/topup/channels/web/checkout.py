@@ -146,9 +146,7 @@ def pay(
     except orders.ProviderUnavailable:
         return _review_again(http, request, template, extra, errors_of(code="payment_provider_unavailable"))
     owners.remember_order(http, str(stored.body["id"]))  # this browser may see its order from now on
-    payment = stored.body.get("payment")
-    checkout = payment.get("checkout_url") if isinstance(payment, dict) else None
-    return HttpResponseRedirect(str(checkout or f"/orders/{stored.body['id']}"))
+    return HttpResponseRedirect(where_to_pay(stored.body))
 
 
 def _review_again(
@@ -166,3 +164,13 @@ def _review_again(
         "chosen_method": http.POST.get("payment_method"),
     }
     return page(http, template, context, status=422)
+
+
+def where_to_pay(order: Mapping[str, object]) -> str:
+    """After an order or a new attempt: the provider's page when the payer must go there (3-D Secure, the
+    bank, Alipay), else our order page (WeChat Pay's QR code is shown there, to scan with the phone)."""
+    payment = order.get("payment")
+    action = payment.get("next_action") if isinstance(payment, dict) else None
+    if isinstance(action, dict) and action.get("kind") == "redirect" and action.get("url"):
+        return str(action["url"])
+    return f"/orders/{order['id']}"

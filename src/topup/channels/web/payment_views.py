@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from topup.channels import owners
 from topup.channels.messages import MESSAGES
-from topup.channels.web.checkout import PAYMENT_METHODS
+from topup.channels.web.checkout import PAYMENT_METHODS, where_to_pay
 from topup.channels.web.common import GENERAL, errors_of
 from topup.domain.errors import DomainError, NotFound
 from topup.domain.orders import OrderStatus
@@ -88,8 +88,4 @@ def pay_again(request: HttpRequest, order_id: str) -> HttpResponse:
         return render_order(request, order_id, errors_of(exc), status=422)
     except orders.ProviderUnavailable:
         return render_order(request, order_id, errors_of(code="payment_provider_unavailable"), status=503)
-    payment = stored.body.get("payment")
-    action = payment.get("next_action") if isinstance(payment, dict) else None
-    if isinstance(action, dict) and action.get("kind") == "redirect" and action.get("url"):
-        return HttpResponseRedirect(str(action["url"]))
-    return HttpResponseRedirect(f"/orders/{order_id}")
+    return HttpResponseRedirect(where_to_pay(stored.body))
