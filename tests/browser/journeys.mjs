@@ -158,6 +158,54 @@ async function topupInChinese(page, shot) {
   await shot("order-delivered");
 }
 
+// (4) Top up in Chinese with WeChat Pay: the review shows the yuan amount with its rate, source and date; the
+// order page shows WeChat Pay's QR code (it must fit 360 px and decode to the payment's data) and the yuan
+// amount; the simulator's hosted page stands in for the phone's scan.
+async function wechatInChinese(page, shot) {
+  await page.goto(`${base}/?lang=zh-hans`);
+  await page.getByRole("link", { name: "给号码充值" }).click();
+  await page.waitForURL(/\/topup$/);
+  await page.getByLabel("手机号码").fill("0470 12 34 58");
+  await page.getByRole("button", { name: "继续" }).click();
+  await page.waitForURL(/\/topup\/network/);
+  await page.getByLabel("运营商").selectOption({ label: "Proximus" });
+  await page.getByRole("button", { name: "继续" }).click();
+  await page.waitForURL(/\/topup\/plans/);
+  const plan = page.locator("button.plan").filter({ hasText: "话费" }).filter({ hasText: /€\s?10[.,]00/ });
+  await plan.click();
+  await page.waitForURL(/\/topup\/review/);
+  const yuan = (await page.locator("#fx-wechat_pay").innerText()).trim();
+  check(/¥\s?\d+[.,]\d\d/.test(yuan) && yuan.includes("欧洲央行") && /\d{4}年/.test(yuan),
+    `review shows no yuan amount with rate, source and date for WeChat Pay: ${JSON.stringify(yuan)}`);
+  await page.getByRole("radio", { name: /微信支付/ }).check();
+  await shot("review-wechat");
+  await page.getByRole("button", { name: "立即支付" }).click();
+  await page.waitForURL(/\/orders\//);
+  const box = page.locator(".pay-qr-box");
+  await box.waitFor();
+  await shot("order-qr");
+  const steps = (await page.locator("#wechat-steps").innerText()).trim();
+  check(steps.includes("扫一扫"), `WeChat instructions not in Chinese: ${JSON.stringify(steps)}`);
+  const shown = (await page.locator("#fx").innerText()).trim();
+  check(shown.includes("¥") && shown.includes("欧洲央行"), `order page shows no yuan amount: ${JSON.stringify(shown)}`);
+  const size = await box.boundingBox();
+  check(size && size.x >= 0 && size.x + size.width <= 360 && size.width >= 160,
+    `QR code does not fit a 360 px screen: ${JSON.stringify(size)}`);
+  const scanned = decodeQr(await box.screenshot({ path: path.join(SHOTS, "wechat-zh-qr-element.png") }));
+  check(scanned && scanned.startsWith("weixin://"), `QR on screen decodes to ${JSON.stringify(scanned)}`);
+  const orderUrl = page.url();
+  // The phone scans the code and pays: the simulator's hosted page stands in for WeChat.
+  const instructions = await page.locator("#wechat-instructions").getAttribute("href");
+  check(instructions, "no link to WeChat Pay's instructions");
+  await page.goto(instructions);
+  await shot("wechat-scan");
+  await page.getByRole("button", { name: "Approve" }).click();
+  await page.goto(orderUrl);
+  await waitForOrderStatus(page, "delivered", "完成");
+  await shot("order-delivered");
+  log(`wechat-zh: QR ${scanned.slice(0, 40)}..., ${shown}`);
+}
+
 // (2) Buy an eSIM in French up to the order page; its QR code must carry the activation code shown.
 async function esimInFrench(page, shot) {
   await page.goto(`${base}/`);
@@ -235,6 +283,7 @@ async function myLineInDutch(page, shot) {
 
 const journeys = [
   ["topup-zh", topupInChinese],
+  ["wechat-zh", wechatInChinese],
   ["esim-fr", esimInFrench],
   ["my-nl", myLineInDutch],
 ];
