@@ -216,13 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_simulators(simulate: argparse.ArgumentParser) -> None:
-    from topup.simulators import carriers, payments, phone, smdp, smsc, usage, ussd_phone  # noqa: PLC0415
+    from topup.simulators import carriers, dtone, payments, phone, smdp, smsc, usage, ussd_phone  # noqa: PLC0415
     from topup.simulators.smsc import phone_cli  # noqa: PLC0415
 
     kinds = simulate.add_subparsers(dest="simulator", required=True)
     for name, module, help_text in [
         ("payments", payments, "payment provider: checkout page, signed webhooks, refunds"),
         ("carriers", carriers, "carrier gateways of Proximus, Orange Belgium, BASE and Telenet"),
+        ("dtone", dtone, "DT One DVS aggregator API: airtime and bundles of the Belgian operators"),
         ("smdp", smdp, "SM-DP+ speaking ES2+: profile pools, downloads, progress notifications"),
         ("phone", phone, "a phone installing an eSIM profile from an activation code"),
         ("usage", usage, "a packet core posting data usage batches to the platform"),

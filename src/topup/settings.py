@@ -16,6 +16,8 @@ DEMO_SECRET = "demo-insecure-secret-change-me"  # noqa: S105 - the demo's placeh
 DEMO_PAYMENTS_API_KEY = "sk_test_topup_demo"
 DEMO_WEBHOOK_SECRET = "whsec_topup_demo"  # noqa: S105
 DEMO_CARRIER_API_KEY = "carrier_demo_key"
+DEMO_DTONE_API_KEY = "dtone_demo_key"
+DEMO_DTONE_API_SECRET = "dtone_demo_secret"  # noqa: S105 - the DT One simulator's, refused in production
 DEMO_SMDP_API_KEY = "smdp_demo_key"
 DEMO_SMDP_CALLBACK_KEY = "smdp_callback_demo_key"
 DEMO_SMSC_PASSWORD = "topup123"  # noqa: S105 - the demo SMSC simulator's, refused in production
@@ -96,6 +98,13 @@ class Config:
     # Which adapter each payment method and each network goes through (see topup.wiring):
     payment_routes: dict[str, str]  # method -> provider name (card=sandbox, ...)
     carrier_routes: dict[str, str]  # network id -> carrier route name; "*" is every other network
+    # DT One DVS (the "dtone" carrier route): Basic auth with key and secret, its float watched.
+    dtone_url: str
+    dtone_port: int  # the demo's simulator
+    dtone_api_key: str
+    dtone_api_secret: str
+    dtone_timeout_s: float
+    dtone_float_alert_minor: int  # below this the float sweep logs alert=carrier_float_low
     smdp_url: str
     smdp_port: int
     smdp_api_key: str
@@ -159,6 +168,7 @@ RETENTION_DAYS = (
 
 DEFAULT_PAYMENT_ROUTES = "card=sandbox,bancontact=sandbox,alipay=sandbox,wechat_pay=sandbox"
 DEFAULT_CARRIER_ROUTES = "*=gateway"
+DEMO_CARRIER_ROUTES = "*=gateway,orange=dtone"  # the demo shows both routes: Orange Belgium via DT One
 
 
 def _env_map(name: str, default: str) -> dict[str, str]:
@@ -175,6 +185,7 @@ def load_config() -> Config:
     carriers_port = _env_int("CARRIERS_PORT", port + 2)
     smdp_port = _env_int("SMDP_PORT", port + 3)
     smsc_port = _env_int("SMSC_PORT", port + 4)
+    dtone_port = _env_int("DTONE_PORT", port + 7)  # +5 is the SMSC's phones, +6 the chaos relay
     env = _env("ENV", "demo")
     production = env == "production"
     secret_key = _env("SECRET_KEY", DEMO_SECRET)
@@ -195,7 +206,15 @@ def load_config() -> Config:
         carrier_api_key=_env("CARRIER_API_KEY", DEMO_CARRIER_API_KEY),
         carrier_timeout_s=_env_float("CARRIER_TIMEOUT_S", 5.0),
         payment_routes=_env_map("PAYMENT_ROUTES", DEFAULT_PAYMENT_ROUTES),
-        carrier_routes=_env_map("CARRIER_ROUTES", DEFAULT_CARRIER_ROUTES),
+        carrier_routes=_env_map(
+            "CARRIER_ROUTES", DEMO_CARRIER_ROUTES if env == "demo" else DEFAULT_CARRIER_ROUTES
+        ),
+        dtone_url=_env("DTONE_URL", f"http://{host}:{dtone_port}").rstrip("/"),
+        dtone_port=dtone_port,
+        dtone_api_key=_env("DTONE_API_KEY", DEMO_DTONE_API_KEY),
+        dtone_api_secret=_env("DTONE_API_SECRET", DEMO_DTONE_API_SECRET),
+        dtone_timeout_s=_env_float("DTONE_TIMEOUT_S", 10.0),
+        dtone_float_alert_minor=_env_int("DTONE_FLOAT_ALERT_MINOR", 50_000),
         smdp_url=_env("SMDP_URL", f"http://{host}:{smdp_port}").rstrip("/"),
         smdp_port=smdp_port,
         smdp_api_key=_env("SMDP_API_KEY", DEMO_SMDP_API_KEY),
@@ -248,7 +267,7 @@ def load_config() -> Config:
 DEMO_SECRETS = frozenset(
     {DEMO_SECRET, DEMO_PAYMENTS_API_KEY, DEMO_WEBHOOK_SECRET, DEMO_CARRIER_API_KEY, DEMO_SMDP_API_KEY}
     | {DEMO_SMDP_CALLBACK_KEY, DEMO_SMSC_PASSWORD, DEMO_SMS_WEBHOOK_KEY, DEMO_INDEX_KEY, DEMO_OTP_KEY}
-    | {DEMO_DATA_KEY, DEMO_USSD_GATEWAY_KEY, DEMO_IVR_AUTH_TOKEN}
+    | {DEMO_DATA_KEY, DEMO_USSD_GATEWAY_KEY, DEMO_IVR_AUTH_TOKEN, DEMO_DTONE_API_KEY, DEMO_DTONE_API_SECRET}
 )
 
 
@@ -313,6 +332,13 @@ def production_problems(config: Config) -> list[str]:
         problems.append("TOPUP_DATA_KEYS holds the demo data key")
     if not config.public_url.startswith("https://"):
         problems.append("TOPUP_PUBLIC_URL must start with https://")
+    if "dtone" in config.carrier_routes.values():
+        if {config.dtone_api_key, config.dtone_api_secret} & DEMO_SECRETS:
+            problems.append(
+                "TOPUP_DTONE_API_KEY or TOPUP_DTONE_API_SECRET is a demo value (a route uses dtone)"
+            )
+        if not config.dtone_url.startswith("https://"):
+            problems.append("TOPUP_DTONE_URL must start with https:// (a route uses dtone)")
     return problems
 
 
