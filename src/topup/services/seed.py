@@ -12,12 +12,23 @@ import secrets
 from django.db import transaction
 
 from topup.channels.api.auth import create_key
-from topup.db.models import NetworkRecord, PlanRecord
+from topup.db.models import CarrierProductRecord, NetworkRecord, PlanRecord
 from topup.domain.bundles import BundleStart, TopupRule
 from topup.domain.catalogue import BELGIAN_DEMO_NETWORKS, BELGIAN_DEMO_PLANS
 from topup.domain.esim_catalogue import BUNDLE_POLICY, ESIM_NETWORK, ESIM_PLANS
 from topup.services import catalogue
 from topup.settings import CONFIG
+
+# The demo DT One account (its simulator): DVS operator ids of the Belgian networks, and each demo plan's
+# product slot (product id = operator id * 100 + slot; see topup.simulators.dtone.catalogue).
+DTONE_DEMO_OPERATORS = {"proximus": 2101, "orange": 2102, "base": 2103, "telenet": 2104}
+DTONE_DEMO_SLOTS = {
+    **{f"credit-{euros}": slot for slot, euros in enumerate((5, 10, 15, 20, 25, 50), start=1)},
+    "data-1d-1gb": 21,
+    "data-7d-5gb": 22,
+    "data-30d-20gb": 23,
+    "data-30d-unlimited": 24,
+}
 
 DEMO_ADMIN_KEY_ID = "key_demoadmin"
 DEMO_ADMIN_KEY_FILE = "demo-admin-key"  # in the data folder, readable by its owner only
@@ -56,7 +67,19 @@ def seed_demo() -> None:
                     "sort_order": order,
                 },
             )
+        _seed_dtone_products()
     catalogue.clear_cache()
+
+
+def _seed_dtone_products() -> None:
+    """Which DT One product each demo plan is, so that any network can be routed to "dtone"."""
+    for network, operator_id in DTONE_DEMO_OPERATORS.items():
+        for suffix, slot in DTONE_DEMO_SLOTS.items():
+            plan_id = f"{network}-{suffix}"
+            if PlanRecord.objects.filter(id=plan_id).exists():
+                CarrierProductRecord.objects.get_or_create(
+                    route="dtone", plan_id=plan_id, defaults={"product_ref": str(operator_id * 100 + slot)}
+                )
 
 
 def demo_admin_key() -> str:

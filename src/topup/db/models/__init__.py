@@ -1,6 +1,6 @@
 """Persistence of the domain: catalogue, orders and payments, ledger, jobs and API keys."""
 
-from topup.db.models.catalogue import CarrierProductRecord, NetworkRecord, PlanRecord
+from topup.db.models.catalogue import CarrierFloatRecord, CarrierProductRecord, NetworkRecord, PlanRecord
 from topup.db.models.jobs import IdempotencyRecord, InboxEvent, Job, SweepLease
 from topup.db.models.ledger import Account, Transfer
 from topup.db.models.limits import RateCounter
@@ -16,6 +16,7 @@ __all__ = [
     "Account",
     "ApiKey",
     "BundleRecord",
+    "CarrierFloatRecord",
     "CarrierProductRecord",
     "Erasure",
     "IdempotencyRecord",
