@@ -201,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     sms_gateway = sub.add_parser("sms-gateway", help="bind to the SMSC over SMPP and answer SMS commands")
     sms_gateway.set_defaults(func=cmd_sms_gateway)
     _add_job_and_payment_commands(sub)
+    _add_reconcile(sub)
     _add_privacy(sub)
     manage = sub.add_parser("manage", help="Django management commands (createsuperuser, shell, ...)")
     manage.add_argument("django_args", nargs=argparse.REMAINDER)
@@ -252,6 +253,16 @@ def _add_job_and_payment_commands(sub: argparse._SubParsersAction[argparse.Argum
     review.add_parser("review", help="list payments under review (amount or currency mismatch)")
     refund = review.add_parser("refund-review", help="refund what a payment under review received")
     refund.add_argument("payment_id")
+
+
+def _add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from topup.carriers_reconcile_cli import add_reconcile_carriers  # noqa: PLC0415
+
+    reconcile = sub.add_parser(
+        "reconcile", help="compare outside parties' records with ours; exit 1 if any differ"
+    )
+    kinds = reconcile.add_subparsers(dest="what", required=True)
+    add_reconcile_carriers(kinds)
 
 
 def _add_voucher_arguments(parser: argparse.ArgumentParser) -> None:
