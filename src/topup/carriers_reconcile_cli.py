@@ -1,4 +1,4 @@
-"""`topup reconcile carriers [--date D]`: an aggregator's sales against our deliveries (exit 1 on a mismatch)."""
+"""`topup reconcile carriers [--date D]`: aggregator sales against our deliveries; exit 1 if any differ."""
 
 from __future__ import annotations
 
