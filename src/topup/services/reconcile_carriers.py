@@ -7,7 +7,7 @@ routed to it and created that day (UTC) are compared with the route's transactio
     completed_not_delivered    the aggregator completed a sale that we refunded, failed or never delivered
     completed_unknown_order    the aggregator completed a sale whose reference is no order of ours
     amount_mismatch            the value delivered is not the order's face value (airtime)
-    product_mismatch           the product sold is not the plan's product on this route (bundles)
+    product_mismatch           the product sold is not the plan's product on this route (CarrierProductRecord)
 
 A sale may be created just after midnight for an order of the day before, so the next day's sales are
 read too (DVS lists at most 24 hours at a time) and matched by reference only.
@@ -71,11 +71,11 @@ def _compare(
     if sale is None or sale.state != "completed":
         state = "no sale" if sale is None else f"sale {sale.carrier_ref} is {sale.state}"
         return Mismatch(route, order.id, "delivered_not_completed", state)
-    if order.plan.kind == PlanKind.BUNDLE.value and order.plan_id in products:
-        if sale.product_ref != products[order.plan_id]:
-            detail = f"sold product {sale.product_ref}, plan is {products[order.plan_id]}"
-            return Mismatch(route, order.id, "product_mismatch", detail)
-        return None
+    if order.plan_id in products and sale.product_ref != products[order.plan_id]:
+        detail = f"sold product {sale.product_ref}, plan is {products[order.plan_id]}"
+        return Mismatch(route, order.id, "product_mismatch", detail)
+    if order.plan.kind == PlanKind.BUNDLE.value:
+        return None  # a bundle's value is its product; its price is DT One's, not a face value
     face_value = Quote.from_dict(order.quote).face_value
     if sale.amount != face_value:
         return Mismatch(route, order.id, "amount_mismatch", f"delivered {sale.amount}, ordered {face_value}")
