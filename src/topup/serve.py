@@ -97,8 +97,11 @@ def _simulators(config: Config, data_dir: Path, webhook_url: str) -> list[Child]
             ],
         ),
         Child("SMSC simulator", ["simulate", "smsc"]),
-        Child("DT One simulator", ["simulate", "dtone", "--port", str(config.dtone_port)]),
-    ]
+    ] + (  # the aggregator's simulator when a network is routed to it (the demo routes Orange Belgium)
+        [Child("DT One simulator", ["simulate", "dtone", "--port", str(config.dtone_port)])]
+        if "dtone" in config.carrier_routes.values()
+        else []
+    )
 
 
 def _prepare(config: Config) -> str | None:

@@ -85,7 +85,8 @@ def test_dvs_rules_external_id_once_cancel_only_before_confirm(dtone: Dtone) -> 
         "credit_party_identifier": {"mobile_number": ORANGE % 222},
     }
     created = dtone.http.post("/v1/async/transactions", json=body)
-    assert created.status_code == 201 and created.json()["status"]["class"]["message"] == "CREATED"
+    assert created.status_code == 201
+    assert created.json()["status"]["class"]["message"] == "CREATED"
     again = dtone.http.post("/v1/async/transactions", json=body)
     assert (again.status_code, again.json()["errors"][0]["code"]) == (400, 1007001)
     tx_id = created.json()["id"]
@@ -119,8 +120,9 @@ def test_sandbox_numbers_decline_and_the_callback_is_retried_until_2xx(dtone: Dt
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         callback = f"http://127.0.0.1:{server.server_port}/dtone/callback"
+        party = {"mobile_number": ORANGE % 102}
         body = {"external_id": "ord_declined", "product_id": 210202, "auto_confirm": True,
-                "callback_url": callback, "credit_party_identifier": {"mobile_number": ORANGE % 102}}  # fmt: skip
+                "callback_url": callback, "credit_party_identifier": party}  # fmt: skip
         assert dtone.http.post("/v1/async/transactions", json=body).status_code == 201
         deadline = time.monotonic() + 5
         while len(received) < 2 and time.monotonic() < deadline:

@@ -44,7 +44,7 @@ _FAILED_CLASSES: Final = frozenset({"DECLINED", "REJECTED", "CANCELLED", "REVERS
 # DVS error codes this adapter acts on (DT One's published table).
 EXTERNAL_ID_USED, INSUFFICIENT_BALANCE, NOT_FOUND_CODE = 1007001, 1006001, 1008004
 ALREADY_CONFIRMED, CANNOT_CONFIRM, CANNOT_CANCEL = 1007002, 1007004, 1007007
-_REFUSALS: Final = {1003001: "product_unavailable", 1003002: "amount_out_of_range", 1005003: "invalid_msisdn"}
+_REFUSALS: Final = {1003001: "plan_not_available", 1003002: "plan_not_available", 1005003: "invalid_msisdn"}
 _RETRY_STATUSES: Final = frozenset({401, 429, 503})
 
 
@@ -193,7 +193,7 @@ class DtoneGateway:
         except (httpx.HTTPError, _UnreadableError) as exc:
             return CarrierResult(CarrierOutcome.RETRY, code=f"catalogue_unavailable: {type(exc).__name__}")
         if product is None:
-            return CarrierResult(CarrierOutcome.REJECTED, code="no_product_for_amount")
+            return CarrierResult(CarrierOutcome.REJECTED, code="plan_not_available")
         request: dict[str, Any] = {"product_id": product["id"]}
         if product.get("type") == "RANGED_VALUE_RECHARGE":
             request["calculation_mode"] = "DESTINATION_AMOUNT"
@@ -206,7 +206,7 @@ class DtoneGateway:
     ) -> CarrierResult:
         """The bundle is the DVS product `product_ref` (CarrierProductRecord); its price is DT One's."""
         if not product_ref.isdigit():
-            return CarrierResult(CarrierOutcome.REJECTED, code="product_unavailable")
+            return CarrierResult(CarrierOutcome.REJECTED, code="plan_not_available")
         return self._sell(msisdn, reference, {"product_id": int(product_ref)})
 
     def _sell(self, msisdn: str, reference: str, request: dict[str, Any]) -> CarrierResult:
@@ -238,7 +238,7 @@ class DtoneGateway:
             return CarrierResult(CarrierOutcome.UNKNOWN, code="external_id_used")
         party = tx.get("credit_party_identifier") or {}
         if tx.get("product", {}).get("id") != product_id or party.get("mobile_number") != msisdn:
-            return CarrierResult(CarrierOutcome.REJECTED, code="reference_conflict")
+            return CarrierResult(CarrierOutcome.REJECTED, code="carrier_rejected")  # not the sale we meant
         return self._confirm(tx)
 
     def _confirm(self, tx: dict[str, Any]) -> CarrierResult:
@@ -257,7 +257,7 @@ class DtoneGateway:
             return CarrierResult(CarrierOutcome.UNKNOWN, code="pending", carrier_ref=str(tx["id"]))
         if code == CANNOT_CONFIRM:  # expired while CREATED: release the hold; this reference is spent
             self._client.post(f"/transactions/{tx['id']}/cancel")
-            return CarrierResult(CarrierOutcome.REJECTED, code="confirmation_expired")
+            return CarrierResult(CarrierOutcome.REJECTED, code="carrier_rejected")  # confirmation expired
         return self._http_failure(response)
 
     @staticmethod
