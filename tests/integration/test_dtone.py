@@ -43,6 +43,14 @@ def order(order_id: str) -> Any:
     return Order.objects.get(id=order_id)
 
 
+def one_round() -> None:
+    """One claim-and-run round of the worker (a first delivery attempt), as a worker that then stops."""
+    from topup.worker import claim, run_one  # noqa: PLC0415
+
+    for job in claim(10, lease_s=30):
+        run_one(*job)
+
+
 def expire(order_id: str) -> None:
     """Move the order's delivery deadline (and its job) into the past."""
     from topup.db.models import Job, Order  # noqa: PLC0415
@@ -159,8 +167,6 @@ def test_orders_routed_to_dtone_are_delivered_once_under_timeouts_and_errors(
 def test_a_sale_created_but_never_confirmed_is_resumed_not_sold_twice(
     client: httpx.Client, dtone: Dtone
 ) -> None:
-    from topup.worker import claim, run_one  # noqa: PLC0415
-
     msisdn = ORANGE % 444
     order_id = buy(client, "dtone-crash", msisdn)
     # A worker created the sale and died before confirming it:
@@ -170,8 +176,7 @@ def test_a_sale_created_but_never_confirmed_is_resumed_not_sold_twice(
         "credit_party_identifier": {"mobile_number": msisdn},
     }
     assert dtone.http.post("/v1/async/transactions", json=body).status_code == 201
-    for job in claim(10, lease_s=30):
-        run_one(*job)
+    one_round()
     run_jobs_until_idle()
     assert order(order_id).status == "delivered"
     assert dtone.line(msisdn)["credit_minor"] == 1000
@@ -203,10 +208,7 @@ def test_a_sale_completing_after_the_deadline_is_delivered_not_refunded(
 ) -> None:
     msisdn = ORANGE % 200  # the sandbox's "completed after at least 20 s" (2 s here)
     order_id = buy(client, "dtone-late", msisdn)
-    from topup.worker import claim, run_one  # noqa: PLC0415
-
-    for job in claim(10, lease_s=30):
-        run_one(*job)  # created and confirmed: pending at the operator
+    one_round()  # created and confirmed: pending at the operator
     expire(order_id)
     run_jobs_until_idle(timeout_s=60)
     assert order(order_id).status == "delivered"

@@ -40,6 +40,7 @@ from topup.simulators.dtone.state import (
     Transaction,
 )
 from topup.simulators.dtone.wire import error, iso, major, transaction_json
+from topup.simulators.serving import json_object
 
 MAX_PER_PAGE: Final = 100
 MAX_WINDOW: Final = timedelta(hours=24)
@@ -62,14 +63,6 @@ def _auth_middleware(api_key: str, api_secret: str) -> Any:
         return await handler(request)
 
     return authenticate
-
-
-async def _json_object(request: web.Request) -> dict[str, Any] | None:
-    try:
-        body = await request.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def _cents(value: object) -> int | None:
@@ -106,7 +99,7 @@ async def operators(request: web.Request) -> web.Response:
 
 
 async def lookup_mobile_number(request: web.Request) -> web.Response:
-    body = await _json_object(request)
+    body = await json_object(request)
     number = body.get("mobile_number") if body else None
     subscriber = locate(number) if isinstance(number, str) else None
     if subscriber is None or subscriber.e164 is None:
@@ -209,7 +202,7 @@ async def _with_faults(request: web.Request, act: Callable[[], web.Response]) ->
 
 
 async def create_transaction(request: web.Request) -> web.Response:
-    body = await _json_object(request)
+    body = await json_object(request)
     if body is None:
         return error(1000400, "expected a JSON object")
 
@@ -280,7 +273,7 @@ async def list_transactions(request: web.Request) -> web.Response:
 
 async def credit_party_benefits(request: web.Request) -> web.Response:
     """What the line has left of what DT One delivered: CREDITS in EUR, DATA in MB, with expiry."""
-    body = await _json_object(request) or {}
+    body = await json_object(request) or {}
     party = body.get("credit_party_identifier")
     number = party.get("mobile_number") if isinstance(party, dict) else None
     subscriber = locate(number) if isinstance(number, str) else None

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
-
-from aiohttp import web
 
 from topup.settings import CONFIG
 from topup.simulators.carriers.faults import FaultError, Faults
 from topup.simulators.dtone.app import build_app
 from topup.simulators.dtone.outcomes import Clock, FaultBoard
 from topup.simulators.dtone.state import AccountState
+from topup.simulators.serving import serve_until_stopped
 
 EPILOG = """\
 environment: --port defaults to TOPUP_DTONE_PORT (else TOPUP_PORT + 7), --api-key and --api-secret to
@@ -65,19 +63,8 @@ async def serve(args: argparse.Namespace) -> None:
         raise SystemExit(f"dtone simulator: {exc}") from exc
     state = AccountState(args.float_minor, args.confirm_ttl_s)
     clock = Clock(processing_s=args.processing_ms / 1000, sandbox_delay_scale=args.sandbox_delay_scale)
-    runner = web.AppRunner(build_app(state, faults, clock, args.api_key, args.api_secret), access_log=None)
-    await runner.setup()
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
-    try:
-        site = web.TCPSite(runner, args.host, args.port, backlog=1024)
-        await site.start()
-        print(f"DT One DVS simulator listening on {site.name}", flush=True)
-        await stopping.wait()
-    finally:
-        await runner.cleanup()
+    app = build_app(state, faults, clock, args.api_key, args.api_secret)
+    await serve_until_stopped(app, args.host, args.port, lambda at: f"DT One DVS simulator listening on {at}")
 
 
 def run(args: argparse.Namespace) -> None:
