@@ -5,6 +5,7 @@ mismatch and nothing on the happy path."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -149,12 +150,21 @@ def test_sandbox_numbers_decline_and_the_callback_is_retried_until_2xx(dtone: Dt
 def test_orders_routed_to_dtone_are_delivered_once_under_timeouts_and_errors(
     client: httpx.Client, dtone: Dtone
 ) -> None:
+    from topup.clock import now  # noqa: PLC0415
+    from topup.db.models import Job  # noqa: PLC0415
+
     msisdn = ORANGE % 333
     balance_before = dtone.gateway.float_balance()
-    dtone.faults(error_rate=0.25, timeout_rate=0.4)
+    dtone.faults(error_rate=0.25, timeout_rate=0.4, seed=4)
     ids = [buy(client, f"dtone-faults-{n}", msisdn) for n in range(5)]
-    run_jobs_until_idle(timeout_s=120)
+    with contextlib.suppress(TimeoutError):
+        run_jobs_until_idle(timeout_s=20)  # under faults: some orders wait on a long backoff
+    drawn = dtone.http.get("/sim/faults").json()["drawn"]
+    assert drawn["error"] > 0
+    assert drawn["timeout_applied"] > 0  # sold, but the answer never reached us
     dtone.faults(error_rate=0.0, timeout_rate=0.0)
+    Job.objects.filter(status="queued").update(run_after=now())
+    run_jobs_until_idle(timeout_s=60)
     assert {order(i).status for i in ids} == {"delivered"}
     assert dtone.line(msisdn)["credit_minor"] == 5 * 1000  # each once
     for order_id in ids:

@@ -32,7 +32,8 @@ async def line(request: web.Request) -> web.Response:
 
 
 async def get_faults(request: web.Request) -> web.Response:
-    return web.json_response(asdict(request.app[FAULTS].faults))
+    board = request.app[FAULTS]
+    return web.json_response({**asdict(board.faults), "drawn": board.drawn})
 
 
 async def set_faults(request: web.Request) -> web.Response:
@@ -41,6 +42,8 @@ async def set_faults(request: web.Request) -> web.Response:
         changes: Any = await request.json()
         if not isinstance(changes, dict):
             raise FaultError("expected a JSON object")
+        if "seed" in changes:  # draw afresh from this seed (a test that wants each fault to happen)
+            board.reseed(changes.pop("seed"))
         board.faults = Faults(**{**asdict(board.faults), **changes})
     except (ValueError, TypeError) as exc:
         return web.json_response({"error": str(exc)}, status=400)

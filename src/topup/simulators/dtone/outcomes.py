@@ -53,14 +53,19 @@ class FaultBoard:
     def __init__(self, faults: Faults, timeout_sleep_s: float, seed: int | None) -> None:
         self.faults, self.timeout_sleep_s = faults, timeout_sleep_s
         self._rng = random.Random(seed)
+        self.drawn = {draw.value: 0 for draw in Draw}  # how often each happened (GET /sim/faults)
+
+    def reseed(self, seed: object) -> None:
+        self._rng = random.Random(seed if isinstance(seed, int) else None)
 
     def draw(self) -> Draw:
-        faults = self.faults
+        faults, drawn = self.faults, Draw.NORMAL
         if faults.error_rate and self._rng.random() < faults.error_rate:
-            return Draw.ERROR
-        if faults.timeout_rate and self._rng.random() < faults.timeout_rate:
-            return Draw.TIMEOUT_APPLIED if self._rng.random() < 0.5 else Draw.TIMEOUT_DROPPED
-        return Draw.NORMAL
+            drawn = Draw.ERROR
+        elif faults.timeout_rate and self._rng.random() < faults.timeout_rate:
+            drawn = Draw.TIMEOUT_APPLIED if self._rng.random() < 0.5 else Draw.TIMEOUT_DROPPED
+        self.drawn[drawn.value] += 1
+        return drawn
 
 
 @dataclass
