@@ -18,6 +18,7 @@ DEMO_WEBHOOK_SECRET = "whsec_topup_demo"  # noqa: S105
 DEMO_CARRIER_API_KEY = "carrier_demo_key"
 DEMO_DTONE_API_KEY = "dtone_demo_key"
 DEMO_DTONE_API_SECRET = "dtone_demo_secret"  # noqa: S105 - the DT One simulator's, refused in production
+DEMO_DTONE_CALLBACK_TOKEN = "dtone-demo-callback-token"  # noqa: S105 - the demo's, refused in production
 DEMO_SMDP_API_KEY = "smdp_demo_key"
 DEMO_SMDP_CALLBACK_KEY = "smdp_callback_demo_key"
 DEMO_SMSC_PASSWORD = "topup123"  # noqa: S105 - the demo SMSC simulator's, refused in production
@@ -105,6 +106,7 @@ class Config:
     dtone_api_secret: str
     dtone_timeout_s: float
     dtone_float_alert_minor: int  # below this the float sweep logs alert=carrier_float_low
+    dtone_callback_token: str  # secret path segment of DT One's callback URL; empty: no callbacks (poll only)
     smdp_url: str
     smdp_port: int
     smdp_api_key: str
@@ -215,6 +217,7 @@ def load_config() -> Config:
         dtone_api_secret=_env("DTONE_API_SECRET", DEMO_DTONE_API_SECRET),
         dtone_timeout_s=_env_float("DTONE_TIMEOUT_S", 10.0),
         dtone_float_alert_minor=_env_int("DTONE_FLOAT_ALERT_MINOR", 50_000),
+        dtone_callback_token=_env("DTONE_CALLBACK_TOKEN", DEMO_DTONE_CALLBACK_TOKEN if env == "demo" else ""),
         smdp_url=_env("SMDP_URL", f"http://{host}:{smdp_port}").rstrip("/"),
         smdp_port=smdp_port,
         smdp_api_key=_env("SMDP_API_KEY", DEMO_SMDP_API_KEY),
@@ -268,6 +271,7 @@ DEMO_SECRETS = frozenset(
     {DEMO_SECRET, DEMO_PAYMENTS_API_KEY, DEMO_WEBHOOK_SECRET, DEMO_CARRIER_API_KEY, DEMO_SMDP_API_KEY}
     | {DEMO_SMDP_CALLBACK_KEY, DEMO_SMSC_PASSWORD, DEMO_SMS_WEBHOOK_KEY, DEMO_INDEX_KEY, DEMO_OTP_KEY}
     | {DEMO_DATA_KEY, DEMO_USSD_GATEWAY_KEY, DEMO_IVR_AUTH_TOKEN, DEMO_DTONE_API_KEY, DEMO_DTONE_API_SECRET}
+    | {DEMO_DTONE_CALLBACK_TOKEN}
 )
 
 
@@ -279,6 +283,7 @@ def optional_secrets(config: Config) -> list[tuple[str, str]]:
         *(("TOPUP_SMS_WEBHOOK_KEYS", key) for key in config.sms_webhook_keys),
         *(("TOPUP_USSD_GATEWAY_KEYS", key) for key in config.ussd_gateway_keys),
         *(("TOPUP_IVR_AUTH_TOKEN", key) for key in config.ivr_auth_tokens),
+        ("TOPUP_DTONE_CALLBACK_TOKEN", config.dtone_callback_token),
     ]
 
 

@@ -47,8 +47,16 @@ PAYMENT_ADAPTERS: dict[str, Callable[[Config, Addresses], PaymentProvider]] = {
 }
 CARRIER_ADAPTERS: dict[str, Callable[[Config, Addresses], CarrierGateway]] = {
     "gateway": lambda c, a: HttpCarrierGateway(a.carriers, c.carrier_api_key, c.carrier_timeout_s),
-    "dtone": lambda c, a: DtoneGateway(a.dtone, c.dtone_api_key, c.dtone_api_secret, c.dtone_timeout_s),
+    "dtone": lambda c, a: DtoneGateway(
+        a.dtone, c.dtone_api_key, c.dtone_api_secret, c.dtone_timeout_s, callback_url=_dtone_callback_url(c)
+    ),
 }
+
+
+def _dtone_callback_url(config: Config) -> str:
+    """Where DT One posts status changes (a secret path); empty without a token: the worker only polls."""
+    token = config.dtone_callback_token
+    return f"{config.public_url}/carriers/dtone/callbacks/{token}" if token else ""
 
 
 class WiringError(ValueError):

@@ -307,3 +307,44 @@ def test_reconcile_command_exits_1_on_a_mismatch_and_0_without(dtone: Dtone, see
     with pytest.raises(SystemExit) as dirty:
         args.func(args)
     assert dirty.value.code == 1
+
+
+def test_dt_ones_callback_wakes_the_delivery_which_then_asks_dt_one(
+    client: httpx.Client, dtone: Dtone, live_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace  # noqa: PLC0415
+    from datetime import timedelta  # noqa: PLC0415
+
+    from tests.support import wired  # noqa: PLC0415
+    from topup import wiring  # noqa: PLC0415
+    from topup.channels import carrier_callbacks  # noqa: PLC0415
+    from topup.db.models import Job  # noqa: PLC0415
+    from topup.settings import CONFIG  # noqa: PLC0415
+
+    token = "c" * 32
+    config = replace(
+        CONFIG, carrier_routes={"*": "gateway", "orange": "dtone"}, dtone_timeout_s=1.0,
+        public_url=live_server.url, dtone_callback_token=token,
+    )  # fmt: skip
+    wiring.start(config=config, messaging=False, **{**wired._addresses, "dtone": dtone.url})
+    closed = httpx.post(f"{live_server.url}/carriers/dtone/callbacks/{token}", json={"external_id": "x"})
+    assert closed.status_code == 404  # no token configured (tests): no callbacks taken
+    monkeypatch.setattr(carrier_callbacks, "CONFIG", config)  # the web process's setting
+    refused = httpx.post(f"{live_server.url}/carriers/dtone/callbacks/{'x' * 32}", json={"external_id": "x"})
+    assert refused.status_code == 404  # not our token
+
+    msisdn = ORANGE % 201  # completes after 2 s: the callback comes while the job waits
+    order_id = buy(client, "dtone-callback", msisdn)
+    one_round()
+    job = Job.objects.filter(kind="deliver", subject_id=order_id)
+    job.update(run_after=order(order_id).created_at + timedelta(hours=1))  # a long backoff
+    sent = dtone.transaction(order_id)["callback_url"]
+    assert sent == f"{live_server.url}/carriers/dtone/callbacks/{token}"
+    deadline = time.monotonic() + 10
+    while not dtone.http.get("/sim/callbacks").json() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert dtone.http.get("/sim/callbacks").json()[0][1:] == ["COMPLETED", 204]
+    assert job.get().run_after <= datetime.now(UTC)  # woken, not delivered by the callback itself
+    assert order(order_id).status == "delivering"
+    run_jobs_until_idle()
+    assert order(order_id).status == "delivered"
