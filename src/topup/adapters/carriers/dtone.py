@@ -19,6 +19,7 @@ Transport: nothing sent -> RETRY "unreachable"; sent without a readable answer -
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from typing import Any, Final
@@ -111,7 +112,7 @@ def outcome_of(tx: object) -> CarrierResult:
 def _transport(exc: Exception) -> CarrierResult:
     if isinstance(exc, _NOT_SENT):
         return CarrierResult(CarrierOutcome.RETRY, code="unreachable")
-    if isinstance(exc, _UnreadableError):
+    if isinstance(exc, _UnreadableError | httpx.HTTPStatusError):
         return CarrierResult(CarrierOutcome.UNKNOWN, code="unreadable_answer")
     return CarrierResult(CarrierOutcome.UNKNOWN, code="timeout")
 
@@ -256,7 +257,8 @@ class DtoneGateway:
         if code == ALREADY_CONFIRMED:
             return CarrierResult(CarrierOutcome.UNKNOWN, code="pending", carrier_ref=str(tx["id"]))
         if code == CANNOT_CONFIRM:  # expired while CREATED: release the hold; this reference is spent
-            self._client.post(f"/transactions/{tx['id']}/cancel")
+            with contextlib.suppress(httpx.HTTPError):  # a hold left behind expires at DT One anyway
+                self._client.post(f"/transactions/{tx['id']}/cancel")
             return CarrierResult(CarrierOutcome.REJECTED, code="carrier_rejected")  # confirmation expired
         return self._http_failure(response)
 
