@@ -249,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     sms_gateway = sub.add_parser("sms-gateway", help="bind to the SMSC over SMPP and answer SMS commands")
     sms_gateway.set_defaults(func=cmd_sms_gateway)
     _add_job_and_payment_commands(sub)
+    _add_reconcile(sub)
     _add_privacy(sub)
     _add_fx(sub)
     manage = sub.add_parser("manage", help="Django management commands (createsuperuser, shell, ...)")
@@ -265,13 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_simulators(simulate: argparse.ArgumentParser) -> None:
-    from topup.simulators import carriers, payments, phone, smdp, smsc, usage, ussd_phone  # noqa: PLC0415
+    from topup.simulators import carriers, dtone, payments, phone, smdp, smsc, usage, ussd_phone  # noqa: PLC0415
     from topup.simulators.smsc import phone_cli  # noqa: PLC0415
 
     kinds = simulate.add_subparsers(dest="simulator", required=True)
     for name, module, help_text in [
         ("payments", payments, "payment provider: checkout page, signed webhooks, refunds"),
         ("carriers", carriers, "carrier gateways of Proximus, Orange Belgium, BASE and Telenet"),
+        ("dtone", dtone, "DT One DVS aggregator API: airtime and bundles of the Belgian operators"),
         ("smdp", smdp, "SM-DP+ speaking ES2+: profile pools, downloads, progress notifications"),
         ("phone", phone, "a phone installing an eSIM profile from an activation code"),
         ("usage", usage, "a packet core posting data usage batches to the platform"),
@@ -294,13 +296,6 @@ def _add_job_and_payment_commands(sub: argparse._SubParsersAction[argparse.Argum
     requeue.add_argument("--id", default="", help="one job by its id")
     requeue.add_argument("--kind", default="", help="every dead job of this kind (deliver, refund, ...)")
     requeue.add_argument("--all-dead", action="store_true", help="every dead job")
-    reconcile = sub.add_parser("reconcile", help="compare a provider's records with our ledger")
-    reconcile.set_defaults(func=cmd_reconcile)
-    what = reconcile.add_subparsers(dest="what", required=True)
-    of_payments = what.add_parser("payments", help="payments and refunds of one day (Europe/Brussels)")
-    of_payments.add_argument(
-        "--date", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)"
-    )
     payments = sub.add_parser("payments", help="payments under review; refunds to pay back by hand")
     payments.set_defaults(func=cmd_payments)
     review = payments.add_subparsers(dest="action", required=True)
@@ -319,6 +314,21 @@ def _add_fx(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fx = sub.add_parser("fx", help="exchange rates: import the ECB's euro reference rates")
     add_arguments(fx)
     fx.set_defaults(func=cmd_fx)
+
+
+def _add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from topup.carriers_reconcile_cli import add_reconcile_carriers  # noqa: PLC0415
+
+    reconcile = sub.add_parser(
+        "reconcile", help="compare outside parties' records with ours; exit 1 if any differ"
+    )
+    kinds = reconcile.add_subparsers(dest="what", required=True)
+    of_payments = kinds.add_parser("payments", help="payments and refunds of one day (Europe/Brussels)")
+    of_payments.add_argument(
+        "--date", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)"
+    )
+    of_payments.set_defaults(func=cmd_reconcile)
+    add_reconcile_carriers(kinds)
 
 
 def _add_voucher_arguments(parser: argparse.ArgumentParser) -> None:

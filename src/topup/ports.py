@@ -253,6 +253,27 @@ class CarrierGateway(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class CarrierTransaction:
+    """One sale as an aggregator's records show it, for reconciliation."""
+
+    reference: str  # our reference (the order id), the aggregator's external_id
+    carrier_ref: str
+    state: str  # "completed", "pending", "failed" (declined, rejected, cancelled) or "reversed"
+    msisdn: str
+    product_ref: str
+    amount: Money  # the value delivered to the line (not what it cost us)
+
+
+@runtime_checkable
+class CarrierLedger(Protocol):
+    """A carrier route that can list its sales (an aggregator): `topup reconcile carriers` reads it."""
+
+    def transactions(self, since: str, until: str) -> list[CarrierTransaction]:
+        """Every sale created between two ISO 8601 instants; raises PortUnavailable if it cannot tell."""
+        ...
+
+
 # ---------------------------------------------------------------- eSIM profiles (SM-DP+, ES2+)
 
 

@@ -97,7 +97,11 @@ def _simulators(config: Config, data_dir: Path, webhook_url: str) -> list[Child]
             ],
         ),
         Child("SMSC simulator", ["simulate", "smsc"]),
-    ]
+    ] + (  # the aggregator's simulator when a network is routed to it (the demo routes Orange Belgium)
+        [Child("DT One simulator", ["simulate", "dtone", "--port", str(config.dtone_port)])]
+        if "dtone" in config.carrier_routes.values()
+        else []
+    )
 
 
 def _prepare(config: Config) -> str | None:
@@ -132,6 +136,7 @@ def banner(config: Config, admin_key: str | None) -> str:
         text += (
             f"  payments sim     {config.payments_url}/\n"
             f"  carriers sim     {config.carriers_url}/\n"
+            f"  DT One DVS sim   {config.dtone_url}/v1/   (routes: {_routes(config)})\n"
             f"  SM-DP+ sim       {config.smdp_url}/   (topup simulate phone --activation-code 'LPA:1$...')\n"
             f"  SMSC sim         smpp://{config.smsc_host}:{config.smsc_port}, phones at "
             f"http://{config.smsc_host}:{config.smsc_http_port}/\n"
@@ -141,6 +146,10 @@ def banner(config: Config, admin_key: str | None) -> str:
     if admin_key is not None and not config.is_production:
         text += f"  demo admin key   {admin_key}\n"
     return text + "Press Ctrl-C to stop.\n"
+
+
+def _routes(config: Config) -> str:
+    return ", ".join(f"{network}={route}" for network, route in sorted(config.carrier_routes.items()))
 
 
 def _without_password(url: str) -> str:

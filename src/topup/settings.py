@@ -16,6 +16,9 @@ DEMO_SECRET = "demo-insecure-secret-change-me"  # noqa: S105 - the demo's placeh
 DEMO_PAYMENTS_API_KEY = "sk_test_topup_demo"
 DEMO_WEBHOOK_SECRET = "whsec_topup_demo"  # noqa: S105
 DEMO_CARRIER_API_KEY = "carrier_demo_key"
+DEMO_DTONE_API_KEY = "dtone_demo_key"
+DEMO_DTONE_API_SECRET = "dtone_demo_secret"  # noqa: S105 - the DT One simulator's, refused in production
+DEMO_DTONE_CALLBACK_TOKEN = "dtone-demo-callback-token"  # noqa: S105 - the demo's, refused in production
 DEMO_SMDP_API_KEY = "smdp_demo_key"
 DEMO_SMDP_CALLBACK_KEY = "smdp_callback_demo_key"
 DEMO_SMSC_PASSWORD = "topup123"  # noqa: S105 - the demo SMSC simulator's, refused in production
@@ -98,6 +101,14 @@ class Config:
     stripe_api_version: str  # the Stripe API version every request asks for (the SDK's pinned one)
     stripe_card_payment_method: str  # what card payments confirm with (a Stripe test card in test mode)
     carrier_routes: dict[str, str]  # network id -> carrier route name; "*" is every other network
+    # DT One DVS (the "dtone" carrier route): Basic auth with key and secret, its float watched.
+    dtone_url: str
+    dtone_port: int  # the demo's simulator
+    dtone_api_key: str
+    dtone_api_secret: str
+    dtone_timeout_s: float
+    dtone_float_alert_minor: int  # below this the float sweep logs alert=carrier_float_low
+    dtone_callback_token: str  # secret path segment of DT One's callback URL; empty: no callbacks (poll only)
     smdp_url: str
     smdp_port: int
     smdp_api_key: str
@@ -190,6 +201,7 @@ DEFAULT_PAYMENT_ROUTES = "card=stripe,bancontact=stripe,alipay=stripe,wechat_pay
 DEFAULT_STRIPE_API_VERSION = "2026-10-28.endive"  # what stripe==16.1.0 pins
 DEFAULT_STRIPE_CARD_PAYMENT_METHOD = "pm_card_threeDSecure2Required"
 DEFAULT_CARRIER_ROUTES = "*=gateway"
+DEMO_CARRIER_ROUTES = "*=gateway,orange=dtone"  # the demo shows both routes: Orange Belgium via DT One
 
 
 def _env_map(name: str, default: str) -> dict[str, str]:
@@ -206,6 +218,7 @@ def load_config() -> Config:
     carriers_port = _env_int("CARRIERS_PORT", port + 2)
     smdp_port = _env_int("SMDP_PORT", port + 3)
     smsc_port = _env_int("SMSC_PORT", port + 4)
+    dtone_port = _env_int("DTONE_PORT", port + 7)  # +5 is the SMSC's phones, +6 the chaos relay
     env = _env("ENV", "demo")
     production = env == "production"
     secret_key = _env("SECRET_KEY", DEMO_SECRET)
@@ -228,7 +241,16 @@ def load_config() -> Config:
         payment_routes=_env_map("PAYMENT_ROUTES", DEFAULT_PAYMENT_ROUTES),
         stripe_api_version=_env("STRIPE_API_VERSION", DEFAULT_STRIPE_API_VERSION),
         stripe_card_payment_method=_env("STRIPE_CARD_PAYMENT_METHOD", DEFAULT_STRIPE_CARD_PAYMENT_METHOD),
-        carrier_routes=_env_map("CARRIER_ROUTES", DEFAULT_CARRIER_ROUTES),
+        carrier_routes=_env_map(
+            "CARRIER_ROUTES", DEMO_CARRIER_ROUTES if env == "demo" else DEFAULT_CARRIER_ROUTES
+        ),
+        dtone_url=_env("DTONE_URL", f"http://{host}:{dtone_port}").rstrip("/"),
+        dtone_port=dtone_port,
+        dtone_api_key=_env("DTONE_API_KEY", DEMO_DTONE_API_KEY),
+        dtone_api_secret=_env("DTONE_API_SECRET", DEMO_DTONE_API_SECRET),
+        dtone_timeout_s=_env_float("DTONE_TIMEOUT_S", 10.0),
+        dtone_float_alert_minor=_env_int("DTONE_FLOAT_ALERT_MINOR", 50_000),
+        dtone_callback_token=_env("DTONE_CALLBACK_TOKEN", DEMO_DTONE_CALLBACK_TOKEN if env == "demo" else ""),
         smdp_url=_env("SMDP_URL", f"http://{host}:{smdp_port}").rstrip("/"),
         smdp_port=smdp_port,
         smdp_api_key=_env("SMDP_API_KEY", DEMO_SMDP_API_KEY),
@@ -289,7 +311,8 @@ def load_config() -> Config:
 DEMO_SECRETS = frozenset(
     {DEMO_SECRET, DEMO_PAYMENTS_API_KEY, DEMO_WEBHOOK_SECRET, DEMO_CARRIER_API_KEY, DEMO_SMDP_API_KEY}
     | {DEMO_SMDP_CALLBACK_KEY, DEMO_SMSC_PASSWORD, DEMO_SMS_WEBHOOK_KEY, DEMO_INDEX_KEY, DEMO_OTP_KEY}
-    | {DEMO_DATA_KEY, DEMO_USSD_GATEWAY_KEY, DEMO_IVR_AUTH_TOKEN}
+    | {DEMO_DATA_KEY, DEMO_USSD_GATEWAY_KEY, DEMO_IVR_AUTH_TOKEN, DEMO_DTONE_API_KEY, DEMO_DTONE_API_SECRET}
+    | {DEMO_DTONE_CALLBACK_TOKEN}
 )
 
 
@@ -301,6 +324,7 @@ def optional_secrets(config: Config) -> list[tuple[str, str]]:
         *(("TOPUP_SMS_WEBHOOK_KEYS", key) for key in config.sms_webhook_keys),
         *(("TOPUP_USSD_GATEWAY_KEYS", key) for key in config.ussd_gateway_keys),
         *(("TOPUP_IVR_AUTH_TOKEN", key) for key in config.ivr_auth_tokens),
+        ("TOPUP_DTONE_CALLBACK_TOKEN", config.dtone_callback_token),
     ]
 
 
@@ -354,6 +378,13 @@ def production_problems(config: Config) -> list[str]:
         problems.append("TOPUP_DATA_KEYS holds the demo data key")
     if not config.public_url.startswith("https://"):
         problems.append("TOPUP_PUBLIC_URL must start with https://")
+    if "dtone" in config.carrier_routes.values():
+        if {config.dtone_api_key, config.dtone_api_secret} & DEMO_SECRETS:
+            problems.append(
+                "TOPUP_DTONE_API_KEY or TOPUP_DTONE_API_SECRET is a demo value (a route uses dtone)"
+            )
+        if not config.dtone_url.startswith("https://"):
+            problems.append("TOPUP_DTONE_URL must start with https:// (a route uses dtone)")
     return problems
 
 

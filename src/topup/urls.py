@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from topup.channels import es2plus, health, ivr, sms, ussd
+from topup.channels import carrier_callbacks, es2plus, health, ivr, sms, ussd
 from topup.channels.api.routes import api
 from topup.channels.web import views as web
 
@@ -20,5 +20,6 @@ urlpatterns = [
     path("", include(ivr.urlpatterns)),
     path("", include(sms.urlpatterns)),
     path("", include(es2plus.urlpatterns)),
+    path("", include(carrier_callbacks.urlpatterns)),
     path("", include("topup.channels.web.urls")),
 ]

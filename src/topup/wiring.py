@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from topup.adapters.carriers.dtone import DtoneGateway
 from topup.adapters.carriers.http import HttpCarrierGateway
 from topup.adapters.esim.es2plus import Es2PlusClient
 from topup.adapters.messaging.outbox_sms import SmppSmsSender
@@ -29,10 +30,14 @@ class Addresses:
     payments: str
     carriers: str
     smdp: str
+    dtone: str
 
     @classmethod
     def of(cls, config: Config) -> Addresses:
-        return cls(payments=config.payments_url, carriers=config.carriers_url, smdp=config.smdp_url)
+        return cls(
+            payments=config.payments_url, carriers=config.carriers_url, smdp=config.smdp_url,
+            dtone=config.dtone_url,
+        )  # fmt: skip
 
 
 # name -> how to build it. The payment method routes name the provider; "voucher" is internal.
@@ -48,7 +53,16 @@ PAYMENT_ADAPTERS: dict[str, Callable[[Config, Addresses], PaymentProvider]] = {
 }
 CARRIER_ADAPTERS: dict[str, Callable[[Config, Addresses], CarrierGateway]] = {
     "gateway": lambda c, a: HttpCarrierGateway(a.carriers, c.carrier_api_key, c.carrier_timeout_s),
+    "dtone": lambda c, a: DtoneGateway(
+        a.dtone, c.dtone_api_key, c.dtone_api_secret, c.dtone_timeout_s, callback_url=_dtone_callback_url(c)
+    ),
 }
+
+
+def _dtone_callback_url(config: Config) -> str:
+    """Where DT One posts status changes (a secret path); empty without a token: the worker only polls."""
+    token = config.dtone_callback_token
+    return f"{config.public_url}/carriers/dtone/callbacks/{token}" if token else ""
 
 
 class WiringError(ValueError):

@@ -128,3 +128,57 @@ def _no_senders_left_behind() -> Iterator[None]:
     notifications.configure()
     yield
     notifications.configure()
+
+
+class Dtone:
+    """The DT One simulator's inspection API (and the adapter the platform uses), as a test sees it."""
+
+    def __init__(self, base_url: str) -> None:
+        from topup.adapters.carriers.dtone import DtoneGateway  # noqa: PLC0415
+
+        self.url = base_url
+        self.http = httpx.Client(base_url=base_url, auth=(CONFIG.dtone_api_key, CONFIG.dtone_api_secret))
+        self.gateway = DtoneGateway(base_url, CONFIG.dtone_api_key, CONFIG.dtone_api_secret, timeout_s=1.0)
+
+    def faults(self, **settings: float) -> None:
+        self.http.post("/sim/faults", json=settings).raise_for_status()
+
+    def line(self, msisdn: str) -> dict[str, Any]:
+        body: dict[str, Any] = self.http.get(f"/sim/lines/{msisdn}").json()
+        return body
+
+    def transaction(self, external_id: str) -> dict[str, Any]:
+        found = self.http.get("/v1/transactions", params={"external_id": external_id})
+        found.raise_for_status()
+        body: dict[str, Any] = found.json()[0]
+        return body
+
+
+@pytest.fixture
+def dtone_simulator() -> Iterator[str]:
+    """A fresh DT One DVS simulator (its own account: no sale of another test) with quick operators: 50 ms,
+    and the sandbox's 3 s / 20 s delays shortened tenfold; its timed-out calls answer after 2 s."""
+    port = free_port()
+    args = ["-m", "topup.simulators.dtone", "--port", str(port), "--api-key", CONFIG.dtone_api_key]
+    args += ["--api-secret", CONFIG.dtone_api_secret, "--seed", "11", "--processing-ms", "50"]
+    args += ["--sandbox-delay-scale", "0.1", "--timeout-sleep-s", "2"]
+    url = f"http://127.0.0.1:{port}"
+    with running(args, f"{url}/healthz", log_path=_log("dtone-sim")):
+        yield url
+
+
+@pytest.fixture
+def dtone(dtone_simulator: str) -> Iterator[Dtone]:
+    """Orange Belgium routed to DT One (its simulator), with a 1 s client timeout; other networks keep the
+    direct gateway. The test's peers are put back afterwards."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from tests.support import wired  # noqa: PLC0415
+    from topup import wiring  # noqa: PLC0415
+
+    config = replace(CONFIG, carrier_routes={"*": "gateway", "orange": "dtone"}, dtone_timeout_s=1.0)
+    wiring.start(config=config, messaging=False, **{**wired._addresses, "dtone": dtone_simulator})
+    client = Dtone(dtone_simulator)
+    yield client
+    client.gateway.close()
+    wired.point()

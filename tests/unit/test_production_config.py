@@ -167,3 +167,27 @@ def test_migrate_seeds_the_demo_in_production_only_when_asked() -> None:
     assert not cli.seeds_demo(parse(["migrate", "--no-seed"]), production=False)
     assert not cli.seeds_demo(parse(["migrate"]), production=True)
     assert cli.seeds_demo(parse(["migrate", "--seed-demo"]), production=True)
+
+
+def test_production_routed_to_dtone_needs_its_own_credentials_over_https(
+    production: pytest.MonkeyPatch,
+) -> None:
+    production.setenv("TOPUP_CARRIER_ROUTES", "*=gateway,orange=dtone")
+    refused = refusal(production, "TOPUP_DTONE_URL", "http://dvs.example")
+    assert "TOPUP_DTONE_API_KEY or TOPUP_DTONE_API_SECRET is a demo value" in refused
+    assert "TOPUP_DTONE_URL must start with https://" in refused
+    production.setenv("TOPUP_DTONE_URL", "https://dvs-api.dtone.com")
+    production.setenv("TOPUP_DTONE_API_KEY", "a real key")
+    production.setenv("TOPUP_DTONE_API_SECRET", "a real secret")
+    assert load_config().carrier_routes == {"*": "gateway", "orange": "dtone"}
+
+
+def test_the_demo_routes_orange_through_dtone_and_starts_its_simulator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TOPUP_ENV", "demo")
+    monkeypatch.delenv("TOPUP_CARRIER_ROUTES", raising=False)
+    config = load_config()
+    assert config.carrier_routes == {"*": "gateway", "orange": "dtone"}
+    assert config.dtone_port == config.port + 7
+    assert "DT One simulator" in [c.name for c in children_for(config)]

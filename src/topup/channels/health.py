@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from topup.channels.clients import client_ip
 from topup.clock import now
 from topup.db.models import InboxEvent, Job, Order, Payment
-from topup.services import breaker
+from topup.services import breaker, carrier_float
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -64,6 +64,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
         f"topup_webhooks_unprocessed {pending}",
     ]
     lines += _voucher_guessing()
+    lines += carrier_float.metrics_lines()
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")
 
 

@@ -186,6 +186,13 @@ INTERNAL_CODES = frozenset(
         "timeout",
         "unreadable_answer",
         "system_error",
+        # an aggregator's (DT One's) in-between states: they drive the worker's polling, never a failure
+        "created",
+        "pending",
+        "in_flight",
+        "external_id_used",
+        "insufficient_float",
+        "not_supported",  # the aggregator cannot tell a line's balance (services decide what to show)
     }
 )
 # Order and line events for staff: a webhook under review, a recycled ICCID (smdp_: the SM-DP+ wording).

@@ -18,7 +18,7 @@ from topup.db.models import BundleRecord, LineEvent, Order, SweepLease
 from topup.domain.bundles import BundleStatus, expire
 from topup.domain.errors import IllegalTransition
 from topup.domain.orders import OrderStatus
-from topup.services import notifications, retention
+from topup.services import carrier_float, notifications, retention
 from topup.services.transitions import move
 from topup.settings import CONFIG
 
@@ -109,4 +109,5 @@ SWEEPS: list[tuple[str, Callable[[], object]]] = [
     ("expire_bundles", expire_bundles),
     ("expiry_notices", _expiry_notices),
     ("retention_purge", lambda: retention.sweep(now())),  # at most every few minutes, see retention
+    ("carrier_float", carrier_float.check_floats),  # at most every minute, see carrier_float
 ]

@@ -21,6 +21,17 @@ from topup.domain.esim_catalogue import BUNDLE_POLICY, ESIM_NETWORK, ESIM_PLANS
 from topup.services import catalogue
 from topup.settings import CONFIG
 
+# The demo DT One account (its simulator): DVS operator ids of the Belgian networks, and each demo plan's
+# product slot (product id = operator id * 100 + slot; see topup.simulators.dtone.catalogue).
+DTONE_DEMO_OPERATORS = {"proximus": 2101, "orange": 2102, "base": 2103, "telenet": 2104}
+DTONE_DEMO_SLOTS = {
+    **{f"credit-{euros}": slot for slot, euros in enumerate((5, 10, 15, 20, 25, 50), start=1)},
+    "data-1d-1gb": 21,
+    "data-7d-5gb": 22,
+    "data-30d-20gb": 23,
+    "data-30d-unlimited": 24,
+}
+
 DEMO_ADMIN_KEY_ID = "key_demoadmin"
 DEMO_ADMIN_KEY_FILE = "demo-admin-key"  # in the data folder, readable by its owner only
 
@@ -78,6 +89,7 @@ def seed_demo() -> None:
                 },
             )
         seed_carrier_products("gateway", demo_gateway_products())
+        seed_carrier_products("dtone", _dtone_products())
     catalogue.clear_cache()
 
 
@@ -87,6 +99,20 @@ def seed_carrier_products(route: str, products: Mapping[str, str]) -> None:
         CarrierProductRecord.objects.get_or_create(
             route=route, plan_id=plan_id, defaults={"product_ref": product_ref}
         )
+
+
+def _dtone_products() -> dict[str, str]:
+    """Which DT One product each demo plan is, so that any network can be routed to "dtone"."""
+    plans = {
+        f"{network}-{suffix}": str(operator_id * 100 + slot)
+        for network, operator_id in DTONE_DEMO_OPERATORS.items()
+        for suffix, slot in DTONE_DEMO_SLOTS.items()
+    }
+    return {
+        plan_id: product
+        for plan_id, product in plans.items()
+        if PlanRecord.objects.filter(id=plan_id).exists()
+    }
 
 
 def demo_admin_key() -> str:

@@ -1,6 +1,6 @@
 """Persistence of the domain: catalogue, orders and payments, ledger, jobs and API keys."""
 
-from topup.db.models.catalogue import CarrierProductRecord, NetworkRecord, PlanRecord
+from topup.db.models.catalogue import CarrierFloatRecord, CarrierProductRecord, NetworkRecord, PlanRecord
 from topup.db.models.fx import FxRateRecord
 from topup.db.models.jobs import IdempotencyRecord, InboxEvent, Job, SweepLease
 from topup.db.models.ledger import Account, Transfer
@@ -17,6 +17,7 @@ __all__ = [
     "Account",
     "ApiKey",
     "BundleRecord",
+    "CarrierFloatRecord",
     "CarrierProductRecord",
     "Erasure",
     "FxRateRecord",

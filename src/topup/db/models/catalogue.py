@@ -93,3 +93,22 @@ class CarrierProductRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.route}:{self.product_ref}"
+
+
+class CarrierFloatRecord(models.Model):
+    """The last reading of a carrier route's prepaid float (an aggregator's balance), for /metrics.
+
+    The worker's float sweep writes it; the web process shows it, so the gauge is the same in every process.
+    """
+
+    route = models.CharField(primary_key=True, max_length=40)
+    available_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    alert_below_minor = models.BigIntegerField()
+    read_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "carrier_float"
+
+    def __str__(self) -> str:
+        return f"{self.route}: {self.available_minor} {self.currency}"

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 from pathlib import Path
-
-from aiohttp import web
 
 from topup.settings import CONFIG
 from topup.simulators.carriers.app import build_app
 from topup.simulators.carriers.faults import FaultBoard, FaultError, Faults, parse_fault_spec
 from topup.simulators.carriers.numbering import NETWORKS
 from topup.simulators.carriers.state import CarrierState
+from topup.simulators.serving import serve_until_stopped
 
 EPILOG = """\
 environment: --port defaults to TOPUP_CARRIERS_PORT (else TOPUP_PORT + 2) and --api-key to
@@ -76,19 +74,14 @@ async def serve(args: argparse.Namespace) -> None:
     faults = _fault_board(args)
     state = CarrierState(args.state_file)
     app = build_app(state, faults, args.api_key, args.timeout_sleep_s)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
     try:
-        site = web.TCPSite(runner, args.host, args.port, backlog=1024)
-        await site.start()
-        print(f"carrier simulator listening on {site.name} ({', '.join(NETWORKS)})", flush=True)
-        await stopping.wait()
+        await serve_until_stopped(
+            app,
+            args.host,
+            args.port,
+            lambda at: f"carrier simulator listening on {at} ({', '.join(NETWORKS)})",
+        )
     finally:
-        await runner.cleanup()
         state.close()
 
 

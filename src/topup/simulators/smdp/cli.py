@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 from pathlib import Path
 
-from aiohttp import web
-
 from topup.settings import CONFIG
+from topup.simulators.serving import serve_until_stopped
 from topup.simulators.smdp.app import build_app
 from topup.simulators.smdp.context import Context
 from topup.simulators.smdp.faults import FaultBoard, FaultError, Faults
@@ -70,20 +68,13 @@ def build_context(args: argparse.Namespace) -> Context:
 async def serve(args: argparse.Namespace) -> None:
     """Listen until SIGTERM/SIGINT, then stop: undelivered notifications are dropped (and logged)."""
     ctx = build_context(args)
-    runner = web.AppRunner(build_app(ctx, args.api_key), access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
+    pools = ", ".join(f"{name}:{sizes['total']}" for name, sizes in ctx.state.pools().items())
     try:
-        site = web.TCPSite(runner, args.host, args.port)
-        await site.start()
-        pools = ", ".join(f"{name}:{sizes['total']}" for name, sizes in ctx.state.pools().items())
-        print(f"SM-DP+ simulator {args.smdp_address} listening on {site.name} ({pools})", flush=True)
-        await stopping.wait()
+        await serve_until_stopped(
+            build_app(ctx, args.api_key), args.host, args.port,
+            lambda at: f"SM-DP+ simulator {args.smdp_address} listening on {at} ({pools})",
+        )  # fmt: skip
     finally:
-        await runner.cleanup()
         ctx.state.close()
 
 

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from topup.domain.errors import InvalidInput
 from topup.domain.identifiers import parse_activation_code, parse_eid, parse_iccid
+from topup.simulators.serving import json_object
 from topup.simulators.smdp import codes
 from topup.simulators.smdp.codes import Es2Error
 from topup.simulators.smdp.context import CONTEXT, MAX_DOWNLOAD_ATTEMPTS, Context
@@ -40,14 +41,6 @@ def _es2_refusal(profile: Profile, error: Es2Error) -> web.Response:
         subjectCode=error.subject_code,
         reasonCode=error.reason_code,
     )
-
-
-async def _json_object(request: web.Request) -> dict[str, Any] | None:
-    try:
-        body = await request.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def _eligibility(ctx: Context, profile: Profile, eid: str) -> Es2Error | None:
@@ -90,7 +83,7 @@ async def _install(ctx: Context, profile: Profile) -> web.Response:
 
 async def download(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    body = await _json_object(request)
+    body = await json_object(request)
     if body is None or not isinstance(body.get("activation_code"), str):
         return _refused(400, "invalid_request", 'expected {"activation_code": "LPA:1$...", "eid"?}')
     try:
@@ -123,7 +116,7 @@ async def download(request: web.Request) -> web.Response:
 
 async def delete(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    body = await _json_object(request)
+    body = await json_object(request)
     if body is None or not isinstance(body.get("iccid"), str):
         return _refused(400, "invalid_request", 'expected {"iccid": "89..."}')
     profile = _find(ctx, body["iccid"])
