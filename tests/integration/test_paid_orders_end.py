@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import Carriers, run_jobs_until_idle
+from tests.support.orders import until_refunded
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,7 +65,7 @@ def test_a_recycled_iccid_is_a_new_life_of_the_line(client: httpx.Client, smdp_s
     iccid, history = old_line.iccid, LineEvent.objects.filter(line=old_line).count()
     esim.cancel_before_download(first)  # the profile goes back to the SM-DP+'s pool
     run_jobs_until_idle()
-    assert ended(first) == "refunded"
+    assert until_refunded(first) == "refunded"  # Alipay refunds asynchronously
 
     second = buy_esim(client, "recycle-2", plan_id="esim-30d-unlimited")
     run_jobs_until_idle()
@@ -129,6 +130,7 @@ def test_an_exception_past_the_deadline_ends_in_a_refund(
     Order.objects.filter(id=order_id).update(delivery_deadline=Order.objects.get(id=order_id).created_at)
     Job.objects.filter(subject_id=order_id).update(run_after=Order.objects.get(id=order_id).created_at)
     run_jobs_until_idle()
+    assert until_refunded(order_id) == "refunded"  # Alipay refunds asynchronously
     order = Order.objects.get(id=order_id)
     assert (order.status, order.failure_code) == ("refunded", "delivery_deadline_passed")
     assert Payment.objects.get(order_id=order_id).status == "refunded"
