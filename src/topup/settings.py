@@ -537,5 +537,6 @@ LOGGING = {
         # They log every request URL at INFO, and carrier URLs carry the number.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},  # the SDK logs every request and answer at INFO
     },
 }

@@ -158,17 +158,18 @@ async function topupInChinese(page, shot) {
   await shot("order-delivered");
 }
 
-// (4) Top up in Chinese with WeChat Pay: the review shows the yuan amount with its rate, source and date; the
+// (4) Top up an Orange Belgium number (the demo routes Orange through the DT One aggregator) in Chinese with
+// WeChat Pay: the review shows the yuan amount with its rate, source and date; the
 // order page shows WeChat Pay's QR code (it must fit 360 px and decode to the payment's data) and the yuan
 // amount; the simulator's hosted page stands in for the phone's scan.
 async function wechatInChinese(page, shot) {
   await page.goto(`${base}/?lang=zh-hans`);
   await page.getByRole("link", { name: "给号码充值" }).click();
   await page.waitForURL(/\/topup$/);
-  await page.getByLabel("手机号码").fill("0470 12 34 58");
+  await page.getByLabel("手机号码").fill("0495 12 34 58"); // Orange Belgium: through DT One in the demo
   await page.getByRole("button", { name: "继续" }).click();
   await page.waitForURL(/\/topup\/network/);
-  await page.getByLabel("运营商").selectOption({ label: "Proximus" });
+  await page.getByLabel("运营商").selectOption({ label: "Orange Belgium" });
   await page.getByRole("button", { name: "继续" }).click();
   await page.waitForURL(/\/topup\/plans/);
   const plan = page.locator("button.plan").filter({ hasText: "话费" }).filter({ hasText: /€\s?10[.,]00/ });
