@@ -42,6 +42,10 @@ MESSAGES = {
     ),
     "carrier_unavailable": _("The operator cannot be reached right now. Try again shortly."),
     "not_on_network": _("This number is not on that network."),
+    "balance_not_shared": _(
+        "This operator does not share balances with us. Ask the operator for your balance; "
+        "top-ups still work."
+    ),
     "unknown_provider": _("This payment provider is not known."),
     # eSIM orders and lines
     "line_not_found": _("We cannot find a line with this ICCID or number. Check it and try again."),
@@ -192,7 +196,7 @@ INTERNAL_CODES = frozenset(
         "in_flight",
         "external_id_used",
         "insufficient_float",
-        "not_supported",  # the aggregator cannot tell a line's balance (services decide what to show)
+        "not_supported",  # the aggregator cannot tell a line's balance: shown as balance_not_shared
     }
 )
 # Order and line events for staff: a webhook under review, a recycled ICCID (smdp_: the SM-DP+ wording).

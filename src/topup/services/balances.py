@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from topup.db import ledger
 from topup.db.models import Account
-from topup.domain.errors import NotFound
+from topup.domain.errors import Conflict, NotFound
 from topup.domain.money import Money
 from topup.ports import CarrierBalance, CarrierBundle, CarrierOutcome, PortUnavailable
 from topup.services import carrier_products, catalogue, peers
@@ -31,6 +31,9 @@ def check_balance(msisdn_text: str) -> LineBalance:
         return LineBalance(
             found.msisdn, found.network, answer.balance, answer.valid_until, "carrier", answer.bundles
         )
+    if answer.outcome is CarrierOutcome.REJECTED and answer.code == "not_supported":
+        # An aggregator route whose operator does not share line balances (DT One answers so for some).
+        raise Conflict("the operator does not share this line's balance", code="balance_not_shared")
     if answer.outcome is CarrierOutcome.REJECTED:
         raise NotFound("the operator does not know this number", code="not_on_network", field="msisdn")
     raise PortUnavailable(answer.code or "carrier unavailable")
