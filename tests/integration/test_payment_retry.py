@@ -3,6 +3,9 @@ the real SDK: the new attempt gets its own checkout, and the order is delivered 
 
 from __future__ import annotations
 
+import re
+import threading
+import time
 from typing import Any
 
 import httpx
@@ -10,6 +13,14 @@ import pytest
 
 from tests.integration.conftest import Carriers, run_jobs_until_idle
 from tests.integration.test_order_flow import decline, place, wait_for_status
+from tests.integration.test_stripe_refunds_end_to_end import (
+    Stripe,
+    approve,
+    books_balanced,
+    clearing,
+    decoded_qr,
+    ref_of,
+)
 from tests.support.orders import owner
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,3 +52,238 @@ def test_a_declined_order_is_paid_again_with_another_method_and_delivered_once(
     assert final["status"] == "delivered"
     assert [a["status"] for a in final["attempts"]] == ["failed", "succeeded"]
     assert carriers.balance_minor("proximus", msisdn) - before == 1000
+
+
+# ---- from the order page, as a browser does it ------------------------------------------------------
+
+
+def form_fields(html: str) -> dict[str, str]:
+    """The hidden fields of the page's pay-again form (Django's CSRF token and the form's own key)."""
+    form = html.split('id="pay-again"')[1].split("</form>", maxsplit=1)[0]
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+
+
+def test_a_declined_card_is_paid_again_with_wechat_pay_from_the_order_page(
+    seeded: None, live_server: Any, payments_simulator: str, carriers: Carriers
+) -> None:
+    from topup.db.models import Payment  # noqa: PLC0415
+
+    sim = Stripe(payments_simulator)
+    api = httpx.Client(base_url=live_server.url, timeout=10)
+    msisdn = "+32470555078"
+    before = carriers.balance_minor("proximus", msisdn)
+    order = place(api, "retry-web-1", msisdn=msisdn, payment_method="card").json()
+    first_ref = ref_of(order["payment"]["id"])
+    decline(api, order)
+
+    browser = httpx.Client(base_url=live_server.url, timeout=10)  # keeps the session and CSRF cookies
+    assert browser.get(f"/orders/{order['id']}", params={"token": order["order_token"]}).status_code == 302
+    html = browser.get(f"/orders/{order['id']}").text
+    assert 'id="payment-declined"' in html
+    assert "Your card was declined." in html
+    fields = form_fields(html)
+    assert set(fields) == {"csrfmiddlewaretoken", "idem"}
+    forged = browser.post(
+        f"/orders/{order['id']}/pay", data={"idem": fields["idem"], "payment_method": "alipay"}
+    )
+    assert forged.status_code == 403  # no CSRF token: refused, nothing made
+    assert Payment.objects.filter(order_id=order["id"]).count() == 1
+
+    paid_again = browser.post(f"/orders/{order['id']}/pay", data={**fields, "payment_method": "wechat_pay"})
+    assert paid_again.status_code == 302
+    assert paid_again.headers["location"] == f"/orders/{order['id']}"  # the QR code is on our page
+    html = browser.get(f"/orders/{order['id']}").text
+    second = Payment.objects.get(order_id=order["id"], attempt=2)
+    intent = sim.intent(str(second.provider_ref))
+    qr = intent["next_action"]["wechat_pay_display_qr_code"]
+    assert decoded_qr(html) == qr["data"]
+    assert sim.intent(first_ref)["status"] == "canceled"  # the old attempt, cancelled at Stripe
+
+    approve(qr["hosted_instructions_url"])
+    wait_for_status(api, order, {"paid", "delivering", "delivered"})
+    run_jobs_until_idle()
+    final = api.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
+    assert final["status"] == "delivered"
+    assert [(a["method"], a["status"]) for a in final["attempts"]] == [
+        ("card", "failed"),
+        ("wechat_pay", "succeeded"),
+    ]
+    assert carriers.balance_minor("proximus", msisdn) - before == 1000
+    assert [i["status"] for i in sim.of_order(order["id"])] == ["succeeded", "canceled"]
+    assert clearing() == 1000
+    assert books_balanced()
+
+
+# ---- a late success of the attempt being replaced ----------------------------------------------------
+
+
+def retry_with(api: httpx.Client, order: dict[str, Any], method: str, key: str) -> httpx.Response:
+    headers = {"Idempotency-Key": key, **owner(order)}
+    return api.post(
+        f"/api/v1/orders/{order['id']}/payments", json={"payment_method": method}, headers=headers
+    )
+
+
+def test_an_old_attempt_cancelled_at_stripe_cannot_succeed_after_the_retry(
+    seeded: None, live_server: Any, payments_simulator: str, carriers: Carriers
+) -> None:
+    sim = Stripe(payments_simulator)
+    api = httpx.Client(base_url=live_server.url, timeout=10)
+    msisdn = "+32470555079"
+    before = carriers.balance_minor("proximus", msisdn)
+    order = place(api, "late-1", msisdn=msisdn, payment_method="card").json()  # left at 3-D Secure
+    old_checkout = order["payment"]["next_action"]["url"]
+    again = retry_with(api, order, "alipay", "late-1-alipay")
+    assert again.status_code == 201, again.text
+    approve(again.json()["payment"]["next_action"]["url"])
+    wait_for_status(api, order, {"paid", "delivering", "delivered"})
+
+    late = httpx.post(old_checkout, data={"action": "approve"}, headers={"Accept": "application/json"})
+    assert late.json()["status"] == "canceled"  # as Stripe: a cancelled PaymentIntent stays cancelled
+    run_jobs_until_idle()
+    final = api.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
+    assert final["status"] == "delivered"
+    assert [(a["method"], a["status"]) for a in final["attempts"]] == [
+        ("card", "failed"),
+        ("alipay", "succeeded"),
+    ]
+    assert carriers.balance_minor("proximus", msisdn) - before == 1000
+    assert sorted(i["status"] for i in sim.of_order(order["id"])) == ["canceled", "succeeded"]
+    assert clearing() == 1000
+    assert books_balanced()
+
+
+def test_an_old_attempt_approved_just_before_its_cancel_pays_the_order_and_no_new_attempt_is_made(
+    seeded: None,
+    live_server: Any,
+    payments_simulator: str,
+    carriers: Carriers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from topup.services import attempts  # noqa: PLC0415
+
+    sim = Stripe(payments_simulator)
+    api = httpx.Client(base_url=live_server.url, timeout=10)
+    msisdn = "+32470555080"
+    before = carriers.balance_minor("proximus", msisdn)
+    order = place(api, "late-2", msisdn=msisdn, payment_method="card").json()
+    old_checkout = order["payment"]["next_action"]["url"]
+    cancel = attempts._cancel
+
+    def approved_first(old: Any) -> Any:
+        """The buyer finishes 3-D Secure in another tab while the retry is on its way to Stripe."""
+        httpx.post(old_checkout, data={"action": "approve"}, headers={"Accept": "application/json"})
+        return cancel(old)
+
+    monkeypatch.setattr(attempts, "_cancel", approved_first)
+    again = retry_with(api, order, "alipay", "late-2-alipay")
+    assert again.status_code == 200, again.text  # the order as it is now: paid by the old attempt
+    assert again.json()["payment"]["method"] == "card"
+    wait_for_status(api, order, {"paid", "delivering", "delivered"})
+    run_jobs_until_idle()
+    final = api.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
+    assert final["status"] == "delivered"
+    assert [(a["method"], a["status"]) for a in final["attempts"]] == [("card", "succeeded")]
+    assert carriers.balance_minor("proximus", msisdn) - before == 1000
+    assert [i["status"] for i in sim.of_order(order["id"])] == ["succeeded"]  # no Alipay intent made
+    assert clearing() == 1000
+    assert books_balanced()
+
+
+def test_a_retry_while_the_old_attempt_is_processing_at_stripe_is_refused_without_a_second_charge(
+    seeded: None,
+    live_server: Any,
+    payments_simulator: str,
+    carriers: Carriers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from topup.services import attempts  # noqa: PLC0415
+
+    sim = Stripe(payments_simulator)
+    api = httpx.Client(base_url=live_server.url, timeout=10)
+    msisdn = "+32470555081"
+    before = carriers.balance_minor("proximus", msisdn)
+    order = place(api, "late-3", msisdn=msisdn, payment_method="card").json()
+    old_checkout = order["payment"]["next_action"]["url"]
+    cancel = attempts._cancel
+
+    def processing_first(old: Any) -> Any:
+        """The bank is still confirming the old attempt when the retry asks Stripe to cancel it."""
+        sim.faults(processing_ms=1500)
+        httpx.post(old_checkout, data={"action": "approve"}, headers={"Accept": "application/json"})
+        return cancel(old)
+
+    monkeypatch.setattr(attempts, "_cancel", processing_first)
+    try:
+        again = retry_with(api, order, "alipay", "late-3-alipay")
+    finally:
+        sim.faults(processing_ms=0)
+    assert again.status_code == 409, again.text
+    assert again.json()["error"]["code"] == "payment_processing"
+    assert len(sim.of_order(order["id"])) == 1  # no Alipay PaymentIntent: the buyer is not charged twice
+    wait_for_status(api, order, {"paid", "delivering", "delivered"})
+    run_jobs_until_idle()
+    final = api.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
+    assert final["status"] == "delivered"
+    assert [(a["method"], a["status"]) for a in final["attempts"]] == [("card", "succeeded")]
+    assert carriers.balance_minor("proximus", msisdn) - before == 1000
+    assert books_balanced()
+
+
+def test_an_attempt_that_lost_a_retry_race_and_succeeds_is_refunded_as_a_stray(
+    seeded: None,
+    live_server: Any,
+    payments_simulator: str,
+    carriers: Carriers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from topup.db.models import Payment  # noqa: PLC0415
+    from topup.services import attempts  # noqa: PLC0415
+
+    sim = Stripe(payments_simulator)
+    api = httpx.Client(base_url=live_server.url, timeout=10)
+    msisdn = "+32470555082"
+    before = carriers.balance_minor("proximus", msisdn)
+    order = place(api, "late-4", msisdn=msisdn, payment_method="card").json()
+    decline(api, order)
+    cancel = attempts._cancel
+    raced: list[httpx.Response] = []
+    overtaking = threading.Event()
+
+    def overtaken(old: Any) -> Any:
+        """A second tab's retry (WeChat Pay) runs to its end while this one (Alipay) is on its way."""
+        if not overtaking.is_set():
+            overtaking.set()
+            raced.append(retry_with(api, order, "wechat_pay", "late-4-wechat"))
+        return cancel(old)
+
+    monkeypatch.setattr(attempts, "_cancel", overtaken)
+    lost = retry_with(api, order, "alipay", "late-4-alipay")
+    assert raced[0].status_code == 201, raced[0].text
+    assert lost.status_code == 409
+    assert lost.json()["error"]["code"] == "order_not_awaiting_payment"
+    winner = raced[0].json()["payment"]
+    loser = Payment.objects.get(order_id=order["id"], method="alipay")
+    assert (loser.status, loser.failure_code) == ("failed", "superseded")
+
+    approve(
+        sim.intent(ref_of(winner["id"]))["next_action"]["wechat_pay_display_qr_code"][
+            "hosted_instructions_url"
+        ]
+    )
+    wait_for_status(api, order, {"paid", "delivering", "delivered"})
+    approve(sim.intent(str(loser.provider_ref))["next_action"]["alipay_handle_redirect"]["url"])
+    deadline = time.monotonic() + 10
+    while loser.status != "refunded" and time.monotonic() < deadline:
+        run_jobs_until_idle()
+        time.sleep(0.05)
+        loser.refresh_from_db()
+    assert loser.status == "refunded"
+    final = api.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
+    assert final["status"] == "delivered"
+    assert final["payment"]["id"] == winner["id"]
+    assert carriers.balance_minor("proximus", msisdn) - before == 1000  # delivered once
+    [refund] = sim.refunds(str(loser.provider_ref))
+    assert (refund["status"], refund["amount"]) == ("succeeded", 1000)
+    assert clearing() == 1000
+    assert books_balanced()

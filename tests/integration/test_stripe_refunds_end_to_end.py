@@ -160,15 +160,15 @@ def test_alipay_refund_is_pending_then_confirmed_by_refund_updated(
 ) -> None:
     from topup.db.models import Job, Payment  # noqa: PLC0415
 
-    stripe_sim.faults(refund_delay_ms=1500)
+    stripe_sim.faults(refund_delay_ms=3000)
     client = api(live_server)
     order = paid_and_refused(client, "e2e-alipay-refund", "alipay")
     run_jobs_until_idle()
     payment = Payment.objects.get(id=order["payment"]["id"])
-    assert payment.refund_status in {"pending", "succeeded"}  # the webhook may already be here
-    if payment.refund_status == "pending":
-        assert wait_for_status(client, order, {"delivery_failed"}, 0)["status"] == "delivery_failed"
-        assert clearing() == 1000  # nothing left the books while the refund is pending
+    assert (payment.status, payment.refund_status) == ("succeeded", "pending")
+    assert stripe_sim.refunds(str(payment.provider_ref))[0]["status"] == "pending"
+    assert wait_for_status(client, order, {"delivery_failed"}, 0)["status"] == "delivery_failed"
+    assert clearing() == 1000  # nothing left the books while the refund is pending
 
     final = wait_for_status(client, order, {"refunded"})
     assert final["status"] == "refunded"
