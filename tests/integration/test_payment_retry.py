@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -57,6 +58,44 @@ def test_a_declined_order_is_paid_again_with_another_method_and_delivered_once(
 # ---- from the order page, as a browser does it ------------------------------------------------------
 
 
+@dataclass
+class CardOrder:
+    """A card order to a line of its own, placed through the API, with what the line had before."""
+
+    api: httpx.Client
+    sim: Stripe
+    carriers: Carriers
+    msisdn: str
+    before: int
+    order: dict[str, Any]
+
+    @classmethod
+    def place(cls, live_server: Any, sim_url: str, carriers: Carriers, key: str, msisdn: str) -> CardOrder:
+        api = httpx.Client(base_url=live_server.url, timeout=10)
+        before = carriers.balance_minor("proximus", msisdn)
+        order = place(api, key, msisdn=msisdn, payment_method="card").json()  # left at 3-D Secure
+        return cls(api, Stripe(sim_url), carriers, msisdn, before, order)
+
+    def retry(self, method: str, key: str) -> httpx.Response:
+        headers = {"Idempotency-Key": key, **owner(self.order)}
+        url = f"/api/v1/orders/{self.order['id']}/payments"
+        return self.api.post(url, json={"payment_method": method}, headers=headers)
+
+    def delivered_once(self, attempts: list[tuple[str, str]]) -> dict[str, Any]:
+        """Delivered, by these attempts (method, status), the line credited once, the books balanced."""
+        wait_for_status(self.api, self.order, {"paid", "delivering", "delivered"})
+        run_jobs_until_idle()
+        final: dict[str, Any] = self.api.get(
+            f"/api/v1/orders/{self.order['id']}", headers=owner(self.order)
+        ).json()
+        assert final["status"] == "delivered"
+        assert [(a["method"], a["status"]) for a in final["attempts"]] == attempts
+        assert self.carriers.balance_minor("proximus", self.msisdn) - self.before == 1000
+        assert clearing() == 1000
+        assert books_balanced()
+        return final
+
+
 def form_fields(html: str) -> dict[str, str]:
     """The hidden fields of the page's pay-again form (Django's CSRF token and the form's own key)."""
     form = html.split('id="pay-again"')[1].split("</form>", maxsplit=1)[0]
@@ -68,13 +107,10 @@ def test_a_declined_card_is_paid_again_with_wechat_pay_from_the_order_page(
 ) -> None:
     from topup.db.models import Payment  # noqa: PLC0415
 
-    sim = Stripe(payments_simulator)
-    api = httpx.Client(base_url=live_server.url, timeout=10)
-    msisdn = "+32470555078"
-    before = carriers.balance_minor("proximus", msisdn)
-    order = place(api, "retry-web-1", msisdn=msisdn, payment_method="card").json()
+    card = CardOrder.place(live_server, payments_simulator, carriers, "retry-web-1", "+32470555078")
+    order = card.order
     first_ref = ref_of(order["payment"]["id"])
-    decline(api, order)
+    decline(card.api, order)
 
     browser = httpx.Client(base_url=live_server.url, timeout=10)  # keeps the session and CSRF cookies
     assert browser.get(f"/orders/{order['id']}", params={"token": order["order_token"]}).status_code == 302
@@ -94,140 +130,75 @@ def test_a_declined_card_is_paid_again_with_wechat_pay_from_the_order_page(
     assert paid_again.headers["location"] == f"/orders/{order['id']}"  # the QR code is on our page
     html = browser.get(f"/orders/{order['id']}").text
     second = Payment.objects.get(order_id=order["id"], attempt=2)
-    intent = sim.intent(str(second.provider_ref))
-    qr = intent["next_action"]["wechat_pay_display_qr_code"]
+    qr = card.sim.intent(str(second.provider_ref))["next_action"]["wechat_pay_display_qr_code"]
     assert decoded_qr(html) == qr["data"]
-    assert sim.intent(first_ref)["status"] == "canceled"  # the old attempt, cancelled at Stripe
+    assert card.sim.intent(first_ref)["status"] == "canceled"  # the old attempt, cancelled at Stripe
 
     approve(qr["hosted_instructions_url"])
-    wait_for_status(api, order, {"paid", "delivering", "delivered"})
-    run_jobs_until_idle()
-    final = api.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
-    assert final["status"] == "delivered"
-    assert [(a["method"], a["status"]) for a in final["attempts"]] == [
-        ("card", "failed"),
-        ("wechat_pay", "succeeded"),
-    ]
-    assert carriers.balance_minor("proximus", msisdn) - before == 1000
-    assert [i["status"] for i in sim.of_order(order["id"])] == ["succeeded", "canceled"]
-    assert clearing() == 1000
-    assert books_balanced()
+    card.delivered_once([("card", "failed"), ("wechat_pay", "succeeded")])
+    assert [i["status"] for i in card.sim.of_order(order["id"])] == ["succeeded", "canceled"]
 
 
 # ---- a late success of the attempt being replaced ----------------------------------------------------
 
 
-def retry_with(api: httpx.Client, order: dict[str, Any], method: str, key: str) -> httpx.Response:
-    headers = {"Idempotency-Key": key, **owner(order)}
-    return api.post(
-        f"/api/v1/orders/{order['id']}/payments", json={"payment_method": method}, headers=headers
-    )
-
-
 def test_an_old_attempt_cancelled_at_stripe_cannot_succeed_after_the_retry(
     seeded: None, live_server: Any, payments_simulator: str, carriers: Carriers
 ) -> None:
-    sim = Stripe(payments_simulator)
-    api = httpx.Client(base_url=live_server.url, timeout=10)
-    msisdn = "+32470555079"
-    before = carriers.balance_minor("proximus", msisdn)
-    order = place(api, "late-1", msisdn=msisdn, payment_method="card").json()  # left at 3-D Secure
-    old_checkout = order["payment"]["next_action"]["url"]
-    again = retry_with(api, order, "alipay", "late-1-alipay")
+    card = CardOrder.place(live_server, payments_simulator, carriers, "late-1", "+32470555079")
+    again = card.retry("alipay", "late-1-alipay")
     assert again.status_code == 201, again.text
     approve(again.json()["payment"]["next_action"]["url"])
-    wait_for_status(api, order, {"paid", "delivering", "delivered"})
+    wait_for_status(card.api, card.order, {"paid", "delivering", "delivered"})
 
+    old_checkout = card.order["payment"]["next_action"]["url"]
     late = httpx.post(old_checkout, data={"action": "approve"}, headers={"Accept": "application/json"})
     assert late.json()["status"] == "canceled"  # as Stripe: a cancelled PaymentIntent stays cancelled
-    run_jobs_until_idle()
-    final = api.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
-    assert final["status"] == "delivered"
-    assert [(a["method"], a["status"]) for a in final["attempts"]] == [
-        ("card", "failed"),
-        ("alipay", "succeeded"),
-    ]
-    assert carriers.balance_minor("proximus", msisdn) - before == 1000
-    assert sorted(i["status"] for i in sim.of_order(order["id"])) == ["canceled", "succeeded"]
-    assert clearing() == 1000
-    assert books_balanced()
+    card.delivered_once([("card", "failed"), ("alipay", "succeeded")])
+    assert sorted(i["status"] for i in card.sim.of_order(card.order["id"])) == ["canceled", "succeeded"]
 
 
-def test_an_old_attempt_approved_just_before_its_cancel_pays_the_order_and_no_new_attempt_is_made(
+@pytest.mark.parametrize(
+    ("processing_ms", "answered", "code"), [(0, 200, ""), (1500, 409, "payment_processing")]
+)
+def test_the_old_attempt_approved_just_before_its_cancel_is_charged_alone(  # noqa: PLR0917
     seeded: None,
     live_server: Any,
     payments_simulator: str,
     carriers: Carriers,
     monkeypatch: pytest.MonkeyPatch,
+    processing_ms: int,
+    answered: int,
+    code: str,
 ) -> None:
+    """Approved right before the retry cancels it: succeeded, it pays the order and no new attempt is
+    made (200, the order as it is); still processing (the bank confirming), the retry is refused (409).
+    Either way Stripe holds no second PaymentIntent, and the card delivers the order once."""
     from topup.services import attempts  # noqa: PLC0415
 
-    sim = Stripe(payments_simulator)
-    api = httpx.Client(base_url=live_server.url, timeout=10)
-    msisdn = "+32470555080"
-    before = carriers.balance_minor("proximus", msisdn)
-    order = place(api, "late-2", msisdn=msisdn, payment_method="card").json()
-    old_checkout = order["payment"]["next_action"]["url"]
+    msisdn = f"+3247055508{processing_ms // 1500}"
+    card = CardOrder.place(live_server, payments_simulator, carriers, f"late-{processing_ms}", msisdn)
     cancel = attempts._cancel
 
     def approved_first(old: Any) -> Any:
         """The buyer finishes 3-D Secure in another tab while the retry is on its way to Stripe."""
-        httpx.post(old_checkout, data={"action": "approve"}, headers={"Accept": "application/json"})
+        card.sim.faults(processing_ms=processing_ms)
+        checkout = card.order["payment"]["next_action"]["url"]
+        httpx.post(checkout, data={"action": "approve"}, headers={"Accept": "application/json"})
         return cancel(old)
 
     monkeypatch.setattr(attempts, "_cancel", approved_first)
-    again = retry_with(api, order, "alipay", "late-2-alipay")
-    assert again.status_code == 200, again.text  # the order as it is now: paid by the old attempt
-    assert again.json()["payment"]["method"] == "card"
-    wait_for_status(api, order, {"paid", "delivering", "delivered"})
-    run_jobs_until_idle()
-    final = api.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
-    assert final["status"] == "delivered"
-    assert [(a["method"], a["status"]) for a in final["attempts"]] == [("card", "succeeded")]
-    assert carriers.balance_minor("proximus", msisdn) - before == 1000
-    assert [i["status"] for i in sim.of_order(order["id"])] == ["succeeded"]  # no Alipay intent made
-    assert clearing() == 1000
-    assert books_balanced()
-
-
-def test_a_retry_while_the_old_attempt_is_processing_at_stripe_is_refused_without_a_second_charge(
-    seeded: None,
-    live_server: Any,
-    payments_simulator: str,
-    carriers: Carriers,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from topup.services import attempts  # noqa: PLC0415
-
-    sim = Stripe(payments_simulator)
-    api = httpx.Client(base_url=live_server.url, timeout=10)
-    msisdn = "+32470555081"
-    before = carriers.balance_minor("proximus", msisdn)
-    order = place(api, "late-3", msisdn=msisdn, payment_method="card").json()
-    old_checkout = order["payment"]["next_action"]["url"]
-    cancel = attempts._cancel
-
-    def processing_first(old: Any) -> Any:
-        """The bank is still confirming the old attempt when the retry asks Stripe to cancel it."""
-        sim.faults(processing_ms=1500)
-        httpx.post(old_checkout, data={"action": "approve"}, headers={"Accept": "application/json"})
-        return cancel(old)
-
-    monkeypatch.setattr(attempts, "_cancel", processing_first)
     try:
-        again = retry_with(api, order, "alipay", "late-3-alipay")
+        again = card.retry("alipay", f"late-{processing_ms}-alipay")
     finally:
-        sim.faults(processing_ms=0)
-    assert again.status_code == 409, again.text
-    assert again.json()["error"]["code"] == "payment_processing"
-    assert len(sim.of_order(order["id"])) == 1  # no Alipay PaymentIntent: the buyer is not charged twice
-    wait_for_status(api, order, {"paid", "delivering", "delivered"})
-    run_jobs_until_idle()
-    final = api.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
-    assert final["status"] == "delivered"
-    assert [(a["method"], a["status"]) for a in final["attempts"]] == [("card", "succeeded")]
-    assert carriers.balance_minor("proximus", msisdn) - before == 1000
-    assert books_balanced()
+        card.sim.faults(processing_ms=0)
+    assert again.status_code == answered, again.text
+    if code:
+        assert again.json()["error"]["code"] == code
+    else:
+        assert again.json()["payment"]["method"] == "card"
+    assert len(card.sim.of_order(card.order["id"])) == 1
+    card.delivered_once([("card", "succeeded")])
 
 
 def test_an_attempt_that_lost_a_retry_race_and_succeeds_is_refunded_as_a_stray(
@@ -240,12 +211,8 @@ def test_an_attempt_that_lost_a_retry_race_and_succeeds_is_refunded_as_a_stray(
     from topup.db.models import Payment  # noqa: PLC0415
     from topup.services import attempts  # noqa: PLC0415
 
-    sim = Stripe(payments_simulator)
-    api = httpx.Client(base_url=live_server.url, timeout=10)
-    msisdn = "+32470555082"
-    before = carriers.balance_minor("proximus", msisdn)
-    order = place(api, "late-4", msisdn=msisdn, payment_method="card").json()
-    decline(api, order)
+    card = CardOrder.place(live_server, payments_simulator, carriers, "late-4", "+32470555082")
+    decline(card.api, card.order)
     cancel = attempts._cancel
     raced: list[httpx.Response] = []
     overtaking = threading.Event()
@@ -254,36 +221,29 @@ def test_an_attempt_that_lost_a_retry_race_and_succeeds_is_refunded_as_a_stray(
         """A second tab's retry (WeChat Pay) runs to its end while this one (Alipay) is on its way."""
         if not overtaking.is_set():
             overtaking.set()
-            raced.append(retry_with(api, order, "wechat_pay", "late-4-wechat"))
+            raced.append(card.retry("wechat_pay", "late-4-wechat"))
         return cancel(old)
 
     monkeypatch.setattr(attempts, "_cancel", overtaken)
-    lost = retry_with(api, order, "alipay", "late-4-alipay")
+    lost = card.retry("alipay", "late-4-alipay")
     assert raced[0].status_code == 201, raced[0].text
     assert lost.status_code == 409
     assert lost.json()["error"]["code"] == "order_not_awaiting_payment"
     winner = raced[0].json()["payment"]
-    loser = Payment.objects.get(order_id=order["id"], method="alipay")
+    loser = Payment.objects.get(order_id=card.order["id"], method="alipay")
     assert (loser.status, loser.failure_code) == ("failed", "superseded")
 
-    approve(
-        sim.intent(ref_of(winner["id"]))["next_action"]["wechat_pay_display_qr_code"][
-            "hosted_instructions_url"
-        ]
-    )
-    wait_for_status(api, order, {"paid", "delivering", "delivered"})
-    approve(sim.intent(str(loser.provider_ref))["next_action"]["alipay_handle_redirect"]["url"])
+    qr = card.sim.intent(ref_of(winner["id"]))["next_action"]["wechat_pay_display_qr_code"]
+    approve(qr["hosted_instructions_url"])
+    wait_for_status(card.api, card.order, {"paid", "delivering", "delivered"})
+    approve(card.sim.intent(str(loser.provider_ref))["next_action"]["alipay_handle_redirect"]["url"])
     deadline = time.monotonic() + 10
     while loser.status != "refunded" and time.monotonic() < deadline:
         run_jobs_until_idle()
         time.sleep(0.05)
         loser.refresh_from_db()
     assert loser.status == "refunded"
-    final = api.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
-    assert final["status"] == "delivered"
+    final = card.delivered_once([("card", "failed"), ("wechat_pay", "succeeded"), ("alipay", "refunded")])
     assert final["payment"]["id"] == winner["id"]
-    assert carriers.balance_minor("proximus", msisdn) - before == 1000  # delivered once
-    [refund] = sim.refunds(str(loser.provider_ref))
+    [refund] = card.sim.refunds(str(loser.provider_ref))
     assert (refund["status"], refund["amount"]) == ("succeeded", 1000)
-    assert clearing() == 1000
-    assert books_balanced()
