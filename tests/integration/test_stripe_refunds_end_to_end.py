@@ -9,6 +9,7 @@ simulator's faults are transient errors and timeouts only, which the delivery jo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -24,6 +25,7 @@ from tests.integration.conftest import Carriers, run_jobs_until_idle
 from tests.integration.test_fx import charged_in_yuan  # noqa: F401 - a fixture used by name
 from tests.integration.test_order_flow import place, wait_for_status
 from tests.integration.test_order_payment_page import _raster
+from tests.integration.test_reconcile import own_payments  # noqa: F401 - a fixture used by name
 from tests.support.orders import owner
 from topup import cli
 from topup.settings import CONFIG
@@ -337,3 +339,56 @@ def test_charged_in_yuan_stripe_sees_cny_and_a_refund_gives_the_yuan_back(
     assert (refund["amount"], refund["currency"], refund["status"]) == (7842, "cny", "succeeded")
     assert clearing() == 1000  # the ledger stays in EUR: the delivered order's euros
     assert books_balanced()
+
+
+# ---- reconciliation after these journeys ------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("seeded", "carriers", "charged_in_yuan")
+def test_reconciliation_is_zero_after_yuan_stray_and_paid_out_journeys(
+    live_server: Any,
+    own_payments: str,  # noqa: F811 - the fixture imported above
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from topup.services import maintenance, reconcile  # noqa: PLC0415
+
+    sim = Stripe(own_payments)
+    client = api(live_server)
+    late = place(client, "rec-late", msisdn="+32470561103", payment_method="bancontact").json()
+    monkeypatch.setattr(maintenance, "CONFIG", dataclasses.replace(CONFIG, payment_ttl_s=0))
+    assert maintenance.expire_unpaid_orders() == 1
+    approve(late["payment"]["next_action"]["url"])  # paid after the order expired: a stray, refunded
+    yuan = place(client, "rec-cny", msisdn="+32470561101", payment_method="alipay").json()
+    approve(yuan["payment"]["next_action"]["url"])
+    card = place(client, "rec-card", msisdn="+32470561102", payment_method="card").json()
+    again = client.post(
+        f"/api/v1/orders/{card['id']}/payments", json={"payment_method": "wechat_pay"},
+        headers={"Idempotency-Key": "rec-card-again", **owner(card)},
+    ).json()  # fmt: skip
+    approve(again["payment"]["next_action"]["instructions_url"])
+    sim.faults(refund_failure_rate=1.0, refund_delay_ms=100)
+    failed = paid_and_refused(client, "rec-payout", "alipay")
+    for order in (yuan, card):
+        wait_for_status(client, order, {"paid"})
+    run_jobs_until_idle()
+    assert wait_for_status(client, yuan, {"delivered"})["status"] == "delivered"
+    assert wait_for_status(client, card, {"delivered"})["status"] == "delivered"
+    _paid_out(failed)
+    assert wait_for_status(client, late, {"expired"})["payment"]["status"] in {"succeeded", "refunded"}
+    run_jobs_until_idle()
+    assert [r["status"] for r in sim.refunds(ref_of(late["payment"]["id"]))] == ["succeeded"]
+
+    assert [str(m) for m in reconcile.reconcile_payments(reconcile.today())] == []
+    assert books_balanced()
+
+
+def _paid_out(order: dict[str, Any]) -> None:
+    from topup.db.models import Payment  # noqa: PLC0415
+    from topup.services import refunds  # noqa: PLC0415
+
+    deadline = time.monotonic() + 10
+    payment = Payment.objects.get(id=order["payment"]["id"])
+    while payment.refund_status != "payout_needed" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        payment.refresh_from_db()
+    assert refunds.payout_done(payment.id, "BANK-REC-1") == "paid_out"
