@@ -22,7 +22,7 @@ from topup.db.models import Order, Payment, Transfer
 from topup.domain.errors import Conflict, InvalidInput, NotFound
 from topup.domain.ledger import order_in_flight
 from topup.domain.orders import OrderStatus
-from topup.ports import RefundState
+from topup.ports import PaymentStatus, RefundState
 from topup.services import attempts, maintenance, orders, refunds
 from topup.services.idempotency import make_key
 from topup.services.order_access import Caller
@@ -127,6 +127,22 @@ def test_an_attempt_that_succeeded_before_its_cancel_pays_the_order_and_no_new_a
     run_jobs_until_idle()
     assert status(order_id) == OrderStatus.DELIVERED
     assert books_balance()
+
+
+def test_an_attempt_still_processing_at_its_cancel_refuses_the_retry_and_the_key_may_be_resent(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    order_id, first, caller = place("card")
+    fake.processing_at_provider(first)  # its processing webhook is not here yet
+
+    with pytest.raises(Conflict) as refused:
+        retry(order_id, caller, "alipay", key="k-processing")
+
+    assert refused.value.code == "payment_processing"
+    assert [c for c in fake.calls if c[0] == "create"] == [("create", first)]  # no second charge
+    assert Payment.objects.filter(order_id=order_id).count() == 1
+    fake.intents[f"pi_{first}"].status = PaymentStatus.FAILED  # declined by the bank after all
+    assert retry(order_id, caller, "alipay", key="k-processing")["payment"]["method"] == "alipay"
 
 
 def test_two_attempts_succeeding_at_once_deliver_once_and_refund_the_other(

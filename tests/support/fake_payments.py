@@ -85,7 +85,7 @@ class FakePaymentProvider:
         with self._lock:
             self.calls.append(("cancel", provider_ref))
             intent = self.intents[provider_ref]
-            if intent.status is not PaymentStatus.SUCCEEDED:
+            if intent.status not in {PaymentStatus.SUCCEEDED, PaymentStatus.PROCESSING}:  # as Stripe
                 intent.status = PaymentStatus.FAILED
         return self._result(provider_ref, intent)
 
@@ -99,6 +99,10 @@ class FakePaymentProvider:
     def succeed_at_provider(self, payment_id: str) -> None:
         """The buyer paid at the provider (its event may come later, or never before a cancel)."""
         self.intents[f"pi_{payment_id}"].status = PaymentStatus.SUCCEEDED
+
+    def processing_at_provider(self, payment_id: str) -> None:
+        """The buyer approved and the bank is still confirming (its event may come later)."""
+        self.intents[f"pi_{payment_id}"].status = PaymentStatus.PROCESSING
 
     # ------------------------------------------------------------------ webhooks
 

@@ -103,6 +103,14 @@ def _retry_claimed(order: Order, payment_id: str, method: str, idem: Idempotency
             cancelled = _cancel(old)
             if cancelled is not None and cancelled.status is PaymentStatus.SUCCEEDED:
                 return _paid_meanwhile(order, old, idem)
+            if cancelled is not None and cancelled.status is PaymentStatus.PROCESSING:
+                # Stripe cannot cancel it and it may still succeed: the rule of check_retry, as the
+                # provider tells it (its processing webhook may not be here yet). No second charge.
+                release(idem)
+                raise Conflict(
+                    "the bank is still confirming the current payment", code="payment_processing",
+                    field="order_id",
+                )  # fmt: skip
         provider = peers.current().payment_provider(str(peers.current().provider_name_for(method)))
         created = provider.create_payment(
             PaymentRequest(

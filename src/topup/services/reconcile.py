@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from topup.db.models import Payment
+from topup.db.models import Order, Payment
 from topup.db.models.ledger import Transfer
 from topup.domain.ledger import provider_clearing
 from topup.domain.money import Money
@@ -83,6 +83,44 @@ def _ledger(provider: str, code: str, side: str, start: datetime, end: datetime)
         if order_id:
             previous = totals.get(order_id, Money(0, currency))
             totals[order_id] = previous + Money(amount_minor, currency)
+    return _as_charged(totals)
+
+
+def _stray_captures(provider: str, start: datetime, end: datetime) -> dict[str, Money]:
+    """The day's captures of stray attempts (each under its payment's own transfer id, code
+    stray_payment_captured), by the provider's reference of that payment."""
+    prefix = provider_clearing(provider, "EUR").id.rsplit(":", 1)[0] + ":"
+    rows = list(
+        Transfer.objects.filter(
+            code="stray_payment_captured", status="posted", created_at__gte=start, created_at__lt=end,
+            debit_account__id__startswith=prefix,
+        ).values_list("id", "amount_minor", "currency")
+    )  # fmt: skip
+    refs = dict(
+        Payment.objects.filter(id__in=[row[0].removesuffix(":capture") for row in rows]).values_list(
+            "id", "provider_ref"
+        )
+    )
+    found: dict[str, Money] = {}
+    for transfer_id, amount_minor, currency in rows:
+        ref = refs.get(transfer_id.removesuffix(":capture"))
+        if ref:
+            found[ref] = Money(amount_minor, currency)
+    return found
+
+
+def _as_charged(totals: dict[str, Money]) -> dict[str, Money]:
+    """The ledger keeps euros, while the provider saw what the paying attempt charged: yuan for an order
+    charged in CNY (TOPUP_CHARGE_CURRENCY). The order's whole total is compared as that frozen amount."""
+    orders = Order.objects.filter(id__in=list(totals)).values_list(
+        "id", "total_minor", "currency", "current_payment_id"
+    )
+    rows = list(orders)
+    paying = {p.id: p for p in Payment.objects.filter(id__in=[row[3] for row in rows])}
+    for order_id, total_minor, currency, payment_id in rows:
+        payment = paying.get(payment_id)
+        if payment and payment.currency != currency and totals[order_id] == Money(total_minor, currency):
+            totals[order_id] = Money(payment.amount_minor, payment.currency)
     return totals
 
 
@@ -93,7 +131,8 @@ def _reconcile_provider(name: str, provider: ListablePaymentProvider, day: date)
     captures = _ledger(name, "payment_captured", "debit", start, end)
     ledger_refunds = _ledger(name, "refund_issued", "credit", start, end)
     orders = _OrderIndex(name, intents)
-    found = list(_payments(name, provider, intents, captures, orders))
+    strays = _stray_captures(name, start, end)
+    found = list(_payments(name, provider, intents, captures, orders, strays=strays))
     found += _refunds(name, provider, refunds, ledger_refunds, orders, start)
     return found
 
@@ -127,12 +166,20 @@ def _payments(
     intents: list[ProviderPayment],
     captures: dict[str, Money],
     orders: _OrderIndex,
+    *,
+    strays: dict[str, Money],
 ) -> Iterable[Mismatch]:
     succeeded: dict[str, ProviderPayment] = {}
     for intent in intents:
         if intent.status not in TAKEN:
             continue
         order_id = orders.order_of(intent.provider_ref)
+        stray = strays.get(intent.provider_ref)
+        if stray is not None:  # an attempt that paid late: captured on its own, not as the order
+            if stray != intent.amount_received:
+                detail = f"provider received {intent.amount_received}, our ledger captured {stray}"
+                yield Mismatch("amount_mismatch", order_id, name, intent.provider_ref, detail)
+            continue
         succeeded[order_id] = intent
         captured = captures.get(order_id)
         if captured is None:

@@ -86,7 +86,12 @@ def _request(payment: Payment, refund_id: str) -> str:
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(id=payment.id)
         order = Order.objects.select_for_update().get(id=locked.order_id)
-        return settle(order, locked, state, refund_ref=result.refund_ref, code=result.code or "", at=now())
+        outcome = settle(order, locked, state, refund_ref=result.refund_ref, code=result.code or "", at=now())
+        if result.refund_ref:
+            # Stripe's `charge.refunded` does not name the refund: when it settled the payment first, the
+            # refund's id comes from this answer.
+            Payment.objects.filter(id=payment.id, refund_ref="").update(refund_ref=result.refund_ref)
+        return outcome
 
 
 def _state(result: RefundResult) -> RefundState | None:
