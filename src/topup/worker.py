@@ -27,7 +27,7 @@ from django.db.models import F, Q
 
 from topup.clock import now
 from topup.db.models import Job
-from topup.services import delivery, maintenance, notifications, payments
+from topup.services import attempts, delivery, maintenance, notifications, payments
 from topup.services.delivery import JobResult
 from topup.settings import CONFIG
 
@@ -38,6 +38,7 @@ HANDLERS: dict[str, Callable[[str, int], JobResult]] = {
     "deliver": delivery.deliver,
     "refund": delivery.refund,
     "refund_payment": delivery.refund_payment,
+    "cancel_payment": attempts.cancel_abandoned,
     "apply_webhook": lambda subject, _attempt: JobResult(
         done=bool(payments.apply_stored_event(int(subject)))
     ),

@@ -247,3 +247,27 @@ def test_an_attempt_that_lost_a_retry_race_and_succeeds_is_refunded_as_a_stray(
     assert final["payment"]["id"] == winner["id"]
     [refund] = card.sim.refunds(str(loser.provider_ref))
     assert (refund["status"], refund["amount"]) == ("succeeded", 1000)
+
+
+def test_an_expired_orders_open_attempt_is_cancelled_at_stripe_and_cannot_be_paid(
+    seeded: None, live_server: Any, payments_simulator: str, carriers: Carriers
+) -> None:
+    from datetime import timedelta  # noqa: PLC0415
+
+    from topup.db.models import Order, Payment  # noqa: PLC0415
+    from topup.services.maintenance import expire_unpaid_orders  # noqa: PLC0415
+
+    card = CardOrder.place(live_server, payments_simulator, carriers, "expired-1", "+32470555083")
+    order = Order.objects.get(id=card.order["id"])
+    Order.objects.filter(id=order.id).update(created_at=order.created_at - timedelta(hours=1))
+    assert expire_unpaid_orders() == 1
+    run_jobs_until_idle()  # the cancel_payment job
+    [payment] = Payment.objects.filter(order_id=order.id)
+    assert card.sim.intent(str(payment.provider_ref))["status"] == "canceled"
+    late = httpx.post(
+        card.order["payment"]["next_action"]["url"], data={"action": "approve"},
+        headers={"Accept": "application/json"},
+    )  # fmt: skip
+    assert late.json()["status"] == "canceled"  # the payer can no longer pay an expired order
+    assert Order.objects.get(id=order.id).status == "expired"
+    assert carriers.balance_minor("proximus", card.msisdn) == card.before

@@ -38,16 +38,3 @@ def wait_until_paid(client: Any, order: Mapping[str, Any], timeout_s: float = 15
     ):
         assert time.monotonic() < deadline, "the payment webhook never arrived"
         time.sleep(0.05)
-
-
-def until_refunded(order_id: str, timeout_s: float = 15.0) -> str:
-    """The order's status once refunded, or when the wait is over. An Alipay or WeChat Pay refund is
-    asynchronous: Stripe answers `pending`, and the order is refunded when `refund.updated` arrives."""
-    from topup.db.models import Order  # noqa: PLC0415
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        status = str(Order.objects.get(id=order_id).status)
-        if status == "refunded" or time.monotonic() > deadline:
-            return status
-        time.sleep(0.05)

@@ -24,6 +24,7 @@ from topup.domain.payment_attempts import check_method_currency, check_retry
 from topup.domain.quotes import Quote
 from topup.ports import PaymentRequest, PaymentResult, PaymentStatus, PortUnavailable, ProviderRequestError
 from topup.services import payments, peers
+from topup.services.delivery import JobResult
 from topup.services.idempotency import (
     IdempotencyKey,
     StoredResponse,
@@ -179,6 +180,7 @@ def _save_attempt(
                 # Paid or ended meanwhile, or another retry won: this attempt is kept only to be refunded.
                 Payment.objects.filter(id=payment_id).update(status=PaymentStatus.FAILED.value,
                                                              failure_code="superseded")  # fmt: skip
+                payments.enqueue(CANCEL_JOB, payment_id, at=at)  # closed at the provider too
                 complete(idem, LOST, {"id": order_id})
                 return StoredResponse(LOST, {"id": order_id})
             if old is not None:
@@ -205,3 +207,31 @@ _REPLACEABLE = (PaymentStatus.REQUIRES_ACTION.value, PaymentStatus.FAILED.value)
 def _document(order_id: str) -> dict[str, object]:
     order = Order.objects.select_related("line").get(id=order_id)
     return order_document(order, list(order.payments.all()), history=list(order.events.all()))
+
+
+CANCEL_JOB = "cancel_payment"
+_ABANDONED = (PaymentStatus.REQUIRES_ACTION.value, PaymentStatus.FAILED.value)
+
+
+def cancel_abandoned(payment_id: str, attempt: int) -> JobResult:
+    """The job that closes at the provider an attempt nobody will pay any more (its order expired, or a
+    concurrent retry won), so that the payer cannot pay it later. If it succeeded meanwhile it is recorded:
+    a success the order can no longer take is captured and refunded, never delivered."""
+    payment = Payment.objects.filter(id=payment_id, status__in=_ABANDONED).first()
+    if payment is None or not payment.provider_ref:
+        return JobResult(done=True, note="nothing open")
+    provider = peers.current().payment_provider(payment.provider)
+    try:
+        result = provider.cancel_payment(payment.provider_ref, idempotency_key=f"cancel_{payment.id}")
+    except (
+        ProviderRequestError
+    ) as exc:  # e.g. Stripe will not cancel a processing payment: its webhook ends it
+        return JobResult(done=True, note=f"not cancelled: {exc.code}")
+    except PortUnavailable as exc:
+        return JobResult(done=False, retry_in_s=min(2.0 * 2 ** min(attempt - 1, 8), 300.0), note=str(exc))
+    if result.status is PaymentStatus.SUCCEEDED:
+        with transaction.atomic():
+            locked = Payment.objects.select_for_update().get(id=payment.id)
+            order = Order.objects.select_for_update().get(id=locked.order_id)
+            return JobResult(done=True, note=payments.record_success(order, locked, now()))
+    return JobResult(done=True, note=f"cancelled at the provider: {result.status}")

@@ -14,11 +14,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from topup.clock import now
-from topup.db.models import BundleRecord, LineEvent, Order, SweepLease
+from topup.db.models import BundleRecord, LineEvent, Order, Payment, SweepLease
 from topup.domain.bundles import BundleStatus, expire
 from topup.domain.errors import IllegalTransition
 from topup.domain.orders import OrderStatus
+from topup.ports import PaymentStatus
 from topup.services import carrier_float, notifications, retention
+from topup.services.attempts import CANCEL_JOB
+from topup.services.payments import enqueue
 from topup.services.transitions import move
 from topup.settings import CONFIG
 
@@ -76,6 +79,11 @@ def expire_unpaid_orders(limit: int = 500) -> int:
             try:
                 move(order, OrderStatus.EXPIRED, at=at, code="payment_timeout")
                 expired += 1
+                # Its open attempt is closed at the provider, so that nobody pays an expired order.
+                for payment_id in Payment.objects.filter(
+                    order_id=order_id, status=PaymentStatus.REQUIRES_ACTION.value, provider_ref__isnull=False
+                ).values_list("id", flat=True):
+                    enqueue(CANCEL_JOB, payment_id, at=at)
             except IllegalTransition:
                 continue
     return expired
