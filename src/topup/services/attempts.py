@@ -102,7 +102,7 @@ def _retry_claimed(order: Order, payment_id: str, method: str, idem: Idempotency
         if old is not None and old.provider_ref:
             cancelled = _cancel(old)
             if cancelled is not None and cancelled.status is PaymentStatus.SUCCEEDED:
-                return _paid_meanwhile(order, old, idem)
+                return _paid_meanwhile(order, old, idem, cancelled.payment_ref)
         provider = peers.current().payment_provider(str(peers.current().provider_name_for(method)))
         created = provider.create_payment(
             PaymentRequest(
@@ -134,10 +134,13 @@ def _cancel(old: Payment) -> PaymentResult | None:
         return None
 
 
-def _paid_meanwhile(order: Order, old: Payment, idem: IdempotencyKey) -> StoredResponse:
+def _paid_meanwhile(
+    order: Order, old: Payment, idem: IdempotencyKey, payment_ref: str | None
+) -> StoredResponse:
     """The attempt being replaced had succeeded: it pays the order (once), and no new attempt is made."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(id=old.id)
+        payments.adopt_payment_ref(payment, payment_ref)
         locked = Order.objects.select_for_update().get(id=order.id)
         outcome = payments.record_success(locked, payment, now())
         body = _document(order.id)
