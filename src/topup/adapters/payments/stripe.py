@@ -67,7 +67,6 @@ CARD_FLOWS = ("checkout", "payment_method")
 # Stripe's shortest Checkout Session lifetime is 30 minutes from creation; 2 more cover the request's way.
 CHECKOUT_TTL = timedelta(minutes=32)
 CHECKOUT_PREFIX = "cs_"
-CHECKOUT_FLOW_KEY = "topup_flow"  # intent metadata: the payment is collected by a Checkout Session
 EVENT_TYPES = {
     "payment_intent.succeeded": "payment.succeeded",
     "payment_intent.payment_failed": "payment.failed",
@@ -291,7 +290,7 @@ class StripePaymentProvider:
                 "quantity": 1,
             }],
             "payment_intent_data": {
-                "metadata": {**ours, CHECKOUT_FLOW_KEY: "checkout"},
+                "metadata": ours,
                 "description": request.description,
             },
             "metadata": ours,
@@ -382,6 +381,11 @@ class StripePaymentProvider:
     def refund(self, provider_ref: str, amount: Money, refund_id: str) -> RefundResult:
         """Refund `amount`; the same `refund_id` replays the first refund instead of a second one.
         Alipay and WeChat Pay refunds come back PENDING: `refund.updated` / `refund.failed` tell the end."""
+        if is_checkout_ref(provider_ref):  # a success whose event has not given us its PaymentIntent yet
+            paid_as = self._get_session(provider_ref).payment_ref
+            if not paid_as:
+                return RefundResult(refund_ref="", succeeded=False, code="charge_not_captured")
+            provider_ref = paid_as
         params: Json = {
             "payment_intent": provider_ref,
             "amount": amount.amount_minor,
@@ -561,15 +565,9 @@ def reduce_event(event: object) -> PaymentEvent:
         raise UnusableEvent(f"{raw_type} event without a valid amount and currency")
     error = obj.get("last_payment_error")
     provider_ref = object_id if kind == "payment_intent" else (_text(obj, "payment_intent") or object_id)
-    event_type = EVENT_TYPES.get(raw_type, raw_type)
-    metadata = obj.get("metadata")
-    if event_type == "payment.failed" and _text(metadata, CHECKOUT_FLOW_KEY) == "checkout":
-        # A card declined on the Checkout page: the session stays open for another card, as Stripe
-        # keeps it; the payment ends when the session is paid or expires.
-        event_type = "payment.requires_action"
     return PaymentEvent(
         event_id=event_id,
-        type=event_type,
+        type=EVENT_TYPES.get(raw_type, raw_type),
         provider_ref=provider_ref,
         payment_id=_text(obj.get("metadata"), "payment_id"),
         amount=amount,

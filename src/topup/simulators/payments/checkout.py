@@ -12,7 +12,8 @@ A Checkout Session's `url` is `GET /checkout/{cs_id}` too: the amount and a card
 CVC). `POST` it with Stripe's test card numbers: 4242 4242 4242 4242 pays; 4000 0025 0000 3155 goes
 through the simulated 3-D Secure page above first; 4000 0000 0000 0002 is declined and the page stays,
 open for another card. A paid session redirects to its `success_url` (`{CHECKOUT_SESSION_ID}` replaced);
-the Cancel link goes back to `cancel_url`. `Accept: application/json` answers `{"id", "status",
+the Cancel link goes back to `cancel_url`. For tests, `action=approve|decline` stands for 4242... and
+4000 0000 0000 0002, as on the other hosted pages. `Accept: application/json` answers `{"id", "status",
 "payment_status", "payment_intent", "next_action_url", "error"}`.
 """
 
@@ -55,6 +56,8 @@ button{flex:1;font-size:1.05rem;padding:14px;border:0;border-radius:10px;cursor:
 .row{display:flex;gap:10px}.row label{flex:1}.row input{width:100%;box-sizing:border-box}
 .cancel{display:block;text-align:center;margin-top:12px;color:#5b6477}
 """
+# Tests' shorthand on a session page (not Stripe's): the hosted pages' Approve / Decline as a test card.
+SHORTHAND_CARDS = {"approve": "4242424242424242", "decline": "4000000000000002"}
 SESSION_STATE = {
     "open": ("", ""),
     "complete": ("ok", "Payment complete"),
@@ -258,8 +261,11 @@ class Checkout:
         if isinstance(session, web.Response):
             return session
         form = await request.post()
-        number = "".join(str(form.get("number", "")).split())
-        problem = _card_problem(number, str(form.get("exp", "")), str(form.get("cvc", "")))
+        shorthand = SHORTHAND_CARDS.get(str(form.get("action", "")))
+        number = shorthand or "".join(str(form.get("number", "")).split())
+        problem = (
+            None if shorthand else _card_problem(number, str(form.get("exp", "")), str(form.get("cvc", "")))
+        )
         if problem and session.status == "open":
             session.last_error = problem
         else:
