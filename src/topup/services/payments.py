@@ -119,9 +119,9 @@ def _succeeded(order: Order, payment: Payment, event: PaymentEvent, at: datetime
         return "needs_review"
     if event.amount is None:
         return "ignored"
-    adopt_payment_ref(payment, event.provider_ref)
     if event.amount != Money(payment.amount_minor, payment.currency):
         return _needs_review(order, payment, event.amount, at)
+    adopt_payment_ref(payment, event.provider_ref)
     return record_success(order, payment, at)
 
 
