@@ -604,7 +604,7 @@ def _session_event(event: Json, event_id: str, raw_type: str, session: Json) -> 
         provider_ref=str(provider_ref),
         payment_id=_text(session.get("metadata"), "payment_id"),
         amount=amount,
-        failure_code="checkout_expired" if raw_type == "checkout.session.expired" else None,
+        failure_code=None,  # an expired session is a cancelled payment (`payment_canceled`)
         payload=event,
     )
 

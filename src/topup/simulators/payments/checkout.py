@@ -51,9 +51,12 @@ button{flex:1;font-size:1.05rem;padding:14px;border:0;border-radius:10px;cursor:
 .approve{background:#137333;color:#fff}.decline{background:#e8eaed;color:#1d2433}
 .qr{display:block;margin:16px auto;width:220px;height:220px;image-rendering:pixelated}
 .note{font-size:.8rem;color:#8a91a1;text-align:center;margin-top:16px}
-.pay{flex-direction:column;gap:10px}.pay label{font-size:.85rem;color:#5b6477}
+.pay{flex-direction:column;gap:10px}
+.pay label{display:flex;flex-direction:column;gap:4px;font-size:.85rem;color:#5b6477}
+.meta{overflow-wrap:anywhere}
 .pay input{font-size:1.05rem;padding:10px;border:1px solid #c9ced8;border-radius:8px}
-.row{display:flex;gap:10px}.row label{flex:1}.row input{width:100%;box-sizing:border-box}
+.pay input{width:100%;box-sizing:border-box}
+.row{display:flex;gap:10px}.row label{flex:1}
 .cancel{display:block;text-align:center;margin-top:12px;color:#5b6477}
 """
 # Tests' shorthand on a session page (not Stripe's): the hosted pages' Approve / Decline as a test card.
