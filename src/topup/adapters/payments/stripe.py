@@ -19,7 +19,9 @@ Cards: with `card_flow="checkout"` (the default, the only one that works in live
 Checkout Session: Stripe's hosted page collects the card (and runs its 3-D Secure), so no card data and no
 Stripe.js touch our pages. The payment's reference is the session (`cs_...`) until it is paid; the
 PaymentIntent the session creates carries our metadata, and its events name it (`pi_...`): the service
-then stores that reference, which refunds, cancels and reconciliation use. With `card_flow="payment_method"`
+then stores that reference, which refunds, cancels and reconciliation use. A card declined on the page
+fails the payment (`payment_intent.payment_failed`) while the session stays open: another card may still
+pay it, once; cancelling expires the session. With `card_flow="payment_method"`
 a card payment is confirmed with a configured test PaymentMethod (Stripe's test mode and the simulator only).
 
 A card declined at confirmation (402) is a FAILED `PaymentResult`; a refund refused for a business reason
