@@ -68,6 +68,9 @@ class PaymentResult:
     checkout_url: str | None  # where the customer pays: the next action's redirect, or None
     raw: Mapping[str, object] = field(default_factory=dict)
     next_action: NextAction | None = None
+    # When `provider_ref` names the hosted checkout that collects the payment (a Stripe Checkout Session),
+    # the payment's own reference once there is one (its PaymentIntent): what refunds and cancels use.
+    payment_ref: str | None = None
 
 
 class RefundState(StrEnum):

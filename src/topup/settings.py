@@ -100,6 +100,7 @@ class Config:
     payment_routes: dict[str, str]  # method -> provider name (card=stripe, ...)
     stripe_api_version: str  # the Stripe API version every request asks for (the SDK's pinned one)
     stripe_card_payment_method: str  # what card payments confirm with (a Stripe test card in test mode)
+    stripe_card_flow: str  # checkout (Stripe's hosted page collects the card) | payment_method (test mode)
     carrier_routes: dict[str, str]  # network id -> carrier route name; "*" is every other network
     # DT One DVS (the "dtone" carrier route): Basic auth with key and secret, its float watched.
     dtone_url: str
@@ -241,6 +242,7 @@ def load_config() -> Config:
         payment_routes=_env_map("PAYMENT_ROUTES", DEFAULT_PAYMENT_ROUTES),
         stripe_api_version=_env("STRIPE_API_VERSION", DEFAULT_STRIPE_API_VERSION),
         stripe_card_payment_method=_env("STRIPE_CARD_PAYMENT_METHOD", DEFAULT_STRIPE_CARD_PAYMENT_METHOD),
+        stripe_card_flow=_env("STRIPE_CARD_FLOW", "checkout"),
         carrier_routes=_env_map(
             "CARRIER_ROUTES", DEMO_CARRIER_ROUTES if env == "demo" else DEFAULT_CARRIER_ROUTES
         ),

@@ -48,6 +48,7 @@ PAYMENT_ADAPTERS: dict[str, Callable[[Config, Addresses], PaymentProvider]] = {
         c.webhook_secrets,
         c.stripe_api_version,
         card_payment_method=c.stripe_card_payment_method,
+        card_flow=c.stripe_card_flow,
     ),
     "voucher": lambda c, a: VoucherPaymentProvider(),
 }

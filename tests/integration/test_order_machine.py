@@ -149,11 +149,14 @@ class OrderMachine(RuleBasedStateMachine):
         order = self.model[order_id]
         if kind == "payment_intent.succeeded":
             # The customer approves at the provider; this machine then plays the provider's webhook itself.
-            httpx.post(
+            paid = httpx.post(
                 f"{self.payments_url}/checkout/{order.provider_ref}",
                 data={"action": "approve"},
                 headers={"Accept": "application/json"},
-            ).raise_for_status()
+            )
+            paid.raise_for_status()
+            # A card is paid on its Checkout Session's page; the events name the PaymentIntent it made.
+            order.provider_ref = paid.json().get("payment_intent") or order.provider_ref
         body = self._event(order, kind)
         order.events_sent.append(body)
         order.success_sent |= kind == "payment_intent.succeeded"

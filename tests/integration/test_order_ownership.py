@@ -27,8 +27,8 @@ def _body(msisdn: str, plan_id: str = "proximus-credit-10") -> dict[str, Any]:
 
 
 def _intents(payments_simulator: str) -> list[dict[str, Any]]:
-    """Every payment intent the provider holds (walks the simulator's list endpoint); descriptions carry
-    no phone number, so a test compares the list before and after what it does."""
+    """Every card payment the provider holds: Checkout Sessions, a card's payment before the customer pays
+    (walks the simulator's list endpoint); a test compares the list before and after what it does."""
     provider = httpx.Client(
         base_url=payments_simulator, headers={"Authorization": f"Bearer {CONFIG.payments_api_key}"}
     )
@@ -36,7 +36,7 @@ def _intents(payments_simulator: str) -> list[dict[str, Any]]:
     after: str | None = None
     while True:
         params = {"limit": "100", **({"starting_after": after} if after else {})}
-        page = provider.get("/v1/payment_intents", params=params).json()
+        page = provider.get("/v1/checkout/sessions", params=params).json()
         found += page["data"]
         if not page["has_more"]:
             return found

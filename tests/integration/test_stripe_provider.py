@@ -51,7 +51,15 @@ class Sim:
 
 
 def _provider(base_url: str, *secrets: str, timeout_s: float = 10.0) -> StripePaymentProvider:
-    return StripePaymentProvider(base_url, API_KEY, secrets, DEFAULT_STRIPE_API_VERSION, timeout_s=timeout_s)
+    """Cards confirmed with a test PaymentMethod (PaymentIntents directly; Checkout: test_stripe_checkout)."""
+    return StripePaymentProvider(
+        base_url,
+        API_KEY,
+        secrets,
+        DEFAULT_STRIPE_API_VERSION,
+        timeout_s=timeout_s,
+        card_flow="payment_method",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +152,9 @@ def test_card_asks_for_3d_secure_then_returns_to_us(clean: Sim) -> None:
 
 def test_a_test_card_without_3d_secure_succeeds_at_once_and_a_declined_one_fails(clean: Sim) -> None:
     visa = StripePaymentProvider(
-        clean.base_url, API_KEY, [SECRET], DEFAULT_STRIPE_API_VERSION, card_payment_method="pm_card_visa"
-    )
+        clean.base_url, API_KEY, [SECRET], DEFAULT_STRIPE_API_VERSION, card_payment_method="pm_card_visa",
+        card_flow="payment_method",
+    )  # fmt: skip
     assert visa.create_payment(payment("card")).status is PaymentStatus.SUCCEEDED
     declined = StripePaymentProvider(
         clean.base_url,
@@ -153,6 +162,7 @@ def test_a_test_card_without_3d_secure_succeeds_at_once_and_a_declined_one_fails
         [SECRET],
         DEFAULT_STRIPE_API_VERSION,
         card_payment_method="pm_card_chargeDeclined",
+        card_flow="payment_method",
     )
     result = declined.create_payment(payment("card"))
     assert result.status is PaymentStatus.FAILED

@@ -156,3 +156,37 @@ def test_the_sdk_reads_every_answer(base_url: str) -> None:
         client.v1.refunds.retrieve("re_nope")
     assert refused.value.http_status == 404
     assert refused.value.code == "resource_missing"
+
+
+def _session(base_url: str, key: str) -> dict[str, Any]:
+    data = {
+        "mode": "payment", "payment_method_types[]": "card", "line_items[0][quantity]": "1",
+        "line_items[0][price_data][currency]": "eur", "line_items[0][price_data][unit_amount]": "1250",
+        "line_items[0][price_data][product_data][name]": "Top-up", "metadata[payment_id]": key,
+        "payment_intent_data[metadata][payment_id]": key, "success_url": RETURN_URL, "cancel_url": RETURN_URL,
+        "client_reference_id": "ord_shape", "expires_at": str(int(time.time()) + 31 * 60),
+    }  # fmt: skip
+    return _post(base_url, "/v1/checkout/sessions", data)
+
+
+def test_checkout_sessions_open_complete_and_expired_have_stripes_shape(base_url: str) -> None:
+    opened = _session(base_url, "pay_shape_open")
+    assert conforms(opened, "checkout_session") == []
+    assert (opened["status"], opened["payment_status"], opened["payment_intent"]) == ("open", "unpaid", None)
+    card = {"number": "4242424242424242", "exp": "12/34", "cvc": "123"}
+    httpx.post(opened["url"], data=card, headers={"Accept": "application/json"}).raise_for_status()
+    auth = {"Authorization": f"Bearer {API_KEY}"}
+    complete = httpx.get(
+        f"{base_url}/v1/checkout/sessions/{opened['id']}", params={"expand[]": "payment_intent"}, headers=auth
+    ).json()
+    assert conforms(complete, "checkout_session") == []
+    assert conforms(complete["payment_intent"], "payment_intent") == []
+    assert (complete["status"], complete["payment_status"], complete["url"]) == ("complete", "paid", None)
+    expired = _post(base_url, f"/v1/checkout/sessions/{_session(base_url, 'pay_shape_x')['id']}/expire", {})
+    assert conforms(expired, "checkout_session") == []
+    assert expired["status"] == "expired"
+    listed = httpx.get(f"{base_url}/v1/checkout/sessions", params={"limit": "2"}, headers=auth).json()
+    assert conforms(listed, "list") == []
+    assert [conforms(s, "checkout_session") for s in listed["data"]] == [[], []]
+    refused = _post(base_url, f"/v1/checkout/sessions/{opened['id']}/expire", {}, status=400)
+    assert conforms(refused, "error") + conforms(refused["error"], "api_errors") == []

@@ -204,6 +204,7 @@ INTERNAL_CODES |= {"payment_needs_review", "review_refunded", "amount_mismatch",
 INTERNAL_CODES |= {"iccid_recycled", "smdp_iccid_in_use"}
 # Payment attempts and refunds, for staff: a stray success refunded, a refund that needs a manual payout.
 INTERNAL_CODES |= {"manual_payout"}
+INTERNAL_CODES |= {"charge_not_captured"}  # a refund asked of an unpaid Checkout Session: retried (staff)
 INTERNAL_CODES |= {"payout_reference_required", "stray_payment_captured", "stray_payment_refunded"}
 
 SMDP_PREFIX = "smdp_"

@@ -122,8 +122,8 @@ def _api_order(peers: Peers, outcome: Outcome) -> None:
         peers.relay.duplicate.add(outcome.order_id)
     if plan.payer == "abandon":
         if plan.webhook.startswith("forge_"):
-            intent = _json(
-                request(peers.client, "GET", _intent_url(outcome.intent_id), headers=_provider_auth())
+            intent = _as_intent(
+                _json(request(peers.client, "GET", _intent_url(outcome.intent_id), headers=_provider_auth()))
             )
             if intent:
                 outcome.forged_status = peers.relay.forge(outcome.order_id, intent, plan.webhook)
@@ -139,12 +139,30 @@ def _checkout(peers: Peers, outcome: Outcome, checkout: str, action: str) -> Non
             peers.client, "POST", checkout, data={"action": action}, headers={"Accept": "application/json"}
         )
     )
-    outcome.paid = answer.get("status") == "succeeded"
-    outcome.declined = action == "decline" or (answer.get("status") not in {None, "succeeded"})
+    # A hosted page answers its PaymentIntent's status; a card's Checkout Session page its own.
+    outcome.paid = answer.get("status") in PAID_AT_CHECKOUT
+    outcome.declined = action == "decline" or (answer.get("status") not in {None, *PAID_AT_CHECKOUT})
+
+
+PAID_AT_CHECKOUT = frozenset({"succeeded", "complete"})
 
 
 def _intent_url(intent_id: str) -> str:
+    """A card's payment is a Checkout Session (`cs_...`); the other methods' a PaymentIntent."""
+    if intent_id.startswith("cs_"):
+        return f"{CONFIG.payments_url}/v1/checkout/sessions/{intent_id}"
     return f"{CONFIG.payments_url}/v1/payment_intents/{intent_id}"
+
+
+def _as_intent(found: Json) -> Json:
+    """What a forged `payment_intent.succeeded` carries: the intent, or for an unpaid Checkout Session (no
+    intent yet) one made up from the session's amount and metadata, as a confused provider might send."""
+    if found.get("object") != "checkout.session":
+        return found
+    return {
+        "id": f"pi_forged_{found.get('id')}", "object": "payment_intent", "amount": found.get("amount_total"),
+        "currency": found.get("currency"), "metadata": found.get("metadata"), "status": "requires_action",
+    }  # fmt: skip
 
 
 def _provider_auth() -> dict[str, str]:

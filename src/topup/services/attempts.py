@@ -103,7 +103,7 @@ def _retry_claimed(order: Order, payment_id: str, method: str, idem: Idempotency
         if old is not None and old.provider_ref:
             cancelled = _cancel(old)
             if cancelled is not None and cancelled.status is PaymentStatus.SUCCEEDED:
-                return _paid_meanwhile(order, old, idem)
+                return _paid_meanwhile(order, old, idem, cancelled.payment_ref)
             if cancelled is not None and cancelled.status is PaymentStatus.PROCESSING:
                 # Stripe cannot cancel it and it may still succeed: the rule of check_retry, as the
                 # provider tells it (its processing webhook may not be here yet). No second charge.
@@ -143,10 +143,13 @@ def _cancel(old: Payment) -> PaymentResult | None:
         return None
 
 
-def _paid_meanwhile(order: Order, old: Payment, idem: IdempotencyKey) -> StoredResponse:
+def _paid_meanwhile(
+    order: Order, old: Payment, idem: IdempotencyKey, payment_ref: str | None
+) -> StoredResponse:
     """The attempt being replaced had succeeded: it pays the order (once), and no new attempt is made."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(id=old.id)
+        payments.adopt_payment_ref(payment, payment_ref)
         locked = Order.objects.select_for_update().get(id=order.id)
         outcome = payments.record_success(locked, payment, now())
         body = _document(order.id)
@@ -232,6 +235,7 @@ def cancel_abandoned(payment_id: str, attempt: int) -> JobResult:
     if result.status is PaymentStatus.SUCCEEDED:
         with transaction.atomic():
             locked = Payment.objects.select_for_update().get(id=payment.id)
+            payments.adopt_payment_ref(locked, result.payment_ref)
             order = Order.objects.select_for_update().get(id=locked.order_id)
             return JobResult(done=True, note=payments.record_success(order, locked, now()))
     return JobResult(done=True, note=f"cancelled at the provider: {result.status}")

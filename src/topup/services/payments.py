@@ -121,7 +121,32 @@ def _succeeded(order: Order, payment: Payment, event: PaymentEvent, at: datetime
         return "ignored"
     if event.amount != Money(payment.amount_minor, payment.currency):
         return _needs_review(order, payment, event.amount, at)
+    adopt_payment_ref(payment, event.provider_ref)
     return record_success(order, payment, at)
+
+
+def adopt_payment_ref(payment: Payment, provider_ref: str | None) -> None:
+    """A payment collected by a hosted checkout (a Stripe Checkout Session) is stored under the checkout's
+    reference until it is paid; the success names the payment's own (its PaymentIntent), which refunds,
+    cancels and reconciliation need. Taken once, unless another payment already holds it (the unique
+    (provider, provider_ref) pair), which is logged and left for staff."""
+    if not provider_ref or provider_ref == payment.provider_ref:
+        return
+    taken = Payment.objects.filter(provider=payment.provider, provider_ref=provider_ref).exclude(
+        id=payment.id
+    )
+    if taken.exists():
+        log.error(
+            "payment %s paid as %s, a reference another payment holds: kept %s", payment.id, provider_ref,
+            payment.provider_ref, extra={"order_id": payment.order_id, "payment_id": payment.id},
+        )  # fmt: skip
+        return
+    Payment.objects.filter(id=payment.id).update(provider_ref=provider_ref)
+    log.info(
+        "payment %s: checkout %s paid as %s", payment.id, payment.provider_ref, provider_ref,
+        extra={"order_id": payment.order_id, "payment_id": payment.id},
+    )  # fmt: skip
+    payment.provider_ref = provider_ref
 
 
 REFUND_EVENTS = frozenset({"refund.pending", "refund.succeeded", "refund.failed"})

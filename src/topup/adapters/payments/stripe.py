@@ -15,6 +15,15 @@ Errors, from the caller's point of view:
     InvalidSignature (ports)       a webhook whose Stripe-Signature does not verify under any secret
     UnusableEvent (ports)          a verified webhook that is not an event we understand (acknowledged)
 
+Cards: with `card_flow="checkout"` (the default, the only one that works in live mode) a card payment is a
+Checkout Session: Stripe's hosted page collects the card (and runs its 3-D Secure), so no card data and no
+Stripe.js touch our pages. The payment's reference is the session (`cs_...`) until it is paid; the
+PaymentIntent the session creates carries our metadata, and its events name it (`pi_...`): the service
+then stores that reference, which refunds, cancels and reconciliation use. A card declined on the page
+fails the payment (`payment_intent.payment_failed`) while the session stays open: another card may still
+pay it, once; cancelling expires the session. With `card_flow="payment_method"`
+a card payment is confirmed with a configured test PaymentMethod (Stripe's test mode and the simulator only).
+
 A card declined at confirmation (402) is a FAILED `PaymentResult`; a refund refused for a business reason
 (400 charge_already_refunded, amount_too_large, ...; 404) is a `RefundResult(succeeded=False, code=...)`.
 """
@@ -22,14 +31,16 @@ A card declined at confirmation (402) is a FAILED `PaymentResult`; a refund refu
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import stripe
 
 from topup.adapters.payments.signature import verify
 from topup.domain.errors import InvalidInput
+from topup.domain.ids import parse_id
 from topup.domain.money import Money
 from topup.jsonbody import JsonBodyError, read_object
 from topup.ports import (
@@ -54,6 +65,10 @@ TOLERANCE_S = 300
 PAGE_SIZE = 100
 MAX_ID = 80  # longest event id, type or object id we store (the inbox and payment columns)
 DEFAULT_CARD_PAYMENT_METHOD = "pm_card_threeDSecure2Required"  # Stripe's test card that asks for 3-D Secure
+CARD_FLOWS = ("checkout", "payment_method")
+# Stripe's shortest Checkout Session lifetime is 30 minutes from creation; 2 more cover the request's way.
+CHECKOUT_TTL = timedelta(minutes=32)
+CHECKOUT_PREFIX = "cs_"
 EVENT_TYPES = {
     "payment_intent.succeeded": "payment.succeeded",
     "payment_intent.payment_failed": "payment.failed",
@@ -150,6 +165,50 @@ def intent_result(intent: Mapping[str, Any]) -> PaymentResult:
     return PaymentResult(provider_ref, payment_status(intent), checkout, dict(intent), action)
 
 
+def is_checkout_ref(provider_ref: str) -> bool:
+    return provider_ref.startswith(CHECKOUT_PREFIX)
+
+
+def session_status(session: Mapping[str, Any]) -> PaymentStatus:
+    """The port's status of a Checkout Session; an expanded PaymentIntent says more once it exists."""
+    intent = session.get("payment_intent")
+    status = session.get("status")
+    if status == "complete":
+        if session.get("payment_status") == "paid":
+            refunded = isinstance(intent, Mapping) and payment_status(intent) is PaymentStatus.REFUNDED
+            return PaymentStatus.REFUNDED if refunded else PaymentStatus.SUCCEEDED
+        return PaymentStatus.PROCESSING
+    if status == "expired":
+        return PaymentStatus.FAILED
+    if isinstance(intent, Mapping) and intent.get("status") == "processing":
+        return PaymentStatus.PROCESSING
+    return PaymentStatus.REQUIRES_ACTION
+
+
+def session_result(session: Mapping[str, Any]) -> PaymentResult:
+    """A Checkout Session as the port's result: its page is where the customer goes next."""
+    provider_ref = _text(session, "id")
+    if not provider_ref or not isinstance(session.get("status"), str):
+        raise PortUnavailable("Stripe answered without a Checkout Session id or status")
+    status = session_status(session)
+    url = _text(session, "url") if status is PaymentStatus.REQUIRES_ACTION else None
+    intent = session.get("payment_intent")
+    payment_ref = _text(intent, "id") if isinstance(intent, Mapping) else _text(session, "payment_intent")
+    action = NextAction(NextActionKind.REDIRECT, url=url) if url else None
+    return PaymentResult(provider_ref, status, url, dict(session), action, payment_ref=payment_ref)
+
+
+def with_query(url: str, query: Mapping[str, str]) -> str:
+    """`url` with `query` appended after its own query, if any (the fragment stays last)."""
+    base, hash_mark, fragment = url.partition("#")
+    separator = "&" if "?" in base else "?"
+    # Stripe substitutes the literal template; urlencode would escape its braces.
+    extra = "&".join(
+        f"{k}={v}" if v == "{CHECKOUT_SESSION_ID}" else urlencode({k: v}) for k, v in query.items()
+    )
+    return f"{base}{separator}{extra}{hash_mark}{fragment}"
+
+
 def _as_dict(obj: stripe.StripeObject) -> Json:
     return obj.to_dict(recursive=True)
 
@@ -171,9 +230,15 @@ class StripePaymentProvider:
         api_version: str,
         timeout_s: float = 10.0,
         card_payment_method: str = DEFAULT_CARD_PAYMENT_METHOD,
+        card_flow: str = "checkout",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        if card_flow not in CARD_FLOWS:
+            raise ValueError(f"card_flow must be one of {', '.join(CARD_FLOWS)}, not {card_flow!r}")
         self._secrets = tuple(s for s in webhook_secrets if s)
         self._card_payment_method = card_payment_method
+        self._card_flow = card_flow
+        self._clock = clock
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": base_url.rstrip("/")},
@@ -185,6 +250,8 @@ class StripePaymentProvider:
     # ------------------------------------------------------------ payments
 
     def create_payment(self, request: PaymentRequest) -> PaymentResult:
+        if request.method == "card" and self._card_flow == "checkout":
+            return self._create_session(request)
         params: Json = {
             "amount": request.amount.amount_minor,
             "currency": request.amount.currency.lower(),
@@ -206,6 +273,52 @@ class StripePaymentProvider:
             raise _translate(exc) from exc
         return intent_result(_as_dict(intent))
 
+    def _create_session(self, request: PaymentRequest) -> PaymentResult:
+        """A Checkout Session for one card payment; its page collects the card and runs 3-D Secure."""
+        if not request.return_url:
+            raise ProviderRequestError(
+                400, "parameter_missing", "a card payment by Checkout needs a return_url"
+            )
+        ours = {"order_id": request.order_id, "payment_id": request.payment_id}
+        params: Json = {
+            "mode": "payment",
+            "payment_method_types": ["card"],
+            "line_items": [{
+                "price_data": {
+                    "currency": request.amount.currency.lower(),
+                    "unit_amount": request.amount.amount_minor,
+                    "product_data": {"name": request.description},
+                },
+                "quantity": 1,
+            }],
+            "payment_intent_data": {
+                "metadata": ours,
+                "description": request.description,
+            },
+            "metadata": ours,
+            "client_reference_id": request.order_id,
+            "success_url": with_query(request.return_url, {"session_id": "{CHECKOUT_SESSION_ID}"}),
+            "cancel_url": request.return_url,
+            "expires_at": _unix(self._minted(request.payment_id) + CHECKOUT_TTL),
+        }  # fmt: skip
+        try:
+            session = self._client.v1.checkout.sessions.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": request.payment_id},
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return session_result(_as_dict(session))
+
+    def _minted(self, payment_id: str) -> datetime:
+        """When the payment id was made (its ULID time), so that every retry under the same idempotency key
+        sends the same `expires_at` (Stripe refuses a key reused with other parameters); now for an id
+        that carries no time."""
+        try:
+            return datetime.fromtimestamp(parse_id(payment_id).unix_ms / 1000, UTC)
+        except InvalidInput:
+            return self._clock()
+
     def _declined(self, exc: stripe.CardError) -> PaymentResult:
         """A card declined at confirmation: Stripe answers 402 with the intent, now FAILED."""
         body = exc.json_body if isinstance(exc.json_body, dict) else {}
@@ -216,6 +329,8 @@ class StripePaymentProvider:
         return PaymentResult(provider_ref, PaymentStatus.FAILED, None, dict(body))
 
     def get_payment(self, provider_ref: str) -> PaymentResult:
+        if is_checkout_ref(provider_ref):
+            return self._get_session(provider_ref)
         try:
             intent = self._client.v1.payment_intents.retrieve(
                 provider_ref, params={"expand": ["latest_charge"]}
@@ -224,8 +339,20 @@ class StripePaymentProvider:
             raise _translate(exc) from exc
         return intent_result(_as_dict(intent))
 
+    def _get_session(self, session_id: str) -> PaymentResult:
+        try:
+            session = self._client.v1.checkout.sessions.retrieve(
+                session_id, params={"expand": ["payment_intent", "payment_intent.latest_charge"]}
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return session_result(_as_dict(session))
+
     def cancel_payment(self, provider_ref: str, idempotency_key: str) -> PaymentResult:
-        """Cancel at Stripe; an intent that can no longer be cancelled is answered as it now is."""
+        """Cancel at Stripe; an intent that can no longer be cancelled is answered as it now is. A Checkout
+        Session is expired (Stripe then cancels its PaymentIntent); one already paid answers SUCCEEDED."""
+        if is_checkout_ref(provider_ref):
+            return self._expire_session(provider_ref, idempotency_key)
         try:
             intent = self._client.v1.payment_intents.cancel(
                 provider_ref, params={}, options={"idempotency_key": idempotency_key}
@@ -238,11 +365,29 @@ class StripePaymentProvider:
             raise _translate(exc) from exc
         return intent_result(_as_dict(intent))
 
+    def _expire_session(self, session_id: str, idempotency_key: str) -> PaymentResult:
+        try:
+            session = self._client.v1.checkout.sessions.expire(
+                session_id, params={}, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                raise _translate(exc) from exc
+            return self._get_session(session_id)  # no longer open: complete, or expired already
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return session_result(_as_dict(session))
+
     # ------------------------------------------------------------ refunds
 
     def refund(self, provider_ref: str, amount: Money, refund_id: str) -> RefundResult:
         """Refund `amount`; the same `refund_id` replays the first refund instead of a second one.
         Alipay and WeChat Pay refunds come back PENDING: `refund.updated` / `refund.failed` tell the end."""
+        if is_checkout_ref(provider_ref):  # a success whose event has not given us its PaymentIntent yet
+            paid_as = self._get_session(provider_ref).payment_ref
+            if not paid_as:
+                return RefundResult(refund_ref="", succeeded=False, code="charge_not_captured")
+            provider_ref = paid_as
         params: Json = {
             "payment_intent": provider_ref,
             "amount": amount.amount_minor,
@@ -414,6 +559,8 @@ def reduce_event(event: object) -> PaymentEvent:
     kind = obj.get("object")
     if kind == "refund":
         return _refund_event(event, event_id, raw_type, obj)
+    if kind == "checkout.session":
+        return _session_event(event, event_id, raw_type, obj)
     amount_field = "amount_refunded" if kind == "charge" else "amount"
     amount = _money(obj.get(amount_field), obj.get("currency"))
     if amount is None and raw_type in EVENT_TYPES:
@@ -427,6 +574,39 @@ def reduce_event(event: object) -> PaymentEvent:
         payment_id=_text(obj.get("metadata"), "payment_id"),
         amount=amount,
         failure_code=_text(error, "code"),
+        payload=event,
+    )
+
+
+SESSION_EVENT_TYPES = {
+    "checkout.session.completed": "payment.succeeded",
+    "checkout.session.async_payment_succeeded": "payment.succeeded",
+    "checkout.session.async_payment_failed": "payment.failed",
+    "checkout.session.expired": "payment.canceled",
+}
+
+
+def _session_event(event: Json, event_id: str, raw_type: str, session: Json) -> PaymentEvent:
+    """A session's events name its PaymentIntent once there is one; a completed but unpaid session (an
+    asynchronous method) is not a success yet."""
+    event_type = SESSION_EVENT_TYPES.get(raw_type, raw_type)
+    if raw_type == "checkout.session.completed" and session.get("payment_status") != "paid":
+        event_type = "payment.processing"
+    intent = session.get("payment_intent")
+    intent_ref = _text(intent, "id") if isinstance(intent, Mapping) else _text(session, "payment_intent")
+    amount = _money(session.get("amount_total"), session.get("currency"))
+    if event_type == "payment.succeeded" and (amount is None or not intent_ref):
+        raise UnusableEvent(f"{raw_type} event without a PaymentIntent, amount or currency")
+    provider_ref = intent_ref if event_type == "payment.succeeded" else str(session["id"])
+    if intent_ref and len(intent_ref) > MAX_ID:
+        raise UnusableEvent(f"{raw_type} event's PaymentIntent id is too long")
+    return PaymentEvent(
+        event_id=event_id,
+        type=event_type,
+        provider_ref=str(provider_ref),
+        payment_id=_text(session.get("metadata"), "payment_id"),
+        amount=amount,
+        failure_code=None,  # an expired session is a cancelled payment (`payment_canceled`)
         payload=event,
     )
 

@@ -31,6 +31,7 @@ from topup.simulators.payments.state import (
     Confirmation,
     Intent,
     PaymentBook,
+    Session,
     new_id,
 )
 
@@ -191,6 +192,60 @@ def _confirmation(params: Params, intent: Intent) -> Confirmation:
     return Confirmation(method, pm_id, behaviour, return_url, options)
 
 
+def _url(params: Params, name: str, *, required: bool = False) -> str | None:
+    url = _text(params, name)
+    if url is None and required:
+        raise invalid("parameter_missing", f"Missing required param: {name}.", name)
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise invalid("url_invalid", "Not a valid URL", name)
+    return url
+
+
+def _line_item(params: Params) -> tuple[int, str, str]:
+    """The one line item Topup sends: amount, currency and product name from `price_data`."""
+    items = params.get("line_items")
+    if not isinstance(items, list) or not items:
+        raise invalid(
+            "parameter_missing", "Missing required param: line_items (payment mode needs at least one).",
+            "line_items",
+        )  # fmt: skip
+    if len(items) != 1 or not isinstance(items[0], dict):
+        raise invalid("parameter_invalid", "The simulator takes exactly one line item.", "line_items")
+    item: Params = items[0]
+    if _int(item, "quantity", required=True) != 1:
+        raise invalid(
+            "parameter_invalid_integer", "The simulator takes a quantity of 1.", "line_items[0][quantity]"
+        )
+    price = _hash(item, "price_data")
+    unit_amount = _int(price, "unit_amount", required=True)
+    if unit_amount is None or not 1 <= unit_amount <= MAX_AMOUNT_MINOR:
+        raise invalid("amount_too_small", "Invalid unit_amount.", "line_items[0][price_data][unit_amount]")
+    currency = (_text(price, "currency") or "").lower()
+    if currency not in CURRENCY_SYMBOLS:
+        raise invalid(
+            "invalid_currency", f"Invalid currency: {currency}.", "line_items[0][price_data][currency]"
+        )
+    name = _text(_hash(price, "product_data"), "name")
+    if not name:
+        raise invalid(
+            "parameter_missing", "Missing required param: line_items[0][price_data][product_data][name].",
+            "line_items[0][price_data][product_data][name]",
+        )  # fmt: skip
+    return unit_amount, currency, name
+
+
+def _session_params(params: Params) -> Params:
+    """Check what Topup does not use is not asked for: payment mode, card only."""
+    if _text(params, "mode") != "payment":
+        raise invalid("parameter_invalid_string", "The simulator supports mode=payment only.", "mode")
+    methods = _list(params, "payment_method_types") or ["card"]
+    if methods != ["card"]:
+        raise invalid(
+            "parameter_invalid_array", "The simulator's Checkout takes card only.", "payment_method_types"
+        )
+    return _hash(params, "payment_intent_data")
+
+
 def _created_gte(params: Params) -> int | None:
     created = params.get("created")
     if isinstance(created, dict):
@@ -229,6 +284,10 @@ class Api:
             web.post("/v1/payment_intents/{id}", self.update_intent),
             web.post("/v1/payment_intents/{id}/confirm", self.confirm_intent),
             web.post("/v1/payment_intents/{id}/cancel", self.cancel_intent),
+            web.post("/v1/checkout/sessions", self.create_session),
+            web.get("/v1/checkout/sessions", self.list_sessions),
+            web.get("/v1/checkout/sessions/{id}", self.get_session),
+            web.post("/v1/checkout/sessions/{id}/expire", self.expire_session),
             web.post("/v1/refunds", self.create_refund),
             web.get("/v1/refunds", self.list_refunds),
             web.get("/v1/refunds/{id}", self.get_refund),
@@ -361,6 +420,57 @@ class Api:
             expand = ["latest_charge"] if "data.latest_charge" in _list(params, "expand") else []
             data = [self._intent_answer(i, {"expand": expand}) for i in rows]
             return objects.list_json("/v1/payment_intents", data, more)
+
+        return await self._read_only(request, action)
+
+    # -------------------------------------------------------- checkout sessions
+
+    def _session_answer(self, session: Session, params: Params) -> Json:
+        intent = self._book.intents.get(session.payment_intent or "")
+        expand = _list(params, "expand")
+        if intent is None or not {"payment_intent", "payment_intent.latest_charge"} & set(expand):
+            return objects.session_json(session)
+        nested = ["latest_charge"] if "payment_intent.latest_charge" in expand else []
+        return objects.session_json(session, self._intent_answer(intent, {"expand": nested}))
+
+    async def create_session(self, request: web.Request) -> web.Response:
+        def action(params: Params, _key: str | None) -> Json:
+            intent_data = _session_params(params)
+            amount, currency, name = _line_item(params)
+            intent_meta = _metadata(intent_data)
+            data: Json = {"metadata": intent_meta, "description": _text(intent_data, "description")}
+            session = self._book.create_session(
+                amount, currency, name, _metadata(params), data,
+                (str(_url(params, "success_url", required=True)), _url(params, "cancel_url")),
+                _text(params, "client_reference_id"), _int(params, "expires_at"),
+            )  # fmt: skip
+            return self._session_answer(session, params)
+
+        return await self._write(request, action)
+
+    async def get_session(self, request: web.Request) -> web.Response:
+        session_id = request.match_info["id"]
+        return await self._read_only(
+            request, lambda p: self._session_answer(self._book.require_session(session_id), p)
+        )
+
+    async def expire_session(self, request: web.Request) -> web.Response:
+        session_id = request.match_info["id"]
+
+        def action(params: Params, key: str | None) -> Json:
+            session = self._book.expire_session(self._book.require_session(session_id), key)
+            return self._session_answer(session, params)
+
+        return await self._write(request, action)
+
+    async def list_sessions(self, request: web.Request) -> web.Response:
+        def action(params: Params) -> Json:
+            rows, more = self._book.page_sessions(
+                _text(params, "payment_intent"), _created_gte(params), _text(params, "starting_after"),
+                _limit(params),
+            )  # fmt: skip
+            data = [self._session_answer(s, params) for s in rows]
+            return objects.list_json("/v1/checkout/sessions", data, more)
 
         return await self._read_only(request, action)
 

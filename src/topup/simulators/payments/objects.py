@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import segno
 
 if TYPE_CHECKING:
-    from topup.simulators.payments.state import Intent, Refund
+    from topup.simulators.payments.state import Intent, Refund, Session
 
 Json = dict[str, object]
 API_VERSION = "2026-10-28.endive"  # what the simulated account renders (the SDK's pinned version)
@@ -154,6 +154,46 @@ def refund_json(refund: Refund) -> Json:
         body["failure_reason"] = refund.failure_reason
         body["failure_balance_transaction"] = None
     return body
+
+
+def session_json(session: Session, intent: Json | None = None) -> Json:
+    """A Checkout Session in `payment` mode; `intent` is its PaymentIntent when expanded."""
+    return {
+        "id": session.id,
+        "object": "checkout.session",
+        "after_expiration": None,
+        "allow_promotion_codes": None,
+        "amount_subtotal": session.amount,
+        "amount_total": session.amount,
+        "billing_address_collection": None,
+        "cancel_url": session.cancel_url,
+        "client_reference_id": session.client_reference_id,
+        "client_secret": None,
+        "created": session.created,
+        "currency": session.currency,
+        "customer": None,
+        "customer_creation": "if_required",
+        "customer_email": None,
+        "expires_at": session.expires_at,
+        "invoice": None,
+        "livemode": False,
+        "locale": None,
+        "metadata": dict(session.metadata),
+        "mode": "payment",
+        "payment_intent": intent if intent is not None else session.payment_intent,
+        "payment_link": None,
+        "payment_method_collection": "if_required",
+        "payment_method_types": ["card"],
+        "payment_status": session.payment_status,
+        "recovered_from": None,
+        "setup_intent": None,
+        "status": session.status,
+        "submit_type": None,
+        "subscription": None,
+        "success_url": session.success_url,
+        "ui_mode": "hosted",
+        "url": session.url if session.status == "open" else None,
+    }
 
 
 def event_json(event_id: str, event_type: str, obj: Json, created: int, request_key: str | None) -> Json:

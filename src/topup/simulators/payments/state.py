@@ -46,6 +46,16 @@ TEST_CARDS = {
     "pm_card_chargeDeclinedInsufficientFunds": "insufficient_funds",
     "pm_card_visa_chargeDeclinedInsufficientFunds": "insufficient_funds",
 }
+# Stripe's test card numbers, typed on the Checkout page: what paying with them does.
+TEST_CARD_NUMBERS = {
+    "4242424242424242": "succeed",
+    "5555555555554444": "succeed",
+    "4000002500003155": "three_d_secure",
+    "4000000000003220": "three_d_secure",
+    "4000000000000002": "generic_decline",
+    "4000000000009995": "insufficient_funds",
+}
+SESSION_MIN_TTL_S, SESSION_MAX_TTL_S = 30 * 60, 24 * 3600  # Stripe's bounds on `expires_at`
 REFUND_FAIL_MARKER = ("sim_refund", "fail")  # refund metadata that makes an asynchronous refund fail
 
 EventSink = Callable[[str, Json, "str | None"], None]  # type, object snapshot, idempotency key
@@ -114,6 +124,29 @@ class Intent:
     hosted_url: str = ""
 
 
+@dataclass(slots=True)
+class Session:
+    """A Checkout Session in `payment` mode: one line item, paid by card on the hosted page."""
+
+    id: str
+    amount: int
+    currency: str
+    name: str  # the line item's product name
+    metadata: dict[str, str]
+    intent_data: Json  # payment_intent_data: metadata, description
+    client_reference_id: str | None
+    success_url: str
+    cancel_url: str | None
+    expires_at: int
+    created: int
+    seq: int
+    url: str = ""
+    status: str = "open"  # open | complete | expired
+    payment_status: str = "unpaid"  # unpaid | paid
+    payment_intent: str | None = None
+    last_error: str | None = None  # what the page says after a declined card
+
+
 @dataclass(frozen=True, slots=True)
 class Confirmation:
     """What a confirmation asks: the method, its test behaviour, where to come back, its options."""
@@ -146,6 +179,8 @@ class PaymentBook:
         self.intents: dict[str, Intent] = {}
         self.refunds: dict[str, Refund] = {}
         self._charges: dict[str, str] = {}  # charge id -> intent id
+        self.sessions: dict[str, Session] = {}
+        self._session_of: dict[str, str] = {}  # intent id -> the session that created it
         self._seq = 0
         self.counts: Counter[str] = Counter()
 
@@ -308,6 +343,11 @@ class PaymentBook:
         self.counts["succeeded"] += 1
         self.counts[f"captured_{intent.currency}"] += intent.amount
         self._emit("payment_intent.succeeded", self.snapshot(intent), request_key)
+        session = self.sessions.get(self._session_of.get(intent.id, ""))
+        if session is not None and session.status == "open":
+            session.status, session.payment_status, session.last_error = "complete", "paid", None
+            self.counts["sessions_completed"] += 1
+            self._emit("checkout.session.completed", objects.session_json(session), request_key)
 
     def _decline(self, intent: Intent, why: str, request_key: str | None) -> None:
         if intent.method == "card" or why != "customer_declined":
@@ -332,6 +372,99 @@ class PaymentBook:
         intent.next_action = None
         self.counts["declined"] += 1
         self._emit("payment_intent.payment_failed", self.snapshot(intent), request_key)
+
+    # ------------------------------------------------------------ checkout sessions
+
+    def require_session(self, session_id: str) -> Session:
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise missing("checkout.session", session_id, "session")
+        return session
+
+    def create_session(  # noqa: PLR0917 (Stripe's create parameters, each validated by the API)
+        self,
+        amount: int,
+        currency: str,
+        name: str,
+        metadata: dict[str, str],
+        intent_data: Json,
+        urls: tuple[str, str | None],
+        client_reference_id: str | None,
+        expires_at: int | None,
+    ) -> Session:
+        self.check_currency("card", currency)
+        now = self.now()
+        expires_at = now + 24 * 3600 if expires_at is None else expires_at
+        if not now + SESSION_MIN_TTL_S - 60 <= expires_at <= now + SESSION_MAX_TTL_S:
+            raise invalid(
+                "parameter_invalid_integer",
+                "The `expires_at` timestamp must be at least 30 minutes and at most 24 hours from "
+                "Checkout Session creation.",
+                "expires_at",
+            )
+        session = Session(
+            new_id("cs_test"), amount, currency, name, metadata, intent_data, client_reference_id, urls[0],
+            urls[1], expires_at, now, self._next_seq(),
+        )  # fmt: skip
+        session.url = f"{self.public_url}/checkout/{session.id}"
+        self.sessions[session.id] = session
+        self.counts["sessions"] += 1
+        self._schedule(max(0, expires_at - now), lambda: self._lapse(session))
+        return session
+
+    def _lapse(self, session: Session) -> None:
+        if session.status == "open":
+            self.expire_session(session, None)
+
+    def expire_session(self, session: Session, request_key: str | None) -> Session:
+        """Expire an open session (Stripe refuses any other); its unfinished PaymentIntent is canceled."""
+        if session.status != "open":
+            raise invalid(
+                "checkout_session_unexpected_state",
+                f'Only Checkout Sessions with a status in ["open"] can be expired. This session has a '
+                f"status of {session.status}.",
+            )
+        intent = self.intents.get(session.payment_intent or "")
+        if intent is not None and intent.status is IntentStatus.PROCESSING:
+            raise invalid(
+                "checkout_session_unexpected_state",
+                "This Checkout Session's payment is processing and cannot be expired.",
+            )
+        if intent is not None and intent.status in CANCELABLE:
+            self.cancel(intent, "abandoned", request_key)
+        session.status = "expired"
+        self.counts["sessions_expired"] += 1
+        self._emit("checkout.session.expired", objects.session_json(session), request_key)
+        return session
+
+    def pay_session(self, session: Session, card_number: str) -> Intent | None:
+        """The customer submits a card on the hosted page: the session's PaymentIntent is created (once)
+        and confirmed with it. A declined card leaves the session open for another card, as Stripe does;
+        a card asking for 3-D Secure leaves the intent waiting on the simulated challenge."""
+        if session.status != "open":
+            return self.intents.get(session.payment_intent or "")
+        behaviour = TEST_CARD_NUMBERS.get(card_number)
+        if behaviour is None:
+            session.last_error = "Your card number is invalid. Use one of Stripe's test cards."
+            return None
+        intent = self.intents.get(session.payment_intent or "")
+        if intent is None:
+            intent = self.create(
+                session.amount, session.currency, ["card"], _str(session.intent_data.get("description")),
+                {str(k): str(v) for k, v in _dict(session.intent_data.get("metadata")).items()}, {},
+            )  # fmt: skip
+            session.payment_intent = intent.id
+            self._session_of[intent.id] = session.id
+        if intent.status not in {IntentStatus.REQUIRES_PAYMENT_METHOD, IntentStatus.REQUIRES_CONFIRMATION}:
+            return intent  # a 3-D Secure challenge or the bank's confirmation is under way
+        confirmation = Confirmation("card", new_id("pm"), behaviour, session.url, {})
+        try:
+            self.confirm(intent, confirmation, None)
+        except SimulatorError:
+            session.last_error = "Your card was declined. Try another card."
+            return intent
+        session.last_error = None
+        return intent
 
     # ------------------------------------------------------------ refunds
 
@@ -412,8 +545,25 @@ class PaymentBook:
         ]  # fmt: skip
         return _page(rows, self.refunds.get(after) if after else None, after, limit, "refund")
 
+    def page_sessions(
+        self, intent_id: str | None, created_gte: int | None, after: str | None, limit: int
+    ) -> tuple[list[Session], bool]:
+        rows = [
+            s for s in self.sessions.values()
+            if intent_id in {None, s.payment_intent} and (created_gte is None or s.created >= created_gte)
+        ]  # fmt: skip
+        return _page(rows, self.sessions.get(after) if after else None, after, limit, "checkout.session")
 
-Row = TypeVar("Row", Intent, Refund)
+
+def _dict(value: object) -> Json:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+Row = TypeVar("Row", Intent, Refund, Session)
 
 
 def _page(
