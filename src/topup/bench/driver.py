@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from topup.bench.peers import Peer, json_object
 from topup.bench.report import PAID_OR_LATER, TERMINAL, OrderResult
 
+PAID_AT_CHECKOUT = {"succeeded", "complete"}  # a PaymentIntent's, a card Checkout Session's
 # Status polling: first look ~100 ms after the approve, then pauses x1.5 up to 500 ms (0.1, 0.15, 0.225,
 # 0.34, 0.5, 0.5, ...). Cheap for client and server, but a status is only seen at the next poll.
 POLL_FIRST_S = 0.1
@@ -118,7 +119,7 @@ class Driver:
         if response is None or response.status_code != 200:
             return False
         r.approve_ms = _ms(started, time.perf_counter())
-        if json_object(response).get("status") != "succeeded":
+        if json_object(response).get("status") not in PAID_AT_CHECKOUT:
             r.outcome = "declined"  # the simulator's decline rate; the order waits for its payment TTL
             return False
         return True
