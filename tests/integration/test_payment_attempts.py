@@ -355,9 +355,10 @@ def test_a_retry_racing_the_old_attempts_success_pays_the_order_once(
     }
 
     outcomes = at_once(lambda name: actions[name](), ["retry", "success"])
+    run_jobs_until_idle()  # a webhook that met a locked row on SQLite is "queued" and applied by the worker
 
-    assert "paid" in outcomes
-    assert set(outcomes) - {"paid"} <= {
+    assert "paid" in outcomes or "queued" in outcomes
+    assert set(outcomes) - {"paid", "queued"} <= {
         "order_not_awaiting_payment",
         *Payment.objects.values_list("id", flat=True),
     }
