@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +24,17 @@ from tests.integration.test_stripe_refunds_end_to_end import (
     ref_of,
 )
 from tests.support.orders import owner
+from tests.support.wired import card_by_payment_method
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _cards_by_test_card() -> Iterator[None]:
+    """These tests are about attempts and refunds: a card is confirmed with a Stripe test card, which asks
+    for 3-D Secure (Checkout Sessions have their own tests: test_stripe_checkout.py)."""
+    with card_by_payment_method():
+        yield
 
 
 def test_a_declined_order_is_paid_again_with_another_method_and_delivered_once(

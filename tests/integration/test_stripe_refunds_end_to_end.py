@@ -27,10 +27,20 @@ from tests.integration.test_order_flow import place, wait_for_status
 from tests.integration.test_order_payment_page import _raster
 from tests.integration.test_reconcile import own_payments  # noqa: F401 - a fixture used by name
 from tests.support.orders import owner
+from tests.support.wired import card_by_payment_method
 from topup import cli
 from topup.settings import CONFIG
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _cards_by_test_card() -> Iterator[None]:
+    """These tests are about attempts and refunds: a card is confirmed with a Stripe test card, which asks
+    for 3-D Secure (Checkout Sessions have their own tests: test_stripe_checkout.py)."""
+    with card_by_payment_method():
+        yield
+
 
 PORTED = "+32470000001"  # the carrier refuses it for good: the number now belongs to Orange
 CLEARING = "provider_clearing:stripe:EUR"

@@ -150,5 +150,11 @@ def test_the_simulator_sends_amount_and_currency_and_a_real_payment_is_paid(
         assert time.monotonic() < deadline, "the payment webhook never arrived"
         time.sleep(0.05)
     assert Order.objects.get(id=order["id"]).status == "paid"
-    intent = InboxEvent.objects.get(type="payment.succeeded").payload["data"]["object"]
+    # A card paid through a Checkout Session succeeds twice (checkout.session.completed and
+    # payment_intent.succeeded): the PaymentIntent's event carries what was charged.
+    [intent] = [
+        e.payload["data"]["object"]
+        for e in InboxEvent.objects.filter(type="payment.succeeded")
+        if e.payload["data"]["object"]["object"] == "payment_intent"
+    ]
     assert (intent["amount"], intent["currency"]) == (1000, "eur")
