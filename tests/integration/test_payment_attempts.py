@@ -355,14 +355,15 @@ def test_a_retry_racing_the_old_attempts_success_pays_the_order_once(
     }
 
     outcomes = at_once(lambda name: actions[name](), ["retry", "success"])
-    run_jobs_until_idle()  # a webhook that met a locked row on SQLite is "queued" and applied by the worker
+    if "queued" in outcomes:  # a webhook that met a locked row (SQLite) is applied by its job
+        run_jobs_until_idle()
 
     assert "paid" in outcomes or "queued" in outcomes
     assert set(outcomes) - {"paid", "queued"} <= {
         "order_not_awaiting_payment",
         *Payment.objects.values_list("id", flat=True),
     }
-    assert status(order_id) == OrderStatus.PAID
+    assert status(order_id) in {OrderStatus.PAID, OrderStatus.DELIVERED}  # paid once (then delivered if run)
     assert Order.objects.get(id=order_id).current_payment_id == first
     assert list(Payment.objects.filter(status="succeeded").values_list("id", flat=True)) == [first]
     assert books_balance()
