@@ -182,12 +182,13 @@ RETENTION_DAYS = (
 
 DEFAULT_FX_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
 DEFAULT_CHARGE_CURRENCY = "alipay=EUR,wechat_pay=EUR"
-FX_METHODS = ("alipay", "wechat_pay")  # as topup.domain.fx.FX_METHODS; only they may be charged in CNY
 
 
 def _charge_currency(raw: dict[str, str]) -> dict[str, str]:
     """TOPUP_CHARGE_CURRENCY: `alipay=CNY,wechat_pay=EUR`; any other method or currency refuses to start."""
-    charged = dict.fromkeys(FX_METHODS, "EUR")
+    from topup.domain.fx import FX_METHODS  # noqa: PLC0415 - only they may be charged in CNY
+
+    charged = dict.fromkeys(sorted(FX_METHODS), "EUR")
     for method, currency in raw.items():
         if method not in FX_METHODS or currency.upper() not in {"EUR", "CNY"}:
             raise RuntimeError(
