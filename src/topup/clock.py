@@ -5,8 +5,11 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from topup.domain.ids import format_id
+
+BRUSSELS = ZoneInfo("Europe/Brussels")  # customers read times, and business days are counted, here
 
 
 def now() -> datetime:

@@ -7,17 +7,16 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import Final
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from topup.clock import BRUSSELS
 from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 
-BRUSSELS: Final = ZoneInfo("Europe/Brussels")
 SOURCE_NAMES: Final = {"ECB": gettext_lazy("ECB")}  # the European Central Bank's reference rates
 
 

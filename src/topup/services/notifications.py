@@ -10,22 +10,20 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from babel.numbers import format_currency
 from django.db.models import F
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from topup.clock import new_id, now
+from topup.clock import BRUSSELS, new_id, now
 from topup.db.models import BundleRecord, Line, LinePreference, Notification, Order, Payment
 from topup.domain.commands import LANGUAGES
 from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 from topup.ports import Mailer, NotSent, SmsSender
 from topup.services import catalogue, selfcare
-from topup.services.fx_text import both_currencies
+from topup.services.fx_text import both_currencies, money_text
 
 if TYPE_CHECKING:
     from topup.services.delivery import JobResult
@@ -36,7 +34,6 @@ JOB_KIND = "notify"
 MAX_ATTEMPTS = 5  # refusals by the SMS or mail peer before a notification is given up as failed
 ORDER_KINDS = {"delivered": "receipt", "refunded": "refund"}  # order status -> notification kind
 EXPIRY_WINDOWS = (("expiry_1d", timedelta(days=1)), ("expiry_3d", timedelta(days=3)))
-BRUSSELS = ZoneInfo("Europe/Brussels")  # customers read times in Belgian time
 BABEL_LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "de": "de_BE", "en": "en_BE", "zh-hans": "zh_Hans_CN"}
 
 
@@ -145,7 +142,7 @@ class Outgoing:
 
 
 def _money(amount: Money, language: str) -> str:
-    return format_currency(amount.amount_minor / 100, amount.currency, locale=BABEL_LOCALES[language])
+    return money_text(amount, BABEL_LOCALES[language])
 
 
 def _when(at: datetime | None, language: str) -> str:

@@ -19,8 +19,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from topup.clock import BRUSSELS
 from topup.db.models import Order, Payment
 from topup.db.models.ledger import Transfer
 from topup.domain.ledger import provider_clearing
@@ -35,7 +35,6 @@ from topup.ports import (
 )
 from topup.services import peers
 
-BUSINESS_TZ = ZoneInfo("Europe/Brussels")
 TAKEN = {PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED}
 REFUND_WINDOW = timedelta(days=180)  # the longest a refund may follow its payment (Bancontact, WeChat Pay)
 
@@ -54,12 +53,12 @@ class Mismatch:
 
 def business_day(day: date) -> tuple[datetime, datetime]:
     """The [start, end) of a Europe/Brussels calendar day, as aware datetimes."""
-    start = datetime.combine(day, time.min, BUSINESS_TZ)
-    return start, datetime.combine(day + timedelta(days=1), time.min, BUSINESS_TZ)
+    start = datetime.combine(day, time.min, BRUSSELS)
+    return start, datetime.combine(day + timedelta(days=1), time.min, BRUSSELS)
 
 
 def today() -> date:
-    return datetime.now(BUSINESS_TZ).date()
+    return datetime.now(BRUSSELS).date()
 
 
 def reconcile_payments(day: date) -> list[Mismatch]:
