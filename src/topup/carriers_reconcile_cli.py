@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 
 
 def add_reconcile_carriers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -13,7 +13,10 @@ def add_reconcile_carriers(subparsers: argparse._SubParsersAction[argparse.Argum
         "carriers", help="an aggregator's (DT One's) transactions against delivered orders, by order"
     )
     carriers.add_argument(
-        "--date", type=date.fromisoformat, default=None, help="the day (UTC, YYYY-MM-DD); default today"
+        "--date",
+        type=date.fromisoformat,
+        default=None,
+        help="the day in Brussels, YYYY-MM-DD (default today)",
     )
     carriers.set_defaults(func=run_reconcile_carriers)
 
@@ -23,9 +26,10 @@ def run_reconcile_carriers(args: argparse.Namespace) -> None:
 
     start_django()
     from topup.ports import PortUnavailable  # noqa: PLC0415
+    from topup.services.reconcile import today  # noqa: PLC0415
     from topup.services.reconcile_carriers import reconcile  # noqa: PLC0415
 
-    day = args.date or datetime.now(UTC).date()
+    day = args.date or today()
     try:
         found = reconcile(day)
     except PortUnavailable as exc:

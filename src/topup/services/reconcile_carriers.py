@@ -1,7 +1,8 @@
 """`topup reconcile carriers`: an aggregator's sales of one day against the orders we delivered through it.
 
 For every carrier route that can list its sales (`CarrierLedger`, DT One), the orders of the networks
-routed to it and created that day (UTC) are compared with the route's transactions, by our reference:
+routed to it and created that day (Brussels time, as payments) are compared with the route's
+transactions, by our reference:
 
     delivered_not_completed    we delivered; the aggregator has no completed sale (missing, failed, reversed)
     completed_not_delivered    the aggregator completed a sale that we refunded, failed or never delivered
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from topup.clock import now
+from topup.clock import BRUSSELS, now
 from topup.db.models import CarrierProductRecord, Order
 from topup.domain.catalogue import PlanKind
 from topup.domain.orders import OrderStatus
@@ -41,8 +42,10 @@ class Mismatch:
 
 
 def _window(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), tzinfo=UTC)
-    return start, start + timedelta(days=1)
+    """The business day in Brussels (as `reconcile payments`), in UTC for the aggregator's filters."""
+    start = datetime.combine(day, time(0), tzinfo=BRUSSELS)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=BRUSSELS)  # 23 or 25 hours at DST
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _sales(ledger: CarrierLedger, day: date) -> tuple[list[CarrierTransaction], list[CarrierTransaction]]:
