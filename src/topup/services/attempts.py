@@ -90,11 +90,10 @@ def _check(order: Order, method: str) -> None:
 def _charge(order: Order, method: str) -> Money:
     """What the new attempt asks for: the order's frozen yuan amount when it was quoted in yuan and this
     method is charged in CNY, else its EUR total (a card order retried with Alipay is charged in EUR)."""
-    fx = Quote.from_dict(order.quote).fx
-    # TOPUP_CHARGE_CURRENCY names only the yuan methods (alipay, wechat_pay).
-    if fx is not None and fx.charge_currency == fx.currency == CONFIG.charge_currency.get(method):
-        return fx.amount
-    return Money(order.total_minor, order.currency)
+    quote = Quote.from_dict(order.quote)
+    # The frozen charge (Quote.charge) when this method is charged in its currency; TOPUP_CHARGE_CURRENCY
+    # names only the yuan methods, so any other method pays the EUR total.
+    return quote.charge if CONFIG.charge_currency.get(method) == quote.charge.currency else quote.total
 
 
 def _retry_claimed(order: Order, payment_id: str, method: str, idem: IdempotencyKey) -> StoredResponse:
