@@ -102,6 +102,7 @@ class PaymentEvent:
     payload: Mapping[str, object]
     refund_ref: str | None = None  # refund events: the provider's refund id (re_...)
     refund_id: str | None = None  # refund events: our refund id, echoed back from metadata
+    checkout_ref: str | None = None  # hosted checkout events: the checkout's own id (cs_...)
 
 
 @dataclass(frozen=True, slots=True)

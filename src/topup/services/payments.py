@@ -88,11 +88,22 @@ def _find_payment(provider_name: str, event: PaymentEvent) -> Payment | None:
     return query.filter(provider=provider_name, provider_ref=event.provider_ref).first()
 
 
+def _our_checkout(payment: Payment, event: PaymentEvent) -> bool:
+    """A checkout's event names our payment by its metadata only: it is the payment's unless the payment
+    is stored under another checkout or payment (a checkout we never made, naming our payment id)."""
+    if not event.checkout_ref or not payment.provider_ref:
+        return True
+    return payment.provider_ref in {event.checkout_ref, event.provider_ref}
+
+
 def apply_event(provider_name: str, event: PaymentEvent) -> str:
     """Apply one verified event to its payment (row locks: the payment, then its order)."""
     payment = _find_payment(provider_name, event)
     if payment is None:
         log.warning("webhook %s ignored: no such payment", event.event_id, extra={"provider": provider_name})
+        return "ignored"
+    if not _our_checkout(payment, event):
+        log.warning("webhook %s ignored: a checkout we did not make", event.event_id)
         return "ignored"
     order = Order.objects.select_for_update().get(id=payment.order_id)
     at = now()

@@ -584,6 +584,7 @@ def _session_event(event: Json, event_id: str, raw_type: str, session: Json) -> 
         amount=amount,
         failure_code=None,  # an expired session is a cancelled payment (`payment_canceled`)
         payload=event,
+        checkout_ref=str(session["id"]),
     )
 
 
