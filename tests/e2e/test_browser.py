@@ -131,6 +131,11 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
                     process.wait()
 
 
+def _tail(path: Path, lines: int = 120) -> str:
+    """The end of the server's log: what a CI failure needs to be understood without the machine."""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
 def test_customer_journeys_in_a_browser(served: tuple[str, str, dict[str, str]]) -> None:
     base, smsc_http, env = served
     result = subprocess.run(
@@ -143,7 +148,8 @@ def test_customer_journeys_in_a_browser(served: tuple[str, str, dict[str, str]])
     )
     print(result.stdout, result.stderr, sep="\n")
     assert result.returncode == 0, (
-        f"browser journeys failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
+        f"browser journeys failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}\n"
+        f"the server's last lines ({LOGS / 'browser-serve.log'}):\n{_tail(LOGS / 'browser-serve.log')}"
     )
     if os.environ.get("JOURNEYS"):
         return  # a chosen few: the books of a partial demo are not the point

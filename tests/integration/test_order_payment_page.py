@@ -96,6 +96,23 @@ def test_a_redirect_method_shows_a_pay_button_to_the_bank(fake: fake_payments.Fa
     assert 'id="pay-again"' in html  # an abandoned payment may be replaced too
 
 
+def test_the_buyers_return_asks_the_provider_when_the_webhook_is_late(
+    fake: fake_payments.FakePaymentProvider, carriers: Carriers
+) -> None:
+    client, order_id, payment_id = buyer_of("bancontact")
+    fake.succeed_at_provider(payment_id)  # approved at the bank; its webhook has not arrived
+    assert Client().get(f"/orders/{order_id}", {"redirect_status": "succeeded"}).status_code == 404
+    assert 'data-status="awaiting_payment"' in page(client, order_id)  # not a return: the provider not asked
+    assert ("get", f"pi_{payment_id}") not in fake.calls
+
+    returned = {"payment_intent": f"pi_{payment_id}", "redirect_status": "succeeded"}
+    assert 'data-status="paid"' in page(client, order_id, **returned)
+    assert fake.send("payment.succeeded", payment_id) == "already_succeeded"  # the late webhook: once
+    run_jobs_until_idle()
+    assert Order.objects.get(id=order_id).status == "delivered"
+    assert Payment.objects.filter(order_id=order_id, status="succeeded").count() == 1
+
+
 def test_processing_says_the_bank_is_confirming(fake: fake_payments.FakePaymentProvider) -> None:
     client, order_id, payment_id = buyer_of("card")
     fake.send("payment.processing", payment_id)

@@ -25,7 +25,7 @@ from topup.domain.errors import NotFound
 from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus, is_terminal
-from topup.services import catalogue, fx_text, orders
+from topup.services import catalogue, fx_text, orders, payment_return
 from topup.services.order_access import Caller, owned_order
 
 ORDER_STATUS_WORDS: Final[Mapping[str, Promise]] = {
@@ -59,6 +59,8 @@ _ESIM_SETTLED_STATES: Final = frozenset({"installed", "enabled", "disabled", "de
 _ESIM_WITHOUT_CODES: Final = frozenset({"cancelled", "deleted"})
 
 REFRESH_S: Final = 3
+# What a provider adds to our return address: Stripe's redirect (PaymentIntent), its Checkout's success URL.
+_RETURN_KEYS: Final = ("payment_intent", "redirect_status", "session_id")
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -72,16 +74,26 @@ def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
     My line for its number); 404 for anyone else, as for an order that does not exist."""
     if "token" in request.GET:
         return _from_return_link(request, order_id)
-    return render_order(request, order_id)
+    return render_order(request, order_id, returning=any(key in request.GET for key in _RETURN_KEYS))
 
 
 def render_order(
-    request: HttpRequest, order_id: str, errors: Mapping[str, str] | None = None, *, status: int = 200
+    request: HttpRequest,
+    order_id: str,
+    errors: Mapping[str, str] | None = None,
+    *,
+    status: int = 200,
+    returning: bool = False,
 ) -> HttpResponse:
-    """The order page (with the retry form's errors, if any); 404 for a caller who may not see it."""
+    """The order page (with the retry form's errors, if any); 404 for a caller who may not see it. A buyer
+    `returning` from the provider's page while the order still waits has the provider asked at once."""
     language = _requested_language(request)
+    caller = owners.caller(request, with_session=True)
     try:
-        order = orders.get_order(order_id, owners.caller(request, with_session=True))
+        order = orders.get_order(order_id, caller)
+        if returning and order["status"] == OrderStatus.AWAITING_PAYMENT:
+            payment_return.check_on_return(order_id)
+            order = orders.get_order(order_id, caller)
     except NotFound as exc:
         raise Http404(order_id) from exc
     response = render(request, "topup/order.html", _order_context(order, errors), status=status)
