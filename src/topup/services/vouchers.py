@@ -20,29 +20,21 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 
 from topup.clock import new_id, now
-from topup.db import ledger
 from topup.db.models import (
     NetworkRecord,
-    Order,
-    OrderEvent,
-    Payment,
     PlanRecord,
     RedeemAttempts,
     Voucher,
     VoucherBatch,
 )
-from topup.domain import ledger as postings
 from topup.domain import vouchers as rules
 from topup.domain.errors import DomainError, InvalidInput
 from topup.domain.identifiers import parse_belgian_mobile, parse_iccid
-from topup.domain.orders import OrderStatus
 from topup.domain.vouchers import VoucherState
 from topup.pii import blind_index, hash_ip
-from topup.ports import PaymentStatus
 from topup.services import breaker, orders
 from topup.services.order_view import order_document
-from topup.services.payments import enqueue
-from topup.services.transitions import move
+from topup.services.paid_orders import PaidBy, create_paid_order
 from topup.settings import CONFIG
 
 log = logging.getLogger(__name__)
@@ -308,42 +300,16 @@ def _redeem_valid(normalised: str, line: _Line, keys: list[str], at: datetime) -
 
 
 def _paid_order(voucher: Voucher, line: _Line, at: datetime) -> dict[str, object]:
-    """The voucher's order, created paid: history created → awaiting_payment → paid, capture, deliver job."""
+    """The voucher's order, created paid (see services/paid_orders), and the voucher marked as its payment."""
     priced = orders.price(
         orders.QuoteRequest(voucher.plan_id, msisdn=line.msisdn, iccid=line.iccid, network_confirmed=True)
     )
-    quote = priced.quote
-    order = Order.objects.create(
-        id=new_id("ord"), plan_id=quote.plan_id, network_id=quote.network_id, msisdn=quote.msisdn,
-        line_id=priced.line_id, channel=line.channel, language=line.language,
-        status=OrderStatus.AWAITING_PAYMENT.value, total_minor=quote.total.amount_minor,
-        currency=quote.currency, quote=quote.to_dict(), created_at=at, updated_at=at,
-    )  # fmt: skip
-    OrderEvent.objects.bulk_create(
-        [
-            OrderEvent(order=order, from_status="", to_status=OrderStatus.CREATED.value, at=at),
-            OrderEvent(
-                order=order,
-                from_status=OrderStatus.CREATED.value,
-                to_status=OrderStatus.AWAITING_PAYMENT.value,
-                at=at,
-            ),
-        ]
+    order_id = new_id("ord")
+    paid_by = PaidBy(PROVIDER, "voucher", voucher_payment_ref(voucher.id, order_id), "voucher", voucher.id)
+    order, payment = create_paid_order(
+        priced, paid_by, channel=line.channel, language=line.language, at=at, order_id=order_id
     )
-    payment = Payment.objects.create(
-        id=new_id("pay"), order=order, provider=PROVIDER, method="voucher",
-        status=PaymentStatus.SUCCEEDED.value, provider_ref=voucher_payment_ref(voucher.id, order.id),
-        amount_minor=quote.total.amount_minor, currency=quote.currency, created_at=at, updated_at=at,
-    )  # fmt: skip
-    deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
-    move(
-        order, OrderStatus.PAID, at=at, code="voucher", detail=voucher.id, delivery_deadline=deadline,
-        current_payment_id=payment.id,
-    )  # fmt: skip
     Voucher.objects.filter(id=voucher.id).update(order=order)
-    enqueue("deliver", order.id, at=at)
-    # Shared ledger rows last: their locks are then held only until the commit.
-    ledger.post(postings.payment_captured(order.id, PROVIDER, quote), now=at, order_id=order.id)
     return order_document(order, [payment], history=list(order.events.all()))
 
 
