@@ -86,7 +86,9 @@ def _header(data: ReceiptData) -> list[Block]:
     seller = data.seller
     parts = [Block(Kind.TITLE, seller.name)]
     parts += [Block(Kind.CENTER, line) for line in seller.address_lines]
-    parts.append(Block(Kind.CENTER, _("VAT number %(number)s") % {"number": seller.vat_number}))
+    parts.append(
+        Block(Kind.CENTER, pgettext("receipt", "VAT number %(number)s") % {"number": seller.vat_number})
+    )
     parts.append(Block(Kind.RULE))
     if data.kind is ReceiptKind.VOID:
         parts.append(Block(Kind.TITLE, pgettext("receipt", "VOID")))
@@ -145,9 +147,15 @@ def _payment(data: ReceiptData, words: _Words) -> list[Block]:
     if payment.change is not None:
         parts.append(Block(Kind.PAIR, pgettext("receipt", "Change"), words.money(payment.change)))
         if payment.change_as is ChangeAs.CREDIT:
-            parts.append(Block(Kind.TEXT, _("Your change was added as credit to the number topped up.")))
+            parts.append(
+                Block(
+                    Kind.TEXT, pgettext("receipt", "Your change was added as credit to the number topped up.")
+                )
+            )
         elif payment.change_as is ChangeAs.VOUCHER and payment.change_pin is not None:
-            parts.append(Block(Kind.TEXT, _("Your change is a voucher: top up with this PIN.")))
+            parts.append(
+                Block(Kind.TEXT, pgettext("receipt", "Your change is a voucher: top up with this PIN."))
+            )
             parts += _pin_lines(payment.change_pin, words)
     return parts
 
@@ -165,17 +173,22 @@ def _pin(data: ReceiptData, pin: PinCode, words: _Words) -> list[Block]:
     parts = [Block(Kind.RULE)]
     if data.kind is not ReceiptKind.SALE:
         parts.append(Block(Kind.PAIR, pgettext("receipt", "Serial"), pin.serial))
-        parts.append(Block(Kind.TEXT, _("The PIN of this voucher no longer works."), bold=True))
+        parts.append(
+            Block(Kind.TEXT, pgettext("receipt", "The PIN of this voucher no longer works."), bold=True)
+        )
         return parts
-    parts.append(Block(Kind.CENTER, _("Your top-up PIN"), bold=True))
+    parts.append(Block(Kind.CENTER, pgettext("receipt", "Your top-up PIN"), bold=True))
     parts += _pin_lines(pin, words)
     parts += [
-        Block(Kind.TEXT, _("How to top up with this PIN:"), bold=True),
-        Block(Kind.TEXT, _("1. By SMS to %(short_code)s:") % {"short_code": CONFIG.sms_short_code}),
+        Block(Kind.TEXT, pgettext("receipt", "How to top up with this PIN:"), bold=True),
+        Block(
+            Kind.TEXT,
+            pgettext("receipt", "1. By SMS to %(short_code)s:") % {"short_code": CONFIG.sms_short_code},
+        ),
         Block(Kind.TEXT, INDENT + sms_command(pin.pin, data.language)),
-        Block(Kind.TEXT, _("2. By phone, dial:")),
+        Block(Kind.TEXT, pgettext("receipt", "2. By phone, dial:")),
         Block(Kind.TEXT, INDENT + ussd_code(pin.pin)),
-        Block(Kind.TEXT, _("3. Online:")),
+        Block(Kind.TEXT, pgettext("receipt", "3. Online:")),
         Block(Kind.TEXT, INDENT + redeem_url()),
         Block(Kind.QR, redeem_url()),
     ]
@@ -189,11 +202,12 @@ def _footer(data: ReceiptData) -> list[Block]:
         parts.append(
             Block(
                 Kind.CENTER,
-                _("Your balance and top-ups: %(url)s") % {"url": CONFIG.public_url + MY_LINE_PATH},
+                pgettext("receipt", "Your balance and top-ups: %(url)s")
+                % {"url": CONFIG.public_url + MY_LINE_PATH},
             )
         )
     parts += [
-        Block(Kind.CENTER, _("Please keep this receipt.")),
-        Block(Kind.CENTER, _("Customer service: %(contact)s") % {"contact": contact}),
+        Block(Kind.CENTER, pgettext("receipt", "Please keep this receipt.")),
+        Block(Kind.CENTER, pgettext("receipt", "Customer service: %(contact)s") % {"contact": contact}),
     ]
     return parts

@@ -24,7 +24,7 @@ from topup.services.receipts.layout import NARROW_58MM, WIDE_80MM, Kind, Line
 PROFILES: Final = {WIDE_80MM: "TM-T20II-42col", NARROW_58MM: "RP-F10-58mm"}
 DOTS_PER_COLUMN: Final = 13  # 42 columns in 546 dots, 32 in 416
 LINE_DOTS: Final = 30  # a line of 26-dot text and its leading
-TEXT_CODEPAGE: Final = "cp858"  # Latin-1 with the euro sign: what a line must fit to be printed as text
+TEXT_CODEPAGE: Final = "cp858"  # Latin-1 with the euro sign (ESC t 19): a line printed as text must fit it
 
 
 def printable_as_text(text: str) -> bool:
@@ -39,6 +39,7 @@ def render(lines: list[Line], language: str, width: int) -> bytes:
     """The ESC/POS bytes of the laid-out `lines`: init, text and raster lines, QR codes, feed and cut."""
     printer = Dummy(profile=PROFILES[width])
     printer.hw("INIT")
+    printer.charcode(TEXT_CODEPAGE.upper())  # one code page with € and every Latin accent, never switched
     pending: list[Line] = []  # consecutive lines that must go as one picture
     for line in lines:
         if line.kind is Kind.QR:
