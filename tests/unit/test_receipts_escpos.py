@@ -3,6 +3,8 @@ page, the cut last; Chinese as a raster image (no GB18030 text a European printe
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from topup.services.receipts import render_escpos, render_text
@@ -10,11 +12,13 @@ from topup.services.receipts.content import redeem_url
 from topup.services.receipts.escpos import LINE_DOTS, printable_as_text
 from topup.services.receipts.layout import NARROW_58MM, WIDE_80MM
 from topup.services.receipts.sample import SAMPLE_PIN, sample_receipt
+from topup.settings import CONFIG
 
 INIT = b"\x1b@"  # ESC @
 CUT = b"\x1dV"  # GS V
 RASTER = b"\x1dv0"  # GS v 0
 QR_STORE = b"\x1d(k"  # GS ( k
+QR_DATA = re.compile(rb"\x1d\(k..1P0", re.DOTALL)  # GS ( k pL pH 49 80 48: store a QR code's data
 BIG_BOLD = b"\x1b!0\x1bE\x01"  # ESC ! (double height + width), ESC E 1 (bold)
 
 
@@ -67,7 +71,9 @@ def test_chinese_goes_as_a_picture_and_the_digits_as_text() -> None:
     assert raster_rows(output) == LINE_DOTS * len(not_text)  # every Chinese line is in the pictures
 
 
-def test_a_direct_top_up_has_no_qr_code() -> None:
+def test_a_direct_top_up_has_a_qr_code_of_my_line_not_of_the_redeem_page() -> None:
     output = render_escpos(sample_receipt("en", pin_sale=False))
-    assert QR_STORE not in output
+    assert len(QR_DATA.findall(output)) == 1
+    assert f"{CONFIG.public_url}/my".encode() in output[output.index(QR_STORE) :]
+    assert redeem_url().encode() not in output
     assert b"+32 470 ** ** 56" in output

@@ -91,9 +91,9 @@ def _header(data: ReceiptData) -> list[Block]:
     )
     parts.append(Block(Kind.RULE))
     if data.kind is ReceiptKind.VOID:
-        parts.append(Block(Kind.TITLE, pgettext("receipt", "VOID")))
+        parts += [Block(Kind.TITLE, pgettext("receipt", "VOID")), Block(Kind.RULE)]
     elif data.kind is ReceiptKind.REFUND:
-        parts.append(Block(Kind.TITLE, pgettext("receipt", "REFUND")))
+        parts += [Block(Kind.TITLE, pgettext("receipt", "REFUND")), Block(Kind.RULE)]
     return parts
 
 
@@ -196,16 +196,13 @@ def _pin(data: ReceiptData, pin: PinCode, words: _Words) -> list[Block]:
 
 
 def _footer(data: ReceiptData) -> list[Block]:
+    """Where to follow a direct top-up (My line, with its QR code), keep the receipt, whom to call."""
     contact = CONFIG.support_phone or CONFIG.public_url
     parts = [Block(Kind.RULE)]
     if data.msisdn_masked and data.kind is ReceiptKind.SALE:
-        parts.append(
-            Block(
-                Kind.CENTER,
-                pgettext("receipt", "Your balance and top-ups: %(url)s")
-                % {"url": CONFIG.public_url + MY_LINE_PATH},
-            )
-        )
+        my_line = CONFIG.public_url + MY_LINE_PATH
+        follow = pgettext("receipt", "Your balance and top-ups: %(url)s") % {"url": my_line}
+        parts += [Block(Kind.CENTER, follow), Block(Kind.QR, my_line)]
     parts += [
         Block(Kind.CENTER, pgettext("receipt", "Please keep this receipt.")),
         Block(Kind.CENTER, pgettext("receipt", "Customer service: %(contact)s") % {"contact": contact}),
