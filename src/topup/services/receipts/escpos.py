@@ -23,7 +23,8 @@ from topup.services.receipts.layout import NARROW_58MM, WIDE_80MM, Kind, Line
 # its 42-column mode (546 dots) and a Seiko RP-F10 on 58 mm paper (432 dots).
 PROFILES: Final = {WIDE_80MM: "TM-T20II-42col", NARROW_58MM: "RP-F10-58mm"}
 DOTS_PER_COLUMN: Final = 13  # 42 columns in 546 dots, 32 in 416
-LINE_DOTS: Final = 30  # a line of 26-dot text and its leading
+LINE_DOTS: Final = 32  # a line of 26-dot text (an em) with room for accents above and descenders below
+BASELINE_DOTS: Final = 25  # from a line's top to its baseline: CJK glyphs rise 0.88 em, fall 0.12 em
 TEXT_CODEPAGE: Final = "cp858"  # Latin-1 with the euro sign (ESC t 19): a line printed as text must fit it
 
 
@@ -84,6 +85,7 @@ def picture(lines: list[Line], language: str, width: int) -> Image.Image:
     top = 0
     for line in lines:
         scale = 2 if line.big else 1
-        draw.text((0, top), line.text, font=fonts[(line.bold, line.big)], fill=0)
+        baseline = top + BASELINE_DOTS * scale
+        draw.text((0, baseline), line.text, font=fonts[(line.bold, line.big)], fill=0, anchor="ls")
         top += LINE_DOTS * scale
     return image
