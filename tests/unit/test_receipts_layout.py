@@ -56,10 +56,14 @@ def test_a_pair_that_does_not_fit_puts_the_value_right_aligned_below() -> None:
     assert "".join(long_plan[1:]).replace(" ", "") == "OrangeGo预付费20欧元话费无限通话"
 
 
-def test_big_lines_get_half_the_columns() -> None:
+def test_big_lines_get_half_the_columns_and_a_pin_splits_evenly() -> None:
     lines = lay_out([Block(Kind.PIN, "1234 5678 9012 3456 78")], NARROW_58MM)
     assert [line.text.strip() for line in lines] == ["1234 5678 9012", "3456 78"]
     assert all(line.big and text_width(line.text) <= NARROW_58MM // 2 for line in lines)
+    lines = lay_out([Block(Kind.PIN, "1234 5678 9012 34")], NARROW_58MM)  # 17 columns: split evenly
+    assert [line.text.strip() for line in lines] == ["1234 5678", "9012 34"]
+    lines = lay_out([Block(Kind.PIN, "1234 5678 9012 34")], WIDE_80MM)
+    assert [line.text.strip() for line in lines] == ["1234 5678 9012 34"]
 
 
 def test_only_the_two_paper_widths_are_laid_out() -> None:

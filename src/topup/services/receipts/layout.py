@@ -112,6 +112,18 @@ def wrap(text: str, width: int) -> list[str]:
     return lines
 
 
+def balanced(text: str, width: int) -> list[str]:
+    """A grouped PIN too wide for one line split into lines of as even a number of groups as possible
+    (`1234 5678` / `9012 34`, not `1234 5678 9012` / `34`), so it reads as on a scratch card."""
+    groups = text.split(" ")
+    for rows in range(1, len(groups) + 1):
+        size = -(-len(groups) // rows)
+        lines = [" ".join(groups[i : i + size]) for i in range(0, len(groups), size)]
+        if all(text_width(line) <= width for line in lines):
+            return lines
+    return wrap(text, width)
+
+
 def center(text: str, width: int) -> str:
     return " " * max(0, (width - text_width(text)) // 2) + text
 
@@ -136,7 +148,8 @@ def lay_out(blocks: Iterable[Block], width: int) -> list[Line]:
     for block in blocks:
         if block.kind in {Kind.TITLE, Kind.PIN}:
             half = width // 2
-            lines += [Line(center(part, half), block.kind, True) for part in wrap(block.text, half)]
+            parts = balanced(block.text, half) if block.kind is Kind.PIN else wrap(block.text, half)
+            lines += [Line(center(part, half), block.kind, True) for part in parts]
         elif block.kind is Kind.CENTER:
             lines += [Line(center(part, width), block.kind, block.bold) for part in wrap(block.text, width)]
         elif block.kind is Kind.PAIR:
