@@ -14,6 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Final
 
+from fontTools.ttLib import TTCollection
+
 
 class FontMissing(RuntimeError):
     """No font file with the glyphs a receipt needs is installed."""
@@ -27,28 +29,28 @@ class Font:
 
 @dataclass(frozen=True, slots=True)
 class _Wanted:
-    files: tuple[tuple[str, int], ...]  # (file name, face index), the first found wins
+    family: str  # the face's family name: a collection (.ttc) is searched for it
+    files: tuple[str, ...]  # file names that may hold it, the first found wins
     package: str  # what to install when none is found
 
 
-# "Noto Sans Mono CJK SC" is face 7 of NotoSansCJK-*.ttc (Sans JP KR SC TC HK, then Sans Mono JP KR SC ...)
-_NOTO_MONO_SC: Final = 7
+_MONO_SC: Final = "Noto Sans Mono CJK SC"  # in Debian's NotoSansCJK-*.ttc, or Noto's own per-face .otf files
 _WANTED: Final = {
-    ("latin", False): _Wanted((("DejaVuSansMono.ttf", 0),), "fonts-dejavu-core"),
-    ("latin", True): _Wanted((("DejaVuSansMono-Bold.ttf", 0),), "fonts-dejavu-core"),
+    ("latin", False): _Wanted("DejaVu Sans Mono", ("DejaVuSansMono.ttf",), "fonts-dejavu-core"),
+    ("latin", True): _Wanted("DejaVu Sans Mono", ("DejaVuSansMono-Bold.ttf",), "fonts-dejavu-core"),
     ("cjk", False): _Wanted(
-        (("NotoSansCJK-Regular.ttc", _NOTO_MONO_SC), ("NotoSansMonoCJKsc-Regular.otf", 0)), "fonts-noto-cjk"
+        _MONO_SC, ("NotoSansCJK-Regular.ttc", "NotoSansMonoCJKsc-Regular.otf"), "fonts-noto-cjk"
     ),
     ("cjk", True): _Wanted(
-        (("NotoSansCJK-Bold.ttc", _NOTO_MONO_SC), ("NotoSansMonoCJKsc-Bold.otf", 0)), "fonts-noto-cjk"
+        _MONO_SC, ("NotoSansCJK-Bold.ttc", "NotoSansMonoCJKsc-Bold.otf"), "fonts-noto-cjk"
     ),
 }
 
 
 def font_dirs() -> list[Path]:
-    """Where fonts live: the XDG data folders (Linux, BSD), the user's own, macOS's."""
-    data_dirs = os.environ.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share"
-    dirs = [Path(folder) / "fonts" for folder in data_dirs.split(":") if folder]
+    """Where fonts live: the XDG data folders and the usual ones (Linux, BSD), the user's own, macOS's."""
+    data_dirs = [*os.environ.get("XDG_DATA_DIRS", "").split(":"), "/usr/local/share", "/usr/share"]
+    dirs = [Path(folder) / "fonts" for folder in data_dirs if folder]
     home = Path.home()
     dirs += [home / ".local/share/fonts", home / ".fonts", Path("/Library/Fonts"), home / "Library/Fonts"]
     return [folder for folder in dict.fromkeys(dirs) if folder.is_dir()]
@@ -67,16 +69,26 @@ def script_of(language: str) -> str:
     return "cjk" if language.startswith("zh") else "latin"
 
 
+@cache
+def _face_index(path: Path, family: str) -> int | None:
+    """Which face of a collection is `family` (0 for a single font file); None if it holds no such face."""
+    if path.suffix.lower() != ".ttc":
+        return 0
+    collection = TTCollection(path, lazy=True)
+    names = [font["name"].getBestFamilyName() for font in collection.fonts]
+    return names.index(family) if family in names else None
+
+
 def font_for(language: str, *, bold: bool = False) -> Font:
     """The monospaced font for `language`'s receipts, or `FontMissing` saying what to install."""
     wanted = _WANTED[(script_of(language), bold)]
-    for name, index in wanted.files:
+    for name in wanted.files:
         path = _find(name)
-        if path is not None:
-            return Font(path, index if path.suffix == ".ttc" else 0)
-    names = ", ".join(name for name, _ in wanted.files)
+        index = None if path is None else _face_index(path, wanted.family)
+        if path is not None and index is not None:
+            return Font(path, index)
     folders = ", ".join(map(str, font_dirs())) or "no font folder"
     raise FontMissing(
-        f"no receipt font for {language!r}: none of {names} in {folders}; "
+        f"no receipt font for {language!r}: no {wanted.family} ({', '.join(wanted.files)}) in {folders}; "
         f"install the {wanted.package} package (Debian/Ubuntu) or that font"
     )
