@@ -159,3 +159,15 @@ def test_a_long_plan_name_wraps_under_its_label() -> None:
     plan_lines = lines[start + 1 : start + 4]
     assert " ".join(line.strip() for line in plan_lines) == long_name
     assert all(len(line) == NARROW_58MM for line in plan_lines)
+
+
+def test_a_reprint_without_the_pin_says_so_and_shows_how_to_redeem_around_it() -> None:
+    sold = sample_receipt("en")
+    assert sold.pin is not None
+    reprint = dataclasses.replace(sold, pin=dataclasses.replace(sold.pin, pin="\u2022\u2022\u2022\u2022"))
+    text = render_text(reprint)
+    assert "The PIN is printed on the first receipt only." in " ".join(text.split())
+    assert "\u2022" not in text
+    assert SAMPLE_SERIAL in text
+    assert "TOPUP PIN" in text
+    assert "*121*PIN#" in text

@@ -160,9 +160,20 @@ def _payment(data: ReceiptData, words: _Words) -> list[Block]:
     return parts
 
 
+def pin_shown(pin: PinCode) -> bool:
+    """A reprint after the PIN was erased carries a mask (`••••`) instead of the digits."""
+    return pin.pin.isdigit()
+
+
 def _pin_lines(pin: PinCode, words: _Words) -> list[Block]:
+    if pin_shown(pin):
+        shown = Block(Kind.PIN, group_pin(pin.pin))
+    else:
+        shown = Block(
+            Kind.TEXT, pgettext("receipt", "The PIN is printed on the first receipt only."), bold=True
+        )
     return [
-        Block(Kind.PIN, group_pin(pin.pin)),
+        shown,
         Block(Kind.PAIR, pgettext("receipt", "Serial"), pin.serial),
         Block(Kind.PAIR, pgettext("receipt", "Valid until"), words.day(pin)),
     ]
@@ -179,15 +190,16 @@ def _pin(data: ReceiptData, pin: PinCode, words: _Words) -> list[Block]:
         return parts
     parts.append(Block(Kind.CENTER, pgettext("receipt", "Your top-up PIN"), bold=True))
     parts += _pin_lines(pin, words)
+    digits = pin.pin if pin_shown(pin) else "PIN"  # a reprint shows the syntax around the PIN
     parts += [
         Block(Kind.TEXT, pgettext("receipt", "How to top up with this PIN:"), bold=True),
         Block(
             Kind.TEXT,
             pgettext("receipt", "1. By SMS to %(short_code)s:") % {"short_code": CONFIG.sms_short_code},
         ),
-        Block(Kind.TEXT, INDENT + sms_command(pin.pin, data.language)),
+        Block(Kind.TEXT, INDENT + sms_command(digits, data.language)),
         Block(Kind.TEXT, pgettext("receipt", "2. By phone, dial:")),
-        Block(Kind.TEXT, INDENT + ussd_code(pin.pin)),
+        Block(Kind.TEXT, INDENT + ussd_code(digits)),
         Block(Kind.TEXT, pgettext("receipt", "3. Online:")),
         Block(Kind.TEXT, INDENT + redeem_url()),
         Block(Kind.QR, redeem_url()),
