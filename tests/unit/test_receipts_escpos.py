@@ -3,6 +3,7 @@ page, the cut last; Chinese as a raster image (no GB18030 text a European printe
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -77,3 +78,11 @@ def test_a_direct_top_up_has_a_qr_code_of_my_line_not_of_the_redeem_page() -> No
     assert f"{CONFIG.public_url}/my".encode() in output[output.index(QR_STORE) :]
     assert redeem_url().encode() not in output
     assert b"+32 470 ** ** 56" in output
+
+
+def test_a_chinese_shop_name_on_a_dutch_receipt_is_the_only_picture() -> None:
+    data = sample_receipt("nl")
+    data = dataclasses.replace(data, seller=dataclasses.replace(data.seller, name="华人超市"))
+    output = render_escpos(data)
+    assert raster_rows(output) == 2 * LINE_DOTS  # the name, double size; everything else is text
+    assert b"Totaal" in output

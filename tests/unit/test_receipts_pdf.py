@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 
@@ -58,7 +59,7 @@ def test_chinese_reads_back_in_an_embedded_cjk_font() -> None:
 def test_every_character_of_a_chinese_receipt_has_a_glyph_in_its_font() -> None:
     """No tofu: the font drawing the receipt has each character, so nothing prints as an empty box."""
     for bold in (False, True):
-        found = font_for("zh-hans", bold=bold)
+        found = font_for("cjk", bold=bold)
         cmap = TTFont(found.path, fontNumber=found.index, lazy=True).getBestCmap()
         text = render_text(sample_receipt("zh-hans")) + render_text(sample_receipt("zh-hans", pin_sale=False))
         missing = {char for char in text if not char.isspace() and ord(char) not in cmap}
@@ -73,3 +74,14 @@ def test_a_missing_font_is_a_clear_error_naming_the_package(monkeypatch: pytest.
             render_pdf(sample_receipt("zh-hans"))
     finally:
         fonts._find.cache_clear()
+
+
+def test_a_chinese_shop_name_on_a_dutch_receipt_is_drawn_in_the_cjk_font() -> None:
+    data = dataclasses.replace(
+        sample_receipt("nl"),
+        seller=dataclasses.replace(sample_receipt("nl").seller, name="华人超市 Anspach"),
+    )
+    document = render_pdf(data)
+    assert b"NotoSansMonoCJKSC" in document
+    assert "华人超市Anspach" in squeezed(pdf_text(document))
+    assert "Totaal" in squeezed(pdf_text(document))

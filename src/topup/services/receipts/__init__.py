@@ -10,6 +10,7 @@ from __future__ import annotations
 from topup.domain.receipts import ReceiptData
 from topup.services.receipts import escpos, pdf
 from topup.services.receipts.content import blocks
+from topup.services.receipts.fonts import script_for
 from topup.services.receipts.layout import WIDE_80MM, Kind, center, lay_out
 
 __all__ = ["render_escpos", "render_pdf", "render_text"]
@@ -27,9 +28,12 @@ def render_text(data: ReceiptData, *, width: int = WIDE_80MM) -> str:
 
 def render_escpos(data: ReceiptData, *, width: int = WIDE_80MM) -> bytes:
     """The receipt as the bytes an ESC/POS thermal printer prints (see `receipts.escpos`)."""
-    return escpos.render(lay_out(blocks(data), width), data.language, width)
+    lines = lay_out(blocks(data), width)
+    return escpos.render(lines, script_for(data.language, (line.text for line in lines)), width)
 
 
 def render_pdf(data: ReceiptData) -> bytes:
     """The receipt as a one-page PDF of an 80 mm roll, fonts embedded."""
-    return pdf.render(lay_out(blocks(data), WIDE_80MM), data.language, f"{data.seller.name} {data.sale_id}")
+    lines = lay_out(blocks(data), WIDE_80MM)
+    script = script_for(data.language, (line.text for line in lines))
+    return pdf.render(lines, script, f"{data.seller.name} {data.sale_id}")

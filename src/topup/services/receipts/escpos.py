@@ -36,7 +36,7 @@ def printable_as_text(text: str) -> bool:
     return True
 
 
-def render(lines: list[Line], language: str, width: int) -> bytes:
+def render(lines: list[Line], script: str, width: int) -> bytes:
     """The ESC/POS bytes of the laid-out `lines`: init, text and raster lines, QR codes, feed and cut."""
     printer = Dummy(profile=PROFILES[width])
     printer.hw("INIT")
@@ -44,15 +44,15 @@ def render(lines: list[Line], language: str, width: int) -> bytes:
     pending: list[Line] = []  # consecutive lines that must go as one picture
     for line in lines:
         if line.kind is Kind.QR:
-            _flush(printer, pending, language, width)
+            _flush(printer, pending, script, width)
             printer.set(align="center")  # a native QR code follows the justification (ESC a)
             printer.qr(line.text, size=6, native=True)
         elif printable_as_text(line.text):
-            _flush(printer, pending, language, width)
+            _flush(printer, pending, script, width)
             _text(printer, line)
         else:
             pending.append(line)
-    _flush(printer, pending, language, width)
+    _flush(printer, pending, script, width)
     printer.cut()
     return bytes(printer.output)
 
@@ -63,21 +63,21 @@ def _text(printer: Dummy, line: Line) -> None:
     printer.text(line.text + "\n")
 
 
-def _flush(printer: Dummy, pending: list[Line], language: str, width: int) -> None:
+def _flush(printer: Dummy, pending: list[Line], script: str, width: int) -> None:
     if pending:
         printer.set(align="left", normal_textsize=True, bold=False)
-        printer.image(picture(pending, language, width), center=False)
+        printer.image(picture(pending, script, width), center=False)
         pending.clear()
 
 
-def picture(lines: list[Line], language: str, width: int) -> Image.Image:
+def picture(lines: list[Line], script: str, width: int) -> Image.Image:
     """`lines` drawn black on white in the receipt font, one column = `DOTS_PER_COLUMN` dots."""
     size = DOTS_PER_COLUMN * 2  # the font's Latin advance is half an em: 2 columns per em
     fonts = {
         (bold, big): ImageFont.truetype(str(font.path), size * (2 if big else 1), index=font.index)
         for bold in (False, True)
         for big in (False, True)
-        for font in (font_for(language, bold=bold),)
+        for font in (font_for(script, bold=bold),)
     }
     height = sum(LINE_DOTS * (2 if line.big else 1) for line in lines)
     image = Image.new("1", (width * DOTS_PER_COLUMN, height), 1)

@@ -1,7 +1,8 @@
 """The monospaced fonts receipts are drawn in (PDF, and the raster image of a Chinese ESC/POS receipt).
 
 A receipt is laid out in columns, so its font is monospaced: DejaVu Sans Mono for the Latin languages,
-Noto Sans Mono CJK SC for Chinese (a CJK character is exactly two Latin columns wide in it). Fonts are looked
+Noto Sans Mono CJK SC for Chinese, or for any receipt with a CJK character in it (a CJK character is exactly
+two Latin columns wide in it). Fonts are looked
 up by file name in the usual font folders of Linux, BSD and macOS, so no one distribution's path is assumed;
 a missing font is a clear `FontMissing` naming the package to install, never a PDF full of empty boxes.
 """
@@ -9,12 +10,15 @@ a missing font is a clear `FontMissing` naming the package to install, never a P
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Final
 
 from fontTools.ttLib import TTCollection
+
+from topup.services.receipts.layout import char_width
 
 
 class FontMissing(RuntimeError):
@@ -65,8 +69,12 @@ def _find(name: str) -> Path | None:
     return None
 
 
-def script_of(language: str) -> str:
-    return "cjk" if language.startswith("zh") else "latin"
+def script_for(language: str, texts: Iterable[str]) -> str:
+    """`cjk` for a Chinese receipt, or one with any wide character (a Chinese shop name on a Dutch receipt,
+    which DejaVu would draw as empty boxes); else `latin`."""
+    if language.startswith("zh") or any(char_width(char) == 2 for text in texts for char in text):
+        return "cjk"
+    return "latin"
 
 
 @cache
@@ -79,9 +87,9 @@ def _face_index(path: Path, family: str) -> int | None:
     return names.index(family) if family in names else None
 
 
-def font_for(language: str, *, bold: bool = False) -> Font:
-    """The monospaced font for `language`'s receipts, or `FontMissing` saying what to install."""
-    wanted = _WANTED[(script_of(language), bold)]
+def font_for(script: str, *, bold: bool = False) -> Font:
+    """The monospaced font for `script` (see `script_for`), or `FontMissing` saying what to install."""
+    wanted = _WANTED[(script, bold)]
     for name in wanted.files:
         path = _find(name)
         index = None if path is None else _face_index(path, wanted.family)
@@ -89,6 +97,6 @@ def font_for(language: str, *, bold: bool = False) -> Font:
             return Font(path, index)
     folders = ", ".join(map(str, font_dirs())) or "no font folder"
     raise FontMissing(
-        f"no receipt font for {language!r}: no {wanted.family} ({', '.join(wanted.files)}) in {folders}; "
+        f"no receipt font for {script} text: no {wanted.family} ({', '.join(wanted.files)}) in {folders}; "
         f"install the {wanted.package} package (Debian/Ubuntu) or that font"
     )

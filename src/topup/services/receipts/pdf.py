@@ -26,14 +26,14 @@ MM_PER_PT: Final = 25.4 / 72
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # fpdf2's font subsetting logs every glyph at INFO
 
 
-def render(lines: list[Line], language: str, title: str) -> bytes:
+def render(lines: list[Line], script: str, title: str) -> bytes:
     """`lines` (laid out in 42 columns) on one page of an 80 mm roll, as long as they need."""
     pdf = FPDF(unit="mm")
     pdf.set_title(title)
     pdf.set_creator("Topup")
     pdf.set_auto_page_break(auto=False)
     for style, bold in (("", False), ("B", True)):
-        font = font_for(language, bold=bold)
+        font = font_for(script, bold=bold)
         pdf.add_font("receipt", style, str(font.path), collection_font_number=font.index)
     size_pt = _font_size(pdf)
     line_mm = size_pt * MM_PER_PT * LINE_FACTOR
