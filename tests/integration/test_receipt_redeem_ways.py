@@ -80,6 +80,12 @@ def test_the_web_page_on_the_receipt_redeems_once_and_shows_the_order(voucher: t
     assert (order.msisdn, order.channel) == (NUMBER, "web")
     assert client.post(REDEEM_PATH, form)["Location"] == first["Location"]  # a resent form: the same order
     assert Order.objects.count() == 1
+    changed = client.post(REDEEM_PATH, {**form, "msisdn": "+32470654321"})  # back, another number, resent
+    assert changed.status_code == 409
+    assert "This form was already sent." in changed.content.decode()
+    assert Order.objects.count() == 1
+    no_key = client.post(REDEEM_PATH, {"msisdn": NUMBER, "pin": pin})
+    assert no_key.status_code == 422
     assert client.get(first["Location"]).status_code == 200  # this browser may follow its top-up
     assert Client().get(first["Location"]).status_code == 404  # nobody else may
 
