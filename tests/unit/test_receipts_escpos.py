@@ -7,11 +7,12 @@ import dataclasses
 import re
 
 import pytest
+from PIL import Image, ImageChops, ImageOps
 
 from topup.services.receipts import render_escpos, render_text
-from topup.services.receipts.content import redeem_url
-from topup.services.receipts.escpos import LINE_DOTS, printable_as_text
-from topup.services.receipts.layout import NARROW_58MM, WIDE_80MM
+from topup.services.receipts.content import blocks, redeem_url
+from topup.services.receipts.escpos import LINE_DOTS, picture, printable_as_text
+from topup.services.receipts.layout import NARROW_58MM, WIDE_80MM, Kind, Line, lay_out
 from topup.services.receipts.sample import SAMPLE_PIN, sample_receipt
 from topup.settings import CONFIG
 
@@ -23,15 +24,20 @@ QR_DATA = re.compile(rb"\x1d\(k..1P0", re.DOTALL)  # GS ( k pL pH 49 80 48: stor
 BIG_BOLD = b"\x1b!0\x1bE\x01"  # ESC ! (double height + width), ESC E 1 (bold)
 
 
-def raster_rows(output: bytes) -> int:
-    """Dot rows of every GS v 0 image in `output` (the header gives width bytes and height, little-endian)."""
-    rows, start = 0, output.find(RASTER)
+def raster_images(output: bytes) -> list[Image.Image]:
+    """Every GS v 0 image in `output`, as sent: 1 bits are black dots, rows padded to whole bytes."""
+    images, start = [], output.find(RASTER)
     while start != -1:
         header = output[start + 4 : start + 8]
         width_bytes, height = header[0] + 256 * header[1], header[2] + 256 * header[3]
-        rows += height
+        bits = output[start + 8 : start + 8 + width_bytes * height]
+        images.append(Image.frombytes("1", (width_bytes * 8, height), bits))
         start = output.find(RASTER, start + 8 + width_bytes * height)
-    return rows
+    return images
+
+
+def raster_rows(output: bytes) -> int:
+    return sum(image.height for image in raster_images(output))
 
 
 @pytest.mark.parametrize("width", [WIDE_80MM, NARROW_58MM])
@@ -86,3 +92,22 @@ def test_a_chinese_shop_name_on_a_dutch_receipt_is_the_only_picture() -> None:
     output = render_escpos(data)
     assert raster_rows(output) == 2 * LINE_DOTS  # the name, double size; everything else is text
     assert b"Totaal" in output
+
+
+def test_the_pictures_sent_are_exactly_the_chinese_lines_drawn_in_the_cjk_font() -> None:
+    data = sample_receipt("zh-hans")
+    groups: list[list[Line]] = [[]]
+    for line in lay_out(blocks(data), WIDE_80MM):
+        drawn = line.kind is not Kind.QR and not printable_as_text(line.text)
+        if drawn:
+            groups[-1].append(line)
+        elif groups[-1]:
+            groups.append([])
+    groups = [group for group in groups if group]
+    sent = raster_images(render_escpos(data))
+    assert len(sent) == len(groups)
+    for group, image in zip(groups, sent, strict=True):
+        expected = Image.new("1", image.size, 0)
+        expected.paste(ImageOps.invert(picture(group, "cjk", WIDE_80MM).convert("L")).convert("1"))
+        assert ImageChops.difference(expected, image).getbbox() is None
+        assert image.getbbox() is not None  # not blank
