@@ -5,8 +5,8 @@ others go as a raster image. Thermal printers sold in Europe have no Chinese in 
 python-escpos writes Chinese as raw GB18030 bytes that only a printer already switched to Chinese would
 understand (and a European one prints as accented garbage). So a Chinese receipt is printed as a picture drawn
 with Noto Sans Mono CJK, which every ESC/POS printer with `GS v 0` raster support prints; the digits of the
-PIN, the serial and the URLs stay text, sharp and readable by a scanner. A QR code of the redeem page follows
-the instructions, and the paper is cut.
+PIN, the serial and the URLs stay text, sharp and readable by a scanner. A native QR code (`GS ( k`) of the
+redeem page (or of My line, for a direct top-up) follows, and the paper is cut.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ TEXT_CODEPAGE: Final = "cp858"  # Latin-1 with the euro sign (ESC t 19): a line 
 
 
 def printable_as_text(text: str) -> bool:
+    """Whether the printer's own font can print `text` (every character is in code page 858)."""
     try:
         text.encode(TEXT_CODEPAGE)
     except UnicodeEncodeError:
