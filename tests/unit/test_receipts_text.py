@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 from django.urls import resolve
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from topup.channels.ussd import DIRECT_REDEEM
 from topup.domain.commands import CommandKind, parse
@@ -171,3 +173,21 @@ def test_a_reprint_without_the_pin_says_so_and_shows_how_to_redeem_around_it() -
     assert SAMPLE_SERIAL in text
     assert "TOPUP PIN" in text
     assert "*121*PIN#" in text
+
+
+NAMES = st.text(
+    alphabet=st.sampled_from("Aa\u00e9\u20ac 0123-\u6c49\u5b57\u8bdd\u8d39\uff0c/"), min_size=1, max_size=90
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(plan=NAMES, shop=NAMES, reason=NAMES, width=st.sampled_from([WIDE_80MM, NARROW_58MM]))
+def test_any_names_stay_within_the_paper(plan: str, shop: str, reason: str, width: int) -> None:
+    data = sample_receipt("zh-hans", ReceiptKind.REFUND)
+    data = dataclasses.replace(
+        data, plan_name=plan, reason=reason, seller=dataclasses.replace(data.seller, name=shop)
+    )
+    lines = render_text(data, width=width).splitlines()
+    assert all(text_width(line) <= width for line in lines)
+    squeezed = "".join(line.strip() for line in lines).replace(" ", "")
+    assert plan.replace(" ", "") in squeezed
