@@ -144,6 +144,10 @@ def test_change_given_as_credit_or_as_a_voucher_pin() -> None:
     text = render_text(dataclasses.replace(base, payment=voucher))
     assert "9876 5432 1098 76" in text
     assert "OR-20261204-000043" in text
+    assert "TOPUP 98765432109876" in text  # a direct top-up's receipt tells how to use the change PIN
+    assert "*121*98765432109876#" in text
+    on_a_pin_sale = render_text(dataclasses.replace(sample_receipt("en"), payment=voucher))
+    assert on_a_pin_sale.count("How to top up with this PIN:") == 1
 
 
 def test_a_card_payment_has_no_cash_lines() -> None:

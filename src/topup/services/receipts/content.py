@@ -157,6 +157,8 @@ def _payment(data: ReceiptData, words: _Words) -> list[Block]:
                 Block(Kind.TEXT, pgettext("receipt", "Your change is a voucher: top up with this PIN."))
             )
             parts += _pin_lines(payment.change_pin, words)
+            if data.pin is None:  # on a PIN sale the sold PIN's instructions say it already
+                parts += _redeem_ways(payment.change_pin, data.language)
     return parts
 
 
@@ -190,21 +192,25 @@ def _pin(data: ReceiptData, pin: PinCode, words: _Words) -> list[Block]:
         return parts
     parts.append(Block(Kind.CENTER, pgettext("receipt", "Your top-up PIN"), bold=True))
     parts += _pin_lines(pin, words)
+    return parts + _redeem_ways(pin, data.language)
+
+
+def _redeem_ways(pin: PinCode, language: str) -> list[Block]:
+    """The three ways to redeem `pin`, each in its channel's real syntax, and a QR code of the web page."""
     digits = pin.pin if pin_shown(pin) else "PIN"  # a reprint shows the syntax around the PIN
-    parts += [
+    return [
         Block(Kind.TEXT, pgettext("receipt", "How to top up with this PIN:"), bold=True),
         Block(
             Kind.TEXT,
             pgettext("receipt", "1. By SMS to %(short_code)s:") % {"short_code": CONFIG.sms_short_code},
         ),
-        Block(Kind.TEXT, INDENT + sms_command(digits, data.language)),
+        Block(Kind.TEXT, INDENT + sms_command(digits, language)),
         Block(Kind.TEXT, pgettext("receipt", "2. By phone, dial:")),
         Block(Kind.TEXT, INDENT + ussd_code(digits)),
         Block(Kind.TEXT, pgettext("receipt", "3. Online:")),
         Block(Kind.TEXT, INDENT + redeem_url()),
         Block(Kind.QR, redeem_url()),
     ]
-    return parts
 
 
 def _footer(data: ReceiptData) -> list[Block]:
