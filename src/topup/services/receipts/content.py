@@ -146,19 +146,23 @@ def _payment(data: ReceiptData, words: _Words) -> list[Block]:
         parts.append(Block(Kind.PAIR, pgettext("receipt", "Cash given"), words.money(payment.given)))
     if payment.change is not None:
         parts.append(Block(Kind.PAIR, pgettext("receipt", "Change"), words.money(payment.change)))
-        if payment.change_as is ChangeAs.CREDIT:
-            parts.append(
-                Block(
-                    Kind.TEXT, pgettext("receipt", "Your change was added as credit to the number topped up.")
-                )
-            )
-        elif payment.change_as is ChangeAs.VOUCHER and payment.change_pin is not None:
-            parts.append(
-                Block(Kind.TEXT, pgettext("receipt", "Your change is a voucher: top up with this PIN."))
-            )
-            parts += _pin_lines(payment.change_pin, words)
-            if data.pin is None:  # on a PIN sale the sold PIN's instructions say it already
-                parts += _redeem_ways(payment.change_pin, data.language)
+        parts += _change(data, words)
+    return parts
+
+
+def _change(data: ReceiptData, words: _Words) -> list[Block]:
+    """Change not given in coins: added as credit to the line, or a voucher PIN (with how to use it)."""
+    payment = data.payment
+    if payment.change_as is ChangeAs.CREDIT:
+        return [
+            Block(Kind.TEXT, pgettext("receipt", "Your change was added as credit to the number topped up."))
+        ]
+    if payment.change_as is not ChangeAs.VOUCHER or payment.change_pin is None:
+        return []
+    parts = [Block(Kind.TEXT, pgettext("receipt", "Your change is a voucher: top up with this PIN."))]
+    parts += _pin_lines(payment.change_pin, words)
+    if data.pin is None:  # on a PIN sale the sold PIN's instructions say it already
+        parts += _redeem_ways(payment.change_pin, data.language)
     return parts
 
 
