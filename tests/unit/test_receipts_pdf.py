@@ -85,3 +85,13 @@ def test_a_chinese_shop_name_on_a_dutch_receipt_is_drawn_in_the_cjk_font() -> No
     assert b"NotoSansMonoCJKSC" in document
     assert "华人超市Anspach" in squeezed(pdf_text(document))
     assert "Totaal" in squeezed(pdf_text(document))
+
+
+def test_without_dejavu_a_latin_receipt_falls_back_to_the_cjk_face(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find = fonts._find
+    monkeypatch.setattr(fonts, "_find", lambda name: None if name.startswith("DejaVu") else real_find(name))
+    found = font_for("latin")
+    assert found == font_for("cjk")
+    text = pdf_text(render_pdf(sample_receipt("fr")))
+    assert "Réseau" in squeezed(text)
+    assert "20,00€" in squeezed(text)

@@ -1,10 +1,10 @@
 """The monospaced fonts receipts are drawn in (PDF, and the raster image of a Chinese ESC/POS receipt).
 
-A receipt is laid out in columns, so its font is monospaced: DejaVu Sans Mono for the Latin languages,
-Noto Sans Mono CJK SC for Chinese, or for any receipt with a CJK character in it (a CJK character is exactly
-two Latin columns wide in it). Fonts are looked
-up by file name in the usual font folders of Linux, BSD and macOS, so no one distribution's path is assumed;
-a missing font is a clear `FontMissing` naming the package to install, never a PDF full of empty boxes.
+A receipt is laid out in columns, so its font is monospaced: DejaVu Sans Mono for the Latin languages (or,
+without DejaVu, the CJK face's own Latin), Noto Sans Mono CJK SC for Chinese and for any receipt with a CJK
+character in it (a CJK character is exactly two Latin columns wide in it). Fonts are looked up by file name
+in the usual font folders of Linux, BSD and macOS, so no one distribution's path is assumed; a missing font
+is a clear `FontMissing` naming the package to install, never a PDF full of empty boxes.
 """
 
 from __future__ import annotations
@@ -33,21 +33,25 @@ class Font:
 
 @dataclass(frozen=True, slots=True)
 class _Wanted:
-    family: str  # the face's family name: a collection (.ttc) is searched for it
-    files: tuple[str, ...]  # file names that may hold it, the first found wins
+    files: tuple[tuple[str, str], ...]  # (file name, family of the face in it), the first found wins
     package: str  # what to install when none is found
 
 
 _MONO_SC: Final = "Noto Sans Mono CJK SC"  # in Debian's NotoSansCJK-*.ttc, or Noto's own per-face .otf files
+_CJK: Final = {
+    False: (("NotoSansCJK-Regular.ttc", _MONO_SC), ("NotoSansMonoCJKsc-Regular.otf", _MONO_SC)),
+    True: (("NotoSansCJK-Bold.ttc", _MONO_SC), ("NotoSansMonoCJKsc-Bold.otf", _MONO_SC)),
+}
+# Latin: DejaVu (it has every European letter); else the CJK face, whose Latin-1 and € suffice for our words.
 _WANTED: Final = {
-    ("latin", False): _Wanted("DejaVu Sans Mono", ("DejaVuSansMono.ttf",), "fonts-dejavu-core"),
-    ("latin", True): _Wanted("DejaVu Sans Mono", ("DejaVuSansMono-Bold.ttf",), "fonts-dejavu-core"),
-    ("cjk", False): _Wanted(
-        _MONO_SC, ("NotoSansCJK-Regular.ttc", "NotoSansMonoCJKsc-Regular.otf"), "fonts-noto-cjk"
+    ("latin", False): _Wanted(
+        (("DejaVuSansMono.ttf", "DejaVu Sans Mono"), *_CJK[False]), "fonts-dejavu-core"
     ),
-    ("cjk", True): _Wanted(
-        _MONO_SC, ("NotoSansCJK-Bold.ttc", "NotoSansMonoCJKsc-Bold.otf"), "fonts-noto-cjk"
+    ("latin", True): _Wanted(
+        (("DejaVuSansMono-Bold.ttf", "DejaVu Sans Mono"), *_CJK[True]), "fonts-dejavu-core"
     ),
+    ("cjk", False): _Wanted(_CJK[False], "fonts-noto-cjk"),
+    ("cjk", True): _Wanted(_CJK[True], "fonts-noto-cjk"),
 }
 
 
@@ -90,13 +94,14 @@ def _face_index(path: Path, family: str) -> int | None:
 def font_for(script: str, *, bold: bool = False) -> Font:
     """The monospaced font for `script` (see `script_for`), or `FontMissing` saying what to install."""
     wanted = _WANTED[(script, bold)]
-    for name in wanted.files:
+    for name, family in wanted.files:
         path = _find(name)
-        index = None if path is None else _face_index(path, wanted.family)
+        index = None if path is None else _face_index(path, family)
         if path is not None and index is not None:
             return Font(path, index)
+    names = ", ".join(name for name, _family in wanted.files)
     folders = ", ".join(map(str, font_dirs())) or "no font folder"
     raise FontMissing(
-        f"no receipt font for {script} text: no {wanted.family} ({', '.join(wanted.files)}) in {folders}; "
-        f"install the {wanted.package} package (Debian/Ubuntu) or that font"
+        f"no receipt font for {script} text: none of {names} in {folders}; "
+        f"install the {wanted.package} package (Debian/Ubuntu) or one of those fonts"
     )
