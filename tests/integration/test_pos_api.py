@@ -129,3 +129,18 @@ def test_receipts_in_every_format(till: Till) -> None:
 def test_the_pos_routes_are_in_the_openapi_document(seeded: None) -> None:
     paths = Client().get("/api/v1/openapi.json").json()["paths"]
     assert {"/api/v1/pos/sales", "/api/v1/pos/shifts/current/z", "/api/v1/pos/catalogue"} <= set(paths)
+
+
+def test_old_nonces_and_pins_are_forgotten_by_the_sweep(till: Till) -> None:
+    from datetime import timedelta  # noqa: PLC0415
+
+    from topup.services import retail_upkeep  # noqa: PLC0415
+
+    pin = till.post(SALES, PIN_SALE).json()["pin"]["pin"]
+    assert retail_upkeep.sweep() == (0, 0)
+    TerminalNonce.objects.update(seen_at=Sale.objects.get().sold_at - timedelta(minutes=11))
+    Sale.objects.update(pin_kept_until=Sale.objects.get().sold_at - timedelta(seconds=1))
+    assert retail_upkeep.sweep() == (1, 1)
+    receipt = till.get(f"{SALES}/t-1/receipt?format=json").json()
+    assert receipt["pin"]["pin"] != pin
+    assert receipt["pin"]["serial"] == Sale.objects.get().voucher_id

@@ -213,7 +213,9 @@ def _fulfil(sale: Sale, terminal: Terminal, priced: _Priced, at: datetime) -> st
     )
     sale.voucher = Voucher.objects.get(id=serial)
     sale.pin = pin
-    Sale.objects.filter(id=sale.id).update(voucher_id=serial, pin=pin)
+    Sale.objects.filter(id=sale.id).update(
+        voucher_id=serial, pin=pin, pin_kept_until=at + rules.PIN_VOID_WINDOW
+    )
     return vouchers.PROVIDER
 
 

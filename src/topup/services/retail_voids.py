@@ -73,7 +73,7 @@ def void(terminal_id: str, terminal_ref: str) -> dict[str, object]:
             _void_pin(sale, at)
         _back_to_float(sale, at, code="retail_void", kind=MovementKind.VOID, shift_id=shift.id)
         sale.status, sale.ended_at = rules.SaleStatus.VOIDED.value, at
-        Sale.objects.filter(id=sale.id).update(status=sale.status, ended_at=at, pin="")
+        Sale.objects.filter(id=sale.id).update(status=sale.status, ended_at=at, pin="", pin_kept_until=None)
     log.info("shop sale voided", extra={"sale": sale.id, "order_id": sale.order_id})
     return sale_document(Sale.objects.get(id=sale.id))
 
