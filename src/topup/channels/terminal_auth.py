@@ -17,6 +17,7 @@ from ninja.security.base import AuthBase
 from topup.clock import now
 from topup.db.models import Terminal, TerminalNonce
 from topup.domain.terminal_signing import SignatureRefused, SignedRequest, check_fresh, verify
+from topup.services.retail import find_active_terminal
 
 HEADERS = ("X-Terminal-Id", "X-Timestamp", "X-Nonce", "X-Signature")
 
@@ -52,11 +53,7 @@ def authenticate(request: HttpRequest) -> Terminal:
 
 
 def _active(terminal_id: str) -> Terminal:
-    terminal = (
-        Terminal.objects.select_related("retailer")
-        .filter(id=terminal_id, active=True, retailer__active=True)
-        .first()
-    )
+    terminal = find_active_terminal(terminal_id)
     if terminal is None:
         raise SignatureRefused("unknown_terminal")
     return terminal

@@ -67,12 +67,16 @@ class _Priced:
     priced: orders.Priced | None  # a direct top-up's quote
 
 
-def active_terminal(terminal_id: str) -> Terminal:
-    terminal = (
-        Terminal.objects.select_related("retailer")
-        .filter(id=terminal_id, active=True, retailer__active=True)
-        .first()
+def find_active_terminal(terminal_id: str) -> Terminal | None:
+    """The terminal, if it and its retailer are active (with its retailer loaded)."""
+    found = Terminal.objects.select_related("retailer").filter(
+        id=terminal_id, active=True, retailer__active=True
     )
+    return found.first()
+
+
+def active_terminal(terminal_id: str) -> Terminal:
+    terminal = find_active_terminal(terminal_id)
     if terminal is None:
         raise NotFound("no such active terminal", code="terminal_not_found", field="X-Terminal-Id")
     return terminal
