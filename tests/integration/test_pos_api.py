@@ -144,3 +144,24 @@ def test_old_nonces_and_pins_are_forgotten_by_the_sweep(till: Till) -> None:
     receipt = till.get(f"{SALES}/t-1/receipt?format=json").json()
     assert receipt["pin"]["pin"] != pin
     assert receipt["pin"]["serial"] == Sale.objects.get().voucher_id
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"kind": "direct", "msisdn": "12"}, 400, "invalid_msisdn"),
+        ({"kind": "direct", "msisdn": ""}, 400, "invalid_msisdn"),
+        ({"plan_id": "no-such-plan"}, 404, "plan_not_found"),
+        ({"cash_given_minor": 500, "tender": "cash"}, 400, "cash_given_too_small"),
+        ({"terminal_ref": "a/b"}, 400, "invalid_terminal_ref"),
+        ({"tender": "cheque"}, 422, "invalid_request"),
+        ({"cash_given_minor": -1}, 422, "invalid_request"),
+    ],
+)
+def test_bad_sales_are_refused_with_a_stable_code_and_change_nothing(
+    till: Till, body: dict[str, object], status: int, error: str
+) -> None:
+    answer = till.post(SALES, {**PIN_SALE, **body})
+    assert answer.status_code == status
+    assert code(answer) == error
+    nothing_changed(till, nonces=1)

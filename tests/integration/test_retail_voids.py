@@ -54,6 +54,7 @@ def test_an_undelivered_top_up_goes_back_to_the_float(seeded: None, carriers: Ca
     run_jobs_until_idle()
     sale = Sale.objects.get(terminal_ref="u-1")
     assert sale.status == "refunded"
+    assert retail_receipts.receipt_data(sale).kind == "refund"  # the return receipt the shop prints
     assert Order.objects.get(id=sale.order_id).status == "refunded"
     assert float_of(terminal) == 10_000
     balanced(terminal)

@@ -33,7 +33,11 @@ class PosQuoteIn(Schema):
 
 
 class PosSaleIn(PosQuoteIn):
-    terminal_ref: str = Field(min_length=1, max_length=64, description="the terminal's own unique reference")
+    terminal_ref: str = Field(
+        min_length=1,
+        max_length=64,
+        description="the terminal's own unique reference: letters, digits, . _ : -",
+    )
     tender: Literal["cash", "card"] = "cash"
     language: Literal["en", "nl", "fr", "de", "zh-hans"] = "en"
     cash_given_minor: int | None = Field(default=None, ge=0, le=10_000_000)
