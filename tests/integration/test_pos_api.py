@@ -165,3 +165,20 @@ def test_bad_sales_are_refused_with_a_stable_code_and_change_nothing(
     assert answer.status_code == status
     assert code(answer) == error
     nothing_changed(till, nonces=1)
+
+
+def test_cash_paid_in_and_out_moves_the_expected_cash(till: Till) -> None:
+    x = till.get("/api/v1/pos/shifts/current/x").json()["report"]
+    assert x["expected_cash_minor"] == 5_000
+    till.post("/api/v1/pos/shifts/current/cash", {"kind": "paid_in", "amount_minor": 2_000, "note": "bank"})
+    after = till.post("/api/v1/pos/shifts/current/cash", {"kind": "paid_out", "amount_minor": 500})
+    assert after.json()["report"]["expected_cash_minor"] == 6_500
+    refused = till.post("/api/v1/pos/shifts/current/cash", {"kind": "paid_out", "amount_minor": 0})
+    assert refused.status_code == 422
+    z = till.post("/api/v1/pos/shifts/current/z", {"counted_cash_minor": 6_500})
+    assert z.json()["report"]["variance_minor"] == 0
+    assert code(till.get("/api/v1/pos/shifts/current/x")) == "shift_not_open"
+    opened = till.post("/api/v1/pos/shifts", {"opened_by": "Bram"})
+    assert opened.status_code == 201
+    assert opened.json()["report"]["opening_float_minor"] == 6_500
+    assert code(till.post("/api/v1/pos/shifts", {})) == "shift_already_open"

@@ -39,6 +39,6 @@ RETAIL_INTERNAL_CODES = frozenset(
     {
         "invalid_retailer", "retailer_not_found", "invalid_commission", "invalid_terminal_kind",
         "bank_reference_required", "bank_reference_used", "sale_voided", "retail_void", "retail_refund",
-        "retail_sale",
+        "retail_sale", "invalid_cash_movement",
     }
 )  # fmt: skip

@@ -5,7 +5,7 @@
     topup simulate pos … sell --ref T1-0001 --plan proximus-credit-10 --msisdn 0470123456 --cash 20.00
     topup simulate pos … sell --ref T1-0002 --plan orange-credit-10 --pin --card
     topup simulate pos … status T1-0001 | void T1-0001 | receipt T1-0001 --format text
-    topup simulate pos … x | z --counted 63.50 [--reason "…"]
+    topup simulate pos … cash paid_in 20.00 --note bank | x | z --counted 63.50 [--reason "…"]
 
 Prints the answer (JSON, or the receipt's text/bytes); exits 1 when the platform refuses the request.
 """
@@ -72,6 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action.add_argument("ref")
         if name == "receipt":
             action.add_argument("--format", choices=("json", "text", "escpos", "pdf"), default="text")
+    cash = actions.add_parser("cash", help="cash paid into or out of the drawer")
+    cash.add_argument("kind", choices=("paid_in", "paid_out"))
+    cash.add_argument("amount", help="e.g. 20.00")
+    cash.add_argument("--note", default="")
     actions.add_parser("x", help="the X report of the open shift")
     z = actions.add_parser("z", help="close the shift with the counted cash (the Z report)")
     z.add_argument("--counted", required=True, help="the cash counted in the drawer, e.g. 63.50")
@@ -102,6 +106,12 @@ def request_for(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | No
         return "POST", f"/sales/{args.ref}/void", {}
     if action == "receipt":
         return "GET", f"/sales/{args.ref}/receipt?format={args.format}", None
+    if action == "cash":
+        return (
+            "POST",
+            "/shifts/current/cash",
+            {"kind": args.kind, "amount_minor": _cents(args.amount), "note": args.note},
+        )
     if action == "x":
         return "GET", "/shifts/current/x", None
     return "POST", "/shifts/current/z", {"counted_cash_minor": _cents(args.counted), "reason": args.reason}

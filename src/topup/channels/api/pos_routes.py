@@ -15,6 +15,7 @@ from topup.channels.api.documents import ERRORS
 from topup.channels.messages import error_body
 from topup.channels.terminal_auth import TerminalRefused, TerminalSignature
 from topup.db.models import Terminal
+from topup.domain.shifts import MovementKind
 from topup.services import retail, retail_receipts, shifts
 from topup.services.retail_documents import sale_document
 from topup.services.retail_voids import find_sale, void
@@ -51,6 +52,12 @@ class PosShiftIn(Schema):
 class PosCloseIn(Schema):
     counted_cash_minor: int = Field(ge=0, le=100_000_000)
     reason: str = Field(default="", max_length=200, description="required when counted ≠ expected")
+
+
+class PosCashIn(Schema):
+    kind: Literal["paid_in", "paid_out"]
+    amount_minor: int = Field(gt=0, le=100_000_000)
+    note: str = Field(default="", max_length=200, description="why: change from the bank, to the safe, …")
 
 
 def _terminal(request: HttpRequest) -> Terminal:
@@ -130,6 +137,13 @@ def pos_x(request: HttpRequest) -> Doc:
 def pos_z(request: HttpRequest, body: PosCloseIn) -> Doc:
     """The Z: the same report with the counted cash, frozen, and the shift closed."""
     return shifts.close(_terminal(request), counted_cash_minor=body.counted_cash_minor, reason=body.reason)
+
+
+@router.post("/pos/shifts/current/cash", response={200: Doc, **ERRORS})
+def pos_cash(request: HttpRequest, body: PosCashIn) -> Doc:
+    """Cash paid into or out of the drawer during the shift; answers the X report after it."""
+    kind = MovementKind(body.kind)
+    return shifts.pay_in_or_out(_terminal(request), kind, body.amount_minor, body.note)
 
 
 def install(api: NinjaAPI) -> None:

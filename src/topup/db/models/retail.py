@@ -191,6 +191,7 @@ class ShiftMovement(models.Model):
     amount_minor = models.BigIntegerField()
     cash_given_minor = models.BigIntegerField(default=0)
     change_minor = models.BigIntegerField(default=0)
+    note = models.CharField(max_length=200, blank=True, default="")  # why cash was paid in or out
     at = models.DateTimeField()
 
     class Meta:
