@@ -89,3 +89,20 @@ def test_timestamps_and_nonces_are_checked_before_any_key() -> None:
         with pytest.raises(SignatureRefused) as refused:
             check_fresh(timestamp, nonce, now_s)
         assert refused.value.code == expected
+
+
+def test_a_sale_and_its_void_leave_every_account_as_it_was() -> None:
+    from topup.domain import ledger  # noqa: PLC0415
+
+    price, commission = Money(1000, EUR), Money(30, EUR)
+    sold = ledger.retail_sale("sale_1", "rtl_1", "retail", price, commission)
+    back = ledger.retail_sale_reversed("sale_1", "rtl_1", "retail", price, commission, code="retail_void")
+    sale_totals = ledger.totals(sold)
+    float_account = ledger.retailer_float("rtl_1").id
+    assert sale_totals[float_account] == (1000, 30)  # the float pays the price, gets the commission
+    assert len({p.transfer_id for p in sold + back}) == 4
+    for debits, credits in ledger.totals(sold + back).values():
+        assert debits == credits
+    assert ledger.retail_sale("sale_2", "rtl_1", "voucher", price, Money(0, EUR))[0].credit.id == (
+        "provider_clearing:voucher:EUR"
+    )

@@ -3,8 +3,9 @@
 A void is decided under row locks, in one transaction with everything it changes: the terminal's shift
 (as every sale takes it), the sale, then the order (a direct top-up is voidable only while still `paid`:
 no worker has sent it to the carrier) or the voucher (a PIN only while unused, within 72 h; voided by a
-conditional UPDATE, so a redemption racing it wins or loses whole). The price goes back on the float,
-the commission is taken back, and the shift records the money handed back.
+conditional UPDATE, so a redemption racing it wins or loses whole), then the retailer's row and last the
+ledger's shared accounts (the order in which a sale takes them, so the two cannot deadlock). The price
+goes back on the float, the commission is taken back, and the shift records the money handed back.
 
 `RetailPaymentProvider` is the `retail` payment provider: the refund of an undelivered direct top-up's
 order (the refund job) is the same money back to the float, recorded in the terminal's open shift (or the
