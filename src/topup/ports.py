@@ -334,3 +334,17 @@ class Mailer(Protocol):
 class NotSent(Exception):
     """Raised by a sender when the peer certainly did not take the message (refused, unreachable):
     safe to retry. Any other exception means "unknown" and is never retried, so nothing goes twice."""
+
+
+# ---------------------------------------------------------------- kiosk devices
+
+
+@runtime_checkable
+class CashAcceptor(Protocol):
+    """The device service of a kiosk's note and coin acceptor. Inserted cash waits in its escrow until the
+    platform has it stacked (the sale is made) or handed back (cancelled). Raises PortUnavailable
+    (code `cash_device_unavailable`) when the device cannot be reached."""
+
+    def open_session(self, session_id: str) -> None: ...
+
+    def hand_back(self, session_id: str) -> None: ...

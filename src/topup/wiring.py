@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from topup.adapters.carriers.dtone import DtoneGateway
 from topup.adapters.carriers.http import HttpCarrierGateway
 from topup.adapters.esim.es2plus import Es2PlusClient
+from topup.adapters.kiosk.cash_acceptor import HttpCashAcceptor
 from topup.adapters.messaging.outbox_sms import SmppSmsSender
 from topup.adapters.messaging.smtp import SmtpMailer
 from topup.adapters.payments.stripe import StripePaymentProvider
@@ -31,12 +32,13 @@ class Addresses:
     carriers: str
     smdp: str
     dtone: str
+    cash: str = ""
 
     @classmethod
     def of(cls, config: Config) -> Addresses:
         return cls(
             payments=config.payments_url, carriers=config.carriers_url, smdp=config.smdp_url,
-            dtone=config.dtone_url,
+            dtone=config.dtone_url, cash=config.cash_url,
         )  # fmt: skip
 
 
@@ -91,6 +93,7 @@ def build(config: Config = CONFIG, addresses: Addresses | None = None) -> peers.
         },
         carrier_routes=carrier_routes,
         smdp=Es2PlusClient(where.smdp, config.smdp_api_key, requester_id="topup"),
+        cash=HttpCashAcceptor(where.cash) if where.cash else None,
     )
 
 
