@@ -11,7 +11,7 @@ from typing import Final
 from django.db import transaction
 
 from topup.clock import new_id
-from topup.db.models import KioskEnrolment
+from topup.db.models import KioskEnrolment, Terminal
 from topup.domain.errors import InvalidInput, NotFound
 
 CODE_ALPHABET: Final = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # nothing that reads as another character
@@ -20,9 +20,7 @@ CODE_TTL: Final = timedelta(hours=24)
 
 
 def _kiosk_terminal_exists(terminal_id: str) -> bool:
-    from topup.services.retail_terminals import is_active_kiosk  # noqa: PLC0415
-
-    return is_active_kiosk(terminal_id)
+    return Terminal.objects.filter(id=terminal_id, kind="kiosk", active=True, retailer__active=True).exists()
 
 
 def make_code(terminal_id: str, *, at: datetime) -> tuple[str, str]:

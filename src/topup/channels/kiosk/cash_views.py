@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from topup.channels.kiosk import access
 from topup.channels.kiosk.access import kiosk_page
 from topup.channels.messages import domain_error_body, error_body, message_for
-from topup.channels.terminal_auth import TerminalAuthError, authenticate
+from topup.channels.kiosk.device_auth import TerminalAuthError, authenticate
 from topup.channels.web.common import errors_of, money
 from topup.domain.errors import DomainError, NotFound
 from topup.domain.kiosk import CashStatus
