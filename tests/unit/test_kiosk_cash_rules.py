@@ -27,8 +27,8 @@ def test_the_validator_takes_euro_notes_and_large_coins_only() -> None:
 
 
 def test_cash_pays_prices_that_coins_can_reach() -> None:
-    assert cash_payable(1_000) and cash_payable(250) and cash_payable(50)
-    assert not cash_payable(299) and not cash_payable(999) and not cash_payable(0)
+    assert all(cash_payable(price) for price in (1_000, 250, 50))
+    assert not any(cash_payable(price) for price in (299, 999, 0))
     with pytest.raises(Conflict) as refused:
         require_cash_payable(1_999)
     assert refused.value.code == "cash_not_payable"
@@ -49,7 +49,8 @@ def test_short_of_the_price_every_accepted_note_is_stacked() -> None:
 def test_overpaying_is_taken_only_when_the_difference_can_be_given_as_credit() -> None:
     assert admit(CashStatus.OPEN, 1_000, 0, 2_000, CREDIT).accepted  # € 10 back as € 10 credit
     refused = admit(CashStatus.OPEN, 1_000, 0, 5_000, CREDIT)  # € 40 back: no such plan
-    assert not refused.accepted and refused.code == "cash_no_change"
+    assert not refused.accepted
+    assert refused.code == "cash_no_change"
     assert not admit(CashStatus.OPEN, 1_000, 900, 200, CREDIT).accepted  # € 1 back: no such plan
     assert admit(CashStatus.OPEN, 1_000, 500, 1_000, CREDIT).accepted  # € 5 back
 

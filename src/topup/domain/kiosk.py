@@ -3,9 +3,10 @@ escrow, and how a kiosk that gives no coins back settles an overpayment.
 
 A kiosk has no coin hopper, so the difference between what was inserted and the price is given as **extra
 credit**: a second top-up of the same number with the network's credit plan of exactly that amount. A note or
-coin is only taken (stacked) when what would then be inserted is either still short of the price, exactly the
-price, or over it by such an amount; any other one is handed back from the escrow, as real validators do. A plan
-whose price no sum of coins can reach (a bundle at € 2.99: the smallest coin is € 0.50) is sold by card only.
+coin is only taken (stacked) when what would then be inserted is either still short of the price, exactly
+the price, or over it by such an amount; any other one is handed back from the escrow, as real validators do.
+A plan whose price no sum of coins can reach (a bundle at € 2.99: the smallest coin is € 0.50) is sold by
+card only.
 
 Cancelling before the sale hands every inserted note and coin back: they wait in the acceptor's escrow until
 the sale stacks them (the cash device service holds a session's cash until it is told to stack or return it).
@@ -49,7 +50,7 @@ def check_denomination(amount_minor: int) -> None:
 
 
 def cash_payable(price_minor: int) -> bool:
-    """Can notes and coins reach this price exactly? (Else it would need change in cents, which no plan is.)"""
+    """Can notes and coins reach this price exactly? (Else it needs change in cents, which no plan is.)"""
     return price_minor > 0 and price_minor % SMALLEST_MINOR == 0
 
 
@@ -67,7 +68,7 @@ def admit(
     amount_minor: int,
     credit_amounts_minor: Iterable[int],
 ) -> Admission:
-    """Whether the note or coin of `amount_minor`, arriving with `inserted_minor` already taken, is stacked."""
+    """Is the note or coin of `amount_minor`, arriving with `inserted_minor` already taken, stacked?"""
     if status is not CashStatus.OPEN or inserted_minor >= price_minor:
         return Admission(False, "cash_session_closed")
     if amount_minor not in ACCEPTED_MINOR:

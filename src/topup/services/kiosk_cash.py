@@ -54,7 +54,8 @@ def start(terminal_id: str, purchase: Purchase) -> KioskCashSession:
     at = now()
     session = KioskCashSession.objects.create(
         id=new_id("kcs"), terminal_id=terminal_id, plan_id=quote.plan_id, network_id=quote.network_id,
-        network_confirmed=purchase.network_confirmed, msisdn=quote.msisdn, language=purchase.language, price_minor=quote.total.amount_minor,
+        network_confirmed=purchase.network_confirmed, msisdn=quote.msisdn, language=purchase.language,
+        price_minor=quote.total.amount_minor,
         currency=quote.currency, status=CashStatus.OPEN.value, created_at=at,
     )  # fmt: skip
     acceptor = peers.current().cash
@@ -88,7 +89,9 @@ def record_event(terminal_id: str, session_id: str, event_id: str, amount_minor:
 
 
 def _record(terminal_id: str, session_id: str, event_id: str, amount_minor: int) -> dict[str, object]:
-    session = KioskCashSession.objects.select_for_update().filter(id=session_id, terminal_id=terminal_id).first()
+    session = (
+        KioskCashSession.objects.select_for_update().filter(id=session_id, terminal_id=terminal_id).first()
+    )
     if session is None:
         raise NotFound("no such cash session", code="cash_session_not_found", field="session_id")
     seen = KioskCashEvent.objects.filter(session=session, event_id=event_id).first()
@@ -118,7 +121,7 @@ def _take(session: KioskCashSession, inserted: int, plans: dict[int, str]) -> st
     change = change_plan_amount(excess, plans) or 0
     try:
         with transaction.atomic():  # a refused sale (the float spent) leaves the session as it was
-            sale_id, change_sale_id = sell_for_cash(session, plans.get(change, "") if change else "")
+            sale_id, change_sale_id = sell_for_cash(session, plans.get(change, "") if change else "", change)
     except DomainError as exc:
         log.warning("kiosk cash sale refused code=%s session=%s", exc.code, session.id)
         return exc.code

@@ -26,7 +26,9 @@ def _kiosk_terminal_exists(terminal_id: str) -> bool:
 def make_code(terminal_id: str, *, at: datetime) -> tuple[str, str]:
     """A new one-time code for the kiosk terminal `terminal_id`: (enrolment id, code shown once)."""
     if not _kiosk_terminal_exists(terminal_id):
-        raise NotFound(f"no active kiosk terminal {terminal_id!r}", code="terminal_not_found", field="terminal")
+        raise NotFound(
+            f"no active kiosk terminal {terminal_id!r}", code="terminal_not_found", field="terminal"
+        )
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     enrolment = KioskEnrolment.objects.create(
         id=new_id("kenr"), terminal_id=terminal_id, code=code, created_at=at, expires_at=at + CODE_TTL
@@ -43,13 +45,18 @@ def use_code(code: str, *, at: datetime) -> str:
         enrolment = KioskEnrolment.objects.filter(code=normalised).first()
         used = (
             KioskEnrolment.objects.filter(
-                pk=getattr(enrolment, "pk", ""), used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=at
+                pk=getattr(enrolment, "pk", ""),
+                used_at__isnull=True,
+                revoked_at__isnull=True,
+                expires_at__gt=at,
             ).update(used_at=at)
             if enrolment is not None
             else 0
         )
     if enrolment is None or used != 1 or not _kiosk_terminal_exists(enrolment.terminal_id):
-        raise InvalidInput("unknown, used or expired enrolment code", code="kiosk_enrolment_invalid", field="code")
+        raise InvalidInput(
+            "unknown, used or expired enrolment code", code="kiosk_enrolment_invalid", field="code"
+        )
     return enrolment.id
 
 
@@ -65,4 +72,6 @@ def terminal_of(enrolment_id: str) -> str | None:
 
 def revoke(terminal_id: str, *, at: datetime) -> int:
     """Unbind every browser enrolled for the terminal (a stolen kiosk PC, a replaced one)."""
-    return KioskEnrolment.objects.filter(terminal_id=terminal_id, revoked_at__isnull=True).update(revoked_at=at)
+    return KioskEnrolment.objects.filter(terminal_id=terminal_id, revoked_at__isnull=True).update(
+        revoked_at=at
+    )

@@ -1,8 +1,8 @@
 """The kiosk's receipt printer: ESC/POS bytes sent to where `TOPUP_KIOSK_PRINTER` says.
 
-    file:/path            appended to a file (the demo; `cat` it, or point it at /dev/usb/lp0)
-    network:host[:9100]   a network printer's raw port, through python-escpos's Network printer
-    dummy                 python-escpos's Dummy printer, kept in memory (tests read `DUMMY.output`)
+file:/path            appended to a file (the demo; `cat` it, or point it at /dev/usb/lp0)
+network:host[:9100]   a network printer's raw port, through python-escpos's Network printer
+dummy                 python-escpos's Dummy printer, kept in memory (tests read `DUMMY.output`)
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ def send(escpos_bytes: bytes, target: str | None = None) -> None:
         elif kind == "network":
             host, _, port = rest.partition(":")
             printer = Network(host, int(port or RAW_PORT), timeout=5)
-            printer._raw(escpos_bytes)  # noqa: SLF001 - python-escpos's way to send prepared bytes
+            printer._raw(escpos_bytes)
             printer.close()
         elif kind == "dummy":
-            DUMMY._raw(escpos_bytes)  # noqa: SLF001
+            DUMMY._raw(escpos_bytes)
         else:
             raise PrinterError(f"TOPUP_KIOSK_PRINTER {where!r}: use file:/path, network:host:port or dummy")
     except OSError as exc:

@@ -8,12 +8,16 @@ counts every inserted euro as cash taken and no change given (the kiosk gives no
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
-from topup.db.models import KioskCashSession
-from topup.domain.money import Money
-from topup.domain.receipts import ChangeAs, ReceiptData
-from topup.services import kiosk_printer, receipts, retail, retail_receipts, shifts
+from django.utils import translation
+from django.utils.translation import gettext
+
+from topup.db.models import KioskCashSession, Sale
+from topup.domain.catalogue import PlanKind
+from topup.domain.money import Money, split_vat
+from topup.domain.receipts import ChangeAs, Payment, ReceiptData, ReceiptKind, Seller, Tender
+from topup.pii import mask_msisdn
+from topup.services import catalogue, kiosk_printer, receipts, retail, shifts
 
 log = logging.getLogger(__name__)
 KIOSK_OPERATOR = "kiosk"  # who opens a kiosk's shift: the kiosk itself, when it makes its first sale
@@ -33,27 +37,47 @@ def _sell(session: KioskCashSession, ref: str, plan_id: str, cash_minor: int) ->
     return str(retail.sell(session.terminal_id, request).document["id"])
 
 
-def sell_for_cash(session: KioskCashSession, change_plan_id: str) -> tuple[str, str]:
+def sell_for_cash(session: KioskCashSession, change_plan_id: str, change_minor: int) -> tuple[str, str]:
     """The sale of the session's plan, and the change top-up (plan `change_plan_id`) if one is owed.
     Call inside the transaction that closes the session: both sales commit with it or not at all."""
     _open_shift(session.terminal_id)
     sale_id = _sell(session, session.id, session.plan_id, session.price_minor)
     if not change_plan_id:
         return sale_id, ""
-    change_minor = session.inserted_minor - session.price_minor
     return sale_id, _sell(session, f"{session.id}-change", change_plan_id, change_minor)
 
 
+def _plan_name(plan_id: str, language: str) -> str:
+    """The plan as the customer reads it: call credit in their language, a bundle by its name."""
+    plan, network = catalogue.plan_and_network(plan_id)
+    if plan.kind is PlanKind.CREDIT:
+        with translation.override(language):
+            return f"{network.name} {gettext('Call credit')} {plan.price}"
+    return f"{network.name} {plan.name}"
+
+
 def receipt_data(session: KioskCashSession) -> ReceiptData:
-    """The sale's receipt, its payment saying what was inserted and how the change was given."""
-    data = retail_receipts.receipt_data(session.sale_id)
+    """The sale's receipt: the retailer's details, the number masked, what was inserted and the change
+    given as credit (the change sale's plan)."""
+    sale = Sale.objects.select_related("retailer", "order").get(id=session.sale_id)
+    retailer = sale.retailer
+    total = Money(sale.price_minor, sale.currency)
+    split = split_vat(total)
     inserted = Money(session.inserted_minor, session.currency)
-    change = inserted - data.total
-    payment = replace(
-        data.payment, given=inserted, change=change if change.is_positive() else None,
-        change_as=ChangeAs.CREDIT if change.is_positive() else None,
+    change = inserted - total
+    return ReceiptData(
+        kind=ReceiptKind.SALE, language=session.language,
+        seller=Seller(retailer.name, tuple(retailer.address_lines), retailer.vat_number, sale.terminal_id),
+        sale_id=sale.id, terminal_ref=sale.terminal_ref, at=sale.sold_at,
+        network_name=catalogue.network_by_id(session.network_id).name,
+        plan_name=_plan_name(session.plan_id, session.language), total=total, net=split.net, vat=split.vat,
+        vat_rate_bp=split.rate_bp,
+        payment=Payment(
+            Tender.CASH, given=inserted, change=change if change.is_positive() else None,
+            change_as=ChangeAs.CREDIT if change.is_positive() else None,
+        ),
+        msisdn_masked=mask_msisdn(session.msisdn), order_id=sale.order_id,
     )  # fmt: skip
-    return replace(data, payment=payment)
 
 
 def receipt_text(session: KioskCashSession) -> str:

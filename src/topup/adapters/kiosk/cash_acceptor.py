@@ -18,7 +18,7 @@ class HttpCashAcceptor:
             response = httpx.post(f"{self.base_url}{path}", json=body or {}, timeout=self.timeout_s)
         except httpx.HTTPError as exc:
             raise PortUnavailable(f"cash acceptor: {exc}", code="cash_device_unavailable") from exc
-        if response.status_code >= 400:  # noqa: PLR2004
+        if response.status_code >= 400:
             raise PortUnavailable(
                 f"cash acceptor answered {response.status_code} to {path}", code="cash_device_unavailable"
             )

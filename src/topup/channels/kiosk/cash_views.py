@@ -3,16 +3,20 @@ and the receipt. The acceptor's signed events arrive at `events` (the kiosk term
 
 from __future__ import annotations
 
+import contextlib
+
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from topup.channels.kiosk import access
 from topup.channels.kiosk.access import kiosk_page
-from topup.channels.messages import domain_error_body, error_body, message_for
 from topup.channels.kiosk.device_auth import TerminalAuthError, authenticate
+from topup.channels.messages import domain_error_body, error_body, message_for
 from topup.channels.web.common import errors_of, money
+from topup.db.models import KioskCashSession
 from topup.domain.errors import DomainError, NotFound
 from topup.domain.kiosk import CashStatus
 from topup.domain.money import Money
@@ -28,10 +32,8 @@ def cancel_open_cash(request: HttpRequest, terminal_id: str) -> None:
     """The customer left (idle timeout, start again): an open cash session hands its escrow back."""
     session_id = access.state(request).get(CASH, "")
     if session_id:
-        try:
+        with contextlib.suppress(DomainError):  # already paid or unknown: nothing to hand back
             kiosk_cash.cancel(terminal_id, session_id)
-        except DomainError:
-            pass  # already paid or unknown: nothing to hand back
 
 
 @require_POST
@@ -41,7 +43,8 @@ def start_cash(request: HttpRequest, terminal_id: str) -> HttpResponse:
     if not state.get("plan_id"):
         return HttpResponseRedirect("/kiosk/")
     purchase = Purchase(
-        plan_id=state["plan_id"], msisdn=state["msisdn"], network_confirmed=state.get("network") != state.get("guess"),
+        plan_id=state["plan_id"], msisdn=state["msisdn"],
+        network_confirmed=state.get("network") != state.get("guess"),
         language=state.get("language", "en"),
     )  # fmt: skip
     try:
@@ -53,7 +56,7 @@ def start_cash(request: HttpRequest, terminal_id: str) -> HttpResponse:
     return HttpResponseRedirect("/kiosk/cash")
 
 
-def _session_or_none(request: HttpRequest, terminal_id: str) -> kiosk_cash.KioskCashSession | None:
+def _session_or_none(request: HttpRequest, terminal_id: str) -> KioskCashSession | None:
     session_id = access.state(request).get(CASH, "")
     try:
         return kiosk_cash.session_of(terminal_id, session_id) if session_id else None
@@ -86,14 +89,14 @@ def cash_status(request: HttpRequest) -> JsonResponse:
     if session is None:
         return JsonResponse({"status": "gone"}, status=404)
     language = access.state(request).get("language", "en")
-    from django.utils import translation  # noqa: PLC0415
-
     with translation.override(language):
         inserted = money(Money(session.inserted_minor, session.currency))
         refused = session.events.filter(accepted=False).order_by("-id").first()
         notice = str(message_for(refused.code)) if refused is not None else ""
-    return JsonResponse({"status": session.status, "inserted": inserted, "inserted_minor": session.inserted_minor,
-                         "notice": notice, "refused": refused.id if refused is not None else 0})  # fmt: skip
+    return JsonResponse({
+        "status": session.status, "inserted": inserted, "inserted_minor": session.inserted_minor,
+        "notice": notice, "refused": refused.id if refused is not None else 0,
+    })  # fmt: skip
 
 
 @require_POST

@@ -38,7 +38,9 @@ def authenticate(request: HttpRequest) -> str:
         ).first()
         if terminal is None:
             raise SignatureRefused("unknown_terminal")
-        signed = SignedRequest(request.method or "POST", request.get_full_path(), timestamp, nonce, request.body)
+        signed = SignedRequest(
+            request.method or "POST", request.get_full_path(), timestamp, nonce, request.body
+        )
         verify(terminal.secret, headers.get("X-Signature", ""), signed)
     except SignatureRefused as exc:
         raise TerminalAuthError(exc.code) from exc

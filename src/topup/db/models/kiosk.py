@@ -14,7 +14,7 @@ class KioskEnrolment(models.Model):
     Revoking the row (`revoked_at`) unbinds the browser at its next request."""
 
     id = models.CharField(primary_key=True, max_length=40)  # kenr_…, what the cookie carries
-    terminal_id = models.CharField(max_length=40, db_index=True)
+    terminal = models.ForeignKey("topup.Terminal", on_delete=models.CASCADE, related_name="+")
     code = HashedField(purpose="kiosk_enrolment", unique=True)  # only a keyed digest of the code
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()  # an unused code dies after this
@@ -30,10 +30,11 @@ class KioskEnrolment(models.Model):
 
 class KioskCashSession(models.Model):
     """One purchase paid in cash at a kiosk: the plan and number, the price, the cash inserted so far; paid
-    (with the sale, and the change top-up when the customer overpaid) or cancelled (the escrow handed back)."""
+    (with the sale, and the change top-up when the customer overpaid) or cancelled (the escrow handed
+    back)."""
 
     id = models.CharField(primary_key=True, max_length=40)  # kcs_…
-    terminal_id = models.CharField(max_length=40, db_index=True)
+    terminal = models.ForeignKey("topup.Terminal", on_delete=models.PROTECT, related_name="+")
     plan_id = models.CharField(max_length=60)
     network_id = models.CharField(max_length=30)
     network_confirmed = models.BooleanField(default=False)  # the customer chose another network than guessed

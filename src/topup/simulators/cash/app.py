@@ -87,7 +87,9 @@ async def insert(request: web.Request) -> web.Response:
         return web.json_response({"accepted": False, "code": "cash_no_session"}, status=409)
     if not acceptor.recognises(amount):
         session.returned_minor.append(amount)
-        return web.json_response({"accepted": False, "code": "cash_denomination_refused", **session.document()})
+        return web.json_response(
+            {"accepted": False, "code": "cash_denomination_refused", **session.document()}
+        )
     answer = await _report(request.app[REPORTING], session.id, acceptor.next_event_id(), amount)
     if answer.get("accepted") is True:
         session.escrow_minor.append(amount)
@@ -109,7 +111,9 @@ async def _report(reporting: Reporting, session_id: str, event_id: str, amount: 
             headers = signed_headers(reporting.terminal_id, reporting.secret, "POST", path, body)
             try:
                 response = await client.post(
-                    reporting.callback_url, content=body, headers={**headers, "Content-Type": "application/json"}
+                    reporting.callback_url,
+                    content=body,
+                    headers={**headers, "Content-Type": "application/json"},
                 )
             except httpx.HTTPError:
                 await asyncio.sleep(0.2 * (attempt + 1))

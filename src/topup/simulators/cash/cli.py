@@ -33,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 async def serve(args: argparse.Namespace) -> None:
     app = build_app(Reporting(args.callback_url, args.terminal, args.secret))
-    await serve_until_stopped(app, args.host, args.port, lambda at: f"cash acceptor simulator listening on {at}")
+    await serve_until_stopped(
+        app, args.host, args.port, lambda at: f"cash acceptor simulator listening on {at}"
+    )
 
 
 def run(args: argparse.Namespace) -> None:
