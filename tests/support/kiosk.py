@@ -16,7 +16,7 @@ from tests.support.wired import point
 from topup.clock import now
 from topup.services import kiosk_enrolment, retail_admin
 
-KIOSK_SECRET = "kiosk-test-secret-0123456789abcdef"  # noqa: S105 - a test terminal's
+KIOSK_SECRET = "kiosk-test-secret-0123456789abcdef"
 
 
 @dataclass

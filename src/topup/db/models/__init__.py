@@ -3,8 +3,8 @@
 from topup.db.models.catalogue import CarrierFloatRecord, CarrierProductRecord, NetworkRecord, PlanRecord
 from topup.db.models.fx import FxRateRecord
 from topup.db.models.jobs import IdempotencyRecord, InboxEvent, Job, SweepLease
-from topup.db.models.ledger import Account, Transfer
 from topup.db.models.kiosk import KioskCashEvent, KioskCashSession, KioskEnrolment
+from topup.db.models.ledger import Account, Transfer
 from topup.db.models.limits import RateCounter
 from topup.db.models.lines import BundleRecord, Line, LineEvent, UsageRow
 from topup.db.models.messaging import AccessToken, Notification, OtpChallenge

@@ -6,6 +6,10 @@ import argparse
 import asyncio
 
 from topup.settings import CONFIG
+
+# The demo kiosk terminal's credentials (seeded with the demo retailer; never in production).
+DEMO_KIOSK_TERMINAL_ID = "trm_demo_kiosk"
+DEMO_KIOSK_SECRET = "demo-kiosk-secret-do-not-use-in-production"  # noqa: S105 - the demo's, printed in the README
 from topup.simulators.cash.app import Reporting, build_app
 from topup.simulators.serving import serve_until_stopped
 
@@ -27,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=f"{CONFIG.public_url}/kiosk/cash/events",
         help="where accepted notes and coins are reported (the platform's /kiosk/cash/events)",
     )
-    parser.add_argument("--terminal", required=True, help="the kiosk terminal's id (trm_…)")
-    parser.add_argument("--secret", required=True, help="the kiosk terminal's signing secret")
+    parser.add_argument("--terminal", default=DEMO_KIOSK_TERMINAL_ID, help="the kiosk terminal's id (trm_…)")
+    parser.add_argument("--secret", default=DEMO_KIOSK_SECRET, help="the kiosk terminal's signing secret")
 
 
 async def serve(args: argparse.Namespace) -> None:
