@@ -143,7 +143,7 @@ def banner(config: Config, admin_key: str | None) -> str:
             f"http://{config.smsc_host}:{config.smsc_http_port}/\n"
             "                   (topup simulate sms --from <a Belgian number> --text SALDO)\n"
             f"  kiosk            {config.public_url}/kiosk/   (enrol: topup kiosk enrol trm_demo_kiosk)\n"
-            f"  cash acceptor    {config.cash_url}/   (insert: POST /_sim/insert {{\"amount_minor\": 2000}})\n"
+            f'  cash acceptor    {config.cash_url}/   (insert: POST /_sim/insert {{"amount_minor": 2000}})\n'
         )
     text += f"  database         {database}\n  data folder      {config.data_dir}\n"
     if admin_key is not None and not config.is_production:

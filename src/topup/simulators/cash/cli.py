@@ -7,11 +7,12 @@ import asyncio
 
 from topup.settings import CONFIG
 
-# The demo kiosk terminal's credentials (seeded with the demo retailer; never in production).
-DEMO_KIOSK_TERMINAL_ID = "trm_demo_kiosk"
-DEMO_KIOSK_SECRET = "demo-kiosk-secret-do-not-use-in-production"  # noqa: S105 - the demo's, printed in the README
 from topup.simulators.cash.app import Reporting, build_app
 from topup.simulators.serving import serve_until_stopped
+
+# The demo kiosk terminal's credentials (seeded with the demo retailer; never in production).
+DEMO_KIOSK_TERMINAL_ID = "trm_demo_kiosk"
+DEMO_KIOSK_SECRET = "demo-kiosk-secret-do-not-use-in-production"  # noqa: S105 - the demo's (README)
 
 EPILOG = """\
 environment: --port defaults to TOPUP_CASH_PORT (else TOPUP_PORT + 8); the platform reaches it at
