@@ -6,7 +6,6 @@ import argparse
 import asyncio
 
 from topup.settings import CONFIG
-
 from topup.simulators.cash.app import Reporting, build_app
 from topup.simulators.serving import serve_until_stopped
 
