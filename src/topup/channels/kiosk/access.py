@@ -49,6 +49,14 @@ def terminal_of(request: HttpRequest) -> str | None:
     return kiosk_enrolment.terminal_of(enrolment_id) if isinstance(enrolment_id, str) else None
 
 
+def spaced(e164: str) -> str:
+    """+32470123456 as Belgians write it on a screen: 0470 12 34 56 (other numbers as they are)."""
+    if e164.startswith("+32") and len(e164) == 12:
+        digits = e164[3:]
+        return f"0{digits[:3]} {digits[3:5]} {digits[5:7]} {digits[7:]}"
+    return e164
+
+
 def state(request: HttpRequest) -> dict[str, str]:
     value = request.session.get(STATE)
     return {k: str(v) for k, v in value.items()} if isinstance(value, dict) else {}
@@ -98,6 +106,7 @@ def kiosk_page(view: View) -> View:
 def context(request: HttpRequest, **extra: object) -> dict[str, object]:
     """What every kiosk template gets: the idle timeout (read by kiosk.js from data attributes)."""
     return {
+        "number": spaced(state(request).get("msisdn", "")),
         "idle_timeout_s": CONFIG.kiosk_idle_timeout_s,
         "idle_warning_s": min(10, CONFIG.kiosk_idle_timeout_s),
         "languages": settings.LANGUAGES,

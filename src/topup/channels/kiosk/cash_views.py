@@ -15,6 +15,7 @@ from topup.channels.kiosk import access
 from topup.channels.kiosk.access import kiosk_page
 from topup.channels.kiosk.device_auth import TerminalAuthError, authenticate
 from topup.channels.messages import domain_error_body, error_body, message_for
+from topup.channels.web.checkout import plan_card
 from topup.channels.web.common import errors_of, money
 from topup.db.models import KioskCashSession
 from topup.domain.errors import DomainError, NotFound
@@ -73,7 +74,7 @@ def cash(request: HttpRequest, terminal_id: str) -> HttpResponse:
     if session.status == CashStatus.PAID:
         return HttpResponseRedirect("/kiosk/receipt")
     context = access.context(
-        request, session=session, plan_name=catalogue.plan_name(session.plan_id),
+        request, session=session, plan=plan_card(catalogue.plan_and_network(session.plan_id)[0]),
         due=money(Money(session.price_minor, session.currency)),
         inserted=money(Money(session.inserted_minor, session.currency)),
     )  # fmt: skip
