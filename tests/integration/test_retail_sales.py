@@ -6,38 +6,20 @@ import pytest
 from django.db import connection
 
 from tests.integration.conftest import Carriers, run_jobs_until_idle
+from tests.support.retail import float_of
+from tests.support.retail import shop as retail_shop
 from topup.db import ledger
-from topup.db.models import Order, Retailer, Sale, Voucher
+from topup.db.models import Order, Sale, Voucher
 from topup.domain import ledger as postings
 from topup.domain.errors import Conflict
-from topup.services import retail_admin, shifts, vouchers
+from topup.services import vouchers
 from topup.services.retail import SaleRequest, sell
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def shop(float_minor: int = 10_000, credit_minor: int = 0) -> str:
-    retailer = retail_admin.create_retailer(
-        "Nachtwinkel", vat_number="BE0123456789", credit_limit_minor=credit_minor
-    )
-    retail_admin.set_commission(retailer.id, 300, network_id="proximus")
-    if float_minor:
-        retail_admin.float_topup(
-            retailer.id, float_minor, bank_reference=f"BANK-{retailer.id}", recorded_by="staff"
-        )
-    terminal = retail_admin.create_terminal(retailer.id, "till 1").terminal_id
-    shifts.open_shift(retail_admin_terminal(terminal), opened_by="Anna", opening_float_minor=5_000)
-    return terminal
-
-
-def retail_admin_terminal(terminal_id: str):  # type: ignore[no-untyped-def]
-    from topup.db.models import Terminal  # noqa: PLC0415
-
-    return Terminal.objects.select_related("retailer").get(id=terminal_id)
-
-
-def float_of(terminal_id: str) -> int:
-    return Retailer.objects.get(terminals__id=terminal_id).float_minor
+    return retail_shop(float_minor, credit_minor)[0][0]
 
 
 def test_a_direct_sale_takes_the_price_less_commission_and_is_delivered(

@@ -25,9 +25,10 @@ from topup.domain import retail as rules
 from topup.domain.errors import InvalidInput, NotFound
 from topup.domain.money import Money
 from topup.domain.shifts import MovementKind, not_open
+from topup.domain.vouchers import PIN_LENGTHS as PIN_NETWORKS
 from topup.services import catalogue, orders, vouchers
 from topup.services.paid_orders import PaidBy, create_paid_order
-from topup.services.retail_documents import sale_document
+from topup.services.retail_documents import money, sale_document
 
 log = logging.getLogger(__name__)
 
@@ -214,3 +215,36 @@ def _fulfil(sale: Sale, terminal: Terminal, priced: _Priced, at: datetime) -> st
     sale.pin = pin
     Sale.objects.filter(id=sale.id).update(voucher_id=serial, pin=pin)
     return vouchers.PROVIDER
+
+
+def quote(terminal_id: str, request: SaleRequest) -> dict[str, object]:
+    """What the sale would cost the customer and the float, before it is made (nothing is written)."""
+    terminal = active_terminal(terminal_id)
+    priced = _price(terminal.retailer, request, rules.sale_kind(request.kind))
+    cost = rules.float_cost(priced.price, priced.commission)
+    retailer = terminal.retailer
+    return {
+        "plan_id": request.plan_id, "kind": request.kind, "network": priced.network_id,
+        "price": money(priced.price.amount_minor, priced.price.currency),
+        "commission": money(priced.commission.amount_minor, priced.commission.currency),
+        "float_cost": money(cost.amount_minor, cost.currency),
+        "float_enough": retailer.float_minor - cost.amount_minor >= -retailer.credit_limit_minor,
+    }  # fmt: skip
+
+
+def catalogue_for(terminal_id: str) -> list[dict[str, object]]:
+    """The plans on sale, with the commission the terminal's retailer earns on each."""
+    terminal = active_terminal(terminal_id)
+    commission = commission_rules(terminal.retailer_id)
+    plans: list[dict[str, object]] = []
+    for plan in catalogue.plans():
+        if not plan.active:
+            continue
+        rate = rules.commission_bp(commission, plan.network_id, plan.id)
+        plans.append({
+            "id": plan.id, "network": plan.network_id, "kind": plan.kind.value, "name": plan.name,
+            "price": money(plan.price.amount_minor, plan.price.currency), "commission_bp": rate,
+            "commission": money(rules.commission_of(plan.price, rate).amount_minor, plan.price.currency),
+            "pin": plan.network_id in PIN_NETWORKS,
+        })  # fmt: skip
+    return plans

@@ -6,9 +6,12 @@ A retailer's `float_minor` is changed only by one conditional UPDATE per sale, v
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 from topup.db.fields import EncryptedJSONField, EncryptedTextField
+from topup.domain.shifts import closed
 
 
 class Retailer(models.Model):
@@ -127,6 +130,12 @@ class Shift(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A closed shift (its Z frozen) is never saved again, from any code path that loads it."""
+        if not self._state.adding and Shift.objects.filter(pk=self.pk, closed_at__isnull=False).exists():
+            raise closed()
+        super().save(*args, **kwargs)
 
 
 class Sale(models.Model):
