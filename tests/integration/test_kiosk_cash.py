@@ -17,7 +17,7 @@ from tests.integration.conftest import Carriers, run_jobs_until_idle
 from tests.support.kiosk import Kiosk, cash_acceptor, enrolled_browser, make_shop
 from topup.db import ledger
 from topup.db.models import KioskCashEvent, KioskCashSession, Order, Retailer, Sale
-from topup.services import kiosk_printer
+from topup.services import kiosk_printer, retail_admin
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -126,6 +126,9 @@ def test_each_event_counts_once_and_only_when_signed_by_this_kiosk(kiosk: Kiosk,
     assert again.json() == first.json()  # the same event id: counted once
     session.refresh_from_db()
     assert session.inserted_minor == 1_000
+    till = retail_admin.create_terminal(kiosk.retailer_id, "till", kind="pos", secret=KIOSK_SECRET)
+    by_till = signed_headers(till.terminal_id, KIOSK_SECRET, "POST", "/kiosk/cash/events", body)
+    assert post(by_till).status_code == 401  # the shop's POS terminal has no cash acceptor
     other = make_shop("Another shop", float_minor=0)
     theirs = signed_headers(other.terminal_id, KIOSK_SECRET, "POST", "/kiosk/cash/events", body)
     assert post(theirs).status_code == 404  # another retailer's kiosk cannot pay into this session

@@ -162,7 +162,7 @@ MESSAGES = {
     "cash_session_paid": _("This payment is already complete."),
     "invalid_cash_event": _("The cash machine sent an unreadable message."),
     "kiosk_enrolment_invalid": _("This enrolment code is unknown, already used or expired."),
-    "terminal_unauthorized": _("This request is not signed by a known terminal, or it was sent before."),
+    "not_a_kiosk": _("Only a kiosk terminal can report cash from its acceptor."),
 }
 
 # Codes that never reach a customer as such: they signal a bug in our code or data (a broken invariant),

@@ -13,8 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from topup.channels.kiosk import access
 from topup.channels.kiosk.access import kiosk_page
-from topup.channels.kiosk.device_auth import TerminalAuthError, authenticate
+from topup.channels.kiosk.device_auth import kiosk_terminal
 from topup.channels.messages import domain_error_body, error_body, message_for
+from topup.channels.terminal_auth import TerminalRefused
 from topup.channels.web.checkout import plan_card
 from topup.channels.web.common import errors_of, money
 from topup.db.models import KioskCashSession
@@ -129,9 +130,9 @@ def receipt(request: HttpRequest, terminal_id: str) -> HttpResponse:
 def events(request: HttpRequest) -> JsonResponse:
     """A note or coin the acceptor took into escrow, signed by the kiosk terminal: stacked or handed back."""
     try:
-        terminal_id = authenticate(request)
-    except TerminalAuthError as exc:
-        return JsonResponse(error_body(exc.code), status=exc.status)
+        terminal_id = kiosk_terminal(request)
+    except TerminalRefused as exc:
+        return JsonResponse(error_body(exc.code), status=401)
     try:
         body = read_object(request.body, max_bytes=4_096)
     except JsonBodyError as exc:
