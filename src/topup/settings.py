@@ -207,7 +207,7 @@ def _charge_currency(raw: dict[str, str]) -> dict[str, str]:
     return charged
 
 
-DEFAULT_PAYMENT_ROUTES = "card=stripe,bancontact=stripe,alipay=stripe,wechat_pay=stripe"
+DEFAULT_PAYMENT_ROUTES = "card=stripe,bancontact=stripe,alipay=stripe,wechat_pay=stripe,card_present=stripe"
 DEFAULT_STRIPE_API_VERSION = "2026-10-28.endive"  # what stripe==16.1.0 pins
 DEFAULT_STRIPE_CARD_PAYMENT_METHOD = "pm_card_threeDSecure2Required"
 DEFAULT_CARRIER_ROUTES = "*=gateway"

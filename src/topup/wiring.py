@@ -18,6 +18,7 @@ from topup.adapters.kiosk.cash_acceptor import HttpCashAcceptor
 from topup.adapters.messaging.outbox_sms import SmppSmsSender
 from topup.adapters.messaging.smtp import SmtpMailer
 from topup.adapters.payments.stripe import StripePaymentProvider
+from topup.adapters.payments.stripe_terminal import StripeTerminalReader
 from topup.ports import CarrierGateway, PaymentProvider
 from topup.services import notifications, peers
 from topup.services.retail_voids import RetailPaymentProvider
@@ -96,6 +97,7 @@ def build(config: Config = CONFIG, addresses: Addresses | None = None) -> peers.
         carrier_routes=carrier_routes,
         smdp=Es2PlusClient(where.smdp, config.smdp_api_key, requester_id="topup"),
         cash=HttpCashAcceptor(where.cash) if where.cash else None,
+        card_reader=StripeTerminalReader(where.payments, config.payments_api_key, config.stripe_api_version),
     )
 
 

@@ -19,7 +19,7 @@ from topup.domain.errors import Conflict, DomainError, NotFound
 from topup.domain.kiosk import CashStatus, admit, change_plan_amount, require_cash_payable
 from topup.ports import PortUnavailable
 from topup.services import catalogue, orders, peers
-from topup.services.kiosk_sales import print_receipt, sell_for_cash
+from topup.services.kiosk_sales import print_receipt, receipt_data, sell_for_cash
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def _take(session: KioskCashSession, inserted: int, plans: dict[int, str]) -> st
     session.save(
         update_fields=["inserted_minor", "status", "sale_id", "change_sale_id", "change_plan_id", "closed_at"]
     )
-    transaction.on_commit(lambda: print_receipt(session))
+    transaction.on_commit(lambda: print_receipt(receipt_data(session)))
     return ""
 
 

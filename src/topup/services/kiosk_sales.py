@@ -47,7 +47,7 @@ def sell_for_cash(session: KioskCashSession, change_plan_id: str, change_minor: 
     return sale_id, _sell(session, f"{session.id}-change", change_plan_id, change_minor)
 
 
-def _plan_name(plan_id: str, language: str) -> str:
+def plan_label(plan_id: str, language: str) -> str:
     """The plan as the customer reads it: call credit in their language, a bundle by its name."""
     plan, network = catalogue.plan_and_network(plan_id)
     if plan.kind is PlanKind.CREDIT:
@@ -70,7 +70,7 @@ def receipt_data(session: KioskCashSession) -> ReceiptData:
         seller=Seller(retailer.name, tuple(retailer.address_lines), retailer.vat_number, sale.terminal_id),
         sale_id=sale.id, terminal_ref=sale.terminal_ref, at=sale.sold_at,
         network_name=catalogue.network_by_id(session.network_id).name,
-        plan_name=_plan_name(session.plan_id, session.language), total=total, net=split.net, vat=split.vat,
+        plan_name=plan_label(session.plan_id, session.language), total=total, net=split.net, vat=split.vat,
         vat_rate_bp=split.rate_bp,
         payment=Payment(
             Tender.CASH, given=inserted, change=change if change.is_positive() else None,
@@ -80,13 +80,11 @@ def receipt_data(session: KioskCashSession) -> ReceiptData:
     )  # fmt: skip
 
 
-def receipt_text(session: KioskCashSession) -> str:
-    return receipts.render_text(receipt_data(session))
-
-
-def print_receipt(session: KioskCashSession) -> None:
-    """Print the receipt; a printer that fails is logged (the screen still shows the receipt)."""
+def print_receipt(data: ReceiptData) -> str:
+    """Print the receipt through the ESC/POS renderer and return its text for the screen; a printer that
+    fails is logged (the screen still shows the receipt)."""
     try:
-        kiosk_printer.send(receipts.render_escpos(receipt_data(session)))
+        kiosk_printer.send(receipts.render_escpos(data))
     except kiosk_printer.PrinterError:
-        log.warning("kiosk printer failed session=%s", session.id)
+        log.warning("kiosk printer failed sale=%s", data.sale_id)
+    return receipts.render_text(data)

@@ -24,7 +24,7 @@ from topup.domain.kiosk import CashStatus
 from topup.domain.money import Money
 from topup.jsonbody import JsonBodyError, read_object
 from topup.ports import PortUnavailable
-from topup.services import catalogue, kiosk_cash, kiosk_sales
+from topup.services import catalogue, kiosk_cash, kiosk_sales, receipts
 from topup.services.kiosk_cash import Purchase
 
 CASH = "cash_session"
@@ -121,7 +121,7 @@ def receipt(request: HttpRequest, terminal_id: str) -> HttpResponse:
     session = _session_or_none(request, terminal_id)
     if session is None or session.status != CashStatus.PAID:
         return HttpResponseRedirect("/kiosk/")
-    text = kiosk_sales.receipt_text(session)
+    text = receipts.render_text(kiosk_sales.receipt_data(session))
     return render(request, "kiosk/receipt.html", access.context(request, receipt=text))
 
 

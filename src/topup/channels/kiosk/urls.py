@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from topup.channels.kiosk import cash_views, views
+from topup.channels.kiosk import card_views, cash_views, views
 
 urlpatterns = [
     path("kiosk/", views.start, name="kiosk"),
@@ -20,4 +20,10 @@ urlpatterns = [
     path("kiosk/cash/cancel", cash_views.cancel, name="kiosk-cash-cancel"),
     path("kiosk/cash/events", cash_views.events, name="kiosk-cash-events"),
     path("kiosk/receipt", cash_views.receipt, name="kiosk-receipt"),
+    path("kiosk/card", card_views.waiting, name="kiosk-card"),
+    path("kiosk/card/start", card_views.start, name="kiosk-card-start"),
+    path("kiosk/card/status", card_views.status, name="kiosk-card-status"),
+    path("kiosk/card/declined", card_views.declined, name="kiosk-card-declined"),
+    path("kiosk/card/cancel", card_views.cancel, name="kiosk-card-cancel"),
+    path("kiosk/card/receipt", card_views.receipt, name="kiosk-card-receipt"),
 ]

@@ -11,7 +11,7 @@ from topup.channels.kiosk import access
 from topup.channels.kiosk.access import kiosk_page
 from topup.channels.web.checkout import plan_card
 from topup.channels.web.common import errors_of, money
-from topup.clock import now
+from topup.clock import new_id, now
 from topup.domain.catalogue import NetworkKind
 from topup.domain.errors import DomainError
 from topup.domain.kiosk import cash_payable
@@ -112,6 +112,7 @@ def pay(request: HttpRequest, terminal_id: str) -> HttpResponse:
     if not state.get("plan_id"):
         return HttpResponseRedirect("/kiosk/plans" if state.get("msisdn") else "/kiosk/")
     plan, network = catalogue.plan_and_network(state["plan_id"])
+    access.save(request, attempt=new_id("katt"))  # one order per press of Card, however often it is tapped
     context = access.context(
         request, state=state, plan=plan_card(plan), network_name=network.name,
         price=money(Money(plan.price.amount_minor, plan.price.currency)),

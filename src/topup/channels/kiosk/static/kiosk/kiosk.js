@@ -94,8 +94,28 @@ function setUpCash() {
   setInterval(poll, 700);
 }
 
+function setUpCard() {
+  // The card page waits for the provider's webhook to pay the order (polled), or for a decline.
+  const box = document.getElementById("card");
+  if (!box) return;
+  const poll = async () => {
+    let answer;
+    try {
+      const response = await fetch(box.dataset.statusUrl, { credentials: "same-origin", cache: "no-store" });
+      answer = await response.json();
+    } catch (error) {
+      return;
+    }
+    if (answer.status === "paid") window.location.assign(box.dataset.doneUrl);
+    else if (answer.status === "declined") window.location.assign(box.dataset.declinedUrl);
+    else if (answer.status !== "waiting") window.location.assign("/kiosk/");
+  };
+  setInterval(poll, 700);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setUpKeypad();
   setUpIdle();
   setUpCash();
+  setUpCard();
 });
