@@ -4,7 +4,6 @@ by the signed webhook, delivered, and its receipt printed."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -13,10 +12,9 @@ import httpx
 import pytest
 from django.test import Client
 
-from tests.integration.conftest import Carriers, run_jobs_until_idle
-from tests.support.kiosk import enrolled_browser, make_shop
+from tests.integration.conftest import run_jobs_until_idle
+from tests.support.kiosk import enrolled_browser, make_shop, print_to_file
 from topup.db.models import Order, Payment
-from topup.services import kiosk_printer
 from topup.settings import CONFIG
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,12 +39,13 @@ def wait_for(browser: Client, status: str, timeout_s: float = 15.0) -> None:
         time.sleep(0.1)
 
 
-def test_a_declined_card_then_an_approved_one(
-    seeded: None, live_server: Any, payments_simulator: str, carriers: Carriers, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    printed = tmp_path / "printer.bin"
-    monkeypatch.setattr(kiosk_printer, "CONFIG", dataclasses.replace(CONFIG, kiosk_printer=f"file:{printed}"))
+@pytest.fixture
+def printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return print_to_file(tmp_path, monkeypatch)
+
+
+@pytest.mark.usefixtures("seeded", "live_server", "carriers")
+def test_a_declined_card_then_an_approved_one(payments_simulator: str, printed: Path) -> None:
     shop = make_shop()
     browser = enrolled_browser(shop.terminal_id)
     browser.post("/kiosk/language", {"language": "de"})

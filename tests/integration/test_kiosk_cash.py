@@ -4,7 +4,6 @@ the receipt is printed; cancelling hands the escrow back; the idle timeout forge
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,21 +13,17 @@ import pytest
 from django.test import Client
 
 from tests.integration.conftest import Carriers, run_jobs_until_idle
-from tests.support.kiosk import Kiosk, cash_acceptor, enrolled_browser, make_shop
+from tests.support.kiosk import Kiosk, cash_acceptor, enrolled_browser, make_shop, print_to_file
 from topup.db import ledger
 from topup.db.models import KioskCashEvent, KioskCashSession, Order, Retailer, Sale
-from topup.services import kiosk_printer, retail_admin
+from topup.services import retail_admin
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def printer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    out = tmp_path / "printer.bin"
-    monkeypatch.setattr(
-        kiosk_printer, "CONFIG", dataclasses.replace(kiosk_printer.CONFIG, kiosk_printer=f"file:{out}")
-    )
-    return out
+    return print_to_file(tmp_path, monkeypatch)
 
 
 @pytest.fixture

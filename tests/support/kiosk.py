@@ -3,18 +3,22 @@ the live server with that terminal's key, and a browser (Django's test client) e
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from django.test import Client
 
 from tests.support.processes import free_port, running
 from tests.support.wired import point
 from topup.clock import now
-from topup.services import kiosk_enrolment, retail_admin
+from topup.services import kiosk_enrolment, kiosk_printer, retail_admin
+from topup.settings import CONFIG
 
 KIOSK_SECRET = "kiosk-test-secret-0123456789abcdef"
 
@@ -62,6 +66,13 @@ def cash_acceptor(live_url: str, kiosk: Kiosk, log_path: Any = None) -> Iterator
         point(cash=url)
         kiosk.cash_url = url
         yield kiosk
+
+
+def print_to_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The kiosk printer as a file under `tmp_path` (TOPUP_KIOSK_PRINTER=file:…), returned."""
+    out = tmp_path / "printer.bin"
+    monkeypatch.setattr(kiosk_printer, "CONFIG", dataclasses.replace(CONFIG, kiosk_printer=f"file:{out}"))
+    return out
 
 
 def enrolled_browser(terminal_id: str) -> Client:
