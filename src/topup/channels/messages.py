@@ -162,6 +162,7 @@ MESSAGES = {
     "cash_session_paid": _("This payment is already complete."),
     "invalid_cash_event": _("The cash machine sent an unreadable message."),
     "kiosk_enrolment_invalid": _("This enrolment code is unknown, already used or expired."),
+    "card_reader_unavailable": _("The card reader is not available right now. Please pay cash."),
     "not_a_kiosk": _("Only a kiosk terminal can report cash from its acceptor."),
 }
 
