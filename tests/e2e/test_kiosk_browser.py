@@ -90,11 +90,12 @@ def test_the_kiosk_sells_for_cash_in_chinese_and_forgets_an_idle_customer(
     served: tuple[str, str, dict[str, str], Path],
 ) -> None:
     base, cash, env, printer = served
+    payments = f"{base.rsplit(':', 1)[0]}:{int(base.rsplit(':', 1)[1]) + 1}"
     _run(env, "-c", ENSURE_DEMO_KIOSK)
     enrol_url = _run(env, "-m", "topup.cli", "kiosk", "enrol", "trm_demo_kiosk").strip().splitlines()[-1]
     assert enrol_url.startswith(f"{base}/kiosk/enrol?code=")
     result = subprocess.run(
-        ["node", str(KIOSK), enrol_url, cash, str(ARTIFACTS)],
+        ["node", str(KIOSK), enrol_url, cash, str(ARTIFACTS), payments, "tmr_demo_kiosk"],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     print(result.stdout, result.stderr, sep="\n")

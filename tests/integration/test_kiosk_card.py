@@ -59,7 +59,9 @@ def test_a_declined_card_then_an_approved_one(payments_simulator: str, printed: 
     assert Payment.objects.get(order=first).method == "card_present"
     assert tap(payments_simulator, DECLINED)["action"]["status"] == "failed"
     wait_for(browser, "declined")
-    assert "Karte" in browser.get("/kiosk/card/declined").content.decode()
+    declined = browser.get("/kiosk/card/declined").content.decode()
+    assert "Karte" in declined
+    assert "/kiosk/cash/start" not in declined  # € 9.99 cannot be paid in coins: no cash offered
     assert browser.post("/kiosk/card/start")["Location"] == "/kiosk/card"  # try again: a new order
     second = Order.objects.exclude(id=first.id).get()
     assert tap(payments_simulator, APPROVED)["action"]["status"] == "succeeded"

@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.utils import translation
 
 from topup.services import kiosk_enrolment
+from topup.services.kiosk_cash import Purchase
 from topup.settings import CONFIG
 
 COOKIE: Final = "topup_kiosk"
@@ -60,6 +61,17 @@ def spaced(e164: str) -> str:
 def state(request: HttpRequest) -> dict[str, str]:
     value = request.session.get(STATE)
     return {k: str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def purchase(request: HttpRequest) -> Purchase | None:
+    """What the customer chose on the screens, once a plan is chosen (None before)."""
+    chosen = state(request)
+    if not chosen.get("plan_id"):
+        return None
+    return Purchase(
+        plan_id=chosen["plan_id"], msisdn=chosen.get("msisdn", ""),
+        network_confirmed=chosen.get("network") != chosen.get("guess"), language=chosen.get("language", "en"),
+    )  # fmt: skip
 
 
 def save(request: HttpRequest, **changes: str) -> None:

@@ -11,12 +11,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from topup.channels.kiosk import access
 from topup.channels.kiosk.access import kiosk_page
-from topup.channels.web.common import errors_of
+from topup.channels.kiosk.cash_views import problem
 from topup.clock import new_id
 from topup.domain.errors import DomainError
+from topup.domain.kiosk import cash_payable
 from topup.ports import PortUnavailable, ProviderRequestError
-from topup.services import kiosk_card, kiosk_sales, receipts
-from topup.services.kiosk_cash import Purchase
+from topup.services import catalogue, kiosk_card, kiosk_sales, receipts
 from topup.services.orders import ProviderUnavailable
 
 ORDER = "card_order"
@@ -25,26 +25,18 @@ ORDER = "card_order"
 @require_POST
 @kiosk_page
 def start(request: HttpRequest, terminal_id: str) -> HttpResponse:
-    state = access.state(request)
-    if not state.get("plan_id"):
+    purchase = access.purchase(request)
+    if purchase is None:
         return HttpResponseRedirect("/kiosk/")
-    purchase = Purchase(
-        plan_id=state["plan_id"], msisdn=state["msisdn"],
-        network_confirmed=state.get("network") != state.get("guess"), language=state.get("language", "en"),
-    )  # fmt: skip
+    attempt = access.state(request).get("attempt") or new_id("katt")
     try:
-        order_id = kiosk_card.start(terminal_id, purchase, state.get("attempt") or new_id("katt"))
+        order_id = kiosk_card.start(terminal_id, purchase, attempt)
     except DomainError as exc:
-        return _problem(request, exc.code)
+        return problem(request, exc.code)
     except (PortUnavailable, ProviderRequestError, ProviderUnavailable):
-        return _problem(request, "card_reader_unavailable")
+        return problem(request, "card_reader_unavailable")
     access.save(request, **{ORDER: order_id, "attempt": new_id("katt"), "printed": ""})
     return HttpResponseRedirect("/kiosk/card")
-
-
-def _problem(request: HttpRequest, code: str) -> HttpResponse:
-    context = access.context(request, state=access.state(request), errors=errors_of(code=code))
-    return render(request, "kiosk/problem.html", context, status=409)
 
 
 @require_GET
@@ -71,7 +63,11 @@ def status(request: HttpRequest) -> JsonResponse:
 @require_GET
 @kiosk_page
 def declined(request: HttpRequest, terminal_id: str) -> HttpResponse:
-    return render(request, "kiosk/declined.html", access.context(request))
+    purchase = access.purchase(request)
+    if purchase is None:
+        return HttpResponseRedirect("/kiosk/")
+    cash = cash_payable(catalogue.plan_and_network(purchase.plan_id)[0].price.amount_minor)
+    return render(request, "kiosk/declined.html", access.context(request, cash=cash))
 
 
 @require_POST

@@ -25,7 +25,6 @@ from topup.domain.money import Money
 from topup.jsonbody import JsonBodyError, read_object
 from topup.ports import PortUnavailable
 from topup.services import catalogue, kiosk_cash, kiosk_sales, receipts
-from topup.services.kiosk_cash import Purchase
 
 CASH = "cash_session"
 
@@ -41,21 +40,21 @@ def cancel_open_cash(request: HttpRequest, terminal_id: str) -> None:
 @require_POST
 @kiosk_page
 def start_cash(request: HttpRequest, terminal_id: str) -> HttpResponse:
-    state = access.state(request)
-    if not state.get("plan_id"):
+    purchase = access.purchase(request)
+    if purchase is None:
         return HttpResponseRedirect("/kiosk/")
-    purchase = Purchase(
-        plan_id=state["plan_id"], msisdn=state["msisdn"],
-        network_confirmed=state.get("network") != state.get("guess"),
-        language=state.get("language", "en"),
-    )  # fmt: skip
     try:
         session = kiosk_cash.start(terminal_id, purchase)
     except (DomainError, PortUnavailable) as exc:
-        context = access.context(request, state=state, errors=errors_of(code=exc.code))
-        return render(request, "kiosk/problem.html", context, status=409)
+        return problem(request, exc.code)
     access.save(request, **{CASH: session.id})
     return HttpResponseRedirect("/kiosk/cash")
+
+
+def problem(request: HttpRequest, code: str) -> HttpResponse:
+    """The payment could not start: why, in the customer's language, and the way back to paying."""
+    context = access.context(request, errors=errors_of(code=code))
+    return render(request, "kiosk/problem.html", context, status=409)
 
 
 def _session_or_none(request: HttpRequest, terminal_id: str) -> KioskCashSession | None:

@@ -51,66 +51,55 @@ function setUpIdle() {
   }, 250);
 }
 
+/** Ask `url` for JSON every 0.7 s and hand each answer to `onAnswer` (a lost answer is asked again). */
+function poll(url, onAnswer) {
+  const once = async () => {
+    try {
+      const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+      onAnswer(await response.json());
+    } catch (error) {
+      // the next round asks again
+    }
+  };
+  once();
+  setInterval(once, 700);
+}
+
 function setUpCash() {
+  // The amount inserted, live; the receipt once the sale is made; a refused note's reason.
   const box = document.getElementById("cash");
   if (!box) return;
   const inserted = document.getElementById("inserted");
   const notice = document.getElementById("cash-notice");
   let lastMinor = -1;
   let lastRefused = -1;
-  const poll = async () => {
-    let answer;
-    try {
-      const response = await fetch(box.dataset.statusUrl, { credentials: "same-origin", cache: "no-store" });
-      answer = await response.json();
-    } catch (error) {
-      return;
-    }
-    if (answer.status === "paid") {
-      window.location.assign(box.dataset.doneUrl);
-      return;
-    }
-    if (answer.status !== "open") {
-      window.location.assign("/kiosk/");
-      return;
-    }
+  poll(box.dataset.statusUrl, (answer) => {
+    if (answer.status === "paid") return window.location.assign(box.dataset.doneUrl);
+    if (answer.status !== "open") return window.location.assign("/kiosk/");
     if (answer.inserted_minor !== lastMinor) {
       if (lastMinor >= 0 && window.kioskTouched) window.kioskTouched();
       lastMinor = answer.inserted_minor;
       inserted.textContent = answer.inserted;
     }
-    if (answer.refused && answer.refused !== lastRefused) {
-      if (lastRefused >= 0) {
-        notice.textContent = answer.notice;
-        notice.hidden = false;
-        if (window.kioskTouched) window.kioskTouched();
-      }
-      lastRefused = answer.refused;
-    } else if (lastRefused < 0) {
-      lastRefused = answer.refused || 0;
+    const refused = answer.refused || 0;
+    if (lastRefused >= 0 && refused !== lastRefused) {
+      notice.textContent = answer.notice;
+      notice.hidden = false;
+      if (window.kioskTouched) window.kioskTouched();
     }
-  };
-  poll();
-  setInterval(poll, 700);
+    lastRefused = refused;
+  });
 }
 
 function setUpCard() {
-  // The card page waits for the provider's webhook to pay the order (polled), or for a decline.
+  // The card page waits for the provider's webhook to pay the order, or for a decline.
   const box = document.getElementById("card");
   if (!box) return;
-  const poll = async () => {
-    let answer;
-    try {
-      const response = await fetch(box.dataset.statusUrl, { credentials: "same-origin", cache: "no-store" });
-      answer = await response.json();
-    } catch (error) {
-      return;
-    }
+  poll(box.dataset.statusUrl, (answer) => {
     if (answer.status === "paid") window.location.assign(box.dataset.doneUrl);
     else if (answer.status === "declined") window.location.assign(box.dataset.declinedUrl);
     else if (answer.status !== "waiting") window.location.assign("/kiosk/");
-  };
-  setInterval(poll, 700);
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
