@@ -129,3 +129,39 @@ def test_receipts_in_every_format(till: Till) -> None:
 def test_the_pos_routes_are_in_the_openapi_document(seeded: None) -> None:
     paths = Client().get("/api/v1/openapi.json").json()["paths"]
     assert {"/api/v1/pos/sales", "/api/v1/pos/shifts/current/z", "/api/v1/pos/catalogue"} <= set(paths)
+
+
+def test_old_nonces_and_pins_are_forgotten_by_the_sweep(till: Till) -> None:
+    from datetime import timedelta  # noqa: PLC0415
+
+    from topup.services import retail_upkeep  # noqa: PLC0415
+
+    pin = till.post(SALES, PIN_SALE).json()["pin"]["pin"]
+    assert retail_upkeep.sweep() == (0, 0)
+    TerminalNonce.objects.update(seen_at=Sale.objects.get().sold_at - timedelta(minutes=11))
+    Sale.objects.update(pin_kept_until=Sale.objects.get().sold_at - timedelta(seconds=1))
+    assert retail_upkeep.sweep() == (1, 1)
+    receipt = till.get(f"{SALES}/t-1/receipt?format=json").json()
+    assert receipt["pin"]["pin"] != pin
+    assert receipt["pin"]["serial"] == Sale.objects.get().voucher_id
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"kind": "direct", "msisdn": "12"}, 400, "invalid_msisdn"),
+        ({"kind": "direct", "msisdn": ""}, 400, "invalid_msisdn"),
+        ({"plan_id": "no-such-plan"}, 404, "plan_not_found"),
+        ({"cash_given_minor": 500, "tender": "cash"}, 400, "cash_given_too_small"),
+        ({"terminal_ref": "a/b"}, 400, "invalid_terminal_ref"),
+        ({"tender": "cheque"}, 422, "invalid_request"),
+        ({"cash_given_minor": -1}, 422, "invalid_request"),
+    ],
+)
+def test_bad_sales_are_refused_with_a_stable_code_and_change_nothing(
+    till: Till, body: dict[str, object], status: int, error: str
+) -> None:
+    answer = till.post(SALES, {**PIN_SALE, **body})
+    assert answer.status_code == status
+    assert code(answer) == error
+    nothing_changed(till, nonces=1)

@@ -36,3 +36,22 @@ def test_fifty_concurrent_sales_make_exactly_ten(seeded: None) -> None:
     retailer_id = Sale.objects.values_list("retailer_id", flat=True).first()
     assert ledger.balance_of(postings.retailer_float(str(retailer_id)).id) == -4_700
     assert all(t.balanced for t in ledger.trial_balance())
+
+
+def test_the_same_sale_sent_ten_times_at_once_sells_once(seeded: None) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time (BEGIN IMMEDIATE): the race needs PostgreSQL")
+    [(terminal, _)] = shop()
+    request = SaleRequest("twin", "proximus-credit-10", "pin", cash_given_minor=2_000)
+    answers: list[dict[str, object]] = []
+
+    def one(_: int) -> str:
+        result = sell(terminal, request)
+        answers.append(result.document)
+        return str(result.status)
+
+    outcomes = at_once(one, list(range(10)))
+    assert sorted(outcomes) == ["200"] * 9 + ["201"]
+    assert Sale.objects.count() == 1
+    assert float_of(terminal) == 10_000 - 970
+    assert all(answer == answers[0] for answer in answers)

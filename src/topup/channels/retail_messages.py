@@ -18,11 +18,14 @@ RETAIL_MESSAGES = {
     "invalid_terminal_signature": _("The terminal's signature is not valid."),
     "float_insufficient": _("The shop's float is too low for this sale. Top up the float, then try again."),
     "terminal_ref_conflict": _("This sale reference was already used for another sale."),
-    "invalid_terminal_ref": _("The sale reference must be 1 to 64 characters."),
+    "invalid_terminal_ref": _(
+        "The sale reference must be 1 to 64 letters, digits, dots, colons, dashes or underscores."
+    ),
     "sale_not_found": _("No sale with this reference on this terminal."),
     "sale_not_voidable": _("This sale can no longer be voided: the top-up is already with the operator."),
     "void_window_passed": _("A voucher can only be voided within 72 hours of the sale."),
     "invalid_sale_kind": _("Choose a direct top-up or a voucher PIN."),
+    "no_pin_for_network": _("This operator's top-ups cannot be sold as a voucher PIN. Sell a direct top-up."),
     "invalid_tender": _("Choose cash or card."),
     "cash_given_too_small": _("The cash given is less than the price."),
     "shift_not_open": _("Open a shift on this terminal first."),

@@ -10,15 +10,14 @@ maintenance sweep (a replay that old is refused by its timestamp anyway).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from ninja.security.base import AuthBase
 
 from topup.clock import now
 from topup.db.models import Terminal, TerminalNonce
-from topup.domain.terminal_signing import MAX_SKEW_S, SignatureRefused, SignedRequest, check_fresh, verify
+from topup.domain.terminal_signing import SignatureRefused, SignedRequest, check_fresh, verify
+from topup.services.retail import find_active_terminal
 
 HEADERS = ("X-Terminal-Id", "X-Timestamp", "X-Nonce", "X-Signature")
 
@@ -54,11 +53,7 @@ def authenticate(request: HttpRequest) -> Terminal:
 
 
 def _active(terminal_id: str) -> Terminal:
-    terminal = (
-        Terminal.objects.select_related("retailer")
-        .filter(id=terminal_id, active=True, retailer__active=True)
-        .first()
-    )
+    terminal = find_active_terminal(terminal_id)
     if terminal is None:
         raise SignatureRefused("unknown_terminal")
     return terminal
@@ -76,9 +71,3 @@ class TerminalSignature(AuthBase):
 
     def __call__(self, request: HttpRequest) -> Terminal:
         return authenticate(request)
-
-
-def prune_nonces() -> int:
-    """Forget nonces older than twice the allowed clock skew; returns how many."""
-    deleted, _ = TerminalNonce.objects.filter(seen_at__lt=now() - timedelta(seconds=2 * MAX_SKEW_S)).delete()
-    return deleted

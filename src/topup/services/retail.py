@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 PROVIDER = "retail"  # the payment provider of direct top-ups sold in shops (ledger: provider_clearing:retail)
 PIN_VALIDITY_DAYS = 365
+TERMINAL_REF = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +69,16 @@ class _Priced:
     priced: orders.Priced | None  # a direct top-up's quote
 
 
-def active_terminal(terminal_id: str) -> Terminal:
-    terminal = (
-        Terminal.objects.select_related("retailer")
-        .filter(id=terminal_id, active=True, retailer__active=True)
-        .first()
+def find_active_terminal(terminal_id: str) -> Terminal | None:
+    """The terminal, if it and its retailer are active (with its retailer loaded)."""
+    found = Terminal.objects.select_related("retailer").filter(
+        id=terminal_id, active=True, retailer__active=True
     )
+    return found.first()
+
+
+def active_terminal(terminal_id: str) -> Terminal:
+    terminal = find_active_terminal(terminal_id)
     if terminal is None:
         raise NotFound("no such active terminal", code="terminal_not_found", field="X-Terminal-Id")
     return terminal
@@ -105,7 +111,8 @@ def sell(terminal_id: str, request: SaleRequest) -> SaleResult:
 
 
 def _check_ref(terminal_ref: str) -> None:
-    if not terminal_ref or len(terminal_ref) > 64 or not terminal_ref.isprintable():
+    """A reference that fits in a URL path as it is: letters, digits and . _ : - (1 to 64)."""
+    if not TERMINAL_REF.fullmatch(terminal_ref):
         raise InvalidInput(
             "terminal_ref is 1 to 64 characters", code="invalid_terminal_ref", field="terminal_ref"
         )
@@ -135,6 +142,10 @@ def _price(retailer: Retailer, request: SaleRequest, kind: rules.SaleKind) -> _P
         plan, network = catalogue.plan_and_network(request.plan_id)
         if not plan.active:
             raise InvalidInput(f"{plan.id} is not on sale", code="plan_not_available", field="plan_id")
+        if network.id not in PIN_NETWORKS:
+            raise InvalidInput(
+                f"no voucher PINs for {network.id}", code="no_pin_for_network", field="plan_id"
+            )
         price, network_id, priced = plan.price, network.id, None
     rate = rules.commission_bp(commission_rules(retailer.id), network_id, request.plan_id)
     return _Priced(price, rules.commission_of(price, rate), network_id, priced)
@@ -213,7 +224,9 @@ def _fulfil(sale: Sale, terminal: Terminal, priced: _Priced, at: datetime) -> st
     )
     sale.voucher = Voucher.objects.get(id=serial)
     sale.pin = pin
-    Sale.objects.filter(id=sale.id).update(voucher_id=serial, pin=pin)
+    Sale.objects.filter(id=sale.id).update(
+        voucher_id=serial, pin=pin, pin_kept_until=at + rules.PIN_VOID_WINDOW
+    )
     return vouchers.PROVIDER
 
 

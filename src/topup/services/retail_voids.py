@@ -14,7 +14,6 @@ next one) so that the shop can hand the customer a return receipt and its cash.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from datetime import datetime
 
 from django.db import transaction
@@ -30,19 +29,11 @@ from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
 from topup.domain.shifts import MovementKind
 from topup.domain.vouchers import VoucherState
-from topup.ports import (
-    InvalidSignature,
-    PaymentEvent,
-    PaymentRequest,
-    PaymentResult,
-    ProviderRequestError,
-    RefundResult,
-    RefundState,
-    UnusableEvent,
-)
+from topup.ports import RefundResult, RefundState
 from topup.services import refunds, vouchers
 from topup.services.retail import PROVIDER, active_terminal, lock_open_shift
 from topup.services.retail_documents import sale_document
+from topup.services.spot_payments import SettledOnTheSpot
 from topup.services.transitions import move
 
 log = logging.getLogger(__name__)
@@ -73,7 +64,7 @@ def void(terminal_id: str, terminal_ref: str) -> dict[str, object]:
             _void_pin(sale, at)
         _back_to_float(sale, at, code="retail_void", kind=MovementKind.VOID, shift_id=shift.id)
         sale.status, sale.ended_at = rules.SaleStatus.VOIDED.value, at
-        Sale.objects.filter(id=sale.id).update(status=sale.status, ended_at=at, pin="")
+        Sale.objects.filter(id=sale.id).update(status=sale.status, ended_at=at, pin="", pin_kept_until=None)
     log.info("shop sale voided", extra={"sale": sale.id, "order_id": sale.order_id})
     return sale_document(Sale.objects.get(id=sale.id))
 
@@ -138,31 +129,14 @@ def refund_to_float(sale_id: str) -> bool:
     return True
 
 
-NOT_A_CHECKOUT = "a shop's sale is paid from its float when it is made"
-
-
-class RetailPaymentProvider:
+class RetailPaymentProvider(SettledOnTheSpot):
     """The shops' float as a payment provider: paid at the sale; a refund puts the money back."""
 
     name = PROVIDER
-
-    def create_payment(self, request: PaymentRequest) -> PaymentResult:
-        raise ProviderRequestError(400, "not_supported", NOT_A_CHECKOUT)
-
-    def get_payment(self, provider_ref: str) -> PaymentResult:
-        raise ProviderRequestError(400, "not_supported", NOT_A_CHECKOUT)
-
-    def cancel_payment(self, provider_ref: str, idempotency_key: str) -> PaymentResult:
-        raise ProviderRequestError(400, "not_supported", NOT_A_CHECKOUT)
+    settled_how = "a shop's sale is paid from its float when it is made"
 
     def refund(self, provider_ref: str, amount: Money, refund_id: str) -> RefundResult:
         """`provider_ref` is the sale id."""
         if refund_to_float(provider_ref):
             return RefundResult(refund_ref=f"retail:{provider_ref}", succeeded=True)
         return RefundResult(refund_ref="", succeeded=False, code="sale_not_found")
-
-    def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
-        raise InvalidSignature("a shop's float sends no webhooks")
-
-    def event_from_payload(self, payload: Mapping[str, object]) -> PaymentEvent:
-        raise UnusableEvent("a shop's float sends no webhooks")

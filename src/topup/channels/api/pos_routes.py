@@ -23,7 +23,7 @@ router = Router(tags=["pos"], auth=TerminalSignature())
 Doc = dict[str, object]
 
 
-class QuoteIn(Schema):
+class PosQuoteIn(Schema):
     plan_id: str = Field(min_length=1, max_length=60)
     kind: Literal["direct", "pin"] = "direct"
     msisdn: str = Field(default="", max_length=40, description="a direct top-up's Belgian number, as typed")
@@ -32,19 +32,23 @@ class QuoteIn(Schema):
     )
 
 
-class SaleIn(QuoteIn):
-    terminal_ref: str = Field(min_length=1, max_length=64, description="the terminal's own unique reference")
+class PosSaleIn(PosQuoteIn):
+    terminal_ref: str = Field(
+        min_length=1,
+        max_length=64,
+        description="the terminal's own unique reference: letters, digits, . _ : -",
+    )
     tender: Literal["cash", "card"] = "cash"
     language: Literal["en", "nl", "fr", "de", "zh-hans"] = "en"
     cash_given_minor: int | None = Field(default=None, ge=0, le=10_000_000)
 
 
-class ShiftIn(Schema):
+class PosShiftIn(Schema):
     opened_by: str = Field(default="", max_length=80)
     opening_float_minor: int | None = Field(default=None, ge=0, le=100_000_000, description="default: last Z")
 
 
-class CloseIn(Schema):
+class PosCloseIn(Schema):
     counted_cash_minor: int = Field(ge=0, le=100_000_000)
     reason: str = Field(default="", max_length=200, description="required when counted ≠ expected")
 
@@ -55,7 +59,7 @@ def _terminal(request: HttpRequest) -> Terminal:
     return terminal
 
 
-def _sale_request(body: SaleIn) -> retail.SaleRequest:
+def _sale_request(body: PosSaleIn) -> retail.SaleRequest:
     return retail.SaleRequest(
         terminal_ref=body.terminal_ref, plan_id=body.plan_id, kind=body.kind, msisdn=body.msisdn,
         tender=body.tender, language=body.language, cash_given_minor=body.cash_given_minor,
@@ -70,7 +74,7 @@ def pos_catalogue(request: HttpRequest) -> list[Doc]:
 
 
 @router.post("/pos/quote", response={200: Doc, **ERRORS})
-def pos_quote(request: HttpRequest, body: QuoteIn) -> Doc:
+def pos_quote(request: HttpRequest, body: PosQuoteIn) -> Doc:
     request_ = retail.SaleRequest(
         "quote", body.plan_id, body.kind, body.msisdn, network_confirmed=body.network_confirmed
     )
@@ -78,7 +82,7 @@ def pos_quote(request: HttpRequest, body: QuoteIn) -> Doc:
 
 
 @router.post("/pos/sales", response={200: Doc, 201: Doc, **ERRORS})
-def pos_sell(request: HttpRequest, body: SaleIn) -> Status[Doc]:
+def pos_sell(request: HttpRequest, body: PosSaleIn) -> Status[Doc]:
     """Sell: 201 with the sale (a PIN sale's PIN, shown this once and on the receipt). The same
     terminal_ref with the same body answers 200 with the first answer; with another body 409."""
     result = retail.sell(_terminal(request).id, _sale_request(body))
@@ -110,7 +114,7 @@ def pos_receipt(
 
 
 @router.post("/pos/shifts", response={201: Doc, **ERRORS})
-def pos_open_shift(request: HttpRequest, body: ShiftIn) -> Status[Doc]:
+def pos_open_shift(request: HttpRequest, body: PosShiftIn) -> Status[Doc]:
     terminal = _terminal(request)
     shifts.open_shift(terminal, opened_by=body.opened_by, opening_float_minor=body.opening_float_minor)
     return Status(201, shifts.x_report(terminal))
@@ -123,7 +127,7 @@ def pos_x(request: HttpRequest) -> Doc:
 
 
 @router.post("/pos/shifts/current/z", response={200: Doc, **ERRORS})
-def pos_z(request: HttpRequest, body: CloseIn) -> Doc:
+def pos_z(request: HttpRequest, body: PosCloseIn) -> Doc:
     """The Z: the same report with the counted cash, frozen, and the shift closed."""
     return shifts.close(_terminal(request), counted_cash_minor=body.counted_cash_minor, reason=body.reason)
 

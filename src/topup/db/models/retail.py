@@ -153,6 +153,7 @@ class Sale(models.Model):
         "topup.Voucher", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     pin = EncryptedTextField(blank=True, default="")  # for reprints within the void window, then erased
+    pin_kept_until = models.DateTimeField(null=True, blank=True, db_index=True)  # when the sweep erases it
     price_minor = models.BigIntegerField()
     commission_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3, default="EUR")
