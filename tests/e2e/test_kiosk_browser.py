@@ -1,7 +1,7 @@
-"""The kiosk in a real browser: `topup serve` (with its cash acceptor simulator), a kiosk terminal enrolled
-with `topup kiosk enrol`, then `node tests/browser/kiosk.mjs` at 1080 x 1920 in Chinese sells a top-up for
-cash and prints its receipt; the idle timeout returns to the start. Screenshots:
-artifacts/screenshots/kiosk-*.
+"""The kiosk in a real browser: `topup serve` (with its cash acceptor simulator and the demo shop's kiosk
+terminal), the kiosk enrolled with `topup kiosk enrol`, then `node tests/browser/kiosk.mjs` at 1080 x 1920:
+in Chinese it sells a top-up for cash and prints the receipt, in French a card is declined then approved,
+and the idle timeout returns to the start. Screenshots: artifacts/screenshots/kiosk-*.
 Skipped when chromium or node_modules are missing, except under CI=true."""
 
 from __future__ import annotations
@@ -23,22 +23,6 @@ pytestmark = pytest.mark.slow
 
 KIOSK = ROOT / "tests" / "browser" / "kiosk.mjs"
 IDLE_TIMEOUT_S = 15  # short, so that the idle journey waits 15 s and not a minute
-
-# The demo kiosk terminal (the cash simulator `topup serve` starts signs with its credentials), created
-# here when the demo seed does not already have it.
-ENSURE_DEMO_KIOSK = """
-from topup.process import start_django
-start_django()
-from topup.db.models import Terminal
-from topup.services import retail_admin
-from topup.simulators.cash.cli import DEMO_KIOSK_SECRET, DEMO_KIOSK_TERMINAL_ID
-if not Terminal.objects.filter(id=DEMO_KIOSK_TERMINAL_ID).exists():
-    shop = retail_admin.create_retailer("Nachtwinkel Anspach", vat_number="BE0123456749",
-                                        address_lines=("Anspachlaan 1", "1000 Brussel"))
-    retail_admin.float_topup(shop.id, 100_000, bank_reference="DEMO-KIOSK", recorded_by="e2e")
-    retail_admin.create_terminal(shop.id, "kiosk", kind="kiosk", terminal_id=DEMO_KIOSK_TERMINAL_ID,
-                                 secret=DEMO_KIOSK_SECRET)
-"""
 
 
 @pytest.fixture
@@ -91,7 +75,6 @@ def test_the_kiosk_sells_for_cash_in_chinese_and_forgets_an_idle_customer(
 ) -> None:
     base, cash, env, printer = served
     payments = f"{base.rsplit(':', 1)[0]}:{int(base.rsplit(':', 1)[1]) + 1}"
-    _run(env, "-c", ENSURE_DEMO_KIOSK)
     enrol_url = _run(env, "-m", "topup.cli", "kiosk", "enrol", "trm_demo_kiosk").strip().splitlines()[-1]
     assert enrol_url.startswith(f"{base}/kiosk/enrol?code=")
     result = subprocess.run(

@@ -60,3 +60,19 @@ def test_unknown_coins_and_closed_sessions_are_handed_back() -> None:
     assert admit(CashStatus.PAID, 1_000, 1_000, 500, CREDIT).code == "cash_session_closed"
     assert admit(CashStatus.CANCELLED, 1_000, 0, 500, CREDIT).code == "cash_session_closed"
     assert admit(CashStatus.OPEN, 1_000, 1_000, 500, CREDIT).code == "cash_session_closed"
+
+
+def test_the_cash_simulator_signs_as_the_seeded_demo_kiosk() -> None:
+    import os  # noqa: PLC0415
+
+    import django  # noqa: PLC0415
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topup.settings")
+    django.setup()
+    from topup.services import retail_seed  # noqa: PLC0415
+    from topup.simulators.cash import cli  # noqa: PLC0415
+
+    assert (cli.DEMO_KIOSK_TERMINAL_ID, cli.DEMO_KIOSK_SECRET) == (
+        retail_seed.DEMO_KIOSK_TERMINAL_ID,
+        retail_seed.DEMO_KIOSK_SECRET,
+    )

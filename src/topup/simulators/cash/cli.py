@@ -9,9 +9,10 @@ from topup.settings import CONFIG
 from topup.simulators.cash.app import Reporting, build_app
 from topup.simulators.serving import serve_until_stopped
 
-# The demo kiosk terminal's credentials (seeded with the demo retailer; never in production).
+# The demo kiosk terminal's published credentials, as `services/retail_seed.py` seeds them (a unit test
+# keeps the two equal; that module needs Django, which this command line does not start).
 DEMO_KIOSK_TERMINAL_ID = "trm_demo_kiosk"
-DEMO_KIOSK_SECRET = "demo-kiosk-secret-do-not-use-in-production"  # noqa: S105 - the demo's (README)
+DEMO_KIOSK_SECRET = "demo-kiosk-secret-published-in-the-readme"  # noqa: S105 - the demo's, published
 
 EPILOG = """\
 environment: --port defaults to TOPUP_CASH_PORT (else TOPUP_PORT + 8); the platform reaches it at
