@@ -83,3 +83,22 @@ def test_an_outsider_cannot_start_a_card_payment(seeded: None) -> None:
     assert Client().post("/kiosk/card/start").status_code == 403
     assert Client().get("/kiosk/card/status").status_code == 404
     assert not Order.objects.exists()
+
+
+@pytest.mark.usefixtures("seeded", "live_server")
+def test_an_idle_customer_at_the_reader_is_forgotten_and_the_reader_stops(payments_simulator: str) -> None:
+    browser = enrolled_browser(make_shop().terminal_id)
+    browser.post("/kiosk/language", {"language": "en"})
+    browser.post("/kiosk/number", {"msisdn": "0470 99 88 77"})
+    browser.post("/kiosk/plans", {"plan_id": "proximus-credit-10"})
+    browser.get("/kiosk/pay")
+    browser.post("/kiosk/card/start")
+    reader = f"{payments_simulator}/v1/terminal/readers/{CONFIG.kiosk_reader_id}"
+    auth = {"Authorization": f"Bearer {CONFIG.payments_api_key}"}
+    assert httpx.get(reader, headers=auth).json()["action"]["status"] == "in_progress"
+    stored = browser.session
+    stored["kiosk_touched_at"] = time.time() - 3_600
+    stored.save()
+    assert browser.get("/kiosk/card")["Location"] == "/kiosk/"
+    assert httpx.get(reader, headers=auth).json()["action"] is None
+    assert Order.objects.get().status == "awaiting_payment"  # never paid; it expires

@@ -106,6 +106,11 @@ def test_each_event_counts_once_and_only_when_signed_by_this_kiosk(kiosk: Kiosk,
         return httpx.post(url, content=body, headers={**headers, "Content-Type": "application/json"})
 
     assert post({}).status_code == 401
+    for bad in (b"not json", b'{"event_id": "e", "session_id": "s", "amount_minor": -5}', b"[]"):
+        headers = signed_headers(kiosk.terminal_id, KIOSK_SECRET, "POST", "/kiosk/cash/events", bad)
+        refused = httpx.post(url, content=bad, headers={**headers, "Content-Type": "application/json"})
+        assert refused.status_code in {400, 422}
+        assert refused.json()["error"]["code"] in {"invalid_json", "json_not_object", "invalid_cash_event"}
     forged = signed_headers(kiosk.terminal_id, "not-the-secret", "POST", "/kiosk/cash/events", body)
     assert post(forged).status_code == 401
     stale = signed_headers(kiosk.terminal_id, KIOSK_SECRET, "POST", "/kiosk/cash/events", body)

@@ -23,18 +23,23 @@ from topup.domain.errors import DomainError, NotFound
 from topup.domain.kiosk import CashStatus
 from topup.domain.money import Money
 from topup.jsonbody import JsonBodyError, read_object
-from topup.ports import PortUnavailable
-from topup.services import catalogue, kiosk_cash, kiosk_sales, receipts
+from topup.ports import PortUnavailable, ProviderRequestError
+from topup.services import catalogue, kiosk_card, kiosk_cash, kiosk_sales, receipts
 
 CASH = "cash_session"
 
 
 def cancel_open_cash(request: HttpRequest, terminal_id: str) -> None:
-    """The customer left (idle timeout, start again): an open cash session hands its escrow back."""
-    session_id = access.state(request).get(CASH, "")
-    if session_id:
+    """The customer left (idle timeout, start again): an open cash session hands its escrow back, and a
+    card reader still waiting for their card stops waiting."""
+    chosen = access.state(request)
+    if chosen.get(CASH):
         with contextlib.suppress(DomainError):  # already paid or unknown: nothing to hand back
-            kiosk_cash.cancel(terminal_id, session_id)
+            kiosk_cash.cancel(terminal_id, chosen[CASH])
+    if chosen.get("card_order"):
+        with contextlib.suppress(DomainError, PortUnavailable, ProviderRequestError):
+            if kiosk_card.state(chosen["card_order"]) is kiosk_card.CardState.WAITING:
+                kiosk_card.cancel(terminal_id)
 
 
 @require_POST
