@@ -188,3 +188,17 @@ def test_outsiders_and_spent_codes_get_nothing(kiosk: Kiosk) -> None:
     kiosk_enrolment.revoke(kiosk.terminal_id, at=now())
     assert browser.get("/kiosk/").status_code == 403
     assert not KioskCashSession.objects.exists()
+
+
+def test_a_shop_without_float_hands_the_note_back(seeded: None, live_server: Any) -> None:
+    with cash_acceptor(live_server.url, make_shop("Empty shop", float_minor=0)) as broke:
+        browser = enrolled_browser(broke.terminal_id)
+        choose(browser, "nl", "0470 12 34 56", "proximus-credit-10")
+        session = start_cash(browser)
+        refused = broke.insert(1_000)
+        assert (refused["accepted"], refused["code"]) == (False, "float_insufficient")
+        assert "tegoed" in browser.get("/kiosk/cash/status").json()["notice"]  # in Dutch
+        session.refresh_from_db()
+        assert (session.status, session.inserted_minor) == ("open", 0)
+        assert not Sale.objects.exists()
+        assert broke.device_session(session.id)["returned_minor"] == [1_000]
