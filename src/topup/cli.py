@@ -97,6 +97,12 @@ def cmd_vouchers(args: argparse.Namespace) -> None:
     run(args)
 
 
+def cmd_kiosk(args: argparse.Namespace) -> None:
+    from topup.kiosk_cli import run  # noqa: PLC0415
+
+    run(args)
+
+
 def cmd_sms_gateway(args: argparse.Namespace) -> None:
     _django()
     from topup.sms_gateway import run  # noqa: PLC0415
@@ -250,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     vouchers = sub.add_parser("vouchers", help="recharge vouchers: generate a printable batch, void, expire")
     _add_voucher_arguments(vouchers)
     vouchers.set_defaults(func=cmd_vouchers)
+    kiosk = sub.add_parser("kiosk", help="self-service kiosks: enrol a kiosk's browser, revoke it")
+    _add_kiosk_arguments(kiosk)
+    kiosk.set_defaults(func=cmd_kiosk)
     sms_gateway = sub.add_parser("sms-gateway", help="bind to the SMSC over SMPP and answer SMS commands")
     sms_gateway.set_defaults(func=cmd_sms_gateway)
     _add_job_and_payment_commands(sub)
@@ -274,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_simulators(simulate: argparse.ArgumentParser) -> None:
     from topup.simulators import (  # noqa: PLC0415
         carriers,
+        cash,
         dtone,
         payments,
         phone,
@@ -295,6 +305,7 @@ def _add_simulators(simulate: argparse.ArgumentParser) -> None:
         ("usage", usage, "a packet core posting data usage batches to the platform"),
         ("smsc", smsc, "an SMSC speaking SMPP 3.4, with phones played over HTTP"),
         ("sms", phone_cli, "a phone sending one SMS through the SMSC and printing the replies"),
+        ("cash", cash, "a kiosk's cash acceptor: notes and coins reported as signed events"),
         ("ussd", ussd_phone, "a phone dialling a USSD code through a signing gateway: --from +32… --text 1"),
         (
             "pos",
@@ -350,6 +361,12 @@ def _add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     of_payments.set_defaults(func=cmd_reconcile)
     add_reconcile_carriers(kinds)
+
+
+def _add_kiosk_arguments(parser: argparse.ArgumentParser) -> None:
+    from topup.kiosk_cli import add_arguments  # noqa: PLC0415
+
+    add_arguments(parser)
 
 
 def _add_voucher_arguments(parser: argparse.ArgumentParser) -> None:

@@ -334,3 +334,38 @@ class Mailer(Protocol):
 class NotSent(Exception):
     """Raised by a sender when the peer certainly did not take the message (refused, unreachable):
     safe to retry. Any other exception means "unknown" and is never retried, so nothing goes twice."""
+
+
+# ---------------------------------------------------------------- kiosk devices
+
+
+@runtime_checkable
+class CashAcceptor(Protocol):
+    """The device service of a kiosk's note and coin acceptor. Inserted cash waits in its escrow until the
+    platform has it stacked (the sale is made) or handed back (cancelled). Raises PortUnavailable
+    (code `cash_device_unavailable`) when the device cannot be reached."""
+
+    def open_session(self, session_id: str) -> None: ...
+
+    def hand_back(self, session_id: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderAction:
+    """What a card-present reader is doing: waiting for a card, done, or failed (declined, cancelled)."""
+
+    status: str  # in_progress | succeeded | failed | none
+    payment_ref: str | None = None  # the provider's payment it is processing
+    failure_code: str | None = None
+
+
+@runtime_checkable
+class CardReader(Protocol):
+    """A card-present payment terminal beside a kiosk (Stripe Terminal's readers). The payment itself is
+    a provider payment like any other, settled by its signed webhook; the reader only collects the card."""
+
+    def process(self, reader_id: str, payment_ref: str) -> ReaderAction: ...
+
+    def action(self, reader_id: str) -> ReaderAction: ...
+
+    def cancel(self, reader_id: str) -> ReaderAction: ...

@@ -97,6 +97,7 @@ def _simulators(config: Config, data_dir: Path, webhook_url: str) -> list[Child]
             ],
         ),
         Child("SMSC simulator", ["simulate", "smsc"]),
+        Child("cash acceptor simulator", ["simulate", "cash", "--port", str(config.cash_port)]),
     ] + (  # the aggregator's simulator when a network is routed to it (the demo routes Orange Belgium)
         [Child("DT One simulator", ["simulate", "dtone", "--port", str(config.dtone_port)])]
         if "dtone" in config.carrier_routes.values()
@@ -145,6 +146,8 @@ def banner(config: Config, admin_key: str | None) -> str:
             f"  SMSC sim         smpp://{config.smsc_host}:{config.smsc_port}, phones at "
             f"http://{config.smsc_host}:{config.smsc_http_port}/\n"
             "                   (topup simulate sms --from <a Belgian number> --text SALDO)\n"
+            f"  kiosk            {config.public_url}/kiosk/   (enrol: topup kiosk enrol trm_demo_kiosk)\n"
+            f'  cash acceptor    {config.cash_url}/   (insert: POST /_sim/insert {{"amount_minor": 2000}})\n'
         )
     text += f"  database         {database}\n  data folder      {config.data_dir}\n"
     if admin_key is not None and not config.is_production:

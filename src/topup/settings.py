@@ -163,6 +163,13 @@ class Config:
     fx_quote_ttl_s: int
     fx_max_age_days: int
     charge_currency: dict[str, str]
+    # The self-service kiosk (topup.channels.kiosk): the cash acceptor's device service, the receipt
+    # printer, the idle timeout, and the card reader of the provider's card-present flow.
+    cash_url: str
+    cash_port: int  # the demo's cash acceptor simulator
+    kiosk_printer: str  # file:/path | network:host:9100 | dummy (bytes kept in memory, tests)
+    kiosk_idle_timeout_s: int
+    kiosk_reader_id: str  # the Stripe Terminal reader beside the demo's kiosk
 
     @property
     def is_production(self) -> bool:
@@ -200,7 +207,7 @@ def _charge_currency(raw: dict[str, str]) -> dict[str, str]:
     return charged
 
 
-DEFAULT_PAYMENT_ROUTES = "card=stripe,bancontact=stripe,alipay=stripe,wechat_pay=stripe"
+DEFAULT_PAYMENT_ROUTES = "card=stripe,bancontact=stripe,alipay=stripe,wechat_pay=stripe,card_present=stripe"
 DEFAULT_STRIPE_API_VERSION = "2026-10-28.endive"  # what stripe==16.1.0 pins
 DEFAULT_STRIPE_CARD_PAYMENT_METHOD = "pm_card_threeDSecure2Required"
 DEFAULT_CARRIER_ROUTES = "*=gateway"
@@ -222,6 +229,7 @@ def load_config() -> Config:
     smdp_port = _env_int("SMDP_PORT", port + 3)
     smsc_port = _env_int("SMSC_PORT", port + 4)
     dtone_port = _env_int("DTONE_PORT", port + 7)  # +5 is the SMSC's phones, +6 the chaos relay
+    cash_port = _env_int("CASH_PORT", port + 8)
     env = _env("ENV", "demo")
     production = env == "production"
     secret_key = _env("SECRET_KEY", DEMO_SECRET)
@@ -307,6 +315,11 @@ def load_config() -> Config:
         # weekend and a holiday between two ECB publications.
         fx_max_age_days=_env_int("FX_MAX_AGE_DAYS", 36_500 if env == "demo" else 4),
         charge_currency=_charge_currency(_env_map("CHARGE_CURRENCY", DEFAULT_CHARGE_CURRENCY)),
+        cash_url=_env("CASH_URL", f"http://{host}:{cash_port}").rstrip("/"),
+        cash_port=cash_port,
+        kiosk_printer=_env("KIOSK_PRINTER", f"file:{data_dir / 'kiosk-printer.bin'}"),
+        kiosk_idle_timeout_s=_env_int("KIOSK_IDLE_TIMEOUT_S", 60),
+        kiosk_reader_id=_env("KIOSK_READER_ID", "tmr_demo_kiosk"),
     )
     if config.is_production:
         _refuse_demo_secrets(config)
@@ -468,7 +481,7 @@ WSGI_APPLICATION = "topup.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "channels" / "web" / "templates"],
+        "DIRS": [BASE_DIR / "channels" / "web" / "templates", BASE_DIR / "channels" / "kiosk" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -494,7 +507,7 @@ LANGUAGES = [
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "channels" / "web" / "static"]
+STATICFILES_DIRS = [BASE_DIR / "channels" / "web" / "static", BASE_DIR / "channels" / "kiosk" / "static"]
 WHITENOISE_USE_FINDERS = True  # serve app static files (API docs assets) without a collectstatic step
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

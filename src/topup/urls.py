@@ -21,5 +21,6 @@ urlpatterns = [
     path("", include(sms.urlpatterns)),
     path("", include(es2plus.urlpatterns)),
     path("", include(carrier_callbacks.urlpatterns)),
+    path("", include("topup.channels.kiosk.urls")),
     path("", include("topup.channels.web.urls")),
 ]

@@ -14,9 +14,11 @@ from dataclasses import dataclass, replace
 from topup.adapters.carriers.dtone import DtoneGateway
 from topup.adapters.carriers.http import HttpCarrierGateway
 from topup.adapters.esim.es2plus import Es2PlusClient
+from topup.adapters.kiosk.cash_acceptor import HttpCashAcceptor
 from topup.adapters.messaging.outbox_sms import SmppSmsSender
 from topup.adapters.messaging.smtp import SmtpMailer
 from topup.adapters.payments.stripe import StripePaymentProvider
+from topup.adapters.payments.stripe_terminal import StripeTerminalReader
 from topup.ports import CarrierGateway, PaymentProvider
 from topup.services import notifications, peers
 from topup.services.retail_voids import RetailPaymentProvider
@@ -32,12 +34,13 @@ class Addresses:
     carriers: str
     smdp: str
     dtone: str
+    cash: str = ""
 
     @classmethod
     def of(cls, config: Config) -> Addresses:
         return cls(
             payments=config.payments_url, carriers=config.carriers_url, smdp=config.smdp_url,
-            dtone=config.dtone_url,
+            dtone=config.dtone_url, cash=config.cash_url,
         )  # fmt: skip
 
 
@@ -93,6 +96,8 @@ def build(config: Config = CONFIG, addresses: Addresses | None = None) -> peers.
         },
         carrier_routes=carrier_routes,
         smdp=Es2PlusClient(where.smdp, config.smdp_api_key, requester_id="topup"),
+        cash=HttpCashAcceptor(where.cash) if where.cash else None,
+        card_reader=StripeTerminalReader(where.payments, config.payments_api_key, config.stripe_api_version),
     )
 
 

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 JOURNEYS = ROOT / "tests" / "browser" / "journeys.mjs"
 ARTIFACTS = ROOT / "artifacts"
-SERVE_PORTS = 8  # web, payments, carriers, SM-DP+, SMSC (SMPP), SMSC (HTTP) at +1..+5, DT One at +7
+SERVE_PORTS = 9  # web, payments, carriers, SM-DP+, SMSC (SMPP), SMSC (HTTP) at +1..+5, DT One +7, cash +8
 
 
 def _missing() -> list[str]:

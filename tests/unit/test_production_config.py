@@ -146,7 +146,7 @@ def test_serve_in_production_runs_web_and_worker_only(monkeypatch: pytest.Monkey
     demo = [c.name for c in children_for(_config("demo", smsc_host="127.0.0.1"))]
     assert demo == [
         "payments simulator", "carriers simulator", "SM-DP+ simulator", "SMSC simulator",
-        "web", "SMS gateway", "worker",
+        "cash acceptor simulator", "web", "SMS gateway", "worker",
     ]  # fmt: skip
 
 

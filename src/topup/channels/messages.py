@@ -149,6 +149,21 @@ MESSAGES = {
     "json_too_deep": _("The request body is nested too deeply."),
     "body_too_large": _("The request body is too large."),
     "invalid_character": _("The request contains a character that is not allowed, such as a NUL byte."),
+    # The self-service kiosk: its cash acceptor and its enrolment (topup.domain.kiosk, services.kiosk_*)
+    "cash_denomination_refused": _("This note or coin is not accepted. Take it back and use another one."),
+    "cash_no_change": _(
+        "This note is too large: the kiosk cannot give the difference back as credit. Take it back and use a "
+        "smaller one."
+    ),
+    "cash_session_closed": _("Payment is complete or cancelled: this money was not taken. Take it back."),
+    "cash_not_payable": _("This price cannot be paid in cash. Please pay by card."),
+    "cash_device_unavailable": _("The cash machine is not available right now. Please pay by card."),
+    "cash_session_not_found": _("This cash payment does not exist or has ended."),
+    "cash_session_paid": _("This payment is already complete."),
+    "invalid_cash_event": _("The cash machine sent an unreadable message."),
+    "kiosk_enrolment_invalid": _("This enrolment code is unknown, already used or expired."),
+    "card_reader_unavailable": _("The card reader is not available right now. Please pay cash."),
+    "not_a_kiosk": _("Only a kiosk terminal can report cash from its acceptor."),
 }
 
 # Codes that never reach a customer as such: they signal a bug in our code or data (a broken invariant),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from topup.ports import CarrierGateway, PaymentProvider, SmdpGateway
+from topup.ports import CardReader, CarrierGateway, CashAcceptor, PaymentProvider, SmdpGateway
 
 
 class NotWired(RuntimeError):
@@ -24,6 +24,8 @@ class Peers:
     carriers: Mapping[str, CarrierGateway]  # route name -> adapter (the direct gateway, an aggregator)
     carrier_routes: Mapping[str, str]  # network id -> route name; "*" is every other network
     smdp: SmdpGateway
+    cash: CashAcceptor | None = None  # the kiosk's cash acceptor (its device service); None: no cash
+    card_reader: CardReader | None = None  # the kiosk's card-present reader (Stripe Terminal)
 
     def payment_provider(self, name: str) -> PaymentProvider:
         return self.payments[name]

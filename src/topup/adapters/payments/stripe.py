@@ -97,6 +97,8 @@ def method_parameters(method: str, card_payment_method: str) -> Json:
     """The PaymentIntent parameters that choose and confirm each of our payment methods."""
     if method == "card":
         return {"payment_method_types": ["card"], "payment_method": card_payment_method}
+    if method == "card_present":  # confirmed by the reader the card is tapped on (stripe_terminal.py)
+        return {"payment_method_types": ["card_present"], "capture_method": "automatic"}
     if method == "bancontact":
         return {
             "payment_method_types": ["bancontact"],
@@ -254,12 +256,12 @@ class StripePaymentProvider:
         params: Json = {
             "amount": request.amount.amount_minor,
             "currency": request.amount.currency.lower(),
-            "confirm": True,
+            "confirm": request.method != "card_present",
             "description": request.description,
             "metadata": {"order_id": request.order_id, "payment_id": request.payment_id},
             **method_parameters(request.method, self._card_payment_method),
         }
-        if request.return_url:
+        if request.return_url and request.method != "card_present":
             params["return_url"] = request.return_url
         try:
             intent = self._client.v1.payment_intents.create(

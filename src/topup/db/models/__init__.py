@@ -3,6 +3,7 @@
 from topup.db.models.catalogue import CarrierFloatRecord, CarrierProductRecord, NetworkRecord, PlanRecord
 from topup.db.models.fx import FxRateRecord
 from topup.db.models.jobs import IdempotencyRecord, InboxEvent, Job, SweepLease
+from topup.db.models.kiosk import KioskCashEvent, KioskCashSession, KioskEnrolment
 from topup.db.models.ledger import Account, Transfer
 from topup.db.models.limits import RateCounter
 from topup.db.models.lines import BundleRecord, Line, LineEvent, UsageRow
@@ -36,6 +37,9 @@ __all__ = [
     "IdempotencyRecord",
     "InboxEvent",
     "Job",
+    "KioskCashEvent",
+    "KioskCashSession",
+    "KioskEnrolment",
     "Line",
     "LineEvent",
     "LinePreference",

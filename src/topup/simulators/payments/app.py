@@ -20,6 +20,7 @@ from topup.simulators.payments.errors import Json
 from topup.simulators.payments.idempotency import IdempotencyStore
 from topup.simulators.payments.objects import event_json
 from topup.simulators.payments.state import PaymentBook, new_id
+from topup.simulators.payments.terminal import TerminalReaders
 from topup.simulators.payments.webhooks import WebhookDispatcher
 
 log = logging.getLogger("topup.simulators.payments")
@@ -54,6 +55,7 @@ def build_app(settings: SimulatorSettings) -> web.Application:
     app.add_routes(Api(book, IdempotencyStore(), api_rng).routes())
     app.add_routes(Checkout(book).routes())
     app.add_routes(admin.routes())
+    app.add_routes(TerminalReaders(book, emit).routes())  # Stripe Terminal: card-present readers
 
     async def start_dispatcher(_app: web.Application) -> None:
         await dispatcher.start()

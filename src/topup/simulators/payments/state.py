@@ -29,6 +29,7 @@ CURRENCY_SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "cny": "¥", "hkd": "
 METHOD_NAMES = {"card": "Card", "bancontact": "Bancontact", "alipay": "Alipay", "wechat_pay": "WeChat Pay"}
 METHOD_CURRENCIES = {
     "card": frozenset(CURRENCY_SYMBOLS),
+    "card_present": frozenset(CURRENCY_SYMBOLS),  # Stripe Terminal's readers (terminal.py)
     "bancontact": frozenset({"eur"}),
     "alipay": frozenset({"cny", "eur", "usd", "gbp", "hkd"}),
     "wechat_pay": frozenset({"cny", "eur", "usd", "gbp", "hkd"}),
@@ -277,7 +278,7 @@ class PaymentBook:
                 decline_code=confirmation.behaviour,
                 extra={"payment_intent": {"id": intent.id, "status": intent.status.value}},
             )  # fmt: skip
-        if confirmation.method == "card" and confirmation.behaviour == "succeed":
+        if confirmation.method in {"card", "card_present"} and confirmation.behaviour == "succeed":
             self._succeed(intent, request_key)
             return intent
         intent.next_action = self._next_action(intent)
@@ -350,7 +351,7 @@ class PaymentBook:
             self._emit("checkout.session.completed", objects.session_json(session), request_key)
 
     def _decline(self, intent: Intent, why: str, request_key: str | None) -> None:
-        if intent.method == "card" or why != "customer_declined":
+        if intent.method in {"card", "card_present"} or why != "customer_declined":
             error: Json = {
                 "type": "card_error", "code": "card_declined",
                 "decline_code": "generic_decline" if why == "customer_declined" else why,

@@ -1,0 +1,1 @@
+"""Adapters of the kiosk's own devices: the cash acceptor's device service."""
