@@ -15,6 +15,12 @@ def _django() -> None:
     start_django()
 
 
+def cmd_agents(args: argparse.Namespace) -> None:
+    from topup.agents_cli import run  # noqa: PLC0415
+
+    run(args)
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     from topup.settings import CONFIG  # noqa: PLC0415
 
@@ -252,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reconcile(sub)
     _add_privacy(sub)
     _add_fx(sub)
+    agents = sub.add_parser("agents", help="agent console accounts (password, TOTP) and the audit log")
+    _add_agents_arguments(agents)
+    agents.set_defaults(func=cmd_agents)
     manage = sub.add_parser("manage", help="Django management commands (createsuperuser, shell, ...)")
     manage.add_argument("django_args", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)
@@ -333,6 +342,12 @@ def _add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 def _add_voucher_arguments(parser: argparse.ArgumentParser) -> None:
     from topup.vouchers_cli import add_arguments  # noqa: PLC0415
+
+    add_arguments(parser)
+
+
+def _add_agents_arguments(parser: argparse.ArgumentParser) -> None:
+    from topup.agents_cli import add_arguments  # noqa: PLC0415
 
     add_arguments(parser)
 

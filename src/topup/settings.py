@@ -519,6 +519,12 @@ CONTENT_SECURITY_POLICY = (
 )
 METRICS_TOKEN = CONFIG.metrics_token
 SESSION_ENGINE = "topup.db.sessions"  # sessions are sealed like the rest of the personal data
+# Argon2id first: new and re-hashed passwords use it; the others only read hashes made before.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -215,10 +215,26 @@ def _bundle_message(kind: str, bundle: BundleRecord) -> Outgoing:
     return Outgoing(language, line.msisdn or "", email, str(subject), str(text))
 
 
+def _pay_link_message(order_id: str) -> Outgoing | None:
+    """An agent's payment link for an order, to the customer's number, in the order's language."""
+    from topup.services.agent_sales import pay_link_text  # noqa: PLC0415 - agent_sales enqueues through us
+
+    found = pay_link_text(order_id)
+    if found is None:
+        return None
+    msisdn, language, link = found
+    with translation.override(language):
+        text = _("Pay your top-up (order %(order)s) here: %(link)s") % {"order": order_id, "link": link}
+        return Outgoing(language, msisdn, "", str(_("Your payment link")), str(text))
+
+
 def render(kind: str, ref: str) -> Outgoing | None:
     """The message for a notify job, or None when its subject no longer exists."""
+    if kind == "pay_link":
+        return _pay_link_message(ref)
     if kind in ("receipt", "refund"):
-        order = Order.objects.select_related("line").filter(id=ref).first()
+        # `<order>#<n>`: a receipt an agent resent (its own subject, so it goes out once more).
+        order = Order.objects.select_related("line").filter(id=ref.partition("#")[0]).first()
         return _order_message(kind, order) if order else None
     if kind == "payment_failed":
         payment = Payment.objects.select_related("order", "order__line").filter(id=ref).first()

@@ -1,5 +1,13 @@
 """Persistence of the domain: catalogue, orders and payments, ledger, jobs and API keys."""
 
+from topup.db.models.agents import (
+    AgentNote,
+    AgentProfile,
+    AgentRequest,
+    AgentSale,
+    AuditEntry,
+    IdentityCheck,
+)
 from topup.db.models.catalogue import CarrierFloatRecord, CarrierProductRecord, NetworkRecord, PlanRecord
 from topup.db.models.fx import FxRateRecord
 from topup.db.models.jobs import IdempotencyRecord, InboxEvent, Job, SweepLease
@@ -13,6 +21,12 @@ from topup.db.models.privacy import Erasure
 from topup.db.models.vouchers import RedeemAttempts, Voucher, VoucherBatch
 
 __all__ = [
+    "AgentNote",
+    "AgentProfile",
+    "AgentRequest",
+    "AgentSale",
+    "AuditEntry",
+    "IdentityCheck",
     "AccessToken",
     "Account",
     "ApiKey",

@@ -1,0 +1,142 @@
+"""An agent's assisted sale: a top-up or a new eSIM paid in cash at the counter, or by a payment link the
+customer receives by SMS; and the identity check a new prepaid line needs before it is handed over.
+
+Cash: the order is made paid (`paid_orders.create_paid_order`, provider `counter`), the cash moved into
+the counter's drawer and the sale filed under the customer, all in one transaction. A link: a normal
+order placed on channel `agent`, whose return link (with its order token) the SMS outbox sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from topup.clock import new_id, now
+from topup.db import ledger
+from topup.db.models import AgentSale, IdentityCheck, Job, Order
+from topup.domain import cash_drawer
+from topup.domain.agents import IdentityFacts
+from topup.domain.errors import InvalidInput
+from topup.services import notifications, orders
+from topup.services.agent_audit import Actor, record
+from topup.services.agent_customers import customer_index, masked
+from topup.services.idempotency import make_key, scoped
+from topup.services.paid_orders import PaidBy, create_paid_order
+from topup.settings import CONFIG
+
+PAY_LINK_KIND = "pay_link"
+
+
+@dataclass(frozen=True, slots=True)
+class SaleRequest:
+    """What the agent sells: a plan for the customer's number (`new_esim`: a new eSIM line instead)."""
+
+    plan_id: str
+    customer_ref: str  # the customer found: a number (E.164) or an ICCID
+    new_esim: bool
+    language: str
+    identity: IdentityFacts | None = None  # required for a new line
+
+
+def _quote_request(sale: SaleRequest) -> orders.QuoteRequest:
+    if sale.new_esim:
+        return orders.QuoteRequest(sale.plan_id, new_esim=True)
+    if sale.customer_ref.startswith("+"):
+        return orders.QuoteRequest(sale.plan_id, msisdn=sale.customer_ref, network_confirmed=True)
+    return orders.QuoteRequest(sale.plan_id, iccid=sale.customer_ref)
+
+
+def _require_identity(sale: SaleRequest) -> IdentityFacts | None:
+    if sale.new_esim and sale.identity is None:
+        raise InvalidInput(
+            "a new prepaid line needs an identity check first", code="identity_check_required",
+            field="document_type",
+        )  # fmt: skip
+    return sale.identity if sale.new_esim else None
+
+
+def sell_for_cash(actor: Actor, counter: str, sale: SaleRequest) -> Order:
+    """The order paid in cash at `counter`, queued for delivery; the identity check kept with it."""
+    identity = _require_identity(sale)
+    priced = orders.price(_quote_request(sale))
+    order_id = new_id("ord")
+    paid_by = PaidBy(cash_drawer.PROVIDER, "cash", f"{counter}/{order_id}", "counter_cash", actor.username)
+    at = now()
+    with transaction.atomic():
+        order, _payment = create_paid_order(priced, paid_by, channel="agent", language=sale.language, at=at,
+                                            order_id=order_id)  # fmt: skip
+        ledger.post(cash_drawer.cash_taken(order.id, counter, priced.quote.total), now=at, order_id=order.id)
+        _file_sale(actor, order, sale, method="cash", counter=counter)
+        if identity is not None:
+            _identity_check(actor, order, identity)
+        record(actor, "sale_cash", order.id, f"{sale.plan_id} {priced.quote.total} at {counter}")
+    return order
+
+
+def sell_by_link(actor: Actor, sale: SaleRequest, attempt_key: str) -> Order:
+    """An order awaiting payment whose payment link goes to the customer's number by SMS."""
+    identity = _require_identity(sale)
+    if not sale.customer_ref.startswith("+"):
+        raise InvalidInput("a payment link is sent to a phone number", code="link_needs_number", field="q")
+    idem = make_key(scoped("agent-sales", str(actor.user_id)), attempt_key, {"plan": sale.plan_id})
+    stored = orders.place_order(
+        _quote_request(sale), payment_method="card", channel="agent", language=sale.language, idem=idem
+    )
+    body = stored.body
+    order = Order.objects.get(id=str(body["id"]))
+    token = str(body.get("order_token", ""))
+    at = now()
+    with transaction.atomic():
+        if not AgentSale.objects.filter(order=order).exists():
+            sale_row = _file_sale(actor, order, sale, method="link", counter="")
+            AgentSale.objects.filter(id=sale_row.id).update(
+                pay_link=f"{CONFIG.public_url}/orders/{order.id}?token={token}"
+            )
+            if identity is not None:
+                _identity_check(actor, order, identity)
+            Job.objects.bulk_create(
+                [Job(id=new_id("job"), kind=notifications.JOB_KIND, subject_id=f"{PAY_LINK_KIND}:{order.id}",
+                     run_after=at, created_at=at)],
+                ignore_conflicts=True,
+            )  # fmt: skip
+            record(actor, "sale_link", order.id, f"{sale.plan_id} link sent to {masked(sale.customer_ref)}")
+    return order
+
+
+def _file_sale(actor: Actor, order: Order, sale: SaleRequest, *, method: str, counter: str) -> AgentSale:
+    return AgentSale.objects.create(
+        order=order, customer_index=customer_index(sale.customer_ref),
+        msisdn=sale.customer_ref if sale.customer_ref.startswith("+") else "", method=method, counter=counter,
+        agent_id=actor.user_id, created_at=now(),
+    )  # fmt: skip
+
+
+def _identity_check(actor: Actor, order: Order, facts: IdentityFacts) -> None:
+    IdentityCheck.objects.create(
+        order=order, document_type=facts.document_type.value, document_last4=facts.last4,
+        nationality=facts.nationality, checked_by_id=actor.user_id, checked_at=now(),
+    )  # fmt: skip
+    record(actor, "identity_check", order.id, f"{facts.document_type.value} ••{facts.last4[-2:]}")
+
+
+def pay_link_text(order_id: str) -> tuple[str, str, str] | None:
+    """(number, language, SMS text) of an agent's payment link, for the notification outbox."""
+    sale = AgentSale.objects.select_related("order").filter(order_id=order_id, method="link").first()
+    if sale is None or not sale.msisdn:
+        return None
+    return sale.msisdn, sale.order.language, sale.pay_link
+
+
+def resend_receipt(actor: Actor, order_id: str) -> None:
+    """Queue the receipt of a delivered order again (SMS and e-mail through the outbox)."""
+    order = Order.objects.filter(id=order_id, status="delivered").first()
+    if order is None:
+        raise InvalidInput("only a delivered order has a receipt", code="no_receipt", field="order_id")
+    count = Job.objects.filter(kind=notifications.JOB_KIND, subject_id__startswith=f"receipt:{order_id}").count()
+    at = now()
+    Job.objects.create(
+        id=new_id("job"), kind=notifications.JOB_KIND, subject_id=f"receipt:{order_id}#{count + 1}",
+        run_after=at, created_at=at,
+    )  # fmt: skip
+    record(actor, "resend_receipt", order_id)
