@@ -11,7 +11,9 @@ from topup.process import start_django
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="agents_action", required=True)
-    create = actions.add_parser("create", help="create an agent: prints a one-time password and the TOTP setup")
+    create = actions.add_parser(
+        "create", help="create an agent: prints a one-time password and the TOTP setup"
+    )
     create.add_argument("username")
     create.add_argument("--role", default="agent", help="agent, supervisor or admin")
     create.add_argument("--refund-limit", default="0", help="refunds and goodwill up to this (EUR) alone")
@@ -28,18 +30,18 @@ def run(args: argparse.Namespace) -> None:
     if args.agents_action == "audit-verify":
         count, broken = agent_audit.verify()
         if broken is not None:
-            print(f"audit log BROKEN at row {broken} ({count} rows)")
+            sys.stdout.write(f"audit log BROKEN at row {broken} ({count} rows)\n")
             sys.exit(1)
-        print(f"audit log intact: {count} rows")
+        sys.stdout.write(f"audit log intact: {count} rows\n")
         return
     try:
         made = agent_auth.create_agent(args.username, args.role, args.refund_limit, args.counter)
     except DomainError as exc:
-        print(f"refused: {exc.code}: {exc}", file=sys.stderr)
+        sys.stderr.write(f"refused: {exc.code}: {exc}\n")
         sys.exit(2)
-    print(f"agent {made.username} created ({args.role}, refund limit EUR {args.refund_limit})")
-    print(f"one-time password: {made.password}")
-    print(f"TOTP provisioning URI (add it to an authenticator app): {made.provisioning_uri}")
+    sys.stdout.write(f"agent {made.username} created ({args.role}, refund limit EUR {args.refund_limit})\n")
+    sys.stdout.write(f"one-time password: {made.password}\n")
+    sys.stdout.write(f"TOTP provisioning URI (add it to an authenticator app): {made.provisioning_uri}\n")
     if not args.no_qr:
         import segno  # noqa: PLC0415
 

@@ -109,7 +109,9 @@ def identity_facts(document_type: str, last4: str, nationality: str = "") -> Ide
     try:
         kind = DocumentType(document_type)
     except ValueError:
-        raise InvalidInput("choose a document type", code="invalid_document_type", field="document_type") from None
+        raise InvalidInput(
+            "choose a document type", code="invalid_document_type", field="document_type"
+        ) from None
     tail = re.sub(r"[\s.\-]", "", last4).upper()
     if not _LAST4.fullmatch(tail):
         raise InvalidInput(
@@ -118,7 +120,9 @@ def identity_facts(document_type: str, last4: str, nationality: str = "") -> Ide
         )  # fmt: skip
     country = nationality.strip().upper()
     if country and not _NATIONALITY.fullmatch(country):
-        raise InvalidInput("nationality is a 2-letter country code", code="invalid_nationality", field="nationality")
+        raise InvalidInput(
+            "nationality is a 2-letter country code", code="invalid_nationality", field="nationality"
+        )
     return IdentityFacts(kind, tail, country)
 
 

@@ -23,7 +23,9 @@ def cash_drawer(counter: str, currency: str = "EUR") -> AccountSpec:
 
 
 def goodwill_expense(currency: str = "EUR") -> AccountSpec:
-    return AccountSpec(f"goodwill_expense:{currency}", "Goodwill expense", AccountType.EXPENSE, currency, False)
+    return AccountSpec(
+        f"goodwill_expense:{currency}", "Goodwill expense", AccountType.EXPENSE, currency, False
+    )
 
 
 def cash_taken(order_id: str, counter: str, amount: Money) -> list[Posting]:
@@ -50,7 +52,7 @@ def goodwill_credit(request_id: str, line_id: str, amount: Money) -> list[Postin
     """Goodwill credit on a hosted line: our expense, the customer's credit."""
     return [
         Posting(
-            f"{request_id}:goodwill", goodwill_expense(amount.currency), line_credit(line_id, amount.currency),
-            amount, "goodwill_credit",
+            f"{request_id}:goodwill", goodwill_expense(amount.currency),
+            line_credit(line_id, amount.currency), amount, "goodwill_credit",
         )
     ]  # fmt: skip

@@ -25,6 +25,13 @@ class Actor:
     user_id: int | None
     username: str
 
+    @property
+    def signed_in_id(self) -> int:
+        """The user id of a signed-in agent (rows they write name them); refused for an unknown actor."""
+        if self.user_id is None:
+            raise PermissionError("this action needs a signed-in agent")
+        return self.user_id
+
 
 def _fields(entry: AuditEntry) -> tuple[str, ...]:
     return (

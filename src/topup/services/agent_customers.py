@@ -81,9 +81,16 @@ def timeline(actor: Actor, ref: str) -> list[Event]:
     events: list[Event] = []
     for order in orders_of(ref):
         total = Money(order.total_minor, order.currency)
-        events.append(Event(order.created_at, "order", f"{order.plan_id} {total} ({order.channel})", order.id))
+        events.append(
+            Event(order.created_at, "order", f"{order.plan_id} {total} ({order.channel})", order.id)
+        )
         events += [
-            Event(p.created_at, "payment", f"{p.provider}/{p.method} {p.status} {p.refund_status}".strip(), order.id)
+            Event(
+                p.created_at,
+                "payment",
+                f"{p.provider}/{p.method} {p.status} {p.refund_status}".strip(),
+                order.id,
+            )
             for p in order.payments.all()
         ]
         events += [
@@ -106,7 +113,12 @@ def timeline(actor: Actor, ref: str) -> list[Event]:
             customer_index=index).select_related("author")
     ]  # fmt: skip
     events += [
-        Event(r.created_at, "request", f"{r.kind} {Money(r.amount_minor, r.currency)} {r.status}", r.order_id or "")
+        Event(
+            r.created_at,
+            "request",
+            f"{r.kind} {Money(r.amount_minor, r.currency)} {r.status}",
+            r.order_id or "",
+        )
         for r in AgentRequest.objects.filter(customer_index=index)
     ]
     return sorted(events, key=lambda e: e.at, reverse=True)
@@ -124,7 +136,7 @@ def add_note(actor: Actor, ref: str, text: str) -> None:
     if not text.strip() or len(text) > 2000:
         raise InvalidInput("write a note of at most 2000 characters", code="invalid_note", field="text")
     AgentNote.objects.create(
-        id=new_id("note"), customer_index=customer_index(ref), text=text.strip(), author_id=actor.user_id,
-        created_at=now(),
+        id=new_id("note"), customer_index=customer_index(ref), text=text.strip(),
+        author_id=actor.signed_in_id, created_at=now(),
     )  # fmt: skip
     record(actor, "note", masked(ref))

@@ -31,7 +31,7 @@ from topup.services.agent_customers import customer_index, masked
 EXECUTING = "executing"
 
 
-def _limit_minor(user_id: int | None) -> int:
+def _limit_minor(user_id: int) -> int:
     return int(AgentProfile.objects.values_list("refund_limit_minor", flat=True).get(user_id=user_id))
 
 
@@ -49,7 +49,9 @@ def request_goodwill(actor: Actor, customer_ref: str, amount_text: str, reason: 
     line = Line.objects.filter(msisdn=customer_ref).first() or Line.objects.filter(iccid=customer_ref).first()
     if line is None:
         raise InvalidInput(
-            "goodwill credit is given on one of our eSIM lines", code="goodwill_needs_hosted_line", field="amount"
+            "goodwill credit is given on one of our eSIM lines",
+            code="goodwill_needs_hosted_line",
+            field="amount",
         )
     amount = parse_money(amount_text, line.currency)
     if not amount.is_positive():
@@ -63,18 +65,26 @@ def _create(
 ) -> AgentRequest:  # fmt: skip
     if not reason.strip():
         raise InvalidInput("say why", code="reason_required", field="reason")
-    alone = within_limit(amount.amount_minor, _limit_minor(actor.user_id))
+    alone = within_limit(amount.amount_minor, _limit_minor(actor.signed_in_id))
     status = RequestStatus.APPROVED if alone else RequestStatus.PENDING
     try:
         with transaction.atomic():
             row = AgentRequest.objects.create(
                 id=new_id("req"), kind=kind.value, status=status.value, order=order, line=line,
-                customer_index=customer_index(ref), amount_minor=amount.amount_minor, currency=amount.currency,
-                reason=reason.strip()[:500], requested_by_id=actor.user_id, created_at=now(),
+                customer_index=customer_index(ref), amount_minor=amount.amount_minor,
+                currency=amount.currency, reason=reason.strip()[:500], requested_by_id=actor.signed_in_id,
+                created_at=now(),
             )  # fmt: skip
-            record(actor, f"{kind.value}_requested", order.id if order else masked(ref), f"{amount} {status.value}")
+            record(
+                actor,
+                f"{kind.value}_requested",
+                order.id if order else masked(ref),
+                f"{amount} {status.value}",
+            )
     except IntegrityError:
-        raise Conflict("a refund of this order is already asked for", code="refund_already_requested") from None
+        raise Conflict(
+            "a refund of this order is already asked for", code="refund_already_requested"
+        ) from None
     if alone:
         execute(actor, row.id)
         row.refresh_from_db()
@@ -86,7 +96,7 @@ def decide(actor: Actor, role: Role, request_id: str, *, approve: bool) -> Agent
     row = AgentRequest.objects.filter(id=request_id).first()
     if row is None:
         raise NotFound("no such request", code="request_not_found", field="request_id")
-    check_decider(row.requested_by_id, actor.user_id or 0, role)
+    check_decider(row.requested_by_id, actor.signed_in_id, role)
     new = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     with transaction.atomic():
         changed = AgentRequest.objects.filter(id=request_id, status=RequestStatus.PENDING.value).update(
@@ -103,9 +113,9 @@ def decide(actor: Actor, role: Role, request_id: str, *, approve: bool) -> Agent
 
 def execute(actor: Actor, request_id: str) -> str:
     """Carry out an approved request once; its outcome code (or `already_executed`)."""
-    claimed = AgentRequest.objects.filter(id=request_id, status=RequestStatus.APPROVED.value, outcome="").update(
-        outcome=EXECUTING
-    )
+    claimed = AgentRequest.objects.filter(
+        id=request_id, status=RequestStatus.APPROVED.value, outcome=""
+    ).update(outcome=EXECUTING)
     if not claimed:
         return "already_executed"
     row = AgentRequest.objects.get(id=request_id)
@@ -128,13 +138,17 @@ def _goodwill(row: AgentRequest) -> str:
     amount = Money(row.amount_minor, row.currency)
     at = now()
     with transaction.atomic():
-        Line.objects.filter(id=row.line_id).update(credit_minor=F("credit_minor") + row.amount_minor, updated_at=at)
+        Line.objects.filter(id=row.line_id).update(
+            credit_minor=F("credit_minor") + row.amount_minor, updated_at=at
+        )
         ledger.post(cash_drawer.goodwill_credit(row.id, str(row.line_id), amount), now=at)
     return "credited"
 
 
 def pending() -> list[AgentRequest]:
-    return list(AgentRequest.objects.filter(status=RequestStatus.PENDING.value).select_related("requested_by"))
+    return list(
+        AgentRequest.objects.filter(status=RequestStatus.PENDING.value).select_related("requested_by")
+    )
 
 
 def of_agent(user_id: int) -> list[AgentRequest]:

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from topup.clock import new_id, now
 from topup.db import ledger
-from topup.db.models import AgentSale, IdentityCheck, Job, Order
+from topup.db.models import AgentProfile, AgentSale, IdentityCheck, Job, Order
 from topup.domain import cash_drawer
 from topup.domain.agents import IdentityFacts
 from topup.domain.errors import InvalidInput
@@ -54,6 +54,11 @@ def _require_identity(sale: SaleRequest) -> IdentityFacts | None:
             field="document_type",
         )  # fmt: skip
     return sale.identity if sale.new_esim else None
+
+
+def agent_counter(actor: Actor) -> str:
+    """The counter whose cash drawer this agent sells from."""
+    return str(AgentProfile.objects.values_list("counter", flat=True).get(user_id=actor.signed_in_id))
 
 
 def sell_for_cash(actor: Actor, counter: str, sale: SaleRequest) -> Order:
@@ -108,14 +113,14 @@ def _file_sale(actor: Actor, order: Order, sale: SaleRequest, *, method: str, co
     return AgentSale.objects.create(
         order=order, customer_index=customer_index(sale.customer_ref),
         msisdn=sale.customer_ref if sale.customer_ref.startswith("+") else "", method=method, counter=counter,
-        agent_id=actor.user_id, created_at=now(),
+        agent_id=actor.signed_in_id, created_at=now(),
     )  # fmt: skip
 
 
 def _identity_check(actor: Actor, order: Order, facts: IdentityFacts) -> None:
     IdentityCheck.objects.create(
         order=order, document_type=facts.document_type.value, document_last4=facts.last4,
-        nationality=facts.nationality, checked_by_id=actor.user_id, checked_at=now(),
+        nationality=facts.nationality, checked_by_id=actor.signed_in_id, checked_at=now(),
     )  # fmt: skip
     record(actor, "identity_check", order.id, f"{facts.document_type.value} ••{facts.last4[-2:]}")
 
@@ -133,7 +138,9 @@ def resend_receipt(actor: Actor, order_id: str) -> None:
     order = Order.objects.filter(id=order_id, status="delivered").first()
     if order is None:
         raise InvalidInput("only a delivered order has a receipt", code="no_receipt", field="order_id")
-    count = Job.objects.filter(kind=notifications.JOB_KIND, subject_id__startswith=f"receipt:{order_id}").count()
+    count = Job.objects.filter(
+        kind=notifications.JOB_KIND, subject_id__startswith=f"receipt:{order_id}"
+    ).count()
     at = now()
     Job.objects.create(
         id=new_id("job"), kind=notifications.JOB_KIND, subject_id=f"receipt:{order_id}#{count + 1}",

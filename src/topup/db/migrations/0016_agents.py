@@ -7,10 +7,10 @@ test flushes) bypasses row triggers: the platform's role in production should no
 """
 
 import django.db.models.deletion
-import topup.db.fields
 from django.conf import settings
 from django.db import migrations, models
 
+import topup.db.fields
 
 SQLITE = [
     "CREATE TABLE agent_audit_unlock (flag INTEGER NOT NULL)",

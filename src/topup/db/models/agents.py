@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from topup.db.fields import BlindIndexField, EncryptedTextField, PersonalManager
+from topup.db.fields import EncryptedTextField, PersonalManager
 
 
 class AgentProfile(models.Model):
@@ -89,7 +89,9 @@ class AgentRequest(models.Model):
     id = models.CharField(primary_key=True, max_length=40)
     kind = models.CharField(max_length=10)  # refund | goodwill
     status = models.CharField(max_length=10)  # topup.domain.agents.RequestStatus
-    order = models.ForeignKey("topup.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    order = models.ForeignKey(
+        "topup.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     line = models.ForeignKey("topup.Line", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     customer_index = models.CharField(max_length=64, db_index=True)
     amount_minor = models.BigIntegerField()
