@@ -11,7 +11,14 @@ from topup.db.models import AgentProfile, AuditEntry
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/agent/", "/agent/customer", "/agent/orders/ord_x", "/agent/requests", "/agent/approvals", "/agent/audit"]
+PAGES = [
+    "/agent/",
+    "/agent/customer",
+    "/agent/orders/ord_x",
+    "/agent/requests",
+    "/agent/approvals",
+    "/agent/audit",
+]
 POSTS = [
     "/agent/",
     "/agent/customer/note",
@@ -87,7 +94,8 @@ def test_five_failures_lock_the_account_even_for_the_right_password(alice: Agent
     assert _to_sign_in(client.get("/agent/"))
     actions = list(AuditEntry.objects.values_list("action", flat=True))
     assert actions.count("sign_in_failed") == 5
-    assert "locked_out" in actions and actions[-1] == "sign_in_refused_locked"
+    assert "locked_out" in actions
+    assert actions[-1] == "sign_in_refused_locked"
 
 
 def test_wrong_totp_codes_count_towards_the_lock(alice: Agent) -> None:

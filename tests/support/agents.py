@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyotp
+import pytest
+from django.db import connection
 from django.test import Client
 
 from topup.services import agent_auth
@@ -31,7 +34,29 @@ def signed_in(agent: Agent, step_offset: int = 0, client: Client | None = None, 
     """A client through both factors (CSRF not enforced; tests about CSRF make their own client)."""
     client = client or Client()
     answer = client.post("/agent/sign-in", {"username": agent.username, "password": agent.password})
-    assert answer.status_code == 302 and answer["Location"].endswith("/agent/sign-in/code"), answer
+    assert answer.status_code == 302, answer
+    assert answer["Location"].endswith("/agent/sign-in/code"), answer
     answer = client.post("/agent/sign-in/code", {"code": code or agent.code(step_offset)})
-    assert answer.status_code == 302 and answer["Location"].endswith("/agent/"), answer.content[:500]
+    assert answer.status_code == 302, answer.content[:500]
+    assert answer["Location"].endswith("/agent/"), answer.content[:500]
     return client
+
+
+@pytest.fixture
+def audit_flushable(transactional_db: None) -> Iterator[None]:
+    """Let the test database be emptied after a test that wrote audit rows. On SQLite the audit table
+    refuses DELETE unless `agent_audit_unlock` holds a row: it is emptied (locked) for the test and
+    filled just before pytest-django's flush. PostgreSQL's flush is a TRUNCATE, which row triggers
+    do not see."""
+    _unlock(on=False)
+    yield
+    _unlock(on=True)
+
+
+def _unlock(*, on: bool) -> None:
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM agent_audit_unlock")
+        if on:
+            cursor.execute("INSERT INTO agent_audit_unlock (flag) VALUES (1)")

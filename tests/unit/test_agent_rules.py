@@ -70,8 +70,10 @@ def test_a_supervisor_decides_but_never_their_own_request() -> None:
 @pytest.mark.parametrize("tail", ["1234", "ab12", " 12-34 ", "X9Z1"])
 def test_identity_check_keeps_four_characters(tail: str) -> None:
     facts = identity_facts("passport", tail, "be")
-    assert len(facts.last4) == 4 and facts.last4 == facts.last4.upper()
-    assert facts.document_type is DocumentType.PASSPORT and facts.nationality == "BE"
+    assert len(facts.last4) == 4
+    assert facts.last4 == facts.last4.upper()
+    assert facts.document_type is DocumentType.PASSPORT
+    assert facts.nationality == "BE"
 
 
 @pytest.mark.parametrize("tail", ["", "123", "12345", "591-1234567-89", "EL123456", "12 34 5"])
@@ -88,7 +90,9 @@ def test_identity_check_refuses_unknown_documents_and_nationalities() -> None:
         identity_facts("eid", "1234", "Belgium")
 
 
-@pytest.mark.parametrize("text", ["0470 12 34 56", "+32470123456", "0032 470 12 34 56", "470123456", "0470/12.34.56"])
+@pytest.mark.parametrize(
+    "text", ["0470 12 34 56", "+32470123456", "0032 470 12 34 56", "470123456", "0470/12.34.56"]
+)
 def test_search_reads_a_number_in_any_format(text: str) -> None:
     assert classify_query(text) == (QueryKind.MSISDN, "+32470123456")
 

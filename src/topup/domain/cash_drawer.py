@@ -53,6 +53,6 @@ def goodwill_credit(request_id: str, line_id: str, amount: Money) -> list[Postin
     return [
         Posting(
             f"{request_id}:goodwill", goodwill_expense(amount.currency),
-            line_credit(line_id, amount.currency), amount, "goodwill_credit",
+            line_credit(line_id.lower(), amount.currency), amount, "goodwill_credit",
         )
     ]  # fmt: skip

@@ -138,9 +138,10 @@ def _goodwill(row: AgentRequest) -> str:
     amount = Money(row.amount_minor, row.currency)
     at = now()
     with transaction.atomic():
-        Line.objects.filter(id=row.line_id).update(
+        if row.line_id is None or not Line.objects.filter(id=row.line_id).update(
             credit_minor=F("credit_minor") + row.amount_minor, updated_at=at
-        )
+        ):
+            raise Conflict("goodwill credit needs a hosted line", code="goodwill_needs_hosted_line")
         ledger.post(cash_drawer.goodwill_credit(row.id, str(row.line_id), amount), now=at)
     return "credited"
 

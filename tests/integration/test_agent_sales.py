@@ -1,0 +1,201 @@
+"""The agent console end to end with the SM-DP+ and payment simulators: find a customer by any way of
+writing their number, sell a new eSIM for cash with its identity check, show its QR code, refund it above
+the agent's limit only after a supervisor approves (cash back out of the drawer, the ledger balanced),
+goodwill credit, a payment link sent by SMS, and resending a receipt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.integration.conftest import run_jobs_until_idle
+from tests.support.agents import Agent, audit_flushable, make_agent, signed_in  # noqa: F401 - a fixture
+from topup.db import ledger
+from topup.db.models import AgentRequest, AuditEntry, IdentityCheck, Job, Line, Order
+from topup.services import agent_audit, notifications
+
+pytestmark = pytest.mark.usefixtures("audit_flushable")
+
+DRAWER = "cash_drawer:desk1:EUR"
+
+
+@pytest.fixture
+def world(seeded: None, live_server: Any, smdp_simulator: str) -> tuple[Agent, Agent]:
+    return make_agent("alice", "agent", "25.00"), make_agent("sam", "supervisor", "100.00")
+
+
+def _find(client: Client, text: str) -> None:
+    answer = client.post("/agent/", {"q": text})
+    assert answer.status_code == 302, answer.content[:300]
+    assert answer["Location"].endswith("/agent/customer"), answer.content[:300]
+
+
+def _sell_esim(client: Client, plan_id: str, last4: str = "1234") -> Any:
+    return client.post(
+        "/agent/customer/sell",
+        {"kind": "esim", "plan_id": plan_id, "pay": "cash", "document_type": "eid", "document_last4": last4},
+    )
+
+
+def _order_id(answer: Any) -> str:
+    assert answer.status_code == 302, answer.content[:500]
+    return str(answer["Location"]).rsplit("/", 1)[1]
+
+
+def _balanced() -> None:
+    for totals in ledger.trial_balance():
+        assert totals.balanced, totals
+
+
+@pytest.mark.parametrize("written", ["0470 12 34 56", "+32470123456", "0032 470 12 34 56", "470123456"])
+def test_one_customer_whatever_way_the_number_is_written(world: tuple[Agent, Agent], written: str) -> None:
+    alice, _sam = world
+    client = signed_in(alice)
+    _find(client, "0470 12 34 56")
+    order_id = _order_id(_sell_esim(client, "esim-1d-1gb"))
+    _find(client, written)
+    page = client.get("/agent/customer").content.decode()
+    assert order_id[-8:] in page
+    assert "+32470123456" not in page  # masked
+    assert "+32 470 •• •• 56" in page
+
+
+def test_cash_esim_sale_then_refund_above_the_limit_after_approval(world: tuple[Agent, Agent]) -> None:
+    alice, sam = world
+    client = signed_in(alice)
+    _find(client, "0470 12 34 56")
+    order_id = _order_id(_sell_esim(client, "esim-30d-unlimited"))  # 34.99 > alice's 25.00
+    check = IdentityCheck.objects.get(order_id=order_id)
+    assert (check.document_type, check.document_last4, check.checked_by.username) == ("eid", "1234", "alice")
+    assert ledger.balance_of(DRAWER) == 3499
+    run_jobs_until_idle()
+    order = Order.objects.get(id=order_id)
+    assert (order.status, order.channel) == ("delivered", "agent")
+    page = client.get(f"/agent/orders/{order_id}").content.decode()
+    assert "<svg" in page
+    assert order.line is not None
+    assert order.line.activation_code in page
+
+    assert client.post(f"/agent/orders/{order_id}/refund", {"reason": "wrong phone"}).status_code == 302
+    request = AgentRequest.objects.get(order_id=order_id)
+    assert request.status == "pending"
+    assert client.post(f"/agent/approvals/{request.id}", {"decision": "approve"}).status_code == 403
+    assert Order.objects.get(id=order_id).status == "delivered"
+
+    boss = signed_in(sam)
+    assert order_id[-8:] in boss.get("/agent/approvals").content.decode()
+    assert boss.post(f"/agent/approvals/{request.id}", {"decision": "approve"}).status_code == 302
+    assert boss.post(f"/agent/approvals/{request.id}", {"decision": "approve"}).status_code == 409
+    run_jobs_until_idle()
+    request.refresh_from_db()
+    assert (request.status, request.outcome, request.decided_by.username) == (
+        "executed",
+        "refund_queued",
+        "sam",
+    )
+    assert Order.objects.get(id=order_id).status == "refunded"
+    assert ledger.balance_of(DRAWER) == 0  # the cash went back out of the drawer
+    _balanced()
+    actions = list(AuditEntry.objects.values_list("action", flat=True))
+    for step in (
+        "search",
+        "sale_cash",
+        "identity_check",
+        "refund_requested",
+        "refund_approved",
+        "refund_executed",
+    ):
+        assert step in actions
+    assert agent_audit.verify() == (len(actions), None)
+    audit_page = boss.get("/agent/audit").content.decode()
+    assert "refund_approved" in audit_page
+    assert "sale_cash" in audit_page
+
+
+def test_a_refund_within_the_limit_executes_at_once(world: tuple[Agent, Agent]) -> None:
+    alice, _sam = world
+    client = signed_in(alice)
+    _find(client, "0470123456")
+    order_id = _order_id(_sell_esim(client, "esim-1d-1gb"))
+    run_jobs_until_idle()
+    client.post(f"/agent/orders/{order_id}/refund", {"reason": "changed mind"})
+    assert client.post(f"/agent/orders/{order_id}/refund", {"reason": "again"}).status_code == 400
+    run_jobs_until_idle()
+    assert AgentRequest.objects.get(order_id=order_id).status == "executed"
+    assert Order.objects.get(id=order_id).status == "refunded"
+    assert ledger.balance_of(DRAWER) == 0
+
+
+def test_the_identity_check_keeps_four_characters_and_nothing_else(world: tuple[Agent, Agent]) -> None:
+    alice, _sam = world
+    client = signed_in(alice)
+    _find(client, "0470123456")
+    for refused in ("591123456789", "12345", "", "12"):
+        answer = _sell_esim(client, "esim-1d-1gb", last4=refused)
+        assert answer.status_code == 400, refused
+    assert not Order.objects.exists()
+    assert not IdentityCheck.objects.exists()
+    no_check = client.post("/agent/customer/sell", {"kind": "esim", "plan_id": "esim-1d-1gb", "pay": "cash"})
+    assert no_check.status_code == 400
+    assert not Order.objects.exists()
+    _order_id(_sell_esim(client, "esim-1d-1gb", last4="9876"))
+    fields = {f.name for f in IdentityCheck._meta.get_fields()}
+    assert fields == {
+        "id",
+        "order",
+        "document_type",
+        "document_last4",
+        "nationality",
+        "checked_by",
+        "checked_at",
+    }
+
+
+def test_goodwill_credit_on_a_hosted_line(world: tuple[Agent, Agent]) -> None:
+    alice, _sam = world
+    client = signed_in(alice)
+    _find(client, "0470123456")
+    order_id = _order_id(_sell_esim(client, "esim-1d-1gb"))
+    run_jobs_until_idle()
+    line = Line.objects.get(orders__id=order_id)
+    _find(client, line.iccid)
+    assert client.post("/agent/customer/goodwill", {"amount": "5.00", "reason": "outage"}).status_code == 302
+    line.refresh_from_db()
+    assert line.credit_minor == 500
+    assert ledger.balance_of(f"line_credit:{line.id.lower()}:EUR") == 500
+    _balanced()
+    big = client.post("/agent/customer/goodwill", {"amount": "30.00", "reason": "big outage"})
+    assert big.status_code == 302
+    assert AgentRequest.objects.filter(kind="goodwill", status="pending").count() == 1
+    line.refresh_from_db()
+    assert line.credit_minor == 500  # waits for a supervisor
+
+
+def test_a_payment_link_by_sms_and_a_resent_receipt(
+    world: tuple[Agent, Agent], payments_simulator: str
+) -> None:
+    alice, _sam = world
+    client = signed_in(alice)
+    _find(client, "0470 12 34 56")
+    answer = client.post(
+        "/agent/customer/sell",
+        {"kind": "topup", "plan_id": "proximus-credit-10", "pay": "link", "attempt": "a1"},
+    )
+    order_id = _order_id(answer)
+    order = Order.objects.get(id=order_id)
+    assert (order.status, order.channel) == ("awaiting_payment", "agent")
+    assert Job.objects.filter(kind="notify", subject_id=f"pay_link:{order_id}").exists()
+    message = notifications.render("pay_link", order_id)
+    assert message is not None
+    assert message.sms_to == "+32470123456"
+    assert f"/orders/{order_id}?token=" in message.text
+
+    esim_order = _order_id(_sell_esim(client, "esim-1d-1gb"))
+    run_jobs_until_idle()
+    assert client.post(f"/agent/orders/{esim_order}/resend").status_code == 302
+    assert client.post(f"/agent/orders/{esim_order}/resend").status_code == 302
+    resent = Job.objects.filter(subject_id__startswith=f"receipt:{esim_order}#").count()
+    assert resent == 2
+    assert notifications.render("receipt", f"{esim_order}#1") is not None
