@@ -122,7 +122,7 @@ async function agentSells(desk) {
   const decoded = jsQR(new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length), png.width, png.height);
   const shown = await page.locator(".qr .mono").innerText();
   check(decoded && decoded.data === shown && shown.startsWith("LPA:1$"), `QR code reads ${decoded?.data}, page shows ${shown}`);
-  check((await page.locator(".facts").innerText()).includes("passport ··4321"), "the identity check is on the order");
+  check((await page.locator(".facts").innerText()).includes("Passport ··4321"), "the identity check is on the order");
   await shot("esim-sold");
 
   await page.locator("input[name=reason]").fill("The customer's phone does not support eSIM");

@@ -7,6 +7,7 @@ import segno
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from topup.channels.agent.guard import CUSTOMER, actor_of, agent_view, errors_of, render
@@ -18,6 +19,13 @@ from topup.domain.errors import DomainError, InvalidInput, NotFound
 from topup.domain.money import Money
 from topup.services import agent_customers, agent_requests, agent_sales, catalogue
 from topup.services.agent_customers import masked
+
+DOCUMENT_LABELS = {
+    DocumentType.EID: _("Belgian eID"),
+    DocumentType.PASSPORT: _("Passport"),
+    DocumentType.RESIDENCE_CARD: _("Residence card"),
+    DocumentType.OTHER: _("Other"),
+}
 
 
 @agent_view(Role.AGENT)
@@ -65,7 +73,7 @@ def _customer_page(
     context = {
         "customer": masked(ref), "is_number": ref.startswith("+"), "balance": found,
         "credit": money(found.credit) if found else "", "events": agent_customers.timeline(actor, ref),
-        "document_types": [t.value for t in DocumentType], "errors": errors or {}, **_plans(),
+        "errors": errors or {}, **_plans(),
     }  # fmt: skip
     return render(request, "agent/customer.html", context, status)
 
@@ -131,11 +139,13 @@ def order(request: HttpRequest, role: Role, order_id: str) -> HttpResponse:
     ):
         qr = segno.make_qr(found.line.activation_code, mode="byte", error="m").svg_inline(scale=5, border=2)
     sale = AgentSale.objects.filter(order_id=order_id).first()
+    identity = IdentityCheck.objects.filter(order_id=order_id).select_related("checked_by").first()
     context = {
         "order": found, "total": money(Money(found.total_minor, found.currency)), "qr": qr,
         "activation_code": found.line.activation_code if qr and found.line else "",
         "plan_name": catalogue.plan_name(found.plan_id), "sale": sale,
-        "identity": IdentityCheck.objects.filter(order_id=order_id).select_related("checked_by").first(),
+        "identity": identity,
+        "document": DOCUMENT_LABELS.get(DocumentType(identity.document_type), "") if identity else "",
         "errors": {},
     }  # fmt: skip
     return render(request, "agent/order.html", context)
