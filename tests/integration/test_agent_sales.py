@@ -198,4 +198,40 @@ def test_a_payment_link_by_sms_and_a_resent_receipt(
     assert client.post(f"/agent/orders/{esim_order}/resend").status_code == 302
     resent = Job.objects.filter(subject_id__startswith=f"receipt:{esim_order}#").count()
     assert resent == 2
-    assert notifications.render("receipt", f"{esim_order}#1") is not None
+    receipt = notifications.render("receipt", f"{esim_order}#1")
+    assert receipt is not None
+    assert receipt.sms_to == "+32470123456"  # the new eSIM's receipt goes to the number it was sold to
+    sent = client.post(f"/agent/orders/{esim_order}/resend", {"kind": "esim_code"})
+    assert sent.status_code == 302
+    code = notifications.render("esim_code", f"{esim_order}#1")
+    line = Line.objects.get(orders__id=esim_order)
+    assert code is not None
+    assert code.sms_to == "+32470123456"
+    assert line.activation_code in code.text
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"resend_receipt", "resend_esim_code", "sale_link"} <= actions
+
+
+def test_goodwill_on_another_networks_number_is_a_free_top_up(
+    world: tuple[Agent, Agent], carriers: object
+) -> None:
+    alice, _sam = world
+    client = signed_in(alice)
+    _find(client, "0470 12 34 56")
+    refused = client.post("/agent/customer/goodwill", {"amount": "7.00", "reason": "outage"})
+    assert refused.status_code == 400
+    assert not AgentRequest.objects.exists()
+    assert client.post("/agent/customer/goodwill", {"amount": "5.00", "reason": "outage"}).status_code == 302
+    request = AgentRequest.objects.get()
+    assert (request.status, request.outcome, request.plan_id) == (
+        "executed",
+        "topup_queued",
+        "proximus-credit-5",
+    )
+    run_jobs_until_idle()
+    order = Order.objects.get(id=request.order_id)
+    assert (order.status, order.channel, order.msisdn) == ("delivered", "agent", "+32470123456")
+    assert order.payments.get().provider == "goodwill"
+    assert ledger.balance_of("goodwill_expense:EUR") == 500
+    assert ledger.balance_of("provider_clearing:goodwill:EUR") == 0
+    _balanced()

@@ -166,7 +166,11 @@ MESSAGES |= {
     "link_needs_number": _("A payment link is sent to a phone number: find the customer by number."),
     "invalid_note": _("Write a note of at most 2000 characters."),
     "reason_required": _("Say why."),
-    "goodwill_needs_hosted_line": _("Goodwill credit can be given on one of our eSIM lines only."),
+    "goodwill_needs_line": _("Goodwill credit can be given on one of our eSIM lines only."),
+    "goodwill_not_a_plan": _(
+        "Goodwill on this number is a free top-up: enter the amount of one of its credit plans."
+    ),
+    "invalid_resend": _("Send a receipt or an eSIM code."),
     "refund_already_requested": _("A refund of this order was already asked for."),
     "already_decided": _("This request was already decided."),
     "own_request": _("Nobody approves their own request."),

@@ -1,16 +1,24 @@
-"""The cash drawer of an operator's shop counter in the ledger, and the two moves of an agent's cash sale.
+"""Money an agent takes on the spot, in the ledger: cash in a counter's drawer, and goodwill we give.
 
-A cash sale is captured like any payment, through the `counter` provider's clearing account; the cash
-itself then sits in the drawer of the counter it was paid at, until it is handed back (a refund) or
-banked. Goodwill credit on a hosted line is an expense moved to the line's credit.
+Both are captured like any payment, through their provider's clearing account (`counter`, `goodwill`);
+the money then sits where it really is: the cash in the drawer of the counter it was paid at (until it
+is handed back or banked), a goodwill top-up as our expense. A refund moves it back the same way, once.
+Goodwill credit on one of our hosted lines is an expense moved straight to the line's credit.
 """
 
 from __future__ import annotations
 
+from typing import Final
+
 from topup.domain.ledger import AccountSpec, AccountType, Posting, line_credit, provider_clearing
 from topup.domain.money import Money
 
-PROVIDER = "counter"
+PROVIDER: Final = "counter"  # cash at a counter
+GOODWILL: Final = "goodwill"  # a free top-up an agent gives
+_CODES: Final = {
+    PROVIDER: ("cash_taken", "cash_handed_back"),
+    GOODWILL: ("goodwill_given", "goodwill_reversed"),
+}
 
 
 def cash_drawer(counter: str, currency: str = "EUR") -> AccountSpec:
@@ -28,22 +36,26 @@ def goodwill_expense(currency: str = "EUR") -> AccountSpec:
     )
 
 
-def cash_taken(order_id: str, counter: str, amount: Money) -> list[Posting]:
-    """The customer's cash goes into the counter's drawer (from the counter provider's clearing)."""
+def _source(provider: str, holder: str, currency: str) -> AccountSpec:
+    return goodwill_expense(currency) if provider == GOODWILL else cash_drawer(holder, currency)
+
+
+def funded(order_id: str, provider: str, holder: str, amount: Money) -> list[Posting]:
+    """The money of an order paid on the spot goes where it sits (from the provider's clearing)."""
     return [
         Posting(
-            f"{order_id}:drawer", cash_drawer(counter, amount.currency),
-            provider_clearing(PROVIDER, amount.currency), amount, "cash_taken",
+            f"{order_id}:funded", _source(provider, holder, amount.currency),
+            provider_clearing(provider, amount.currency), amount, _CODES[provider][0],
         )
     ]  # fmt: skip
 
 
-def cash_handed_back(refund_id: str, counter: str, amount: Money) -> list[Posting]:
-    """The agent hands the cash back out of the drawer: the refund the counter provider makes."""
+def paid_back(refund_id: str, provider: str, holder: str, amount: Money) -> list[Posting]:
+    """A refund: the cash handed back out of the drawer, or the goodwill expense reversed."""
     return [
         Posting(
-            f"{refund_id}:cash", provider_clearing(PROVIDER, amount.currency),
-            cash_drawer(counter, amount.currency), amount, "cash_handed_back",
+            f"{refund_id}:paid_back", provider_clearing(provider, amount.currency),
+            _source(provider, holder, amount.currency), amount, _CODES[provider][1],
         )
     ]  # fmt: skip
 

@@ -18,15 +18,17 @@ from django.db.models import F
 
 from topup.clock import new_id, now
 from topup.db import ledger
-from topup.db.models import AgentProfile, AgentRequest, Line, Order
+from topup.db.models import AgentProfile, AgentRequest, AgentSale, Line, Order
 from topup.domain import cash_drawer
 from topup.domain.agents import RequestKind, RequestStatus, Role, check_decider, within_limit
+from topup.domain.catalogue import PlanKind
 from topup.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from topup.domain.money import Money, parse_money
 from topup.ports import PortUnavailable
-from topup.services import esim
+from topup.services import catalogue, esim, orders, selfcare
 from topup.services.agent_audit import Actor, record
 from topup.services.agent_customers import customer_index, masked
+from topup.services.paid_orders import PaidBy, create_paid_order
 
 EXECUTING = "executing"
 
@@ -45,23 +47,39 @@ def request_refund(actor: Actor, customer_ref: str, order_id: str, reason: str) 
 
 
 def request_goodwill(actor: Actor, customer_ref: str, amount_text: str, reason: str) -> AgentRequest:
-    """Ask to credit a hosted line (one of our eSIMs) as a goodwill gesture."""
-    line = Line.objects.filter(msisdn=customer_ref).first() or Line.objects.filter(iccid=customer_ref).first()
-    if line is None:
-        raise InvalidInput(
-            "goodwill credit is given on one of our eSIM lines",
-            code="goodwill_needs_hosted_line",
-            field="amount",
-        )
-    amount = parse_money(amount_text, line.currency)
+    """Ask to give goodwill: credit on one of our hosted lines, or on another network's number a free
+    top-up of the credit plan with exactly that amount."""
+    amount = parse_money(amount_text, "EUR")
     if not amount.is_positive():
         raise InvalidInput("the amount must be positive", code="invalid_amount", field="amount")
-    return _create(actor, RequestKind.GOODWILL, customer_ref, amount, reason, line=line)
+    line = Line.objects.filter(msisdn=customer_ref).first() or Line.objects.filter(iccid=customer_ref).first()
+    if line is not None:
+        return _create(actor, RequestKind.GOODWILL, customer_ref, amount, reason, line=line)
+    if not customer_ref.startswith("+"):
+        raise InvalidInput("no line to credit", code="goodwill_needs_line", field="amount")
+    plan_id = _credit_plan(customer_ref, amount)
+    return _create(actor, RequestKind.GOODWILL, customer_ref, amount, reason, plan_id=plan_id)
+
+
+def _credit_plan(msisdn: str, amount: Money) -> str:
+    """The credit plan of the number's network that costs exactly `amount` (a goodwill top-up)."""
+    network = catalogue.lookup(msisdn).network
+    plans = (
+        [p for p in catalogue.plans(network) if p.kind is PlanKind.CREDIT and p.price == amount]
+        if network
+        else []
+    )
+    if not plans:
+        raise InvalidInput(
+            "goodwill on this number is a top-up: choose the amount of one of its credit plans",
+            code="goodwill_not_a_plan", field="amount",
+        )  # fmt: skip
+    return plans[0].id
 
 
 def _create(
     actor: Actor, kind: RequestKind, ref: str, amount: Money, reason: str, *, order: Order | None = None,
-    line: Line | None = None,
+    line: Line | None = None, plan_id: str = "",
 ) -> AgentRequest:  # fmt: skip
     if not reason.strip():
         raise InvalidInput("say why", code="reason_required", field="reason")
@@ -71,6 +89,7 @@ def _create(
         with transaction.atomic():
             row = AgentRequest.objects.create(
                 id=new_id("req"), kind=kind.value, status=status.value, order=order, line=line,
+                plan_id=plan_id, msisdn=ref if plan_id else "",
                 customer_index=customer_index(ref), amount_minor=amount.amount_minor,
                 currency=amount.currency, reason=reason.strip()[:500], requested_by_id=actor.signed_in_id,
                 created_at=now(),
@@ -135,15 +154,45 @@ def _refund(row: AgentRequest) -> str:
 
 
 def _goodwill(row: AgentRequest) -> str:
+    if row.plan_id:
+        return _goodwill_topup(row)
     amount = Money(row.amount_minor, row.currency)
     at = now()
     with transaction.atomic():
         if row.line_id is None or not Line.objects.filter(id=row.line_id).update(
             credit_minor=F("credit_minor") + row.amount_minor, updated_at=at
         ):
-            raise Conflict("goodwill credit needs a hosted line", code="goodwill_needs_hosted_line")
+            raise Conflict("goodwill credit needs a hosted line", code="goodwill_needs_line")
         ledger.post(cash_drawer.goodwill_credit(row.id, str(row.line_id), amount), now=at)
     return "credited"
+
+
+def _goodwill_topup(row: AgentRequest) -> str:
+    """A free top-up order for another network's number, paid by the goodwill expense, then delivered
+    like any order (refunded back to the expense if the carrier refuses it)."""
+    priced = orders.price(orders.QuoteRequest(row.plan_id, msisdn=row.msisdn, network_confirmed=True))
+    order_id = new_id("ord")
+    paid_by = PaidBy(
+        cash_drawer.GOODWILL, "goodwill", f"{cash_drawer.GOODWILL}/{order_id}", "goodwill", row.id
+    )
+    at = now()
+    with transaction.atomic():
+        order, _payment = create_paid_order(
+            priced,
+            paid_by,
+            channel="agent",
+            language=selfcare.language_of(row.msisdn),
+            at=at,
+            order_id=order_id,
+        )
+        total = priced.quote.total
+        ledger.post(cash_drawer.funded(order.id, cash_drawer.GOODWILL, cash_drawer.GOODWILL, total), now=at)
+        AgentSale.objects.create(
+            order=order, customer_index=row.customer_index, msisdn=row.msisdn, method="goodwill",
+            agent_id=row.requested_by_id, created_at=at,
+        )  # fmt: skip
+        AgentRequest.objects.filter(id=row.id).update(order=order)
+    return "topup_queued"
 
 
 def pending() -> list[AgentRequest]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from topup.clock import new_id, now
 from topup.db import ledger
@@ -18,7 +20,7 @@ from topup.db.models import AgentProfile, AgentSale, IdentityCheck, Job, Order
 from topup.domain import cash_drawer
 from topup.domain.agents import IdentityFacts
 from topup.domain.errors import InvalidInput
-from topup.services import notifications, orders
+from topup.services import catalogue, notifications, orders
 from topup.services.agent_audit import Actor, record
 from topup.services.agent_customers import customer_index, masked
 from topup.services.idempotency import make_key, scoped
@@ -26,6 +28,7 @@ from topup.services.paid_orders import PaidBy, create_paid_order
 from topup.settings import CONFIG
 
 PAY_LINK_KIND = "pay_link"
+ESIM_CODE_KIND = "esim_code"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,11 @@ def sell_for_cash(actor: Actor, counter: str, sale: SaleRequest) -> Order:
     with transaction.atomic():
         order, _payment = create_paid_order(priced, paid_by, channel="agent", language=sale.language, at=at,
                                             order_id=order_id)  # fmt: skip
-        ledger.post(cash_drawer.cash_taken(order.id, counter, priced.quote.total), now=at, order_id=order.id)
+        ledger.post(
+            cash_drawer.funded(order.id, cash_drawer.PROVIDER, counter, priced.quote.total),
+            now=at,
+            order_id=order.id,
+        )
         _file_sale(actor, order, sale, method="cash", counter=counter)
         if identity is not None:
             _identity_check(actor, order, identity)
@@ -125,25 +132,45 @@ def _identity_check(actor: Actor, order: Order, facts: IdentityFacts) -> None:
     record(actor, "identity_check", order.id, f"{facts.document_type.value} ••{facts.last4[-2:]}")
 
 
-def pay_link_text(order_id: str) -> tuple[str, str, str] | None:
-    """(number, language, SMS text) of an agent's payment link, for the notification outbox."""
-    sale = AgentSale.objects.select_related("order").filter(order_id=order_id, method="link").first()
+def message(kind: str, order_id: str) -> tuple[str, str, str, str, str] | None:
+    """(language, number, e-mail, subject, text) of a message an agent sends: the payment link of an
+    order, or a new eSIM's activation code. Written in the order's language; None without a number."""
+    sale = AgentSale.objects.select_related("order", "order__line").filter(order_id=order_id).first()
     if sale is None or not sale.msisdn:
         return None
-    return sale.msisdn, sale.order.language, sale.pay_link
+    order = sale.order
+    with translation.override(order.language):
+        if kind == PAY_LINK_KIND and sale.method == "link":
+            subject = _("Your payment link")
+            text = _("Pay your top-up (order %(order)s) here: %(link)s") % {
+                "order": order.id,
+                "link": sale.pay_link,
+            }
+        elif kind == ESIM_CODE_KIND and order.line is not None:
+            values = {"plan": catalogue.plan_name(order.plan_id), "code": order.line.activation_code}
+            subject = _("Your eSIM")
+            text = (
+                _("Your eSIM (%(plan)s): add it in your phone's settings with this activation code: %(code)s")
+                % values
+            )
+        else:
+            return None
+        return order.language, sale.msisdn, "", str(subject), str(text)
 
 
-def resend_receipt(actor: Actor, order_id: str) -> None:
-    """Queue the receipt of a delivered order again (SMS and e-mail through the outbox)."""
-    order = Order.objects.filter(id=order_id, status="delivered").first()
-    if order is None:
-        raise InvalidInput("only a delivered order has a receipt", code="no_receipt", field="order_id")
-    count = Job.objects.filter(
-        kind=notifications.JOB_KIND, subject_id__startswith=f"receipt:{order_id}"
-    ).count()
+def resend(actor: Actor, order_id: str, kind: str) -> None:
+    """Queue a delivered order's receipt, or a new eSIM's activation code, once more (SMS and e-mail
+    through the outbox; each resend is its own subject `<kind>:<order>#<n>`, so it goes out again)."""
+    order = Order.objects.select_related("line").filter(id=order_id, status="delivered").first()
+    if order is None or (kind == ESIM_CODE_KIND and not (order.line and order.iccid)):
+        raise InvalidInput("only a delivered order can be sent again", code="no_receipt", field="order_id")
+    if kind not in ("receipt", ESIM_CODE_KIND):
+        raise InvalidInput("send a receipt or an eSIM code", code="invalid_resend", field="kind")
+    prefix = f"{kind}:{order_id}"
+    count = Job.objects.filter(kind=notifications.JOB_KIND, subject_id__startswith=prefix).count()
     at = now()
     Job.objects.create(
-        id=new_id("job"), kind=notifications.JOB_KIND, subject_id=f"receipt:{order_id}#{count + 1}",
-        run_after=at, created_at=at,
+        id=new_id("job"), kind=notifications.JOB_KIND, subject_id=f"{prefix}#{count + 1}", run_after=at,
+        created_at=at,
     )  # fmt: skip
-    record(actor, "resend_receipt", order_id)
+    record(actor, f"resend_{kind}", order_id)

@@ -1,8 +1,10 @@
-"""Cash at an operator's shop counter as a payment provider: paid on the spot, refunded by hand.
+"""Money taken on the spot by an agent as payment providers: cash at a shop counter (`counter`) and a
+goodwill top-up (`goodwill`). Paid when the order is made, refunded by moving the money back.
 
-An agent's cash sale is made with `paid_orders.create_paid_order` (provider `counter`, reference
-`<counter>/<order id>`); its cash is moved into that counter's drawer in the same transaction. A refund is
-the agent handing the cash back: the drawer pays it out, once per refund id.
+An agent's order is made with `paid_orders.create_paid_order` (provider reference `<holder>/<order id>`,
+the holder being the counter, or `goodwill`) and the money moved to where it sits (the counter's drawer,
+the goodwill expense) in the same transaction. A refund is the agent handing the cash back, or the
+expense reversed: once per refund id.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from django.db import transaction
 from topup.clock import now
 from topup.db import ledger
 from topup.db.models import Transfer
-from topup.domain.cash_drawer import PROVIDER, cash_handed_back
+from topup.domain.cash_drawer import paid_back
 from topup.domain.money import Money
 from topup.ports import (
     InvalidSignature,
@@ -26,11 +28,14 @@ from topup.ports import (
     UnusableEvent,
 )
 
-NOT_A_CHECKOUT = "a counter payment is cash taken by an agent"
+NOT_A_CHECKOUT = "this payment is made on the spot by an agent"
 
 
-class CounterPaymentProvider:
-    name = PROVIDER
+class SpotPaymentProvider:
+    """One provider per name (`counter`, `goodwill`): nothing to create, fetch or cancel at a peer."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def create_payment(self, request: PaymentRequest) -> PaymentResult:
         raise ProviderRequestError(400, "not_supported", NOT_A_CHECKOUT)
@@ -42,16 +47,16 @@ class CounterPaymentProvider:
         raise ProviderRequestError(400, "not_supported", NOT_A_CHECKOUT)
 
     def refund(self, provider_ref: str, amount: Money, refund_id: str) -> RefundResult:
-        """The cash goes back out of the drawer of the counter that took it; idempotent per refund id."""
-        counter, _, _order_id = provider_ref.partition("/")
-        postings = cash_handed_back(refund_id, counter, amount)
+        """The money goes back where it came from (the drawer, the expense); idempotent per refund id."""
+        holder, _, _order_id = provider_ref.partition("/")
+        postings = paid_back(refund_id, self.name, holder, amount)
         with transaction.atomic():
             if not Transfer.objects.filter(id=postings[0].transfer_id).exists():
                 ledger.post(postings, now=now())
-        return RefundResult(refund_ref=f"cash:{refund_id}", succeeded=True)
+        return RefundResult(refund_ref=f"{self.name}:{refund_id}", succeeded=True)
 
     def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
-        raise InvalidSignature("a counter sends no webhooks")
+        raise InvalidSignature("an agent's counter sends no webhooks")
 
     def event_from_payload(self, payload: Mapping[str, object]) -> PaymentEvent:
-        raise UnusableEvent("a counter sends no webhooks")
+        raise UnusableEvent("an agent's counter sends no webhooks")

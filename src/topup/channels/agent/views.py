@@ -180,7 +180,7 @@ def goodwill(request: HttpRequest, role: Role) -> HttpResponse:
 @agent_view(Role.AGENT)
 def resend(request: HttpRequest, role: Role, order_id: str) -> HttpResponse:
     try:
-        agent_sales.resend_receipt(actor_of(request), order_id)
+        agent_sales.resend(actor_of(request), order_id, request.POST.get("kind", "receipt")[:20])
     except DomainError as exc:
         return _customer_page(request, errors_of(exc), 400)
     return redirect("agent-order", order_id=order_id)

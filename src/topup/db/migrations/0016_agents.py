@@ -226,6 +226,8 @@ class Migration(migrations.Migration):
                         to=settings.AUTH_USER_MODEL,
                     ),
                 ),
+                ("plan_id", models.CharField(blank=True, default="", max_length=40)),
+                ("msisdn", topup.db.fields.EncryptedTextField(blank=True, default="")),
                 (
                     "line",
                     models.ForeignKey(

@@ -93,6 +93,8 @@ class AgentRequest(models.Model):
         "topup.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     line = models.ForeignKey("topup.Line", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    plan_id = models.CharField(max_length=40, blank=True, default="")  # goodwill on an external number
+    msisdn = EncryptedTextField(blank=True, default="")  # that number, sealed
     customer_index = models.CharField(max_length=64, db_index=True)
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3, default="EUR")
