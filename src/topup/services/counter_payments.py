@@ -9,8 +9,6 @@ expense reversed: once per refund id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from django.db import transaction
 
 from topup.clock import now
@@ -18,33 +16,17 @@ from topup.db import ledger
 from topup.db.models import Transfer
 from topup.domain.cash_drawer import paid_back
 from topup.domain.money import Money
-from topup.ports import (
-    InvalidSignature,
-    PaymentEvent,
-    PaymentRequest,
-    PaymentResult,
-    ProviderRequestError,
-    RefundResult,
-    UnusableEvent,
-)
-
-NOT_A_CHECKOUT = "this payment is made on the spot by an agent"
+from topup.ports import RefundResult
+from topup.services.spot_payments import PaidOnTheSpot
 
 
-class SpotPaymentProvider:
-    """One provider per name (`counter`, `goodwill`): nothing to create, fetch or cancel at a peer."""
+class SpotPaymentProvider(PaidOnTheSpot):
+    """One provider per name (`counter`, `goodwill`): paid when the agent makes the order."""
+
+    why = "this payment is made on the spot by an agent"
 
     def __init__(self, name: str) -> None:
         self.name = name
-
-    def create_payment(self, request: PaymentRequest) -> PaymentResult:
-        raise ProviderRequestError(400, "not_supported", NOT_A_CHECKOUT)
-
-    def get_payment(self, provider_ref: str) -> PaymentResult:
-        raise ProviderRequestError(400, "not_supported", NOT_A_CHECKOUT)
-
-    def cancel_payment(self, provider_ref: str, idempotency_key: str) -> PaymentResult:
-        raise ProviderRequestError(400, "not_supported", NOT_A_CHECKOUT)
 
     def refund(self, provider_ref: str, amount: Money, refund_id: str) -> RefundResult:
         """The money goes back where it came from (the drawer, the expense); idempotent per refund id."""
@@ -54,9 +36,3 @@ class SpotPaymentProvider:
             if not Transfer.objects.filter(id=postings[0].transfer_id).exists():
                 ledger.post(postings, now=now())
         return RefundResult(refund_ref=f"{self.name}:{refund_id}", succeeded=True)
-
-    def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
-        raise InvalidSignature("an agent's counter sends no webhooks")
-
-    def event_from_payload(self, payload: Mapping[str, object]) -> PaymentEvent:
-        raise UnusableEvent("an agent's counter sends no webhooks")
