@@ -84,12 +84,14 @@ async function signIn(desk, who, lang) {
   await page.waitForURL(/\/agent\/$/);
 }
 
-/** Reload until `selector`'s text matches `pattern` (the worker delivers and refunds in the background). */
+/** Reload until `selector`'s text (or its data-status) matches `pattern` (the worker delivers and refunds
+ * in the background). */
 async function waitForText(page, selector, pattern, timeoutMs = 90_000) {
   const deadline = Date.now() + timeoutMs;
   let seen = "";
   while (Date.now() < deadline) {
-    seen = (await page.locator(selector).first().innerText().catch(() => "")) || "";
+    const el = page.locator(selector).first();
+    seen = (await el.getAttribute("data-status").catch(() => "")) || (await el.innerText().catch(() => "")) || "";
     if (pattern.test(seen)) return seen;
     await page.waitForTimeout(700);
     await page.reload();
@@ -130,6 +132,14 @@ async function agentSells(desk) {
   await page.waitForURL(/\/agent\/requests$/);
   check(/pending/.test(await page.locator("table.grid").innerText()), "the refund waits for a supervisor");
   await shot("refund-requested");
+
+  await page.goto(`${base}/agent/customer`);
+  await page.locator("textarea[name=text]").fill("Customer comes back tomorrow with an eSIM-capable phone.");
+  await page.locator("form.note button[type=submit]").click();
+  await page.waitForURL(/\/agent\/customer$/);
+  const timeline = await page.locator("table.grid").innerText();
+  for (const kind of ["order", "payment", "status", "note", "request"]) check(timeline.includes(kind), `timeline shows ${kind}`);
+  await shot("timeline");
   return orderId;
 }
 
@@ -160,7 +170,7 @@ async function main() {
     await boss.page.goto(`${base}/agent/audit`);
     const audit = await boss.page.locator("#audit").innerText();
     for (const action of ["signed_in", "search", "view_customer", "identity_check", "sale_cash", "refund_requested",
-      "refund_approved", "refund_executed"]) {
+      "note", "refund_approved", "refund_executed"]) {
       check(audit.includes(action), `the audit log shows ${action}`);
     }
     check(await boss.page.locator("p.ok").count() === 1, "the supervisor's audit page says the chain is intact");

@@ -61,9 +61,13 @@ def _resolve(kind: QueryKind, value: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Event:
     at: datetime
-    kind: str  # order | payment | status | message | voucher | note | identity | request
+    kind: str  # order | payment | status | message | voucher | note | request
     text: str
     order_id: str = ""
+    seq: int = 0  # a status change's place in its order's history
+
+
+_RANK = {"order": 0, "payment": 1, "status": 2, "message": 3, "voucher": 3, "request": 4, "note": 5}
 
 
 def orders_of(ref: str) -> list[Order]:
@@ -94,7 +98,7 @@ def timeline(actor: Actor, ref: str) -> list[Event]:
             for p in order.payments.all()
         ]
         events += [
-            Event(e.at, "status", f"{e.from_status or '·'} → {e.to_status} {e.code}".strip(), order.id)
+            Event(e.at, "status", f"{e.from_status} → {e.to_status} {e.code}".strip(), order.id, e.id)
             for e in order.events.all()
             if e.from_status
         ]
@@ -121,7 +125,8 @@ def timeline(actor: Actor, ref: str) -> list[Event]:
         )
         for r in AgentRequest.objects.filter(customer_index=index)
     ]
-    return sorted(events, key=lambda e: e.at, reverse=True)
+    # Newest first; what happened in the same instant (a cash sale) in the order it happened.
+    return sorted(events, key=lambda e: (e.at, _RANK.get(e.kind, 9), e.seq), reverse=True)
 
 
 def balance(ref: str) -> selfcare.LineBalance | None:

@@ -12,12 +12,14 @@ from django.views.decorators.http import require_POST
 
 from topup.channels.agent.guard import CUSTOMER, actor_of, agent_view, errors_of, render
 from topup.channels.web.common import money
+from topup.channels.web.views import ORDER_STATUS_WORDS
 from topup.db.models import AgentSale, IdentityCheck, Order
 from topup.domain.agents import DocumentType, Role, identity_facts
 from topup.domain.catalogue import NetworkKind
 from topup.domain.errors import DomainError, InvalidInput, NotFound
 from topup.domain.money import Money
 from topup.services import agent_customers, agent_requests, agent_sales, catalogue
+from topup.services.agent_audit import record
 from topup.services.agent_customers import masked
 
 DOCUMENT_LABELS = {
@@ -50,11 +52,13 @@ def _customer_ref(request: HttpRequest) -> str:
     return str(ref)
 
 
-def _plans() -> dict[str, list[tuple[str, str]]]:
-    """Plans an agent sells: top-ups of the Belgian networks and new eSIM plans, with prices."""
+def _plans(ref: str) -> dict[str, list[tuple[str, str]]]:
+    """Plans an agent sells: top-ups of the Belgian networks (the number's guessed network first) and new
+    eSIM plans, with prices."""
+    guess = catalogue.lookup(ref).network if ref.startswith("+") else None
     topups: list[tuple[str, str]] = []
     esims: list[tuple[str, str]] = []
-    for plan in catalogue.plans():
+    for plan in sorted(catalogue.plans(), key=lambda p: p.network_id != guess):
         network = catalogue.network_by_id(plan.network_id)
         target = esims if network.kind is NetworkKind.HOSTED else topups
         target.append((plan.id, f"{network.name} · {plan.name} · {money(plan.price)}"))
@@ -73,7 +77,7 @@ def _customer_page(
     context = {
         "customer": masked(ref), "is_number": ref.startswith("+"), "balance": found,
         "credit": money(found.credit) if found else "", "events": agent_customers.timeline(actor, ref),
-        "errors": errors or {}, **_plans(),
+        "errors": errors or {}, **_plans(ref),
     }  # fmt: skip
     return render(request, "agent/customer.html", context, status)
 
@@ -139,9 +143,11 @@ def order(request: HttpRequest, role: Role, order_id: str) -> HttpResponse:
     ):
         qr = segno.make_qr(found.line.activation_code, mode="byte", error="m").svg_inline(scale=5, border=2)
     sale = AgentSale.objects.filter(order_id=order_id).first()
+    record(actor_of(request), "view_order", order_id, "with eSIM code" if qr else "")
     identity = IdentityCheck.objects.filter(order_id=order_id).select_related("checked_by").first()
-    context = {
-        "order": found, "total": money(Money(found.total_minor, found.currency)), "qr": qr,
+    context: dict[str, object] = {
+        "order": found, "status_words": ORDER_STATUS_WORDS.get(found.status, found.status),
+        "total": money(Money(found.total_minor, found.currency)), "qr": qr,
         "activation_code": found.line.activation_code if qr and found.line else "",
         "plan_name": catalogue.plan_name(found.plan_id), "sale": sale,
         "identity": identity,
