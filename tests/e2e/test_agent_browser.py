@@ -27,8 +27,9 @@ JOURNEY = ROOT / "tests" / "browser" / "agent.mjs"
 
 def _create(env: dict[str, str], username: str, role: str, limit: str) -> dict[str, str]:
     made = subprocess.run(
-        [sys.executable, "-m", "topup.cli", "agents", "create", username, "--role", role, "--refund-limit", limit,
-         "--no-qr"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+        [sys.executable, "-m", "topup.cli", "agents", "create", username, "--role", role,
+         "--refund-limit", limit, "--no-qr"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        check=True,
     )  # fmt: skip
     password = re.search(r"one-time password: (\S+)", made.stdout)
     secret = re.search(r"secret=([A-Z2-7]+)", made.stdout)
@@ -37,7 +38,7 @@ def _create(env: dict[str, str], username: str, role: str, limit: str) -> dict[s
     return {"username": username, "password": password.group(1), "secret": secret.group(1)}
 
 
-def test_agent_console_journey_in_a_browser(served: tuple[str, str, dict[str, str]]) -> None:
+def test_agent_console_journey_in_a_browser(served: tuple[str, str, dict[str, str]]) -> None:  # noqa: F811
     base, _smsc, env = served
     agents = {
         "agent": _create(env, "alice", "agent", "25.00"),

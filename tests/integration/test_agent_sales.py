@@ -12,9 +12,10 @@ from django.test import Client
 
 from tests.integration.conftest import run_jobs_until_idle
 from tests.support.agents import Agent, audit_flushable, make_agent, signed_in  # noqa: F401 - a fixture
+from topup.clock import now
 from topup.db import ledger
-from topup.db.models import AgentRequest, AuditEntry, IdentityCheck, Job, Line, Order
-from topup.services import agent_audit, notifications
+from topup.db.models import AgentNote, AgentRequest, AgentSale, AuditEntry, IdentityCheck, Job, Line, Order
+from topup.services import agent_audit, notifications, privacy
 
 pytestmark = pytest.mark.usefixtures("audit_flushable")
 
@@ -235,3 +236,21 @@ def test_goodwill_on_another_networks_number_is_a_free_top_up(
     assert ledger.balance_of("goodwill_expense:EUR") == 500
     assert ledger.balance_of("provider_clearing:goodwill:EUR") == 0
     _balanced()
+
+
+def test_erasure_reaches_what_the_console_kept(world: tuple[Agent, Agent], payments_simulator: str) -> None:
+    alice, _sam = world
+    client = signed_in(alice)
+    _find(client, "0470 12 34 56")
+    client.post("/agent/customer/note", {"text": "speaks Mandarin, call after 18:00"})
+    answer = client.post(
+        "/agent/customer/sell",
+        {"kind": "topup", "plan_id": "proximus-credit-10", "pay": "link", "attempt": "e1"},
+    )
+    order_id = _order_id(answer)
+    counts = privacy.erase(privacy.Person.find(msisdn="+32470123456"), now())
+    assert (counts["agent_sales"], counts["agent_notes"]) == (1, 1)
+    kept = AgentSale.objects.get(order_id=order_id)
+    assert (kept.msisdn, kept.pay_link) == ("", "")
+    assert AgentNote.objects.get().text == ""
+    assert notifications.render("pay_link", order_id) is None
