@@ -5,6 +5,7 @@ goodwill credit, a payment link sent by SMS, and resending a receipt."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import pytest
@@ -33,11 +34,15 @@ def _find(client: Client, text: str) -> None:
     assert answer["Location"].endswith("/agent/customer"), answer.content[:300]
 
 
-def _sell_esim(client: Client, plan_id: str, last4: str = "1234") -> Any:
-    return client.post(
-        "/agent/customer/sell",
-        {"kind": "esim", "plan_id": plan_id, "pay": "cash", "document_type": "eid", "document_last4": last4},
-    )
+def _sell_esim(client: Client, plan_id: str, last4: str = "1234", attempt: str = "") -> Any:
+    form = {
+        "kind": "esim",
+        "plan_id": plan_id,
+        "pay": "cash",
+        "document_type": "eid",
+        "document_last4": last4,
+    }
+    return client.post("/agent/customer/sell", {**form, "attempt": attempt or secrets.token_hex(8)})
 
 
 def _order_id(answer: Any) -> str:
@@ -254,3 +259,49 @@ def test_erasure_reaches_what_the_console_kept(world: tuple[Agent, Agent], payme
     assert (kept.msisdn, kept.pay_link) == ("", "")
     assert AgentNote.objects.get().text == ""
     assert notifications.render("pay_link", order_id) is None
+
+
+def test_a_sale_form_sent_twice_makes_one_sale(world: tuple[Agent, Agent]) -> None:
+    alice, _sam = world
+    client = signed_in(alice)
+    _find(client, "0470123456")
+    first = _order_id(_sell_esim(client, "esim-1d-1gb", attempt="same-form"))
+    again = _order_id(_sell_esim(client, "esim-1d-1gb", attempt="same-form"))
+    assert first == again
+    assert Order.objects.count() == 1
+    assert ledger.balance_of(DRAWER) == 299
+    missing = client.post(
+        "/agent/customer/sell", {"kind": "topup", "plan_id": "proximus-credit-5", "pay": "cash"}
+    )
+    assert missing.status_code == 400
+    assert Order.objects.count() == 1
+
+
+def test_nobody_approves_their_own_request(world: tuple[Agent, Agent]) -> None:
+    _alice, sam = world
+    boss = signed_in(sam)
+    _find(boss, "0470123456")
+    order_id = _order_id(_sell_esim(boss, "esim-30d-unlimited"))
+    run_jobs_until_idle()
+    line = Line.objects.get(orders__id=order_id)
+    _find(boss, line.iccid)
+    boss.post("/agent/customer/goodwill", {"amount": "150.00", "reason": "big outage"})  # sam's limit: 100
+    request = AgentRequest.objects.get(kind="goodwill")
+    assert request.status == "pending"
+    refused = boss.post(f"/agent/approvals/{request.id}", {"decision": "approve"})
+    assert refused.status_code == 409
+    request.refresh_from_db()
+    line.refresh_from_db()
+    assert (request.status, line.credit_minor) == ("pending", 0)
+
+
+def test_search_by_order_id_finds_the_customer(world: tuple[Agent, Agent]) -> None:
+    alice, _sam = world
+    client = signed_in(alice)
+    _find(client, "0470 12 34 56")
+    order_id = _order_id(_sell_esim(client, "esim-1d-1gb"))
+    other = signed_in(make_agent("bob", "agent", "10.00"))
+    _find(other, order_id)
+    assert "+32 470 •• •• 56" in other.get("/agent/customer").content.decode()
+    unknown = other.post("/agent/", {"q": "ord_01m0000000000000000000000x"})
+    assert unknown.status_code == 400

@@ -140,7 +140,7 @@ def classify_query(text: str) -> tuple[QueryKind, str]:
     in any way people write it (`0470 12 34 56`, `+32470123456`, `0032 470…`, `470123456`)."""
     cleaned = text.strip()
     if _ORDER_ID.fullmatch(cleaned.lower()):
-        return QueryKind.ORDER, cleaned.lower()
+        return QueryKind.ORDER, f"ord_{cleaned[4:].upper()}"  # ids are `ord_` + an upper-case ULID
     digits = re.sub(r"[\s.\-/()]", "", cleaned)
     if digits.isdigit() and 18 <= len(digits) <= 22 and not digits.startswith(("0032", "32")):
         return QueryKind.ICCID, parse_iccid(digits)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -40,6 +40,7 @@ class SaleRequest:
     new_esim: bool
     language: str
     identity: IdentityFacts | None = None  # required for a new line
+    attempt: str = ""  # the sale form's key: the same form sent twice makes one sale
 
 
 def _quote_request(sale: SaleRequest) -> orders.QuoteRequest:
@@ -64,55 +65,74 @@ def agent_counter(actor: Actor) -> str:
     return str(AgentProfile.objects.values_list("counter", flat=True).get(user_id=actor.signed_in_id))
 
 
+def _replayed(actor: Actor, sale: SaleRequest) -> Order | None:
+    """The order this sale form (its attempt key) already made, if it was sent before."""
+    if not sale.attempt:
+        raise InvalidInput("the sale form has no attempt key", code="invalid_request", field="attempt")
+    done = AgentSale.objects.select_related("order").filter(agent_id=actor.signed_in_id, attempt=sale.attempt)
+    found = done.first()
+    return found.order if found else None
+
+
 def sell_for_cash(actor: Actor, counter: str, sale: SaleRequest) -> Order:
-    """The order paid in cash at `counter`, queued for delivery; the identity check kept with it."""
+    """The order paid in cash at `counter`, queued for delivery; the identity check kept with it. The same
+    form sent twice (its attempt key) makes one sale: the second answer is the first order."""
     identity = _require_identity(sale)
+    first = _replayed(actor, sale)
+    if first is not None:
+        return first
     priced = orders.price(_quote_request(sale))
     order_id = new_id("ord")
     paid_by = PaidBy(cash_drawer.PROVIDER, "cash", f"{counter}/{order_id}", "counter_cash", actor.username)
     at = now()
-    with transaction.atomic():
-        order, _payment = create_paid_order(priced, paid_by, channel="agent", language=sale.language, at=at,
-                                            order_id=order_id)  # fmt: skip
-        ledger.post(
-            cash_drawer.funded(order.id, cash_drawer.PROVIDER, counter, priced.quote.total),
-            now=at,
-            order_id=order.id,
-        )
-        _file_sale(actor, order, sale, method="cash", counter=counter)
-        if identity is not None:
-            _identity_check(actor, order, identity)
-        record(actor, "sale_cash", order.id, f"{sale.plan_id} {priced.quote.total} at {counter}")
+    try:
+        with transaction.atomic():
+            order, _payment = create_paid_order(
+                priced, paid_by, channel="agent", language=sale.language, at=at, order_id=order_id
+            )
+            funded = cash_drawer.funded(order.id, cash_drawer.PROVIDER, counter, priced.quote.total)
+            ledger.post(funded, now=at, order_id=order.id)
+            _file_sale(actor, order, sale, method="cash", counter=counter)
+            if identity is not None:
+                _identity_check(actor, order, identity)
+            record(actor, "sale_cash", order.id, f"{sale.plan_id} {priced.quote.total} at {counter}")
+    except IntegrityError:  # the twin submission committed first
+        twin = _replayed(actor, sale)
+        if twin is None:
+            raise
+        return twin
     return order
 
 
-def sell_by_link(actor: Actor, sale: SaleRequest, attempt_key: str) -> Order:
-    """An order awaiting payment whose payment link goes to the customer's number by SMS."""
+def sell_by_link(actor: Actor, sale: SaleRequest) -> Order:
+    """An order awaiting payment whose payment link goes to the customer's number by SMS (once per form)."""
     identity = _require_identity(sale)
     if not sale.customer_ref.startswith("+"):
         raise InvalidInput("a payment link is sent to a phone number", code="link_needs_number", field="q")
-    idem = make_key(scoped("agent-sales", str(actor.user_id)), attempt_key, {"plan": sale.plan_id})
+    first = _replayed(actor, sale)
+    if first is not None:
+        return first
+    asked = {"plan": sale.plan_id, "esim": sale.new_esim, "customer": customer_index(sale.customer_ref)}
+    idem = make_key(scoped("agent-sales", str(actor.user_id)), sale.attempt, asked)
     stored = orders.place_order(
         _quote_request(sale), payment_method="card", channel="agent", language=sale.language, idem=idem
     )
-    body = stored.body
-    order = Order.objects.get(id=str(body["id"]))
-    token = str(body.get("order_token", ""))
+    order = Order.objects.get(id=str(stored.body["id"]))
     at = now()
-    with transaction.atomic():
-        if not AgentSale.objects.filter(order=order).exists():
+    try:
+        with transaction.atomic():
             sale_row = _file_sale(actor, order, sale, method="link", counter="")
-            AgentSale.objects.filter(id=sale_row.id).update(
-                pay_link=f"{CONFIG.public_url}/orders/{order.id}?token={token}"
-            )
+            link = f"{CONFIG.public_url}/orders/{order.id}?token={stored.body.get('order_token', '')}"
+            AgentSale.objects.filter(id=sale_row.id).update(pay_link=link)
             if identity is not None:
                 _identity_check(actor, order, identity)
-            Job.objects.bulk_create(
-                [Job(id=new_id("job"), kind=notifications.JOB_KIND, subject_id=f"{PAY_LINK_KIND}:{order.id}",
-                     run_after=at, created_at=at)],
-                ignore_conflicts=True,
+            Job.objects.create(
+                id=new_id("job"), kind=notifications.JOB_KIND, subject_id=f"{PAY_LINK_KIND}:{order.id}",
+                run_after=at, created_at=at,
             )  # fmt: skip
             record(actor, "sale_link", order.id, f"{sale.plan_id} link sent to {masked(sale.customer_ref)}")
+    except IntegrityError:  # the twin submission filed it first
+        pass
     return order
 
 
@@ -120,7 +140,7 @@ def _file_sale(actor: Actor, order: Order, sale: SaleRequest, *, method: str, co
     return AgentSale.objects.create(
         order=order, customer_index=customer_index(sale.customer_ref),
         msisdn=sale.customer_ref if sale.customer_ref.startswith("+") else "", method=method, counter=counter,
-        agent_id=actor.signed_in_id, created_at=now(),
+        agent_id=actor.signed_in_id, attempt=sale.attempt, created_at=now(),
     )  # fmt: skip
 
 

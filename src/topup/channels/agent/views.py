@@ -3,6 +3,8 @@ page (status, eSIM QR code, resend, refund), goodwill credit. Each turns a form 
 
 from __future__ import annotations
 
+import secrets
+
 import segno
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -18,7 +20,7 @@ from topup.domain.agents import DocumentType, Role, identity_facts
 from topup.domain.catalogue import NetworkKind
 from topup.domain.errors import DomainError, InvalidInput, NotFound
 from topup.domain.money import Money
-from topup.services import agent_customers, agent_requests, agent_sales, catalogue
+from topup.services import agent_customers, agent_requests, agent_sales, catalogue, orders
 from topup.services.agent_audit import record
 from topup.services.agent_customers import masked
 
@@ -77,7 +79,7 @@ def _customer_page(
     context = {
         "customer": masked(ref), "is_number": ref.startswith("+"), "balance": found,
         "credit": money(found.credit) if found else "", "events": agent_customers.timeline(actor, ref),
-        "errors": errors or {}, **_plans(ref),
+        "errors": errors or {}, "attempt": secrets.token_urlsafe(12), **_plans(ref),
     }  # fmt: skip
     return render(request, "agent/customer.html", context, status)
 
@@ -108,6 +110,7 @@ def _sale_request(request: HttpRequest, ref: str) -> agent_sales.SaleRequest:
     return agent_sales.SaleRequest(
         plan_id=request.POST.get("plan_id", ""), customer_ref=ref, new_esim=new_esim,
         language=translation.get_language() or "en", identity=identity,
+        attempt=request.POST.get("attempt", "")[:60],
     )  # fmt: skip
 
 
@@ -118,12 +121,14 @@ def sell(request: HttpRequest, role: Role) -> HttpResponse:
     try:
         sale = _sale_request(request, _customer_ref(request))
         if request.POST.get("pay") == "link":
-            order = agent_sales.sell_by_link(actor, sale, request.POST.get("attempt", "")[:60] or "-")
+            order = agent_sales.sell_by_link(actor, sale)
         else:
             counter = agent_sales.agent_counter(actor)
             order = agent_sales.sell_for_cash(actor, counter, sale)
     except DomainError as exc:
         return _customer_page(request, errors_of(exc), 400)
+    except orders.ProviderUnavailable:
+        return _customer_page(request, errors_of(DomainError("", code="payment_provider_unavailable")), 503)
     return redirect("agent-order", order_id=order.id)
 
 

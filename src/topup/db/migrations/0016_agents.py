@@ -146,6 +146,7 @@ class Migration(migrations.Migration):
                 ("method", models.CharField(max_length=10)),
                 ("counter", models.CharField(blank=True, default="", max_length=40)),
                 ("pay_link", topup.db.fields.EncryptedTextField(blank=True, default="")),
+                ("attempt", models.CharField(blank=True, default="", max_length=60)),
                 ("created_at", models.DateTimeField()),
                 (
                     "agent",
@@ -166,6 +167,13 @@ class Migration(migrations.Migration):
             ],
             options={
                 "db_table": "agent_sale",
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("attempt", ""), _negated=True),
+                        fields=("agent", "attempt"),
+                        name="agent_sale_attempt_once",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(

@@ -57,10 +57,17 @@ class AgentSale(models.Model):
     counter = models.CharField(max_length=40, blank=True, default="")
     pay_link = EncryptedTextField(blank=True, default="")  # carries the order's token: sealed
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    attempt = models.CharField(max_length=60, blank=True, default="")  # the sale form's idempotency key
     created_at = models.DateTimeField()
 
     class Meta:
         db_table = "agent_sale"
+        constraints = [
+            # A form sent twice (a double click, a retry) makes one sale.
+            models.UniqueConstraint(
+                fields=["agent", "attempt"], condition=~models.Q(attempt=""), name="agent_sale_attempt_once"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id}:{self.method}"
