@@ -123,3 +123,37 @@ def test_concurrent_writers_keep_one_chain() -> None:
     for thread in threads:
         thread.join()
     assert agent_audit.verify() == (30, None)
+
+
+def test_parallel_wrong_passwords_all_count_and_lock_once() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers: the race needs PostgreSQL")
+    from topup.db.models import AgentProfile  # noqa: PLC0415
+    from topup.services import agent_auth  # noqa: PLC0415
+
+    agent = make_agent("alice", "agent", "10.00")
+    barrier = threading.Barrier(8)
+    refusals: list[str] = []
+
+    def guess() -> None:
+        barrier.wait()
+        try:
+            agent_auth.check_password("alice", "wrong")
+        except agent_auth.SignInRefused as exc:
+            refusals.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(refusals) == 8
+    assert AuditEntry.objects.filter(action__in=["sign_in_failed", "sign_in_refused_locked"]).count() == 8
+    assert AuditEntry.objects.filter(action="locked_out").count() == 1
+    assert AgentProfile.objects.get(user__username="alice").locked_until is not None
+    with pytest.raises(agent_auth.SignInRefused) as locked:
+        agent_auth.check_password("alice", agent.password)
+    assert locked.value.code == "locked"
+    assert agent_audit.verify()[1] is None
