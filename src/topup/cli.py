@@ -261,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     agents = sub.add_parser("agents", help="agent console accounts (password, TOTP) and the audit log")
     _add_agents_arguments(agents)
     agents.set_defaults(func=cmd_agents)
+    _add_receipt(sub)
     manage = sub.add_parser("manage", help="Django management commands (createsuperuser, shell, ...)")
     manage.add_argument("django_args", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)
@@ -350,6 +351,12 @@ def _add_agents_arguments(parser: argparse.ArgumentParser) -> None:
     from topup.agents_cli import add_arguments  # noqa: PLC0415
 
     add_arguments(parser)
+
+
+def _add_receipt(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from topup.receipts_cli import add_parser  # noqa: PLC0415
+
+    add_parser(sub)
 
 
 def _add_bench_arguments(bench: argparse.ArgumentParser) -> None:

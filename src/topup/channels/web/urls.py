@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from topup.channels.web import esim_views, my_views, payment_views, topup_views
+from topup.channels.web import esim_views, my_views, payment_views, topup_views, voucher_views
 
 urlpatterns = [
     path("topup", topup_views.number, name="web-topup"),
     path("topup/network", topup_views.network, name="web-topup-network"),
     path("topup/plans", topup_views.plans, name="web-topup-plans"),
     path("topup/review", topup_views.review, name="web-topup-review"),
+    path("voucher", voucher_views.redeem, name="web-voucher"),  # printed on shop receipts
     path("esim", esim_views.plans, name="web-esim"),
     path("esim/review", esim_views.review, name="web-esim-review"),
     path("orders/<str:order_id>/pay", payment_views.pay_again, name="web-order-pay"),
