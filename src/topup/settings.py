@@ -152,6 +152,9 @@ class Config:
     gateway_allowed_ips: tuple[str, ...]  # CIDRs the gateways call from; empty: any
     trusted_proxies: tuple[str, ...]  # CIDRs of our own proxies, whose X-Forwarded-For is believed
     agent_idle_s: int  # an agent console session ends after this long without a request
+    shop_seller: tuple[
+        str, ...
+    ]  # the operator's shop on counter receipts: name, address lines..., VAT number
     voucher_breaker_window_s: int  # the sliding window in which failed redemptions are counted
     voucher_breaker_failures: int  # unknown PINs in the window that open the breaker whatever the share
     voucher_breaker_share: float  # or this share of attempts failing (with at least a third of the count)
@@ -298,6 +301,9 @@ def load_config() -> Config:
         gateway_allowed_ips=_env_list("GATEWAY_ALLOWED_IPS", ""),
         trusted_proxies=_env_list("TRUSTED_PROXIES", ""),
         agent_idle_s=_env_int("AGENT_IDLE_S", 900),
+        shop_seller=tuple(
+            _env("SHOP_SELLER", "Topup shop;Rue Neuve 1;1000 Bruxelles;BE0000000097").split(";")
+        ),
         voucher_breaker_window_s=_env_int("VOUCHER_BREAKER_WINDOW_S", 300),
         voucher_breaker_failures=_env_int("VOUCHER_BREAKER_FAILURES", 60),
         voucher_breaker_share=_env_float("VOUCHER_BREAKER_SHARE", 0.5),

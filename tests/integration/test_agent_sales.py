@@ -16,7 +16,7 @@ from tests.support.agents import Agent, audit_flushable, make_agent, signed_in  
 from topup.clock import now
 from topup.db import ledger
 from topup.db.models import AgentNote, AgentRequest, AgentSale, AuditEntry, IdentityCheck, Job, Line, Order
-from topup.services import agent_audit, notifications, privacy
+from topup.services import agent_audit, agent_receipts, notifications, privacy
 
 pytestmark = pytest.mark.usefixtures("audit_flushable")
 
@@ -126,12 +126,21 @@ def test_a_refund_within_the_limit_executes_at_once(world: tuple[Agent, Agent]) 
     _find(client, "0470123456")
     order_id = _order_id(_sell_esim(client, "esim-1d-1gb"))
     run_jobs_until_idle()
+    page = client.get(f"/agent/orders/{order_id}").content.decode()
+    assert 'id="receipt"' in page
+    assert order_id in page
+    pdf = client.get(f"/agent/orders/{order_id}/receipt.pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
     client.post(f"/agent/orders/{order_id}/refund", {"reason": "changed mind"})
     assert client.post(f"/agent/orders/{order_id}/refund", {"reason": "again"}).status_code == 400
     run_jobs_until_idle()
     assert AgentRequest.objects.get(order_id=order_id).status == "executed"
     assert Order.objects.get(id=order_id).status == "refunded"
     assert ledger.balance_of(DRAWER) == 0
+    returned = agent_receipts.counter_receipt(order_id)
+    assert (returned.kind.value, returned.reason) == ("refund", "changed mind")
+    assert AuditEntry.objects.filter(action="print_receipt", subject=order_id).count() == 1
 
 
 def test_the_identity_check_keeps_four_characters_and_nothing_else(world: tuple[Agent, Agent]) -> None:

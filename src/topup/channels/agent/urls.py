@@ -17,6 +17,7 @@ urlpatterns = [
     path("agent/customer/goodwill", views.goodwill, name="agent-goodwill"),
     path("agent/orders/<str:order_id>", views.order, name="agent-order"),
     path("agent/orders/<str:order_id>/refund", views.refund, name="agent-refund"),
+    path("agent/orders/<str:order_id>/receipt.pdf", views.receipt_pdf, name="agent-receipt"),
     path("agent/orders/<str:order_id>/resend", views.resend, name="agent-resend"),
     path("agent/requests", supervisor_views.my_requests, name="agent-requests"),
     path("agent/approvals", supervisor_views.approvals, name="agent-approvals"),

@@ -20,7 +20,15 @@ from topup.domain.agents import DocumentType, Role, identity_facts
 from topup.domain.catalogue import NetworkKind
 from topup.domain.errors import DomainError, InvalidInput, NotFound
 from topup.domain.money import Money
-from topup.services import agent_customers, agent_requests, agent_sales, catalogue, orders
+from topup.services import (
+    agent_customers,
+    agent_receipts,
+    agent_requests,
+    agent_sales,
+    catalogue,
+    orders,
+    receipts,
+)
 from topup.services.agent_audit import record
 from topup.services.agent_customers import masked
 
@@ -150,6 +158,11 @@ def order(request: HttpRequest, role: Role, order_id: str) -> HttpResponse:
     sale = AgentSale.objects.filter(order_id=order_id).first()
     record(actor_of(request), "view_order", order_id, "with eSIM code" if qr else "")
     identity = IdentityCheck.objects.filter(order_id=order_id).select_related("checked_by").first()
+    receipt = (
+        receipts.render_text(agent_receipts.counter_receipt(order_id))
+        if sale and sale.method == "cash"
+        else ""
+    )
     context: dict[str, object] = {
         "order": found, "status_words": ORDER_STATUS_WORDS.get(found.status, found.status),
         "total": money(Money(found.total_minor, found.currency)), "qr": qr,
@@ -157,9 +170,22 @@ def order(request: HttpRequest, role: Role, order_id: str) -> HttpResponse:
         "plan_name": catalogue.plan_name(found.plan_id), "sale": sale,
         "identity": identity,
         "document": DOCUMENT_LABELS.get(DocumentType(identity.document_type), "") if identity else "",
-        "errors": {},
+        "errors": {}, "receipt": receipt,
     }  # fmt: skip
     return render(request, "agent/order.html", context)
+
+
+@agent_view(Role.AGENT)
+def receipt_pdf(request: HttpRequest, role: Role, order_id: str) -> HttpResponse:
+    """The counter receipt (or return receipt) of a cash sale, to print."""
+    try:
+        data = agent_receipts.counter_receipt(order_id)
+    except DomainError as exc:
+        return render(request, "agent/home.html", {"errors": errors_of(exc)}, 404)
+    record(actor_of(request), "print_receipt", order_id, data.kind.value)
+    response = HttpResponse(receipts.render_pdf(data), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="receipt-{order_id}.pdf"'
+    return response
 
 
 @require_POST
