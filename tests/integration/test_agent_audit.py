@@ -6,6 +6,7 @@ unbroken chain (PostgreSQL: SQLite serialises writers, so there is no race to lo
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -24,6 +25,15 @@ def _rows() -> list[AuditEntry]:
     for n in range(3):
         agent_audit.record(Actor(None, "alice"), "search", f"+32 470 •• •• 5{n}")
     return list(AuditEntry.objects.order_by("id"))
+
+
+def _together(actions: list[Callable[[], None]]) -> None:
+    """Run each action in its own thread (each with its own database connection) and wait for all."""
+    threads = [threading.Thread(target=action) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def _refused(action: object) -> None:
@@ -86,11 +96,7 @@ def test_racing_supervisors_approve_once_and_the_chain_holds() -> None:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=approve, args=(b.username,)) for b in bosses]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _together([lambda name=b.username: approve(name) for b in bosses])
     assert sorted(outcomes) == ["already_decided"] * 3 + ["approved"]
     request.refresh_from_db()
     assert request.status == "failed"  # approved once, then executed once: goodwill needs a hosted line
@@ -117,11 +123,7 @@ def test_concurrent_writers_keep_one_chain() -> None:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _together([lambda n=n: write(n) for n in range(6)])
     assert agent_audit.verify() == (30, None)
 
 
@@ -144,11 +146,7 @@ def test_parallel_wrong_passwords_all_count_and_lock_once() -> None:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=guess) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _together([guess] * 8)
     assert len(refusals) == 8
     assert AuditEntry.objects.filter(action__in=["sign_in_failed", "sign_in_refused_locked"]).count() == 8
     assert AuditEntry.objects.filter(action="locked_out").count() == 1

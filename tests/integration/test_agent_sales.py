@@ -50,6 +50,16 @@ def _order_id(answer: Any) -> str:
     return str(answer["Location"]).rsplit("/", 1)[1]
 
 
+def _esim_line_found(client: Client, plan_id: str) -> Line:
+    """Sell a new eSIM for cash, deliver it, and make its line the customer on screen (found by ICCID)."""
+    _find(client, "0470123456")
+    order_id = _order_id(_sell_esim(client, plan_id))
+    run_jobs_until_idle()
+    line = Line.objects.get(orders__id=order_id)
+    _find(client, line.iccid)
+    return line
+
+
 def _balanced() -> None:
     for totals in ledger.trial_balance():
         assert totals.balanced, totals
@@ -171,11 +181,7 @@ def test_the_identity_check_keeps_four_characters_and_nothing_else(world: tuple[
 def test_goodwill_credit_on_a_hosted_line(world: tuple[Agent, Agent]) -> None:
     alice, _sam = world
     client = signed_in(alice)
-    _find(client, "0470123456")
-    order_id = _order_id(_sell_esim(client, "esim-1d-1gb"))
-    run_jobs_until_idle()
-    line = Line.objects.get(orders__id=order_id)
-    _find(client, line.iccid)
+    line = _esim_line_found(client, "esim-1d-1gb")
     assert client.post("/agent/customer/goodwill", {"amount": "5.00", "reason": "outage"}).status_code == 302
     line.refresh_from_db()
     assert line.credit_minor == 500
@@ -289,11 +295,7 @@ def test_a_sale_form_sent_twice_makes_one_sale(world: tuple[Agent, Agent]) -> No
 def test_nobody_approves_their_own_request(world: tuple[Agent, Agent]) -> None:
     _alice, sam = world
     boss = signed_in(sam)
-    _find(boss, "0470123456")
-    order_id = _order_id(_sell_esim(boss, "esim-30d-unlimited"))
-    run_jobs_until_idle()
-    line = Line.objects.get(orders__id=order_id)
-    _find(boss, line.iccid)
+    line = _esim_line_found(boss, "esim-30d-unlimited")
     boss.post("/agent/customer/goodwill", {"amount": "150.00", "reason": "big outage"})  # sam's limit: 100
     request = AgentRequest.objects.get(kind="goodwill")
     assert request.status == "pending"

@@ -48,7 +48,7 @@ def counter_receipt(order_id: str) -> ReceiptData:
     total = Money(order.total_minor, order.currency)
     return ReceiptData(
         kind=ReceiptKind.REFUND if refunded else ReceiptKind.SALE, language=order.language,
-        seller=_seller(sale.counter), sale_id=order.id, terminal_ref=sale.attempt[:20] or order.id[-8:],
+        seller=_seller(sale.counter), sale_id=order.id, terminal_ref=order.id[-8:],
         at=order.updated_at if refunded else order.created_at,
         network_name=catalogue.network_by_id(order.network_id).name, plan_name=plan_name, total=total,
         net=quote.net, vat=quote.vat, vat_rate_bp=quote.vat_rate_bp, payment=Payment(Tender.CASH),
