@@ -316,3 +316,20 @@ def test_search_by_order_id_finds_the_customer(world: tuple[Agent, Agent]) -> No
     assert "+32 470 •• •• 56" in other.get("/agent/customer").content.decode()
     unknown = other.post("/agent/", {"q": "ord_01m0000000000000000000000x"})
     assert unknown.status_code == 400
+
+
+def test_an_esim_line_found_by_iccid_is_topped_up_for_cash(world: tuple[Agent, Agent]) -> None:
+    alice, _sam = world
+    client = signed_in(alice)
+    line = _esim_line_found(client, "esim-1d-1gb")
+    page = client.get("/agent/customer").content.decode()
+    assert 'value="esim-7d-5gb"' in page
+    assert 'value="link"' not in page.split('id="esim-form"')[0]  # no SMS link without a number
+    answer = client.post(
+        "/agent/customer/sell", {"kind": "topup", "plan_id": "esim-7d-5gb", "pay": "cash", "attempt": "t1"}
+    )
+    order = Order.objects.get(id=_order_id(answer))
+    run_jobs_until_idle()
+    order.refresh_from_db()
+    assert (order.status, order.line_id) == ("delivered", line.id)
+    assert ledger.balance_of(DRAWER) == 299 + 999

@@ -72,7 +72,7 @@ def _plans(ref: str) -> dict[str, list[tuple[str, str]]]:
         network = catalogue.network_by_id(plan.network_id)
         target = esims if network.kind is NetworkKind.HOSTED else topups
         target.append((plan.id, f"{network.name} · {plan.name} · {money(plan.price)}"))
-    return {"topup_plans": topups, "esim_plans": esims}
+    return {"line_plans": topups if ref.startswith("+") else esims, "esim_plans": esims}
 
 
 def _customer_page(
