@@ -15,6 +15,12 @@ def _django() -> None:
     start_django()
 
 
+def cmd_agents(args: argparse.Namespace) -> None:
+    from topup.agents_cli import run  # noqa: PLC0415
+
+    run(args)
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     from topup.settings import CONFIG  # noqa: PLC0415
 
@@ -265,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reconcile(sub)
     _add_privacy(sub)
     _add_fx(sub)
+    agents = sub.add_parser("agents", help="agent console accounts (password, TOTP) and the audit log")
+    _add_agents_arguments(agents)
+    agents.set_defaults(func=cmd_agents)
     _add_receipt(sub)
     _add_retail(sub)
     manage = sub.add_parser("manage", help="Django management commands (createsuperuser, shell, ...)")
@@ -371,6 +380,12 @@ def _add_kiosk_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_voucher_arguments(parser: argparse.ArgumentParser) -> None:
     from topup.vouchers_cli import add_arguments  # noqa: PLC0415
+
+    add_arguments(parser)
+
+
+def _add_agents_arguments(parser: argparse.ArgumentParser) -> None:
+    from topup.agents_cli import add_arguments  # noqa: PLC0415
 
     add_arguments(parser)
 

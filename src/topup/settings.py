@@ -151,6 +151,10 @@ class Config:
     ivr_auth_tokens: tuple[str, ...]
     gateway_allowed_ips: tuple[str, ...]  # CIDRs the gateways call from; empty: any
     trusted_proxies: tuple[str, ...]  # CIDRs of our own proxies, whose X-Forwarded-For is believed
+    agent_idle_s: int  # an agent console session ends after this long without a request
+    shop_seller: tuple[
+        str, ...
+    ]  # the operator's shop on counter receipts: name, address lines..., VAT number
     voucher_breaker_window_s: int  # the sliding window in which failed redemptions are counted
     voucher_breaker_failures: int  # unknown PINs in the window that open the breaker whatever the share
     voucher_breaker_share: float  # or this share of attempts failing (with at least a third of the count)
@@ -304,6 +308,10 @@ def load_config() -> Config:
         ivr_auth_tokens=_env_list("IVR_AUTH_TOKEN", "" if production else DEMO_IVR_AUTH_TOKEN),
         gateway_allowed_ips=_env_list("GATEWAY_ALLOWED_IPS", ""),
         trusted_proxies=_env_list("TRUSTED_PROXIES", ""),
+        agent_idle_s=_env_int("AGENT_IDLE_S", 900),
+        shop_seller=tuple(
+            _env("SHOP_SELLER", "Topup shop;Rue Neuve 1;1000 Bruxelles;BE0000000097").split(";")
+        ),
         voucher_breaker_window_s=_env_int("VOUCHER_BREAKER_WINDOW_S", 300),
         voucher_breaker_failures=_env_int("VOUCHER_BREAKER_FAILURES", 60),
         voucher_breaker_share=_env_float("VOUCHER_BREAKER_SHARE", 0.5),
@@ -481,7 +489,11 @@ WSGI_APPLICATION = "topup.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "channels" / "web" / "templates", BASE_DIR / "channels" / "kiosk" / "templates"],
+        "DIRS": [
+            BASE_DIR / "channels" / "web" / "templates",
+            BASE_DIR / "channels" / "kiosk" / "templates",
+            BASE_DIR / "channels" / "agent" / "templates",
+        ],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -534,6 +546,12 @@ CONTENT_SECURITY_POLICY = (
 )
 METRICS_TOKEN = CONFIG.metrics_token
 SESSION_ENGINE = "topup.db.sessions"  # sessions are sealed like the rest of the personal data
+# Argon2id first: new and re-hashed passwords use it; the others only read hashes made before.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,4 +1,4 @@
-"""URL map: the REST API under /api/v1/, health and metrics, and the back office."""
+"""URL map: the REST API under /api/v1/, health and metrics, the back office and the agent console."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("metrics", health.metrics),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("", include("topup.channels.agent.urls")),
     path("", include(ussd.urlpatterns)),
     path("", include(ivr.urlpatterns)),
     path("", include(sms.urlpatterns)),

@@ -21,6 +21,7 @@ from topup.adapters.payments.stripe import StripePaymentProvider
 from topup.adapters.payments.stripe_terminal import StripeTerminalReader
 from topup.ports import CarrierGateway, PaymentProvider
 from topup.services import notifications, peers
+from topup.services.counter_payments import SpotPaymentProvider
 from topup.services.retail_voids import RetailPaymentProvider
 from topup.services.voucher_payments import VoucherPaymentProvider
 from topup.settings import CONFIG, Config
@@ -44,7 +45,7 @@ class Addresses:
         )  # fmt: skip
 
 
-# name -> how to build it. The payment method routes name the provider; "voucher" and "retail" are internal.
+# name -> how to build it. Routes name a provider; voucher, retail, counter and goodwill are internal.
 PAYMENT_ADAPTERS: dict[str, Callable[[Config, Addresses], PaymentProvider]] = {
     "stripe": lambda c, a: StripePaymentProvider(
         a.payments,
@@ -55,8 +56,11 @@ PAYMENT_ADAPTERS: dict[str, Callable[[Config, Addresses], PaymentProvider]] = {
         card_flow=c.stripe_card_flow,
     ),
     "voucher": lambda c, a: VoucherPaymentProvider(),
-    "retail": lambda c, a: RetailPaymentProvider(),
+    "retail": lambda c, a: RetailPaymentProvider(),  # a shop's sale, paid from its float
+    "counter": lambda c, a: SpotPaymentProvider("counter"),  # cash at an agent's counter
+    "goodwill": lambda c, a: SpotPaymentProvider("goodwill"),  # a free top-up an agent gives
 }
+INTERNAL_PROVIDERS = ("voucher", "retail", "counter", "goodwill")  # no route names them: paid on the spot
 CARRIER_ADAPTERS: dict[str, Callable[[Config, Addresses], CarrierGateway]] = {
     "gateway": lambda c, a: HttpCarrierGateway(a.carriers, c.carrier_api_key, c.carrier_timeout_s),
     "dtone": lambda c, a: DtoneGateway(
@@ -87,7 +91,7 @@ def build(config: Config = CONFIG, addresses: Addresses | None = None) -> peers.
     carrier_routes = {"*": "gateway", **config.carrier_routes}
     _check_routes(config.payment_routes, PAYMENT_ADAPTERS, "TOPUP_PAYMENT_ROUTES")
     _check_routes(carrier_routes, CARRIER_ADAPTERS, "TOPUP_CARRIER_ROUTES")
-    payment_names = {*config.payment_routes.values(), "voucher", "retail"}
+    payment_names = {*config.payment_routes.values(), *INTERNAL_PROVIDERS}
     return peers.Peers(
         payments={name: PAYMENT_ADAPTERS[name](config, where) for name in sorted(payment_names)},
         payment_routes=dict(config.payment_routes),

@@ -166,6 +166,36 @@ MESSAGES = {
     "not_a_kiosk": _("Only a kiosk terminal can report cash from its acceptor."),
 }
 
+# The agent console (topup.channels.agent): what staff read at the counter or the call-centre desk.
+MESSAGES |= {
+    "sign_in_failed": _("Wrong username or password."),
+    "totp_failed": _("This code is wrong or was already used. Wait for the next code."),
+    "locked": _("Too many failed attempts: this account is locked for 15 minutes."),
+    "search_empty": _("Enter a number, an ICCID or an order id."),
+    "order_without_line": _("This order names no line yet."),
+    "invalid_document_type": _("Choose the type of identity document."),
+    "invalid_document_last4": _(
+        "Enter only the last 4 characters of the document number, never the whole number."
+    ),
+    "invalid_nationality": _("Nationality is a 2-letter country code (BE, FR, CN…)."),
+    "identity_check_required": _("A new prepaid line needs an identity check first."),
+    "link_needs_number": _("A payment link is sent to a phone number: find the customer by number."),
+    "invalid_note": _("Write a note of at most 2000 characters."),
+    "reason_required": _("Say why."),
+    "goodwill_needs_line": _("Goodwill credit can be given on one of our eSIM lines only."),
+    "goodwill_not_a_plan": _(
+        "Goodwill on this number is a free top-up: enter the amount of one of its credit plans."
+    ),
+    "invalid_resend": _("Send a receipt or an eSIM code."),
+    "refund_already_requested": _("A refund of this order was already asked for."),
+    "already_decided": _("This request was already decided."),
+    "own_request": _("Nobody approves their own request."),
+    "forbidden_role": _("Only a supervisor may decide a request."),
+    "request_not_found": _("This request does not exist."),
+    "no_receipt": _("Only a delivered order has a receipt."),
+    "customer_required": _("Find a customer first."),
+}
+
 # Codes that never reach a customer as such: they signal a bug in our code or data (a broken invariant),
 # not a customer mistake, or they are internal bookkeeping / transport labels. `message_for` answers them
 # with the generic "internal_error" message.
@@ -247,3 +277,6 @@ def error_body(code: str, message: str | None = None, field: str | None = None) 
 
 def domain_error_body(error: DomainError) -> dict[str, object]:
     return error_body(error.code, message_for(error.code, error.message), error.field)
+
+
+INTERNAL_CODES |= {"username_required", "username_taken", "invalid_role"}  # `topup agents create` (staff)

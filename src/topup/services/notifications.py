@@ -17,7 +17,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from topup.clock import BRUSSELS, new_id, now
-from topup.db.models import BundleRecord, Line, LinePreference, Notification, Order, Payment
+from topup.db.models import AgentSale, BundleRecord, Line, LinePreference, Notification, Order, Payment
 from topup.domain.commands import LANGUAGES
 from topup.domain.fx import FxQuote
 from topup.domain.money import Money
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_KIND = "notify"
+AGENT_KINDS = ("pay_link", "esim_code")  # written by the agent console (services/agent_sales)
 MAX_ATTEMPTS = 5  # refusals by the SMS or mail peer before a notification is given up as failed
 ORDER_KINDS = {"delivered": "receipt", "refunded": "refund"}  # order status -> notification kind
 EXPIRY_WINDOWS = (("expiry_1d", timedelta(days=1)), ("expiry_3d", timedelta(days=3)))
@@ -188,7 +189,12 @@ def _order_message(kind: str, order: Order) -> Outgoing:
             subject = _("Your payment did not go through")
             text = _("Your payment of %(amount)s for %(plan)s (%(line)s) did not go through. Nothing was "
                      "charged. Order %(order)s.") % values  # fmt: skip
-    return Outgoing(language, order.msisdn, email, str(subject), str(text))
+    return Outgoing(language, order.msisdn or _sold_to(order.id), email, str(subject), str(text))
+
+
+def _sold_to(order_id: str) -> str:
+    """The number an agent sold a new eSIM to (its receipt goes there), or ""."""
+    return AgentSale.objects.filter(order_id=order_id).values_list("msisdn", flat=True).first() or ""
 
 
 def _bundle_message(kind: str, bundle: BundleRecord) -> Outgoing:
@@ -215,10 +221,22 @@ def _bundle_message(kind: str, bundle: BundleRecord) -> Outgoing:
     return Outgoing(language, line.msisdn or "", email, str(subject), str(text))
 
 
+def _agent_message(kind: str, ref: str) -> Outgoing | None:
+    """A message an agent sends a customer (a payment link, an eSIM's activation code), written by the
+    agent console in the customer's language; None when it has nobody to send it to."""
+    from topup.services import agent_sales  # noqa: PLC0415 - agent_sales enqueues through us
+
+    found = agent_sales.message(kind, ref.partition("#")[0])
+    return Outgoing(*found) if found else None
+
+
 def render(kind: str, ref: str) -> Outgoing | None:
     """The message for a notify job, or None when its subject no longer exists."""
+    if kind in AGENT_KINDS:
+        return _agent_message(kind, ref)
     if kind in ("receipt", "refund"):
-        order = Order.objects.select_related("line").filter(id=ref).first()
+        # `<order>#<n>`: a receipt an agent resent (its own subject, so it goes out once more).
+        order = Order.objects.select_related("line").filter(id=ref.partition("#")[0]).first()
         return _order_message(kind, order) if order else None
     if kind == "payment_failed":
         payment = Payment.objects.select_related("order", "order__line").filter(id=ref).first()

@@ -23,11 +23,13 @@ from topup.db import models as db
 from topup.db.fields import digest
 from topup.db.resealing import reseal
 from topup.domain.identifiers import parse_belgian_mobile
+from topup.services.agent_customers import customer_index
 
 # Every model with a sealed or hashed column, for `topup keys rotate`.
 SEALED_MODELS: tuple[type[models.Model], ...] = (
     db.AccessToken, db.IdempotencyRecord, db.InboxEvent, db.Job, db.Line, db.LineEvent, db.LinePreference,
     db.Notification, db.Order, db.OrderEvent, db.OtpChallenge, db.RedeemAttempts, db.Voucher,
+    db.AgentProfile, db.AgentNote, db.AgentSale, db.AgentRequest, db.IdentityCheck,
 )  # fmt: skip
 
 
@@ -155,6 +157,22 @@ def _needles(person: Person) -> tuple[str, ...]:
     return (*person.numbers, *(n.lstrip("+") for n in person.numbers), *national, *person.emails)
 
 
+def _erase_agent_rows(person: Person) -> dict[str, int]:
+    """What the agent console keeps of a customer: the number of sales and goodwill, notes. The identity
+    checks (document type and 4 characters, no number) stay: the operator must keep them (RD 27/11/2016)."""
+    keys = [customer_index(n) for n in person.numbers]
+    erased = crypto.ERASED
+    return {
+        "agent_sales": db.AgentSale.objects.filter(customer_index__in=keys).update(
+            msisdn=erased, pay_link=""
+        ),
+        "agent_requests": db.AgentRequest.objects.filter(customer_index__in=keys).update(
+            msisdn=erased, reason=erased
+        ),
+        "agent_notes": db.AgentNote.objects.filter(customer_index__in=keys).update(text=erased),
+    }
+
+
 def erase(person: Person, at: datetime) -> dict[str, int]:
     """Erase `person`'s personal fields everywhere (amounts and the ledger untouched); counts per table."""
     idx, erased = person.indexes, crypto.ERASED
@@ -177,6 +195,7 @@ def erase(person: Person, at: datetime) -> dict[str, int]:
         counts["access_tokens"] = db.AccessToken.objects.filter(msisdn_index__in=idx).delete()[0]
         attempt_keys = [f"line:{n}" for n in person.numbers]
         counts["redeem_attempts"] = db.RedeemAttempts.objects.filter(key__in=attempt_keys).delete()[0]
+        counts.update(_erase_agent_rows(person))
         needles = _needles(person)
         counts["order_events"] = _scrub(db.OrderEvent, "detail", needles)
         counts["line_events"] = _scrub(db.LineEvent, "detail", needles)

@@ -1,5 +1,13 @@
 """Persistence of the domain: catalogue, orders and payments, ledger, jobs and API keys."""
 
+from topup.db.models.agents import (
+    AgentNote,
+    AgentProfile,
+    AgentRequest,
+    AgentSale,
+    AuditEntry,
+    IdentityCheck,
+)
 from topup.db.models.catalogue import CarrierFloatRecord, CarrierProductRecord, NetworkRecord, PlanRecord
 from topup.db.models.fx import FxRateRecord
 from topup.db.models.jobs import IdempotencyRecord, InboxEvent, Job, SweepLease
@@ -26,7 +34,12 @@ from topup.db.models.vouchers import RedeemAttempts, Voucher, VoucherBatch
 __all__ = [
     "AccessToken",
     "Account",
+    "AgentNote",
+    "AgentProfile",
+    "AgentRequest",
+    "AgentSale",
     "ApiKey",
+    "AuditEntry",
     "BundleRecord",
     "CarrierFloatRecord",
     "CarrierProductRecord",
@@ -35,6 +48,7 @@ __all__ = [
     "FloatTopUp",
     "FxRateRecord",
     "IdempotencyRecord",
+    "IdentityCheck",
     "InboxEvent",
     "Job",
     "KioskCashEvent",
