@@ -252,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reconcile(sub)
     _add_privacy(sub)
     _add_fx(sub)
+    _add_receipt(sub)
     manage = sub.add_parser("manage", help="Django management commands (createsuperuser, shell, ...)")
     manage.add_argument("django_args", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)
@@ -335,6 +336,12 @@ def _add_voucher_arguments(parser: argparse.ArgumentParser) -> None:
     from topup.vouchers_cli import add_arguments  # noqa: PLC0415
 
     add_arguments(parser)
+
+
+def _add_receipt(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from topup.receipts_cli import add_parser  # noqa: PLC0415
+
+    add_parser(sub)
 
 
 def _add_bench_arguments(bench: argparse.ArgumentParser) -> None:

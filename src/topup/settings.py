@@ -120,6 +120,7 @@ class Config:
     smsc_system_id: str
     smsc_password: str
     sms_short_code: str
+    support_phone: str  # customer service, printed on receipts; empty: the website is printed instead
     sms_webhook_key: str  # what an SMS aggregator sends with inbound messages over HTTP
     smtp_host: str  # empty: no e-mail is sent (receipts go by SMS only)
     smtp_port: int
@@ -264,6 +265,7 @@ def load_config() -> Config:
         smsc_system_id=_env("SMSC_SYSTEM_ID", "topup"),
         smsc_password=_env("SMSC_PASSWORD", DEMO_SMSC_PASSWORD),
         sms_short_code=_env("SMS_SHORT_CODE", "1919"),
+        support_phone=_env("SUPPORT_PHONE", ""),
         sms_webhook_key=_env("SMS_WEBHOOK_KEY", "" if production else DEMO_SMS_WEBHOOK_KEY),
         smtp_host=_env("SMTP_HOST", ""),
         smtp_port=_env_int("SMTP_PORT", 25),

@@ -19,6 +19,7 @@ from topup.adapters.messaging.smtp import SmtpMailer
 from topup.adapters.payments.stripe import StripePaymentProvider
 from topup.ports import CarrierGateway, PaymentProvider
 from topup.services import notifications, peers
+from topup.services.retail_voids import RetailPaymentProvider
 from topup.services.voucher_payments import VoucherPaymentProvider
 from topup.settings import CONFIG, Config
 
@@ -40,7 +41,7 @@ class Addresses:
         )  # fmt: skip
 
 
-# name -> how to build it. The payment method routes name the provider; "voucher" is internal.
+# name -> how to build it. The payment method routes name the provider; "voucher" and "retail" are internal.
 PAYMENT_ADAPTERS: dict[str, Callable[[Config, Addresses], PaymentProvider]] = {
     "stripe": lambda c, a: StripePaymentProvider(
         a.payments,
@@ -51,6 +52,7 @@ PAYMENT_ADAPTERS: dict[str, Callable[[Config, Addresses], PaymentProvider]] = {
         card_flow=c.stripe_card_flow,
     ),
     "voucher": lambda c, a: VoucherPaymentProvider(),
+    "retail": lambda c, a: RetailPaymentProvider(),
 }
 CARRIER_ADAPTERS: dict[str, Callable[[Config, Addresses], CarrierGateway]] = {
     "gateway": lambda c, a: HttpCarrierGateway(a.carriers, c.carrier_api_key, c.carrier_timeout_s),
@@ -82,7 +84,7 @@ def build(config: Config = CONFIG, addresses: Addresses | None = None) -> peers.
     carrier_routes = {"*": "gateway", **config.carrier_routes}
     _check_routes(config.payment_routes, PAYMENT_ADAPTERS, "TOPUP_PAYMENT_ROUTES")
     _check_routes(carrier_routes, CARRIER_ADAPTERS, "TOPUP_CARRIER_ROUTES")
-    payment_names = {*config.payment_routes.values(), "voucher"}
+    payment_names = {*config.payment_routes.values(), "voucher", "retail"}
     return peers.Peers(
         payments={name: PAYMENT_ADAPTERS[name](config, where) for name in sorted(payment_names)},
         payment_routes=dict(config.payment_routes),

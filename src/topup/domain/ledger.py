@@ -269,6 +269,68 @@ def stray_payment_refunded(
     ]
 
 
+def retailer_float(retailer_id: str, currency: str = "EUR") -> AccountSpec:
+    """A retailer's prepaid money with us (a liability to them); it may go below zero down to their credit
+    limit, which the retailer row's conditional update guards (the ledger only records)."""
+    return AccountSpec(
+        f"retailer_float:{_key(retailer_id.lower(), 'retailer')}:{currency}",
+        f"Retailer float {retailer_id}",
+        AccountType.LIABILITY,
+        currency,
+        no_overdraft=False,
+    )
+
+
+def retail_commission_expense(currency: str = "EUR") -> AccountSpec:
+    """The commission we pay shops on their sales: credited to their float at each sale."""
+    return AccountSpec(
+        f"retail_commission_expense:{currency}", "Retail commission", AccountType.EXPENSE, currency, False
+    )
+
+
+def bank_clearing(currency: str = "EUR") -> AccountSpec:
+    """Our bank account as the float top-ups arrive on it (retailers pay their float by transfer)."""
+    return AccountSpec(f"bank_clearing:{currency}", "Bank clearing", AccountType.ASSET, currency, False)
+
+
+def retail_sale(
+    sale_id: str, retailer_id: str, clearing: str, price: Money, commission: Money
+) -> list[Posting]:
+    """A shop's sale: its float pays the price into the clearing that holds the sale's money (`retail` for a
+    direct top-up, whose order captured from it; `voucher` for a PIN, redeemed from it later), and we
+    credit the shop's commission to its float."""
+    floating = retailer_float(retailer_id, price.currency)
+    legs = [
+        Posting(
+            f"{sale_id}:float", floating, provider_clearing(clearing, price.currency), price, "retail_sale"
+        )
+    ]
+    if commission.is_positive():
+        expense = retail_commission_expense(price.currency)
+        legs.append(Posting(f"{sale_id}:commission", expense, floating, commission, "retail_commission"))
+    return legs
+
+
+def retail_sale_reversed(
+    sale_id: str, retailer_id: str, clearing: str, price: Money, commission: Money, *, code: str
+) -> list[Posting]:
+    """A sale voided or refunded (`code`): the price back on the float, the commission taken back."""
+    return [
+        Posting(p.transfer_id.replace(f"{sale_id}:", f"{sale_id}:{code}:"), p.credit, p.debit, p.amount, code)
+        for p in retail_sale(sale_id, retailer_id, clearing, price, commission)
+    ]
+
+
+def float_topped_up(topup_id: str, retailer_id: str, amount: Money) -> list[Posting]:
+    """A retailer's bank transfer arrived: our bank holds it, the retailer's float owes it to them."""
+    return [
+        Posting(
+            f"{topup_id}:float", bank_clearing(amount.currency), retailer_float(retailer_id, amount.currency),
+            amount, "float_topped_up",
+        )
+    ]  # fmt: skip
+
+
 class TransferStatus(StrEnum):
     PENDING = "pending"
     POSTED = "posted"

@@ -10,6 +10,16 @@ from topup.db.models.messaging import AccessToken, Notification, OtpChallenge
 from topup.db.models.orders import ApiKey, Order, OrderEvent, Payment
 from topup.db.models.preferences import LinePreference
 from topup.db.models.privacy import Erasure
+from topup.db.models.retail import (
+    Commission,
+    FloatTopUp,
+    Retailer,
+    Sale,
+    Shift,
+    ShiftMovement,
+    Terminal,
+    TerminalNonce,
+)
 from topup.db.models.vouchers import RedeemAttempts, Voucher, VoucherBatch
 
 __all__ = [
@@ -19,7 +29,9 @@ __all__ = [
     "BundleRecord",
     "CarrierFloatRecord",
     "CarrierProductRecord",
+    "Commission",
     "Erasure",
+    "FloatTopUp",
     "FxRateRecord",
     "IdempotencyRecord",
     "InboxEvent",
@@ -36,7 +48,13 @@ __all__ = [
     "PlanRecord",
     "RateCounter",
     "RedeemAttempts",
+    "Retailer",
+    "Sale",
+    "Shift",
+    "ShiftMovement",
     "SweepLease",
+    "Terminal",
+    "TerminalNonce",
     "Transfer",
     "UsageRow",
     "Voucher",

@@ -1,0 +1,199 @@
+"""What a receipt says, in the customer's language: the blocks every renderer draws (text, ESC/POS, PDF).
+
+All wording is chosen here, once, under `translation.override(data.language)`; amounts and dates are formatted
+by Babel for the customer's locale, times in Brussels. The redeem instructions name the real ways in: the SMS
+command the SMS channel parses (`domain.commands`), the USSD direct code (`channels.ussd`) and the web page.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Final
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_percent
+from django.utils.translation import gettext as _
+from django.utils.translation import override, pgettext
+
+from topup.clock import BRUSSELS
+from topup.domain.money import Money
+from topup.domain.receipts import ChangeAs, PinCode, ReceiptData, ReceiptKind, Tender
+from topup.services.receipts.layout import Block, Kind
+from topup.settings import CONFIG
+
+BABEL_LOCALES: Final = {"en": "en_BE", "nl": "nl_BE", "fr": "fr_BE", "de": "de_BE", "zh-hans": "zh_Hans_CN"}
+# The SMS keyword in the customer's language: the SMS channel answers in the language of the keyword.
+SMS_KEYWORDS: Final = {"en": "TOPUP", "nl": "OPLADEN", "fr": "RECHARGE", "de": "AUFLADEN", "zh-hans": "充值"}
+USSD_REDEEM: Final = "*121*{pin}#"  # channels.ussd.DIRECT_REDEEM: the voucher redeemed in one step
+REDEEM_PATH: Final = "/voucher"  # channels.web: the page where a voucher PIN is redeemed
+MY_LINE_PATH: Final = "/my"  # channels.web: the customer's line, balance and top-ups (sign-in by SMS code)
+INDENT: Final = "   "
+_SPACES: Final = str.maketrans({"\u00a0": " ", "\u202f": " "})  # Babel's no-break spaces: printers lack them
+
+
+def group_pin(pin: str) -> str:
+    """`12345678901234` as `1234 5678 9012 34`: four digits at a time, as on a scratch card."""
+    return " ".join(pin[i : i + 4] for i in range(0, len(pin), 4))
+
+
+def redeem_url() -> str:
+    return f"{CONFIG.public_url}{REDEEM_PATH}"
+
+
+def sms_command(pin: str, language: str) -> str:
+    return f"{SMS_KEYWORDS.get(language, SMS_KEYWORDS['en'])} {pin}"
+
+
+def ussd_code(pin: str) -> str:
+    return USSD_REDEEM.format(pin=pin)
+
+
+class _Words:
+    """Money, percentages and dates in one Babel locale, with plain spaces a printer's code page has."""
+
+    def __init__(self, language: str) -> None:
+        self.locale = BABEL_LOCALES.get(language, "en_BE")
+
+    def money(self, amount: Money) -> str:
+        return format_currency(amount.as_decimal(), amount.currency, locale=self.locale).translate(_SPACES)
+
+    def rate(self, rate_bp: int) -> str:
+        return format_percent(Decimal(rate_bp) / 10_000, locale=self.locale).translate(_SPACES)
+
+    def when(self, data: ReceiptData) -> str:
+        at = data.at.astimezone(BRUSSELS)
+        return format_datetime(at, "short", tzinfo=BRUSSELS, locale=self.locale).translate(_SPACES)
+
+    def day(self, data: PinCode) -> str:
+        return format_date(data.expires_on, "medium", locale=self.locale).translate(_SPACES)
+
+
+def blocks(data: ReceiptData) -> list[Block]:
+    """The whole receipt, top to bottom, in `data.language`."""
+    with override(data.language):
+        words = _Words(data.language)
+        parts = _header(data)
+        parts += _sale(data, words)
+        parts += _amounts(data, words)
+        parts += _payment(data, words)
+        if data.pin is not None:
+            parts += _pin(data, data.pin, words)
+        parts += _footer(data)
+        return parts
+
+
+def _header(data: ReceiptData) -> list[Block]:
+    seller = data.seller
+    parts = [Block(Kind.TITLE, seller.name)]
+    parts += [Block(Kind.CENTER, line) for line in seller.address_lines]
+    parts.append(Block(Kind.CENTER, _("VAT number %(number)s") % {"number": seller.vat_number}))
+    parts.append(Block(Kind.RULE))
+    if data.kind is ReceiptKind.VOID:
+        parts.append(Block(Kind.TITLE, pgettext("receipt", "VOID")))
+    elif data.kind is ReceiptKind.REFUND:
+        parts.append(Block(Kind.TITLE, pgettext("receipt", "REFUND")))
+    return parts
+
+
+def _sale(data: ReceiptData, words: _Words) -> list[Block]:
+    parts = [
+        Block(Kind.PAIR, pgettext("receipt", "Terminal"), data.seller.terminal_id),
+        Block(Kind.PAIR, pgettext("receipt", "Date"), words.when(data)),
+        Block(Kind.PAIR, pgettext("receipt", "Sale"), data.sale_id),
+        Block(Kind.PAIR, pgettext("receipt", "Terminal reference"), data.terminal_ref),
+    ]
+    if data.order_id:
+        parts.append(Block(Kind.PAIR, pgettext("receipt", "Order"), data.order_id))
+    parts += [
+        Block(Kind.RULE),
+        Block(Kind.PAIR, pgettext("receipt", "Network"), data.network_name),
+        Block(Kind.PAIR, pgettext("receipt", "Plan"), data.plan_name),
+    ]
+    if data.msisdn_masked:
+        parts.append(Block(Kind.PAIR, pgettext("receipt", "Number topped up"), data.msisdn_masked))
+    return parts
+
+
+def _amounts(data: ReceiptData, words: _Words) -> list[Block]:
+    parts = [
+        Block(Kind.RULE),
+        Block(Kind.PAIR, pgettext("receipt", "Net (excl. VAT)"), words.money(data.net)),
+        Block(Kind.PAIR, _("VAT %(rate)s") % {"rate": words.rate(data.vat_rate_bp)}, words.money(data.vat)),
+        Block(Kind.PAIR, pgettext("receipt", "Total"), words.money(data.total), bold=True),
+    ]
+    if data.kind is not ReceiptKind.SALE:
+        if data.reason:
+            parts.append(Block(Kind.PAIR, pgettext("receipt", "Reason"), data.reason))
+        handed_back = pgettext("receipt", "Handed back to you")
+        parts.append(Block(Kind.PAIR, handed_back, words.money(data.total), bold=True))
+    return parts
+
+
+def _payment(data: ReceiptData, words: _Words) -> list[Block]:
+    payment = data.payment
+    tender = pgettext("receipt", "Cash") if payment.tender is Tender.CASH else pgettext("receipt", "Card")
+    label = (
+        pgettext("receipt", "Paid by")
+        if data.kind is ReceiptKind.SALE
+        else pgettext("receipt", "Paid back by")
+    )
+    parts = [Block(Kind.PAIR, label, tender)]
+    if data.kind is not ReceiptKind.SALE:
+        return parts  # what was handed over at the sale is on the sale's receipt
+    if payment.given is not None:
+        parts.append(Block(Kind.PAIR, pgettext("receipt", "Cash given"), words.money(payment.given)))
+    if payment.change is not None:
+        parts.append(Block(Kind.PAIR, pgettext("receipt", "Change"), words.money(payment.change)))
+        if payment.change_as is ChangeAs.CREDIT:
+            parts.append(Block(Kind.TEXT, _("Your change was added as credit to the number topped up.")))
+        elif payment.change_as is ChangeAs.VOUCHER and payment.change_pin is not None:
+            parts.append(Block(Kind.TEXT, _("Your change is a voucher: top up with this PIN.")))
+            parts += _pin_lines(payment.change_pin, words)
+    return parts
+
+
+def _pin_lines(pin: PinCode, words: _Words) -> list[Block]:
+    return [
+        Block(Kind.PIN, group_pin(pin.pin)),
+        Block(Kind.PAIR, pgettext("receipt", "Serial"), pin.serial),
+        Block(Kind.PAIR, pgettext("receipt", "Valid until"), words.day(pin)),
+    ]
+
+
+def _pin(data: ReceiptData, pin: PinCode, words: _Words) -> list[Block]:
+    """The PIN sold and how to redeem it; on a void or refund only its serial, with the news it is dead."""
+    parts = [Block(Kind.RULE)]
+    if data.kind is not ReceiptKind.SALE:
+        parts.append(Block(Kind.PAIR, pgettext("receipt", "Serial"), pin.serial))
+        parts.append(Block(Kind.TEXT, _("The PIN of this voucher no longer works."), bold=True))
+        return parts
+    parts.append(Block(Kind.CENTER, _("Your top-up PIN"), bold=True))
+    parts += _pin_lines(pin, words)
+    parts += [
+        Block(Kind.TEXT, _("How to top up with this PIN:"), bold=True),
+        Block(Kind.TEXT, _("1. By SMS to %(short_code)s:") % {"short_code": CONFIG.sms_short_code}),
+        Block(Kind.TEXT, INDENT + sms_command(pin.pin, data.language)),
+        Block(Kind.TEXT, _("2. By phone, dial:")),
+        Block(Kind.TEXT, INDENT + ussd_code(pin.pin)),
+        Block(Kind.TEXT, _("3. Online:")),
+        Block(Kind.TEXT, INDENT + redeem_url()),
+        Block(Kind.QR, redeem_url()),
+    ]
+    return parts
+
+
+def _footer(data: ReceiptData) -> list[Block]:
+    contact = CONFIG.support_phone or CONFIG.public_url
+    parts = [Block(Kind.RULE)]
+    if data.msisdn_masked and data.kind is ReceiptKind.SALE:
+        parts.append(
+            Block(
+                Kind.CENTER,
+                _("Your balance and top-ups: %(url)s") % {"url": CONFIG.public_url + MY_LINE_PATH},
+            )
+        )
+    parts += [
+        Block(Kind.CENTER, _("Please keep this receipt.")),
+        Block(Kind.CENTER, _("Customer service: %(contact)s") % {"contact": contact}),
+    ]
+    return parts
