@@ -8,7 +8,7 @@ import topup.db.fields
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("topup", "0013_aggregator"),
+        ("topup", "0014_retail"),  # was 0013_aggregator; re-chained by the coordinator at merge
     ]
 
     operations = [
