@@ -17,6 +17,7 @@ from django.db.models.functions import TruncDate
 from topup.clock import BRUSSELS
 from topup.db.models import Order, OrderEvent
 from topup.domain.orders import OrderStatus
+from topup.services import settlements
 
 SOLD = (OrderStatus.PAID.value, OrderStatus.DELIVERING.value, OrderStatus.DELIVERED.value)
 
@@ -134,5 +135,7 @@ def _percentile_ms(ordered: QuerySet[OrderEvent, timedelta], count: int, share: 
 
 
 def retailer_floats() -> list[Total]:
-    """The float left per retailer (filled in once the retail models exist)."""
-    return []
+    """The float left per retailer (the retailer row, which the ledger's float account mirrors)."""
+    return [
+        Total(rid, name, 1, left, currency) for rid, name, left, currency in settlements.retailer_floats()
+    ]

@@ -19,9 +19,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from topup.channels.backoffice.charts import Datum, bar_chart, line_chart
-from topup.channels.web.common import babel_locale
 from topup.clock import now
-from topup.db.admin.base import money_text
+from topup.db.admin.base import money_text, staff_locale
 from topup.services import dashboard as figures
 
 NONE: Final = "\u2013"  # an en dash where there is no figure yet
@@ -95,7 +94,7 @@ def _channel(key: str) -> str:
 def _day(iso: str) -> str:
     from datetime import date  # noqa: PLC0415
 
-    return format_date(date.fromisoformat(iso), "d MMM", locale=babel_locale())
+    return format_date(date.fromisoformat(iso), "d MMM", locale=staff_locale())
 
 
 def _axis(top: int) -> Sequence[str]:
@@ -105,11 +104,11 @@ def _axis(top: int) -> Sequence[str]:
 def _percent(basis_points: int | None) -> str:
     if basis_points is None:
         return NONE
-    return format_percent(Decimal(basis_points) / 10_000, "#,##0.0%", locale=babel_locale())
+    return format_percent(Decimal(basis_points) / 10_000, "#,##0.0%", locale=staff_locale())
 
 
 def _seconds(ms: int | None) -> str:
     if ms is None:
         return NONE
-    seconds = format_decimal(Decimal(ms) / 1000, "#,##0.0", locale=babel_locale())
+    seconds = format_decimal(Decimal(ms) / 1000, "#,##0.0", locale=staff_locale())
     return gettext("%(seconds)s s") % {"seconds": seconds}

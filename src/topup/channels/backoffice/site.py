@@ -17,11 +17,17 @@ class BackOfficeSite(admin.AdminSite):
     index_template = "backoffice/index.html"
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
-        from topup.channels.backoffice import dashboard, exports  # noqa: PLC0415 - views load models
+        from topup.channels.backoffice import dashboard, exports, settlements  # noqa: PLC0415 - they load models
 
         ours: list[URLResolver | URLPattern] = [
             path("dashboard/", self.admin_view(dashboard.dashboard), name="backoffice-dashboard"),
             path("exports/<str:kind>.csv", self.admin_view(exports.export), name="backoffice-export"),
+            path("settlements/", self.admin_view(settlements.settlement), name="backoffice-settlement"),
+            path(
+                "settlements.csv",
+                self.admin_view(settlements.settlement_csv),
+                name="backoffice-settlement-csv",
+            ),
         ]
         return ours + super().get_urls()
 
@@ -33,6 +39,6 @@ class BackOfficeSite(admin.AdminSite):
 
 def exports_for(request: Any) -> list[tuple[str, str]]:
     """(kind, label) of the CSV exports this user may download, for the index page."""
-    from topup.channels.backoffice.exports import EXPORTS  # noqa: PLC0415
+    from topup.channels.backoffice.export_sources import EXPORTS  # noqa: PLC0415
 
     return [(kind, str(spec.label)) for kind, spec in EXPORTS.items() if spec.allowed(request)]

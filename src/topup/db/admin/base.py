@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from babel.numbers import format_currency, format_decimal
 from django.contrib import admin
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
+from django.utils import translation
 
-from topup.channels.web.common import money, number
+from topup.channels.web.common import BABEL_LOCALES
 from topup.db.fields import BlindIndexField
 from topup.domain.errors import InvalidInput
 from topup.domain.identifiers import parse_msisdn
@@ -29,6 +31,12 @@ else:
     TabularInline = admin.TabularInline
 
 SEE_NUMBERS = "topup.see_numbers"
+# Staff read English amounts the international way ("€10.00"), not the Belgian English one ("10,00 €").
+STAFF_LOCALES = {**BABEL_LOCALES, "en": "en"}
+
+
+def staff_locale() -> str:
+    return STAFF_LOCALES.get(translation.get_language() or "en", "en")
 
 
 def money_text(amount_minor: int | None, currency: str) -> str:
@@ -37,8 +45,8 @@ def money_text(amount_minor: int | None, currency: str) -> str:
     if amount_minor is None:
         return ""
     if currency not in MINOR_DIGITS:
-        return f"{number(amount_minor)} {currency}"
-    return money(Money(int(amount_minor), currency))
+        return f"{format_decimal(amount_minor, locale=staff_locale())} {currency}"
+    return format_currency(Money(int(amount_minor), currency).as_decimal(), currency, locale=staff_locale())
 
 
 def may_see_numbers(request: HttpRequest) -> bool:
@@ -64,7 +72,10 @@ def money_column(field: str, currency_field: str = "currency") -> Callable[[Any]
     """A column or read-only field that shows `field` (minor units) as money in the row's own currency."""
 
     def show(obj: Any) -> str:
-        return money_text(getattr(obj, field), getattr(obj, currency_field))
+        currency = obj
+        for step in currency_field.split("__"):  # "terminal__retailer__currency": the row's own currency
+            currency = getattr(currency, step)
+        return money_text(getattr(obj, field), str(currency))
 
     show.__name__ = f"{field}_money"
     return show
