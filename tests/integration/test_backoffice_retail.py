@@ -75,12 +75,14 @@ def test_staff_without_the_permission_cannot_record_a_transfer(terminal: str) ->
 
 def test_a_terminal_secret_is_shown_once_and_never_again(client: Client, terminal: str) -> None:
     retailer = Retailer.objects.get(terminals__id=terminal)
-    answer = client.post("/admin/topup/terminal/add/", {"retailer": retailer.id, "label": "till 9", "kind": "pos"})
+    asked = {"retailer": retailer.id, "label": "till 9", "kind": "pos"}
+    answer = client.post("/admin/topup/terminal/add/", asked)
     assert answer.status_code == 200
     assert "no-store" in answer["Cache-Control"]
     made = Terminal.objects.get(label="till 9")
     assert made.secret in answer.content.decode()
-    for url in ("/admin/topup/terminal/", f"/admin/topup/terminal/{made.id}/change/", "/admin/topup/retailer/"):
+    pages = ("/admin/topup/terminal/", f"/admin/topup/terminal/{made.id}/change/", "/admin/topup/retailer/")
+    for url in pages:
         page = client.get(url)
         assert page.status_code == 200
         assert made.secret not in page.content.decode()
@@ -108,7 +110,8 @@ def test_a_settlement_agrees_with_the_ledger(client: Client, terminal: str) -> N
     assert len(rows) == 1
     row = rows[0]
     assert (row["sales_count"], row["voids_count"], row["topups_count"]) == ("2", "1", "1")
-    assert (row["opening_float"], row["sales"], row["voids"], row["topups"]) == ("0.00", "20.00", "10.00", "100.00")
+    figures = (row["opening_float"], row["sales"], row["voids"], row["topups"])
+    assert figures == ("0.00", "20.00", "10.00", "100.00")
     assert row["commission"] == "0.30"  # 3 % of the one sale that stayed
     assert row["closing_float"] == "90.30"
     assert int(row["closing_float"].replace(".", "")) == float_of(terminal)
