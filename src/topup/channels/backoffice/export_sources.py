@@ -9,7 +9,8 @@ from typing import Any, Final
 
 from django.utils.translation import gettext_lazy as _
 
-from topup.channels.backoffice.exports import Export, Period, amount
+from topup.channels.backoffice.cells import amount
+from topup.channels.backoffice.exports import Export, Period
 from topup.clock import now
 from topup.db.admin.base import number_shown
 from topup.db.models import Order, Payment, Sale, Voucher

@@ -12,7 +12,6 @@ import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Final
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBadRequest, StreamingHttpResponse
@@ -20,11 +19,9 @@ from django.http.response import HttpResponseBase
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 
+from topup.channels.backoffice.cells import cell
 from topup.clock import now
 from topup.db.admin.base import SEE_NUMBERS
-from topup.domain.money import MINOR_DIGITS, Money
-
-FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,25 +50,6 @@ class Export:
     def allowed(self, request: HttpRequest) -> bool:
         user = request.user
         return bool(user.is_active and user.is_staff and user.has_perm(self.permission))
-
-
-def cell(value: object) -> str:
-    """One CSV cell: times in ISO 8601 UTC, None empty, formula-looking text defused with an apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def amount(amount_minor: int | None, currency: str) -> str:
-    """Minor units as a plain decimal ("10.00"), the way a spreadsheet or an accounting import reads it."""
-    if amount_minor is None:
-        return ""
-    if currency not in MINOR_DIGITS:
-        return str(amount_minor)
-    return str(Money(int(amount_minor), currency).as_decimal())
 
 
 class _Echo:
