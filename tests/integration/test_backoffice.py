@@ -81,6 +81,11 @@ def test_header_model_names_and_money_follow_the_readers_language(sold: dict[str
     assert "订单" in chinese
     assert "创建时间" in chinese
     assert "€10.00" in chinese
+    assert "已交付" in chinese  # the status, and the channel, in words
+    assert "短信" in chinese
+    filtered = client.get("/admin/topup/order/", {"status": "delivered"}).content.decode()
+    assert sold["order"] in filtered
+    assert sold["order"] not in client.get("/admin/topup/order/", {"status": "refunded"}).content.decode()
     dutch = client.get("/admin/topup/order/", headers={"accept-language": "nl-BE"}).content.decode()
     assert "Topup-backoffice" in dutch
     assert "bestellingen" in dutch.lower()

@@ -7,33 +7,22 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Final
 
-from babel.dates import format_date
+from babel.dates import format_skeleton
 from babel.numbers import format_decimal, format_percent
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils.functional import Promise
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
 from topup.channels.backoffice.charts import Datum, bar_chart, line_chart
 from topup.clock import now
 from topup.db.admin.base import money_text, staff_locale
+from topup.db.admin.words import CHANNELS, word
 from topup.services import dashboard as figures
 
 NONE: Final = "\u2013"  # an en dash where there is no figure yet
-CHANNEL_NAMES: Final[dict[str, Promise]] = {
-    "web": _("website"),
-    "api": _("API"),
-    "kiosk": _("kiosk"),
-    "pos": _("shop terminal"),
-    "agent": _("agent"),
-    "sms": _("SMS"),
-    "ussd": _("USSD"),
-    "ivr": _("phone (IVR)"),
-}
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -88,13 +77,13 @@ def _charts(data: figures.Dashboard) -> dict[str, SafeString]:
 
 
 def _channel(key: str) -> str:
-    return str(CHANNEL_NAMES.get(key, key))
+    return word(CHANNELS, key)
 
 
 def _day(iso: str) -> str:
     from datetime import date  # noqa: PLC0415
 
-    return format_date(date.fromisoformat(iso), "d MMM", locale=staff_locale())
+    return format_skeleton("MMMd", date.fromisoformat(iso), locale=staff_locale())
 
 
 def _axis(top: int) -> Sequence[str]:
@@ -110,5 +99,7 @@ def _percent(basis_points: int | None) -> str:
 def _seconds(ms: int | None) -> str:
     if ms is None:
         return NONE
+    if ms < 1000:
+        return gettext("%(ms)s ms") % {"ms": format_decimal(ms, locale=staff_locale())}
     seconds = format_decimal(Decimal(ms) / 1000, "#,##0.0", locale=staff_locale())
     return gettext("%(seconds)s s") % {"seconds": seconds}

@@ -7,7 +7,7 @@ Numbers are sealed at rest: a search term that parses as a phone number (`0470 1
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from babel.numbers import format_currency, format_decimal
@@ -15,8 +15,10 @@ from django.contrib import admin
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import translation
+from django.utils.functional import Promise
 
 from topup.channels.web.common import BABEL_LOCALES
+from topup.db.admin.words import word
 from topup.db.fields import BlindIndexField
 from topup.domain.errors import InvalidInput
 from topup.domain.identifiers import parse_msisdn
@@ -87,6 +89,7 @@ class BackOfficeAdmin(ModelAdmin):
     encrypted fields with a blind index, possibly across a relation such as `order__msisdn`)."""
 
     money_fields: ClassVar[dict[str, str]] = {}
+    words: ClassVar[dict[str, Mapping[str, Promise]]] = {}  # field -> its codes in the reader's language
     number_fields: ClassVar[tuple[str, ...]] = ()
     hidden_fields: ClassVar[tuple[str, ...]] = ()  # never shown: hashes, sealed documents
 
@@ -99,14 +102,23 @@ class BackOfficeAdmin(ModelAdmin):
                 f"{field}_money",
                 admin.display(description=label, ordering=field)(money_column(field, currency)),
             )
+        for field, codes in self.words.items():
+            show = admin.display(description=_label(model, field), ordering=field)(_worded(field, codes))
+            setattr(self, f"{field}_word", show)
         for field in self.number_fields:
             if "__" not in field:  # a number of this row: a masked column stands in for it
                 label = _label(model, field)
                 setattr(self, f"masked_{field}", admin.display(description=label)(_masked(field)))
 
     def get_list_display(self, request: HttpRequest) -> Any:
-        shown = list(super().get_list_display(request))
+        shown = [f"{name}_word" if name in self.words else name for name in super().get_list_display(request)]
         return shown if may_see_numbers(request) else [self.masked(name) for name in shown]
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        return [
+            worded_filter(name, self.words[name]) if isinstance(name, str) and name in self.words else name
+            for name in super().get_list_filter(request)
+        ]
 
     def masked(self, name: Any) -> Any:
         """The masked column that stands in for a number column `name` (other columns stay)."""
@@ -127,6 +139,34 @@ class BackOfficeAdmin(ModelAdmin):
 
 def _label(model: type[Model], field: str) -> Any:
     return getattr(model._meta.get_field(field), "verbose_name", field)
+
+
+def _worded(field: str, words: Mapping[str, Promise]) -> Callable[[Any], str]:
+    def show(obj: Any) -> str:
+        return word(words, getattr(obj, field))
+
+    show.__name__ = f"{field}_word"
+    return show
+
+
+def worded_filter(field: str, words: Mapping[str, Promise]) -> type[admin.SimpleListFilter]:
+    """A list filter on `field` whose choices are the codes' words in the reader's language."""
+
+    class Worded(admin.SimpleListFilter):
+        parameter_name = field
+
+        def __init__(self, request: HttpRequest, params: Any, model: Any, model_admin: Any) -> None:
+            self.title = str(_label(model, field))
+            super().__init__(request, params, model, model_admin)
+
+        def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+            return [(code, str(label)) for code, label in words.items()]
+
+        def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+            value = self.value()
+            return queryset.filter(**{field: value}) if value else queryset
+
+    return Worded
 
 
 def _masked(field: str) -> Callable[[Any], str]:

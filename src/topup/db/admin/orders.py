@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from topup.db.admin.base import ReadOnlyAdmin, ReadOnlyInline, money_text
+from topup.db.admin.words import CHANNELS, ORDER_STATUSES, PAYMENT_STATUSES
 from topup.db.models import BundleRecord, Line, LineEvent, Order, OrderEvent, Payment
 
 
@@ -85,6 +86,7 @@ class OrderAdmin(ReadOnlyAdmin):
         "created_at",
     )
     list_filter = ("status", "network", "channel")
+    words = {"status": ORDER_STATUSES, "channel": CHANNELS}
     search_fields = ("id", "iccid", "line__iccid")
     number_fields = ("msisdn",)
     money_fields = {"total_minor": "currency"}
@@ -121,6 +123,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         "created_at",
     )
     list_filter = ("status", "refund_status", "provider", "method", "currency")
+    words = {"status": PAYMENT_STATUSES}
     search_fields = ("id", "order__id", "provider_ref")
     number_fields = ("order__msisdn",)
     money_fields = {

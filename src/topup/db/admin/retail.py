@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from topup.db.admin.base import BackOfficeAdmin, ReadOnlyAdmin, ReadOnlyInline, TabularInline, money_text
 from topup.db.admin.retail_forms import CommissionForm, RetailerForm, add_float_topup, add_terminal
+from topup.db.admin.words import SALE_KINDS, SALE_STATUSES, TENDERS
 from topup.db.models import Commission, FloatTopUp, Retailer, Sale, Shift, ShiftMovement, Terminal
 
 
@@ -131,6 +132,7 @@ class SaleAdmin(ReadOnlyAdmin):
         "commission_minor_money", "tender", "status",
     )  # fmt: skip
     list_filter = ("status", "kind", "tender", "retailer")
+    words = {"status": SALE_STATUSES, "kind": SALE_KINDS, "tender": TENDERS}
     search_fields = ("id", "terminal_ref", "order__id", "voucher__id")
     number_fields = ("order__msisdn",)
     money_fields = {
