@@ -117,8 +117,9 @@ def line_chart(
             f"<title>{escape(datum.label)}: {escape(datum.text)}</title></circle>"
         )
         if index % every == 0 or index == len(data) - 1:
+            anchor = "start" if index == 0 else "end" if index == len(data) - 1 else "middle"
             marks.append(
-                f'<text x="{px}" y="{height - 10}" text-anchor="middle" font-size="11">'
+                f'<text x="{px}" y="{height - 10}" text-anchor="{anchor}" font-size="11">'
                 f"{escape(datum.label)}</text>"
             )
     parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{BAR}" stroke-width="2"/>')

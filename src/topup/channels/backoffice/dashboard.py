@@ -34,6 +34,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         **admin.site.each_context(request),
         "title": gettext("Dashboard"),
         "data": data,
+        "first_day": data.by_day[0].key,  # Brussels days, as the figures count them
+        "last_day": data.by_day[-1].key,
         "charts": _charts(data),
         "channels": [
             (_channel(t.label), money_text(t.amount_minor, t.currency), t.count) for t in data.by_channel
