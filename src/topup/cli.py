@@ -32,6 +32,10 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
         seed_demo()
         import_rates(file=BUNDLED)  # the sample rates, so that Alipay and WeChat Pay payers see yuan
+        if not CONFIG.is_production:  # the demo shop's credentials are published: never in production
+            from topup.services.retail_seed import seed_demo_shop  # noqa: PLC0415
+
+            seed_demo_shop()
     print("database migrated" + (" and demo catalogue seeded" if seed else ""))
 
 
@@ -253,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_privacy(sub)
     _add_fx(sub)
     _add_receipt(sub)
+    _add_retail(sub)
     manage = sub.add_parser("manage", help="Django management commands (createsuperuser, shell, ...)")
     manage.add_argument("django_args", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)
@@ -267,7 +272,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_simulators(simulate: argparse.ArgumentParser) -> None:
-    from topup.simulators import carriers, dtone, payments, phone, smdp, smsc, usage, ussd_phone  # noqa: PLC0415
+    from topup.simulators import (  # noqa: PLC0415
+        carriers,
+        dtone,
+        payments,
+        phone,
+        pos,
+        smdp,
+        smsc,
+        usage,
+        ussd_phone,
+    )
     from topup.simulators.smsc import phone_cli  # noqa: PLC0415
 
     kinds = simulate.add_subparsers(dest="simulator", required=True)
@@ -281,6 +296,11 @@ def _add_simulators(simulate: argparse.ArgumentParser) -> None:
         ("smsc", smsc, "an SMSC speaking SMPP 3.4, with phones played over HTTP"),
         ("sms", phone_cli, "a phone sending one SMS through the SMSC and printing the replies"),
         ("ussd", ussd_phone, "a phone dialling a USSD code through a signing gateway: --from +32… --text 1"),
+        (
+            "pos",
+            pos,
+            "a shop's POS terminal signing its requests: catalogue, sell, status, void, receipt, x, z",
+        ),
     ]:
         sim = kinds.add_parser(name, help=help_text)
         module.add_arguments(sim)
@@ -342,6 +362,14 @@ def _add_receipt(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     from topup.receipts_cli import add_parser  # noqa: PLC0415
 
     add_parser(sub)
+
+
+def _add_retail(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from topup.retail_cli import add_arguments, run  # noqa: PLC0415
+
+    retail = sub.add_parser("retail", help="shops: retailers, terminals, float top-ups, commissions")
+    add_arguments(retail)
+    retail.set_defaults(func=run)
 
 
 def _add_bench_arguments(bench: argparse.ArgumentParser) -> None:

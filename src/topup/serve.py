@@ -121,6 +121,10 @@ def _prepare(config: Config) -> str | None:
         return None
     seed_demo()
     print(summary(import_rates()), flush=True)  # the bundled sample: yuan for Alipay and WeChat Pay payers
+    from topup.services.retail_seed import demo_banner, seed_demo_shop  # noqa: PLC0415
+
+    seed_demo_shop()
+    print(demo_banner(), end="", flush=True)
     return demo_admin_key()
 
 

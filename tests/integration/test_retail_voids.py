@@ -6,11 +6,12 @@ import pytest
 
 from tests.integration.conftest import Carriers, run_jobs_until_idle
 from tests.support.retail import float_of, shop
+from topup.channels import sms
 from topup.db import ledger
 from topup.db.models import Order, Sale, Voucher
 from topup.domain import ledger as postings
 from topup.domain.errors import DomainError
-from topup.services import vouchers
+from topup.services import retail_receipts, vouchers
 from topup.services.retail import SaleRequest, sell
 from topup.services.retail_voids import void
 
@@ -53,24 +54,32 @@ def test_an_undelivered_top_up_goes_back_to_the_float(seeded: None, carriers: Ca
     run_jobs_until_idle()
     sale = Sale.objects.get(terminal_ref="u-1")
     assert sale.status == "refunded"
+    assert retail_receipts.receipt_data(sale).kind == "refund"  # the return receipt the shop prints
     assert Order.objects.get(id=sale.order_id).status == "refunded"
     assert float_of(terminal) == 10_000
     balanced(terminal)
     assert ledger.balance_of("provider_clearing:retail:EUR") == 0
 
 
-def test_a_redeemed_pin_cannot_be_voided_an_unused_one_can(seeded: None, carriers: Carriers) -> None:
+def test_a_printed_pin_redeems_once_over_sms_then_cannot_be_voided(seeded: None, carriers: Carriers) -> None:
     [(terminal, _)] = shop()
-    used = sell(terminal, SaleRequest("p-1", PLAN, "pin")).document["pin"]["pin"]  # type: ignore[index]
-    vouchers.redeem(used, msisdn="+32470123456", channel="sms", caller_keys=["line:+32470123456"])
+    sell(terminal, SaleRequest("p-1", PLAN, "pin", language="fr"))
+    receipt = retail_receipts.render(Sale.objects.get(terminal_ref="p-1"), "text")[0]
+    used = Sale.objects.get(terminal_ref="p-1").pin
+    assert used in str(receipt)
+    sms.handle_inbound("+32470123456", f"TOPUP {used}")
+    sms.handle_inbound("+32470123457", f"TOPUP {used}")  # a second time: refused
+    assert Order.objects.filter(channel="sms").count() == 1
     with pytest.raises(DomainError) as refused:
         void(terminal, "p-1")
     assert refused.value.code == "voucher_already_used"
     unused = sell(terminal, SaleRequest("p-2", PLAN, "pin")).document["pin"]["pin"]  # type: ignore[index]
     assert void(terminal, "p-2")["status"] == "voided"
     assert Voucher.objects.get(id=Sale.objects.get(terminal_ref="p-2").voucher_id).state == "void"
+    sms.handle_inbound("+32470123458", f"TOPUP {unused}")
+    assert Order.objects.filter(channel="sms").count() == 1  # the voided PIN no longer works
     with pytest.raises(DomainError) as dead:
-        vouchers.redeem(unused, msisdn="+32470123456", channel="sms", caller_keys=["line:+32470123456"])
+        vouchers.redeem(unused, msisdn="+32470123456", channel="api", caller_keys=["line:+32470123456"])
     assert dead.value.code == "voucher_void"
     assert float_of(terminal) == 10_000 - 970
     run_jobs_until_idle()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from topup.channels.retail_messages import RETAIL_INTERNAL_CODES, RETAIL_MESSAGES
 from topup.domain.errors import DomainError
 
 MESSAGES = {
@@ -206,6 +207,8 @@ INTERNAL_CODES |= {"iccid_recycled", "smdp_iccid_in_use"}
 INTERNAL_CODES |= {"manual_payout"}
 INTERNAL_CODES |= {"charge_not_captured"}  # a refund asked of an unpaid Checkout Session: retried (staff)
 INTERNAL_CODES |= {"payout_reference_required", "stray_payment_captured", "stray_payment_refunded"}
+INTERNAL_CODES |= RETAIL_INTERNAL_CODES  # shops: staff commands, bookkeeping labels
+MESSAGES |= RETAIL_MESSAGES
 
 SMDP_PREFIX = "smdp_"
 

@@ -58,4 +58,4 @@ def check_fresh(timestamp: str, nonce: str, now_s: float) -> None:
 def verify(secret: str, signature: str, request: SignedRequest) -> None:
     """Constant-time comparison of the sent signature with ours."""
     if not hmac.compare_digest(sign(secret, request).encode(), signature.strip().encode()):
-        raise SignatureRefused("invalid_signature")
+        raise SignatureRefused("invalid_terminal_signature")

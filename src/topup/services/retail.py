@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -25,14 +26,16 @@ from topup.domain import retail as rules
 from topup.domain.errors import InvalidInput, NotFound
 from topup.domain.money import Money
 from topup.domain.shifts import MovementKind, not_open
+from topup.domain.vouchers import PIN_LENGTHS as PIN_NETWORKS
 from topup.services import catalogue, orders, vouchers
 from topup.services.paid_orders import PaidBy, create_paid_order
-from topup.services.retail_documents import sale_document
+from topup.services.retail_documents import money, sale_document
 
 log = logging.getLogger(__name__)
 
 PROVIDER = "retail"  # the payment provider of direct top-ups sold in shops (ledger: provider_clearing:retail)
 PIN_VALIDITY_DAYS = 365
+TERMINAL_REF = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +69,16 @@ class _Priced:
     priced: orders.Priced | None  # a direct top-up's quote
 
 
-def active_terminal(terminal_id: str) -> Terminal:
-    terminal = (
-        Terminal.objects.select_related("retailer")
-        .filter(id=terminal_id, active=True, retailer__active=True)
-        .first()
+def find_active_terminal(terminal_id: str) -> Terminal | None:
+    """The terminal, if it and its retailer are active (with its retailer loaded)."""
+    found = Terminal.objects.select_related("retailer").filter(
+        id=terminal_id, active=True, retailer__active=True
     )
+    return found.first()
+
+
+def active_terminal(terminal_id: str) -> Terminal:
+    terminal = find_active_terminal(terminal_id)
     if terminal is None:
         raise NotFound("no such active terminal", code="terminal_not_found", field="X-Terminal-Id")
     return terminal
@@ -104,7 +111,8 @@ def sell(terminal_id: str, request: SaleRequest) -> SaleResult:
 
 
 def _check_ref(terminal_ref: str) -> None:
-    if not terminal_ref or len(terminal_ref) > 64 or not terminal_ref.isprintable():
+    """A reference that fits in a URL path as it is: letters, digits and . _ : - (1 to 64)."""
+    if not TERMINAL_REF.fullmatch(terminal_ref):
         raise InvalidInput(
             "terminal_ref is 1 to 64 characters", code="invalid_terminal_ref", field="terminal_ref"
         )
@@ -134,6 +142,10 @@ def _price(retailer: Retailer, request: SaleRequest, kind: rules.SaleKind) -> _P
         plan, network = catalogue.plan_and_network(request.plan_id)
         if not plan.active:
             raise InvalidInput(f"{plan.id} is not on sale", code="plan_not_available", field="plan_id")
+        if network.id not in PIN_NETWORKS:
+            raise InvalidInput(
+                f"no voucher PINs for {network.id}", code="no_pin_for_network", field="plan_id"
+            )
         price, network_id, priced = plan.price, network.id, None
     rate = rules.commission_bp(commission_rules(retailer.id), network_id, request.plan_id)
     return _Priced(price, rules.commission_of(price, rate), network_id, priced)
@@ -212,5 +224,40 @@ def _fulfil(sale: Sale, terminal: Terminal, priced: _Priced, at: datetime) -> st
     )
     sale.voucher = Voucher.objects.get(id=serial)
     sale.pin = pin
-    Sale.objects.filter(id=sale.id).update(voucher_id=serial, pin=pin)
+    Sale.objects.filter(id=sale.id).update(
+        voucher_id=serial, pin=pin, pin_kept_until=at + rules.PIN_VOID_WINDOW
+    )
     return vouchers.PROVIDER
+
+
+def quote(terminal_id: str, request: SaleRequest) -> dict[str, object]:
+    """What the sale would cost the customer and the float, before it is made (nothing is written)."""
+    terminal = active_terminal(terminal_id)
+    priced = _price(terminal.retailer, request, rules.sale_kind(request.kind))
+    cost = rules.float_cost(priced.price, priced.commission)
+    retailer = terminal.retailer
+    return {
+        "plan_id": request.plan_id, "kind": request.kind, "network": priced.network_id,
+        "price": money(priced.price.amount_minor, priced.price.currency),
+        "commission": money(priced.commission.amount_minor, priced.commission.currency),
+        "float_cost": money(cost.amount_minor, cost.currency),
+        "float_enough": retailer.float_minor - cost.amount_minor >= -retailer.credit_limit_minor,
+    }  # fmt: skip
+
+
+def catalogue_for(terminal_id: str) -> list[dict[str, object]]:
+    """The plans on sale, with the commission the terminal's retailer earns on each."""
+    terminal = active_terminal(terminal_id)
+    commission = commission_rules(terminal.retailer_id)
+    plans: list[dict[str, object]] = []
+    for plan in catalogue.plans():
+        if not plan.active:
+            continue
+        rate = rules.commission_bp(commission, plan.network_id, plan.id)
+        plans.append({
+            "id": plan.id, "network": plan.network_id, "kind": plan.kind.value, "name": plan.name,
+            "price": money(plan.price.amount_minor, plan.price.currency), "commission_bp": rate,
+            "commission": money(rules.commission_of(plan.price, rate).amount_minor, plan.price.currency),
+            "pin": plan.network_id in PIN_NETWORKS,
+        })  # fmt: skip
+    return plans

@@ -3,8 +3,9 @@
 A void is decided under row locks, in one transaction with everything it changes: the terminal's shift
 (as every sale takes it), the sale, then the order (a direct top-up is voidable only while still `paid`:
 no worker has sent it to the carrier) or the voucher (a PIN only while unused, within 72 h; voided by a
-conditional UPDATE, so a redemption racing it wins or loses whole). The price goes back on the float,
-the commission is taken back, and the shift records the money handed back.
+conditional UPDATE, so a redemption racing it wins or loses whole), then the retailer's row and last the
+ledger's shared accounts (the order in which a sale takes them, so the two cannot deadlock). The price
+goes back on the float, the commission is taken back, and the shift records the money handed back.
 
 `RetailPaymentProvider` is the `retail` payment provider: the refund of an undelivered direct top-up's
 order (the refund job) is the same money back to the float, recorded in the terminal's open shift (or the
@@ -14,7 +15,6 @@ next one) so that the shop can hand the customer a return receipt and its cash.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from datetime import datetime
 
 from django.db import transaction
@@ -30,19 +30,11 @@ from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
 from topup.domain.shifts import MovementKind
 from topup.domain.vouchers import VoucherState
-from topup.ports import (
-    InvalidSignature,
-    PaymentEvent,
-    PaymentRequest,
-    PaymentResult,
-    ProviderRequestError,
-    RefundResult,
-    RefundState,
-    UnusableEvent,
-)
+from topup.ports import RefundResult, RefundState
 from topup.services import refunds, vouchers
 from topup.services.retail import PROVIDER, active_terminal, lock_open_shift
 from topup.services.retail_documents import sale_document
+from topup.services.spot_payments import SettledOnTheSpot
 from topup.services.transitions import move
 
 log = logging.getLogger(__name__)
@@ -67,21 +59,29 @@ def void(terminal_id: str, terminal_ref: str) -> dict[str, object]:
         shift = lock_open_shift(terminal.id)
         sale = Sale.objects.select_for_update().get(id=found.id)
         rules.check_sold(sale.status)
-        if sale.order_id is not None:
-            _void_order(sale, at)
-        else:
+        order = _voidable_order(sale) if sale.order_id is not None else None
+        if order is None:
             _void_pin(sale, at)
-        _back_to_float(sale, at, code="retail_void", kind=MovementKind.VOID, shift_id=shift.id)
+        # Locks in the order a sale takes them: the retailer's row before the ledger's shared accounts.
+        _return_to_float(sale)
+        if order is not None:
+            _refund_order(order, sale, at)
+        _book_back(sale, at, code="retail_void", kind=MovementKind.VOID, shift_id=shift.id)
         sale.status, sale.ended_at = rules.SaleStatus.VOIDED.value, at
-        Sale.objects.filter(id=sale.id).update(status=sale.status, ended_at=at, pin="")
+        Sale.objects.filter(id=sale.id).update(status=sale.status, ended_at=at, pin="", pin_kept_until=None)
     log.info("shop sale voided", extra={"sale": sale.id, "order_id": sale.order_id})
     return sale_document(Sale.objects.get(id=sale.id))
 
 
-def _void_order(sale: Sale, at: datetime) -> None:
-    """The order, still `paid` under its row lock, ends refunded: its money back through this provider."""
+def _voidable_order(sale: Sale) -> Order:
+    """The sale's order, locked: voidable only while still `paid` (no worker has sent it to the carrier)."""
     order = Order.objects.select_for_update().get(id=sale.order_id)
     rules.check_direct_voidable(order.status)
+    return order
+
+
+def _refund_order(order: Order, sale: Sale, at: datetime) -> None:
+    """The order ends refunded, its money back through this provider, as a refund job would settle it."""
     move(order, OrderStatus.DELIVERY_FAILED, at=at, code="sale_voided", failure_code="sale_voided")
     payment = Payment.objects.select_for_update().get(id=order.current_payment_id)
     Payment.objects.filter(id=payment.id).update(refund_status=refunds.REQUESTED)
@@ -99,13 +99,18 @@ def _void_pin(sale: Sale, at: datetime) -> None:
         rules.check_pin_voidable(sale.sold_at, at, VoucherState.REDEEMED.value)
 
 
-def _back_to_float(sale: Sale, at: datetime, *, code: str, kind: MovementKind, shift_id: str | None) -> None:
-    """The price back on the float less the commission taken back, in the ledger and in the shift."""
+def _return_to_float(sale: Sale) -> None:
+    """The price back on the float, less the commission taken back (the retailer's row)."""
+    cost = rules.float_cost(
+        Money(sale.price_minor, sale.currency), Money(sale.commission_minor, sale.currency)
+    )
+    Retailer.objects.filter(id=sale.retailer_id).update(float_minor=F("float_minor") + cost.amount_minor)
+
+
+def _book_back(sale: Sale, at: datetime, *, code: str, kind: MovementKind, shift_id: str | None) -> None:
+    """The same in the ledger, and the money handed back in the shift."""
     price = Money(sale.price_minor, sale.currency)
     commission = Money(sale.commission_minor, sale.currency)
-    Retailer.objects.filter(id=sale.retailer_id).update(
-        float_minor=F("float_minor") + rules.float_cost(price, commission).amount_minor
-    )
     clearing = PROVIDER if sale.order_id is not None else vouchers.PROVIDER
     back = postings.retail_sale_reversed(sale.id, sale.retailer_id, clearing, price, commission, code=code)
     ledger.post(back, now=at)
@@ -132,37 +137,21 @@ def refund_to_float(sale_id: str) -> bool:
         if sale.status != rules.SaleStatus.SOLD:
             return True  # refunded (or voided) already
         shift_id = None if shift is None else shift.id
-        _back_to_float(sale, at, code="retail_refund", kind=MovementKind.REFUND, shift_id=shift_id)
+        _return_to_float(sale)
+        _book_back(sale, at, code="retail_refund", kind=MovementKind.REFUND, shift_id=shift_id)
         Sale.objects.filter(id=sale.id).update(status=rules.SaleStatus.REFUNDED.value, ended_at=at)
     log.info("shop sale refunded to the float", extra={"sale": sale_id})
     return True
 
 
-NOT_A_CHECKOUT = "a shop's sale is paid from its float when it is made"
-
-
-class RetailPaymentProvider:
+class RetailPaymentProvider(SettledOnTheSpot):
     """The shops' float as a payment provider: paid at the sale; a refund puts the money back."""
 
     name = PROVIDER
-
-    def create_payment(self, request: PaymentRequest) -> PaymentResult:
-        raise ProviderRequestError(400, "not_supported", NOT_A_CHECKOUT)
-
-    def get_payment(self, provider_ref: str) -> PaymentResult:
-        raise ProviderRequestError(400, "not_supported", NOT_A_CHECKOUT)
-
-    def cancel_payment(self, provider_ref: str, idempotency_key: str) -> PaymentResult:
-        raise ProviderRequestError(400, "not_supported", NOT_A_CHECKOUT)
+    settled_how = "a shop's sale is paid from its float when it is made"
 
     def refund(self, provider_ref: str, amount: Money, refund_id: str) -> RefundResult:
         """`provider_ref` is the sale id."""
         if refund_to_float(provider_ref):
             return RefundResult(refund_ref=f"retail:{provider_ref}", succeeded=True)
         return RefundResult(refund_ref="", succeeded=False, code="sale_not_found")
-
-    def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
-        raise InvalidSignature("a shop's float sends no webhooks")
-
-    def event_from_payload(self, payload: Mapping[str, object]) -> PaymentEvent:
-        raise UnusableEvent("a shop's float sends no webhooks")

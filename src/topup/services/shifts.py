@@ -11,7 +11,10 @@ from django.db import IntegrityError, transaction
 from topup.clock import new_id, now
 from topup.db.models import Shift, ShiftMovement, Terminal
 from topup.domain import shifts as rules
+from topup.domain.errors import InvalidInput
+from topup.domain.retail import positive_amount
 from topup.domain.shifts import Movement, MovementKind, ShiftReport
+from topup.services.retail import lock_open_shift
 
 
 def open_shift(terminal: Terminal, *, opened_by: str, opening_float_minor: int | None = None) -> Shift:
@@ -74,6 +77,20 @@ def close(terminal: Terminal, *, counted_cash_minor: int, reason: str = "") -> d
         if closed != 1:
             raise rules.closed()
     return document
+
+
+def pay_in_or_out(terminal: Terminal, kind: MovementKind, amount_minor: int, note: str) -> dict[str, object]:
+    """Cash put into the drawer (change from the bank, a debt collected) or taken out (to the safe)."""
+    if kind not in {MovementKind.PAID_IN, MovementKind.PAID_OUT}:
+        raise InvalidInput("paid_in or paid_out", code="invalid_cash_movement", field="kind")
+    positive_amount(amount_minor, "amount_minor")
+    with transaction.atomic():
+        shift = lock_open_shift(terminal.id)
+        ShiftMovement.objects.create(
+            terminal=terminal, shift=shift, kind=kind.value, tender="cash", amount_minor=amount_minor,
+            note=note.strip()[:200], at=now(),
+        )  # fmt: skip
+    return x_report(terminal)
 
 
 def _document(shift: Shift, shift_report: ShiftReport, closed_at: str | None = None) -> dict[str, object]:

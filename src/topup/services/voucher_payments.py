@@ -6,38 +6,17 @@ paid by voucher makes the voucher usable again (the customer can retry, on this 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from topup.db.models import Voucher
 from topup.domain.money import Money
-from topup.ports import (
-    InvalidSignature,
-    PaymentEvent,
-    PaymentRequest,
-    PaymentResult,
-    ProviderRequestError,
-    RefundResult,
-    UnusableEvent,
-)
+from topup.ports import RefundResult
+from topup.services.spot_payments import SettledOnTheSpot
 
 NOT_A_CHECKOUT = "a voucher payment is settled when the PIN is redeemed"
 
 
-class VoucherPaymentProvider:
+class VoucherPaymentProvider(SettledOnTheSpot):
     name = "voucher"
-
-    def create_payment(self, request: PaymentRequest) -> PaymentResult:
-        raise ProviderRequestError(400, "not_supported", "voucher payments are made by redeeming a PIN")
-
-    def get_payment(self, provider_ref: str) -> PaymentResult:
-        raise ProviderRequestError(
-            400, "not_supported", "a voucher payment is settled when the PIN is redeemed"
-        )
-
-    def cancel_payment(self, provider_ref: str, idempotency_key: str) -> PaymentResult:
-        raise ProviderRequestError(
-            400, "not_supported", "a voucher payment is settled when the PIN is redeemed"
-        )
+    settled_how = NOT_A_CHECKOUT
 
     def refund(self, provider_ref: str, amount: Money, refund_id: str) -> RefundResult:
         """Give back the voucher that paid this order (`<serial>/<order id>`); idempotent."""
@@ -51,9 +30,3 @@ class VoucherPaymentProvider:
             # Given back earlier and used since for another order: this order's refund is done.
             return RefundResult(refund_ref=f"voucher:{serial}", succeeded=True)
         return RefundResult(refund_ref="", succeeded=False, code="voucher_unknown")
-
-    def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
-        raise InvalidSignature("the voucher store sends no webhooks")
-
-    def event_from_payload(self, payload: Mapping[str, object]) -> PaymentEvent:
-        raise UnusableEvent("the voucher store sends no webhooks")

@@ -15,6 +15,7 @@ from topup.channels.api.auth import ScopedKey
 from topup.channels.api.auth_routes import router as auth_router
 from topup.channels.api.documents import ERRORS, money_document, plan_document
 from topup.channels.api.esim_routes import router as esim_router
+from topup.channels.api.pos_routes import install as install_pos
 from topup.channels.api.schemas import (
     BalanceOut,
     CreatedOrderOut,
@@ -192,4 +193,5 @@ api.add_router("/", router)
 api.add_router("/", esim_router)
 api.add_router("/", auth_router)
 api.add_router("/", voucher_router)
+install_pos(api)
 openapi.install(api)

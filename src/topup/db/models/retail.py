@@ -6,10 +6,13 @@ A retailer's `float_minor` is changed only by one conditional UPDATE per sale, v
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from topup.db.fields import EncryptedJSONField, EncryptedTextField
+from topup.domain.shifts import closed
 
 
 class Retailer(models.Model):
@@ -157,6 +160,12 @@ class Shift(models.Model):
     def __str__(self) -> str:
         return self.id
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A closed shift (its Z frozen) is never saved again, from any code path that loads it."""
+        if not self._state.adding and Shift.objects.filter(pk=self.pk, closed_at__isnull=False).exists():
+            raise closed()
+        super().save(*args, **kwargs)
+
 
 class Sale(models.Model):
     id = models.CharField(primary_key=True, max_length=40, verbose_name=_("ID"))  # sale_…
@@ -191,6 +200,10 @@ class Sale(models.Model):
     )
     # For reprints within the void window, then erased
     pin = EncryptedTextField(blank=True, default="", verbose_name=_("PIN"))
+    # When the sweep erases it
+    pin_kept_until = models.DateTimeField(
+        null=True, blank=True, db_index=True, verbose_name=_("pin kept until")
+    )
     price_minor = models.BigIntegerField(verbose_name=_("price"))
     commission_minor = models.BigIntegerField(verbose_name=_("commission"))
     currency = models.CharField(max_length=3, default="EUR", verbose_name=_("currency"))
@@ -245,6 +258,8 @@ class ShiftMovement(models.Model):
     amount_minor = models.BigIntegerField(verbose_name=_("amount"))
     cash_given_minor = models.BigIntegerField(default=0, verbose_name=_("cash given"))
     change_minor = models.BigIntegerField(default=0, verbose_name=_("change given"))
+    # Why cash was paid in or out
+    note = models.CharField(max_length=200, blank=True, default="", verbose_name=_("note"))
     at = models.DateTimeField(verbose_name=_("at"))
 
     class Meta:
