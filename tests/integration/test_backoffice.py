@@ -96,6 +96,16 @@ def test_header_model_names_and_money_follow_the_readers_language(sold: dict[str
     assert "1000" not in page.replace(sold["order"], "")
 
 
+def test_a_yuan_payment_found_by_number_is_shown_in_yuan(sold: dict[str, str]) -> None:
+    client = staff(superuser=True)
+    payment = Payment.objects.get(order_id=sold["order"])
+    Payment.objects.filter(id=payment.id).update(currency="CNY", amount_minor=7842)
+    listed = client.get("/admin/topup/payment/", {"q": "+32 470 12 34 56"}).content.decode()
+    assert "CN¥78.42" in listed
+    detail = client.get(f"/admin/topup/payment/{payment.id}/change/", headers={"accept-language": "zh-CN"})
+    assert "¥78.42" in detail.content.decode()
+
+
 def test_numbers_are_masked_for_staff_without_the_permission(sold: dict[str, str]) -> None:
     page = staff("view_order").get("/admin/topup/order/").content.decode()
     assert NUMBER not in page

@@ -125,3 +125,29 @@ def test_the_dashboard_shows_the_float_left_per_retailer(client: Client, termina
     page = client.get("/admin/dashboard/", headers={"accept-language": "fr"}).content.decode()
     assert "Provision restante par revendeur" in page
     assert "Nachtwinkel: 90,30\xa0€" in page
+
+
+def test_editing_a_retailer_never_writes_its_float(client: Client, terminal: str) -> None:
+    retailer = Retailer.objects.get(terminals__id=terminal)
+    url = f"/admin/topup/retailer/{retailer.id}/change/"
+    form = {
+        "name": "Nachtwinkel Zuid", "address_lines": '["Zuidlaan 2"]', "vat_number": retailer.vat_number,
+        "language": "nl", "credit_limit_minor": "5000", "active": "on", "float_minor": "999999",
+        "commissions-TOTAL_FORMS": "0", "commissions-INITIAL_FORMS": "0",
+        "terminals-TOTAL_FORMS": "0", "terminals-INITIAL_FORMS": "0",
+    }  # fmt: skip
+    before = float_of(terminal)
+    Retailer.objects.filter(id=retailer.id).update(float_minor=before - 100)  # a sale while staff edit
+    assert client.post(url, form).status_code == 302
+    saved = Retailer.objects.get(id=retailer.id)
+    assert (saved.name, saved.credit_limit_minor, saved.float_minor) == (
+        "Nachtwinkel Zuid",
+        5000,
+        before - 100,
+    )
+    used = Retailer.objects.filter(id=retailer.id).update(float_minor=-3000)
+    assert used == 1
+    lowered = client.post(url, {**form, "credit_limit_minor": "1000"}, headers={"accept-language": "de"})
+    assert lowered.status_code == 200  # refused: below the credit already in use
+    assert "nicht unter dem bereits genutzten Kredit" in lowered.content.decode()
+    assert Retailer.objects.get(id=retailer.id).credit_limit_minor == 5000

@@ -59,8 +59,10 @@ class RetailerAdmin(BackOfficeAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Retailer, form: Any, change: bool) -> None:
-        if change:
-            obj.save(update_fields=[f for f in self.fields if f in form.changed_data] or None)
+        if change:  # only the fields edited here: a sale may move the float meanwhile, never overwrite it
+            edited = [name for name in self.fields if name in form.changed_data]
+            if edited:
+                obj.save(update_fields=edited)
             return
         from topup.services.retail_admin import create_retailer  # noqa: PLC0415 - admin stays import-light
 
