@@ -204,3 +204,11 @@ def test_voucher_and_payment_exports_have_no_pin_and_respect_the_period(sold: di
     assert len(_csv(client.get("/admin/exports/payments.csv", {"until": "2000-01-01"}))) == 1
     assert client.get("/admin/exports/payments.csv", {"since": "yesterday"}).status_code == 400
     assert client.get("/admin/exports/nothing.csv").status_code == 404
+
+
+def test_an_empty_dashboard_says_there_is_nothing_yet(seeded: None) -> None:
+    page = staff(superuser=True).get("/admin/dashboard/", headers={"accept-language": "de"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count("Keine Verkäufe in diesem Zeitraum.") >= 3  # per channel, network and day
+    assert "Keine Händler." in html
