@@ -151,3 +151,17 @@ def test_editing_a_retailer_never_writes_its_float(client: Client, terminal: str
     assert lowered.status_code == 200  # refused: below the credit already in use
     assert "nicht unter dem bereits genutzten Kredit" in lowered.content.decode()
     assert Retailer.objects.get(id=retailer.id).credit_limit_minor == 5000
+
+
+def test_a_closed_shifts_z_report_reads_as_money_in_words(client: Client, terminal: str) -> None:
+    from topup.services import shifts  # noqa: PLC0415
+
+    till = Terminal.objects.select_related("retailer").get(id=terminal)
+    shifts.close(till, counted_cash_minor=5_000 + 1000, reason="")
+    shift = Shift.objects.get(terminal_id=terminal)
+    page = client.get(f"/admin/topup/shift/{shift.id}/change/", headers={"accept-language": "zh-CN"})
+    html = page.content.decode()
+    assert "应有现金" in html  # expected cash
+    assert "€50.00" in html  # the opening float
+    assert "expected_cash_minor" not in html  # the raw document is not shown
+    assert client.post(f"/admin/topup/shift/{shift.id}/change/", {}).status_code == 403

@@ -15,13 +15,13 @@ from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from topup.db.admin.base import BackOfficeAdmin, ReadOnlyAdmin, ReadOnlyInline, TabularInline, money_text
 from topup.db.admin.retail_forms import CommissionForm, RetailerForm, add_float_topup, add_terminal
-from topup.db.admin.words import SALE_KINDS, SALE_STATUSES, TENDERS
+from topup.db.admin.words import SALE_KINDS, SALE_STATUSES, TENDERS, Z_REPORT_LINES
 from topup.db.models import Commission, FloatTopUp, Retailer, Sale, Shift, ShiftMovement, Terminal
 
 
@@ -159,6 +159,10 @@ class MovementInline(ReadOnlyInline):
         return money_text(obj.amount_minor, obj.terminal.retailer.currency)
 
 
+def _z_value(key: str, value: object, currency: str) -> str:
+    return money_text(int(str(value)), currency) if key.endswith("_minor") else str(value)
+
+
 @admin.register(Shift)
 class ShiftAdmin(ReadOnlyAdmin):
     """Shifts and their Z report: frozen at close, never changed."""
@@ -173,6 +177,26 @@ class ShiftAdmin(ReadOnlyAdmin):
         ("opening_float_minor", "carried_minor", "counted_cash_minor", "variance_minor"),
         "terminal__retailer__currency",
     )
+    hidden_fields = ("z_report",)  # shown as the table below, amounts as money
+    readonly_fields = ("z_report_lines",)
     list_select_related = ("terminal__retailer",)
     ordering = ("-opened_at",)
     inlines = (MovementInline,)
+
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        return [*super().get_fields(request, obj), "z_report_lines"]
+
+    @admin.display(description=_("Z report"))
+    def z_report_lines(self, obj: Shift) -> str:
+        """The frozen Z as a table: its lines in words, amounts as money in the shop's currency."""
+        report = (obj.z_report or {}).get("report") or {}  # services/shifts freezes {…, "report": {…}}
+        currency = str(report.get("currency") or obj.terminal.retailer.currency)
+        rows = [
+            (str(label), _z_value(key, report[key], currency))
+            for key, label in Z_REPORT_LINES.items()
+            if report.get(key) not in (None, "")
+        ]
+        if not rows:
+            return "-"
+        lines = format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', rows)
+        return format_html("<table>{}</table>", lines)
