@@ -212,3 +212,19 @@ def test_an_empty_dashboard_says_there_is_nothing_yet(seeded: None) -> None:
     html = page.content.decode()
     assert html.count("Keine Verkäufe in diesem Zeitraum.") >= 3  # per channel, network and day
     assert "Keine Händler." in html
+
+
+def test_the_dashboard_asks_the_database_a_fixed_number_of_questions(sold: dict[str, str]) -> None:
+    """Aggregates in SQL: more orders, more retailers, the same queries (never one per row)."""
+    client = staff(superuser=True)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/admin/dashboard/")
+    pins = vouchers.generate_batch("orange", "orange-credit-10", 5)[1]
+    for n, (_serial, pin) in enumerate(pins):
+        number = f"+3249512345{n}"
+        vouchers.redeem(pin, msisdn=number, channel="ussd", caller_keys=[f"line:{number}"])
+    run_jobs_until_idle()
+    with CaptureQueriesContext(connection) as many:
+        client.get("/admin/dashboard/")
+    assert len(many.captured_queries) == len(few.captured_queries)
+    assert len(few.captured_queries) <= 15
