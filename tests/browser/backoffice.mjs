@@ -43,7 +43,7 @@ async function signIn(context) {
 async function main() {
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
   try {
-    const context = await browser.newContext({ locale: "zh-CN", viewport: { width: 1366, height: 900 } });
+    const context = await browser.newContext({ locale: "zh-CN", viewport: { width: 1600, height: 900 } });
     const page = await signIn(context);
 
     await page.goto(`${base}/admin/topup/order/?q=${encodeURIComponent("0470 12 34 56")}`);
@@ -64,7 +64,7 @@ async function main() {
     // The dashboard with JavaScript off: every chart is there as SVG all the same.
     const cookies = await context.cookies();
     const noScript = await browser.newContext({
-      locale: "zh-CN", javaScriptEnabled: false, viewport: { width: 1366, height: 900 },
+      locale: "zh-CN", javaScriptEnabled: false, viewport: { width: 1600, height: 900 },
     });
     await noScript.addCookies(cookies);
     const board = await noScript.newPage();
