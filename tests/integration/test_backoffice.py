@@ -231,3 +231,22 @@ def test_the_dashboard_asks_the_database_a_fixed_number_of_questions(sold: dict[
         client.get("/admin/dashboard/")
     assert len(many.captured_queries) == len(few.captured_queries)
     assert len(few.captured_queries) <= 15
+
+
+def test_a_hosted_line_is_found_by_its_number_in_any_format(seeded: None) -> None:
+    from topup.clock import now  # noqa: PLC0415
+    from topup.db.models import Line, NetworkRecord  # noqa: PLC0415
+
+    hosted = NetworkRecord.objects.get(kind="hosted")
+    at = now()
+    Line.objects.create(
+        id="ln_1", network=hosted, iccid="8932000000000000017", msisdn=NUMBER, created_at=at, updated_at=at
+    )
+    client = staff("view_line")
+    for typed in TYPED:
+        page = client.get("/admin/topup/line/", {"q": typed}).content.decode()
+        assert "8932000000000000017" in page, typed
+        assert NUMBER not in page  # found by it, shown masked
+    assert (
+        "8932000000000000017" not in client.get("/admin/topup/line/", {"q": "0470 65 43 21"}).content.decode()
+    )
