@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
@@ -51,6 +53,13 @@ class PlanAdmin(CatalogueAdmin):
     list_filter = ("network", "kind", "active")
     search_fields = ("id", "name", "code")
     money_fields = {"price_minor": "currency"}
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "price_minor" and field is not None:
+            field.help_text = _("In cents: 1000 is €10.00.")
+        return field
+
     list_select_related = ("network",)
     inlines = (CarrierProductInline,)
 

@@ -42,6 +42,7 @@ class RetailerForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Retailer
         fields = ("name", "address_lines", "vat_number", "language", "credit_limit_minor", "active")
+        help_texts = {"credit_limit_minor": _("In cents: 50000 is €500.00.")}
 
     def clean_credit_limit_minor(self) -> int:
         """A credit limit is never negative, nor lowered below what the retailer already uses."""
