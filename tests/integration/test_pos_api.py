@@ -182,3 +182,12 @@ def test_cash_paid_in_and_out_moves_the_expected_cash(till: Till) -> None:
     assert opened.status_code == 201
     assert opened.json()["report"]["opening_float_minor"] == 6_500
     assert code(till.post("/api/v1/pos/shifts", {})) == "shift_already_open"
+
+
+@pytest.mark.parametrize("raw", [b"{", b"[]", b'{"terminal_ref": "a\\u0000"}', b"\xff\xfe"])
+def test_a_signed_but_malformed_body_is_a_400_and_changes_nothing(till: Till, raw: bytes) -> None:
+    headers = signed_headers(till.terminal_id, till.secret, "POST", SALES, raw)
+    answer = till.client.post(SALES, raw, content_type="application/json", **headers)
+    assert answer.status_code in {400, 422}
+    assert json.loads(answer.content)["error"]["code"]
+    nothing_changed(till, nonces=1)

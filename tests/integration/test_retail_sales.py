@@ -9,7 +9,7 @@ from tests.integration.conftest import Carriers, run_jobs_until_idle
 from tests.support.retail import float_of
 from tests.support.retail import shop as retail_shop
 from topup.db import ledger
-from topup.db.models import Order, Sale, Voucher
+from topup.db.models import Order, Retailer, Sale, Voucher
 from topup.domain import ledger as postings
 from topup.domain.errors import Conflict
 from topup.services import vouchers
@@ -75,3 +75,25 @@ def test_a_sale_beyond_float_and_credit_is_refused_and_changes_nothing(seeded: N
     assert float_of(terminal) == 500 - 970
     assert Sale.objects.count() == 1
     assert Voucher.objects.count() == 1
+
+
+def test_a_bank_transfer_credits_the_float_once(seeded: None) -> None:
+    from topup.domain.errors import DomainError  # noqa: PLC0415
+    from topup.services import retail_admin  # noqa: PLC0415
+
+    retailer = retail_admin.create_retailer("Nachtwinkel Noord")
+    first, new = retail_admin.float_topup(retailer.id, 5_000, bank_reference=" BANK-9 ", recorded_by="staff")
+    assert new
+    assert retail_admin.float_topup(retailer.id, 5_000, bank_reference="BANK-9", recorded_by="x") == (
+        first,
+        False,
+    )
+    with pytest.raises(DomainError) as other:
+        retail_admin.float_topup(retailer.id, 6_000, bank_reference="BANK-9", recorded_by="staff")
+    assert other.value.code == "bank_reference_used"
+    with pytest.raises(DomainError) as negative:
+        retail_admin.float_topup(retailer.id, -1, bank_reference="BANK-10", recorded_by="staff")
+    assert negative.value.code == "invalid_amount"
+    assert Retailer.objects.get(id=retailer.id).float_minor == 5_000
+    assert ledger.balance_of(postings.retailer_float(retailer.id).id) == 5_000
+    assert ledger.balance_of("bank_clearing:EUR") == 5_000
