@@ -467,7 +467,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
+    "topup.channels.backoffice.apps.BackOfficeAdminConfig",  # the admin on our own site (back office)
     "ninja",  # API docs from our own static files with no inline script (without it: a CDN and inline JS)
     "topup.db",
 ]

@@ -251,7 +251,7 @@ def test_admin_orders_are_read_only_and_plans_editable(seeded: None, agent: Clie
     changelist = agent.get("/admin/topup/order/", {"status": "delivered"})
     assert changelist.status_code == 200
     assert order.id in changelist.text
-    assert "9.99 EUR" in changelist.text
+    assert "€9.99" in changelist.text  # money as money, in the reader's language (issue #10)
     assert agent.get(f"/admin/topup/order/{order.id}/change/").status_code == 200
     assert agent.post(f"/admin/topup/order/{order.id}/change/", {"status": "refunded"}).status_code == 403
     assert agent.get("/admin/topup/order/add/").status_code == 403

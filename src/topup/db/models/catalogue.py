@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from topup.domain.catalogue import Network, NetworkKind, Plan, PlanKind
 from topup.domain.money import Money
 
 
 class NetworkRecord(models.Model):
-    id = models.CharField(primary_key=True, max_length=40)
-    name = models.CharField(max_length=80)
-    kind = models.CharField(max_length=16, choices=[(k.value, k.value) for k in NetworkKind])
-    commission_bp = models.PositiveIntegerField(default=0)
-    currency = models.CharField(max_length=3, default="EUR")
-    active = models.BooleanField(default=True)
+    id = models.CharField(primary_key=True, max_length=40, verbose_name=_("ID"))
+    name = models.CharField(max_length=80, verbose_name=_("name"))
+    kind = models.CharField(
+        max_length=16, choices=[(k.value, k.value) for k in NetworkKind], verbose_name=_("kind")
+    )
+    commission_bp = models.PositiveIntegerField(default=0, verbose_name=_("commission (basis points)"))
+    currency = models.CharField(max_length=3, default="EUR", verbose_name=_("currency"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
 
     class Meta:
         db_table = "network"
+        verbose_name = _("network")
+        verbose_name_plural = _("networks")
 
     def __str__(self) -> str:
         return self.name
@@ -33,29 +38,38 @@ class NetworkRecord(models.Model):
 
 
 class PlanRecord(models.Model):
-    id = models.CharField(primary_key=True, max_length=60)
-    network = models.ForeignKey(NetworkRecord, on_delete=models.PROTECT, related_name="plans")
-    kind = models.CharField(max_length=16, choices=[(k.value, k.value) for k in PlanKind])
-    name = models.CharField(max_length=80)
-    code = models.CharField(max_length=20, blank=True, default="")
-    price_minor = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3, default="EUR")
-    data_mb = models.PositiveIntegerField(null=True, blank=True)
-    unlimited = models.BooleanField(default=False)
-    validity_days = models.PositiveIntegerField(null=True, blank=True)
-    fair_use_mb = models.PositiveIntegerField(null=True, blank=True)
-    bundle_start = models.CharField(max_length=16, default="on_purchase")  # or on_first_use
-    topup_rule = models.CharField(max_length=10, default="stack")  # or extend
+    id = models.CharField(primary_key=True, max_length=60, verbose_name=_("ID"))
+    network = models.ForeignKey(
+        NetworkRecord, on_delete=models.PROTECT, related_name="plans", verbose_name=_("network")
+    )
+    kind = models.CharField(
+        max_length=16, choices=[(k.value, k.value) for k in PlanKind], verbose_name=_("kind")
+    )
+    name = models.CharField(max_length=80, verbose_name=_("name"))
+    code = models.CharField(max_length=20, blank=True, default="", verbose_name=_("code"))
+    price_minor = models.PositiveIntegerField(verbose_name=_("price"))
+    currency = models.CharField(max_length=3, default="EUR", verbose_name=_("currency"))
+    data_mb = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("data (MB)"))
+    unlimited = models.BooleanField(default=False, verbose_name=_("unlimited"))
+    validity_days = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("validity days"))
+    fair_use_mb = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("fair use (MB)"))
+    # Or on_first_use
+    bundle_start = models.CharField(max_length=16, default="on_purchase", verbose_name=_("bundle start"))
+    topup_rule = models.CharField(max_length=10, default="stack", verbose_name=_("topup rule"))  # or extend
     overage = models.CharField(
-        max_length=16, default="refuse"
+        max_length=16, default="refuse", verbose_name=_("overage")
     )  # data beyond the bundles: refuse | charge_credit
-    overage_price_per_mb_minor = models.PositiveIntegerField(default=0)
-    active = models.BooleanField(default=True)
-    sort_order = models.PositiveIntegerField(default=0)
+    overage_price_per_mb_minor = models.PositiveIntegerField(
+        default=0, verbose_name=_("overage price per MB")
+    )
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    sort_order = models.PositiveIntegerField(default=0, verbose_name=_("sort order"))
 
     class Meta:
         db_table = "plan"
         ordering = ["network_id", "sort_order", "price_minor"]
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
 
     def __str__(self) -> str:
         return self.name
@@ -83,13 +97,17 @@ class CarrierProductRecord(models.Model):
     product id at a network's own gateway and at an aggregator.
     """
 
-    route = models.CharField(max_length=40)
-    plan = models.ForeignKey(PlanRecord, on_delete=models.CASCADE, related_name="carrier_products")
-    product_ref = models.CharField(max_length=60)
+    route = models.CharField(max_length=40, verbose_name=_("route"))
+    plan = models.ForeignKey(
+        PlanRecord, on_delete=models.CASCADE, related_name="carrier_products", verbose_name=_("plan")
+    )
+    product_ref = models.CharField(max_length=60, verbose_name=_("carrier product"))
 
     class Meta:
         db_table = "carrier_product"
         constraints = [models.UniqueConstraint(fields=["route", "plan"], name="carrier_product_once")]
+        verbose_name = _("carrier product")
+        verbose_name_plural = _("carrier products")
 
     def __str__(self) -> str:
         return f"{self.route}:{self.product_ref}"

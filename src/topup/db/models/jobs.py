@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from topup.db.fields import EncryptedJSONField, EncryptedTextField
 
@@ -10,17 +11,19 @@ from topup.db.fields import EncryptedJSONField, EncryptedTextField
 class Job(models.Model):
     """A unit of background work written in the same transaction as the state change that needs it."""
 
-    id = models.CharField(primary_key=True, max_length=40)
-    kind = models.CharField(max_length=40)  # deliver | refund | apply_webhook
-    subject_id = models.CharField(max_length=60)  # the order (or event) it acts on
-    status = models.CharField(max_length=10, default="queued")  # queued | done | dead
-    attempts = models.PositiveIntegerField(default=0)
-    run_after = models.DateTimeField()
-    locked_until = models.DateTimeField(null=True, blank=True)
-    lease_token = models.CharField(max_length=40, blank=True, default="")  # fences completion to the claim
-    last_error = EncryptedTextField(blank=True, default="")
-    created_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
+    id = models.CharField(primary_key=True, max_length=40, verbose_name=_("ID"))
+    kind = models.CharField(max_length=40, verbose_name=_("kind"))  # deliver | refund | apply_webhook
+    subject_id = models.CharField(max_length=60, verbose_name=_("subject"))  # the order (or event) it acts on
+    # Queued | done | dead
+    status = models.CharField(max_length=10, default="queued", verbose_name=_("status"))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    run_after = models.DateTimeField(verbose_name=_("run after"))
+    locked_until = models.DateTimeField(null=True, blank=True, verbose_name=_("locked until"))
+    # Fences completion to the claim
+    lease_token = models.CharField(max_length=40, blank=True, default="", verbose_name=_("lease token"))
+    last_error = EncryptedTextField(blank=True, default="", verbose_name=_("last error"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
         db_table = "job"
@@ -28,6 +31,8 @@ class Job(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["kind", "subject_id"], name="job_once_per_subject"),
         ]
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
 
     def __str__(self) -> str:
         return f"{self.kind}({self.subject_id})"
@@ -50,17 +55,20 @@ class SweepLease(models.Model):
 class InboxEvent(models.Model):
     """A verified webhook event; the unique key makes every event apply once, whatever the retries."""
 
-    provider = models.CharField(max_length=40)
-    event_id = models.CharField(max_length=120)
-    type = models.CharField(max_length=80)
-    payload = EncryptedJSONField(null=True)  # dropped (None) after TOPUP_RETENTION_INBOX_PAYLOADS_DAYS
-    received_at = models.DateTimeField()
-    processed_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=60, blank=True, default="")
+    provider = models.CharField(max_length=40, verbose_name=_("provider"))
+    event_id = models.CharField(max_length=120, verbose_name=_("event ID"))
+    type = models.CharField(max_length=80, verbose_name=_("type"))
+    # Dropped (None) after TOPUP_RETENTION_INBOX_PAYLOADS_DAYS
+    payload = EncryptedJSONField(null=True, verbose_name=_("payload"))
+    received_at = models.DateTimeField(verbose_name=_("received at"))
+    processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
+    outcome = models.CharField(max_length=60, blank=True, default="", verbose_name=_("outcome"))
 
     class Meta:
         db_table = "inbox_event"
         constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="inbox_event_once")]
+        verbose_name = _("inbox event")
+        verbose_name_plural = _("inbox events")
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.event_id}"
