@@ -262,7 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     vouchers = sub.add_parser("vouchers", help="recharge vouchers: generate a printable batch, void, expire")
     _add_voucher_arguments(vouchers)
     vouchers.set_defaults(func=cmd_vouchers)
-    kiosk = sub.add_parser("kiosk", help="self-service kiosks: enrol a kiosk's browser, revoke it")
+    kiosk = sub.add_parser(
+        "kiosk", help="self-service kiosks: enrol a kiosk's browser, revoke it, set its devices"
+    )
     _add_kiosk_arguments(kiosk)
     kiosk.set_defaults(func=cmd_kiosk)
     sms_gateway = sub.add_parser("sms-gateway", help="bind to the SMSC over SMPP and answer SMS commands")

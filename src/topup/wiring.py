@@ -35,13 +35,12 @@ class Addresses:
     carriers: str
     smdp: str
     dtone: str
-    cash: str = ""
 
     @classmethod
     def of(cls, config: Config) -> Addresses:
         return cls(
             payments=config.payments_url, carriers=config.carriers_url, smdp=config.smdp_url,
-            dtone=config.dtone_url, cash=config.cash_url,
+            dtone=config.dtone_url,
         )  # fmt: skip
 
 
@@ -100,7 +99,7 @@ def build(config: Config = CONFIG, addresses: Addresses | None = None) -> peers.
         },
         carrier_routes=carrier_routes,
         smdp=Es2PlusClient(where.smdp, config.smdp_api_key, requester_id="topup"),
-        cash=HttpCashAcceptor(where.cash) if where.cash else None,
+        cash=HttpCashAcceptor(),  # each kiosk's own device service (services/kiosk_devices)
         card_reader=StripeTerminalReader(where.payments, config.payments_api_key, config.stripe_api_version),
     )
 

@@ -16,7 +16,8 @@ from tests.integration.conftest import Carriers, run_jobs_until_idle
 from tests.support.kiosk import Kiosk, cash_acceptor, enrolled_browser, make_shop, print_to_file
 from topup.db import ledger
 from topup.db.models import KioskCashEvent, KioskCashSession, Order, Retailer, Sale
-from topup.services import retail_admin
+from topup.services import kiosk_devices, retail_admin
+from topup.settings import CONFIG
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -202,3 +203,19 @@ def test_a_shop_without_float_hands_the_note_back(seeded: None, live_server: Any
         assert (session.status, session.inserted_minor) == ("open", 0)
         assert not Sale.objects.exists()
         assert broke.device_session(session.id)["returned_minor"] == [1_000]
+
+
+def test_each_kiosk_reaches_its_own_devices_else_the_platforms(seeded: None) -> None:
+    shop = make_shop()
+    platform = kiosk_devices.Devices(CONFIG.kiosk_reader_id, CONFIG.cash_url, CONFIG.kiosk_printer)
+    assert kiosk_devices.of(shop.terminal_id) == platform
+
+    own = kiosk_devices.set_devices(
+        shop.terminal_id, reader_id="tmr_kiosk_2", cash_url="http://10.0.0.7:8008", printer=None
+    )
+    assert own == kiosk_devices.Devices("tmr_kiosk_2", "http://10.0.0.7:8008", CONFIG.kiosk_printer)
+    assert kiosk_devices.set_devices(shop.terminal_id, reader_id="", cash_url="", printer=None) == platform
+
+    till = retail_admin.create_terminal(shop.retailer_id, "till 1", kind="pos")
+    with pytest.raises(LookupError):  # a POS terminal has no kiosk devices
+        kiosk_devices.set_devices(till.terminal_id, reader_id="tmr_x", cash_url=None, printer=None)

@@ -15,9 +15,8 @@ import pytest
 from django.test import Client
 
 from tests.support.processes import free_port, running
-from tests.support.wired import point
 from topup.clock import now
-from topup.services import kiosk_enrolment, kiosk_printer, retail_admin
+from topup.services import kiosk_devices, kiosk_enrolment, retail_admin
 from topup.settings import CONFIG
 
 KIOSK_SECRET = "kiosk-test-secret-0123456789abcdef"
@@ -63,7 +62,7 @@ def cash_acceptor(live_url: str, kiosk: Kiosk, log_path: Any = None) -> Iterator
     args += ["--secret", KIOSK_SECRET, "--callback-url", f"{live_url}/kiosk/cash/events"]
     url = f"http://127.0.0.1:{port}"
     with running(args, f"{url}/healthz", log_path=log_path):
-        point(cash=url)
+        kiosk_devices.set_devices(kiosk.terminal_id, reader_id=None, cash_url=url, printer=None)  # its own
         kiosk.cash_url = url
         yield kiosk
 
@@ -71,7 +70,7 @@ def cash_acceptor(live_url: str, kiosk: Kiosk, log_path: Any = None) -> Iterator
 def print_to_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The kiosk printer as a file under `tmp_path` (TOPUP_KIOSK_PRINTER=file:…), returned."""
     out = tmp_path / "printer.bin"
-    monkeypatch.setattr(kiosk_printer, "CONFIG", dataclasses.replace(CONFIG, kiosk_printer=f"file:{out}"))
+    monkeypatch.setattr(kiosk_devices, "CONFIG", dataclasses.replace(CONFIG, kiosk_printer=f"file:{out}"))
     return out
 
 

@@ -16,11 +16,10 @@ from topup.domain.receipts import Payment as PaidWith
 from topup.domain.receipts import ReceiptData, ReceiptKind, Seller, Tender
 from topup.pii import mask_msisdn
 from topup.ports import PaymentStatus, PortUnavailable
-from topup.services import catalogue, orders, peers
+from topup.services import catalogue, kiosk_devices, orders, peers
 from topup.services.idempotency import make_key
 from topup.services.kiosk_cash import Purchase
 from topup.services.kiosk_sales import plan_label
-from topup.settings import CONFIG
 
 METHOD = "card_present"
 PAID = frozenset({OrderStatus.PAID.value, OrderStatus.DELIVERING.value, OrderStatus.DELIVERED.value})
@@ -33,9 +32,8 @@ class CardState(StrEnum):
 
 
 def reader_of(terminal_id: str) -> str:
-    """The reader beside this kiosk (one setting today: TOPUP_KIOSK_READER_ID)."""
-    del terminal_id
-    return CONFIG.kiosk_reader_id
+    """The reader beside this kiosk (its own, else TOPUP_KIOSK_READER_ID)."""
+    return kiosk_devices.of(terminal_id).reader_id
 
 
 def start(terminal_id: str, purchase: Purchase, attempt: str) -> str:

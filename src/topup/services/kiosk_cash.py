@@ -18,7 +18,7 @@ from topup.domain.catalogue import PlanKind
 from topup.domain.errors import Conflict, DomainError, NotFound
 from topup.domain.kiosk import CashStatus, admit, change_plan_amount, require_cash_payable
 from topup.ports import PortUnavailable
-from topup.services import catalogue, orders, peers
+from topup.services import catalogue, kiosk_devices, orders, peers
 from topup.services.kiosk_sales import print_receipt, receipt_data, sell_for_cash
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def start(terminal_id: str, purchase: Purchase) -> KioskCashSession:
     try:
         if acceptor is None:
             raise PortUnavailable("no cash acceptor configured", code="cash_device_unavailable")
-        acceptor.open_session(session.id)
+        acceptor.open_session(session.id, kiosk_devices.of(terminal_id).cash_url)
     except PortUnavailable:
         KioskCashSession.objects.filter(pk=session.pk).update(status=CashStatus.CANCELLED.value, closed_at=at)
         raise
@@ -157,7 +157,7 @@ def cancel(terminal_id: str, session_id: str) -> KioskCashSession:
     acceptor = peers.current().cash
     if closed and acceptor is not None:
         try:
-            acceptor.hand_back(session_id)
+            acceptor.hand_back(session_id, kiosk_devices.of(terminal_id).cash_url)
         except PortUnavailable:  # the device hands the escrow back by itself when it opens the next session
             log.warning("cash acceptor unreachable to hand back session=%s", session_id)
     return session

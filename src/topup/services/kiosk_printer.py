@@ -1,4 +1,4 @@
-"""The kiosk's receipt printer: ESC/POS bytes sent to where `TOPUP_KIOSK_PRINTER` says.
+"""The kiosk's receipt printer: ESC/POS bytes sent to the kiosk's own printer, or `TOPUP_KIOSK_PRINTER`.
 
 file:/path            appended to a file (the demo; `cat` it, or point it at /dev/usb/lp0)
 network:host[:9100]   a network printer's raw port, through python-escpos's Network printer
@@ -11,8 +11,6 @@ from pathlib import Path
 
 from escpos.printer import Dummy, Network
 
-from topup.settings import CONFIG
-
 DUMMY = Dummy()
 RAW_PORT = 9100
 
@@ -21,8 +19,8 @@ class PrinterError(Exception):
     """The printer cannot be reached; the receipt is still shown on the screen."""
 
 
-def send(escpos_bytes: bytes, target: str | None = None) -> None:
-    where = target if target is not None else CONFIG.kiosk_printer
+def send(escpos_bytes: bytes, where: str) -> None:
+    """Send to `where` (the kiosk's printer, see services/kiosk_devices)."""
     kind, _, rest = where.partition(":")
     try:
         if kind == "file":
@@ -36,6 +34,6 @@ def send(escpos_bytes: bytes, target: str | None = None) -> None:
         elif kind == "dummy":
             DUMMY._raw(escpos_bytes)
         else:
-            raise PrinterError(f"TOPUP_KIOSK_PRINTER {where!r}: use file:/path, network:host:port or dummy")
+            raise PrinterError(f"printer {where!r}: use file:/path, network:host:port or dummy")
     except OSError as exc:
         raise PrinterError(str(exc)) from exc

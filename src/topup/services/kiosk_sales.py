@@ -17,7 +17,7 @@ from topup.domain.catalogue import PlanKind
 from topup.domain.money import Money, split_vat
 from topup.domain.receipts import ChangeAs, Payment, ReceiptData, ReceiptKind, Seller, Tender
 from topup.pii import mask_msisdn
-from topup.services import catalogue, kiosk_printer, receipts, retail, shifts
+from topup.services import catalogue, kiosk_devices, kiosk_printer, receipts, retail, shifts
 
 log = logging.getLogger(__name__)
 KIOSK_OPERATOR = "kiosk"  # who opens a kiosk's shift: the kiosk itself, when it makes its first sale
@@ -84,7 +84,7 @@ def print_receipt(data: ReceiptData) -> str:
     """Print the receipt through the ESC/POS renderer and return its text for the screen; a printer that
     fails is logged (the screen still shows the receipt)."""
     try:
-        kiosk_printer.send(receipts.render_escpos(data))
+        kiosk_printer.send(receipts.render_escpos(data), kiosk_devices.of(data.seller.terminal_id).printer)
     except kiosk_printer.PrinterError:
         log.warning("kiosk printer failed sale=%s", data.sale_id)
     return receipts.render_text(data)

@@ -9,13 +9,16 @@ from topup.ports import PortUnavailable
 
 
 class HttpCashAcceptor:
-    def __init__(self, base_url: str, *, timeout_s: float = 5.0) -> None:
-        self.base_url = base_url.rstrip("/")
+    """One client for every kiosk: each call names the device service of the kiosk it is for."""
+
+    def __init__(self, *, timeout_s: float = 5.0) -> None:
         self.timeout_s = timeout_s
 
-    def _post(self, path: str, body: dict[str, str] | None = None) -> None:
+    def _post(self, device_url: str, path: str, body: dict[str, str] | None = None) -> None:
+        if not device_url:
+            raise PortUnavailable("no cash acceptor configured", code="cash_device_unavailable")
         try:
-            response = httpx.post(f"{self.base_url}{path}", json=body or {}, timeout=self.timeout_s)
+            response = httpx.post(f"{device_url.rstrip('/')}{path}", json=body or {}, timeout=self.timeout_s)
         except httpx.HTTPError as exc:
             raise PortUnavailable(f"cash acceptor: {exc}", code="cash_device_unavailable") from exc
         if response.status_code >= 400:
@@ -23,8 +26,8 @@ class HttpCashAcceptor:
                 f"cash acceptor answered {response.status_code} to {path}", code="cash_device_unavailable"
             )
 
-    def open_session(self, session_id: str) -> None:
-        self._post("/sessions", {"session_id": session_id})
+    def open_session(self, session_id: str, device_url: str) -> None:
+        self._post(device_url, "/sessions", {"session_id": session_id})
 
-    def hand_back(self, session_id: str) -> None:
-        self._post(f"/sessions/{session_id}/return")
+    def hand_back(self, session_id: str, device_url: str) -> None:
+        self._post(device_url, f"/sessions/{session_id}/return")

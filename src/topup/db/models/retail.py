@@ -77,6 +77,12 @@ class Terminal(models.Model):
     )
     label = models.CharField(max_length=80, verbose_name=_("label"))
     kind = models.CharField(max_length=10, default="pos", verbose_name=_("kind"))  # pos | kiosk
+    # A kiosk's own devices; empty: the platform's TOPUP_KIOSK_READER_ID, TOPUP_CASH_URL, TOPUP_KIOSK_PRINTER.
+    reader_id = models.CharField(max_length=64, blank=True, default="", verbose_name=_("card reader"))
+    cash_url = models.CharField(
+        max_length=200, blank=True, default="", verbose_name=_("cash acceptor address")
+    )
+    printer = models.CharField(max_length=200, blank=True, default="", verbose_name=_("receipt printer"))
     # Which secret; a new one on rotation
     key_id = models.CharField(max_length=20, default="k1", verbose_name=_("key"))
     # The HMAC secret, AES-GCM sealed under TOPUP_DATA_KEYS (kept apart from the database): the server
