@@ -85,5 +85,10 @@ def test_the_kiosk_sells_for_cash_in_chinese_and_forgets_an_idle_customer(
     assert result.returncode == 0, f"kiosk journeys failed:\n{result.stdout}\n{result.stderr}"
     printed = printer.read_bytes()
     assert printed.startswith(b"\x1b@"), "an ESC/POS job reached the printer"
-    assert b"10.00" in printed or b"10,00" in printed, "the printed receipt carries the price"
-    assert b"Proximus" in printed, "the printed receipt names the network and plan"
+    # One job per receipt, each opened by ESC @: the Chinese cash sale, then the French card sale.
+    chinese, french = (b"\x1b@" + job for job in printed.split(b"\x1b@")[1:])
+    assert b"\x1dv0" in chinese, "the Chinese receipt's lines go as raster images (GS v 0)"
+    assert b"Nachtwinkel Anspach" in chinese, "the shop's name (Latin letters stay text)"
+    assert chinese.endswith(b"\x1dV\x00"), "the paper is cut"
+    assert b"9,99" in french, "the printed receipt carries the price"
+    assert b"BASE 7 days 5 GB" in french, "the printed receipt names the network and plan"
