@@ -1,4 +1,4 @@
-"""`topup agents`: create an agent console account (one-time password, TOTP provisioning URI and QR), and
+"""`topup agents`: create an agent console account (its password printed once, TOTP URI and QR), and
 verify the audit log's hash chain."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from topup.process import start_django
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="agents_action", required=True)
     create = actions.add_parser(
-        "create", help="create an agent: prints a one-time password and the TOTP setup"
+        "create", help="create an agent: prints its password (once) and the TOTP setup"
     )
     create.add_argument("username")
     create.add_argument("--role", default="agent", help="agent, supervisor or admin")
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> None:
         sys.stderr.write(f"refused: {exc.code}: {exc}\n")
         sys.exit(2)
     sys.stdout.write(f"agent {made.username} created ({args.role}, refund limit EUR {args.refund_limit})\n")
-    sys.stdout.write(f"one-time password: {made.password}\n")
+    sys.stdout.write(f"password (shown once, not stored in clear): {made.password}\n")
     sys.stdout.write(f"TOTP provisioning URI (add it to an authenticator app): {made.provisioning_uri}\n")
     if not args.no_qr:
         import segno  # noqa: PLC0415

@@ -31,7 +31,7 @@ def _create(env: dict[str, str], username: str, role: str, limit: str) -> dict[s
          "--refund-limit", limit, "--no-qr"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
         check=True,
     )  # fmt: skip
-    password = re.search(r"one-time password: (\S+)", made.stdout)
+    password = re.search(r"password \(shown once, not stored in clear\): (\S+)", made.stdout)
     secret = re.search(r"secret=([A-Z2-7]+)", made.stdout)
     assert password, made.stdout
     assert secret, made.stdout

@@ -45,7 +45,7 @@ class NewAgent:
 
 
 def create_agent(username: str, role: str, refund_limit: str, counter: str = "main") -> NewAgent:
-    """A new agent with a random one-time password and a fresh TOTP secret (sealed in the database)."""
+    """A new agent with a random password (printed once) and a fresh TOTP secret (sealed in the database)."""
     parsed_role = parse_role(role)
     limit = parse_money(refund_limit or "0", "EUR")
     if not username.strip():
