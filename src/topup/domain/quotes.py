@@ -15,6 +15,7 @@ from topup.domain.catalogue import Network, Plan
 from topup.domain.errors import Conflict, InvalidInput, NotFound
 from topup.domain.fx import FxQuote
 from topup.domain.money import BELGIAN_VAT_BP, Money, split_vat
+from topup.domain.promotions import AppliedPromotion
 
 # Range holders that cannot be told apart from the number: BASE's historical ranges are reported as Telenet,
 # which owns BASE, so a guess in this group does not contradict a plan of another member.
@@ -60,6 +61,8 @@ class Quote:
     # or an order stored before products were frozen.
     carrier_route: str | None = None
     carrier_product: str | None = None
+    # The promotions applied, in the order they were applied; their savings add up to `discount`.
+    promotions: tuple[AppliedPromotion, ...] = ()
 
     def __post_init__(self) -> None:
         amounts = [getattr(self, name) for name in _MONEY_FIELDS]
@@ -73,6 +76,11 @@ class Quote:
             raise _invalid_quote("net + vat must equal total")
         if self.commission + self.carrier_amount != self.net:
             raise _invalid_quote("commission + carrier amount must equal net")
+        if (
+            self.promotions
+            and sum(p.saving.amount_minor for p in self.promotions) != self.discount.amount_minor
+        ):
+            raise _invalid_quote("the promotions' savings must add up to the discount")
 
     @property
     def currency(self) -> str:
@@ -94,6 +102,8 @@ class Quote:
                 result[item.name] = {"amount_minor": value.amount_minor, "currency": value.currency}
             elif isinstance(value, FxQuote):
                 result[item.name] = value.to_dict()
+            elif item.name == "promotions":
+                result[item.name] = [promotion.to_dict() for promotion in value]
             else:
                 result[item.name] = value
         return result
@@ -115,6 +125,9 @@ class Quote:
             name: _optional_text(data, name) for name in ("network_kind", "carrier_route", "carrier_product")
         }
         fx = data.get("fx")
+        promotions = data.get("promotions") or []
+        if not isinstance(promotions, list):
+            raise _invalid_quote("promotions must be a list")
         return cls(
             plan_id=str(texts["plan_id"]),
             network_id=str(texts["network_id"]),
@@ -124,6 +137,7 @@ class Quote:
             carrier_route=optional["carrier_route"],
             carrier_product=optional["carrier_product"],
             fx=None if fx is None else FxQuote.from_dict(fx),
+            promotions=tuple(AppliedPromotion.from_dict(item) for item in promotions),
             **money,
         )
 

@@ -52,6 +52,8 @@ class QuoteRequest:
     new_esim: bool = False
     eid: str = ""
     payment_method: str = ""  # Alipay and WeChat Pay payers are quoted in yuan too (services/fx)
+    promo_code: str = ""  # a code from a flyer or a campaign, applied by services/promotions
+    email: str = ""  # where the receipt goes; a new eSIM's buyer gives it (also "who the customer is")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def quote(request: QuoteRequest) -> Quote:
 
 def price(request: QuoteRequest) -> Priced:
     priced = _price(request)
+    if request.promo_code:  # promotions (services/promotions) replace this with the campaigns' codes
+        raise InvalidInput("this promo code is not known", code="promo_code_unknown", field="promo_code")
     return replace(priced, quote=fx.with_fx(priced.quote, request.payment_method))
 
 
@@ -184,6 +188,7 @@ def _place_claimed(
         created_at=at,
         updated_at=at,
         token_hash=token_hash(token),
+        email=request.email,
         api_key_id=api_key_id,
         current_payment_id=payment_id,
     )

@@ -29,6 +29,11 @@ class Order(models.Model):
         related_name="orders",
         verbose_name=_("line"),
     )
+    # Where the receipt (and a new eSIM's QR code) is e-mailed; found again by "My eSIMs" through its index
+    email = EncryptedTextField(blank=True, default="", verbose_name=_("e-mail address"))
+    email_index = BlindIndexField(
+        source="email", purpose="email", blank=True, default="", db_index=True, verbose_name=_("e-mail index")
+    )
     # Binds a new eSIM profile to one device (a device id)
     eid = EncryptedTextField(blank=True, default="", verbose_name=_("EID"))
     # The profile reserved for a new eSIM
