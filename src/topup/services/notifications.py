@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from babel.dates import format_datetime
@@ -34,7 +34,6 @@ JOB_KIND = "notify"
 AGENT_KINDS = ("pay_link", "esim_code")  # written by the agent console (services/agent_sales)
 MAX_ATTEMPTS = 5  # refusals by the SMS or mail peer before a notification is given up as failed
 ORDER_KINDS = {"delivered": "receipt", "refunded": "refund"}  # order status -> notification kind
-EXPIRY_WINDOWS = (("expiry_1d", timedelta(days=1)), ("expiry_3d", timedelta(days=3)))
 BABEL_LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "de": "de_BE", "en": "en_BE", "zh-hans": "zh_Hans_CN"}
 
 
@@ -98,36 +97,29 @@ def payment_failed(payment_id: str, at: datetime) -> None:
 
 
 def bundle_usage_crossed(bundle_id: str, percent: int, at: datetime) -> None:
-    """Called by usage rating when a bundle crosses 80 % or 100 % of its data."""
-    if percent in (80, 100):
-        _enqueue(f"bundle_{percent}", bundle_id, at)
+    """Called by usage rating when a bundle crosses a threshold: its reminders are checked at once."""
+    bundles_crossed([(bundle_id, percent)], at)
 
 
 def bundles_crossed(crossings: list[tuple[str, int]], at: datetime) -> None:
-    """Usage rating's threshold crossings for a whole batch, enqueued together."""
-    _enqueue_all(
-        {f"bundle_{percent}:{bundle_id}" for bundle_id, percent in crossings if percent in (80, 100)}, at
-    )
+    """Usage rating's threshold crossings for a whole batch: the bundles' reminders (services/reminders:
+    75 %/90 % used, at most one a day, never at night) are recorded together."""
+    from topup.services import reminders  # noqa: PLC0415 - reminders sends through this module
+
+    if crossings:
+        reminders.check({bundle_id for bundle_id, _percent in crossings}, at)
 
 
 def expiring_soon(at: datetime) -> int:
-    """Enqueue a warning for every active bundle ending within 3 days (and again within 1 day)."""
-    subjects: set[str] = set()
-    soon = BundleRecord.objects.filter(
-        status="active", expires_at__gt=at, expires_at__lte=at + timedelta(days=3)
-    )
-    for bundle_id, expires_at in soon.values_list("id", "expires_at"):
-        if expires_at is None:  # the filter excludes it; this tells the type checker
-            continue
-        kind = next(k for k, window in EXPIRY_WINDOWS if expires_at <= at + window)
-        # The expiry day is part of the subject: a bundle extended later is warned again for its new end.
-        subjects.add(f"{kind}:{bundle_id}@{expires_at:%Y%m%d}")
-    from topup.db.models import Job  # noqa: PLC0415
+    """The periodic sweep of bundle reminders (end in 7 or 3 days, and usage): see services/reminders."""
+    from topup.services import reminders  # noqa: PLC0415
 
-    queued = Job.objects.filter(kind=JOB_KIND, subject_id__in=subjects).values_list("subject_id", flat=True)
-    fresh = subjects - set(queued)
-    _enqueue_all(fresh, at)
-    return len(fresh)
+    return reminders.sweep(at)
+
+
+def configured() -> _Senders:
+    """The senders bound now (either may be None: that channel is not configured here)."""
+    return _senders
 
 
 # ---- rendering ----------------------------------------------------------------------------------------
@@ -312,4 +304,10 @@ def send_one(subject_id: str, attempt: int) -> JobResult:
     return JobResult(done=True, note=",".join(outcomes) or "no address")
 
 
-HANDLERS = {JOB_KIND: send_one}
+def _remind(subject_id: str, attempt: int) -> JobResult:
+    from topup.services import reminders  # noqa: PLC0415
+
+    return reminders.send_due(subject_id, attempt)
+
+
+HANDLERS = {JOB_KIND: send_one, "remind": _remind}

@@ -19,6 +19,7 @@ from topup.db.models.messaging import AccessToken, Notification, OtpChallenge
 from topup.db.models.orders import ApiKey, Order, OrderEvent, Payment
 from topup.db.models.preferences import LinePreference
 from topup.db.models.privacy import Erasure
+from topup.db.models.reminders import BundleReminder
 from topup.db.models.retail import (
     Commission,
     FloatTopUp,
@@ -41,6 +42,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "BundleRecord",
+    "BundleReminder",
     "CarrierFloatRecord",
     "CarrierProductRecord",
     "Commission",

@@ -1,4 +1,4 @@
-"""What we remember of a customer's line outside any order: the language to answer in."""
+"""What we remember of a customer's line outside any order: the language to answer in, reminders on/off."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ class LinePreference(models.Model):
     chosen = models.BooleanField(
         default=False
     )  # set explicitly (LANG, a menu, the website): never guessed over
+    reminders = models.BooleanField(default=True)  # bundle reminders (75 %/90 % used, end in 7/3 days)
     updated_at = models.DateTimeField()
 
     class Meta:
