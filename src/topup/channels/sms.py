@@ -27,7 +27,7 @@ from topup.domain.identifiers import parse_belgian_mobile
 from topup.domain.money import Money
 from topup.jsonbody import JsonBodyError, read_object
 from topup.ports import PortUnavailable
-from topup.services import orders, selfcare, vouchers
+from topup.services import orders, reminders, selfcare, vouchers
 from topup.services.idempotency import make_key
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,20 @@ def _answer(line: str, command: Command) -> str:
     if kind is CommandKind.LANGUAGE and command.argument:
         with override(selfcare.set_language(line, command.argument)):
             return _("From now on we answer in English. Send HELP for the commands.")
+    if kind is CommandKind.REMINDERS:
+        return _reminders_text(line, command.argument)
     return _help_text()
+
+
+def _reminders_text(line: str, switch: str) -> str:
+    if switch == "off":
+        reminders.set_reminders(line, on=False)
+        return _("Reminders are off: we no longer tell you when your data runs low or ends. "
+                 "Send REMINDERS ON to turn them back on.")  # fmt: skip
+    if switch == "on":
+        reminders.set_reminders(line, on=True)
+        return _("Reminders are on: we tell you when your data runs low or is about to end.")
+    return _("Send REMINDERS OFF to stop reminders about your data, REMINDERS ON to get them again.")
 
 
 def money(amount: Money) -> str:

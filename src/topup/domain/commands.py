@@ -18,6 +18,7 @@ class CommandKind(StrEnum):
     BUY = "buy"  # buy a plan by its short code
     PLANS = "plans"
     LANGUAGE = "language"
+    REMINDERS = "reminders"  # bundle reminders on or off: argument "on" | "off"
     HELP = "help"
 
 
@@ -38,6 +39,7 @@ KEYWORDS: dict[CommandKind, tuple[str, ...]] = {
     CommandKind.BUY: ("BUY", "KOOP", "KOPEN", "ACHAT", "ACHETER", "KAUFEN", "购买", "买"),
     CommandKind.PLANS: ("PLANS", "PLAN", "BUNDELS", "FORMULES", "FORFAITS", "TARIFE", "套餐"),
     CommandKind.LANGUAGE: ("LANG", "TAAL", "LANGUE", "SPRACHE", "语言"),
+    CommandKind.REMINDERS: ("REMINDERS", "REMINDER", "HERINNERINGEN", "RAPPELS", "ERINNERUNGEN", "提醒"),
     CommandKind.HELP: ("HELP", "HULP", "AIDE", "HILFE", "帮助", "?"),
 }
 _BY_WORD = {word: kind for kind, words in KEYWORDS.items() for word in words}
@@ -48,7 +50,15 @@ _LANGUAGE_WORDS = {
     "汉语": "zh-hans", "简体中文": "zh-hans",
 }  # fmt: skip
 # Chinese is written without spaces: "充值123456" or "余额" must work as well as "充值 123456".
-_CJK_KEYWORD = re.compile(r"^(余额|查询|充值|购买|买|套餐|语言|帮助)\s*(.*)$")
+_CJK_KEYWORD = re.compile(r"^(余额|查询|充值|购买|买|套餐|语言|提醒|帮助)\s*(.*)$")
+# Reminders off or on: `REMINDERS OFF`, `STOP REMINDERS`, `HERINNERINGEN UIT`, `RAPPELS NON`,
+# `关闭提醒`, `提醒 开`.
+_SWITCH_WORDS = {
+    **dict.fromkeys(("OFF", "UIT", "NON", "AUS", "STOP", "关", "关闭", "停止", "取消"), "off"),
+    **dict.fromkeys(("ON", "AAN", "OUI", "AN", "START", "开", "开启", "打开"), "on"),
+}
+_REMINDER_WORDS = ("REMINDERS", "REMINDER", "HERINNERINGEN", "RAPPELS", "ERINNERUNGEN")
+_CJK_SWITCH = re.compile(r"^(关闭|停止|取消|开启|打开)\s*提醒$")
 
 
 @dataclass(frozen=True)
@@ -61,14 +71,18 @@ class Command:
 _KEYWORD_LANGUAGE = {
     **dict.fromkeys(("SALDO", "OPLADEN", "HERLADEN", "KOOP", "KOPEN", "BUNDELS", "TAAL", "HULP"), "nl"),
     **dict.fromkeys(("SOLDE", "RECHARGE", "RECHARGER", "ACHAT", "ACHETER", "FORMULES", "FORFAITS"), "fr"),
-    **dict.fromkeys(("LANGUE", "AIDE"), "fr"),
-    **dict.fromkeys(("GUTHABEN", "AUFLADEN", "KAUFEN", "TARIFE", "SPRACHE", "HILFE"), "de"),
+    **dict.fromkeys(("LANGUE", "AIDE", "RAPPELS"), "fr"),
+    **dict.fromkeys(("HERINNERINGEN",), "nl"),
+    **dict.fromkeys(("GUTHABEN", "AUFLADEN", "KAUFEN", "TARIFE", "SPRACHE", "HILFE", "ERINNERUNGEN"), "de"),
 }
 
 
 def parse(text: str) -> Command:
     """The command in an SMS; unknown or empty text is HELP."""
     cleaned = " ".join(text.replace("\u3000", " ").split())
+    switched = _reminders_switch(cleaned)
+    if switched is not None:
+        return switched
     match = _CJK_KEYWORD.match(cleaned)
     if match:
         cjk_kind = _BY_WORD[match.group(1)]
@@ -82,10 +96,23 @@ def parse(text: str) -> Command:
     return Command(kind, _argument(kind, rest), language)
 
 
+def _reminders_switch(cleaned: str) -> Command | None:
+    """`STOP REMINDERS` / `START RAPPELS` (verb first) and `关闭提醒` / `开启提醒` (Chinese, verb first)."""
+    cjk = _CJK_SWITCH.match(cleaned)
+    if cjk:
+        return Command(CommandKind.REMINDERS, _SWITCH_WORDS[cjk.group(1)], "zh-hans")
+    verb, _, rest = cleaned.upper().partition(" ")
+    if verb in ("STOP", "START") and rest in _REMINDER_WORDS:
+        return Command(CommandKind.REMINDERS, _SWITCH_WORDS[verb], _KEYWORD_LANGUAGE.get(rest))
+    return None
+
+
 def _argument(kind: CommandKind, rest: str) -> str:
     rest = rest.strip()
     if kind is CommandKind.TOPUP:
         return re.sub(r"[\s\-.]", "", rest)  # PINs are often typed in groups: 1234 5678 9012
     if kind is CommandKind.LANGUAGE:
         return _LANGUAGE_WORDS.get(rest.upper(), "")
+    if kind is CommandKind.REMINDERS:
+        return _SWITCH_WORDS.get(rest.upper(), "")
     return rest.upper()

@@ -18,7 +18,7 @@ from topup.domain.commands import LANGUAGES
 from topup.domain.errors import DomainError
 from topup.domain.money import Money
 from topup.ports import PortUnavailable
-from topup.services import otp, selfcare
+from topup.services import otp, reminders, selfcare
 
 SIGNED_IN_KEY = owners.SESSION_LINE_TOKEN
 NUMBER_KEY = "web_my_number"
@@ -82,6 +82,17 @@ def language(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+def reminders_switch(request: HttpRequest) -> HttpResponse:
+    """Bundle reminders on or off, for the signed-in line only."""
+    line = _signed_in_line(request)
+    if line is None:
+        return HttpResponseRedirect("/my")
+    wanted = request.POST.get("reminders") == "on"
+    reminders.set_reminders(line, on=wanted, language=translation.get_language())
+    return HttpResponseRedirect("/my")
+
+
+@require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     request.session.flush()
     return HttpResponseRedirect("/my")
@@ -95,6 +106,7 @@ def _line_context(line: str) -> dict[str, object]:
             (code, translation.get_language_info(code)["name_local"]) for code in LANGUAGES
         ],
         "orders": _orders(line),
+        "reminders_on": reminders.reminders_on([line]),
     }
     try:
         found = selfcare.balance(line)

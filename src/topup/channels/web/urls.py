@@ -18,5 +18,6 @@ urlpatterns = [
     path("my", my_views.sign_in, name="web-my"),
     path("my/code", my_views.code, name="web-my-code"),
     path("my/language", my_views.language, name="web-my-language"),
+    path("my/reminders", my_views.reminders_switch, name="web-my-reminders"),
     path("my/sign-out", my_views.sign_out, name="web-my-sign-out"),
 ]
