@@ -213,27 +213,5 @@ def test_refund_notice_only_when_refunded(seeded: None, sms: RecordingSms) -> No
     assert "is refunded" in text
 
 
-def test_bundles_ending_soon_are_warned_once_per_window(seeded: None, sms: RecordingSms) -> None:
-    at = now()
-    line = Line.objects.create(
-        id=new_id("ln"), network_id="topup-esim", iccid="8932990000000000991", msisdn="+32471000103",
-        language="de", created_at=at, updated_at=at,
-    )  # fmt: skip
-    for days in (0.5, 2.5, 5):
-        BundleRecord.objects.create(
-            id=new_id("bdl"), line=line, plan_id="esim-7d-5gb", data_kb=5 * 1024 * 1024, validity_days=7,
-            purchased_at=at, starts_at=at, expires_at=at + timedelta(days=days), status="active",
-        )  # fmt: skip
-
-    assert notifications.expiring_soon(at) == 2
-    assert notifications.expiring_soon(at + timedelta(minutes=5)) == 0
-    run_jobs_until_idle()
-
-    texts = sorted(text for _to, text in sms.sent)
-    assert len(texts) == 2
-    assert "endet in 3 Tagen" in texts[0]  # no preference: the line's own language
-    assert "endet innerhalb von 24 Stunden" in texts[1]
-
-
 def test_times_are_shown_in_belgian_time(seeded: None) -> None:
     assert notifications._when(datetime(2026, 7, 1, 10, 0, tzinfo=UTC), "nl").endswith("12:00")

@@ -63,8 +63,13 @@ def most_urgent(kinds: Iterable[ReminderKind]) -> ReminderKind | None:
     return next((kind for kind in URGENCY if kind in present), None)
 
 
+def _local_clock(at: datetime, zone: tzinfo) -> time:
+    local = at.astimezone(zone)
+    return time(local.hour, local.minute, local.second, local.microsecond)
+
+
 def is_quiet(at: datetime, zone: tzinfo) -> bool:
-    local = at.astimezone(zone).time()
+    local = _local_clock(at, zone)
     return local >= QUIET_FROM or local < QUIET_UNTIL
 
 
@@ -79,10 +84,10 @@ def _morning(day: date, zone: tzinfo) -> datetime:
 def earliest_send(at: datetime, last_sent_at: datetime | None, zone: tzinfo) -> datetime:
     """When a reminder due at `at` may go: now, else 08:00 (this morning or the next), and never on the
     local day of the line's last reminder (then 08:00 the day after it)."""
-    local = at.astimezone(zone)
-    if local.time() >= QUIET_FROM:
+    local, clock = at.astimezone(zone), _local_clock(at, zone)
+    if clock >= QUIET_FROM:
         candidate = _morning(local.date() + timedelta(days=1), zone)
-    elif local.time() < QUIET_UNTIL:
+    elif clock < QUIET_UNTIL:
         candidate = _morning(local.date(), zone)
     else:
         candidate = at
