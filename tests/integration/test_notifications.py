@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import Message
 from email.policy import default as default_policy
@@ -26,9 +26,7 @@ from topup import worker
 from topup.adapters.messaging.smtp import SmtpMailer
 from topup.clock import new_id, now
 from topup.db.models import (
-    BundleRecord,
     Job,
-    Line,
     LinePreference,
     Notification,
     Order,
