@@ -13,19 +13,30 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
 
 from django.db import transaction
 from django.db.models import F, Max, Q, QuerySet
 
 from topup.clock import BRUSSELS, new_id, now
 from topup.db.models import BundleRecord, BundleReminder, Job, Line, LinePreference
-from topup.domain.reminders import ReminderKind, due, earliest_send, is_quiet, local_day, most_urgent
+from topup.domain.reminders import (
+    LONGEST_WINDOW,
+    ReminderKind,
+    due,
+    earliest_send,
+    is_quiet,
+    local_day,
+    most_urgent,
+)
 from topup.services import notifications, reminder_text, selfcare
 from topup.services.delivery import JobResult
 
 log = logging.getLogger(__name__)
 
 JOB_KIND = "remind"
+SCHEDULE_BATCH = 500  # lines looked at per round of scheduling queries
 SWEEP_EVERY = timedelta(seconds=60)  # a reminder a minute late is no loss; a scan every 5 s would be
 _last_sweep: list[datetime] = []  # this process's last full scan (a throttle only: the rows are the truth)
 
@@ -63,28 +74,30 @@ def _refs(line: Line) -> list[str]:
 
 
 def sweep(at: datetime) -> int:
-    """The periodic sweep: record every earned reminder of every running bundle, queue the jobs."""
-    if _last_sweep and at - _last_sweep[-1] < SWEEP_EVERY and at >= _last_sweep[-1]:
-        return 0
-    _last_sweep[:] = [at]
-    earning = Q(expires_at__gt=at, expires_at__lte=at + timedelta(days=7)) | Q(
-        data_kb__gt=0, used_kb__gte=F("data_kb") * 3 / 4
-    )
-    recorded = _record(BundleRecord.objects.filter(earning, status="active"), at)
+    """The periodic sweep: record every earned reminder of every running bundle (a scan at most once a
+    minute), and queue the jobs of lines with due reminders (every round: a night's wait ends at 08:00)."""
+    recorded = 0
+    if not _last_sweep or at - _last_sweep[-1] >= SWEEP_EVERY or at < _last_sweep[-1]:
+        _last_sweep[:] = [at]
+        earning = Q(expires_at__gt=at, expires_at__lte=at + LONGEST_WINDOW) | Q(
+            data_kb__gt=0, used_kb__gte=F("data_kb") * 3 / 4
+        )
+        recorded, _lines = _record(BundleRecord.objects.filter(earning, status="active"), at)
     schedule(at)
     return recorded
 
 
 def check(bundle_ids: Iterable[str], at: datetime) -> int:
-    """Usage rating crossed a threshold on these bundles: record what they earned now, not a minute later."""
-    bundles = BundleRecord.objects.filter(id__in=set(bundle_ids), status="active")
-    recorded = _record(bundles, at)
+    """Usage rating crossed a threshold on these bundles: record what they earned now, not a minute later
+    (a few queries whatever the batch: it runs inside the rating's transaction)."""
+    recorded, line_ids = _record(BundleRecord.objects.filter(id__in=set(bundle_ids), status="active"), at)
     if recorded:
-        schedule(at, set(bundles.values_list("line_id", flat=True)))
+        schedule(at, line_ids)
     return recorded
 
 
-def _record(bundles: QuerySet[BundleRecord], at: datetime) -> int:
+def _record(bundles: QuerySet[BundleRecord], at: datetime) -> tuple[int, set[str]]:
+    """Write the due rows of reminders these bundles earned and never had; (how many, their lines)."""
     fields = ("id", "line_id", "used_kb", "data_kb", "validity_days", "expires_at")
     earned = [
         (row["id"], row["line_id"], kind)
@@ -93,7 +106,7 @@ def _record(bundles: QuerySet[BundleRecord], at: datetime) -> int:
                         expires_at=row["expires_at"], at=at)
     ]  # fmt: skip
     if not earned:
-        return 0
+        return 0, set()
     known = set(
         BundleReminder.objects.filter(bundle_id__in={b for b, _l, _k in earned}).values_list(
             "bundle_id", "kind"
@@ -105,29 +118,43 @@ def _record(bundles: QuerySet[BundleRecord], at: datetime) -> int:
         if (bundle_id, str(kind)) not in known
     ]
     BundleReminder.objects.bulk_create(fresh, ignore_conflicts=True)  # a concurrent twin is skipped
-    return len(fresh)
+    return len(fresh), {r.line_id for r in fresh}
 
 
 def schedule(at: datetime, line_ids: set[str] | None = None) -> int:
     """Queue a `remind` job for every line (of `line_ids`, or all) with due reminders and none queued, at the
-    earliest moment the rules allow."""
+    earliest moment the rules allow; a few queries per 500 lines."""
     pending = BundleReminder.objects.filter(status="due")
     if line_ids is not None:
         pending = pending.filter(line_id__in=line_ids)
-    lines = set(pending.values_list("line_id", flat=True))
+    lines = sorted(set(pending.values_list("line_id", flat=True)))
     queued = 0
-    for line_id in sorted(lines):
-        waiting = Job.objects.filter(kind=JOB_KIND, status="queued", subject_id__startswith=f"{line_id}@")
-        if waiting.exists():
-            continue
-        send_at = earliest_send(at, _last_sent(line_id), BRUSSELS)
-        Job.objects.bulk_create(
-            [Job(id=new_id("job"), kind=JOB_KIND, subject_id=f"{line_id}@{send_at:%Y%m%dT%H%M}",
-                 run_after=send_at, created_at=at)],
-            ignore_conflicts=True,
-        )  # fmt: skip
-        queued += 1
+    for start in range(0, len(lines), SCHEDULE_BATCH):
+        queued += _schedule_batch(at, lines[start : start + SCHEDULE_BATCH])
     return queued
+
+
+def _schedule_batch(at: datetime, lines: list[str]) -> int:
+    waiting = reduce(or_, (Q(subject_id__startswith=f"{line_id}@") for line_id in lines))
+    busy = {
+        subject.partition("@")[0]
+        for subject in Job.objects.filter(waiting, kind=JOB_KIND, status="queued").values_list(
+            "subject_id", flat=True
+        )
+    }
+    sent = BundleReminder.objects.filter(line_id__in=lines, status="sent").values("line_id")
+    last_sent = {row["line_id"]: row["last"] for row in sent.annotate(last=Max("sent_at"))}
+    jobs = []
+    for line_id in lines:
+        if line_id in busy:
+            continue
+        send_at = earliest_send(at, last_sent.get(line_id), BRUSSELS)
+        subject = f"{line_id}@{send_at:%Y%m%dT%H%M}"
+        jobs.append(
+            Job(id=new_id("job"), kind=JOB_KIND, subject_id=subject, run_after=send_at, created_at=at)
+        )
+    Job.objects.bulk_create(jobs, ignore_conflicts=True)
+    return len(jobs)
 
 
 def _last_sent(line_id: str) -> datetime | None:
