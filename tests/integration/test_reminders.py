@@ -271,3 +271,7 @@ def test_my_line_turns_reminders_off_for_the_signed_in_line_only(seeded: None) -
     assert "Turn reminders on" in page
     client.post("/my/reminders", {"csrfmiddlewaretoken": _csrf(page), "reminders": "on"})
     assert reminders.reminders_on([NUMBER])
+    page = client.get("/my?lang=zh-hans").content.decode()
+    assert "关闭提醒" in page
+    assert "四分之三" in page
+    assert "reminder" not in page.lower().replace("/my/reminders", "").replace('name="reminders"', "")
