@@ -16,6 +16,7 @@ from topup.channels import owners, sms
 from topup.clock import new_id, set_now
 from topup.db.models import BundleRecord, BundleReminder, Job, Line, LinePreference, Notification
 from topup.domain.reminders import is_quiet, local_day
+from topup.ports import NotSent
 from topup.services import maintenance, notifications, reminders, selfcare
 from topup.services.plan_text import plan_title
 from topup.worker import claim, run_one
@@ -275,3 +276,56 @@ def test_my_line_turns_reminders_off_for_the_signed_in_line_only(seeded: None) -
     assert "关闭提醒" in page
     assert "四分之三" in page
     assert "reminder" not in page.lower().replace("/my/reminders", "").replace('name="reminders"', "")
+
+
+def test_a_job_run_late_at_night_waits_for_the_morning(
+    seeded: None, peers: tuple[RecordingSms, RecordingMailer]
+) -> None:
+    texts, _mails = peers
+    line = _line()
+    bundle = _bundle(line, starts=_bxl(6, 1, 12))
+    _use(bundle, 80)
+    set_now(_bxl(6, 3, 21, 59))
+    maintenance._expiry_notices()  # queued for 21:59, but no worker runs it before 22:30
+    assert Job.objects.filter(kind="remind", status="queued").count() == 1
+
+    _tick(_bxl(6, 3, 22, 30))
+    _tick(_bxl(6, 4, 7, 59))
+    assert texts.sent == []
+    _tick(_bxl(6, 4, 8))
+    assert [at for at, _to, _text in texts.sent] == [_bxl(6, 4, 8)]
+
+
+class RefusingOnceSms(RecordingSms):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    def send(self, to: str, text: str) -> None:
+        if not self.refused:
+            self.refused += 1
+            raise NotSent("SMSC busy")
+        super().send(to, text)
+
+
+def test_a_refused_sms_is_retried_and_the_e_mail_is_not_repeated(seeded: None) -> None:
+    texts, mails = RefusingOnceSms(), RecordingMailer()
+    notifications.configure(sms=texts, mailer=mails)
+    reminders._last_sweep.clear()
+    try:
+        line = _line()
+        LinePreference.objects.create(line_ref=NUMBER, language="de", email="k@example.test",
+                                      updated_at=_bxl(6, 1, 9))  # fmt: skip
+        bundle = _bundle(line, starts=_bxl(6, 1, 12))
+        _use(bundle, 80)
+        _tick(_bxl(6, 3, 10))
+        assert (texts.refused, texts.sent, len(mails.sent)) == (1, [], 1)
+        _tick(_bxl(6, 3, 10, 5))  # the job's retry
+        _tick(_bxl(6, 3, 11))
+        assert len(texts.sent) == 1
+        assert len(mails.sent) == 1
+        assert "80 %" in texts.sent[0][2]  # German figures, the line's chosen language
+        assert _sent_kinds(line) == ["usage_75"]
+    finally:
+        notifications.configure()
+        set_now(None)
