@@ -75,7 +75,14 @@ def export(person: Person) -> dict[str, Any]:
         "orders": [_order(o) for o in orders],
         "lines": [_line(line) for line in lines],
         "preferences": [
-            {"line": p.line_ref, "language": p.language, "email": p.email, "chosen": p.chosen} for p in prefs
+            {
+                "line": p.line_ref,
+                "language": p.language,
+                "email": p.email,
+                "chosen": p.chosen,
+                "reminders": p.reminders,
+            }
+            for p in prefs
         ],
         "notifications": [
             {
