@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from topup.db.admin.base import ReadOnlyAdmin, ReadOnlyInline, money_text
 from topup.db.admin.words import CHANNELS, ORDER_STATUSES, PAYMENT_STATUSES
-from topup.db.models import BundleRecord, Line, LineEvent, Order, OrderEvent, Payment
+from topup.db.models import BundleRecord, BundleReminder, Line, LineEvent, Order, OrderEvent, Payment
 
 
 class LineEventInline(ReadOnlyInline):
@@ -30,6 +30,14 @@ class BundleInline(ReadOnlyInline):
     model = BundleRecord
     fields = ("id", "plan", "status", "data_kb", "used_kb", "starts_at", "expires_at", "order_id")
     ordering = ("purchased_at",)
+
+
+class BundleReminderInline(ReadOnlyInline):
+    """Each reminder a bundle earned, and whether it went (or why not: dropped, off)."""
+
+    model = BundleReminder
+    fields = ("kind", "bundle", "status", "due_at", "sent_at", "note")
+    ordering = ("due_at", "id")
 
 
 @admin.register(Line)
@@ -49,7 +57,7 @@ class LineAdmin(ReadOnlyAdmin):
     money_fields = {"credit_minor": "currency"}
     list_select_related = ("network",)
     ordering = ("-created_at",)
-    inlines = (LineEventInline, BundleInline)
+    inlines = (LineEventInline, BundleInline, BundleReminderInline)
 
 
 class OrderEventInline(ReadOnlyInline):
