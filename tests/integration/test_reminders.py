@@ -329,3 +329,28 @@ def test_a_refused_sms_is_retried_and_the_e_mail_is_not_repeated(seeded: None) -
     finally:
         notifications.configure()
         set_now(None)
+
+
+def test_an_esim_bought_with_an_e_mail_address_is_reminded_there(
+    seeded: None, peers: tuple[RecordingSms, RecordingMailer]
+) -> None:
+    from topup.db.models import Order, PlanRecord  # noqa: PLC0415
+    from topup.domain.quotes import make_quote  # noqa: PLC0415
+
+    _texts, mails = peers
+    line = _line(msisdn=None, iccid="8932990000000000203", language="zh-hans")
+    plan = PlanRecord.objects.select_related("network").get(id="esim-30d-20gb")
+    quote = make_quote(plan.to_domain(), plan.network.to_domain(), "", guessed_network=None)
+    Order.objects.create(
+        id=new_id("ord"), plan=plan, network=plan.network, line=line, iccid=line.iccid, channel="web",
+        status="delivered", total_minor=quote.total.amount_minor, currency=quote.currency,
+        quote=quote.to_dict(), email="wang@example.test", language="zh-hans", created_at=_bxl(6, 1, 9), updated_at=_bxl(6, 1, 9),
+    )  # fmt: skip
+    bundle = _bundle(line, starts=_bxl(6, 1, 12))
+    _use(bundle, 90)
+    _tick(_bxl(6, 3, 10))
+    ((to, subject, text),) = mails.sent
+    assert to == "wang@example.test"
+    assert _no_latin_words(subject + text, ("esim-30d-20gb",)) == []
+    assert _sent_kinds(line) == ["usage_90"]
+    assert BundleReminder.objects.get(bundle_id=bundle, kind="usage_75").note == "dropped for usage_90"

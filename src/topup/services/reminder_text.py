@@ -24,20 +24,21 @@ from topup.settings import CONFIG
 
 
 def _language_and_email(line: Line) -> tuple[str, str]:
-    """The language the customer chose for this line (its number first, then its ICCID), else the line's
-    own; the e-mail address they gave us for it, else the one on the line's latest order."""
-    language, email = "", ""
-    for ref in (line.msisdn or "", line.iccid):
-        preference = LinePreference.objects.filter(line_ref=ref).first() if ref else None
-        if preference is not None:
-            language = language or preference.language
-            email = email or preference.email
+    """The language chosen for the line's number, else for its ICCID, else the line's own; the e-mail address
+    given for either, else the one on the line's latest order."""
+    language = selfcare.language_of(line.iccid, line.language if line.language in LANGUAGES else None)
+    if line.msisdn:
+        language = selfcare.language_of(line.msisdn, language)
+    emails = (
+        LinePreference.objects.filter(line_ref=ref).values_list("email", flat=True).first() or ""
+        for ref in (line.msisdn or "", line.iccid)
+        if ref
+    )
+    email = next((e for e in emails if e), "")
     if not email:
         latest = Order.objects.filter(line=line).exclude(email_index="").order_by("-created_at").first()
         email = latest.email if latest is not None and latest.email else ""
-    if language not in LANGUAGES:
-        language = line.language if line.language in LANGUAGES else selfcare.DEFAULT_LANGUAGE
-    return language, email
+    return (language if language in LANGUAGES else selfcare.DEFAULT_LANGUAGE), email
 
 
 def _data_text(mb: int, locale: str) -> str:
