@@ -344,7 +344,8 @@ def test_an_esim_bought_with_an_e_mail_address_is_reminded_there(
     Order.objects.create(
         id=new_id("ord"), plan=plan, network=plan.network, line=line, iccid=line.iccid, channel="web",
         status="delivered", total_minor=quote.total.amount_minor, currency=quote.currency,
-        quote=quote.to_dict(), email="wang@example.test", language="zh-hans", created_at=_bxl(6, 1, 9), updated_at=_bxl(6, 1, 9),
+        quote=quote.to_dict(), email="wang@example.test", language="zh-hans", created_at=_bxl(6, 1, 9),
+        updated_at=_bxl(6, 1, 9),
     )  # fmt: skip
     bundle = _bundle(line, starts=_bxl(6, 1, 12))
     _use(bundle, 90)
