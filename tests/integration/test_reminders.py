@@ -355,3 +355,36 @@ def test_an_esim_bought_with_an_e_mail_address_is_reminded_there(
     assert _no_latin_words(subject + text, ("esim-30d-20gb",)) == []
     assert _sent_kinds(line) == ["usage_90"]
     assert BundleReminder.objects.get(bundle_id=bundle, kind="usage_75").note == "dropped for usage_90"
+
+
+def test_two_workers_on_the_same_line_send_one_reminder(
+    seeded: None, peers: tuple[RecordingSms, RecordingMailer]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from django.db import connection  # noqa: PLC0415
+
+    texts, mails = peers
+    line = _line()
+    bundle = _bundle(line, starts=_bxl(6, 1, 12))
+    _use(bundle, 80)
+    at = _bxl(6, 3, 10)
+    set_now(at)
+    maintenance._expiry_notices()
+    Job.objects.create(
+        id=new_id("job"), kind="remind", subject_id=f"{line.id}@twin", run_after=at, created_at=at
+    )
+    jobs = claim(50, lease_s=30)
+    assert len(jobs) == 2
+
+    def run(job: tuple[str, str, str, int, str]) -> bool:
+        try:
+            return run_one(*job)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        assert all(pool.map(run, jobs))
+    assert len(texts.sent) == 1
+    assert mails.sent == []  # no address known for this line
+    assert _sent_kinds(line) == ["usage_75"]
