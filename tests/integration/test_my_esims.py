@@ -54,7 +54,8 @@ def _iccid(serial: int) -> str:
 
 
 def _bought_esim(email: str, serial: int, *, state: str = "released", used_mb: int = 1536) -> Line:
-    """A new-eSIM order, delivered, with its line (profile `state`) and a 5 GB bundle, as delivery leaves them."""
+    """A new-eSIM order, delivered, with its line (profile `state`) and a 5 GB bundle, as delivery leaves
+    them."""
     plan = PlanRecord.objects.select_related("network").get(id="esim-7d-5gb")
     at = now()
     iccid = _iccid(serial)
@@ -88,9 +89,7 @@ def _csrf(page: str) -> str:
 
 def _ask(client: Client, email: str, *, lang: str = "en", ip: str = "198.51.100.7") -> tuple[int, str, str]:
     page = client.get(f"/my/esims?lang={lang}").content.decode()
-    answer = client.post(
-        "/my/esims", {"csrfmiddlewaretoken": _csrf(page), "email": email}, REMOTE_ADDR=ip
-    )
+    answer = client.post("/my/esims", {"csrfmiddlewaretoken": _csrf(page), "email": email}, REMOTE_ADDR=ip)
     return answer.status_code, str(answer.get("Location", "")), answer.content.decode()
 
 
@@ -130,8 +129,9 @@ def test_a_customer_signs_in_with_the_code_e_mailed_and_sees_the_esim(
     status, location, _page = _ask(client, "  Alice.Wang@EXAMPLE.cn ")
 
     assert (status, location) == (302, "/my/esims/code")
-    to, subject, body = mailer.sent[-1]
-    assert to == ALICE and subject == "Your code for My eSIMs"
+    to, subject, _body = mailer.sent[-1]
+    assert to == ALICE
+    assert subject == "Your code for My eSIMs"
     code = _code_in(mailer)
     assert Notification.objects.get(channel="email", kind="otp").status == "sent"
     assert code not in str(OtpChallenge.objects.values_list("code_hash", flat=True).get())
@@ -143,15 +143,16 @@ def test_a_customer_signs_in_with_the_code_e_mailed_and_sees_the_esim(
     assert "3.5 GB of 5 GB left" in _visible(page)
     assert "Ready to install" in page
     assert f'src="/my/esims/{line.iccid}/qr.svg"' in page
-    assert f"LPA:1$smdp.topup.test$MATCH-1" in html.unescape(page)
+    assert "LPA:1$smdp.topup.test$MATCH-1" in html.unescape(page)
     qr = client.get(f"/my/esims/{line.iccid}/qr.svg")
-    assert qr.status_code == 200 and qr["Content-Type"] == "image/svg+xml"
+    assert qr.status_code == 200
+    assert qr["Content-Type"] == "image/svg+xml"
     assert qr["Cache-Control"] == "no-store"
     # The code works once; the sign-out ends the session.
     assert OtpChallenge.objects.get().consumed_at is not None  # the code worked once
     page = client.get("/my/esims").content.decode()
     client.post("/my/esims/sign-out", {"csrfmiddlewaretoken": _csrf(page)})
-    assert "name=\"email\"" in client.get("/my/esims").content.decode()
+    assert 'name="email"' in client.get("/my/esims").content.decode()
     assert client.get(f"/my/esims/{line.iccid}/qr.svg").status_code == 404
 
 
@@ -167,7 +168,8 @@ def test_an_unknown_address_gets_the_same_answer_and_no_code(seeded: None, maile
     assert "no eSIM was bought with it" in mailer.sent[-1][2]
     # Guessing a code for it fails like a wrong code, and locks after as many tries.
     status, _location, page = _enter(unknown_client, "123456")
-    assert status == 422 and "Check the e-mail" in page
+    assert status == 422
+    assert "Check the e-mail" in page
     assert OtpChallenge.objects.filter(email="nobody@example.org").count() == 1
 
 
@@ -182,7 +184,8 @@ def test_wrong_codes_are_refused_then_locked(seeded: None, mailer: RecordingMail
         assert status == 422
         assert "This code is not right. Check the e-mail and try again." in html.unescape(page)
     status, _location, page = _enter(client, code)  # right, but too late: the challenge is locked
-    assert status == 422 and "Too many wrong codes. Ask for a new code." in html.unescape(page)
+    assert status == 422
+    assert "Too many wrong codes. Ask for a new code." in html.unescape(page)
     assert "web_my_esims" not in client.session
 
 
@@ -194,7 +197,8 @@ def test_an_expired_code_is_refused(seeded: None, mailer: RecordingMailer) -> No
 
     status, _location, page = _enter(client, _code_in(mailer))
 
-    assert status == 422 and "This code has expired. Ask for a new one." in page
+    assert status == 422
+    assert "This code has expired. Ask for a new one." in page
 
 
 def test_codes_are_rate_limited_per_address_and_per_client(seeded: None, mailer: RecordingMailer) -> None:
@@ -202,7 +206,8 @@ def test_codes_are_rate_limited_per_address_and_per_client(seeded: None, mailer:
     for ip in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
         assert _ask(Client(), ALICE, ip=ip)[0] == 302
     status, _location, page = _ask(Client(), ALICE, ip="198.51.100.4")
-    assert status == 422 and "Too many codes were asked for." in page
+    assert status == 422
+    assert "Too many codes were asked for." in page
     assert len(mailer.sent) == 3
 
     for n in range(10):  # one client, ten addresses: its hourly budget
@@ -213,9 +218,11 @@ def test_codes_are_rate_limited_per_address_and_per_client(seeded: None, mailer:
 def test_a_bad_address_is_refused_next_to_the_field(seeded: None, mailer: RecordingMailer) -> None:
     status, _location, page = _ask(Client(), "not-an-address", lang="fr")
     assert status == 422
-    assert 'aria-invalid="true"' in page and 'id="email-error"' in page
+    assert 'aria-invalid="true"' in page
+    assert 'id="email-error"' in page
     assert "This is not a valid e-mail address." not in page  # in French
-    assert not mailer.sent and not OtpChallenge.objects.exists()
+    assert not mailer.sent
+    assert not OtpChallenge.objects.exists()
 
 
 def test_a_stranger_cannot_see_or_fetch_anothers_esim(seeded: None, mailer: RecordingMailer) -> None:
@@ -233,7 +240,8 @@ def test_a_stranger_cannot_see_or_fetch_anothers_esim(seeded: None, mailer: Reco
     bob = _signed_in(BOB, mailer)
 
     bobs_page = bob.get("/my/esims").content.decode()
-    assert bobs.iccid in bobs_page and alices.iccid not in bobs_page
+    assert bobs.iccid in bobs_page
+    assert alices.iccid not in bobs_page
     for path_ in (f"/my/esims/{alices.iccid}/qr.svg", f"/my/esims/{alices.iccid}/add",
                   f"/my/esims/{alices.iccid}/auto", f"/my/esims/{_iccid(99)}/qr.svg"):  # fmt: skip
         assert bob.get(path_).status_code == 404, path_
@@ -265,7 +273,9 @@ def test_an_installed_esim_shows_no_qr_code(seeded: None, mailer: RecordingMaile
     line = _bought_esim(ALICE, 9, state="enabled")
     client = _signed_in(ALICE, mailer)
     page = client.get("/my/esims").content.decode()
-    assert line.iccid in page and "qr.svg" not in page and "LPA:1$" not in page
+    assert line.iccid in page
+    assert "qr.svg" not in page
+    assert "LPA:1$" not in page
     assert client.get(f"/my/esims/{line.iccid}/qr.svg").status_code == 404
     assert "Add data" in page
 
@@ -282,7 +292,9 @@ def test_bars_dates_and_states_in_chinese_have_no_english_or_dutch_words(
     )
     parts += re.findall(r'class="esim-state"[^>]*>(.*?)</span>', page)
     text = _visible(" ".join(parts))
-    assert "GB" in text and "年" in text and "%" in text, text
+    assert "GB" in text, text
+    assert "年" in text, text
+    assert "%" in text, text
     words = [w for w in re.findall(r"[A-Za-zÀ-ÿ]{3,}", text) if w != "ICCID"]
     assert not words, words
     # The plan's title comes from services.plan_text (helper "lang" translates it); the rest of the page:
@@ -301,12 +313,17 @@ def test_add_data_leads_to_a_quote_and_an_order_for_that_iccid(
     answer = client.get(f"/my/esims/{line.iccid}/add")
     assert answer["Location"] == "/esim/topup/plans"
     page = client.get("/esim/topup/plans").content.decode()
-    assert line.iccid in page and 'value="esim-30d-20gb"' in page
-    answer = client.post("/esim/topup/plans", {"csrfmiddlewaretoken": _csrf(page), "plan_id": "esim-30d-20gb"})
+    assert line.iccid in page
+    assert 'value="esim-30d-20gb"' in page
+    answer = client.post(
+        "/esim/topup/plans", {"csrfmiddlewaretoken": _csrf(page), "plan_id": "esim-30d-20gb"}
+    )
     assert answer["Location"] == "/esim/topup/review"
     review = client.get("/esim/topup/review").content.decode()
     expected = orders.quote(orders.QuoteRequest(plan_id="esim-30d-20gb", iccid=line.iccid))
-    assert line.iccid in review and re.search(r"19[.,]99", review) and expected.total.amount_minor == 1999
+    assert line.iccid in review
+    assert re.search(r"19[.,]99", review)
+    assert expected.total.amount_minor == 1999
     assert "error" not in review
 
     idem = re.search(r'name="idem" value="([^"]+)"', review)
@@ -320,7 +337,9 @@ def test_add_data_leads_to_a_quote_and_an_order_for_that_iccid(
     assert (order.plan_id, order.total_minor, order.status) == ("esim-30d-20gb", 1999, "awaiting_payment")
 
 
-def test_the_auto_renew_slot_goes_to_the_top_up_with_auto_asked(seeded: None, mailer: RecordingMailer) -> None:
+def test_the_auto_renew_slot_goes_to_the_top_up_with_auto_asked(
+    seeded: None, mailer: RecordingMailer
+) -> None:
     line = _bought_esim(ALICE, 12)
     client = _signed_in(ALICE, mailer)
     page = client.get("/my/esims").content.decode()

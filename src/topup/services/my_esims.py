@@ -163,9 +163,14 @@ def _bundles(line: Line, at: datetime) -> tuple[BundleView, ...]:
         bundle = row.to_domain()
         shown.append(
             BundleView(
-                plan_id=row.plan_id, status=row.status, unlimited=bundle.is_unlimited, cap_kb=bundle.cap_kb,
-                used_kb=bundle.used_kb, starts_at=row.starts_at, expires_at=row.expires_at,
-            )  # fmt: skip
+                plan_id=row.plan_id,
+                status=row.status,
+                unlimited=bundle.is_unlimited,
+                cap_kb=bundle.cap_kb,
+                used_kb=bundle.used_kb,
+                starts_at=row.starts_at,
+                expires_at=row.expires_at,
+            )
         )
     return tuple(shown)
 

@@ -3,8 +3,8 @@ e-mail address (My eSIMs: the address an eSIM was bought with).
 
 Codes and tokens are stored only as digests and never logged. Errors (stable codes):
 InvalidInput otp_invalid | otp_expired, Conflict otp_locked | otp_rate_limited | otp_too_many_checks.
-Sending and checking are limited per line or e-mail address and per client address in one atomic step (services.limits);
-the address is kept only as its keyed hash, inside the limit's key.
+Sending and checking are limited per line or e-mail address and per client address in one atomic step
+(services.limits); the address is kept only as its keyed hash, inside the limit's key.
 """
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ def _within_limits(action: str, target: _Target, ip: str | None, at: datetime) -
     """One hit on the address's and the client's limits for `action` ("send" or "check"), both or neither.
     The client's limit is shared by SMS and e-mail codes: one budget per address of the caller."""
     by_line, by_ip = (LINE_LIMIT, IP_LIMIT) if action == "send" else (CHECK_LINE_LIMIT, CHECK_IP_LIMIT)
-    wanted = [limits.Limit(f"otp_{action}:{target.kind}:{target.index}", by_line[0], by_line[1].total_seconds())]
+    wanted = [
+        limits.Limit(f"otp_{action}:{target.kind}:{target.index}", by_line[0], by_line[1].total_seconds())
+    ]
     if ip:
         wanted.append(limits.Limit(f"otp_{action}:ip:{hash_ip(ip)}", by_ip[0], by_ip[1].total_seconds()))
     return limits.take(wanted, at)
@@ -131,7 +133,7 @@ def send_email_code(email: str, ip: str | None, *, language: str, compose: Compo
 
 def _check(target: _Target, code: str, ip: str | None, at: datetime) -> str:
     """The id of the target's latest challenge when `code` is its code, else raise. Every try is counted in
-    its own committed statement (never inside the caller's transaction): a failed guess is never rolled back."""
+    its own committed statement (never in the caller's transaction): a failed guess is never rolled back."""
     if not _within_limits("check", target, ip, at):
         raise Conflict("too many codes checked for this address", code="otp_too_many_checks")
     challenge = (
