@@ -351,3 +351,40 @@ def test_the_auto_renew_slot_goes_to_the_top_up_with_auto_asked(
 def test_home_and_my_line_link_to_my_esims(seeded: None) -> None:
     for url in ("/", "/my"):
         assert 'href="/my/esims"' in Client().get(url).content.decode(), url
+
+
+# Every English text of the My eSIMs and add-data pages: none may show on a page in another language.
+ENGLISH_UI = (
+    "My eSIMs", "We send a code to the e-mail address you gave when you bought your eSIM.", "E-mail address",
+    "Send me a code", "Have a Belgian number?", "Enter your code", "If an eSIM was bought with this address",
+    "Sign in", "Send a new code", "eSIM status", "Ready to install", "Bought on", "left", "used",
+    "Valid from", "Valid until", "Used in the last 30 days", "Install your eSIM", "QR code for your eSIM",
+    "Activation code",
+    "Add data", "Auto-renew", "Sign out", "Add data to an eSIM", "19 or 20 digits starting with 89",
+    "Continue", "Change", "Check and pay", "For the eSIM", "Total to pay", "Pay now", "Back",
+    "An eSIM without a number?", "Sign in with a code by e-mail", "This code is not right.",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "de", "zh-hans"])
+def test_every_my_esims_page_is_translated(seeded: None, mailer: RecordingMailer, language: str) -> None:
+    line = _bought_esim(ALICE, 20)
+    client = Client()
+    pages = {"/": client.get(f"/?lang={language}").content.decode()}
+    _ask(client, ALICE, lang=language)
+    pages["/my/esims/code"] = client.get("/my/esims/code").content.decode()
+    pages["/my/esims/code (wrong)"] = _enter(client, _wrong(_code_in(mailer)))[2]
+    assert _enter(client, _code_in(mailer))[1] == "/my/esims"
+    pages["/my/esims"] = client.get("/my/esims").content.decode()
+    pages["/esim/topup"] = client.get("/esim/topup").content.decode()
+    client.get(f"/my/esims/{line.iccid}/add")
+    pages["/esim/topup/plans"] = client.get("/esim/topup/plans").content.decode()
+    client.post("/esim/topup/plans", {"plan_id": "esim-1d-1gb"})
+    pages["/esim/topup/review"] = client.get("/esim/topup/review").content.decode()
+    for url, page in pages.items():
+        assert f'<html lang="{language}"' in page, (language, url)
+        body = page.split("<main", 1)[1]
+        body = re.sub(r'<h3 class="bundle-title".*?</h3>', " ", body, flags=re.S)  # plan_text's titles
+        text = _visible(body)
+        untranslated = [s for s in ENGLISH_UI if re.search(rf"(?<!\w){re.escape(s)}(?!\w)", text)]
+        assert not untranslated, (language, url, untranslated)
