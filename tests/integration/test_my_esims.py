@@ -388,3 +388,36 @@ def test_every_my_esims_page_is_translated(seeded: None, mailer: RecordingMailer
         text = _visible(body)
         untranslated = [s for s in ENGLISH_UI if re.search(rf"(?<!\w){re.escape(s)}(?!\w)", text)]
         assert not untranslated, (language, url, untranslated)
+
+
+def test_an_address_typed_on_a_chinese_keyboard_is_the_same_address(
+    seeded: None, mailer: RecordingMailer
+) -> None:
+    line = _bought_esim(ALICE, 30)
+    client = Client()
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in ALICE)  # U+FF41 … as a Chinese keyboard types
+    assert _ask(client, full_width)[:2] == (302, "/my/esims/code")
+    assert mailer.sent[-1][0] == ALICE
+    assert _enter(client, _code_in(mailer))[:2] == (302, "/my/esims")
+    assert line.iccid in client.get("/my/esims").content.decode()
+
+
+def test_a_cancelled_or_recycled_esim_gives_no_code_and_no_data(
+    seeded: None, mailer: RecordingMailer
+) -> None:
+    cancelled = _bought_esim(ALICE, 31, state="cancelled")
+    Order.objects.filter(line=cancelled).update(status="refunded")
+    recycled = _bought_esim(ALICE, 32)
+    # The SM-DP+ handed the ICCID to someone else: the line is archived under `<iccid>~<id>`
+    Line.objects.filter(id=recycled.id).update(
+        iccid=f"{recycled.iccid}~{recycled.id}", archived_iccid=recycled.iccid, archived_at=now()
+    )
+    client = _signed_in(ALICE, mailer)
+    page = client.get("/my/esims").content.decode()
+    assert cancelled.iccid in page
+    assert "Cancelled before installation" in page
+    assert "qr.svg" not in page
+    assert "Add data" not in page
+    assert recycled.iccid not in page
+    for url in (f"/my/esims/{cancelled.iccid}/qr.svg", f"/my/esims/{recycled.iccid}/add"):
+        assert client.get(url).status_code == 404, url
