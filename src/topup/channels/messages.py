@@ -76,6 +76,8 @@ MESSAGES = {
     "otp_expired": _("This code has expired. Ask for a new one."),
     "otp_locked": _("Too many wrong codes. Ask for a new code."),
     "otp_too_many_checks": _("Too many codes were tried. Wait a while and try again."),
+    "invalid_email": _("This is not a valid e-mail address. Check it and try again."),
+    "email_unavailable": _("We cannot send e-mail right now. Try again in a few minutes."),
     "not_cancellable": _("Only a delivered new eSIM can be cancelled."),
     "not_a_bundle_plan": _("This plan is not a data bundle. Choose a bundle plan."),
     "bundle_not_cancellable": _("This bundle is no longer active, so it cannot be cancelled."),

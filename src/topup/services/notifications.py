@@ -63,6 +63,11 @@ def _mailer() -> Mailer:
     return _senders.mailer
 
 
+def mailer() -> Mailer:
+    """The configured mailer (NotSent when none): for mail sent at once, such as My eSIMs' sign-in codes."""
+    return _mailer()
+
+
 # ---- enqueueing: inside the caller's transaction, once per (kind, subject) ----------------------------
 
 

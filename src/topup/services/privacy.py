@@ -104,7 +104,10 @@ def export(person: Person) -> dict[str, Any]:
             }
             for v in db.Voucher.objects.filter(redeemed_by_index__in=person.indexes)
         ],
-        "one_time_codes": db.OtpChallenge.objects.filter(msisdn_index__in=person.indexes).count(),
+        "one_time_codes": db.OtpChallenge.objects.filter(
+            Q(msisdn_index__in=person.indexes)
+            | Q(email_index__in=[digest(e, "email") for e in person.emails])
+        ).count(),
         "access_tokens": db.AccessToken.objects.filter(msisdn_index__in=person.indexes).count(),
         "erasures": [
             {"at": _when(e.at), "counts": e.counts}
@@ -192,7 +195,9 @@ def erase(person: Person, at: datetime) -> dict[str, int]:
             to=erased
         )
         counts["vouchers"] = db.Voucher.objects.filter(redeemed_by_index__in=idx).update(redeemed_by=erased)
-        counts["one_time_codes"] = db.OtpChallenge.objects.filter(msisdn_index__in=idx).delete()[0]
+        counts["one_time_codes"] = db.OtpChallenge.objects.filter(
+            Q(msisdn_index__in=idx) | Q(email_index__in=emails)
+        ).delete()[0]
         counts["access_tokens"] = db.AccessToken.objects.filter(msisdn_index__in=idx).delete()[0]
         attempt_keys = [f"line:{n}" for n in person.numbers]
         counts["redeem_attempts"] = db.RedeemAttempts.objects.filter(key__in=attempt_keys).delete()[0]

@@ -1,10 +1,19 @@
-"""The customer's web journeys: top up a number, buy an eSIM, and My line (sign-in by SMS code)."""
+"""The customer's web journeys: top up a number, buy an eSIM or add data to one, My line (sign-in by SMS
+code) and My eSIMs (sign-in by e-mail code)."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from topup.channels.web import esim_views, my_views, payment_views, topup_views, voucher_views
+from topup.channels.web import (
+    esim_topup_views,
+    esim_views,
+    my_esims_views,
+    my_views,
+    payment_views,
+    topup_views,
+    voucher_views,
+)
 
 urlpatterns = [
     path("topup", topup_views.number, name="web-topup"),
@@ -14,10 +23,19 @@ urlpatterns = [
     path("voucher", voucher_views.redeem, name="web-voucher"),  # printed on shop receipts
     path("esim", esim_views.plans, name="web-esim"),
     path("esim/review", esim_views.review, name="web-esim-review"),
+    path("esim/topup", esim_topup_views.number, name="web-esim-topup"),
+    path("esim/topup/plans", esim_topup_views.plans, name="web-esim-topup-plans"),
+    path("esim/topup/review", esim_topup_views.review, name="web-esim-topup-review"),
     path("orders/<str:order_id>/pay", payment_views.pay_again, name="web-order-pay"),
     path("my", my_views.sign_in, name="web-my"),
     path("my/code", my_views.code, name="web-my-code"),
     path("my/language", my_views.language, name="web-my-language"),
     path("my/reminders", my_views.reminders_switch, name="web-my-reminders"),
     path("my/sign-out", my_views.sign_out, name="web-my-sign-out"),
+    path("my/esims", my_esims_views.sign_in, name="web-my-esims"),
+    path("my/esims/code", my_esims_views.code, name="web-my-esims-code"),
+    path("my/esims/sign-out", my_esims_views.sign_out, name="web-my-esims-sign-out"),
+    path("my/esims/<str:iccid>/qr.svg", my_esims_views.qr_svg, name="web-my-esims-qr"),
+    path("my/esims/<str:iccid>/add", my_esims_views.add_data, name="web-my-esims-add"),
+    path("my/esims/<str:iccid>/auto", my_esims_views.auto_renew, name="web-my-esims-auto"),
 ]

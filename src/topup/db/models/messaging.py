@@ -39,11 +39,15 @@ class Notification(models.Model):
 
 
 class OtpChallenge(models.Model):
-    """A one-time code sent by SMS to prove that the caller holds the line; the code is kept as an HMAC."""
+    """A one-time code sent by SMS to prove that the caller holds the line, or by e-mail to prove that the
+    caller reads the address an eSIM was bought with (My eSIMs); exactly one of the two is set. The code is
+    kept as an HMAC."""
 
     id = models.CharField(primary_key=True, max_length=40)
-    msisdn = EncryptedTextField()
+    msisdn = EncryptedTextField(blank=True, default="")
     msisdn_index = BlindIndexField(source="msisdn", blank=True, default="")
+    email = EncryptedTextField(blank=True, default="")
+    email_index = BlindIndexField(source="email", purpose="email", blank=True, default="")
     objects = PersonalManager()
     code_hash = models.CharField(max_length=64)
     expires_at = models.DateTimeField()
@@ -56,6 +60,7 @@ class OtpChallenge(models.Model):
         db_table = "otp_challenge"
         indexes = [
             models.Index(fields=["msisdn_index", "created_at"], name="otp_by_line"),
+            models.Index(fields=["email_index", "created_at"], name="otp_by_email"),
             models.Index(fields=["ip", "created_at"], name="otp_by_ip"),
         ]
 

@@ -1,0 +1,83 @@
+"""Add data to an eSIM already bought: its ICCID (typed here, or chosen on My eSIMs), a plan of our eSIM
+network, the review with the quote for that ICCID, then the payment page. The ICCID travels in the session,
+never in a URL; `?auto=1` (from My eSIMs' auto-renew) is kept for the review step's auto top-up offer."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.views.decorators.http import require_http_methods
+
+from topup.channels.web import checkout
+from topup.channels.web.common import errors_of, page
+from topup.domain.errors import DomainError
+from topup.domain.esim_catalogue import ESIM_NETWORK
+from topup.services import catalogue, esim, orders
+
+SESSION_KEY = "web_esim_topup"
+REVIEW = "topup/esim_topup_review.html"
+
+
+def _state(request: HttpRequest) -> dict[str, str]:
+    state = request.session.get(SESSION_KEY)
+    return {str(k): str(v) for k, v in state.items()} if isinstance(state, dict) else {}
+
+
+def start(request: HttpRequest, iccid: str, *, auto: bool = False) -> None:
+    """Begin the journey for an ICCID already checked by the caller (My eSIMs)."""
+    request.session[SESSION_KEY] = {"iccid": iccid, "auto": "1" if auto else ""}
+
+
+@require_http_methods(["GET", "POST"])
+def number(request: HttpRequest) -> HttpResponse:
+    """GET: the ICCID form; POST: check that the ICCID is one of our eSIMs and go on to the plans."""
+    state = _state(request)
+    if request.method == "POST":
+        typed = request.POST.get("iccid", "")[:80]
+        try:
+            line = esim.find_line("".join(typed.split()))
+        except DomainError as exc:
+            context = {"typed": typed, "errors": errors_of(exc, field="iccid")}
+            return page(request, "topup/esim_topup.html", context, 422)
+        request.session[SESSION_KEY] = {"iccid": line.iccid, "auto": state.get("auto", "")}
+        return HttpResponseRedirect("/esim/topup/plans")
+    if request.GET.get("auto") == "1":
+        request.session[SESSION_KEY] = {**state, "auto": "1"}
+    return page(request, "topup/esim_topup.html", {"typed": state.get("iccid", "")})
+
+
+@require_http_methods(["GET", "POST"])
+def plans(request: HttpRequest) -> HttpResponse:
+    state = _state(request)
+    if not state.get("iccid"):
+        return HttpResponseRedirect("/esim/topup")
+    if request.method == "POST":
+        request.session[SESSION_KEY] = {**state, "plan_id": request.POST.get("plan_id", "")}
+        return HttpResponseRedirect("/esim/topup/review")
+    filters = checkout.filters_context(request)
+    shown = checkout.filter_plans(
+        catalogue.plans(ESIM_NETWORK.id), str(filters["kind"]), str(filters["period"])
+    )
+    context = {
+        **filters,
+        "iccid": state["iccid"],
+        "plans": [checkout.plan_card(p) for p in shown],
+        "action": "/esim/topup/plans",
+    }
+    return page(request, "topup/esim_topup_plans.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def review(request: HttpRequest) -> HttpResponse:
+    state = _state(request)
+    if not state.get("plan_id"):
+        return HttpResponseRedirect("/esim/topup/plans" if state.get("iccid") else "/esim/topup")
+    wanted = orders.QuoteRequest(plan_id=state["plan_id"], iccid=state["iccid"])
+    extra: dict[str, object] = {
+        "iccid": state["iccid"],
+        "auto": state.get("auto") == "1",  # helper "auto": pre-select auto top-up on this review step
+        "action": "/esim/topup/review",
+        "back": "/esim/topup/plans",
+    }
+    if request.method == "POST":
+        return checkout.pay(request, wanted, template=REVIEW, extra=extra)
+    return page(request, REVIEW, {**extra, **checkout.review_context(wanted, {})})
