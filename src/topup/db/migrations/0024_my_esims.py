@@ -7,7 +7,7 @@ import topup.db.fields
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("topup", "0019_order_email"),
+        ("topup", "0022_reminders"),
     ]
 
     operations = [
