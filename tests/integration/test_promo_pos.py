@@ -10,10 +10,17 @@ import json
 import pytest
 from django.test import Client
 
-from tests.support.promotions import CODE, FakeEngine, promo_engine  # noqa: F401
+from tests.support.promotions import CODE, FakeEngine, install
 from tests.support.retail import Till, float_of, shop
 from topup.db.models import Order, Sale
 from topup.domain.quotes import Quote
+from topup.services.promotion_text import MINUS
+
+
+@pytest.fixture
+def promo_engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
+    return install(monkeypatch)
+
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SALES = "/api/v1/pos/sales"
@@ -66,17 +73,19 @@ def test_the_quote_and_the_sale_carry_the_code_and_the_receipt_lists_it(
     text = till.get(f"{SALES}/promo-1/receipt?format=text").content.decode()
     lines = [" ".join(line.split()) for line in text.splitlines()]
     assert "Prijs € 15,00" in lines
-    assert "Flyer: € 5 korting (FLYER5) − € 5,00" in lines
+    assert f"Flyer: € 5 korting (FLYER5) {MINUS} € 5,00" in lines
     assert "Totaal € 10,00" in lines
 
 
 @pytest.mark.parametrize(
-    ("language", "code", "status", "words"),
+    "case",
     [("zh-hans", "NOPE", 400, "优惠码"), ("fr", "USEDUP", 409, "code promo")],
+    ids=["unknown", "used-up"],
 )
 def test_a_refused_code_sells_nothing_and_answers_its_code_translated(
-    till: Till, promo_engine: FakeEngine, language: str, code: str, status: int, words: str
+    till: Till, promo_engine: FakeEngine, case: tuple[str, str, int, str]
 ) -> None:
+    language, code, status, words = case
     answer = till.post(SALES, {**DIRECT, "promo_code": code}, HTTP_ACCEPT_LANGUAGE=language)
     assert answer.status_code == status, answer.content
     error = _error(answer)

@@ -13,12 +13,20 @@ from django.urls import include, path
 
 import topup.urls
 from tests.integration.test_web_pages import compiled_catalogues  # noqa: F401  (autouse: compiles .mo)
-from tests.support.promotions import CODE, FakeEngine, promo_engine, welcome_bonus  # noqa: F401
+from tests.support.promotions import CODE, FakeEngine, install, welcome_bonus
 from topup.db.models import Order
 from topup.domain.quotes import Quote
 from topup.services import orders
+from topup.services.promotion_text import MINUS
 
 urlpatterns = [*topup.urls.urlpatterns, path("", include("topup.channels.web.urls"))]
+
+
+@pytest.fixture
+def promo_engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
+    return install(monkeypatch)
+
+
 pytestmark = pytest.mark.urls(__name__)
 
 # The English words of the promo field and its refusals: none may show on a Chinese page.
@@ -40,7 +48,10 @@ def _review_of_a_top_up(client: Client, language: str) -> str:
     page = client.get("/topup").content.decode()
     token = _hidden(page, "csrfmiddlewaretoken")
     assert client.post("/topup", {"csrfmiddlewaretoken": token, "msisdn": "0470 12 34 56"}).status_code == 302
-    assert client.post("/topup/network", {"csrfmiddlewaretoken": token, "network": "proximus"}).status_code == 302
+    assert (
+        client.post("/topup/network", {"csrfmiddlewaretoken": token, "network": "proximus"}).status_code
+        == 302
+    )
     plans = client.get("/topup/plans?kind=credit").content.decode()
     plan = re.findall(r'name="plan_id" value="([^"]+)"', plans)[-1]
     assert client.post("/topup/plans", {"csrfmiddlewaretoken": token, "plan_id": plan}).status_code == 302
@@ -55,7 +66,11 @@ def _text(content: bytes) -> str:
 
 
 def _form(page: str, **fields: str) -> dict[str, str]:
-    return {"csrfmiddlewaretoken": _hidden(page, "csrfmiddlewaretoken"), "idem": _hidden(page, "idem"), **fields}
+    return {
+        "csrfmiddlewaretoken": _hidden(page, "csrfmiddlewaretoken"),
+        "idem": _hidden(page, "idem"),
+        **fields,
+    }
 
 
 def _total(page: str) -> str:
@@ -76,7 +91,7 @@ def test_apply_shows_the_saving_in_dutch_and_the_order_carries_the_code(
     assert answer.status_code == 200
     applied = _text(answer.content)
     assert "Flyer: € 5 korting" in applied
-    assert "− € 5,00" in applied
+    assert f"{MINUS} € 5,00" in applied
     assert _total(applied) != before
     assert 'value="flyer5"' in applied  # the code stays in its field
     assert not Order.objects.exists()  # Apply only prices
@@ -90,7 +105,7 @@ def test_apply_shows_the_saving_in_dutch_and_the_order_carries_the_code(
     assert promo_engine.codes[-1] == "flyer5"  # what the customer typed went to the engine
     shown = _text(client.get(f"/orders/{order.id}").content)
     assert 'id="promotions"' in shown
-    assert "Flyer: € 5 korting (FLYER5): <strong>− € 5,00</strong>" in shown
+    assert f"Flyer: € 5 korting (FLYER5): <strong>{MINUS} € 5,00</strong>" in shown
 
 
 def test_an_unknown_code_is_refused_beside_the_field_in_chinese_with_no_english(
@@ -126,7 +141,7 @@ def test_paying_with_a_code_not_yet_applied_shows_the_new_price_first(
     assert answer.status_code == 200
     text = _text(answer.content)
     assert "Flyer: €5 off" in text
-    assert "− 5,00 €" in text
+    assert f"{MINUS} 5,00 €" in text
     assert not Order.objects.exists()
 
 
@@ -146,6 +161,6 @@ def test_an_esim_review_lists_an_automatic_promotion_and_a_code(
     answer = client.post("/esim/review", _form(review, promo_code=CODE, apply="1"))
     assert answer.status_code == 200
     text = _text(answer.content)
-    assert "Welkomstbonus" in text, text[text.index("<main"):]
+    assert "Welkomstbonus" in text, text[text.index("<main") :]
     assert "Flyer: € 5 korting" in text
     assert engine.codes[-1] == CODE

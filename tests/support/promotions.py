@@ -22,7 +22,7 @@ NAMES = (
     ("en", "Flyer: €5 off"),
     ("fr", "Flyer : 5 € de remise"),
     ("nl", "Flyer: € 5 korting"),
-    ("zh-hans", "传单优惠：减 5 欧元"),
+    ("zh-hans", "传单优惠 减 5 欧元"),
 )
 WELCOME_NAMES = (("en", "Welcome bonus"), ("nl", "Welkomstbonus"), ("zh-hans", "欢迎奖励"))
 
@@ -78,8 +78,8 @@ class FakeEngine:
         return replace(priced, quote=fx.with_fx(quote, request.payment_method))  # yuan on what is paid
 
 
-@pytest.fixture
-def promo_engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
-    engine = FakeEngine(orders.price)
+def install(monkeypatch: pytest.MonkeyPatch, *, automatic: tuple[AppliedPromotion, ...] = ()) -> FakeEngine:
+    """`orders.price` replaced by a FakeEngine for the test (every channel calls it through the module)."""
+    engine = FakeEngine(orders.price, automatic=automatic)
     monkeypatch.setattr(orders, "price", engine)
     return engine

@@ -1,5 +1,5 @@
 """The words every channel shows for the promotions a quote applied: the campaign's name in the reader's
-language and what it does ("− €5.00", "+ €2.00 credit", "+ 1 GB data", "free: <plan>").
+language and what it does ("- €5.00", "+ €2.00 credit", "+ 1 GB data", "free: <plan>").
 
 One wording for the web review step, the POS receipt, SMS and USSD; the amounts are formatted by the
 channel's own money function (its locale, its alphabet), the words here in Django's active language.
@@ -16,7 +16,8 @@ from topup.domain.money import Money
 from topup.domain.promotions import AppliedPromotion
 from topup.services import plan_text
 
-MINUS = "−"  # U+2212: a saving reads as an amount taken off, not as a hyphen
+MINUS = "\u2212"  # U+2212: a saving reads as an amount taken off, not as a hyphen
+GSM_MINUS = "-"  # SMS and USSD: U+2212 is not in the GSM alphabet and would force UCS-2 on the handset
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +34,13 @@ def name_of(promotion: AppliedPromotion, language: str) -> str:
     return promotion.name_in(language) or promotion.code or promotion.campaign_id
 
 
-def effects(promotion: AppliedPromotion, language: str, money: Callable[[Money], str]) -> list[str]:
+def effects(
+    promotion: AppliedPromotion, language: str, money: Callable[[Money], str], *, minus: str = MINUS
+) -> list[str]:
     """What the promotion does, one phrase per reward, in the active language."""
     parts: list[str] = []
     if promotion.saving.is_positive():
-        parts.append(f"{MINUS} {money(promotion.saving)}")
+        parts.append(f"{minus} {money(promotion.saving)}")
     if promotion.bonus_credit is not None and promotion.bonus_credit.is_positive():
         parts.append(pgettext("promotion", "+ %(amount)s credit") % {"amount": money(promotion.bonus_credit)})
     if promotion.bonus_data_mb:
@@ -55,13 +58,17 @@ def data(mb: int) -> str:
 
 
 def lines(
-    promotions: Iterable[AppliedPromotion], language: str, money: Callable[[Money], str]
+    promotions: Iterable[AppliedPromotion],
+    language: str,
+    money: Callable[[Money], str],
+    *,
+    minus: str = MINUS,
 ) -> list[PromotionLine]:
     """Each applied promotion, in the order the quote applied them."""
     return [
         PromotionLine(
             name=name_of(promotion, language),
-            effect=", ".join(effects(promotion, language, money)),
+            effect=", ".join(effects(promotion, language, money, minus=minus)),
             code=promotion.code,
             saving=promotion.saving if promotion.saving.is_positive() else None,
         )

@@ -32,7 +32,9 @@ class PosQuoteIn(Schema):
         default=False, description="the clerk confirmed a ported number's network"
     )
     promo_code: str = Field(
-        default="", max_length=40, description="a direct top-up's promo code (a flyer's), as the customer shows it"
+        default="",
+        max_length=40,
+        description="a direct top-up's promo code (a flyer's), as the customer shows it",
     )
 
 
