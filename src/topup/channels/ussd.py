@@ -116,9 +116,10 @@ class _Walk:
         if state == "main" and answer in _MENU:
             if answer in ("1", "3"):
                 return _information(self.line, answer)
-            if answer == "5" and not (bundles := selfcare.bundles_for(self.line)):
-                return words.no_plans_text()
-            self.bundles = bundles if answer == "5" else self.bundles
+            if answer == "5":
+                self.bundles = selfcare.bundles_for(self.line)
+                if not self.bundles:
+                    return words.no_plans_text()
             self.state = {"2": "pin", "4": "language", "5": "bundle"}[answer]
         elif state == "bundle" and answer.isdigit() and 1 <= int(answer) <= len(self.bundles):
             self.state, self.chosen = "promo", self.bundles[int(answer) - 1]
