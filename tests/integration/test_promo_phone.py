@@ -6,6 +6,7 @@ The engine is stood in for (tests/support/promotions); the carrier and payment s
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 
@@ -20,7 +21,7 @@ from tests.integration.test_ussd_ivr import (  # noqa: F401  (compiled_catalogue
     compiled_catalogues,
     urlpatterns,
 )
-from tests.support.promotions import CODE, FakeEngine, install
+from tests.support.promotions import CODE, FakeEngine, install, welcome_bonus
 from topup.channels import sms
 from topup.db.models import Job, Order
 from topup.domain.quotes import Quote
@@ -160,3 +161,16 @@ def test_ussd_a_refused_code_is_said_and_asked_again_then_the_session_ends(
     with override("nl"):
         assert ended == f"END {pgettext('ussd', 'Too many invalid choices. Please dial again.')}"
     assert not Order.objects.exists()
+
+
+def test_ussd_a_long_promotion_name_never_pushes_the_answers_off_the_screen(
+    seeded: None, carriers: Carriers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_name = tuple((language, "Winterkorting " * 20) for language in ("en", "nl"))
+    engine = install(monkeypatch)
+    engine.automatic = (dataclasses.replace(welcome_bonus(), names=long_name),)
+    msisdn = "+32470203148"
+    session = UssdSession("0470 20 31 48")
+    confirm = session.send(f"5*{key_of(msisdn, WEEK_5GB)}*{CODE}")
+    assert confirm.endswith("1 Ja\n2 Nee"), confirm
+    assert "Winterkorting" in confirm

@@ -226,19 +226,21 @@ def _prompt(
 
 
 def _paid_confirmation(chosen: tuple[str, str, Money], priced: orders.Priced) -> str:
-    """The bundle's price, what each promotion saves, what is left to pay by card, and yes/no."""
+    """The bundle's price, what each promotion saves, what is left to pay by card, and yes/no. The question
+    and its answers always fit on the screen: the promotion lines give way (cut) when names are long."""
     quote = priced.quote
     language = get_language() or "en"
-    lines = [f"{chosen[1]} {words.money_short(quote.price)}"]
-    for line in promotion_text.lines(
-        quote.promotions, language, words.money_short, minus=promotion_text.GSM_MINUS
-    ):
-        lines.append(f"{line.name} {line.effect}")
     question = pgettext("ussd", "Pay %(total)s by card? We text you the link.") % {
         "total": words.money_short(quote.total)
     }
-    answers = [f"{_YES} {pgettext('ussd', 'Yes')}", f"{_NO} {pgettext('ussd', 'No')}"]
-    return "\n".join([*lines, question, *answers])
+    tail = "\n".join([question, f"{_YES} {pgettext('ussd', 'Yes')}", f"{_NO} {pgettext('ussd', 'No')}"])
+    described = promotion_text.lines(
+        quote.promotions, language, words.money_short, minus=promotion_text.GSM_MINUS
+    )
+    head = [f"{chosen[1]} {words.money_short(quote.price)}"]
+    head += [f"{line.name} {line.effect}" for line in described]
+    room = MAX_REPLY_CHARS - len("CON ") - len(tail) - 1
+    return fit("\n".join(head), room) + "\n" + tail
 
 
 def _redeem(line: str, pin: str, language: str, session: str) -> str:
