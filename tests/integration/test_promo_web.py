@@ -35,6 +35,9 @@ ENGLISH_PROMO_WORDS = (
     "used as many times", "Flyer", "credit", "data", "free",
 )  # fmt: skip
 
+# Latin words a Chinese page may show: brands, the code the customer typed, the currency's ISO sign.
+NOT_ENGLISH = {"Proximus", "Bancontact", "Visa", "Mastercard", "Alipay", "WeChat", "Pay", "NOPE", "CN"}
+
 
 def _hidden(page: str, name: str) -> str:
     match = re.search(rf'name="{name}" value="([^"]*)"', page)
@@ -125,6 +128,9 @@ def test_an_unknown_code_is_refused_beside_the_field_in_chinese_with_no_english(
     body = text.split("<main", 1)[-1]
     for words in ENGLISH_PROMO_WORDS:
         assert words not in body, words
+    shown = re.sub(r"<[^>]+>", " ", body.split("</nav>", 1)[-1])  # what a reader sees, the switcher aside
+    latin = set(re.findall(r"[A-Za-z]{2,}", shown)) - NOT_ENGLISH
+    assert not latin, latin
     # Paying with the refused code still in the field is refused the same way: nothing is created.
     again = client.post("/topup/review", _form(text, promo_code="NOPE42", payment_method="card"))
     assert again.status_code == 422
