@@ -66,20 +66,21 @@ def test_ussd_voucher_top_up_then_a_bundle_from_credit(seeded: None, carriers: C
     assert listing.startswith("CON ")
     with override("nl"):
         assert f"{key} 7 days 5 GB {phone_words.money_short(Money(999, 'EUR'))}" in listing
-    confirm = session.send(f"5*{key}")
+    assert session.send(f"5*{key}") == f"CON {_nl('ussd', 'Promo code? (0 = none)')}"
+    confirm = session.send(f"5*{key}*0")  # no promo code: bought from credit
     assert confirm.startswith("CON ")
     assert "7 days 5 GB" in confirm
     assert carriers.balance_minor("proximus", msisdn) == 2000  # nothing happens before the yes
 
-    assert session.send(f"5*{key}*2") == f"END {_nl('ussd', 'Nothing was bought.')}"
-    done = session.send(f"5*{key}*1")
+    assert session.send(f"5*{key}*0*2") == f"END {_nl('ussd', 'Nothing was bought.')}"
+    done = session.send(f"5*{key}*0*1")
     assert done.startswith("END ")
     assert carriers.balance_minor("proximus", msisdn) == 2000 - 999
     with override("nl"):
         assert phone_words.money_short(Money(1001, "EUR")) in done
 
     unlimited = key_of(msisdn, "D30U")  # EUR 39.99: more than what is left
-    short = session.send(f"5*{unlimited}*1")
+    short = session.send(f"5*{unlimited}*0*1")
     with override("nl"):
         assert short == ussd_end(
             pgettext("ussd", "Not enough credit for %(plan)s (%(price)s). Top up first.")
@@ -164,6 +165,6 @@ def test_a_carrier_that_cannot_answer_debits_at_most_once(seeded: None, carriers
     carriers.faults("proximus", error_rate=0.0)
     assert carriers.balance_minor("proximus", msisdn) == 2000
     with override("en"):
-        reply = UssdSession(msisdn).send(f"5*{key_of(msisdn, WEEK_5GB)}*1")
+        reply = UssdSession(msisdn).send(f"5*{key_of(msisdn, WEEK_5GB)}*0*1")
     assert reply.startswith("END ")
     assert carriers.balance_minor("proximus", msisdn) == 1001

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
+from django.utils.translation import get_language, ngettext, override, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, override, pgettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -25,9 +25,10 @@ from topup.domain.commands import Command, CommandKind, parse
 from topup.domain.errors import DomainError
 from topup.domain.identifiers import parse_belgian_mobile
 from topup.domain.money import Money
+from topup.domain.promotions import AppliedPromotion
 from topup.jsonbody import JsonBodyError, read_object
 from topup.ports import PortUnavailable
-from topup.services import orders, reminders, selfcare, vouchers
+from topup.services import orders, promotion_text, reminders, selfcare, vouchers
 from topup.services.idempotency import make_key
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def _answer(line: str, command: Command) -> str:
     if kind is CommandKind.PLANS:
         return _plans_text(line)
     if kind is CommandKind.BUY:
-        return _buy_text(line, command.argument)
+        return _buy_text(line, command.argument, command.promo_code)
     if kind is CommandKind.LANGUAGE and command.argument:
         with override(selfcare.set_language(line, command.argument)):
             return _("From now on we answer in English. Send HELP for the commands.")
@@ -142,12 +143,15 @@ def _plans_text(line: str) -> str:
 _PAY_INSTEAD = frozenset({"insufficient_balance", selfcare.NOT_FROM_CREDIT})
 
 
-def _buy_text(line: str, code: str) -> str:
-    """A bundle is bought from the line's credit when it covers the price; otherwise, or for credit plans,
+def _buy_text(line: str, code: str, promo_code: str = "") -> str:
+    """A bundle is bought from the line's credit when it covers the price; otherwise, for credit plans, or
+    with a promo code (a promotion lowers what we are paid, and a purchase from credit pays the operator),
     the answer is a payment link."""
     match = [plan_code for plan_code, _name, _price in selfcare.plans_for(line) if plan_code == code]
     if not code or not match:
         return _plans_text(line)
+    if promo_code:
+        return _pay_link_text(line, code, promo_code)
     bought = selfcare.buy_from_credit(line, code)
     if bought.ok:
         credit = money(bought.balance_after) if bought.balance_after is not None else "?"
@@ -158,23 +162,47 @@ def _buy_text(line: str, code: str) -> str:
         return message_for(
             bought.code or "", pgettext("phone", "Sorry, this did not work. Please try again later.")
         )
+    return _pay_link_text(line, code)
+
+
+def _pay_link_text(line: str, code: str, promo_code: str = "") -> str:
+    """An order awaiting payment by card and its link; with a promo code, what it saves and the total.
+    A refused code raises its stable error (the reply is its message): nothing is created."""
     plan_id = selfcare.plan_id_for_code(line, code)
-    request = orders.QuoteRequest(plan_id, msisdn=line, network_confirmed=True)
-    key = make_key("sms", uuid.uuid4().hex, {"plan": plan_id, "line": line})
+    request = orders.QuoteRequest(plan_id, msisdn=line, network_confirmed=True, promo_code=promo_code)
+    key = make_key("sms", uuid.uuid4().hex, {"plan": plan_id, "line": line, "promo": promo_code})
     stored = orders.place_order(request, payment_method="card", channel="sms",
                                 language=selfcare.language_of(line), idem=key)  # fmt: skip
     payment = stored.body["payment"]
     assert isinstance(payment, dict)
-    return _("Pay here to buy %(code)s for %(line)s: %(link)s") % {
+    link = _("Pay here to buy %(code)s for %(line)s: %(link)s") % {
         "code": code, "line": line, "link": payment["checkout_url"],
     }  # fmt: skip
+    saved = _promotions_text(stored.body)
+    return f"{saved} {link}" if saved else link
+
+
+def _promotions_text(order: Mapping[str, object]) -> str:
+    """ "Flyer: €5 off -€5.00. To pay: €10.00." for an order whose quote applied promotions, else ""."""
+    quote = order.get("quote")
+    frozen = quote.get("promotions") if isinstance(quote, dict) else None
+    total = order.get("total")
+    if not isinstance(frozen, list) or not frozen or not isinstance(total, dict):
+        return ""
+    applied = [AppliedPromotion.from_dict(item) for item in frozen]
+    language = get_language() or "en"
+    described = promotion_text.lines(applied, language, money, minus=promotion_text.GSM_MINUS)
+    shown = "; ".join(f"{line.name} {line.effect}" for line in described)
+    to_pay = money(Money(int(total["amount_minor"]), str(total["currency"])))
+    return _("%(promotions)s. To pay: %(total)s.") % {"promotions": shown, "total": to_pay}
 
 
 def _help_text() -> str:
-    return _(
+    commands = _(
         "Commands: BAL (balance), TOPUP <code> (voucher), PLANS, BUY <plan code>, LANG NL/FR/DE/EN/ZH. "
         "Also: SALDO, SOLDE, 余额, 充值."
     )
+    return commands + " " + _("Promo code: BUY <plan code> CODE <promo code>.")
 
 
 def _field(fields: Mapping[str, object], name: str) -> str:

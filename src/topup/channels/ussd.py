@@ -12,17 +12,19 @@ from typing import Final
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
-from django.utils.translation import override, pgettext
+from django.utils.translation import get_language, override, pgettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from topup.channels import phone_words as words
 from topup.channels.gateway_auth import gateway, ussd_check
+from topup.clock import now
 from topup.domain.errors import DomainError
 from topup.domain.identifiers import parse_belgian_mobile
 from topup.domain.money import Money
 from topup.ports import PortUnavailable
-from topup.services import selfcare, vouchers
+from topup.services import orders, pay_links, promotion_text, selfcare, vouchers
+from topup.services.idempotency import make_key, scoped
 
 # A USSD string is 160 octets: 182 GSM 7-bit characters. Gateways cut longer replies wherever they like.
 MAX_REPLY_CHARS: Final = 182
@@ -32,6 +34,7 @@ DIRECT_REDEEM: Final = re.compile(r"\*121\*([0-9 ]{1,40})#")
 CHANNEL: Final = "ussd"
 
 _MENU: Final = ("1", "2", "3", "4", "5")
+NO_PROMO_CODE: Final = "0"
 _YES, _NO = "1", "2"
 
 
@@ -81,34 +84,100 @@ def ussd_callback(request: HttpRequest) -> HttpResponse:
 
 def _walk(line: str, language: str, answers: list[str], session: str) -> tuple[bool, str]:
     """Replay the customer's answers from the main menu; (more input expected, text) for the last one."""
-    state, invalid, last_invalid = "main", 0, False
-    bundles: list[tuple[str, str, Money]] = []
-    chosen: tuple[str, str, Money] | None = None
+    walk = _Walk(line, language, session)
     for answer in (a.strip() for a in answers):
-        last_invalid = False
+        done = walk.step(answer)
+        if done is not None:
+            return False, done
+        if walk.invalid >= MAX_INVALID_ANSWERS:
+            return False, pgettext("ussd", "Too many invalid choices. Please dial again.")
+    prompt = _prompt(walk.state, walk.bundles, walk.chosen, walk.priced)
+    if walk.refusal:
+        return True, walk.refusal + "\n" + prompt
+    return True, (pgettext("ussd", "Invalid choice.") + "\n" + prompt) if walk.last_invalid else prompt
+
+
+class _Walk:
+    """Where a session's path has got to: main menu, voucher PIN, language, or a bundle being bought
+    (chosen, then its promo code, then confirmed: from credit without a code, by card with one)."""
+
+    def __init__(self, line: str, language: str, session: str) -> None:
+        self.line, self.language, self.session = line, language, session
+        self.state, self.invalid, self.last_invalid, self.refusal = "main", 0, False, ""
+        self.bundles: list[tuple[str, str, Money]] = []
+        self.chosen: tuple[str, str, Money] | None = None
+        self.priced: orders.Priced | None = None  # the bundle priced with its promo code
+        self.promo_code = ""
+
+    def step(self, answer: str) -> str | None:
+        """Take one answer; the session's last text when it ends here, else None."""
+        self.last_invalid, self.refusal = False, ""
+        state = self.state
         if state == "main" and answer in _MENU:
             if answer in ("1", "3"):
-                return False, _information(line, answer)
-            if answer == "5" and not (bundles := selfcare.bundles_for(line)):
-                return False, words.no_plans_text()
-            state = {"2": "pin", "4": "language", "5": "bundle"}[answer]
-        elif state == "bundle" and answer.isdigit() and 1 <= int(answer) <= len(bundles):
-            state, chosen = "confirm", bundles[int(answer) - 1]
-        elif state == "confirm" and chosen is not None and answer in (_YES, _NO):
-            if answer == _NO:
-                return False, pgettext("ussd", "Nothing was bought.")
-            return False, words.purchase_text(selfcare.buy_from_credit(line, chosen[0]))
+                return _information(self.line, answer)
+            if answer == "5":
+                self.bundles = selfcare.bundles_for(self.line)
+                if not self.bundles:
+                    return words.no_plans_text()
+            self.state = {"2": "pin", "4": "language", "5": "bundle"}[answer]
+        elif state == "bundle" and answer.isdigit() and 1 <= int(answer) <= len(self.bundles):
+            self.state, self.chosen = "promo", self.bundles[int(answer) - 1]
+        elif state == "promo" and answer:
+            self._promo(answer)
+        elif state in ("confirm", "confirm_paid") and self.chosen is not None and answer in (_YES, _NO):
+            return self._confirmed(answer == _YES)
         elif state == "pin":
-            return False, _redeem(line, answer, language, session)
+            return _redeem(self.line, answer, self.language, self.session)
         elif state == "language" and answer in words.LANGUAGE_KEYS:
-            with override(selfcare.set_language(line, words.LANGUAGE_KEYS[answer])):
-                return False, pgettext("ussd", "Language changed to English.")
+            with override(selfcare.set_language(self.line, words.LANGUAGE_KEYS[answer])):
+                return pgettext("ussd", "Language changed to English.")
         else:
-            invalid, last_invalid = invalid + 1, True
-            if invalid >= MAX_INVALID_ANSWERS:
-                return False, pgettext("ussd", "Too many invalid choices. Please dial again.")
-    prompt = _prompt(state, bundles, chosen)
-    return True, (pgettext("ussd", "Invalid choice.") + "\n" + prompt) if last_invalid else prompt
+            self.invalid, self.last_invalid = self.invalid + 1, True
+        return None
+
+    def _promo(self, answer: str) -> None:
+        """No code: bought from credit as before. A code: priced with it (refused: said, asked again)."""
+        if answer == NO_PROMO_CODE:
+            self.state = "confirm"
+            return
+        assert self.chosen is not None
+        request = orders.QuoteRequest(
+            selfcare.plan_id_for_code(self.line, self.chosen[0]), msisdn=self.line, network_confirmed=True,
+            promo_code=answer,
+        )  # fmt: skip
+        try:
+            self.priced = orders.price(request)
+        except DomainError as error:
+            if error.field != "promo_code":
+                raise
+            self.invalid, self.refusal = self.invalid + 1, words.error_text(error.code)
+            return
+        self.state, self.promo_code = "confirm_paid", answer
+
+    def _confirmed(self, yes: bool) -> str:
+        assert self.chosen is not None
+        if not yes:
+            return pgettext("ussd", "Nothing was bought.")
+        if self.state == "confirm":
+            return words.purchase_text(selfcare.buy_from_credit(self.line, self.chosen[0]))
+        return _order_paid_by_link(self.line, self.chosen[0], self.promo_code, self.language, self.session)
+
+
+def _order_paid_by_link(line: str, plan_code: str, promo_code: str, language: str, session: str) -> str:
+    """The order (once per session and choice) awaiting payment by card; its link goes out by SMS."""
+    plan_id = selfcare.plan_id_for_code(line, plan_code)
+    request = orders.QuoteRequest(plan_id, msisdn=line, network_confirmed=True, promo_code=promo_code)
+    fields = {"plan": plan_id, "line": line, "promo": promo_code}
+    idem = make_key(scoped("ussd-orders", session), f"{plan_id}:{promo_code}"[:64], fields)
+    stored = orders.place_order(request, payment_method="card", channel=CHANNEL, language=language, idem=idem)
+    pay_links.send_by_sms(str(stored.body["id"]), now())
+    total = stored.body["total"]
+    assert isinstance(total, dict)
+    to_pay = words.money_short(Money(int(total["amount_minor"]), str(total["currency"])))
+    return pgettext("ussd", "We sent you a payment link by SMS. Pay %(total)s there to get your bundle.") % {
+        "total": to_pay
+    }
 
 
 def _information(line: str, answer: str) -> str:
@@ -118,7 +187,16 @@ def _information(line: str, answer: str) -> str:
     return _plans(line)
 
 
-def _prompt(state: str, bundles: list[tuple[str, str, Money]], chosen: tuple[str, str, Money] | None) -> str:
+def _prompt(
+    state: str,
+    bundles: list[tuple[str, str, Money]],
+    chosen: tuple[str, str, Money] | None,
+    priced: orders.Priced | None = None,
+) -> str:
+    if state == "promo":
+        return pgettext("ussd", "Promo code? (0 = none)")
+    if state == "confirm_paid" and chosen is not None and priced is not None:
+        return _paid_confirmation(chosen, priced)
     if state == "bundle":
         listing = [
             f"{key} {name} {words.money_short(price)}" for key, (_c, name, price) in enumerate(bundles, 1)
@@ -145,6 +223,24 @@ def _prompt(state: str, bundles: list[tuple[str, str, Money]], chosen: tuple[str
         pgettext("ussd", "Buy bundle from credit"),
     )
     return "\n".join(f"{key} {item}" for key, item in zip(_MENU, items, strict=True))
+
+
+def _paid_confirmation(chosen: tuple[str, str, Money], priced: orders.Priced) -> str:
+    """The bundle's price, what each promotion saves, what is left to pay by card, and yes/no. The question
+    and its answers always fit on the screen: the promotion lines give way (cut) when names are long."""
+    quote = priced.quote
+    language = get_language() or "en"
+    question = pgettext("ussd", "Pay %(total)s by card? We text you the link.") % {
+        "total": words.money_short(quote.total)
+    }
+    tail = "\n".join([question, f"{_YES} {pgettext('ussd', 'Yes')}", f"{_NO} {pgettext('ussd', 'No')}"])
+    described = promotion_text.lines(
+        quote.promotions, language, words.money_short, minus=promotion_text.GSM_MINUS
+    )
+    head = [f"{chosen[1]} {words.money_short(quote.price)}"]
+    head += [f"{line.name} {line.effect}" for line in described]
+    room = MAX_REPLY_CHARS - len("CON ") - len(tail) - 1
+    return fit("\n".join(head), room) + "\n" + tail
 
 
 def _redeem(line: str, pin: str, language: str, session: str) -> str:

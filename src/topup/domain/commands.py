@@ -2,6 +2,8 @@
 
 Keywords are case-insensitive and may be written in English, Dutch, French, German or Chinese, e.g.
 `BAL` / `SALDO` / `SOLDE` / `GUTHABEN` / `余额`; `TOPUP <PIN>` / `OPLADEN` / `RECHARGE` / `AUFLADEN` / `充值`.
+A purchase may carry a promo code after the plan code, with or without the word for it:
+`BUY D7G5 CODE FLYER5`, `KOOP D7G5 FLYER5`, `KAUFEN D7G5 GUTSCHEIN FLYER5`, `购买D7G5优惠码FLYER5`.
 Anything else is answered with help, never with an error dump.
 """
 
@@ -49,6 +51,10 @@ _LANGUAGE_WORDS = {
     "FRANÇAIS": "fr", "DE": "de", "DEUTSCH": "de", "ZH": "zh-hans", "CN": "zh-hans", "中文": "zh-hans",
     "汉语": "zh-hans", "简体中文": "zh-hans",
 }  # fmt: skip
+# The word that may announce a promo code after BUY <plan code> (CODE is the same word in en, nl, fr, de).
+PROMO_WORDS = ("CODE", "PROMO", "PROMOCODE", "KORTINGSCODE", "GUTSCHEIN", "优惠码", "折扣码")
+PROMO_CODE_MAX = 40
+_CJK_PROMO_WORDS = re.compile(r"(优惠码|折扣码)")
 # Chinese is written without spaces: "充值123456" or "余额" must work as well as "充值 123456".
 _CJK_KEYWORD = re.compile(r"^(余额|查询|充值|购买|买|套餐|语言|提醒|帮助)\s*(.*)$")
 # Reminders off or on: `REMINDERS OFF`, `STOP REMINDERS`, `HERINNERINGEN UIT`, `RAPPELS NON`,
@@ -66,6 +72,7 @@ class Command:
     kind: CommandKind
     argument: str = ""  # PIN, plan code or language code, normalised
     keyword_language: str | None = None  # the language the keyword itself was written in, when it tells
+    promo_code: str = ""  # BUY's promo code, upper-case ("" when none was sent)
 
 
 _KEYWORD_LANGUAGE = {
@@ -86,14 +93,31 @@ def parse(text: str) -> Command:
     match = _CJK_KEYWORD.match(cleaned)
     if match:
         cjk_kind = _BY_WORD[match.group(1)]
-        return Command(cjk_kind, _argument(cjk_kind, match.group(2)), "zh-hans")
+        return _command(cjk_kind, match.group(2), "zh-hans")
     head, _, rest = cleaned.partition(" ")
     word = head.upper()
     kind = _BY_WORD.get(word)
     if kind is None:
         return Command(CommandKind.HELP)
-    language = _KEYWORD_LANGUAGE.get(word)
-    return Command(kind, _argument(kind, rest), language)
+    return _command(kind, rest, _KEYWORD_LANGUAGE.get(word))
+
+
+def _command(kind: CommandKind, rest: str, language: str | None) -> Command:
+    if kind is not CommandKind.BUY:
+        return Command(kind, _argument(kind, rest), language)
+    plan, promo = _plan_and_promo(rest)
+    return Command(kind, plan, language, promo_code=promo)
+
+
+def _plan_and_promo(rest: str) -> tuple[str, str]:
+    """`<plan code> [CODE] [<promo code>]`: the promo code is what follows the plan code, its word dropped."""
+    words = _CJK_PROMO_WORDS.sub(r" \1 ", rest).upper().split()
+    if not words:
+        return "", ""
+    plan, after = words[0], words[1:]
+    if after and after[0] in PROMO_WORDS:
+        after = after[1:]
+    return plan, "".join(after)[:PROMO_CODE_MAX]
 
 
 def _reminders_switch(cleaned: str) -> Command | None:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from topup.domain.money import Money
+from topup.domain.promotions import AppliedPromotion
 
 
 class ReceiptKind(StrEnum):
@@ -78,9 +79,19 @@ class ReceiptData:
     order_id: str | None = None
     pin: PinCode | None = None  # a PIN sale
     reason: str = ""  # a void's or refund's reason, as staff typed it
+    # The promotions the sale's frozen quote applied, in order: `total` is the price after their savings.
+    promotions: tuple[AppliedPromotion, ...] = ()
+
+    @property
+    def price(self) -> Money:
+        """The price before the promotions' savings (the total when none saved anything)."""
+        saved = sum(p.saving.amount_minor for p in self.promotions)
+        return Money(self.total.amount_minor + saved, self.total.currency)
 
     def __post_init__(self) -> None:
         if self.net + self.vat != self.total:
             raise ValueError("a receipt's net and VAT must add up to its total")
+        if any(p.saving.currency != self.total.currency for p in self.promotions):
+            raise ValueError("a receipt's promotions are in its currency")
         if (self.pin is None) == (self.msisdn_masked is None) and self.kind is ReceiptKind.SALE:
             raise ValueError("a sale's receipt is either a direct top-up (a number) or a PIN sale (a PIN)")

@@ -231,6 +231,10 @@ def render(kind: str, ref: str) -> Outgoing | None:
     """The message for a notify job, or None when its subject no longer exists."""
     if kind in AGENT_KINDS:
         return _agent_message(kind, ref)
+    if kind == "order_pay_link":  # services/pay_links: a phone channel's order paid by link
+        from topup.services import pay_links  # noqa: PLC0415 - pay_links builds our Outgoing
+
+        return pay_links.message(ref)
     if kind in ("receipt", "refund"):
         # `<order>#<n>`: a receipt an agent resent (its own subject, so it goes out once more).
         order = Order.objects.select_related("line").filter(id=ref.partition("#")[0]).first()

@@ -29,7 +29,7 @@ from topup.domain.shifts import MovementKind, not_open
 from topup.domain.vouchers import PIN_LENGTHS as PIN_NETWORKS
 from topup.services import catalogue, orders, vouchers
 from topup.services.paid_orders import PaidBy, create_paid_order
-from topup.services.retail_documents import money, sale_document
+from topup.services.retail_documents import money, promotions_of, sale_document
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,13 @@ class SaleRequest:
     language: str = "en"
     cash_given_minor: int | None = None
     network_confirmed: bool = False  # the clerk confirmed a ported number's network
+    promo_code: str = ""  # a direct top-up's promo code, as the customer shows it (services/promotions)
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+        fields = asdict(self)
+        if not self.promo_code:
+            del fields["promo_code"]  # a sale without a code hashes as it did before codes existed
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +138,17 @@ def _price(retailer: Retailer, request: SaleRequest, kind: rules.SaleKind) -> _P
     if kind is rules.SaleKind.DIRECT:
         quoted = orders.price(
             orders.QuoteRequest(
-                request.plan_id, msisdn=request.msisdn, network_confirmed=request.network_confirmed
+                request.plan_id, msisdn=request.msisdn, network_confirmed=request.network_confirmed,
+                promo_code=request.promo_code,
             )
-        )
+        )  # fmt: skip
         price, network_id, priced = quoted.quote.total, quoted.quote.network_id, quoted
     else:
+        if request.promo_code:  # a PIN is a voucher sold at its face value, redeemed later by anyone
+            raise InvalidInput(
+                "a promo code applies to a direct top-up, not to a voucher PIN",
+                code="promo_code_not_applicable", field="promo_code",
+            )  # fmt: skip
         plan, network = catalogue.plan_and_network(request.plan_id)
         if not plan.active:
             raise InvalidInput(f"{plan.id} is not on sale", code="plan_not_available", field="plan_id")
@@ -242,6 +252,7 @@ def quote(terminal_id: str, request: SaleRequest) -> dict[str, object]:
         "commission": money(priced.commission.amount_minor, priced.commission.currency),
         "float_cost": money(cost.amount_minor, cost.currency),
         "float_enough": retailer.float_minor - cost.amount_minor >= -retailer.credit_limit_minor,
+        "promotions": promotions_of(priced.priced.quote.to_dict() if priced.priced else None),
     }  # fmt: skip
 
 

@@ -38,6 +38,7 @@ def sale_document(sale: Sale, order: Order | None = None) -> dict[str, object]:
         "shift_id": sale.shift_id,
         "order": None,
         "pin": None,
+        "promotions": promotions_of(order.quote if order is not None else None),
     }
     if order is not None:
         document["order"] = {
@@ -47,6 +48,12 @@ def sale_document(sale: Sale, order: Order | None = None) -> dict[str, object]:
     if sale.voucher_id is not None:
         document["pin"] = {"serial": sale.voucher_id, "pin": shown_pin(sale)}
     return document
+
+
+def promotions_of(quote: object) -> list[dict[str, object]]:
+    """The promotions a (frozen) quote applied: campaign, rule, names, code, saving and bonus each."""
+    found = quote.get("promotions") if isinstance(quote, dict) else None
+    return [dict(item) for item in found if isinstance(item, dict)] if isinstance(found, list) else []
 
 
 def shown_pin(sale: Sale) -> str | None:

@@ -8,10 +8,12 @@ from datetime import date, datetime
 
 from topup.db.models import Order, Sale, Voucher
 from topup.domain.money import Money, split_vat
+from topup.domain.promotions import AppliedPromotion
 from topup.domain.receipts import ChangeAs, Payment, PinCode, ReceiptData, ReceiptKind, Seller, Tender
 from topup.domain.retail import SaleStatus
 from topup.pii import mask_msisdn
 from topup.services import catalogue, receipts
+from topup.services.retail_documents import promotions_of
 
 PIN_NOT_SHOWN = "••••"  # the PIN is erased once the void window is over: a reprint shows only the serial
 KINDS = {
@@ -29,9 +31,11 @@ def receipt_data(sale: Sale) -> ReceiptData:
     network_name = catalogue.plan_and_network(sale.plan_id)[1].name if sale.plan_id else ""
     msisdn_masked = order_id = None
     pin = None
+    promotions: tuple[AppliedPromotion, ...] = ()
     if sale.order_id is not None:
         order = Order.objects.get(id=sale.order_id)
         msisdn_masked, order_id = mask_msisdn(order.msisdn), order.id
+        promotions = tuple(AppliedPromotion.from_dict(item) for item in promotions_of(order.quote))
     if sale.voucher_id is not None:
         voucher = Voucher.objects.get(id=sale.voucher_id)
         pin = PinCode(sale.pin or PIN_NOT_SHOWN, voucher.id, voucher.expires_at.date())
@@ -41,7 +45,7 @@ def receipt_data(sale: Sale) -> ReceiptData:
         sale_id=sale.id, terminal_ref=sale.terminal_ref, at=sale.ended_at or sale.sold_at,
         network_name=network_name, plan_name=catalogue.plan_name(sale.plan_id), total=total, net=split.net,
         vat=split.vat, vat_rate_bp=split.rate_bp, payment=_payment(sale), msisdn_masked=msisdn_masked,
-        order_id=order_id, pin=pin,
+        order_id=order_id, pin=pin, promotions=promotions,
     )  # fmt: skip
 
 

@@ -31,6 +31,11 @@ class PosQuoteIn(Schema):
     network_confirmed: bool = Field(
         default=False, description="the clerk confirmed a ported number's network"
     )
+    promo_code: str = Field(
+        default="",
+        max_length=40,
+        description="a direct top-up's promo code (a flyer's), as the customer shows it",
+    )
 
 
 class PosSaleIn(PosQuoteIn):
@@ -70,7 +75,7 @@ def _sale_request(body: PosSaleIn) -> retail.SaleRequest:
     return retail.SaleRequest(
         terminal_ref=body.terminal_ref, plan_id=body.plan_id, kind=body.kind, msisdn=body.msisdn,
         tender=body.tender, language=body.language, cash_given_minor=body.cash_given_minor,
-        network_confirmed=body.network_confirmed,
+        network_confirmed=body.network_confirmed, promo_code=body.promo_code.strip(),
     )  # fmt: skip
 
 
@@ -83,8 +88,9 @@ def pos_catalogue(request: HttpRequest) -> list[Doc]:
 @router.post("/pos/quote", response={200: Doc, **ERRORS})
 def pos_quote(request: HttpRequest, body: PosQuoteIn) -> Doc:
     request_ = retail.SaleRequest(
-        "quote", body.plan_id, body.kind, body.msisdn, network_confirmed=body.network_confirmed
-    )
+        "quote", body.plan_id, body.kind, body.msisdn, network_confirmed=body.network_confirmed,
+        promo_code=body.promo_code.strip(),
+    )  # fmt: skip
     return retail.quote(_terminal(request).id, request_)
 
 

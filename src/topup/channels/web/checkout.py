@@ -9,6 +9,7 @@ from dataclasses import asdict, replace
 from typing import Final
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -18,7 +19,7 @@ from topup.channels.web.common import GENERAL, babel_locale, errors_of, money, n
 from topup.domain.catalogue import Plan, PlanKind, plan_period
 from topup.domain.errors import DomainError
 from topup.domain.fx import FX_METHODS
-from topup.services import catalogue, fx_text, orders
+from topup.services import catalogue, fx_text, orders, promotion_text
 from topup.services.idempotency import make_key, scoped
 
 KINDS: Final[Mapping[str, Promise]] = {"credit": _("Credit"), "data": _("Data")}
@@ -36,7 +37,9 @@ PAYMENT_METHODS: Final[Mapping[str, Promise]] = {
 }
 
 
-_REVIEW_FIELDS: Final = frozenset({"payment_method", "eid"})
+_REVIEW_FIELDS: Final = frozenset({"payment_method", "eid", "promo_code"})
+PROMO_FIELD: Final = "promo_code"
+PROMO_CODE_MAX: Final = 40  # longer than any code a campaign prints; the engine decides what is valid
 
 
 def _on_review(errors: Mapping[str, str]) -> dict[str, str]:
@@ -78,24 +81,32 @@ def filters_context(request: HttpRequest) -> dict[str, object]:
 
 
 def review_context(request: orders.QuoteRequest, errors: Mapping[str, str]) -> dict[str, object]:
-    """The quote of what is being bought, with a fresh idempotency key for this render of the form."""
+    """The quote of what is being bought, with a fresh idempotency key for this render of the form.
+
+    A promo code that is refused is said beside its field and the price is shown without it."""
     context: dict[str, object] = {
         "errors": errors,
         "idem": uuid.uuid4().hex,
         "methods": [(code, name, "") for code, name in PAYMENT_METHODS.items()],
+        "promo_code": request.promo_code,
     }
     try:
         quote = orders.quote(request)
     except DomainError as exc:
-        # Only the payment method and the EID are on this form: anything else is said above it.
-        context["errors"] = {**errors, **_on_review(errors_of(exc))}
-        return context
+        if exc.field != PROMO_FIELD:
+            # Only the payment method, the EID and the code are on this form: the rest is said above it.
+            context["errors"] = {**errors, **_on_review(errors_of(exc))}
+            return context
+        context["errors"] = errors = {**errors, **errors_of(exc)}
+        return {**review_context(replace(request, promo_code=""), errors), "promo_code": request.promo_code}
     notes, holds = _in_yuan(request)
     context["methods"] = [(code, name, notes.get(code, "")) for code, name in PAYMENT_METHODS.items()]
     context["fx_holds"] = holds
+    language = translation.get_language() or "en"
     context["quote"] = {
         "price": money(quote.price),
         "discount": money(quote.discount) if quote.discount.is_positive() else "",
+        "promotions": promotion_text.lines(quote.promotions, language, money),
         "net": money(quote.net),
         "vat": money(quote.vat),
         "vat_rate": percent(quote.vat_rate_bp),
@@ -106,6 +117,27 @@ def review_context(request: orders.QuoteRequest, errors: Mapping[str, str]) -> d
     context["network_name"] = network.name
     context["msisdn"] = quote.msisdn
     return context
+
+
+def typed_promo_code(http: HttpRequest) -> str:
+    """The promo code in the review form, as typed (spaces squeezed, cut to a sane length)."""
+    return " ".join(http.POST.get(PROMO_FIELD, "").split())[:PROMO_CODE_MAX]
+
+
+def wants_promo_applied(http: HttpRequest, applied: str) -> bool:
+    """Apply pressed, or Pay pressed with another code than the one the shown price includes: the
+    customer first sees the new price (a code never changes what is charged without being shown)."""
+    return "apply" in http.POST or typed_promo_code(http) != applied
+
+
+def show_promo_applied(
+    http: HttpRequest, request: orders.QuoteRequest, *, template: str, extra: dict[str, object]
+) -> HttpResponse:
+    """The review page again with the code applied (its promotions and new total), or refused beside it."""
+    context = {**extra, **review_context(request, {}), "chosen_method": http.POST.get("payment_method")}
+    errors = context.get("errors")
+    refused = isinstance(errors, Mapping) and PROMO_FIELD in errors
+    return page(http, template, context, status=422 if refused else 200)
 
 
 def _in_yuan(request: orders.QuoteRequest) -> tuple[dict[str, str], str]:

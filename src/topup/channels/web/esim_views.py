@@ -36,14 +36,21 @@ def plans(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def review(request: HttpRequest) -> HttpResponse:
     state = request.session.get(SESSION_KEY)
-    plan_id = str(state.get("plan_id", "")) if isinstance(state, dict) else ""
+    state = dict(state) if isinstance(state, dict) else {}
+    plan_id = str(state.get("plan_id", ""))
     if not plan_id:
         return HttpResponseRedirect("/esim")
+    promo_code = str(state.get("promo_code", ""))
     extra: dict[str, object] = {"action": "/esim/review", "back": "/esim", "esim": True}
     if request.method == "POST":
         eid = "".join(request.POST.get("eid", "").split())
         extra["eid"] = eid
-        wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, eid=eid)
+        if checkout.wants_promo_applied(request, promo_code):
+            promo_code = checkout.typed_promo_code(request)
+            request.session[SESSION_KEY] = {**state, "promo_code": promo_code}
+            wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, promo_code=promo_code)
+            return checkout.show_promo_applied(request, wanted, template=REVIEW, extra=extra)
+        wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, eid=eid, promo_code=promo_code)
         return checkout.pay(request, wanted, template=REVIEW, extra=extra)
-    wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True)
+    wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, promo_code=promo_code)
     return page(request, REVIEW, {**extra, **checkout.review_context(wanted, {})})

@@ -87,6 +87,7 @@ def _quote_request(state: dict[str, str]) -> orders.QuoteRequest:
         plan_id=state.get("plan_id", ""),
         msisdn=state.get("msisdn", ""),
         network_confirmed=state.get("network") != state.get("guess"),
+        promo_code=state.get("promo_code", ""),
     )
 
 
@@ -97,5 +98,9 @@ def review(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect("/topup/plans" if state.get("network") else "/topup")
     extra: dict[str, object] = {"state": state, "action": "/topup/review", "back": "/topup/plans"}
     if request.method == "POST":
+        if checkout.wants_promo_applied(request, state.get("promo_code", "")):
+            _save(request, promo_code=checkout.typed_promo_code(request))
+            wanted = _quote_request(_state(request))
+            return checkout.show_promo_applied(request, wanted, template=REVIEW, extra=extra)
         return checkout.pay(request, _quote_request(state), template=REVIEW, extra=extra)
     return page(request, REVIEW, {**extra, **checkout.review_context(_quote_request(state), {})})

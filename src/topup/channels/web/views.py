@@ -12,6 +12,7 @@ from typing import Final
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -25,7 +26,8 @@ from topup.domain.errors import NotFound
 from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus, is_terminal
-from topup.services import catalogue, fx_text, orders, payment_return
+from topup.domain.promotions import AppliedPromotion
+from topup.services import catalogue, fx_text, orders, payment_return, promotion_text
 from topup.services.order_access import Caller, owned_order
 
 ORDER_STATUS_WORDS: Final[Mapping[str, Promise]] = {
@@ -139,6 +141,7 @@ def _order_context(order: Mapping[str, object], errors: Mapping[str, str] | None
         "order": order,
         "amount": _display_money(order["total"]),
         "amount_fx": _in_yuan(order),
+        "promotions": _promotions(order),
         "status_words": _words(ORDER_STATUS_WORDS, status),
         "esim": esim_view,
         "pay": pay,
@@ -157,6 +160,16 @@ def _in_yuan(order: Mapping[str, object]) -> str:
         return ""
     amount = Money(int(total["amount_minor"]), str(total["currency"]))
     return fx_text.both_currencies(amount, FxQuote.from_dict(fx), common.babel_locale())
+
+
+def _promotions(order: Mapping[str, object]) -> list[promotion_text.PromotionLine]:
+    """What the frozen quote's promotions saved or added, in the page's language."""
+    quote = order.get("quote")
+    frozen = quote.get("promotions") if isinstance(quote, dict) else None
+    if not isinstance(frozen, list) or not frozen:
+        return []
+    applied = [AppliedPromotion.from_dict(item) for item in frozen]
+    return promotion_text.lines(applied, translation.get_language() or "en", common.money)
 
 
 def _history_step(step: Mapping[str, object]) -> dict[str, object]:

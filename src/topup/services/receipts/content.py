@@ -18,6 +18,7 @@ from django.utils.translation import override, pgettext
 from topup.clock import BRUSSELS
 from topup.domain.money import Money
 from topup.domain.receipts import ChangeAs, PinCode, ReceiptData, ReceiptKind, Tender
+from topup.services import promotion_text
 from topup.services.receipts.layout import Block, Kind
 from topup.settings import CONFIG
 
@@ -116,9 +117,21 @@ def _sale(data: ReceiptData, words: _Words) -> list[Block]:
     return parts
 
 
+def _promotions(data: ReceiptData, words: _Words) -> list[Block]:
+    """The price before promotions, then each promotion (name, code) and what it saved or added."""
+    if not data.promotions:
+        return []
+    parts = [Block(Kind.PAIR, pgettext("receipt", "Price"), words.money(data.price))]
+    for line in promotion_text.lines(data.promotions, data.language, words.money):
+        name = f"{line.name} ({line.code})" if line.code else line.name
+        parts.append(Block(Kind.PAIR, name, line.effect))
+    return parts
+
+
 def _amounts(data: ReceiptData, words: _Words) -> list[Block]:
     parts = [
         Block(Kind.RULE),
+        *_promotions(data, words),
         Block(Kind.PAIR, pgettext("receipt", "Net (excl. VAT)"), words.money(data.net)),
         Block(Kind.PAIR, _("VAT %(rate)s") % {"rate": words.rate(data.vat_rate_bp)}, words.money(data.vat)),
         Block(Kind.PAIR, pgettext("receipt", "Total"), words.money(data.total), bold=True),
