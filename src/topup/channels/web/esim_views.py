@@ -1,5 +1,5 @@
-"""Buy a new eSIM: choose a plan of our own network, review it (EID optional), pay; the order page then
-shows the QR code and how to install it."""
+"""Buy a new eSIM: choose a plan of our own network, review it (e-mail address required, EID optional), pay;
+the order page then shows the QR code and how to install it, and the receipt e-mail carries them too."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_http_methods
 
 from topup.channels.web import checkout
-from topup.channels.web.common import page
+from topup.channels.web.common import errors_of, page
 from topup.domain.esim_catalogue import ESIM_NETWORK
 from topup.services import catalogue, orders
 
@@ -42,8 +42,11 @@ def review(request: HttpRequest) -> HttpResponse:
     extra: dict[str, object] = {"action": "/esim/review", "back": "/esim", "esim": True}
     if request.method == "POST":
         eid = "".join(request.POST.get("eid", "").split())
-        extra["eid"] = eid
-        wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, eid=eid)
+        email = request.POST.get("email", "").strip()[: checkout.MAX_EMAIL_FIELD]
+        extra |= {"eid": eid, "email": email}
+        wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, eid=eid, email=email)
+        if not email:  # the QR code and the receipt go there: the website's eSIM buyer must give one
+            return checkout.review_again(request, wanted, REVIEW, extra, errors_of(code="email_required"))
         return checkout.pay(request, wanted, template=REVIEW, extra=extra)
     wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True)
     return page(request, REVIEW, {**extra, **checkout.review_context(wanted, {})})

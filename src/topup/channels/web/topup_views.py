@@ -3,6 +3,8 @@ with price and VAT, then the payment page. The number travels in the session, ne
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_http_methods
 
@@ -97,5 +99,8 @@ def review(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect("/topup/plans" if state.get("network") else "/topup")
     extra: dict[str, object] = {"state": state, "action": "/topup/review", "back": "/topup/plans"}
     if request.method == "POST":
-        return checkout.pay(request, _quote_request(state), template=REVIEW, extra=extra)
+        email = request.POST.get("email", "").strip()[: checkout.MAX_EMAIL_FIELD]  # optional: the receipt by e-mail
+        extra["email"] = email
+        wanted = replace(_quote_request(state), email=email)
+        return checkout.pay(request, wanted, template=REVIEW, extra=extra)
     return page(request, REVIEW, {**extra, **checkout.review_context(_quote_request(state), {})})
