@@ -1,4 +1,5 @@
-"""What a shop's receipt says, whoever prints it: a POS terminal, a kiosk or the agent console.
+"""What a receipt says, whoever prints or sends it: a POS terminal, a kiosk, the agent console, or the e-mail
+receipt of an order paid online.
 
 A sale, a void or a refund is turned into one `ReceiptData` by the service that made it; the renderers
 (`services/receipts`) draw the same data as plain text, ESC/POS bytes and PDF in the customer's language.
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 
 
@@ -23,6 +25,7 @@ class ReceiptKind(StrEnum):
 class Tender(StrEnum):
     CASH = "cash"
     CARD = "card"  # card-present at the shop's terminal
+    ONLINE = "online"  # paid online (web, API): `Payment.method` says how
 
 
 class ChangeAs(StrEnum):
@@ -57,6 +60,15 @@ class Payment:
     change: Money | None = None
     change_as: ChangeAs | None = None
     change_pin: PinCode | None = None  # when the change was given as a voucher
+    method: str = ""  # an online payment's method: card, bancontact, alipay, wechat_pay
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionLine:
+    """A promotion applied to the sale, named in the customer's language, and what it took off the price."""
+
+    name: str
+    saving: Money
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +90,8 @@ class ReceiptData:
     order_id: str | None = None
     pin: PinCode | None = None  # a PIN sale
     reason: str = ""  # a void's or refund's reason, as staff typed it
+    promotions: tuple[PromotionLine, ...] = ()  # in the order they were applied
+    fx: FxQuote | None = None  # the yuan amount an Alipay or WeChat Pay payer was shown
 
     def __post_init__(self) -> None:
         if self.net + self.vat != self.total:
