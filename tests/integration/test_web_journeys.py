@@ -136,17 +136,20 @@ def test_an_esim_in_french_up_to_the_payment_page(seeded: None, payments_simulat
     answer = client.post(
         "/esim/review",
         {"csrfmiddlewaretoken": _hidden(page, "csrfmiddlewaretoken"), "idem": _hidden(page, "idem"),
-         "payment_method": "card", "eid": "1234"},
+         "payment_method": "card", "eid": "1234", "email": "marie@example.fr"},
     )  # fmt: skip
     assert answer.status_code == 422
     text = answer.content.decode()
     assert 'aria-describedby="eid-hint eid-error"' in text
     assert re.search(r'id="eid-error">Cet EID n', text)
+    assert 'value="marie@example.fr"' in text  # what was typed stays in the form
     checkout = _post(
-        client, "/esim/review", text, {"idem": _hidden(text, "idem"), "payment_method": "bancontact"}
-    )
+        client, "/esim/review", text,
+        {"idem": _hidden(text, "idem"), "payment_method": "bancontact", "email": "Marie@Example.fr"},
+    )  # fmt: skip
     assert checkout.startswith(payments_simulator)
-    assert Order.objects.get().plan.network_id == "topup-esim"
+    order = Order.objects.get()
+    assert (order.plan.network_id, order.email) == ("topup-esim", "marie@example.fr")
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-"""Parsing and validation of line identifiers: MSISDN (E.164), ICCID, EID, IMSI, eSIM activation codes, and the
-customer's e-mail address.
+"""Parsing and validation of line identifiers: MSISDN (E.164), ICCID, EID, IMSI, eSIM activation codes, and
+the customer's e-mail address.
 
 Every parser returns the canonical form or raises `InvalidInput` with a stable code and field.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from encodings import idna
 from dataclasses import dataclass
+from encodings import idna
 from typing import Final
 
 import phonenumbers
@@ -255,7 +255,7 @@ def parse_activation_code(text: str) -> ActivationCode:
     return ActivationCode(parts[1], parts[2], oid, confirmation)
 
 
-# --- e-mail address ------------------------------------------------------------------------------------------
+# --- e-mail address -----------------------------------------------------------------------------------------
 
 MAX_EMAIL_LENGTH: Final = 254  # RFC 5321's path limit, less the angle brackets
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -287,10 +287,10 @@ def _domain_forms(domain: str) -> tuple[str, str]:
 def parse_email(text: str) -> str:
     """An e-mail address in its canonical form: lower case, the domain in Unicode (`li@例子.中国`).
 
-    Full-width characters typed on a Chinese keyboard (`＠`, `．`) count as their ASCII twins (NFKC). The
-    local part is plain ASCII (a relay without SMTPUTF8 could not deliver anything else); the domain may be
-    Unicode, checked and sent in its IDNA form. Quoted local parts and IP-address domains are refused; the
-    address has at most 254 characters in its ASCII form.
+    Full-width characters typed on a Chinese keyboard (U+FF20 at sign, U+FF0E dot) count as their ASCII
+    twins (NFKC). The local part is plain ASCII (a relay without SMTPUTF8 could not deliver anything else);
+    the domain may be Unicode, checked and sent in its IDNA form. Quoted local parts and IP-address domains
+    are refused; the address has at most 254 characters in its ASCII form.
     """
     cleaned = unicodedata.normalize("NFKC", text).strip()
     local, at, domain = cleaned.rpartition("@")

@@ -33,8 +33,8 @@ def order_receipt(order: Order, language: str) -> ReceiptData:
         at=order.updated_at if refunded else order.created_at,
         network_name=network_brand(order.network_id), plan_name=plan_title(order.plan_id, language),
         total=Money(order.total_minor, order.currency), net=quote.net, vat=quote.vat,
-        vat_rate_bp=quote.vat_rate_bp, payment=paid_with(order), msisdn_masked=line_label(order.msisdn, iccid),
-        order_id=order.id,
+        vat_rate_bp=quote.vat_rate_bp, payment=paid_with(order),
+        msisdn_masked=line_label(order.msisdn, iccid), order_id=order.id,
         promotions=tuple(PromotionLine(p.name_in(language), p.saving) for p in quote.promotions),
         fx=quote.fx,
     )  # fmt: skip

@@ -113,15 +113,21 @@ def _esim_context(line: Line) -> dict[str, object]:
             (_("APN"), ESIM_APN),
         ],
         "steps": [
-            ("iPhone", [
-                _("Open Settings › Mobile Service › Add eSIM."),
-                _("Tap Use QR Code and scan the code, or tap Enter Details Manually."),
-            ]),
-            ("Android", [
-                _("Open Settings › Network & internet › SIMs › Add eSIM (or Download a SIM)."),
-                _("Scan the QR code, or enter the activation code."),
-            ]),
-        ],  # fmt: skip
+            (
+                "iPhone",
+                [
+                    _("Open Settings › Mobile Service › Add eSIM."),  # noqa: RUF001 - the msgid of the order page
+                    _("Tap Use QR Code and scan the code, or tap Enter Details Manually."),
+                ],
+            ),
+            (
+                "Android",
+                [
+                    _("Open Settings › Network & internet › SIMs › Add eSIM (or Download a SIM)."),  # noqa: RUF001
+                    _("Scan the QR code, or enter the activation code."),
+                ],
+            ),
+        ],
         "notes": [
             _("Turn on data roaming for this eSIM if your phone asks."),
             _("Keep the QR code: it can be installed only once."),

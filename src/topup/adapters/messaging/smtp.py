@@ -53,7 +53,9 @@ class SmtpMailer:
         html: str | None = None,
         attachments: Sequence[Attachment] = (),
     ) -> None:
-        message = build_message(self.sender, ascii_address(to), subject, body, html, attachments)
+        message = build_message(
+            self.sender, ascii_address(to), subject, body, html=html, attachments=attachments
+        )
         try:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
         except OSError as exc:
@@ -78,7 +80,7 @@ def ascii_address(address: str) -> str:
 
 
 def build_message(
-    sender: str, to: str, subject: str, body: str, html: str | None, attachments: Sequence[Attachment]
+    sender: str, to: str, subject: str, body: str, *, html: str | None, attachments: Sequence[Attachment]
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
@@ -88,7 +90,8 @@ def build_message(
     inline = [a for a in attachments if a.content_id] if html is not None else []
     if html is not None:
         message.add_alternative(html, subtype="html")
-        html_part = message.get_payload()[-1]
+        html_part = message.get_body(preferencelist=("html",))
+        assert html_part is not None  # just added
         for item in inline:
             maintype, _slash, subtype = item.content_type.partition("/")
             html_part.add_related(

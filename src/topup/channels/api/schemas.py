@@ -212,8 +212,8 @@ class EsimOrderIn(Schema):
     email: str = Field(
         default="",
         max_length=254,
-        description="where the receipt and the eSIM's QR code are e-mailed once it is delivered, in `language`; "
-        "a Unicode domain is fine; refused as `invalid_email` when it is not an address",
+        description="where the receipt and the eSIM's QR code are e-mailed once it is delivered, in "
+        "`language`; a Unicode domain is fine; refused as `invalid_email` when it is not an address",
     )
 
 

@@ -46,7 +46,9 @@ def review(request: HttpRequest) -> HttpResponse:
         extra |= {"eid": eid, "email": email}
         wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, eid=eid, email=email)
         if not email:  # the QR code and the receipt go there: the website's eSIM buyer must give one
-            return checkout.review_again(request, wanted, REVIEW, extra, errors_of(code="email_required", field="email"))
+            return checkout.review_again(
+                request, wanted, REVIEW, extra, errors_of(code="email_required", field="email")
+            )
         return checkout.pay(request, wanted, template=REVIEW, extra=extra)
     wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True)
     return page(request, REVIEW, {**extra, **checkout.review_context(wanted, {})})

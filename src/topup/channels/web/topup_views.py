@@ -99,7 +99,9 @@ def review(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect("/topup/plans" if state.get("network") else "/topup")
     extra: dict[str, object] = {"state": state, "action": "/topup/review", "back": "/topup/plans"}
     if request.method == "POST":
-        email = request.POST.get("email", "").strip()[: checkout.MAX_EMAIL_FIELD]  # optional: the receipt by e-mail
+        email = request.POST.get("email", "").strip()[
+            : checkout.MAX_EMAIL_FIELD
+        ]  # optional: the receipt by e-mail
         extra["email"] = email
         wanted = replace(_quote_request(state), email=email)
         return checkout.pay(request, wanted, template=REVIEW, extra=extra)

@@ -13,13 +13,12 @@ from typing import Final
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_percent
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import override, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy, override, pgettext, pgettext_lazy
 
 from topup.clock import BRUSSELS
 from topup.domain.money import Money
-from topup.services import fx_text
 from topup.domain.receipts import ChangeAs, Payment, PinCode, ReceiptData, ReceiptKind, Tender
+from topup.services import fx_text
 from topup.services.receipts.layout import Block, Kind
 from topup.settings import CONFIG
 
