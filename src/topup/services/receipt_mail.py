@@ -65,7 +65,7 @@ def order_mail(kind: str, order: Order, language: str, *, subject: str, intro: s
         if line is not None:
             subject = _("Your eSIM is ready")
             intro = _("Your eSIM is ready to install: scan the QR code below with the phone that will use "
-                      "it.") + " " + intro  # fmt: skip
+                      "it.")  # fmt: skip
         context = {
             "language": language,
             "subject": subject,
