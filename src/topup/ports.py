@@ -7,7 +7,7 @@ transport problems that the caller cannot interpret raise `PortUnavailable`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -327,8 +327,29 @@ class SmsSender(Protocol):
     def send(self, to: str, text: str) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with an e-mail. With a `content_id` it is an inline part the HTML shows
+    (`<img src="cid:...">`); without one, an attachment the reader can save."""
+
+    filename: str
+    content_type: str  # "application/pdf", "image/png"
+    data: bytes
+    content_id: str = ""
+
+
 class Mailer(Protocol):
-    def send(self, to: str, subject: str, body: str) -> None: ...
+    """Sends one e-mail: `body` is its plain text; `html`, when given, the same message as HTML."""
+
+    def send(
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        *,
+        html: str | None = None,
+        attachments: Sequence[Attachment] = (),
+    ) -> None: ...
 
 
 class NotSent(Exception):

@@ -31,6 +31,7 @@ const ARGS = [
 ];
 const VIEWPORT = { width: 360, height: 780 };
 const PHONE = "+32470123456";
+const ESIM_EMAIL = "marie.dubois@example.fr"; // tests/e2e/test_browser.py reads her receipt from its SMTP sink
 
 function log(...parts) {
   console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...parts);
@@ -228,7 +229,10 @@ async function esimInFrench(page, shot) {
   await page.locator("button.plan").first().click();
   await page.waitForURL(/\/esim\/review/);
   await shot("review");
+  // A new eSIM needs an e-mail address: its QR code and receipt are sent there (read back by test_browser.py).
+  await page.getByLabel("Adresse e-mail", { exact: true }).fill(ESIM_EMAIL);
   await page.getByRole("radio", { name: /Carte/ }).check();
+  await shot("review-filled");
   await page.getByRole("button", { name: "Payer maintenant" }).click();
   await payOnCheckout(page, shot);
   const orderId = new URL(page.url()).pathname.split("/").filter(Boolean).pop();

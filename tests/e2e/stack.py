@@ -16,6 +16,7 @@ import httpx
 
 from tests.support.postgres import maintenance_connection
 from tests.support.processes import ROOT, free_port, running, stop, wait_until_ready
+from tests.support.smtp_sink import Mailbox, smtp_sink
 
 LOGS = ROOT / "artifacts" / "logs"
 
@@ -43,6 +44,7 @@ class Stack:
     carriers_url: str
     worker: subprocess.Popen[bytes] | None = None
     exits: ExitStack = field(default_factory=ExitStack)
+    mailbox: Mailbox = field(default_factory=Mailbox)  # what the platform e-mailed (an SMTP sink)
 
     def cli(self, *args: str) -> str:
         return subprocess.run(
@@ -75,6 +77,23 @@ def platform(
     data_dir: Path, name: str, extra_env: dict[str, str] | None = None, carrier_args: tuple[str, ...] = ()
 ) -> Iterator[Stack]:
     LOGS.mkdir(parents=True, exist_ok=True)
+    with (
+        smtp_sink() as sink,
+        _platform(data_dir, name, sink, extra_env=extra_env, carrier_args=carrier_args) as stack,
+    ):
+        yield stack
+
+
+@contextmanager
+def _platform(
+    data_dir: Path,
+    name: str,
+    sink: tuple[Mailbox, int],
+    *,
+    extra_env: dict[str, str] | None,
+    carrier_args: tuple[str, ...],
+) -> Iterator[Stack]:
+    mailbox, smtp_port = sink
     port, pay_port, car_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
@@ -87,12 +106,15 @@ def platform(
         "TOPUP_CARRIER_API_KEY": "carrier_e2e_key",
         "TOPUP_WEB_WORKERS": "2",
         "TOPUP_SMSC_HOST": "",
+        "TOPUP_SMTP_HOST": "127.0.0.1",
+        "TOPUP_SMTP_PORT": str(smtp_port),
         **(extra_env or {}),
     }
     env.pop("DJANGO_LIVE_TEST_SERVER_ADDRESS", None)
     stack = Stack(
-        env, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{pay_port}", f"http://127.0.0.1:{car_port}"
-    )
+        env, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{pay_port}", f"http://127.0.0.1:{car_port}",
+        mailbox=mailbox,
+    )  # fmt: skip
     stack.cli("migrate")
     with stack.exits:
         webhook = f"{stack.url}/api/v1/payments/webhooks/stripe"

@@ -2,13 +2,15 @@
 `node tests/browser/journeys.mjs` (playwright-core driving Debian's chromium; no browser download).
 
 Top up a Proximus number in Chinese through the payment simulator's checkout until delivered, buy an
-eSIM in French and check its QR code carries the activation code shown, sign in on My line in Dutch
+eSIM in French (with an e-mail address) and check its QR code carries the activation code shown, and that
+the receipt e-mailed to an SMTP sink carries a QR code that decodes to it too; sign in on My line in Dutch
 with the code the SMSC simulator's phone received. Screenshots of every step go to
 artifacts/screenshots/. Skipped when chromium or node_modules are missing, except under CI=true.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import signal
@@ -21,9 +23,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import zxingcpp
+from PIL import Image
 
 from tests.e2e.stack import LOGS, fresh_database_url
 from tests.support.processes import ROOT
+from tests.support.smtp_sink import Mailbox, smtp_sink
 
 pytestmark = pytest.mark.slow
 
@@ -89,8 +94,15 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """`topup serve` on a fresh database; yields the web URL, the SMSC simulator's HTTP URL, its settings."""
+def mail_sink() -> Iterator[tuple[Mailbox, int]]:
+    with smtp_sink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def served(tmp_path: Path, mail_sink: tuple[Mailbox, int]) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """`topup serve` on a fresh database, its e-mail going to `mail_sink`; yields the web URL, the SMSC
+    simulator's HTTP URL, its settings."""
     _require_browser()  # before starting anything
     LOGS.mkdir(parents=True, exist_ok=True)
     port = _free_port_block(SERVE_PORTS)
@@ -103,6 +115,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
             "TOPUP_DATA_DIR": str(tmp_path),
             "TOPUP_DATABASE_URL": fresh_database_url(tmp_path, "browser"),
             "TOPUP_WEB_WORKERS": "2",
+            "TOPUP_SMTP_HOST": "127.0.0.1",
+            "TOPUP_SMTP_PORT": str(mail_sink[1]),
         }
     )
     env.pop("DJANGO_LIVE_TEST_SERVER_ADDRESS", None)
@@ -136,7 +150,9 @@ def _tail(path: Path, lines: int = 120) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def test_customer_journeys_in_a_browser(served: tuple[str, str, dict[str, str]]) -> None:
+def test_customer_journeys_in_a_browser(
+    served: tuple[str, str, dict[str, str]], mail_sink: tuple[Mailbox, int]
+) -> None:
     base, smsc_http, env = served
     result = subprocess.run(
         ["node", str(JOURNEYS), base, smsc_http, str(ARTIFACTS)],
@@ -151,6 +167,8 @@ def test_customer_journeys_in_a_browser(served: tuple[str, str, dict[str, str]])
         f"browser journeys failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}\n"
         f"the server's last lines ({LOGS / 'browser-serve.log'}):\n{_tail(LOGS / 'browser-serve.log')}"
     )
+    if not os.environ.get("JOURNEYS") or "esim-fr" in os.environ["JOURNEYS"].split(","):
+        _check_esim_receipt(mail_sink[0])
     if os.environ.get("JOURNEYS"):
         return  # a chosen few: the books of a partial demo are not the point
     # After the demo's journeys, Stripe's records and DT One's sales agree with our books to the cent.
@@ -161,3 +179,21 @@ def test_customer_journeys_in_a_browser(served: tuple[str, str, dict[str, str]])
         )  # fmt: skip
         print(books.stdout, books.stderr, sep="\n")
         assert (books.returncode, clean in books.stdout) == (0, True), f"reconcile {what}: {books.stdout}"
+
+
+def _check_esim_receipt(mailbox: Mailbox) -> None:
+    """The French eSIM's receipt, read from the sink: in French, its inline QR code decodes to the
+    activation code it prints, and the PDF receipt is attached."""
+    mail = mailbox.wait_for(lambda m: str(m["To"]) == "marie.dubois@example.fr", timeout_s=60)
+    assert str(mail["Subject"]) == "Votre eSIM est prête"
+    html = mail.get_body(preferencelist=("html",))
+    assert html is not None
+    content = html.get_content()
+    qr = next(p for p in mail.walk() if str(p.get("Content-ID", "")) == "<esim-qr@topup>")
+    decoded = [d.text for d in zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.get_payload(decode=True))))]
+    assert len(decoded) == 1
+    assert decoded[0].startswith("LPA:1$")
+    assert decoded[0] in content
+    assert "Installez votre eSIM" in content
+    pdfs = [p for p in mail.iter_attachments() if p.get_content_type() == "application/pdf"]
+    assert [p.get_content()[:4] for p in pdfs] == [b"%PDF"]

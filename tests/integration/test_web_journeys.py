@@ -115,13 +115,15 @@ def test_a_top_up_in_chinese_from_the_number_to_the_payment_page(
     assert "增值税" in page
     assert "€" in page
     assert "支付宝" in page
-    form = {"payment_method": "alipay", "idem": _hidden(page, "idem")}
+    assert "电子邮箱地址（可选）" in page  # noqa: RUF001 - Chinese brackets; the receipt by e-mail is optional
+    form = {"payment_method": "alipay", "idem": _hidden(page, "idem"), "email": "LI@EXAMPLE.CN"}
     checkout = _post(client, "/topup/review", page, form)
     assert checkout.startswith(payments_simulator)
     # The same review page sent twice (a double click) makes one order and goes to the same payment.
     assert _post(client, "/topup/review", page, form) == checkout
     order = Order.objects.get()
     assert (order.msisdn, order.plan_id, order.language) == ("+32470123456", plan, "zh-hans")
+    assert order.email == "li@example.cn"
 
 
 def test_an_esim_in_french_up_to_the_payment_page(seeded: None, payments_simulator: str) -> None:
@@ -136,17 +138,20 @@ def test_an_esim_in_french_up_to_the_payment_page(seeded: None, payments_simulat
     answer = client.post(
         "/esim/review",
         {"csrfmiddlewaretoken": _hidden(page, "csrfmiddlewaretoken"), "idem": _hidden(page, "idem"),
-         "payment_method": "card", "eid": "1234"},
+         "payment_method": "card", "eid": "1234", "email": "marie@example.fr"},
     )  # fmt: skip
     assert answer.status_code == 422
     text = answer.content.decode()
     assert 'aria-describedby="eid-hint eid-error"' in text
     assert re.search(r'id="eid-error">Cet EID n', text)
+    assert 'value="marie@example.fr"' in text  # what was typed stays in the form
     checkout = _post(
-        client, "/esim/review", text, {"idem": _hidden(text, "idem"), "payment_method": "bancontact"}
-    )
+        client, "/esim/review", text,
+        {"idem": _hidden(text, "idem"), "payment_method": "bancontact", "email": "Marie@Example.fr"},
+    )  # fmt: skip
     assert checkout.startswith(payments_simulator)
-    assert Order.objects.get().plan.network_id == "topup-esim"
+    order = Order.objects.get()
+    assert (order.plan.network_id, order.email) == ("topup-esim", "marie@example.fr")
 
 
 @pytest.mark.parametrize(

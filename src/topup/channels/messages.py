@@ -199,6 +199,12 @@ MESSAGES |= {
     "customer_required": _("Find a customer first."),
 }
 
+# The customer's e-mail address, for receipts and a new eSIM's QR code (domain.identifiers.parse_email).
+MESSAGES |= {
+    "invalid_email": _("This e-mail address is not valid. Check it, for example name@example.com."),
+    "email_required": _("Enter your e-mail address: your eSIM's QR code and receipt are sent there."),
+}
+
 # Codes that never reach a customer as such: they signal a bug in our code or data (a broken invariant),
 # not a customer mistake, or they are internal bookkeeping / transport labels. `message_for` answers them
 # with the generic "internal_error" message.

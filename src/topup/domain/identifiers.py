@@ -1,4 +1,5 @@
-"""Parsing and validation of line identifiers: MSISDN (E.164), ICCID, EID, IMSI and eSIM activation codes.
+"""Parsing and validation of line identifiers: MSISDN (E.164), ICCID, EID, IMSI, eSIM activation codes, and
+the customer's e-mail address.
 
 Every parser returns the canonical form or raises `InvalidInput` with a stable code and field.
 """
@@ -6,7 +7,9 @@ Every parser returns the canonical form or raises `InvalidInput` with a stable c
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from encodings import idna
 from typing import Final
 
 import phonenumbers
@@ -250,3 +253,51 @@ def parse_activation_code(text: str) -> ActivationCode:
         if oid is None and not confirmation:  # "1$A$M$" is not canonical
             raise _invalid(f"empty OID in {text!r}", "invalid_activation_code", "activation_code")
     return ActivationCode(parts[1], parts[2], oid, confirmation)
+
+
+# --- e-mail address -----------------------------------------------------------------------------------------
+
+MAX_EMAIL_LENGTH: Final = 254  # RFC 5321's path limit, less the angle brackets
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TOP_LABEL = r"[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# An address in its ASCII form, as the API documents it (channels/api/openapi.EMAIL): a dot-atom local part,
+# then LDH labels, the last one starting with a letter (no IP addresses).
+EMAIL_PATTERN: Final = rf"{_ATOM}(\.{_ATOM})*@({_LABEL}\.)+{_TOP_LABEL}"
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def _invalid_email(message: str) -> InvalidInput:
+    return _invalid(message, "invalid_email", "email")
+
+
+def _domain_forms(domain: str) -> tuple[str, str]:
+    """The domain in its ASCII (IDNA) form and in its Unicode form, both lower case."""
+    ascii_labels, unicode_labels = [], []
+    for label in domain.split("."):
+        try:
+            ascii_label = idna.ToASCII(label).decode("ascii").lower() if label else ""
+            unicode_labels.append(idna.ToUnicode(ascii_label).lower())
+        except UnicodeError:
+            raise _invalid_email(f"{label!r} is not a valid domain label") from None
+        ascii_labels.append(ascii_label)
+    return ".".join(ascii_labels), ".".join(unicode_labels)
+
+
+def parse_email(text: str) -> str:
+    """An e-mail address in its canonical form: lower case, the domain in Unicode (`li@例子.中国`).
+
+    Full-width characters typed on a Chinese keyboard (U+FF20 at sign, U+FF0E dot) count as their ASCII
+    twins (NFKC). The local part is plain ASCII (a relay without SMTPUTF8 could not deliver anything else);
+    the domain may be Unicode, checked and sent in its IDNA form. Quoted local parts and IP-address domains
+    are refused; the address has at most 254 characters in its ASCII form.
+    """
+    cleaned = unicodedata.normalize("NFKC", text).strip()
+    local, at, domain = cleaned.rpartition("@")
+    if not at or not local or not domain or len(cleaned) > MAX_EMAIL_LENGTH:
+        raise _invalid_email("an e-mail address looks like name@example.com, in 254 characters at most")
+    ascii_domain, unicode_domain = _domain_forms(domain)
+    ascii_form = f"{local}@{ascii_domain}"
+    if len(ascii_form) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(ascii_form):
+        raise _invalid_email("not an e-mail address such as name@example.com")
+    return f"{local.lower()}@{unicode_domain}"

@@ -1,4 +1,5 @@
-"""What a shop's receipt says, whoever prints it: a POS terminal, a kiosk or the agent console.
+"""What a receipt says, whoever prints or sends it: a POS terminal, a kiosk, the agent console, or the e-mail
+receipt of an order paid online.
 
 A sale, a void or a refund is turned into one `ReceiptData` by the service that made it; the renderers
 (`services/receipts`) draw the same data as plain text, ESC/POS bytes and PDF in the customer's language.
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 from topup.domain.promotions import AppliedPromotion
 
@@ -24,6 +26,7 @@ class ReceiptKind(StrEnum):
 class Tender(StrEnum):
     CASH = "cash"
     CARD = "card"  # card-present at the shop's terminal
+    ONLINE = "online"  # paid online (web, API): `Payment.method` says how
 
 
 class ChangeAs(StrEnum):
@@ -58,6 +61,7 @@ class Payment:
     change: Money | None = None
     change_as: ChangeAs | None = None
     change_pin: PinCode | None = None  # when the change was given as a voucher
+    method: str = ""  # an online payment's method: card, bancontact, alipay, wechat_pay
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,8 @@ class ReceiptData:
         """The price before the promotions' savings (the total when none saved anything)."""
         saved = sum(p.saving.amount_minor for p in self.promotions)
         return Money(self.total.amount_minor + saved, self.total.currency)
+
+    fx: FxQuote | None = None  # the yuan amount an Alipay or WeChat Pay payer was shown
 
     def __post_init__(self) -> None:
         if self.net + self.vat != self.total:

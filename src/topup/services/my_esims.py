@@ -11,12 +11,9 @@ services.otp.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db.models import F, QuerySet, Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -25,31 +22,17 @@ from topup.clock import now
 from topup.db.fields import digest
 from topup.db.models import BundleRecord, Line, Order, UsageRow
 from topup.domain.bundles import BundleStatus
-from topup.domain.errors import InvalidInput, NotFound
+from topup.domain.errors import NotFound
+from topup.domain.identifiers import parse_email
 from topup.domain.orders import OrderStatus
 from topup.services import otp
 
-MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path
 USAGE_WINDOW = timedelta(days=30)
 # The QR code is shown again only while the profile can still be downloaded: once on a phone, the
 # SM-DP+ will not hand it out again, and a cancelled or deleted profile must never be installed.
 QR_STATES = frozenset({"released", "eligible"})
 NO_MORE_DATA_STATES = frozenset({"cancelled", "deleted"})
 SHOWN_STATUSES = (BundleStatus.ACTIVE.value, BundleStatus.PENDING.value, BundleStatus.EXHAUSTED.value)
-
-
-def parse_email(text: str) -> str:
-    """The address as typed, checked and normalised (full-width characters folded, lower-case)."""
-    email = unicodedata.normalize("NFKC", text).strip().lower()
-    if not email:
-        raise InvalidInput("an e-mail address is needed", code="invalid_email", field="email")
-    try:
-        if len(email) > MAX_EMAIL_LENGTH:
-            raise ValidationError("too long")
-        validate_email(email)
-    except ValidationError as exc:
-        raise InvalidInput("not a valid e-mail address", code="invalid_email", field="email") from exc
-    return email
 
 
 def email_index(email: str) -> str:

@@ -22,8 +22,9 @@ from topup.domain.commands import LANGUAGES
 from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 from topup.ports import Mailer, NotSent, SmsSender
-from topup.services import catalogue, selfcare
+from topup.services import catalogue, receipt_mail, selfcare
 from topup.services.fx_text import both_currencies, money_text
+from topup.services.receipt_mail import Mail
 
 if TYPE_CHECKING:
     from topup.services.delivery import JobResult
@@ -137,6 +138,7 @@ class Outgoing:
     email_to: str
     subject: str
     text: str
+    mail: Mail | None = None  # the e-mail, when it is more than `text` (an order's receipt: HTML and PDF)
 
 
 def _money(amount: Money, language: str) -> str:
@@ -186,7 +188,11 @@ def _order_message(kind: str, order: Order) -> Outgoing:
             subject = _("Your payment did not go through")
             text = _("Your payment of %(amount)s for %(plan)s (%(line)s) did not go through. Nothing was "
                      "charged. Order %(order)s.") % values  # fmt: skip
-    return Outgoing(language, order.msisdn or _sold_to(order.id), email, str(subject), str(text))
+    email = order.email or email  # the address given with the order first, then the line's
+    mail = None
+    if email and kind in ORDER_KINDS.values() and _senders.mailer is not None:
+        mail = receipt_mail.order_mail(kind, order, language, subject=str(subject), intro=str(text))
+    return Outgoing(language, order.msisdn or _sold_to(order.id), email, str(subject), str(text), mail)
 
 
 def _sold_to(order_id: str) -> str:
@@ -288,6 +294,14 @@ def deliver_once(kind: str, channel: str, subject_id: str, *, to: str, language:
     return "sent"
 
 
+def _send_mail(to: str, message: Outgoing) -> None:
+    mail = message.mail
+    if mail is None:
+        _mailer().send(to, message.subject, message.text)
+    else:
+        _mailer().send(to, mail.subject, mail.text, html=mail.html, attachments=mail.attachments)
+
+
 def send_one(subject_id: str, attempt: int) -> JobResult:
     """The `notify` job: render in the customer's language, send by SMS and e-mail, each once."""
     from topup.services.delivery import JobResult  # noqa: PLC0415 - delivery imports transitions
@@ -304,7 +318,7 @@ def send_one(subject_id: str, attempt: int) -> JobResult:
         outcomes.append(deliver_once(kind, "sms", ref, to=sms_to, language=message.language, send=send_sms))
     if message.email_to and _senders.mailer is not None:
         email_to = message.email_to
-        send_mail = lambda: _mailer().send(email_to, message.subject, message.text)  # noqa: E731
+        send_mail = lambda: _send_mail(email_to, message)  # noqa: E731
         outcomes.append(
             deliver_once(kind, "email", ref, to=email_to, language=message.language, send=send_mail)
         )

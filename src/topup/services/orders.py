@@ -12,7 +12,7 @@ from topup.clock import now
 from topup.db.models import Order, OrderEvent, Payment
 from topup.domain.catalogue import Network, NetworkKind, Plan
 from topup.domain.errors import InvalidInput
-from topup.domain.identifiers import parse_belgian_mobile, parse_eid
+from topup.domain.identifiers import parse_belgian_mobile, parse_eid, parse_email
 from topup.domain.orders import OrderStatus
 from topup.domain.payment_attempts import check_method_currency
 from topup.domain.quotes import Quote, make_quote
@@ -119,6 +119,8 @@ def place_order(
     id chosen at the claim, so a resumed attempt finds the first payment instead of making a second one.
     The answer carries the order's token, which the stored answer does not keep.
     """
+    # The receipt's address, checked before anything is claimed or created (canonical: lower case).
+    request = replace(request, email=parse_email(request.email) if request.email.strip() else "")
     stored = replay(idem)
     if stored is None:
         if peers.current().provider_name_for(payment_method) is None:

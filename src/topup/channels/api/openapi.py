@@ -16,6 +16,7 @@ from typing import Any
 from ninja import NinjaAPI
 
 from topup.adapters.payments.signature import SCHEME
+from topup.domain.identifiers import EMAIL_PATTERN, MAX_EMAIL_LENGTH
 
 Document = dict[str, Any]
 
@@ -52,6 +53,13 @@ PIN = {
     "description": "the code printed on the voucher: its digits (spaces, dots, dashes or slashes between "
     "them are ignored), the last one a Luhn check digit",
 }
+EMAIL = {
+    "type": "string",
+    "pattern": f"^{EMAIL_PATTERN}$",
+    "maxLength": MAX_EMAIL_LENGTH,
+    "description": "an e-mail address (name@example.com); a Unicode domain is accepted too and is sent in "
+    "its IDNA form, full-width characters count as their ASCII twins, and the address is kept in lower case",
+}
 OTP_CODE = {"type": "string", "pattern": "^[0-9]{6}$", "description": "the 6 digits sent by SMS"}
 # The line to top up: a phone number or an eSIM's ICCID, at least one of them.
 A_LINE = {
@@ -66,7 +74,7 @@ FIELD_FORMATS: dict[str, dict[str, dict[str, Any]]] = {
     "QuoteIn": {"msisdn": MSISDN, "iccid": ICCID},
     "OrderIn": {"msisdn": MSISDN, "iccid": ICCID},
     "RedeemIn": {"msisdn": MSISDN, "iccid": ICCID, "pin": PIN},
-    "EsimOrderIn": {"eid": EID},
+    "EsimOrderIn": {"eid": EID, "email": EMAIL},
     "UsageRecordIn": {"iccid": ICCID, "imsi": IMSI},
     "OtpIn": {"msisdn": MSISDN},
     "OtpVerifyIn": {"msisdn": MSISDN, "code": OTP_CODE},

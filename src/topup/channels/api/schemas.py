@@ -209,6 +209,12 @@ class EsimOrderIn(Schema):
     payment_method: Literal["card", "bancontact", "alipay", "wechat_pay"]
     eid: str = Field(default="", max_length=32, description="binds the profile to this device (32 digits)")
     language: Literal["en", "nl", "fr", "de", "zh-hans"] | None = None
+    email: str = Field(
+        default="",
+        max_length=254,
+        description="where the receipt and the eSIM's QR code are e-mailed once it is delivered, in "
+        "`language`; a Unicode domain is fine; refused as `invalid_email` when it is not an address",
+    )
 
 
 class UsageRecordIn(Schema):

@@ -37,9 +37,10 @@ PAYMENT_METHODS: Final[Mapping[str, Promise]] = {
 }
 
 
-_REVIEW_FIELDS: Final = frozenset({"payment_method", "eid", "promo_code"})
+_REVIEW_FIELDS: Final = frozenset({"payment_method", "eid", "promo_code", "email"})
 PROMO_FIELD: Final = "promo_code"
 PROMO_CODE_MAX: Final = 40  # longer than any code a campaign prints; the engine decides what is valid
+MAX_EMAIL_FIELD: Final = 320  # more than parse_email accepts, so a long address is refused for what it is
 
 
 def _on_review(errors: Mapping[str, str]) -> dict[str, str]:
@@ -174,14 +175,14 @@ def pay(
             ),
         )
     except DomainError as exc:
-        return _review_again(http, request, template, extra, errors_of(exc))
+        return review_again(http, request, template, extra, errors_of(exc))
     except orders.ProviderUnavailable:
-        return _review_again(http, request, template, extra, errors_of(code="payment_provider_unavailable"))
+        return review_again(http, request, template, extra, errors_of(code="payment_provider_unavailable"))
     owners.remember_order(http, str(stored.body["id"]))  # this browser may see its order from now on
     return HttpResponseRedirect(where_to_pay(stored.body))
 
 
-def _review_again(
+def review_again(
     http: HttpRequest,
     request: orders.QuoteRequest,
     template: str,

@@ -1,5 +1,5 @@
-"""Buy a new eSIM: choose a plan of our own network, review it (EID optional), pay; the order page then
-shows the QR code and how to install it."""
+"""Buy a new eSIM: choose a plan of our own network, review it (e-mail address required, EID optional), pay;
+the order page then shows the QR code and how to install it, and the receipt e-mail carries them too."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_http_methods
 
 from topup.channels.web import checkout
-from topup.channels.web.common import page
+from topup.channels.web.common import errors_of, page
 from topup.domain.esim_catalogue import ESIM_NETWORK
 from topup.services import catalogue, orders
 
@@ -44,13 +44,20 @@ def review(request: HttpRequest) -> HttpResponse:
     extra: dict[str, object] = {"action": "/esim/review", "back": "/esim", "esim": True}
     if request.method == "POST":
         eid = "".join(request.POST.get("eid", "").split())
-        extra["eid"] = eid
+        email = request.POST.get("email", "").strip()[: checkout.MAX_EMAIL_FIELD]
+        extra |= {"eid": eid, "email": email}
         if checkout.wants_promo_applied(request, promo_code):
             promo_code = checkout.typed_promo_code(request)
             request.session[SESSION_KEY] = {**state, "promo_code": promo_code}
             wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, promo_code=promo_code)
             return checkout.show_promo_applied(request, wanted, template=REVIEW, extra=extra)
-        wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, eid=eid, promo_code=promo_code)
+        wanted = orders.QuoteRequest(
+            plan_id=plan_id, new_esim=True, eid=eid, email=email, promo_code=promo_code
+        )
+        if not email:  # the QR code and the receipt go there: the website's eSIM buyer must give one
+            return checkout.review_again(
+                request, wanted, REVIEW, extra, errors_of(code="email_required", field="email")
+            )
         return checkout.pay(request, wanted, template=REVIEW, extra=extra)
     wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, promo_code=promo_code)
     return page(request, REVIEW, {**extra, **checkout.review_context(wanted, {})})

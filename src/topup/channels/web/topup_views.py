@@ -3,6 +3,8 @@ with price and VAT, then the payment page. The number travels in the session, ne
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_http_methods
 
@@ -98,9 +100,13 @@ def review(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect("/topup/plans" if state.get("network") else "/topup")
     extra: dict[str, object] = {"state": state, "action": "/topup/review", "back": "/topup/plans"}
     if request.method == "POST":
+        email = request.POST.get("email", "").strip()[: checkout.MAX_EMAIL_FIELD]
+        extra["email"] = email  # optional: the receipt by e-mail
         if checkout.wants_promo_applied(request, state.get("promo_code", "")):
             _save(request, promo_code=checkout.typed_promo_code(request))
             wanted = _quote_request(_state(request))
             return checkout.show_promo_applied(request, wanted, template=REVIEW, extra=extra)
-        return checkout.pay(request, _quote_request(state), template=REVIEW, extra=extra)
+        return checkout.pay(
+            request, replace(_quote_request(state), email=email), template=REVIEW, extra=extra
+        )
     return page(request, REVIEW, {**extra, **checkout.review_context(_quote_request(state), {})})

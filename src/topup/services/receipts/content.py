@@ -13,12 +13,12 @@ from typing import Final
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_percent
 from django.utils.translation import gettext as _
-from django.utils.translation import override, pgettext
+from django.utils.translation import gettext_lazy, override, pgettext, pgettext_lazy
 
 from topup.clock import BRUSSELS
 from topup.domain.money import Money
-from topup.domain.receipts import ChangeAs, PinCode, ReceiptData, ReceiptKind, Tender
-from topup.services import promotion_text
+from topup.domain.receipts import ChangeAs, Payment, PinCode, ReceiptData, ReceiptKind, Tender
+from topup.services import fx_text, promotion_text
 from topup.services.receipts.layout import Block, Kind
 from topup.settings import CONFIG
 
@@ -29,6 +29,12 @@ USSD_REDEEM: Final = "*121*{pin}#"  # channels.ussd.DIRECT_REDEEM: the voucher r
 REDEEM_PATH: Final = "/voucher"  # channels.web: the page where a voucher PIN is redeemed
 MY_LINE_PATH: Final = "/my"  # channels.web: the customer's line, balance and top-ups (sign-in by SMS code)
 INDENT: Final = "   "
+ONLINE_METHODS: Final = {
+    "card": pgettext_lazy("receipt", "Card"),
+    "bancontact": gettext_lazy("Bancontact"),
+    "alipay": gettext_lazy("Alipay"),
+    "wechat_pay": gettext_lazy("WeChat Pay"),
+}
 _SPACES: Final = str.maketrans({"\u00a0": " ", "\u202f": " "})  # Babel's no-break spaces: printers lack them
 
 
@@ -99,12 +105,15 @@ def _header(data: ReceiptData) -> list[Block]:
 
 
 def _sale(data: ReceiptData, words: _Words) -> list[Block]:
-    parts = [
-        Block(Kind.PAIR, pgettext("receipt", "Terminal"), data.seller.terminal_id),
-        Block(Kind.PAIR, pgettext("receipt", "Date"), words.when(data)),
-        Block(Kind.PAIR, pgettext("receipt", "Sale"), data.sale_id),
-        Block(Kind.PAIR, pgettext("receipt", "Terminal reference"), data.terminal_ref),
-    ]
+    if data.payment.tender is Tender.ONLINE:  # no terminal: the order number is what support asks for
+        parts = [Block(Kind.PAIR, pgettext("receipt", "Date"), words.when(data))]
+    else:
+        parts = [
+            Block(Kind.PAIR, pgettext("receipt", "Terminal"), data.seller.terminal_id),
+            Block(Kind.PAIR, pgettext("receipt", "Date"), words.when(data)),
+            Block(Kind.PAIR, pgettext("receipt", "Sale"), data.sale_id),
+            Block(Kind.PAIR, pgettext("receipt", "Terminal reference"), data.terminal_ref),
+        ]
     if data.order_id:
         parts.append(Block(Kind.PAIR, pgettext("receipt", "Order"), data.order_id))
     parts += [
@@ -136,6 +145,12 @@ def _amounts(data: ReceiptData, words: _Words) -> list[Block]:
         Block(Kind.PAIR, _("VAT %(rate)s") % {"rate": words.rate(data.vat_rate_bp)}, words.money(data.vat)),
         Block(Kind.PAIR, pgettext("receipt", "Total"), words.money(data.total), bold=True),
     ]
+    if data.fx is not None:  # what an Alipay or WeChat Pay payer was shown (or charged) in yuan
+        shown = fx_text.both_currencies(data.total, data.fx, words.locale).translate(_SPACES)
+        parts += [
+            Block(Kind.PAIR, pgettext("receipt", "In yuan"), words.money(data.fx.amount)),
+            Block(Kind.TEXT, shown),
+        ]
     if data.kind is not ReceiptKind.SALE:
         if data.reason:
             parts.append(Block(Kind.PAIR, pgettext("receipt", "Reason"), data.reason))
@@ -146,7 +161,7 @@ def _amounts(data: ReceiptData, words: _Words) -> list[Block]:
 
 def _payment(data: ReceiptData, words: _Words) -> list[Block]:
     payment = data.payment
-    tender = pgettext("receipt", "Cash") if payment.tender is Tender.CASH else pgettext("receipt", "Card")
+    tender = _tender_name(payment)
     label = (
         pgettext("receipt", "Paid by")
         if data.kind is ReceiptKind.SALE
@@ -161,6 +176,14 @@ def _payment(data: ReceiptData, words: _Words) -> list[Block]:
         parts.append(Block(Kind.PAIR, pgettext("receipt", "Change"), words.money(payment.change)))
         parts += _change(data, words)
     return parts
+
+
+def _tender_name(payment: Payment) -> str:
+    if payment.tender is Tender.CASH:
+        return pgettext("receipt", "Cash")
+    if payment.tender is Tender.ONLINE and payment.method in ONLINE_METHODS:
+        return str(ONLINE_METHODS[payment.method])
+    return pgettext("receipt", "Card")
 
 
 def _change(data: ReceiptData, words: _Words) -> list[Block]:
