@@ -13,7 +13,7 @@ from typing import Final
 
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
-from django.utils.translation import get_language, ngettext, pgettext
+from django.utils.translation import get_language, ngettext, npgettext, pgettext
 
 from topup.channels.messages import message_for
 from topup.domain.money import Money
@@ -66,19 +66,21 @@ def money_short(amount: Money) -> str:
 
 
 def money_spoken(amount: Money) -> str:
-    """An amount as a voice reads it well: "10 euro 50" rather than "ten point five zero euro"."""
+    """An amount as a voice reads it, in the active language: "4 euros and 2 cents", "4 euro 2 cent",
+    "4 euros 2 centimes", "4 Euro 2 Cent", "4欧元2分" rather than "four point zero two"."""
     if amount.currency != "EUR":
         return money_short(amount)
     euros, cents = divmod(abs(amount.amount_minor), 100)
-    sign = "-" if amount.amount_minor < 0 else ""
+    sign = pgettext("voice money", "minus %(amount)s") if amount.amount_minor < 0 else "%(amount)s"
+    euro_words = npgettext("voice money", "%(euros)s euro", "%(euros)s euros", euros) % {"euros": euros}
+    cent_words = npgettext("voice money", "%(cents)s cent", "%(cents)s cents", cents) % {"cents": cents}
     if cents == 0:
-        text = ngettext("%(euros)s euro", "%(euros)s euros", euros) % {"euros": euros}
+        text = euro_words
+    elif euros == 0:
+        text = cent_words
     else:
-        text = ngettext("%(euros)s euro %(cents)s", "%(euros)s euros %(cents)s", euros) % {
-            "euros": euros,
-            "cents": cents,
-        }
-    return sign + text
+        text = pgettext("voice money", "%(euros)s and %(cents)s") % {"euros": euro_words, "cents": cent_words}
+    return sign % {"amount": text}
 
 
 def _date(iso_date: str, length: str) -> str:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from topup.domain.identifiers import ascii_digits
+
 
 class CommandKind(StrEnum):
     BALANCE = "balance"
@@ -68,7 +70,7 @@ _KEYWORD_LANGUAGE = {
 
 def parse(text: str) -> Command:
     """The command in an SMS; unknown or empty text is HELP."""
-    cleaned = " ".join(text.replace("\u3000", " ").split())
+    cleaned = " ".join(ascii_digits(text).split())  # full-width digits and letters: what was meant
     match = _CJK_KEYWORD.match(cleaned)
     if match:
         cjk_kind = _BY_WORD[match.group(1)]

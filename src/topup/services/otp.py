@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from topup.clock import new_id, now
 from topup.db.models import AccessToken, OtpChallenge
 from topup.domain.errors import Conflict, InvalidInput
-from topup.domain.identifiers import parse_belgian_mobile
+from topup.domain.identifiers import ascii_digits, parse_belgian_mobile
 from topup.pii import blind_index, hash_ip
 from topup.ports import PortUnavailable
 from topup.services import limits, notifications, selfcare
@@ -108,7 +108,9 @@ def verify(msisdn: str, code: str, ip: str | None) -> str:
     ).update(attempts=F("attempts") + 1)
     if not counted:
         raise Conflict("too many wrong codes; ask for a new one", code="otp_locked")
-    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, e164, code.strip())):
+    if not hmac.compare_digest(
+        challenge.code_hash, _code_hash(challenge.id, e164, "".join(ascii_digits(code).split()))
+    ):
         raise InvalidInput("wrong code", code="otp_invalid", field="code")
     token = f"tpo_{secrets.token_urlsafe(32)}"
     with transaction.atomic():

@@ -12,6 +12,7 @@ from typing import Final
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -25,7 +26,7 @@ from topup.domain.errors import NotFound
 from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus, is_terminal
-from topup.services import catalogue, fx_text, orders, payment_return
+from topup.services import catalogue, fx_text, orders, payment_return, plan_text
 from topup.services.order_access import Caller, owned_order
 
 ORDER_STATUS_WORDS: Final[Mapping[str, Promise]] = {
@@ -137,6 +138,9 @@ def _order_context(order: Mapping[str, object], errors: Mapping[str, str] | None
     expecting = not settled and (status != OrderStatus.AWAITING_PAYMENT or bool(pay["waiting"]))
     return {
         "order": order,
+        # The plan's title and the network's brand in the page's language, never their ids.
+        "plan_title": plan_text.plan_title(str(order["plan_id"]), translation.get_language() or "en"),
+        "network_name": plan_text.network_brand(str(order["network"])),
         "amount": _display_money(order["total"]),
         "amount_fx": _in_yuan(order),
         "status_words": _words(ORDER_STATUS_WORDS, status),

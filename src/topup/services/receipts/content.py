@@ -18,10 +18,11 @@ from django.utils.translation import override, pgettext
 from topup.clock import BRUSSELS
 from topup.domain.money import Money
 from topup.domain.receipts import ChangeAs, PinCode, ReceiptData, ReceiptKind, Tender
+from topup.services import locale_text
 from topup.services.receipts.layout import Block, Kind
 from topup.settings import CONFIG
 
-BABEL_LOCALES: Final = {"en": "en_BE", "nl": "nl_BE", "fr": "fr_BE", "de": "de_BE", "zh-hans": "zh_Hans_CN"}
+BABEL_LOCALES: Final = locale_text.BABEL_LOCALES
 # The SMS keyword in the customer's language: the SMS channel answers in the language of the keyword.
 SMS_KEYWORDS: Final = {"en": "TOPUP", "nl": "OPLADEN", "fr": "RECHARGE", "de": "AUFLADEN", "zh-hans": "充值"}
 USSD_REDEEM: Final = "*121*{pin}#"  # channels.ussd.DIRECT_REDEEM: the voucher redeemed in one step
