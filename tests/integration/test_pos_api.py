@@ -150,7 +150,7 @@ def test_old_nonces_and_pins_are_forgotten_by_the_sweep(till: Till) -> None:
     ("body", "status", "error"),
     [
         ({"kind": "direct", "msisdn": "12"}, 400, "invalid_msisdn"),
-        ({"kind": "direct", "msisdn": ""}, 400, "invalid_msisdn"),
+        ({"kind": "direct", "msisdn": ""}, 400, "msisdn_required"),
         ({"plan_id": "no-such-plan"}, 404, "plan_not_found"),
         ({"cash_given_minor": 500, "tender": "cash"}, 400, "cash_given_too_small"),
         ({"terminal_ref": "a/b"}, 400, "invalid_terminal_ref"),

@@ -25,6 +25,8 @@ BABEL_LOCALES: Final[Mapping[str, str]] = {
     "zh-hans": "zh_Hans_CN",
 }
 DEFAULT_LOCALE: Final = "en_BE"
+# Languages whose readers know the currency by its name better than by its sign: "10欧元" rather than "€10".
+NAMED_CURRENCY_LANGUAGES: Final = frozenset({"zh-hans"})
 
 
 def babel_locale(language: str | None = None) -> str:
@@ -47,6 +49,13 @@ def money_short(amount: Money, language: str | None = None) -> str:
     pattern = Locale.parse(locale).currency_formats["standard"].pattern
     whole = pattern.replace(".00", "")
     return format_currency(value, amount.currency, locale=locale, format=whole, currency_digits=False)
+
+
+def money_title(amount: Money, language: str | None = None) -> str:
+    """An amount in a title ("€ 10", "10 €", "10欧元"): whole when it is, the currency named where its
+    readers know it by name."""
+    code = (language or translation.get_language() or "en").lower()
+    return money_named(amount, code) if code in NAMED_CURRENCY_LANGUAGES else money_short(amount, code)
 
 
 def money_named(amount: Money, language: str | None = None) -> str:

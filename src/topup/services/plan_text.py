@@ -8,7 +8,7 @@ come from the gettext catalogues, the money from Babel (`services.locale_text`).
 from __future__ import annotations
 
 from django.utils import translation
-from django.utils.translation import npgettext, pgettext
+from django.utils.translation import gettext, npgettext, pgettext
 
 from topup.db.models import NetworkRecord, PlanRecord
 from topup.domain.catalogue import Plan
@@ -29,17 +29,13 @@ def title_of(plan: Plan, language: str) -> str:
     facts = compose(plan)
     with translation.override(language):
         if isinstance(facts, CreditTitle):
-            values = {
-                "amount": locale_text.money_short(facts.amount, language),
-                "amount_named": locale_text.money_named(facts.amount, language),  # "10欧元"
-            }
-            # Translators: a credit plan's title; %(amount)s "10 €", or %(amount_named)s "10 euros"
-            return pgettext("plan title", "%(amount)s credit") % values
+            amount = locale_text.money_title(facts.amount, language)  # "€ 10", "10 €", "10欧元"
+            return pgettext("plan title", "%(amount)s credit") % {"amount": amount}
         return _bundle_title(facts, language)
 
 
 def _bundle_title(facts: BundleTitle, language: str) -> str:
-    data = pgettext("data", "unlimited") if facts.data is None else data_text(facts.data, language)
+    data = gettext("Unlimited") if facts.data is None else data_text(facts.data, language)
     days = facts.validity_days
     validity = npgettext("plan title", "%(days)s day", "%(days)s days", days) % {"days": days}
     return f"{data}{PART_SEPARATOR}{validity}"
