@@ -17,6 +17,7 @@ from django.utils.translation import get_language, ngettext, npgettext, pgettext
 
 from topup.channels.messages import message_for
 from topup.domain.money import Money
+from topup.domain.plan_titles import PART_SEPARATOR
 from topup.services.selfcare import BundleLeft, LineBalance, PurchaseResult
 from topup.settings import CONFIG
 
@@ -49,6 +50,11 @@ _BABEL_LOCALES: Final[Mapping[str, str]] = {
 
 def _locale() -> str:
     return _BABEL_LOCALES.get(get_language() or "en", "en_GB")
+
+
+def spoken(title: str) -> str:
+    """A plan's title as a voice reads it: its parts with a pause ("5 GB, 7 days"), not a "middle dot"."""
+    return title.replace(PART_SEPARATOR, ", ")
 
 
 def error_text(code: str) -> str:
@@ -152,9 +158,9 @@ def bundle_spoken(bundle: BundleLeft) -> str:
             "total": data_spoken(bundle.total_mb),
         }
     if not bundle.expires_at:
-        return pgettext("voice", "%(name)s: %(left)s.") % {"name": bundle.plan_name, "left": left}
+        return pgettext("voice", "%(name)s: %(left)s.") % {"name": spoken(bundle.plan_name), "left": left}
     return pgettext("voice", "%(name)s: %(left)s, valid until %(date)s.") % {
-        "name": bundle.plan_name,
+        "name": spoken(bundle.plan_name),
         "left": left,
         "date": date_spoken(bundle.expires_at),
     }
@@ -221,7 +227,7 @@ def no_plans_text() -> str:
 
 def plans_spoken(plans: list[tuple[str, str, Money]], site: str) -> list[str]:
     sentences = [
-        pgettext("voice", "%(name)s for %(price)s.") % {"name": name, "price": money_spoken(price)}
+        pgettext("voice", "%(name)s for %(price)s.") % {"name": spoken(name), "price": money_spoken(price)}
         for _code, name, price in plans
     ]
     return [*(sentences or [no_plans_text()]), buy_online_text(site) + "."]
@@ -247,7 +253,7 @@ def purchase_text(result: PurchaseResult) -> str:
 def purchase_spoken(result: PurchaseResult) -> str:
     """The end of a purchase from credit, as a sentence for a voice."""
     if result.ok:
-        text = pgettext("voice", "You bought %(plan)s.") % {"plan": result.plan_name}
+        text = pgettext("voice", "You bought %(plan)s.") % {"plan": spoken(result.plan_name)}
         if result.balance_after is not None:
             text += " " + pgettext("voice", "Your credit is now %(amount)s.") % {
                 "amount": money_spoken(result.balance_after)
@@ -255,7 +261,7 @@ def purchase_spoken(result: PurchaseResult) -> str:
         return text
     if result.code == "insufficient_balance":
         return pgettext("voice", "You do not have enough credit for %(plan)s. It costs %(price)s.") % {
-            "plan": result.plan_name,
+            "plan": spoken(result.plan_name),
             "price": money_spoken(result.price),
         }
     return error_text(result.code or "")

@@ -96,7 +96,7 @@ def balance(line_ref: str) -> LineBalance:
     hosted = Line.objects.filter(msisdn=line_ref).first() or Line.objects.filter(iccid=line_ref).first()
     if hosted is not None:
         bundles = tuple(
-            BundleLeft(plan_text.plan_title(b.plan_id, _language()), b.to_domain().remaining_kb // 1024,
+            BundleLeft(_bundle_title(b.plan_id), b.to_domain().remaining_kb // 1024,
                        b.data_kb is None, b.expires_at.date().isoformat() if b.expires_at else None,
                        b.data_kb // 1024 if b.data_kb is not None else None)
             for b in BundleRecord.objects.filter(line=hosted, status__in=("active", "pending")).order_by(
@@ -122,8 +122,12 @@ def _carrier_bundles(network_id: str, held: tuple[CarrierBundle, ...]) -> tuple[
     )  # fmt: skip
 
 
+def _bundle_title(plan_id: str) -> str:
+    return _plain(plan_text.plan_title(plan_id, _language()))
+
+
 def _carrier_bundle_name(sold_as: tuple[str, str] | None, carrier_name: str) -> str:
-    return plan_text.plan_title(sold_as[0], _language()) if sold_as else carrier_name
+    return _bundle_title(sold_as[0]) if sold_as else carrier_name
 
 
 def _language() -> str:
@@ -132,7 +136,12 @@ def _language() -> str:
 
 
 def _title(plan: Plan) -> str:
-    return plan_text.title_of(plan, _language())
+    return _plain(plan_text.title_of(plan, _language()))
+
+
+def _plain(title: str) -> str:
+    """A title for a phone's screen: plain spaces (no-break spaces are not in the GSM alphabet)."""
+    return title.replace("\u00a0", " ").replace("\u202f", " ")
 
 
 def _network_name(network_id: str) -> str:
