@@ -109,8 +109,8 @@ def _sale(data: ReceiptData, words: _Words) -> list[Block]:
         parts.append(Block(Kind.PAIR, pgettext("receipt", "Order"), data.order_id))
     parts += [
         Block(Kind.RULE),
-        Block(Kind.PAIR, pgettext("receipt", "Network"), data.network_name),
-        Block(Kind.PAIR, pgettext("receipt", "Plan"), data.plan_name),
+        Block(Kind.PAIR, pgettext("receipt", "Network"), data.network_name.translate(_SPACES)),
+        Block(Kind.PAIR, pgettext("receipt", "Plan"), data.plan_name.translate(_SPACES)),
     ]
     if data.msisdn_masked:
         parts.append(Block(Kind.PAIR, pgettext("receipt", "Number topped up"), data.msisdn_masked))
