@@ -97,6 +97,13 @@ def test_a_plan_or_network_taken_off_sale_keeps_its_title_and_brand(seeded: None
     assert plan_text.network_brand("orange") == "Orange Belgium"
 
 
+def test_the_api_gives_each_plan_its_title_in_the_asked_language(seeded: None) -> None:
+    for language, (credit, bundle) in TITLES.items():
+        plans = Client().get("/api/v1/plans?network=proximus", headers={"Accept-Language": language}).json()
+        titles = {p["id"]: p["title"] for p in plans}
+        assert (titles[CREDIT], titles[BUNDLE]) == (credit, bundle)
+
+
 def test_network_brands_are_never_ids(seeded: None) -> None:
     brands = {n.id: plan_text.network_brand(n.id) for n in NetworkRecord.objects.all()}
     assert brands["proximus"] == "Proximus"
