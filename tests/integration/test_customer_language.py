@@ -30,6 +30,7 @@ from tests.integration.test_web_pages import compiled_catalogues  # noqa: F401  
 from tests.support.orders import signed_in_token
 from topup.channels import ivr, owners, phone_words, sms, ussd
 from topup.db.models import NetworkRecord, Order, PlanRecord
+from topup.domain.catalogue import Plan, PlanKind
 from topup.domain.money import Money
 from topup.services import catalogue, locale_text, notifications, plan_text
 
@@ -80,6 +81,16 @@ def test_plan_titles_are_composed_in_each_language(seeded: None) -> None:
         assert plan_text.plan_title(BUNDLE, language) == bundle
     assert plan_text.plan_title("esim-30d-unlimited", "fr") == "Illimité · 30 jours"
     assert plan_text.plan_title("esim-1d-1gb", "en") == "1 GB · 1 day"
+
+
+def test_fractions_of_a_gigabyte_and_megabytes_in_the_languages_words() -> None:
+    def bundle(data_mb: int, days: int) -> Plan:
+        return Plan("x", "n", PlanKind.BUNDLE, "x", Money(100, "EUR"), data_mb=data_mb, validity_days=days)
+
+    assert plan_text.title_of(bundle(1536, 3), "fr") == "1,5 Go · 3 jours"
+    assert plan_text.title_of(bundle(500, 1), "fr") == "500 Mo · 1 jour"
+    assert plan_text.title_of(bundle(1536, 1), "en") == "1,5 GB · 1 day"  # en_BE, like the prices
+    assert plan_text.title_of(bundle(2048, 1), "zh-hans") == "2 GB · 1 天"
 
 
 def test_the_six_credit_plans_have_six_titles_in_every_language(seeded: None) -> None:
