@@ -37,6 +37,7 @@ def test_a_signed_sale_is_made_once_and_replayed(till: Till) -> None:
     assert catalogue.status_code == 200
     proximus = next(p for p in catalogue.json() if p["id"] == "proximus-credit-10")
     assert proximus["commission_bp"] == 300
+    assert (proximus["title"], proximus["network_name"]) == ("10\u00a0€ credit", "Proximus")  # issue #11
     quote = till.post("/api/v1/pos/quote", {"plan_id": "proximus-credit-10", "kind": "pin"})
     assert quote.json()["float_cost"]["amount_minor"] == 970
     first = till.post(SALES, PIN_SALE)
