@@ -91,4 +91,5 @@ def test_the_kiosk_sells_for_cash_in_chinese_and_forgets_an_idle_customer(
     assert b"Nachtwinkel Anspach" in chinese, "the shop's name (Latin letters stay text)"
     assert chinese.endswith(b"\x1dV\x00"), "the paper is cut"
     assert b"9,99" in french, "the printed receipt carries the price"
-    assert b"BASE 7 days 5 GB" in french, "the printed receipt names the network and plan"
+    assert b"BASE 5 Go" in french, "the printed receipt names the network and plan, in French"
+    assert b"7 jours" in french

@@ -40,10 +40,10 @@ def test_only_bundles_are_offered_and_bought_from_credit(seeded: None, carriers:
     msisdn = "+32470203120"
     offered = selfcare.bundles_for(msisdn)
     assert [name for _c, name, _p in offered] == [
-        "1 day 1 GB",
-        "7 days 5 GB",
-        "30 days 20 GB",
-        "30 days unlimited",
+        "1 GB · 1 day",
+        "5 GB · 7 days",
+        "20 GB · 30 days",
+        "Unlimited · 30 days",
     ]
     give_credit(carriers, msisdn, 2000)
     refused = selfcare.buy_from_credit(msisdn, "C10")  # credit cannot buy credit
@@ -65,11 +65,11 @@ def test_ussd_voucher_top_up_then_a_bundle_from_credit(seeded: None, carriers: C
     key = key_of(msisdn, WEEK_5GB)
     assert listing.startswith("CON ")
     with override("nl"):
-        assert f"{key} 7 days 5 GB {phone_words.money_short(Money(999, 'EUR'))}" in listing
+        assert f"{key} 5 GB · 7 dagen {phone_words.money_short(Money(999, 'EUR'))}" in listing
     assert session.send(f"5*{key}") == f"CON {_nl('ussd', 'Promo code? (0 = none)')}"
     confirm = session.send(f"5*{key}*0")  # no promo code: bought from credit
     assert confirm.startswith("CON ")
-    assert "7 days 5 GB" in confirm
+    assert "5 GB · 7 dagen" in confirm
     assert carriers.balance_minor("proximus", msisdn) == 2000  # nothing happens before the yes
 
     assert session.send(f"5*{key}*0*2") == f"END {_nl('ussd', 'Nothing was bought.')}"
@@ -84,7 +84,7 @@ def test_ussd_voucher_top_up_then_a_bundle_from_credit(seeded: None, carriers: C
     with override("nl"):
         assert short == ussd_end(
             pgettext("ussd", "Not enough credit for %(plan)s (%(price)s). Top up first.")
-            % {"plan": "30 days unlimited", "price": phone_words.money_short(Money(3999, "EUR"))}
+            % {"plan": "Onbeperkt · 30 dagen", "price": phone_words.money_short(Money(3999, "EUR"))}
         )
     assert carriers.balance_minor("proximus", msisdn) == 1001
     assert session.send("5*9").startswith(f"CON {_nl('ussd', 'Invalid choice.')}")
@@ -107,14 +107,14 @@ def test_ivr_buys_a_plan_from_credit_confirmed_with_1(seeded: None, carriers: Ca
     assert "To buy a plan from your credit, press 4." in _said(menu)
     plans = call.post(_action(menu), "4")
     key = key_of(msisdn, WEEK_5GB)
-    assert f"For 7 days 5 GB at 9 euros 99, press {key}." in _said(plans)
+    assert f"For 5 GB, 7 days at 9 euros and 99 cents, press {key}." in _said(plans)
     confirm = call.post(_action(plans), key)
     assert "step=buy%3AD7G5" in _action(confirm)
     assert "To confirm, press 1." in _said(confirm)
     assert carriers.balance_minor("proximus", msisdn) == 2000
 
     done = call.post(_action(confirm), "1")
-    assert "You bought 7 days 5 GB. Your credit is now 10 euros 1." in _said(done)
+    assert "You bought 5 GB, 7 days. Your credit is now 10 euros and 1 cent." in _said(done)
     assert done.find("Hangup") is not None
     assert carriers.balance_minor("proximus", msisdn) == 1001
 
@@ -127,7 +127,7 @@ def test_ivr_says_when_the_credit_is_short_and_goes_back_to_the_menu(
     menu = call.post(_action(call.start()), "4")
     confirm = call.post(_action(call.post(_action(menu), "4")), key_of(msisdn, WEEK_5GB))
     short = call.post(_action(confirm), "1")
-    assert "You do not have enough credit for 7 days 5 GB. It costs 9 euros 99." in _said(short)
+    assert "You do not have enough credit for 5 GB, 7 days. It costs 9 euros and 99 cents." in _said(short)
     assert "step=menu" in _action(short)
     assert carriers.balance_minor("proximus", msisdn) == 0
     wrong = call.post(_action(confirm), "7")  # a wrong key at the confirmation asks again
@@ -148,7 +148,9 @@ def test_sms_buy_uses_credit_when_it_covers_the_price_else_a_payment_link(
     bought = sms.handle_inbound(msisdn, f"BUY {WEEK_5GB}")
     with override("nl"):
         expected = gettext("%(plan)s bought with your credit for %(price)s. Credit left: %(credit)s.")
-    assert bought == expected % {"plan": "7 days 5 GB", "price": "€9.99", "credit": "€10.01"}
+        price = phone_words.money_short(Money(999, "EUR"))
+        credit = phone_words.money_short(Money(1001, "EUR"))
+    assert bought == expected % {"plan": "5 GB · 7 dagen", "price": price, "credit": credit}
     assert carriers.balance_minor("proximus", msisdn) == 1001
 
     credit_plan = sms.handle_inbound(msisdn, "BUY C10")  # credit is paid for, never bought with credit

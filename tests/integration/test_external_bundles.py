@@ -96,19 +96,20 @@ def test_a_proximus_bundle_bought_on_the_website_is_that_product_everywhere(
     session = web.session
     session[owners.SESSION_LINE_TOKEN] = signed_in_token(msisdn)
     session.save()
-    page = _get(web, "/my?lang=nl", expect="7 days 5 GB")
+    page = _get(web, "/my?lang=nl", expect="5 GB · 7 dagen")  # the plan's title, in Dutch
     assert "nog 3,5 GB van 5 GB" in page
     assert 'max="5120" value="3584"' in page
     assert re.search(r"Geldig tot \d+ \w+ 20\d\d", page)
 
     saldo = sms.handle_inbound(msisdn, "SALDO")  # answered in Dutch, the keyword's language
     assert "Proximus" in saldo
-    assert "7 days 5 GB: nog 3,5 GB van 5 GB, tot " in saldo
-    assert "€0.00" in saldo  # the credit: unchanged
+    assert "5 GB · 7 dagen: nog 3,5 GB van 5 GB, tot " in saldo
+    with override("nl"):
+        assert phone_words.money_short(Money(0, "EUR")) in saldo  # the credit: unchanged
 
     ussd = UssdSession(msisdn).send("1")
     assert ussd.startswith("END ")
-    assert "7 days 5 GB: nog 3,5 GB van 5 GB, tot " in ussd
+    assert "5 GB · 7 dagen: nog 3,5 GB van 5 GB, tot " in ussd
 
     admin = {"Authorization": f"Bearer {demo_admin_key()}"}
     [api] = client.get(f"/api/v1/lines/{msisdn}/balance", headers=admin).json()["bundles"]
@@ -120,7 +121,7 @@ def test_a_proximus_bundle_bought_on_the_website_is_that_product_everywhere(
     menu = call.post(_action(call.start()), "4")  # English
     spoken = _said(call.post(_action(menu), "1"))
     assert "Your credit is 0 euros." in spoken
-    assert "7 days 5 GB: 3.5 gigabytes left of 5 gigabytes, valid until " in spoken
+    assert "5 GB, 7 days: 3.5 gigabytes left of 5 gigabytes, valid until " in spoken
 
 
 def test_every_channel_words_a_bundle_in_each_language(seeded: None) -> None:

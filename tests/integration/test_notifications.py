@@ -150,7 +150,8 @@ def test_receipt_is_sent_once_in_each_customers_language(
     assert zh_order.id in texts[ZH_NUMBER]
     assert "新余额稍后即可显示" in texts[ZH_NUMBER]  # an external network: the carrier keeps the balance
     assert "Herlading uitgevoerd" in texts[NL_NUMBER]
-    assert "€10 credit" in texts[NL_NUMBER]
+    assert "€\u00a010 beltegoed" in texts[NL_NUMBER]  # the plan's title in Dutch, not "€10 credit"
+    assert "10欧元话费" in texts[ZH_NUMBER]
     assert "btw" in texts[NL_NUMBER]
     mails = {str(m["To"]): m for m in inbox.messages}
     assert set(mails) == {"li@example.test", "jan@example.test"}
@@ -216,7 +217,7 @@ def test_refund_notice_only_when_refunded(seeded: None, sms: RecordingSms) -> No
 
     ((to, text),) = sms.sent
     assert to == NL_NUMBER
-    assert "We could not deliver €10 credit" in text  # no preference: the order's language
+    assert "We could not deliver 10\u00a0€ credit" in text  # no preference: the order's language
     assert "is refunded" in text
 
 

@@ -188,3 +188,14 @@ def test_no_smsc_means_not_sent_and_a_503(seeded: None) -> None:
     finally:
         notifications.configure()
         sender.stop()
+
+
+def test_a_code_typed_in_full_width_digits_works(seeded: None, sms: RecordingSms) -> None:
+    """A Chinese keyboard types full-width digits (issue #11, item 7): the number and the code are folded."""
+    client = Client()
+    full_width = str.maketrans("0123456789", "".join(chr(0xFF10 + d) for d in range(10)))
+    assert _ask(client, "0471 00 02 01".translate(full_width)) == 202
+    code = _last_code(sms)
+    status, body = _verify(client, " ".join((code[:3], code[3:])).translate(full_width))
+    assert status == 200, body
+    assert str(body["token"]).startswith("tpo_")

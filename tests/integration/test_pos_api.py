@@ -37,6 +37,7 @@ def test_a_signed_sale_is_made_once_and_replayed(till: Till) -> None:
     assert catalogue.status_code == 200
     proximus = next(p for p in catalogue.json() if p["id"] == "proximus-credit-10")
     assert proximus["commission_bp"] == 300
+    assert (proximus["title"], proximus["network_name"]) == ("10\u00a0€ credit", "Proximus")  # issue #11
     quote = till.post("/api/v1/pos/quote", {"plan_id": "proximus-credit-10", "kind": "pin"})
     assert quote.json()["float_cost"]["amount_minor"] == 970
     first = till.post(SALES, PIN_SALE)
@@ -150,7 +151,7 @@ def test_old_nonces_and_pins_are_forgotten_by_the_sweep(till: Till) -> None:
     ("body", "status", "error"),
     [
         ({"kind": "direct", "msisdn": "12"}, 400, "invalid_msisdn"),
-        ({"kind": "direct", "msisdn": ""}, 400, "invalid_msisdn"),
+        ({"kind": "direct", "msisdn": ""}, 400, "msisdn_required"),
         ({"plan_id": "no-such-plan"}, 404, "plan_not_found"),
         ({"cash_given_minor": 500, "tender": "cash"}, 400, "cash_given_too_small"),
         ({"terminal_ref": "a/b"}, 400, "invalid_terminal_ref"),

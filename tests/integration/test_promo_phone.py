@@ -59,7 +59,7 @@ def test_sms_buy_with_a_code_in_dutch_is_paid_by_link_with_the_saving(
     order = Order.objects.get()
     assert [p.code for p in _frozen(order).promotions] == [CODE]
     assert (order.channel, order.language, order.total_minor) == ("sms", "nl", 999 - 500)
-    assert reply.startswith("Flyer: € 5 korting - €5.00. Te betalen: €4.99. Betaal hier")
+    assert reply.startswith("Flyer: € 5 korting - € 5,00. Te betalen: € 4,99. Betaal hier")
     assert "http" in reply
     assert "\u2212" not in reply  # GSM alphabet only: a Unicode minus would force UCS-2
 
@@ -119,7 +119,7 @@ def test_ussd_asks_for_a_code_shows_the_saving_and_sends_the_pay_link(
         ask = pgettext("ussd", "Promo code? (0 = none)")
     assert session.send(f"5*{key}") == f"CON {ask}"
     confirm = session.send(f"5*{key}*flyer5")
-    assert confirm.startswith("CON 7 days 5 GB € 9,99\nFlyer: € 5 korting - € 5,00\n")
+    assert confirm.startswith("CON 5 GB · 7 dagen € 9,99\nFlyer: € 5 korting - € 5,00\n")
     assert "€ 4,99 betalen met je kaart?" in confirm
     assert confirm.endswith("1 Ja\n2 Nee")
     assert not Order.objects.exists()  # nothing is placed before the yes

@@ -228,10 +228,10 @@ def test_ivr_twiml_balance_and_voucher(seeded: None, carriers: Any) -> None:
 
 def test_ivr_money_is_read_as_words() -> None:
     with override("nl"):
-        assert phone_words.money_spoken(Money(1050, "EUR")) == "10 euro 50"
+        assert phone_words.money_spoken(Money(1050, "EUR")) == "10 euro 50 cent"
         assert phone_words.money_spoken(Money(1000, "EUR")) == "10 euro"
     with override("fr"):
-        assert phone_words.money_spoken(Money(250, "EUR")) == "2 euros 50"
+        assert phone_words.money_spoken(Money(250, "EUR")) == "2 euros 50 centimes"
 
 
 def test_ivr_hangs_up_after_three_bad_keys(seeded: None) -> None:

@@ -130,7 +130,7 @@ def test_an_esim_in_french_up_to_the_payment_page(seeded: None, payments_simulat
     client = Client(enforce_csrf_checks=True)
     page = _get(client, "/esim?lang=fr", expect="Obtenir une eSIM")
     assert '<html lang="fr"' in page
-    page = _get(client, "/esim?period=month", expect="Valable 30 jours")
+    page = _get(client, "/esim?period=month", expect="20 Go · 30 jours")
     assert _post(client, "/esim", page, {"plan_id": _first_plan(page)}) == "/esim/review"
     page = _get(client, "/esim/review", expect="Total à payer")
     assert "TVA" in page

@@ -52,8 +52,6 @@ def test_belgian_mobiles_parse_to_e164(text: str, e164: str) -> None:
     "text",
     [
         "+32 470 12 34 5",
-        "",
-        "   ",
         "hello",
         "0470 ABC DEF",
         "+32470123456 ext 5",

@@ -181,7 +181,7 @@ def _bundles_gather(bundles: list[tuple[str, str, Money]]) -> Gather:
     prompts = tuple(
         _say(
             pgettext("voice", "For %(name)s at %(price)s, press %(key)s.")
-            % {"name": name, "price": words.money_spoken(price), "key": key}
+            % {"name": words.spoken(name), "price": words.money_spoken(price), "key": key}
         )
         for key, (_code, name, price) in enumerate(bundles, 1)
     )
@@ -210,7 +210,7 @@ def _buy_choice(line: str, lang: str, keys: str, tries: int) -> Turn:
 def _confirm_gather(code: str, name: str, price: Money) -> Gather:
     text = pgettext(
         "voice", "%(name)s costs %(price)s from your credit. To confirm, press 1. To cancel, press 2."
-    ) % {"name": name, "price": words.money_spoken(price)}
+    ) % {"name": words.spoken(name), "price": words.money_spoken(price)}
     return Gather(f"{BUY_STEP}:{code}", (_say(text),), keys=CONFIRM_KEYS)
 
 

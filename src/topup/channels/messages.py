@@ -9,6 +9,7 @@ from topup.channels.retail_messages import RETAIL_INTERNAL_CODES, RETAIL_MESSAGE
 from topup.domain.errors import DomainError
 
 MESSAGES = {
+    "msisdn_required": _("Please enter a number."),
     "invalid_msisdn": _("This is not a valid phone number. Check the digits and try again."),
     "not_a_mobile_number": _(
         "This number is not a mobile number. Enter a Belgian mobile number (04xx xx xx xx)."

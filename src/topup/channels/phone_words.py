@@ -13,10 +13,12 @@ from typing import Final
 
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
-from django.utils.translation import get_language, ngettext, pgettext
+from django.utils.translation import get_language, ngettext, npgettext, pgettext
 
 from topup.channels.messages import message_for
 from topup.domain.money import Money
+from topup.domain.plan_titles import PART_SEPARATOR
+from topup.services import locale_text
 from topup.services.selfcare import BundleLeft, LineBalance, PurchaseResult
 from topup.settings import CONFIG
 
@@ -38,17 +40,20 @@ VOICE_LANGUAGES: Final[Mapping[str, str]] = {
     "en": "en-GB",
     "zh-hans": "zh-CN",
 }
-_BABEL_LOCALES: Final[Mapping[str, str]] = {
-    "nl": "nl_BE",
-    "fr": "fr_BE",
-    "de": "de_BE",
-    "en": "en_GB",
-    "zh-hans": "zh_Hans_CN",
-}
+
+
+# The website's locales, but British English: the phone channels' English is read by an en-GB voice, which
+# says "3.5 gigabytes" and "€10.50" well and stumbles on the Belgian "3,5" and "10,50 €".
+_BABEL_LOCALES: Final[Mapping[str, str]] = {**locale_text.BABEL_LOCALES, "en": "en_GB"}
 
 
 def _locale() -> str:
     return _BABEL_LOCALES.get(get_language() or "en", "en_GB")
+
+
+def spoken(title: str) -> str:
+    """A plan's title as a voice reads it: its parts with a pause ("5 GB, 7 days"), not a "middle dot"."""
+    return title.replace(PART_SEPARATOR, ", ")
 
 
 def error_text(code: str) -> str:
@@ -66,19 +71,21 @@ def money_short(amount: Money) -> str:
 
 
 def money_spoken(amount: Money) -> str:
-    """An amount as a voice reads it well: "10 euro 50" rather than "ten point five zero euro"."""
+    """An amount as a voice reads it, in the active language: "4 euros and 2 cents", "4 euro 2 cent",
+    "4 euros 2 centimes", "4 Euro 2 Cent", "4欧元2分" rather than "four point zero two"."""
     if amount.currency != "EUR":
         return money_short(amount)
     euros, cents = divmod(abs(amount.amount_minor), 100)
-    sign = "-" if amount.amount_minor < 0 else ""
+    sign = pgettext("voice money", "minus %(amount)s") if amount.amount_minor < 0 else "%(amount)s"
+    euro_words = npgettext("voice money", "%(euros)s euro", "%(euros)s euros", euros) % {"euros": euros}
+    cent_words = npgettext("voice money", "%(cents)s cent", "%(cents)s cents", cents) % {"cents": cents}
     if cents == 0:
-        text = ngettext("%(euros)s euro", "%(euros)s euros", euros) % {"euros": euros}
+        text = euro_words
+    elif euros == 0:
+        text = cent_words
     else:
-        text = ngettext("%(euros)s euro %(cents)s", "%(euros)s euros %(cents)s", euros) % {
-            "euros": euros,
-            "cents": cents,
-        }
-    return sign + text
+        text = pgettext("voice money", "%(euros)s and %(cents)s") % {"euros": euro_words, "cents": cent_words}
+    return sign % {"amount": text}
 
 
 def _date(iso_date: str, length: str) -> str:
@@ -150,9 +157,9 @@ def bundle_spoken(bundle: BundleLeft) -> str:
             "total": data_spoken(bundle.total_mb),
         }
     if not bundle.expires_at:
-        return pgettext("voice", "%(name)s: %(left)s.") % {"name": bundle.plan_name, "left": left}
+        return pgettext("voice", "%(name)s: %(left)s.") % {"name": spoken(bundle.plan_name), "left": left}
     return pgettext("voice", "%(name)s: %(left)s, valid until %(date)s.") % {
-        "name": bundle.plan_name,
+        "name": spoken(bundle.plan_name),
         "left": left,
         "date": date_spoken(bundle.expires_at),
     }
@@ -219,7 +226,7 @@ def no_plans_text() -> str:
 
 def plans_spoken(plans: list[tuple[str, str, Money]], site: str) -> list[str]:
     sentences = [
-        pgettext("voice", "%(name)s for %(price)s.") % {"name": name, "price": money_spoken(price)}
+        pgettext("voice", "%(name)s for %(price)s.") % {"name": spoken(name), "price": money_spoken(price)}
         for _code, name, price in plans
     ]
     return [*(sentences or [no_plans_text()]), buy_online_text(site) + "."]
@@ -245,7 +252,7 @@ def purchase_text(result: PurchaseResult) -> str:
 def purchase_spoken(result: PurchaseResult) -> str:
     """The end of a purchase from credit, as a sentence for a voice."""
     if result.ok:
-        text = pgettext("voice", "You bought %(plan)s.") % {"plan": result.plan_name}
+        text = pgettext("voice", "You bought %(plan)s.") % {"plan": spoken(result.plan_name)}
         if result.balance_after is not None:
             text += " " + pgettext("voice", "Your credit is now %(amount)s.") % {
                 "amount": money_spoken(result.balance_after)
@@ -253,7 +260,7 @@ def purchase_spoken(result: PurchaseResult) -> str:
         return text
     if result.code == "insufficient_balance":
         return pgettext("voice", "You do not have enough credit for %(plan)s. It costs %(price)s.") % {
-            "plan": result.plan_name,
+            "plan": spoken(result.plan_name),
             "price": money_spoken(result.price),
         }
     return error_text(result.code or "")

@@ -83,7 +83,8 @@ def _reminders_text(line: str, switch: str) -> str:
 
 
 def money(amount: Money) -> str:
-    return f"€{amount.as_decimal():.2f}"
+    """An amount in the reply's language ("€ 10,50", "10,50 €", "€10.50"), in the GSM alphabet."""
+    return words.money_short(amount)
 
 
 def _balance_text(line: str) -> str:

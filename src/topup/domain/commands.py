@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from topup.domain.identifiers import ascii_digits
+
 
 class CommandKind(StrEnum):
     BALANCE = "balance"
@@ -86,7 +88,7 @@ _KEYWORD_LANGUAGE = {
 
 def parse(text: str) -> Command:
     """The command in an SMS; unknown or empty text is HELP."""
-    cleaned = " ".join(text.replace("\u3000", " ").split())
+    cleaned = " ".join(ascii_digits(text).split())  # full-width digits and letters: what was meant
     switched = _reminders_switch(cleaned)
     if switched is not None:
         return switched

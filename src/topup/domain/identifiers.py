@@ -63,15 +63,25 @@ def _invalid(message: str, code: str, field: str) -> InvalidInput:
     return InvalidInput(message, code=code, field=field)
 
 
+def ascii_digits(text: str) -> str:
+    """`text` as typed on any keyboard, its digits made ASCII: NFKC folds full-width forms (digits, the plus
+    sign, the ideographic space) and every other Unicode decimal digit (Arabic-Indic, Devanagari…) becomes
+    0-9, so the parsers below see what the customer meant."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in folded)
+
+
 def _strip_spaces(text: str) -> str:
-    return "".join(text.split())
+    return "".join(ascii_digits(text).split())
 
 
 # --- MSISDN -----------------------------------------------------------------------------------------------
 
 
 def _parse_number(text: str, region: str) -> PhoneNumber:
-    cleaned = text.strip()
+    cleaned = ascii_digits(text).strip()
+    if not cleaned:
+        raise _invalid("no number was given", "msisdn_required", "msisdn")
     if not _MSISDN_CHARS.fullmatch(cleaned):
         raise _invalid(f"not a phone number: {text!r}", "invalid_msisdn", "msisdn")
     try:

@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Final
 
 from topup.domain.errors import Conflict, DomainError, IllegalTransition, InvalidInput, NotFound
+from topup.domain.identifiers import ascii_digits
 
 # Digits of a PIN, check digit included. BASE (15) and Proximus (13) follow their printed cards.
 PIN_LENGTHS: Final[Mapping[str, int]] = MappingProxyType(
@@ -83,8 +84,9 @@ def pin_length(network_id: str) -> int:
 
 
 def normalise_pin(text: str) -> str:
-    """The PIN as typed, without spaces, dashes, dots or slashes (cards print it in groups)."""
-    return _SEPARATORS.sub("", text.strip())
+    """The PIN as typed, without spaces, dashes, dots or slashes (cards print it in groups), its digits ASCII
+    (full-width or other scripts' digits typed on a phone's keyboard)."""
+    return _SEPARATORS.sub("", ascii_digits(text).strip())
 
 
 def pin_is_well_formed(network_id: str, pin: str) -> bool:

@@ -3,15 +3,13 @@ for the shared renderers (`services.receipts`): text on the order page, PDF to p
 
 from __future__ import annotations
 
-from django.utils import translation
-
 from topup.db.models import AgentRequest, AgentSale
 from topup.domain.errors import NotFound
 from topup.domain.money import Money
 from topup.domain.quotes import Quote
 from topup.domain.receipts import Payment, ReceiptData, ReceiptKind, Seller, Tender
 from topup.pii import mask_msisdn
-from topup.services import catalogue
+from topup.services import plan_text
 from topup.settings import CONFIG
 
 
@@ -43,14 +41,13 @@ def counter_receipt(order_id: str) -> ReceiptData:
     if refunded:
         asked = AgentRequest.objects.filter(order_id=order_id, kind="refund", status="executed").first()
         reason = asked.reason if asked else ""
-    with translation.override(order.language):
-        plan_name = catalogue.plan_name(order.plan_id)
+    plan_name = plan_text.plan_title(order.plan_id, order.language)
     total = Money(order.total_minor, order.currency)
     return ReceiptData(
         kind=ReceiptKind.REFUND if refunded else ReceiptKind.SALE, language=order.language,
         seller=seller_for(sale.counter), sale_id=order.id, terminal_ref=order.id[-8:],
         at=order.updated_at if refunded else order.created_at,
-        network_name=catalogue.network_by_id(order.network_id).name, plan_name=plan_name, total=total,
+        network_name=plan_text.network_brand(order.network_id), plan_name=plan_name, total=total,
         net=quote.net, vat=quote.vat, vat_rate_bp=quote.vat_rate_bp, payment=Payment(Tender.CASH),
         msisdn_masked=line_label(order.msisdn, order.iccid), order_id=order.id, reason=reason,
     )  # fmt: skip

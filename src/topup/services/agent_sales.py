@@ -20,7 +20,7 @@ from topup.db.models import AgentProfile, AgentSale, IdentityCheck, Job, Order
 from topup.domain import cash_drawer
 from topup.domain.agents import IdentityFacts
 from topup.domain.errors import InvalidInput
-from topup.services import catalogue, notifications, orders
+from topup.services import notifications, orders, plan_text
 from topup.services.agent_audit import Actor, record
 from topup.services.agent_customers import customer_index, masked
 from topup.services.idempotency import make_key, scoped
@@ -167,7 +167,10 @@ def message(kind: str, order_id: str) -> tuple[str, str, str, str, str] | None:
                 "link": sale.pay_link,
             }
         elif kind == ESIM_CODE_KIND and order.line is not None:
-            values = {"plan": catalogue.plan_name(order.plan_id), "code": order.line.activation_code}
+            values = {
+                "plan": plan_text.plan_title(order.plan_id, order.language),
+                "code": order.line.activation_code,
+            }
             subject = _("Your eSIM")
             text = (
                 _("Your eSIM (%(plan)s): add it in your phone's settings with this activation code: %(code)s")

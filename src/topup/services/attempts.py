@@ -23,7 +23,7 @@ from topup.domain.orders import OrderStatus
 from topup.domain.payment_attempts import check_method_currency, check_retry
 from topup.domain.quotes import Quote
 from topup.ports import PaymentRequest, PaymentResult, PaymentStatus, PortUnavailable, ProviderRequestError
-from topup.services import payments, peers
+from topup.services import payments, peers, plan_text
 from topup.services.delivery import JobResult
 from topup.services.idempotency import (
     IdempotencyKey,
@@ -116,7 +116,7 @@ def _retry_claimed(order: Order, payment_id: str, method: str, idem: Idempotency
             PaymentRequest(
                 payment_id=payment_id, order_id=order.id, method=method,
                 amount=_charge(order, method),
-                description=f"Top-up {order.plan_id} ({order.id})",
+                description=plan_text.payment_description(order.plan_id, order.msisdn, order.language),
                 return_url=f"{CONFIG.public_url}/orders/{order.id}?token={order_token(order.id)}",
             )
         )  # fmt: skip

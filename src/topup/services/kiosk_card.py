@@ -16,7 +16,7 @@ from topup.domain.receipts import Payment as PaidWith
 from topup.domain.receipts import ReceiptData, ReceiptKind, Seller, Tender
 from topup.pii import mask_msisdn
 from topup.ports import PaymentStatus, PortUnavailable
-from topup.services import catalogue, kiosk_devices, orders, peers
+from topup.services import kiosk_devices, orders, peers, plan_text
 from topup.services.idempotency import make_key
 from topup.services.kiosk_cash import Purchase
 from topup.services.kiosk_sales import plan_label
@@ -86,7 +86,7 @@ def receipt_data(terminal_id: str, order_id: str) -> ReceiptData:
         kind=ReceiptKind.SALE, language=order.language,
         seller=Seller(retailer.name, tuple(retailer.address_lines), retailer.vat_number, terminal_id),
         sale_id=order.id, terminal_ref=order.current_payment_id, at=order.created_at,
-        network_name=catalogue.network_by_id(order.network_id).name,
+        network_name=plan_text.network_brand(order.network_id),
         plan_name=plan_label(order.plan_id, order.language), total=total, net=split.net, vat=split.vat,
         vat_rate_bp=split.rate_bp, payment=PaidWith(Tender.CARD), msisdn_masked=mask_msisdn(order.msisdn),
         order_id=order.id,

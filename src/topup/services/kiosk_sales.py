@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from django.utils import translation
-from django.utils.translation import gettext
-
 from topup.db.models import KioskCashSession, Sale
-from topup.domain.catalogue import PlanKind
 from topup.domain.money import Money, split_vat
 from topup.domain.receipts import ChangeAs, Payment, ReceiptData, ReceiptKind, Seller, Tender
 from topup.pii import mask_msisdn
-from topup.services import catalogue, kiosk_devices, kiosk_printer, receipts, retail, shifts
+from topup.services import catalogue, kiosk_devices, kiosk_printer, plan_text, receipts, retail, shifts
 
 log = logging.getLogger(__name__)
 KIOSK_OPERATOR = "kiosk"  # who opens a kiosk's shift: the kiosk itself, when it makes its first sale
@@ -48,12 +44,9 @@ def sell_for_cash(session: KioskCashSession, change_plan_id: str, change_minor: 
 
 
 def plan_label(plan_id: str, language: str) -> str:
-    """The plan as the customer reads it: call credit in their language, a bundle by its name."""
+    """The plan as the customer reads it, in their language: the network's brand and the plan's title."""
     plan, network = catalogue.plan_and_network(plan_id)
-    if plan.kind is PlanKind.CREDIT:
-        with translation.override(language):
-            return f"{network.name} {gettext('Call credit')} {plan.price}"
-    return f"{network.name} {plan.name}"
+    return f"{plan_text.network_brand(network.id)} {plan_text.title_of(plan, language)}"
 
 
 def receipt_data(session: KioskCashSession) -> ReceiptData:
@@ -69,7 +62,7 @@ def receipt_data(session: KioskCashSession) -> ReceiptData:
         kind=ReceiptKind.SALE, language=session.language,
         seller=Seller(retailer.name, tuple(retailer.address_lines), retailer.vat_number, sale.terminal_id),
         sale_id=sale.id, terminal_ref=sale.terminal_ref, at=sale.sold_at,
-        network_name=catalogue.network_by_id(session.network_id).name,
+        network_name=plan_text.network_brand(session.network_id),
         plan_name=plan_label(session.plan_id, session.language), total=total, net=split.net, vat=split.vat,
         vat_rate_bp=split.rate_bp,
         payment=Payment(

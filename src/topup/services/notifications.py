@@ -11,19 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from babel.dates import format_datetime
 from django.db.models import F
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from topup.clock import BRUSSELS, new_id, now
+from topup.clock import new_id, now
 from topup.db.models import AgentSale, BundleRecord, Line, LinePreference, Notification, Order, Payment
 from topup.domain.commands import LANGUAGES
 from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 from topup.ports import Mailer, NotSent, SmsSender
-from topup.services import catalogue, receipt_mail, selfcare
-from topup.services.fx_text import both_currencies, money_text
+from topup.services import locale_text, plan_text, receipt_mail, selfcare
+from topup.services.fx_text import both_currencies
 from topup.services.receipt_mail import Mail
 
 if TYPE_CHECKING:
@@ -35,7 +34,7 @@ JOB_KIND = "notify"
 AGENT_KINDS = ("pay_link", "esim_code")  # written by the agent console (services/agent_sales)
 MAX_ATTEMPTS = 5  # refusals by the SMS or mail peer before a notification is given up as failed
 ORDER_KINDS = {"delivered": "receipt", "refunded": "refund"}  # order status -> notification kind
-BABEL_LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "de": "de_BE", "en": "en_BE", "zh-hans": "zh_Hans_CN"}
+BABEL_LOCALES = locale_text.BABEL_LOCALES
 
 
 @dataclass
@@ -142,11 +141,11 @@ class Outgoing:
 
 
 def _money(amount: Money, language: str) -> str:
-    return money_text(amount, BABEL_LOCALES[language])
+    return locale_text.money(amount, language)
 
 
 def _when(at: datetime | None, language: str) -> str:
-    return format_datetime(at, "short", tzinfo=BRUSSELS, locale=BABEL_LOCALES[language]) if at else "-"
+    return locale_text.moment(at, language)
 
 
 def _recipients(refs: list[str], fallback_language: str) -> tuple[str, str]:
@@ -163,7 +162,7 @@ def _order_message(kind: str, order: Order) -> Outgoing:
     refs = [r for r in (order.msisdn, order.iccid, order.line.iccid if order.line else "") if r]
     language, email = _recipients(refs, order.language)
     with translation.override(language):
-        plan_name = catalogue.plan_name(order.plan_id)
+        plan_name = plan_text.plan_title(order.plan_id, language)
         total = Money(order.total_minor, order.currency)
         vat_minor = int(order.quote.get("vat", {}).get("amount_minor", 0))
         fx = order.quote.get("fx")  # an Alipay or WeChat Pay payer reads the yuan too
@@ -206,7 +205,7 @@ def _bundle_message(kind: str, bundle: BundleRecord) -> Outgoing:
     language, email = _recipients(refs, line.language)
     with translation.override(language):
         values = {
-            "plan": catalogue.plan_name(bundle.plan_id),
+            "plan": plan_text.plan_title(bundle.plan_id, language),
             "left_mb": max((bundle.data_kb or 0) - bundle.used_kb, 0) // 1024,
             "expires": _when(bundle.expires_at, language),
         }

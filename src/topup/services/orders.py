@@ -17,7 +17,7 @@ from topup.domain.orders import OrderStatus
 from topup.domain.payment_attempts import check_method_currency
 from topup.domain.quotes import Quote, make_quote
 from topup.ports import PaymentRequest, PortUnavailable, ProviderRequestError
-from topup.services import carrier_products, catalogue, esim, fx, peers
+from topup.services import carrier_products, catalogue, esim, fx, peers, plan_text
 from topup.services.idempotency import (
     Claim,
     IdempotencyKey,
@@ -165,7 +165,7 @@ def _place_claimed(
                 order_id=order_id,
                 amount=frozen.charge,  # the total, or its yuan amount when this method is charged in CNY
                 method=payment_method,
-                description=f"Top-up {request.plan_id} ({order_id})",  # no number: providers keep it
+                description=plan_text.payment_description(request.plan_id, frozen.msisdn, language),
                 return_url=f"{CONFIG.public_url}/orders/{order_id}?token={token}",
             )
         )

@@ -25,7 +25,7 @@ from topup.clock import new_id, now
 from topup.db.fields import digest
 from topup.db.models import AccessToken, OtpChallenge
 from topup.domain.errors import Conflict, InvalidInput
-from topup.domain.identifiers import parse_belgian_mobile
+from topup.domain.identifiers import ascii_digits, parse_belgian_mobile
 from topup.pii import hash_ip
 from topup.ports import PortUnavailable
 from topup.services import limits, notifications, selfcare
@@ -150,7 +150,8 @@ def _check(target: _Target, code: str, ip: str | None, at: datetime) -> str:
     ).update(attempts=F("attempts") + 1)
     if not counted:
         raise Conflict("too many wrong codes; ask for a new one", code="otp_locked")
-    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, target.address, code.strip())):
+    typed = "".join(ascii_digits(code).split())
+    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, target.address, typed)):
         raise InvalidInput("wrong code", code="otp_invalid", field="code")
     return challenge.id
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import translation
 
 from topup.clock import new_id, now
 from topup.db import ledger
@@ -27,7 +28,7 @@ from topup.domain.errors import InvalidInput, NotFound
 from topup.domain.money import Money
 from topup.domain.shifts import MovementKind, not_open
 from topup.domain.vouchers import PIN_LENGTHS as PIN_NETWORKS
-from topup.services import catalogue, orders, vouchers
+from topup.services import catalogue, orders, plan_text, vouchers
 from topup.services.paid_orders import PaidBy, create_paid_order
 from topup.services.retail_documents import money, promotions_of, sale_document
 
@@ -257,7 +258,9 @@ def quote(terminal_id: str, request: SaleRequest) -> dict[str, object]:
 
 
 def catalogue_for(terminal_id: str) -> list[dict[str, object]]:
-    """The plans on sale, with the commission the terminal's retailer earns on each."""
+    """The plans on sale, with the commission the terminal's retailer earns on each, and each plan's title
+    and network brand in the request's language (Accept-Language)."""
+    language = translation.get_language() or "en"
     terminal = active_terminal(terminal_id)
     commission = commission_rules(terminal.retailer_id)
     plans: list[dict[str, object]] = []
@@ -267,6 +270,8 @@ def catalogue_for(terminal_id: str) -> list[dict[str, object]]:
         rate = rules.commission_bp(commission, plan.network_id, plan.id)
         plans.append({
             "id": plan.id, "network": plan.network_id, "kind": plan.kind.value, "name": plan.name,
+            "title": plan_text.title_of(plan, language),
+            "network_name": plan_text.network_brand(plan.network_id),
             "price": money(plan.price.amount_minor, plan.price.currency), "commission_bp": rate,
             "commission": money(rules.commission_of(plan.price, rate).amount_minor, plan.price.currency),
             "pin": plan.network_id in PIN_NETWORKS,

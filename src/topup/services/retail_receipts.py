@@ -12,7 +12,7 @@ from topup.domain.promotions import AppliedPromotion
 from topup.domain.receipts import ChangeAs, Payment, PinCode, ReceiptData, ReceiptKind, Seller, Tender
 from topup.domain.retail import SaleStatus
 from topup.pii import mask_msisdn
-from topup.services import catalogue, receipts
+from topup.services import catalogue, plan_text, receipts
 from topup.services.retail_documents import promotions_of
 
 PIN_NOT_SHOWN = "••••"  # the PIN is erased once the void window is over: a reprint shows only the serial
@@ -28,7 +28,9 @@ def receipt_data(sale: Sale) -> ReceiptData:
     retailer, currency = sale.retailer, sale.currency
     total = Money(sale.price_minor, currency)
     split = split_vat(total)
-    network_name = catalogue.plan_and_network(sale.plan_id)[1].name if sale.plan_id else ""
+    network_name = (
+        plan_text.network_brand(catalogue.plan_and_network(sale.plan_id)[1].id) if sale.plan_id else ""
+    )
     msisdn_masked = order_id = None
     pin = None
     promotions: tuple[AppliedPromotion, ...] = ()
@@ -43,7 +45,8 @@ def receipt_data(sale: Sale) -> ReceiptData:
         kind=KINDS[SaleStatus(sale.status)], language=sale.language,
         seller=Seller(retailer.name, tuple(retailer.address_lines), retailer.vat_number, sale.terminal_id),
         sale_id=sale.id, terminal_ref=sale.terminal_ref, at=sale.ended_at or sale.sold_at,
-        network_name=network_name, plan_name=catalogue.plan_name(sale.plan_id), total=total, net=split.net,
+        network_name=network_name, plan_name=plan_text.plan_title(sale.plan_id, sale.language), total=total,
+        net=split.net,
         vat=split.vat, vat_rate_bp=split.rate_bp, payment=_payment(sale), msisdn_masked=msisdn_masked,
         order_id=order_id, pin=pin, promotions=promotions,
     )  # fmt: skip

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from django.db.models import F, Q
+from django.utils import translation
 
 from topup.clock import new_id, now
 from topup.db.models import BundleRecord, Line, LinePreference
@@ -19,7 +20,7 @@ from topup.domain.errors import InvalidInput, NotFound
 from topup.domain.identifiers import parse_belgian_mobile
 from topup.domain.money import Money
 from topup.ports import CarrierBundle, CarrierOutcome, CarrierResult, PortUnavailable
-from topup.services import balances, carrier_products, catalogue, peers
+from topup.services import balances, carrier_products, catalogue, peers, plan_text
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +95,9 @@ def balance(line_ref: str) -> LineBalance:
     """Credit, validity and bundles: from the carrier for external numbers, from our books when hosted."""
     hosted = Line.objects.filter(msisdn=line_ref).first() or Line.objects.filter(iccid=line_ref).first()
     if hosted is not None:
-        names = {p.id: p.name for p in catalogue.plans()}
         bundles = tuple(
-            BundleLeft(names.get(b.plan_id, b.plan_id), b.to_domain().remaining_kb // 1024, b.data_kb is None,
-                       b.expires_at.date().isoformat() if b.expires_at else None,
+            BundleLeft(_bundle_title(b.plan_id), b.to_domain().remaining_kb // 1024,
+                       b.data_kb is None, b.expires_at.date().isoformat() if b.expires_at else None,
                        b.data_kb // 1024 if b.data_kb is not None else None)
             for b in BundleRecord.objects.filter(line=hosted, status__in=("active", "pending")).order_by(
                 F("expires_at").asc(nulls_last=True)
@@ -116,14 +116,36 @@ def _carrier_bundles(network_id: str, held: tuple[CarrierBundle, ...]) -> tuple[
         return ()
     plans = carrier_products.plans_by_product(peers.current().carrier_route(network_id))
     return tuple(
-        BundleLeft(plans.get(b.product_ref, ("", b.name))[1], b.data_left_mb or 0, b.unlimited, b.expires_at,
-                   None if b.unlimited else b.data_total_mb)
+        BundleLeft(_carrier_bundle_name(plans.get(b.product_ref), b.name), b.data_left_mb or 0, b.unlimited,
+                   b.expires_at, None if b.unlimited else b.data_total_mb)
         for b in held
     )  # fmt: skip
 
 
+def _bundle_title(plan_id: str) -> str:
+    return _plain(plan_text.plan_title(plan_id, _language()))
+
+
+def _carrier_bundle_name(sold_as: tuple[str, str] | None, carrier_name: str) -> str:
+    return _bundle_title(sold_as[0]) if sold_as else carrier_name
+
+
+def _language() -> str:
+    """The language the channel answers in (it calls us inside `translation.override`)."""
+    return translation.get_language() or DEFAULT_LANGUAGE
+
+
+def _title(plan: Plan) -> str:
+    return _plain(plan_text.title_of(plan, _language()))
+
+
+def _plain(title: str) -> str:
+    """A title for a phone's screen: plain spaces (no-break spaces are not in the GSM alphabet)."""
+    return title.replace("\u00a0", " ").replace("\u202f", " ")
+
+
 def _network_name(network_id: str) -> str:
-    return catalogue.network_by_id(network_id).name
+    return plan_text.network_brand(network_id)
 
 
 def _network_of(line_ref: str) -> str | None:
@@ -133,7 +155,7 @@ def _network_of(line_ref: str) -> str | None:
 
 
 def _by_price(plans: list[Plan]) -> list[tuple[str, str, Money]]:
-    return [(p.code, p.name, p.price) for p in sorted(plans, key=lambda p: p.price.amount_minor)]
+    return [(p.code, _title(p), p.price) for p in sorted(plans, key=lambda p: p.price.amount_minor)]
 
 
 def _plan_by_code(network_id: str | None, code: str) -> Plan:
@@ -177,10 +199,10 @@ def buy_from_credit(line_ref: str, plan_code: str) -> PurchaseResult:
     plan = _plan_by_code(found.network, plan_code)
     network = catalogue.network_by_id(found.network)
     if not buyable_from_credit(plan, network):
-        return PurchaseResult(False, plan.name, plan.price, code=NOT_FROM_CREDIT)
+        return PurchaseResult(False, _title(plan), plan.price, code=NOT_FROM_CREDIT)
     product_ref = carrier_products.for_plan(plan, network)
     if product_ref is None:  # the carrier would not know what to activate: never debit for nothing
-        return PurchaseResult(False, plan.name, plan.price, code="plan_not_deliverable")
+        return PurchaseResult(False, _title(plan), plan.price, code="plan_not_deliverable")
     reference = new_id("buy")
     gateway = peers.current().carrier(found.network)
     answer = gateway.buy_from_balance(found.network, found.msisdn, product_ref, plan.price, reference)
@@ -193,9 +215,9 @@ def buy_from_credit(line_ref: str, plan_code: str) -> PurchaseResult:
 def _purchase_result(answer: CarrierResult, plan: Plan, facts: dict[str, str]) -> PurchaseResult:
     if answer.outcome is CarrierOutcome.CONFIRMED:
         log.info("plan bought from credit", extra=facts)
-        return PurchaseResult(True, plan.name, plan.price, balance_after=answer.balance_after)
+        return PurchaseResult(True, _title(plan), plan.price, balance_after=answer.balance_after)
     if answer.outcome is CarrierOutcome.REJECTED:
         log.info("purchase from credit refused: %s", answer.code, extra=facts)
-        return PurchaseResult(False, plan.name, plan.price, code=answer.code or "rejected")
+        return PurchaseResult(False, _title(plan), plan.price, code=answer.code or "rejected")
     log.warning("purchase from credit inconclusive: %s", answer.code, extra=facts)
     raise PortUnavailable(answer.code or "carrier unavailable")

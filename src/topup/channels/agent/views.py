@@ -27,6 +27,7 @@ from topup.services import (
     agent_sales,
     catalogue,
     orders,
+    plan_text,
     receipts,
 )
 from topup.services.agent_audit import record
@@ -71,7 +72,8 @@ def _plans(ref: str) -> dict[str, list[tuple[str, str]]]:
     for plan in sorted(catalogue.plans(), key=lambda p: p.network_id != guess):
         network = catalogue.network_by_id(plan.network_id)
         target = esims if network.kind is NetworkKind.HOSTED else topups
-        target.append((plan.id, f"{network.name} · {plan.name} · {money(plan.price)}"))
+        title = plan_text.title_of(plan, translation.get_language() or "en")
+        target.append((plan.id, f"{plan_text.network_brand(network.id)} · {title} · {money(plan.price)}"))
     return {"line_plans": topups if ref.startswith("+") else esims, "esim_plans": esims}
 
 
@@ -167,7 +169,7 @@ def order(request: HttpRequest, role: Role, order_id: str) -> HttpResponse:
         "order": found, "status_words": ORDER_STATUS_WORDS.get(found.status, found.status),
         "total": money(Money(found.total_minor, found.currency)), "qr": qr,
         "activation_code": found.line.activation_code if qr and found.line else "",
-        "plan_name": catalogue.plan_name(found.plan_id), "sale": sale,
+        "plan_name": plan_text.plan_title(found.plan_id, translation.get_language() or "en"), "sale": sale,
         "identity": identity,
         "document": DOCUMENT_LABELS.get(DocumentType(identity.document_type), "") if identity else "",
         "errors": {}, "receipt": receipt,

@@ -34,7 +34,8 @@ class PlanOut(Schema):
     id: str
     network: str
     kind: Literal["credit", "bundle"]
-    name: str
+    name: str  # the catalogue's name, as staff entered it
+    title: str = Field(description="The plan's title in the request's language (Accept-Language)")
     code: str
     price: MoneyOut
     data_mb: int | None

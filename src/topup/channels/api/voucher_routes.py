@@ -35,7 +35,7 @@ def redeem_voucher(request: HttpRequest, body: RedeemIn) -> Status[dict[str, obj
     if stored is not None:
         return _with_token(stored)
     if not (body.msisdn.strip() or body.iccid.strip()):  # nobody to top up: refused before any PIN is tried
-        raise InvalidInput("msisdn or iccid is required", code="invalid_msisdn", field="msisdn")
+        raise InvalidInput("msisdn or iccid is required", code="msisdn_required", field="msisdn")
     callers = [f"ip:{client_ip(request) or 'unknown'}", f"line:{body.msisdn or body.iccid}"]
     try:
         order = vouchers.redeem(

@@ -12,14 +12,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from topup.channels import owners
-from topup.channels.web.common import GENERAL, babel_locale, errors_of, money, number, page, percent
+from topup.channels.web.common import GENERAL, babel_locale, errors_of, money, page, percent
 from topup.domain.catalogue import Plan, PlanKind, plan_period
 from topup.domain.errors import DomainError
 from topup.domain.fx import FX_METHODS
-from topup.services import catalogue, fx_text, orders, promotion_text
+from topup.services import catalogue, fx_text, orders, plan_text, promotion_text
 from topup.services.idempotency import make_key, scoped
 
 KINDS: Final[Mapping[str, Promise]] = {"credit": _("Credit"), "data": _("Data")}
@@ -55,17 +54,11 @@ def filter_plans(plans: Sequence[Plan], kind: str, period: str) -> list[Plan]:
 
 
 def plan_card(plan: Plan) -> dict[str, object]:
-    """A plan in the reader's words, from its data rather than its (English) catalogue name."""
-    if plan.kind == PlanKind.CREDIT:
-        title, detail = str(_("Call credit")), str(_("Credit for calls, texts and data"))
-    else:
-        if plan.unlimited:
-            title = str(_("Unlimited data"))
-        else:
-            title = str(_("%(amount)s GB data") % {"amount": number((plan.data_mb or 0) / 1024)})
-        days = plan.validity_days or 0
-        detail = ngettext("Valid %(days)s day", "Valid %(days)s days", days) % {"days": days}
-    return {"id": plan.id, "title": title, "detail": detail, "price": money(plan.price)}
+    """A plan in the reader's words: its title composed from its facts (`services.plan_text`, the same on
+    every channel), never its (English) catalogue name; credit plans differ by their amount."""
+    title = plan_text.title_of(plan, translation.get_language() or "en")
+    detail = _("Credit for calls, texts and data") if plan.kind == PlanKind.CREDIT else KINDS["data"]
+    return {"id": plan.id, "title": title, "detail": str(detail), "price": money(plan.price)}
 
 
 def filters_context(request: HttpRequest) -> dict[str, object]:
@@ -115,7 +108,7 @@ def review_context(request: orders.QuoteRequest, errors: Mapping[str, str]) -> d
     }
     plan, network = catalogue.plan_and_network(quote.plan_id)
     context["plan"] = plan_card(plan)
-    context["network_name"] = network.name
+    context["network_name"] = plan_text.network_brand(network.id)
     context["msisdn"] = quote.msisdn
     return context
 

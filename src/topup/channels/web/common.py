@@ -17,20 +17,14 @@ from django.utils import translation
 from topup.channels.messages import message_for
 from topup.domain.errors import DomainError
 from topup.domain.money import Money
+from topup.services import locale_text
 
-# Django's language codes and the Babel locales that format numbers and dates the Belgian way.
-BABEL_LOCALES: Final[Mapping[str, str]] = {
-    "en": "en_BE",
-    "nl": "nl_BE",
-    "fr": "fr_BE",
-    "de": "de_BE",
-    "zh-hans": "zh_Hans_CN",
-}
+BABEL_LOCALES: Final[Mapping[str, str]] = locale_text.BABEL_LOCALES  # one table for every channel
 GENERAL: Final = "general"  # where an error that concerns no single field is shown
 
 
 def babel_locale() -> str:
-    return BABEL_LOCALES.get(translation.get_language() or "en", "en_BE")
+    return locale_text.babel_locale()
 
 
 def money(amount: Money) -> str:

@@ -27,7 +27,7 @@ from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus, is_terminal
 from topup.domain.promotions import AppliedPromotion
-from topup.services import catalogue, fx_text, orders, payment_return, promotion_text
+from topup.services import catalogue, fx_text, orders, payment_return, plan_text, promotion_text
 from topup.services.order_access import Caller, owned_order
 
 ORDER_STATUS_WORDS: Final[Mapping[str, Promise]] = {
@@ -139,6 +139,9 @@ def _order_context(order: Mapping[str, object], errors: Mapping[str, str] | None
     expecting = not settled and (status != OrderStatus.AWAITING_PAYMENT or bool(pay["waiting"]))
     return {
         "order": order,
+        # The plan's title and the network's brand in the page's language, never their ids.
+        "plan_title": plan_text.plan_title(str(order["plan_id"]), translation.get_language() or "en"),
+        "network_name": plan_text.network_brand(str(order["network"])),
         "amount": _display_money(order["total"]),
         "amount_fx": _in_yuan(order),
         "promotions": _promotions(order),

@@ -18,11 +18,11 @@ from django.utils.translation import gettext_lazy, override, pgettext, pgettext_
 from topup.clock import BRUSSELS
 from topup.domain.money import Money
 from topup.domain.receipts import ChangeAs, Payment, PinCode, ReceiptData, ReceiptKind, Tender
-from topup.services import fx_text, promotion_text
+from topup.services import fx_text, locale_text, promotion_text
 from topup.services.receipts.layout import Block, Kind
 from topup.settings import CONFIG
 
-BABEL_LOCALES: Final = {"en": "en_BE", "nl": "nl_BE", "fr": "fr_BE", "de": "de_BE", "zh-hans": "zh_Hans_CN"}
+BABEL_LOCALES: Final = locale_text.BABEL_LOCALES
 # The SMS keyword in the customer's language: the SMS channel answers in the language of the keyword.
 SMS_KEYWORDS: Final = {"en": "TOPUP", "nl": "OPLADEN", "fr": "RECHARGE", "de": "AUFLADEN", "zh-hans": "充值"}
 USSD_REDEEM: Final = "*121*{pin}#"  # channels.ussd.DIRECT_REDEEM: the voucher redeemed in one step
@@ -118,8 +118,8 @@ def _sale(data: ReceiptData, words: _Words) -> list[Block]:
         parts.append(Block(Kind.PAIR, pgettext("receipt", "Order"), data.order_id))
     parts += [
         Block(Kind.RULE),
-        Block(Kind.PAIR, pgettext("receipt", "Network"), data.network_name),
-        Block(Kind.PAIR, pgettext("receipt", "Plan"), data.plan_name),
+        Block(Kind.PAIR, pgettext("receipt", "Network"), data.network_name.translate(_SPACES)),
+        Block(Kind.PAIR, pgettext("receipt", "Plan"), data.plan_name.translate(_SPACES)),
     ]
     if data.msisdn_masked:
         parts.append(Block(Kind.PAIR, pgettext("receipt", "Number topped up"), data.msisdn_masked))
