@@ -23,6 +23,7 @@ class ReceiptKind(StrEnum):
 class Tender(StrEnum):
     CASH = "cash"
     CARD = "card"  # card-present at the shop's terminal
+    ONLINE = "online"  # paid on the website or in an app (card, Bancontact, Alipay, WeChat Pay, ...)
 
 
 class ChangeAs(StrEnum):
@@ -57,6 +58,7 @@ class Payment:
     change: Money | None = None
     change_as: ChangeAs | None = None
     change_pin: PinCode | None = None  # when the change was given as a voucher
+    method_name: str = ""  # an online payment's method, as the customer reads it ("Bancontact", "支付宝")
 
 
 @dataclass(frozen=True, slots=True)

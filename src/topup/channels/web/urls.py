@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from topup.channels.web import esim_views, my_views, payment_views, topup_views, voucher_views
+from topup.channels.web import (
+    esim_views,
+    info_views,
+    my_views,
+    order_views,
+    payment_views,
+    topup_views,
+    voucher_views,
+)
 
 urlpatterns = [
     path("topup", topup_views.number, name="web-topup"),
@@ -15,6 +23,13 @@ urlpatterns = [
     path("esim", esim_views.plans, name="web-esim"),
     path("esim/review", esim_views.review, name="web-esim-review"),
     path("orders/<str:order_id>/pay", payment_views.pay_again, name="web-order-pay"),
+    path("orders/<str:order_id>/status", order_views.status, name="web-order-status"),
+    path("orders/<str:order_id>/receipt.pdf", order_views.receipt, name="web-order-receipt"),
+    path("orders/<str:order_id>/again", order_views.again, name="web-order-again"),
+    path("terms", info_views.terms, name="web-terms"),
+    path("privacy", info_views.privacy, name="web-privacy"),
+    path("contact", info_views.contact, name="web-contact"),
+    path("help", info_views.help_page, name="web-help"),
     path("my", my_views.sign_in, name="web-my"),
     path("my/code", my_views.code, name="web-my-code"),
     path("my/language", my_views.language, name="web-my-language"),

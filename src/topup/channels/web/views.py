@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from topup.channels import owners
 from topup.channels.messages import message_for
-from topup.channels.web import common
+from topup.channels.web import common, outcome
 from topup.channels.web.common import remember_language as _remember_language
 from topup.channels.web.common import requested_language as _requested_language
 from topup.channels.web.payment_views import payment_context
@@ -96,7 +96,8 @@ def render_order(
             order = orders.get_order(order_id, caller)
     except NotFound as exc:
         raise Http404(order_id) from exc
-    response = render(request, "topup/order.html", _order_context(order, errors), status=status)
+    context = {**_order_context(order, errors), **outcome.order_extras(request, order)}
+    response = render(request, "topup/order.html", context, status=status)
     return _remember_language(response, language)
 
 

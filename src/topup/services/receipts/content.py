@@ -133,7 +133,10 @@ def _amounts(data: ReceiptData, words: _Words) -> list[Block]:
 
 def _payment(data: ReceiptData, words: _Words) -> list[Block]:
     payment = data.payment
-    tender = pgettext("receipt", "Cash") if payment.tender is Tender.CASH else pgettext("receipt", "Card")
+    if payment.tender is Tender.ONLINE:
+        tender = payment.method_name or pgettext("receipt", "Online")
+    else:
+        tender = pgettext("receipt", "Cash") if payment.tender is Tender.CASH else pgettext("receipt", "Card")
     label = (
         pgettext("receipt", "Paid by")
         if data.kind is ReceiptKind.SALE
