@@ -241,3 +241,31 @@ def test_my_line_tops_up_its_own_number_prefilled(seeded: None) -> None:
     assert 'href="/topup?for=my-line"' in line_page
     assert f'value="{NUMBER}"' in number_page
     assert 'value=""' in Client().get("/topup", {"for": "my-line"}).text  # nobody signed in: empty
+
+
+def test_an_expired_order_says_nothing_was_charged_and_has_no_receipt(seeded: None) -> None:
+    order = _order("ord_site_expired", [*WAITING, "expired"])
+
+    html = _holder(order).get(f"/orders/{order.id}", {"lang": "de"}).text
+
+    assert 'data-outcome="failure"' in html
+    assert "Diese Bestellung ist abgelaufen" in html
+    assert "Es wurde nichts abgebucht" in html
+    assert "receipt.pdf" not in html
+    assert ">Erneut aufladen</a>" in html
+
+
+def test_when_every_waiter_is_busy_the_status_answers_at_once_with_when_to_ask_again(seeded: None) -> None:
+    order = _order("ord_site_busy", WAITING)
+    shown = order_watch.state_of(order.id)[1]
+    taken = [order_watch._WAITERS.acquire(blocking=False) for _ in range(order_watch.MAX_WAITERS)]
+    try:
+        answer = _holder(order).get(f"/orders/{order.id}/status", {"after": shown})
+    finally:
+        for _ in taken:
+            order_watch._WAITERS.release()
+
+    assert all(taken)
+    assert answer.json() == {
+        "status": "awaiting_payment", "state": shown, "changed": False, "retry_ms": order_watch.BUSY_RETRY_MS,
+    }  # fmt: skip

@@ -8,6 +8,7 @@ renderers print it as a return receipt with the amount handed back).
 from __future__ import annotations
 
 from typing import Final
+from urllib.parse import urlparse
 
 from django.utils import translation
 from django.utils.functional import Promise
@@ -24,9 +25,9 @@ from topup.services import receipts
 from topup.services.agent_receipts import line_on_receipt, operator_seller
 from topup.services.order_access import Caller, owned_order
 from topup.services.plan_text import network_brand, plan_title
+from topup.settings import CONFIG
 
 WITH_RECEIPT: Final = frozenset({"paid", "delivering", "delivered", "delivery_failed", "refunded"})
-WEB_COUNTER: Final = "web"  # the "terminal" of an online sale on the receipt
 # The same words as the checkout's payment choices (channels/web/checkout.PAYMENT_METHODS).
 METHOD_NAMES: Final[dict[str, Promise]] = {
     "card": _("Card (Visa, Mastercard)"),
@@ -54,7 +55,7 @@ def order_receipt(order: Order, language: str) -> ReceiptData:
         plan_name = plan_title(order.plan_id, language)
     return ReceiptData(
         kind=ReceiptKind.REFUND if refunded else ReceiptKind.SALE, language=language,
-        seller=operator_seller(WEB_COUNTER), sale_id=order.id,
+        seller=operator_seller(_website()), sale_id=order.id,
         terminal_ref=paid.id if paid else order.id[-8:],
         at=order.updated_at if refunded else order.created_at,
         network_name=network_brand(order.network_id), plan_name=plan_name,
@@ -67,6 +68,11 @@ def order_receipt(order: Order, language: str) -> ReceiptData:
 def receipt_pdf(order_id: str, caller: Caller, language: str) -> bytes:
     """The PDF receipt for a caller who may see the order (services/order_access), else `order_not_found`."""
     return receipts.render_pdf(order_receipt(owned_order(order_id, caller), language))
+
+
+def _website() -> str:
+    """Where an online sale was made, in the receipt's "terminal" line: our website's host name."""
+    return urlparse(CONFIG.public_url).hostname or CONFIG.public_url
 
 
 def _paying_attempt(order: Order) -> Payment | None:

@@ -27,6 +27,7 @@ from topup.domain.money import Money
 from topup.domain.orders import OrderStatus, is_terminal
 from topup.services import catalogue, fx_text, orders, payment_return
 from topup.services.order_access import Caller, owned_order
+from topup.services.plan_text import network_brand
 
 ORDER_STATUS_WORDS: Final[Mapping[str, Promise]] = {
     "created": _("Order received"),
@@ -65,7 +66,8 @@ _RETURN_KEYS: Final = ("payment_intent", "redirect_status", "session_id")
 
 def home(request: HttpRequest) -> HttpResponse:
     language = _requested_language(request)
-    response = render(request, "topup/home.html", {"networks": catalogue.networks()})
+    brands = [network_brand(network.id) for network in catalogue.networks()]
+    response = render(request, "topup/home.html", {"networks": brands})
     return _remember_language(response, language)
 
 
