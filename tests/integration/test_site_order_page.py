@@ -14,8 +14,8 @@ from tests.integration.test_web_pages import compiled_catalogues  # noqa: F401 -
 from tests.support.orders import signed_in_token
 from topup.db.models import Line, NetworkRecord, Order, OrderEvent, PlanRecord
 from topup.domain.quotes import make_quote
-from topup.services import order_receipts, order_watch, receipts
-from topup.services.order_access import order_token
+from topup.services import order_receipts, order_watch, orders, receipts
+from topup.services.order_access import Caller, order_token
 from topup.services.plan_text import network_brand, plan_title
 
 pytestmark = pytest.mark.django_db
@@ -269,3 +269,16 @@ def test_when_every_waiter_is_busy_the_status_answers_at_once_with_when_to_ask_a
     assert answer.json() == {
         "status": "awaiting_payment", "state": shown, "changed": False, "retry_ms": order_watch.BUSY_RETRY_MS,
     }  # fmt: skip
+
+
+def test_a_change_between_drawing_the_page_and_waiting_is_not_missed(seeded: None) -> None:
+    """The page waits from the state it drew (its document), not from a later read of the database."""
+    order = _order("ord_site_race", [*DELIVERED[:-1]])  # delivering
+    drawn = orders.get_order(order.id, Caller(tokens=(order_token(order.id),)))
+    Order.objects.filter(id=order.id).update(status="delivered")  # the worker finishes meanwhile
+
+    page_state = order_watch.state_of_document(drawn)
+    answer = _holder(order).get(f"/orders/{order.id}/status", {"after": page_state})
+
+    assert page_state == "delivering.."
+    assert answer.json() == {"status": "delivered", "state": "delivered..", "changed": True}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -36,19 +36,33 @@ class Watched:
     retry_ms: int = 0  # all waiters busy: ask again after this long
 
 
+def page_state(status: str, payment_status: str, profile_state: str) -> str:
+    """What the order page is drawn from, in one string: the order's, its payment's and its eSIM's state."""
+    return f"{status}.{payment_status}.{profile_state}"
+
+
+def state_of_document(order: Mapping[str, object]) -> str:
+    """The state of an order document (services/order_view) as the page drew it: the page waits from there,
+    so a change between reading the document and waiting is never missed."""
+    attempts = order.get("attempts")
+    latest = attempts[-1] if isinstance(attempts, list) and attempts else None
+    esim = order.get("esim")
+    return page_state(
+        str(order["status"]),
+        str(latest.get("status") or "") if isinstance(latest, dict) else "",
+        str(esim.get("state") or "") if isinstance(esim, dict) else "",
+    )
+
+
 def state_of(order_id: str) -> tuple[str, str]:
     """(status, state) of the order as the database holds it now."""
     row = Order.objects.filter(id=order_id).values_list("status", "line__profile_state").first()
     if row is None:
         raise NotFound(f"no order {order_id!r}", code="order_not_found", field="order_id")
     status, profile = row
-    payment = (
-        Payment.objects.filter(order_id=order_id)
-        .order_by("-attempt")
-        .values_list("status", flat=True)
-        .first()
-    )
-    return status, f"{status}.{payment or ''}.{profile or ''}"
+    latest = Payment.objects.filter(order_id=order_id).order_by("-attempt")
+    payment = latest.values_list("status", flat=True).first()
+    return status, page_state(status, payment or "", profile or "")
 
 
 def wait_for_change(

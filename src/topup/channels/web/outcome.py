@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from topup.channels import owners
 from topup.services.order_access import order_token
 from topup.services.order_receipts import has_receipt
-from topup.services.order_watch import state_of
+from topup.services.order_watch import state_of_document
 from topup.services.plan_text import network_brand, plan_title
 
 # (kind, title, what happened and what to do) per final status; a new eSIM has its own success words.
@@ -72,7 +72,7 @@ def order_extras(request: HttpRequest, order: Mapping[str, object]) -> dict[str,
         "again_url": f"/orders/{order_id}/again",
         "again_words": _("Buy again") if new_esim else _("Top up again"),
         "live_url": _live_url(request, order_id),
-        "live_state": state_of(order_id)[1],
+        "live_state": state_of_document(order),
     }
 
 
