@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
+from tests.integration.test_site_info_pages import latin_words
 from tests.integration.test_web_pages import compiled_catalogues  # noqa: F401 - autouse: .mo files
 from tests.support.orders import signed_in_token
 from topup.db.models import Line, NetworkRecord, Order, OrderEvent, PlanRecord
@@ -98,6 +99,9 @@ def test_a_new_esim_delivered_is_ready_and_can_be_bought_again_in_chinese(seeded
     assert 'data-outcome="success"' in html
     assert "您的 eSIM 已就绪" in html
     assert ">再次购买</a>" in html
+    assert "<dt>套餐</dt>" in html  # the labels too: plan, network, order number
+    assert "<dt>运营商</dt>" in html
+    assert "<dt>订单号</dt>" in html
     assert f'<dd id="plan-title">{plan_title("esim-7d-5gb", "zh-hans")}</dd>' in html
 
 
@@ -282,3 +286,13 @@ def test_a_change_between_drawing_the_page_and_waiting_is_not_missed(seeded: Non
 
     assert page_state == "delivering.."
     assert answer.json() == {"status": "delivered", "state": "delivered..", "changed": True}
+
+
+@pytest.mark.parametrize("statuses", [DELIVERED, REFUNDED, WAITING], ids=["delivered", "refunded", "waiting"])
+def test_the_chinese_order_page_has_no_english_words(seeded: None, statuses: list[str]) -> None:
+    order = _order(f"ord_site_zh_{statuses[-1]}", statuses)
+    html = _holder(order).get(f"/orders/{order.id}", {"lang": "zh-hans"}).text
+    # The plan's title is services.plan_text's (translated by helper "lang"); the order number is an id.
+    html = re.sub(r'<dd id="plan-title">.*?</dd>|<code id="order-number"[^>]*>.*?</code>', "", html)
+
+    assert latin_words(html) == set()
