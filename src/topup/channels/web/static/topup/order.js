@@ -25,6 +25,11 @@
     }
     document.querySelector("main").replaceWith(document.adoptNode(main));
     document.title = fresh.title;
+    var verdict = document.querySelector("#outcome[data-outcome] h1");
+    if (verdict) { // the order ended: take screen readers (and eyes) to what happened
+      verdict.setAttribute("tabindex", "-1");
+      verdict.focus();
+    }
     return true;
   }
 
