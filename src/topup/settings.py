@@ -121,6 +121,7 @@ class Config:
     smsc_password: str
     sms_short_code: str
     support_phone: str  # customer service, printed on receipts; empty: the website is printed instead
+    support_email: str  # customer service's address on the contact and help pages; empty: not shown
     sms_webhook_key: str  # what an SMS aggregator sends with inbound messages over HTTP
     smtp_host: str  # empty: no e-mail is sent (receipts go by SMS only)
     smtp_port: int
@@ -278,6 +279,7 @@ def load_config() -> Config:
         smsc_password=_env("SMSC_PASSWORD", DEMO_SMSC_PASSWORD),
         sms_short_code=_env("SMS_SHORT_CODE", "1919"),
         support_phone=_env("SUPPORT_PHONE", ""),
+        support_email=_env("SUPPORT_EMAIL", "help@topup.example"),
         sms_webhook_key=_env("SMS_WEBHOOK_KEY", "" if production else DEMO_SMS_WEBHOOK_KEY),
         smtp_host=_env("SMTP_HOST", ""),
         smtp_port=_env_int("SMTP_PORT", 25),

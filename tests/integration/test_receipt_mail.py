@@ -39,8 +39,9 @@ from topup.domain.orders import OrderStatus
 from topup.domain.promotions import AppliedPromotion
 from topup.domain.quotes import commission_of, make_quote
 from topup.services import notifications
+from topup.services.order_receipts import METHOD_NAMES
 from topup.services.plan_text import plan_title
-from topup.services.receipts.content import BABEL_LOCALES, ONLINE_METHODS
+from topup.services.receipts.content import BABEL_LOCALES
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -141,7 +142,7 @@ def test_the_receipt_mail_in_each_language(
         quote_total = Money(order.total_minor, "EUR")
         split = split_vat(quote_total)
         with translation.override(language):
-            method = str(ONLINE_METHODS["alipay"])
+            method = str(METHOD_NAMES["alipay"])
         saved = "\u2212 " + _money(Money(200, "EUR"), language)
         wanted = [
             order.id, plan_title(order.plan_id, language), _money(split.net, language),

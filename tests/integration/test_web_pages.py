@@ -168,7 +168,8 @@ def test_lang_parameter_switches_to_chinese_and_is_remembered(seeded: None) -> N
     assert "它只能安装一次" in page.text  # "it can be installed only once"
     assert ">完成<" in page.text  # "Done"
     assert "Install your eSIM" not in page.text
-    assert ">English</a>" in page.text  # each language is named in itself, whatever the page's language
+    # each language is named in itself (a short label, the full name for screen readers), whatever the page's
+    assert 'aria-label="English">EN</a>' in page.text
     assert page.cookies[settings.LANGUAGE_COOKIE_NAME].value == "zh-hans"
 
     again = client.get(f"/orders/{order.id}")  # no ?lang: the cookie keeps Chinese

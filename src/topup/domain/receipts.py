@@ -26,7 +26,7 @@ class ReceiptKind(StrEnum):
 class Tender(StrEnum):
     CASH = "cash"
     CARD = "card"  # card-present at the shop's terminal
-    ONLINE = "online"  # paid online (web, API): `Payment.method` says how
+    ONLINE = "online"  # paid on the website or in an app (card, Bancontact, Alipay, WeChat Pay, ...)
 
 
 class ChangeAs(StrEnum):
@@ -61,7 +61,7 @@ class Payment:
     change: Money | None = None
     change_as: ChangeAs | None = None
     change_pin: PinCode | None = None  # when the change was given as a voucher
-    method: str = ""  # an online payment's method: card, bancontact, alipay, wechat_pay
+    method_name: str = ""  # an online payment's method, as the customer reads it ("Bancontact", "支付宝")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,13 @@ from topup.services import plan_text
 from topup.settings import CONFIG
 
 
-def seller_for(counter: str) -> Seller:
+def operator_seller(counter: str) -> Seller:
     name, *rest = CONFIG.shop_seller or ("Topup",)
     address, vat = (tuple(rest[:-1]), rest[-1]) if rest else ((), "")
     return Seller(name=name, address_lines=address, vat_number=vat, terminal_id=counter)
 
 
-def line_label(msisdn: str, iccid: str) -> str:
+def line_on_receipt(msisdn: str, iccid: str) -> str:
     """The line as the receipt names it: `+32 470 ** ** 56` (a printer's code page may have no bullet),
     or a new eSIM by the end of its ICCID."""
     if msisdn:
@@ -45,9 +45,9 @@ def counter_receipt(order_id: str) -> ReceiptData:
     total = Money(order.total_minor, order.currency)
     return ReceiptData(
         kind=ReceiptKind.REFUND if refunded else ReceiptKind.SALE, language=order.language,
-        seller=seller_for(sale.counter), sale_id=order.id, terminal_ref=order.id[-8:],
+        seller=operator_seller(sale.counter), sale_id=order.id, terminal_ref=order.id[-8:],
         at=order.updated_at if refunded else order.created_at,
         network_name=plan_text.network_brand(order.network_id), plan_name=plan_name, total=total,
         net=quote.net, vat=quote.vat, vat_rate_bp=quote.vat_rate_bp, payment=Payment(Tender.CASH),
-        msisdn_masked=line_label(order.msisdn, order.iccid), order_id=order.id, reason=reason,
+        msisdn_masked=line_on_receipt(order.msisdn, order.iccid), order_id=order.id, reason=reason,
     )  # fmt: skip

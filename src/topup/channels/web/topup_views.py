@@ -8,6 +8,7 @@ from dataclasses import replace
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_http_methods
 
+from topup.channels import owners
 from topup.channels.web import checkout
 from topup.channels.web.common import errors_of, page
 from topup.domain.catalogue import NetworkKind
@@ -41,7 +42,10 @@ def number(request: HttpRequest) -> HttpResponse:
             "network": found.network or "",
         }
         return HttpResponseRedirect("/topup/network")
-    return page(request, "topup/topup_number.html", {"typed": _state(request).get("msisdn", "")})
+    typed = _state(request).get("msisdn", "")
+    if request.GET.get("for") == "my-line":  # "Top up this number" on My line: the signed-in line's number
+        typed = owners.caller(request, with_session=True).line or typed
+    return page(request, "topup/topup_number.html", {"typed": typed})
 
 
 @require_http_methods(["GET", "POST"])

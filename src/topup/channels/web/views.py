@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from topup.channels import owners
 from topup.channels.messages import message_for
-from topup.channels.web import common
+from topup.channels.web import common, outcome
 from topup.channels.web.common import remember_language as _remember_language
 from topup.channels.web.common import requested_language as _requested_language
 from topup.channels.web.payment_views import payment_context
@@ -29,6 +29,7 @@ from topup.domain.orders import OrderStatus, is_terminal
 from topup.domain.promotions import AppliedPromotion
 from topup.services import catalogue, fx_text, orders, payment_return, plan_text, promotion_text
 from topup.services.order_access import Caller, owned_order
+from topup.services.plan_text import network_brand
 
 ORDER_STATUS_WORDS: Final[Mapping[str, Promise]] = {
     "created": _("Order received"),
@@ -67,7 +68,8 @@ _RETURN_KEYS: Final = ("payment_intent", "redirect_status", "session_id")
 
 def home(request: HttpRequest) -> HttpResponse:
     language = _requested_language(request)
-    response = render(request, "topup/home.html", {"networks": catalogue.networks()})
+    brands = [network_brand(network.id) for network in catalogue.networks()]
+    response = render(request, "topup/home.html", {"networks": brands})
     return _remember_language(response, language)
 
 
@@ -98,7 +100,8 @@ def render_order(
             order = orders.get_order(order_id, caller)
     except NotFound as exc:
         raise Http404(order_id) from exc
-    response = render(request, "topup/order.html", _order_context(order, errors), status=status)
+    context = {**_order_context(order, errors), **outcome.order_extras(request, order)}
+    response = render(request, "topup/order.html", context, status=status)
     return _remember_language(response, language)
 
 

@@ -13,11 +13,11 @@ from typing import Final
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_percent
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, override, pgettext, pgettext_lazy
+from django.utils.translation import override, pgettext
 
 from topup.clock import BRUSSELS
 from topup.domain.money import Money
-from topup.domain.receipts import ChangeAs, Payment, PinCode, ReceiptData, ReceiptKind, Tender
+from topup.domain.receipts import ChangeAs, PinCode, ReceiptData, ReceiptKind, Tender
 from topup.services import fx_text, locale_text, promotion_text
 from topup.services.receipts.layout import Block, Kind
 from topup.settings import CONFIG
@@ -29,12 +29,6 @@ USSD_REDEEM: Final = "*121*{pin}#"  # channels.ussd.DIRECT_REDEEM: the voucher r
 REDEEM_PATH: Final = "/voucher"  # channels.web: the page where a voucher PIN is redeemed
 MY_LINE_PATH: Final = "/my"  # channels.web: the customer's line, balance and top-ups (sign-in by SMS code)
 INDENT: Final = "   "
-ONLINE_METHODS: Final = {
-    "card": pgettext_lazy("receipt", "Card"),
-    "bancontact": gettext_lazy("Bancontact"),
-    "alipay": gettext_lazy("Alipay"),
-    "wechat_pay": gettext_lazy("WeChat Pay"),
-}
 _SPACES: Final = str.maketrans({"\u00a0": " ", "\u202f": " "})  # Babel's no-break spaces: printers lack them
 
 
@@ -161,7 +155,10 @@ def _amounts(data: ReceiptData, words: _Words) -> list[Block]:
 
 def _payment(data: ReceiptData, words: _Words) -> list[Block]:
     payment = data.payment
-    tender = _tender_name(payment)
+    if payment.tender is Tender.ONLINE:
+        tender = payment.method_name or pgettext("receipt", "Online")
+    else:
+        tender = pgettext("receipt", "Cash") if payment.tender is Tender.CASH else pgettext("receipt", "Card")
     label = (
         pgettext("receipt", "Paid by")
         if data.kind is ReceiptKind.SALE
@@ -176,14 +173,6 @@ def _payment(data: ReceiptData, words: _Words) -> list[Block]:
         parts.append(Block(Kind.PAIR, pgettext("receipt", "Change"), words.money(payment.change)))
         parts += _change(data, words)
     return parts
-
-
-def _tender_name(payment: Payment) -> str:
-    if payment.tender is Tender.CASH:
-        return pgettext("receipt", "Cash")
-    if payment.tender is Tender.ONLINE and payment.method in ONLINE_METHODS:
-        return str(ONLINE_METHODS[payment.method])
-    return pgettext("receipt", "Card")
 
 
 def _change(data: ReceiptData, words: _Words) -> list[Block]:

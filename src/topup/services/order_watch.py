@@ -1,0 +1,92 @@
+"""Waiting for an order to change, for the order page's long poll: the answer comes as soon as the order's
+state differs from the one the page shows, or after a bounded wait with the state unchanged.
+
+The state is what the page draws from: the order's status, its latest payment attempt's status (a
+declined or confirming payment) and a new eSIM's profile state (downloaded, installed). The database is
+read every `POLL_S`; a waiter holds one of the web server's threads (gunicorn gthread), so at most
+`MAX_WAITERS` wait at once per process and the others are answered at once and told when to ask again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from topup.db.models import Order, Payment
+from topup.domain.errors import NotFound
+from topup.services.order_access import Caller, owned_order
+
+WAIT_S: Final = 20.0  # the longest a request waits (below any proxy's idle timeout)
+POLL_S: Final = 0.25
+MAX_WAITERS: Final = 4  # of gunicorn's 8 threads per worker: the rest keep serving pages
+BUSY_RETRY_MS: Final = 1_000
+_WAITERS = threading.BoundedSemaphore(MAX_WAITERS)
+_sleep: Callable[[float], None] = time.sleep  # replaced by tests that step time themselves
+_clock: Callable[[], float] = time.monotonic
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    status: str  # the order's status
+    state: str  # what the page is drawn from: pass it back as `after`
+    changed: bool  # state != after
+    retry_ms: int = 0  # all waiters busy: ask again after this long
+
+
+def page_state(status: str, payment_status: str, profile_state: str) -> str:
+    """What the order page is drawn from, in one string: the order's, its payment's and its eSIM's state."""
+    return f"{status}.{payment_status}.{profile_state}"
+
+
+def state_of_document(order: Mapping[str, object]) -> str:
+    """The state of an order document (services/order_view) as the page drew it: the page waits from there,
+    so a change between reading the document and waiting is never missed."""
+    attempts = order.get("attempts")
+    latest = attempts[-1] if isinstance(attempts, list) and attempts else None
+    esim = order.get("esim")
+    return page_state(
+        str(order["status"]),
+        str(latest.get("status") or "") if isinstance(latest, dict) else "",
+        str(esim.get("state") or "") if isinstance(esim, dict) else "",
+    )
+
+
+def state_of(order_id: str) -> tuple[str, str]:
+    """(status, state) of the order as the database holds it now."""
+    row = Order.objects.filter(id=order_id).values_list("status", "line__profile_state").first()
+    if row is None:
+        raise NotFound(f"no order {order_id!r}", code="order_not_found", field="order_id")
+    status, profile = row
+    latest = Payment.objects.filter(order_id=order_id).order_by("-attempt")
+    payment = latest.values_list("status", flat=True).first()
+    return status, page_state(status, payment or "", profile or "")
+
+
+def wait_for_change(
+    order_id: str,
+    caller: Caller,
+    after: str,
+    *,
+    timeout_s: float = WAIT_S,
+) -> Watched:
+    """The order's state once it differs from `after`, or unchanged after `timeout_s` (at most `WAIT_S`);
+    `order_not_found` for a caller who may not see the order (services/order_access)."""
+    owned_order(order_id, caller)
+    status, state = state_of(order_id)
+    if state != after:
+        return Watched(status, state, changed=True)
+    if not _WAITERS.acquire(blocking=False):
+        return Watched(status, state, changed=False, retry_ms=BUSY_RETRY_MS)
+    try:
+        deadline = _clock() + min(max(timeout_s, 0.0), WAIT_S)
+        while _clock() < deadline:
+            _sleep(POLL_S)
+            status, state = state_of(order_id)
+            if state != after:
+                return Watched(status, state, changed=True)
+        return Watched(status, state, changed=False)
+    finally:
+        _WAITERS.release()
