@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from topup.channels.autotopup_messages import AUTOTOPUP_INTERNAL_CODES, AUTOTOPUP_MESSAGES
 from topup.channels.retail_messages import RETAIL_INTERNAL_CODES, RETAIL_MESSAGES
 from topup.domain.errors import DomainError
 
@@ -254,6 +255,8 @@ INTERNAL_CODES |= {"charge_not_captured"}  # a refund asked of an unpaid Checkou
 INTERNAL_CODES |= {"payout_reference_required", "stray_payment_captured", "stray_payment_refunded"}
 INTERNAL_CODES |= RETAIL_INTERNAL_CODES  # shops: staff commands, bookkeeping labels
 MESSAGES |= RETAIL_MESSAGES
+MESSAGES |= AUTOTOPUP_MESSAGES
+INTERNAL_CODES |= AUTOTOPUP_INTERNAL_CODES
 
 SMDP_PREFIX = "smdp_"
 
