@@ -14,7 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from topup.clock import BRUSSELS, new_id
-from topup.db.models import AutoTopup, AutoTopupRun, Job, Order
+from topup.db.models import AutoTopup, AutoTopupRun, Job, LinePreference, Order
 from topup.domain.commands import LANGUAGES
 from topup.domain.money import Money
 from topup.services import plan_text
@@ -96,7 +96,16 @@ def render(kind: str, ref: str) -> Outgoing | None:
         link = _("Cancel auto top-up: %(link)s") % {"link": autotopup.cancel_url(found.id)}
         subject = _("Your auto top-up")
     sms_to = origin.msisdn or (origin.line.msisdn or "" if origin.line else "")
-    return Outgoing(language, sms_to, origin.email, str(subject), f"{text} {link}")
+    return Outgoing(language, sms_to, _email(origin, sms_to), str(subject), f"{text} {link}")
+
+
+def _email(origin: Order, sms_to: str) -> str:
+    """The first order's e-mail address, else the one the customer gave for the line."""
+    if origin.email:
+        return origin.email
+    refs = [r for r in (sms_to, origin.line.iccid if origin.line else origin.iccid) if r]
+    preference = LinePreference.objects.filter(line_ref=refs[0]).first() if refs else None
+    return preference.email if preference else ""
 
 
 def _body(kind: str, values: dict[str, str]) -> str:

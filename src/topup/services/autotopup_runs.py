@@ -200,22 +200,25 @@ def _new_order(origin: Order, priced: orders.Priced, *, at: datetime) -> tuple[O
     return order, payment
 
 
-def _charge(found: AutoTopupRun) -> JobResult:
+def charge_request(found: AutoTopupRun) -> OffSessionCharge:
+    """The run's current charge; its payment id is the idempotency key, so asking again replays it."""
     payment = Payment.objects.get(id=found.payment_id)
     atu = found.auto_topup
+    return OffSessionCharge(
+        payment_id=payment.id, order_id=payment.order_id,
+        amount=Money(payment.amount_minor, payment.currency), customer_ref=atu.customer_ref, payment_method_ref=atu.payment_method_ref,
+        description=f"Auto top-up {atu.plan_id} ({payment.order_id})",
+    )  # fmt: skip
+
+
+def _charge(found: AutoTopupRun) -> JobResult:
+    payment = Payment.objects.get(id=found.payment_id)
     if payment.status == PaymentStatus.SUCCEEDED:  # its webhook settled it before we heard back
         return _succeeded(found, payment)
     if payment.status == PaymentStatus.FAILED:
         return _declined(found, payment, payment.failure_code or "card_declined")
     try:
-        result = autotopup.saved_cards().charge_off_session(
-            OffSessionCharge(
-                payment_id=payment.id, order_id=payment.order_id,
-                amount=Money(payment.amount_minor, payment.currency), customer_ref=atu.customer_ref,
-                payment_method_ref=atu.payment_method_ref,
-                description=f"Auto top-up {atu.plan_id} ({payment.order_id})",
-            )
-        )  # fmt: skip
+        result = autotopup.saved_cards().charge_off_session(charge_request(found))
     except PortUnavailable as exc:  # unknown: the same payment id asks again and finds the first charge
         return JobResult(done=False, retry_in_s=30.0, note=f"provider unavailable: {exc}")
     if result.provider_ref:

@@ -23,7 +23,7 @@ CHOICES: Final[Mapping[str, Promise]] = {
     "fortnightly": _("Every two weeks"),
     "monthly": _("Every month"),
     "credit": _("When my credit is below the amount below"),
-    "renew": _("Renew this bundle when 10 % is left or it is about to expire"),
+    "renew": _("Renew this bundle when 10 percent is left or it is about to expire"),
 }
 DEFAULT_CAP_EUR = 50
 MAX_EUR = 1000
