@@ -102,10 +102,10 @@ def render(kind: str, ref: str) -> Outgoing | None:
 def _email(origin: Order, sms_to: str) -> str:
     """The first order's e-mail address, else the one the customer gave for the line."""
     if origin.email:
-        return origin.email
+        return str(origin.email)
     refs = [r for r in (sms_to, origin.line.iccid if origin.line else origin.iccid) if r]
     preference = LinePreference.objects.filter(line_ref=refs[0]).first() if refs else None
-    return preference.email if preference else ""
+    return str(preference.email) if preference else ""
 
 
 def _body(kind: str, values: dict[str, str]) -> str:

@@ -206,7 +206,8 @@ def charge_request(found: AutoTopupRun) -> OffSessionCharge:
     atu = found.auto_topup
     return OffSessionCharge(
         payment_id=payment.id, order_id=payment.order_id,
-        amount=Money(payment.amount_minor, payment.currency), customer_ref=atu.customer_ref, payment_method_ref=atu.payment_method_ref,
+        amount=Money(payment.amount_minor, payment.currency), customer_ref=atu.customer_ref,
+        payment_method_ref=atu.payment_method_ref,
         description=f"Auto top-up {atu.plan_id} ({payment.order_id})",
     )  # fmt: skip
 
