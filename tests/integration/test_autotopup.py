@@ -24,6 +24,7 @@ from tests.integration.conftest import Carriers, run_jobs_until_idle
 from tests.integration.test_notifications import Inbox, RecordingSms
 from tests.support.orders import owner, wait_until_paid
 from tests.support.processes import free_port
+from tests.support.race import at_once
 from tests.support.wired import point
 from topup.adapters.messaging.smtp import SmtpMailer
 from topup.clock import now
@@ -318,3 +319,24 @@ def test_only_a_card_can_set_up_auto_topup_and_bad_choices_change_nothing(
     assert not Order.objects.exists()
     assert not AutoTopup.objects.exists()
     assert peers.current().saved_cards is not None
+
+
+def test_racing_sweeps_and_workers_renew_once(
+    seeded: None, live_server: Any, wired: str, carriers: Carriers, told: tuple[RecordingSms, Inbox]
+) -> None:
+    """Four sweeps at once open one run; four workers running it at once place one order and charge once."""
+    http = httpx.Client(base_url=live_server.url, timeout=15)
+    _order_doc, found = _active(http, "+32470990010")
+    captured = _captured(wired)
+    found.refresh_from_db()
+    assert found.next_run_at is not None
+    key = "2026-race"
+    opened = at_once(lambda _i: "opened" if autotopup_runs.open_run(found, key, now()) else "taken", range(4))
+    assert sorted(opened) == ["opened", "taken", "taken", "taken"]
+    run = AutoTopupRun.objects.get(auto_topup=found)
+    outcomes = at_once(lambda i: autotopup_runs.run(f"{run.id}#{i}", 1).note, range(4))
+    _work()
+    run.refresh_from_db()
+    assert run.state == "charged", outcomes
+    assert Order.objects.filter(channel="auto").count() == 1
+    assert _captured(wired) == captured + 1000
