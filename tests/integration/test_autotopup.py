@@ -340,3 +340,24 @@ def test_racing_sweeps_and_workers_renew_once(
     assert run.state == "charged", outcomes
     assert Order.objects.filter(channel="auto").count() == 1
     assert _captured(wired) == captured + 1000
+
+
+def test_a_reminder_goes_a_day_before_each_periodic_charge_once(
+    seeded: None, live_server: Any, wired: str, carriers: Carriers, told: tuple[RecordingSms, Inbox]
+) -> None:
+    http = httpx.Client(base_url=live_server.url, timeout=15)
+    msisdn = "+32470990011"
+    _order_doc, found = _active(http, msisdn)
+    sms, _inbox = told
+    AutoTopup.objects.filter(id=found.id).update(next_run_at=now() + timedelta(hours=30))
+    autotopup_sweep.sweep()
+    _work()
+    assert not [t for to, t in sms.sent if to == msisdn and "Herinnering" in t]  # not yet: more than a day
+    AutoTopup.objects.filter(id=found.id).update(next_run_at=now() + timedelta(hours=12))
+    for _ in range(2):
+        autotopup_sweep.sweep()
+        _work()
+    reminders = [t for to, t in sms.sent if to == msisdn and "Herinnering" in t]
+    assert len(reminders) == 1
+    assert "/auto-topup/cancel/" in reminders[0]
+    assert not AutoTopupRun.objects.filter(auto_topup=found).exists()  # a reminder charges nothing
