@@ -27,8 +27,18 @@ from tests.support.processes import free_port
 from tests.support.race import at_once
 from tests.support.wired import point
 from topup.adapters.messaging.smtp import SmtpMailer
-from topup.clock import now
-from topup.db.models import AutoTopup, AutoTopupRun, Job, LinePreference, Notification, Order, Transfer
+from topup.clock import new_id, now
+from topup.db.models import (
+    AutoTopup,
+    AutoTopupRun,
+    BundleRecord,
+    Job,
+    Line,
+    LinePreference,
+    Notification,
+    Order,
+    Transfer,
+)
 from topup.services import autotopup, autotopup_runs, autotopup_sweep, notifications, peers
 from topup.settings import CONFIG
 
@@ -361,3 +371,67 @@ def test_a_reminder_goes_a_day_before_each_periodic_charge_once(
     assert len(reminders) == 1
     assert "/auto-topup/cancel/" in reminders[0]
     assert not AutoTopupRun.objects.filter(auto_topup=found).exists()  # a reminder charges nothing
+
+
+def _saved_card_at_sim(base_url: str) -> tuple[str, str]:
+    """A customer and a card saved to it at the simulator, as a first payment leaves them."""
+    auth = {"Authorization": f"Bearer {CONFIG.payments_api_key}"}
+    customer = httpx.post(f"{base_url}/v1/customers", data={}, headers=auth).json()["id"]
+    intent = httpx.post(f"{base_url}/v1/payment_intents", headers=auth, data={
+        "amount": "100", "currency": "eur", "customer": customer, "payment_method": "pm_card_visa",
+        "setup_future_usage": "off_session", "confirm": "true",
+    }).json()  # fmt: skip
+    return customer, str(intent["payment_method"])
+
+
+def test_an_esim_bundle_nearly_used_up_is_renewed_once_with_the_same_plan(
+    seeded: None, live_server: Any, wired: str, told: tuple[RecordingSms, Inbox]
+) -> None:
+    """A hosted line: its bundle below 10 % opens one run (keyed by the bundle), delivered as a new bundle."""
+    at = now()
+    line = Line.objects.create(
+        id=new_id("ln"), network_id="topup-esim", iccid="8932990000000000982", msisdn="+32471000181",
+        language="fr", created_at=at, updated_at=at,
+    )  # fmt: skip
+    bundle = BundleRecord.objects.create(
+        id=new_id("bdl"), line=line, plan_id="esim-7d-5gb", data_kb=5 * 1024 * 1024, used_kb=4_800_000,
+        validity_days=7, purchased_at=at, starts_at=at, expires_at=at + timedelta(days=5), status="active",
+    )  # fmt: skip
+    origin = Order.objects.create(
+        id=new_id("ord"), plan_id="esim-7d-5gb", network_id="topup-esim", msisdn="", line=line,
+        channel="web", language="fr", status="delivered", total_minor=1500, currency="EUR", quote={},
+        created_at=at, updated_at=at,
+    )  # fmt: skip
+    customer, method = _saved_card_at_sim(wired)
+    found = AutoTopup.objects.create(
+        id=new_id("atu"), origin=origin, line=line, plan_id="esim-7d-5gb", trigger="threshold",
+        cap_minor=10_000, provider="stripe", customer_ref=customer, payment_method_ref=method,
+        status="active", next_run_at=at, cancel_token_hash="-", created_at=at, updated_at=at,
+    )  # fmt: skip
+    for _ in range(2):  # two checks: the same bundle is renewed once
+        AutoTopup.objects.filter(id=found.id).update(next_run_at=now() - timedelta(seconds=1))
+        autotopup_sweep.sweep()
+        _work()
+    run = AutoTopupRun.objects.get(auto_topup=found)
+    assert (run.period_key, run.state) == (f"bundle:{bundle.id}", "charged")
+    renewal = Order.objects.get(id=run.order_id)
+    assert (renewal.line_id, renewal.plan_id, renewal.status) == (line.id, "esim-7d-5gb", "delivered")
+    renewed = BundleRecord.objects.filter(line=line, order_id=renewal.id).get()  # waits for its first use
+    assert (renewed.plan_id, renewed.data_kb, renewed.status) == ("esim-7d-5gb", 5 * 1024 * 1024, "pending")
+    sms, _inbox = told
+    assert any("Recharge automatique" in text for to, text in sms.sent if to == line.msisdn)
+
+
+def test_number_of_periods_ends_the_auto_topup(
+    seeded: None, live_server: Any, wired: str, carriers: Carriers, told: tuple[RecordingSms, Inbox]
+) -> None:
+    http = httpx.Client(base_url=live_server.url, timeout=15)
+    _order_doc, found = _active(http, "+32470990012", recurring_period="weekly", number_of_periods=1)
+    _due(found)
+    autotopup_sweep.sweep()
+    _work()
+    AutoTopup.objects.filter(id=found.id).update(next_run_at=now() - timedelta(seconds=1))
+    autotopup_sweep.sweep()
+    found.refresh_from_db()
+    assert found.status == "cancelled"
+    assert AutoTopupRun.objects.filter(auto_topup=found).count() == 1
