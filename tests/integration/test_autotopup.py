@@ -435,3 +435,20 @@ def test_number_of_periods_ends_the_auto_topup(
     found.refresh_from_db()
     assert found.status == "cancelled"
     assert AutoTopupRun.objects.filter(auto_topup=found).count() == 1
+
+
+def test_staff_see_auto_topups_and_their_runs_read_only_in_their_language(
+    seeded: None, live_server: Any, wired: str, carriers: Carriers, told: tuple[RecordingSms, Inbox]
+) -> None:
+    from tests.integration.test_backoffice import staff  # noqa: PLC0415
+
+    http = httpx.Client(base_url=live_server.url, timeout=15)
+    _order_doc, found = _active(http, "+32470990013")
+    client = staff(superuser=True)
+    listing = client.get("/admin/topup/autotopup/", headers={"accept-language": "nl-BE"}).content.decode()
+    assert found.id in listing
+    assert "50,00" in listing  # the cap, as money in the reader's language
+    detail = client.get(f"/admin/topup/autotopup/{found.id}/change/", headers={"accept-language": "fr"})
+    assert detail.status_code == 200
+    assert found.cancel_token_hash not in detail.content.decode()
+    assert client.post(f"/admin/topup/autotopup/{found.id}/delete/").status_code == 403
