@@ -64,13 +64,13 @@ def told() -> Iterator[tuple[RecordingSms, Inbox]]:
     controller.stop()
 
 
-def _order(http: httpx.Client, msisdn: str, **auto: Any) -> dict[str, Any]:
+def _order(http: httpx.Client, msisdn: str, plan: str = PLAN, **auto: Any) -> dict[str, Any]:
     choice = {"trigger": "periodic", "recurring_period": "monthly", "cap_per_month_minor": 5000, **auto}
     LinePreference.objects.get_or_create(
         line_ref=msisdn, defaults={"language": "nl", "email": "klant@topup.test", "updated_at": now()}
     )
     body = {
-        "plan_id": PLAN,
+        "plan_id": plan,
         "msisdn": msisdn,
         "payment_method": "card",
         "language": "nl",
@@ -81,9 +81,11 @@ def _order(http: httpx.Client, msisdn: str, **auto: Any) -> dict[str, Any]:
     return dict(created.json())
 
 
-def _active(http: httpx.Client, msisdn: str, **auto: Any) -> tuple[dict[str, Any], AutoTopup]:
+def _active(
+    http: httpx.Client, msisdn: str, plan: str = PLAN, **auto: Any
+) -> tuple[dict[str, Any], AutoTopup]:
     """Place the first order, let its payment settle and deliver, and the auto top-up switch on."""
-    order = _order(http, msisdn, **auto)
+    order = _order(http, msisdn, plan, **auto)
     page = order["payment"]["checkout_url"]
     assert "/checkout/cs_" in page
     paid = httpx.post(page, data={"number": "4242 4242 4242 4242", "exp": "12 / 34", "cvc": "123"})
@@ -452,3 +454,28 @@ def test_staff_see_auto_topups_and_their_runs_read_only_in_their_language(
     assert detail.status_code == 200
     assert found.cancel_token_hash not in detail.content.decode()
     assert client.post(f"/admin/topup/autotopup/{found.id}/delete/").status_code == 403
+
+
+def test_an_operators_bundle_below_ten_percent_is_renewed_once(
+    seeded: None, live_server: Any, wired: str, carriers: Carriers, told: tuple[RecordingSms, Inbox]
+) -> None:
+    """An external line: the carrier reports its bundle; below 10 % of its data, the same plan is bought."""
+    http = httpx.Client(base_url=live_server.url, timeout=15)
+    msisdn = "+32470990014"
+    _order_doc, found = _active(http, msisdn, "proximus-data-7d-5gb", trigger="threshold",
+                                recurring_period=None, cap_per_month_minor=5000)  # fmt: skip
+    AutoTopup.objects.filter(id=found.id).update(next_run_at=now() - timedelta(seconds=1))
+    autotopup_sweep.sweep()
+    _work()
+    assert not AutoTopupRun.objects.filter(auto_topup=found).exists()  # 5 GB left: nothing to do
+    carriers.http.post("/v1/admin/usage", json={"network": "proximus", "msisdn": msisdn, "data_mb": 4700})
+    for _ in range(2):
+        AutoTopup.objects.filter(id=found.id).update(next_run_at=now() - timedelta(seconds=1))
+        autotopup_sweep.sweep()
+        _work()
+    [run] = AutoTopupRun.objects.filter(auto_topup=found)
+    assert run.period_key.startswith("bundle:PX-DATA-5GB-7D@")
+    assert run.state == "charged"
+    assert Order.objects.get(id=run.order_id).status == "delivered"
+    bundles = carriers.http.get(f"/v1/networks/proximus/lines/{msisdn}/balance").json()["bundles"]
+    assert len(bundles) == 2

@@ -141,6 +141,8 @@ def _spent(auto_topup: AutoTopup, month: str, other_than: str) -> int:
 def _place(found: AutoTopupRun) -> JobResult | None:
     """The run's order and its payment, saved before any charge; None when placed (or already placed)."""
     origin = Order.objects.select_related("line").get(id=found.auto_topup.origin_id)
+    if found.auto_topup.line_id is None and origin.line_id:  # a new eSIM's line exists once delivered
+        AutoTopup.objects.filter(id=found.auto_topup_id).update(line_id=origin.line_id)
     try:
         priced = orders.price(
             orders.QuoteRequest(

@@ -20,7 +20,7 @@ from topup.domain import autotopup as rules
 from topup.domain.catalogue import PlanKind
 from topup.domain.errors import DomainError
 from topup.ports import PortUnavailable
-from topup.services import balances, catalogue
+from topup.services import balances, carrier_products, catalogue, peers
 from topup.services.autotopup_runs import open_run
 from topup.services.delivery import JobResult
 from topup.settings import CONFIG
@@ -41,7 +41,7 @@ def schedule_checks(at: datetime) -> int:
             if AutoTopup.objects.filter(id=found.id, next_run_at=found.next_run_at).update(
                 next_run_at=at + timedelta(seconds=CONFIG.autotopup_check_s), updated_at=at
             ):
-                job = Job(id=new_id("job"), kind=CHECK_JOB, subject_id=f"{found.id}@{at:%Y%m%d%H%M%S}",
+                job = Job(id=new_id("job"), kind=CHECK_JOB, subject_id=f"{found.id}@{at:%Y%m%d%H%M%S%f}",
                           run_after=at, created_at=at)  # fmt: skip
                 queued += len(Job.objects.bulk_create([job], ignore_conflicts=True))
     return queued
@@ -85,14 +85,16 @@ def event_key(found: AutoTopup, at: datetime) -> str | None:
         left_kb = max((bundle.data_kb or 0) - bundle.used_kb, 0)
         low = rules.bundle_needs_renewal(left_kb, bundle.data_kb, bundle.expires_at, at)
         return f"bundle:{bundle.id}" if low else None
-    return _carrier_bundle_event(origin.msisdn, plan.code, at)
+    return _carrier_bundle_event(origin.msisdn, plan.id, plan.network_id, at)
 
 
-def _carrier_bundle_event(msisdn: str, product_hint: str, at: datetime) -> str | None:
-    """An external line's bundle as its carrier reports it (the first one that needs renewing)."""
+def _carrier_bundle_event(msisdn: str, plan_id: str, network_id: str, at: datetime) -> str | None:
+    """An external line's bundle of this plan as its carrier reports it (the carrier's products are mapped
+    to our plans by `carrier_products`), when it needs renewing."""
     found = balances.check_balance(msisdn)
+    plans = carrier_products.plans_by_product(peers.current().carrier_route(network_id))
     for bundle in found.bundles:
-        if product_hint and bundle.product_ref != product_hint:
+        if plans.get(bundle.product_ref, ("", ""))[0] != plan_id:
             continue
         expires = datetime.fromisoformat(bundle.expires_at) if bundle.expires_at else None
         if expires is not None and expires.tzinfo is None:
