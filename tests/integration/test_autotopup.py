@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from django.db import transaction
 from django.db.models import Sum
 
 from tests.integration.conftest import Carriers, run_jobs_until_idle
@@ -37,9 +38,12 @@ from topup.db.models import (
     LinePreference,
     Notification,
     Order,
+    Payment,
     Transfer,
 )
+from topup.domain.orders import OrderStatus
 from topup.services import autotopup, autotopup_runs, autotopup_sweep, notifications, peers
+from topup.services.transitions import move
 from topup.settings import CONFIG
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -479,3 +483,30 @@ def test_an_operators_bundle_below_ten_percent_is_renewed_once(
     assert Order.objects.get(id=run.order_id).status == "delivered"
     bundles = carriers.http.get(f"/v1/networks/proximus/lines/{msisdn}/balance").json()["bundles"]
     assert len(bundles) == 2
+
+
+def test_a_charge_that_lands_after_its_order_expired_is_refunded_and_the_period_tried_again(
+    seeded: None, live_server: Any, wired: str, carriers: Carriers, told: tuple[RecordingSms, Inbox]
+) -> None:
+    http = httpx.Client(base_url=live_server.url, timeout=15)
+    msisdn = "+32470990015"
+    _order_doc, found = _active(http, msisdn)
+    before = carriers.balance_minor("proximus", msisdn)
+    _due(found)
+    autotopup_sweep.sweep()
+    run = AutoTopupRun.objects.get(auto_topup=found)
+    assert autotopup_runs._place(run) is None
+    run.refresh_from_db()
+    first = Order.objects.get(id=run.order_id)
+    with transaction.atomic():  # the unpaid-order sweep got there first (a long provider outage)
+        move(first, OrderStatus.EXPIRED, at=now(), code="payment_timeout")
+    _work()
+    run.refresh_from_db()
+    assert (run.state, run.attempts, run.failure_code) == ("retrying", 1, "order_expired")
+    assert Payment.objects.get(order_id=first.id).refund_status != ""  # the late success goes back
+    Job.objects.filter(kind=autotopup_runs.RUN_JOB, status="queued").update(run_after=now())
+    _work()
+    run.refresh_from_db()
+    assert run.state == "charged"
+    assert Order.objects.get(id=run.order_id).status == "delivered"
+    assert carriers.balance_minor("proximus", msisdn) == before + 1000  # delivered once

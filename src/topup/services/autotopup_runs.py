@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 RUN_JOB = "auto_topup_run"
 IN_FLIGHT = (rules.RunState.STARTED.value, rules.RunState.RETRYING.value)
+PAID_OR_LATER = (OrderStatus.PAID, OrderStatus.DELIVERING, OrderStatus.DELIVERED)
 
 
 def _local_day(at: datetime) -> datetime:
@@ -115,7 +116,10 @@ def run(subject_id: str, _attempt: int) -> JobResult:
     found = AutoTopupRun.objects.select_related("auto_topup").filter(id=run_id).first()
     if found is None or found.state not in IN_FLIGHT:
         return JobResult(done=True, note="nothing to do")
-    if found.auto_topup.status != rules.Status.ACTIVE:
+    paid = Payment.objects.filter(id=found.payment_id, status=PaymentStatus.SUCCEEDED.value).first()
+    if paid is not None:  # its webhook settled the charge before this job heard back
+        return _succeeded(found, paid)
+    if found.auto_topup.status != rules.Status.ACTIVE:  # a late success of its order is refunded as a stray
         AutoTopupRun.objects.filter(id=run_id, state__in=IN_FLIGHT).update(
             state=rules.RunState.SKIPPED.value, updated_at=now()
         )
@@ -234,16 +238,20 @@ def _charge(found: AutoTopupRun) -> JobResult:
 
 
 def _succeeded(found: AutoTopupRun, payment: Payment) -> JobResult:
-    at = now()
+    at, late = now(), False
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(id=payment.id)
         order = Order.objects.select_for_update().get(id=locked.order_id)
-        payments.record_success(order, locked, at)
-        if AutoTopupRun.objects.filter(id=found.id, state__in=IN_FLIGHT).update(
+        outcome = payments.record_success(order, locked, at)
+        if outcome == "late_payment_refund" or order.status not in PAID_OR_LATER:
+            late = True  # the order had expired meanwhile: its money goes back; this run tries again
+        elif AutoTopupRun.objects.filter(id=found.id, state__in=IN_FLIGHT).update(
             state=rules.RunState.CHARGED.value, updated_at=at
         ):
             AutoTopup.objects.filter(id=found.auto_topup_id).update(failures=0, updated_at=at)
             autotopup_notices.charged(found.id, at)
+    if late:
+        return _declined(found, payment, "order_expired")
     return JobResult(done=True, note="charged")
 
 
