@@ -19,7 +19,7 @@ from datetime import datetime
 from django.db import transaction
 
 from topup.clock import new_id, now
-from topup.db.models import AutoTopup, Order, Payment
+from topup.db.models import AutoTopup, Job, Order, Payment
 from topup.domain import autotopup as rules
 from topup.domain.errors import InvalidInput, NotFound
 from topup.domain.orders import OrderStatus
@@ -202,8 +202,6 @@ def settle_pending(at: datetime) -> int:
     for found in pending:
         status = found.origin.status
         if status in PAID_OR_LATER:
-            from topup.db.models import Job  # noqa: PLC0415
-
             job = Job(id=new_id("job"), kind=ACTIVATE_JOB, subject_id=found.id, run_after=at, created_at=at)
             changed += len(Job.objects.bulk_create([job], ignore_conflicts=True))
         elif status in UNPAID_ENDS or status == OrderStatus.REFUNDED:
