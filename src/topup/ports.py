@@ -44,6 +44,9 @@ class PaymentRequest:
     method: str  # card | bancontact | alipay | wechat_pay
     description: str
     return_url: str | None = None  # where the customer comes back to after a redirect
+    # A card payment that also saves the card for later off-session charges (auto top-up) to this customer
+    # at the provider (SavedCardProvider.create_customer); "" for a one-off payment.
+    save_card_for: str = ""
 
 
 class NextActionKind(StrEnum):
@@ -183,6 +186,56 @@ class ListablePaymentProvider(PaymentProvider, Protocol):
     def list_refunds(
         self, created_gte: datetime, provider_ref: str | None = None
     ) -> list[ProviderRefund]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SavedCard:
+    """The card a payment saved for off-session use: the provider's customer and payment method."""
+
+    customer_ref: str
+    payment_method_ref: str
+    brand: str = ""
+    last4: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OffSessionCharge:
+    payment_id: str  # our id, also the idempotency key at the provider
+    order_id: str
+    amount: Money
+    customer_ref: str
+    payment_method_ref: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class OffSessionResult:
+    """SUCCEEDED, FAILED with the provider's code (card_declined, authentication_required, ...), or
+    PROCESSING; a transport problem raises PortUnavailable (retry with the same payment id)."""
+
+    provider_ref: str
+    status: PaymentStatus
+    code: str = ""
+
+
+class SavedCardProvider(Protocol):
+    """Saved cards and off-session charges (auto top-up) at a card provider."""
+
+    name: str  # the PaymentProvider it shares its payments with (webhooks, refunds)
+
+    def create_customer(self, reference: str, email: str) -> str:
+        """A customer to save a card to; the same `reference` (an idempotency key) gives the same one."""
+        ...
+
+    def saved_card(self, provider_ref: str) -> SavedCard | None:
+        """The card a succeeded payment (`provider_ref`, as PaymentProvider stores it) saved, or None."""
+        ...
+
+    def charge_off_session(self, charge: OffSessionCharge) -> OffSessionResult: ...
+
+    def forget(self, payment_method_ref: str, idempotency_key: str) -> None:
+        """Detach a saved card (auto top-up cancelled); one already detached is not an error."""
+        ...
 
 
 # ---------------------------------------------------------------- carriers

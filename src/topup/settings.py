@@ -175,6 +175,10 @@ class Config:
     kiosk_printer: str  # file:/path | network:host:9100 | dummy (bytes kept in memory, tests)
     kiosk_idle_timeout_s: int
     kiosk_reader_id: str  # the Stripe Terminal reader beside the demo's kiosk
+    # Auto top-up: charge attempts per period before it pauses, hours between them, threshold checks
+    autotopup_max_attempts: int = 3
+    autotopup_retry_s: int = 6 * 3600
+    autotopup_check_s: int = 900
 
     @property
     def is_production(self) -> bool:
@@ -330,6 +334,9 @@ def load_config() -> Config:
         kiosk_printer=_env("KIOSK_PRINTER", f"file:{data_dir / 'kiosk-printer.bin'}"),
         kiosk_idle_timeout_s=_env_int("KIOSK_IDLE_TIMEOUT_S", 60),
         kiosk_reader_id=_env("KIOSK_READER_ID", "tmr_demo_kiosk"),
+        autotopup_max_attempts=_env_int("AUTOTOPUP_MAX_ATTEMPTS", 3),
+        autotopup_retry_s=_env_int("AUTOTOPUP_RETRY_S", 6 * 3600),
+        autotopup_check_s=_env_int("AUTOTOPUP_CHECK_S", 900),
     )
     if config.is_production:
         _refuse_demo_secrets(config)

@@ -18,6 +18,7 @@ from topup.adapters.kiosk.cash_acceptor import HttpCashAcceptor
 from topup.adapters.messaging.outbox_sms import SmppSmsSender
 from topup.adapters.messaging.smtp import SmtpMailer
 from topup.adapters.payments.stripe import StripePaymentProvider
+from topup.adapters.payments.stripe_saved import StripeSavedCards
 from topup.adapters.payments.stripe_terminal import StripeTerminalReader
 from topup.ports import CarrierGateway, PaymentProvider
 from topup.services import notifications, peers
@@ -101,6 +102,11 @@ def build(config: Config = CONFIG, addresses: Addresses | None = None) -> peers.
         smdp=Es2PlusClient(where.smdp, config.smdp_api_key, requester_id="topup"),
         cash=HttpCashAcceptor(),  # each kiosk's own device service (services/kiosk_devices)
         card_reader=StripeTerminalReader(where.payments, config.payments_api_key, config.stripe_api_version),
+        saved_cards=(  # auto top-up: cards saved at the provider that takes cards, when it is Stripe
+            StripeSavedCards(where.payments, config.payments_api_key, config.stripe_api_version)
+            if config.payment_routes.get("card") == "stripe"
+            else None
+        ),
     )
 
 

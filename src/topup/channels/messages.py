@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from topup.channels.autotopup_messages import AUTOTOPUP_INTERNAL_CODES, AUTOTOPUP_MESSAGES
 from topup.channels.promo_messages import PROMO_MESSAGES
 from topup.channels.retail_messages import RETAIL_INTERNAL_CODES, RETAIL_MESSAGES
 from topup.domain.errors import DomainError
@@ -265,6 +266,8 @@ INTERNAL_CODES |= {"payout_reference_required", "stray_payment_captured", "stray
 INTERNAL_CODES |= RETAIL_INTERNAL_CODES  # shops: staff commands, bookkeeping labels
 MESSAGES |= RETAIL_MESSAGES
 MESSAGES |= PROMO_MESSAGES  # promo codes on every channel
+MESSAGES |= AUTOTOPUP_MESSAGES
+INTERNAL_CODES |= AUTOTOPUP_INTERNAL_CODES
 
 SMDP_PREFIX = "smdp_"
 

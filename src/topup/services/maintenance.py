@@ -19,7 +19,7 @@ from topup.domain.bundles import BundleStatus, expire
 from topup.domain.errors import IllegalTransition
 from topup.domain.orders import OrderStatus
 from topup.ports import PaymentStatus
-from topup.services import carrier_float, notifications, retail_upkeep, retention
+from topup.services import autotopup_sweep, carrier_float, notifications, retail_upkeep, retention
 from topup.services.attempts import CANCEL_JOB
 from topup.services.payments import enqueue
 from topup.services.transitions import move
@@ -119,4 +119,5 @@ SWEEPS: list[tuple[str, Callable[[], object]]] = [
     ("retention_purge", lambda: retention.sweep(now())),  # at most every few minutes, see retention
     ("carrier_float", carrier_float.check_floats),  # at most every minute, see carrier_float
     ("retail_upkeep", retail_upkeep.sweep),  # shops: used nonces, PINs past their void window
+    ("auto_topup", autotopup_sweep.sweep),  # switch on, open due runs, remind, check thresholds
 ]

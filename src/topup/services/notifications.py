@@ -240,13 +240,18 @@ def render(kind: str, ref: str) -> Outgoing | None:
         from topup.services import pay_links  # noqa: PLC0415 - pay_links builds our Outgoing
 
         return pay_links.message(ref)
+    if kind.startswith("auto_"):  # auto top-up's own messages, each with its cancel link
+        from topup.services import autotopup_notices  # noqa: PLC0415 - it renders with this module's parts
+
+        return autotopup_notices.render(kind, ref)
     if kind in ("receipt", "refund"):
         # `<order>#<n>`: a receipt an agent resent (its own subject, so it goes out once more).
         order = Order.objects.select_related("line").filter(id=ref.partition("#")[0]).first()
         return _order_message(kind, order) if order else None
     if kind == "payment_failed":
         payment = Payment.objects.select_related("order", "order__line").filter(id=ref).first()
-        return _order_message(kind, payment.order) if payment else None
+        # An auto top-up's failed charge is told by auto top-up itself (retry, or paused).
+        return _order_message(kind, payment.order) if payment and payment.order.channel != "auto" else None
     bundle = BundleRecord.objects.select_related("line").filter(id=ref.partition("@")[0]).first()
     return _bundle_message(kind, bundle) if bundle else None
 

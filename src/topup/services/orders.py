@@ -8,8 +8,9 @@ from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, transaction
 
-from topup.clock import now
+from topup.clock import new_id, now
 from topup.db.models import Order, OrderEvent, Payment
+from topup.domain.autotopup import Spec as AutoSpec
 from topup.domain.catalogue import Network, NetworkKind, Plan
 from topup.domain.errors import InvalidInput
 from topup.domain.identifiers import parse_belgian_mobile, parse_eid, parse_email
@@ -17,7 +18,7 @@ from topup.domain.orders import OrderStatus
 from topup.domain.payment_attempts import check_method_currency
 from topup.domain.quotes import Quote, make_quote
 from topup.ports import PaymentRequest, PortUnavailable, ProviderRequestError
-from topup.services import carrier_products, catalogue, esim, fx, peers, plan_text
+from topup.services import autotopup, carrier_products, catalogue, esim, fx, peers, plan_text
 from topup.services.idempotency import (
     Claim,
     IdempotencyKey,
@@ -112,6 +113,7 @@ def place_order(
     language: str,
     idem: IdempotencyKey,
     api_key_id: str = "",
+    auto_topup: autotopup.Choice | None = None,
 ) -> StoredResponse:
     """Create an order awaiting payment, or replay the answer already given for this idempotency key.
 
@@ -132,13 +134,14 @@ def place_order(
             )
         priced = price(replace(request, payment_method=payment_method))
         check_method_currency(payment_method, priced.quote.total.currency)
+        auto = autotopup.check_choice(auto_topup, payment_method, priced.quote)
         claimed = claim(idem)
         if isinstance(claimed, StoredResponse):
             stored = claimed
         else:
             stored = _place_claimed(
                 request, priced, claimed, payment_method=payment_method, channel=channel,
-                language=language, idem=idem, api_key_id=api_key_id,
+                language=language, idem=idem, api_key_id=api_key_id, auto=auto, auto_topup=auto_topup,
             )  # fmt: skip
     return StoredResponse(stored.status, with_token(stored.body))
 
@@ -153,12 +156,15 @@ def _place_claimed(
     language: str,
     idem: IdempotencyKey,
     api_key_id: str,
+    auto: AutoSpec | None = None,
+    auto_topup: autotopup.Choice | None = None,
 ) -> StoredResponse:
     frozen = priced.quote
     order_id, payment_id = claimed.order_id, claimed.payment_id
     provider = peers.current().payment_provider(str(peers.current().provider_name_for(payment_method)))
     token = order_token(order_id)
     try:
+        save_for = autotopup.customer_for(auto, payment_id, request.email)  # the card is kept for it
         created = provider.create_payment(
             PaymentRequest(
                 payment_id=payment_id,
@@ -167,6 +173,7 @@ def _place_claimed(
                 method=payment_method,
                 description=plan_text.payment_description(request.plan_id, frozen.msisdn, language),
                 return_url=f"{CONFIG.public_url}/orders/{order_id}?token={token}",
+                save_card_for=save_for,
             )
         )
     except (PortUnavailable, ProviderRequestError) as exc:
@@ -209,11 +216,19 @@ def _place_claimed(
         **next_action_fields(created),
     )
     body = order_document(order, [payment], history=_initial_history(order))
+    auto_id = new_id("atu") if auto else ""
+    auto_periods = auto_topup.number_of_periods if auto_topup else None
+    if auto:
+        body["auto_topup"] = {"id": auto_id, "status": "pending"}
     try:
         with transaction.atomic():
             order.save(force_insert=True)
             payment.save(force_insert=True)
             OrderEvent.objects.bulk_create(_initial_history(order))
+            if auto:
+                autotopup.record_opt_in(
+                    order, auto, save_for, auto_topup_id=auto_id, number_of_periods=auto_periods
+                )
             complete(idem, 201, body)
     except IntegrityError:
         return twin_answer(idem)

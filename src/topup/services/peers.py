@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from topup.ports import CardReader, CarrierGateway, CashAcceptor, PaymentProvider, SmdpGateway
+from topup.ports import (
+    CardReader,
+    CarrierGateway,
+    CashAcceptor,
+    PaymentProvider,
+    SavedCardProvider,
+    SmdpGateway,
+)
 
 
 class NotWired(RuntimeError):
@@ -26,6 +33,7 @@ class Peers:
     smdp: SmdpGateway
     cash: CashAcceptor | None = None  # the kiosk's cash acceptor (its device service); None: no cash
     card_reader: CardReader | None = None  # the kiosk's card-present reader (Stripe Terminal)
+    saved_cards: SavedCardProvider | None = None  # saved cards, off-session charges (auto top-up); None: none
 
     def payment_provider(self, name: str) -> PaymentProvider:
         return self.payments[name]

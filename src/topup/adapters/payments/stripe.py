@@ -263,6 +263,8 @@ class StripePaymentProvider:
         }
         if request.return_url and request.method != "card_present":
             params["return_url"] = request.return_url
+        if request.save_card_for and request.method == "card":  # auto top-up: keep the card (stripe_saved)
+            params |= {"customer": request.save_card_for, "setup_future_usage": "off_session"}
         try:
             intent = self._client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
@@ -302,6 +304,9 @@ class StripePaymentProvider:
             "cancel_url": request.return_url,
             "expires_at": _unix(self._minted(request.payment_id) + CHECKOUT_TTL),
         }  # fmt: skip
+        if request.save_card_for:  # auto top-up: the card is kept for off-session charges (stripe_saved)
+            params["customer"] = request.save_card_for
+            params["payment_intent_data"]["setup_future_usage"] = "off_session"
         try:
             session = self._client.v1.checkout.sessions.create(
                 params=params,  # type: ignore[arg-type]

@@ -13,6 +13,8 @@ from topup.channels import owners
 from topup.channels.api import errors, openapi
 from topup.channels.api.auth import ScopedKey
 from topup.channels.api.auth_routes import router as auth_router
+from topup.channels.api.autotopup_routes import choice as autotopup_choice
+from topup.channels.api.autotopup_routes import router as autotopup_router
 from topup.channels.api.documents import ERRORS, money_document, plan_document
 from topup.channels.api.esim_routes import router as esim_router
 from topup.channels.api.pos_routes import install as install_pos
@@ -118,6 +120,7 @@ def create_order(
         language=body.language or get_language() or "en",
         idem=idem,
         api_key_id=owners.api_key_id(request),
+        auto_topup=autotopup_choice(body.auto_topup),
     )
     return Status(stored.status, stored.body)
 
@@ -193,5 +196,6 @@ api.add_router("/", router)
 api.add_router("/", esim_router)
 api.add_router("/", auth_router)
 api.add_router("/", voucher_router)
+api.add_router("/", autotopup_router)
 install_pos(api)
 openapi.install(api)

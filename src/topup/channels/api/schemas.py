@@ -8,6 +8,8 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
+from topup.channels.api.autotopup_schemas import AutoTopupIn, AutoTopupRefOut
+
 
 class MoneyOut(Schema):
     amount_minor: int
@@ -88,6 +90,7 @@ class QuoteOut(Schema):
 class OrderIn(QuoteIn):
     payment_method: Literal["card", "bancontact", "alipay", "wechat_pay"]
     language: Literal["en", "nl", "fr", "de", "zh-hans"] | None = None
+    auto_topup: AutoTopupIn | None = Field(default=None, description="top up again by itself (card only)")
 
 
 class RetryIn(Schema):
@@ -168,6 +171,7 @@ class CreatedOrderOut(OrderOut):
         description="The order's secret: send it as `X-Order-Token` to read the order, fetch its eSIM QR "
         "code or cancel it. Keep it: it is shown again only to a replay of the same request."
     )
+    auto_topup: AutoTopupRefOut | None = Field(default=None, description="the auto top-up it set up")
 
 
 class BundleOut(Schema):

@@ -14,6 +14,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from topup.channels import owners
+from topup.channels.web import autotopup_views
 from topup.channels.web.common import GENERAL, babel_locale, errors_of, money, page, percent
 from topup.domain.catalogue import Plan, PlanKind, plan_period
 from topup.domain.errors import DomainError
@@ -107,6 +108,7 @@ def review_context(request: orders.QuoteRequest, errors: Mapping[str, str]) -> d
         "total": money(quote.total),
     }
     plan, network = catalogue.plan_and_network(quote.plan_id)
+    context |= autotopup_views.review_context(quote.plan_id)  # "top up automatically" (card only)
     context["plan"] = plan_card(plan)
     context["network_name"] = plan_text.network_brand(network.id)
     context["msisdn"] = quote.msisdn
@@ -157,6 +159,7 @@ def pay(
     """Place the order (once per review-page key) and send the customer to the payment page."""
     method = http.POST.get("payment_method", "")
     fields = {**asdict(request), "payment_method": method}
+    fields |= {k: http.POST.get(k, "") for k in ("auto_topup", "auto_threshold", "auto_cap")}
     try:
         stored = orders.place_order(
             request,
@@ -166,6 +169,7 @@ def pay(
             idem=make_key(
                 scoped("web-orders", owners.web_caller_scope(http)), http.POST.get("idem", "")[:64], fields
             ),
+            auto_topup=autotopup_views.choice_from_post(http.POST),
         )
     except DomainError as exc:
         return review_again(http, request, template, extra, errors_of(exc))
@@ -188,6 +192,7 @@ def review_again(
         **extra,
         **review_context(replace(request, eid=""), errors),
         "chosen_method": http.POST.get("payment_method"),
+        "chosen_auto": http.POST.get("auto_topup", ""),
     }
     return page(http, template, context, status=422)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.urls import path
 
 from topup.channels.web import (
+    autotopup_views,
     esim_topup_views,
     esim_views,
     info_views,
@@ -36,6 +37,7 @@ urlpatterns = [
     path("privacy", info_views.privacy, name="web-privacy"),
     path("contact", info_views.contact, name="web-contact"),
     path("help", info_views.help_page, name="web-help"),
+    path("auto-topup/cancel/<str:token>", autotopup_views.cancel, name="web-auto-topup-cancel"),
     path("my", my_views.sign_in, name="web-my"),
     path("my/code", my_views.code, name="web-my-code"),
     path("my/language", my_views.language, name="web-my-language"),

@@ -8,6 +8,7 @@ from topup.db.models.agents import (
     AuditEntry,
     IdentityCheck,
 )
+from topup.db.models.autotopup import AutoTopup, AutoTopupRun
 from topup.db.models.catalogue import CarrierFloatRecord, CarrierProductRecord, NetworkRecord, PlanRecord
 from topup.db.models.fx import FxRateRecord
 from topup.db.models.jobs import IdempotencyRecord, InboxEvent, Job, SweepLease
@@ -41,6 +42,8 @@ __all__ = [
     "AgentSale",
     "ApiKey",
     "AuditEntry",
+    "AutoTopup",
+    "AutoTopupRun",
     "BundleRecord",
     "BundleReminder",
     "CarrierFloatRecord",

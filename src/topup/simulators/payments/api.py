@@ -274,6 +274,10 @@ class Api:
         self._book = book
         self._idempotency = idempotency
         self._rng = rng
+        # Customers and saved cards (customers.py) plug in here: a PaymentIntent for a customer, and the
+        # check that a customer exists.
+        self.for_customer: Action | None = None
+        self.require_customer: Callable[[str], object] = lambda _customer: None
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -355,6 +359,8 @@ class Api:
 
     async def create_intent(self, request: web.Request) -> web.Response:
         def action(params: Params, key: str | None) -> Json:
+            if self.for_customer is not None and (params.get("customer") or params.get("off_session")):
+                return self.for_customer(params, key)
             amount = _amount(params, required=True)
             currency = (_text(params, "currency") or "").lower()
             if not currency:
@@ -438,12 +444,17 @@ class Api:
             intent_data = _session_params(params)
             amount, currency, name = _line_item(params)
             intent_meta = _metadata(intent_data)
-            data: Json = {"metadata": intent_meta, "description": _text(intent_data, "description")}
+            data: Json = {"metadata": intent_meta, "description": _text(intent_data, "description"),
+                          "setup_future_usage": _text(intent_data, "setup_future_usage")}  # fmt: skip
+            customer = _text(params, "customer")
+            if customer:
+                self.require_customer(customer)
             session = self._book.create_session(
                 amount, currency, name, _metadata(params), data,
                 (str(_url(params, "success_url", required=True)), _url(params, "cancel_url")),
                 _text(params, "client_reference_id"), _int(params, "expires_at"),
             )  # fmt: skip
+            session.customer = customer
             return self._session_answer(session, params)
 
         return await self._write(request, action)

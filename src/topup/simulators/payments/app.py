@@ -16,6 +16,7 @@ from topup.simulators.payments.admin import Admin
 from topup.simulators.payments.api import Api, middlewares
 from topup.simulators.payments.checkout import Checkout
 from topup.simulators.payments.config import SimulatorSettings, settings_from_args
+from topup.simulators.payments.customers import SavedCards
 from topup.simulators.payments.errors import Json
 from topup.simulators.payments.idempotency import IdempotencyStore
 from topup.simulators.payments.objects import event_json
@@ -52,7 +53,11 @@ def build_app(settings: SimulatorSettings) -> web.Application:
     book = PaymentBook(settings.public_url, emit, schedule, faults, book_rng)
     admin = Admin(book, dispatcher)
     app = web.Application(middlewares=middlewares(settings.api_key))
-    app.add_routes(Api(book, IdempotencyStore(), api_rng).routes())
+    api = Api(book, IdempotencyStore(), api_rng)
+    saved = SavedCards(book, api._write)
+    api.for_customer, api.require_customer = saved.create_intent, saved.require_customer
+    app.add_routes(api.routes())
+    app.add_routes(saved.routes())  # Customers, saved cards and off-session charges
     app.add_routes(Checkout(book).routes())
     app.add_routes(admin.routes())
     app.add_routes(TerminalReaders(book, emit).routes())  # Stripe Terminal: card-present readers

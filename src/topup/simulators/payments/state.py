@@ -46,6 +46,7 @@ TEST_CARDS = {
     "pm_card_chargeDeclined": "generic_decline",
     "pm_card_chargeDeclinedInsufficientFunds": "insufficient_funds",
     "pm_card_visa_chargeDeclinedInsufficientFunds": "insufficient_funds",
+    "pm_card_chargeCustomerFail": "succeed",  # saved, then declined off-session (customers.py)
 }
 # Stripe's test card numbers, typed on the Checkout page: what paying with them does.
 TEST_CARD_NUMBERS = {
@@ -55,7 +56,10 @@ TEST_CARD_NUMBERS = {
     "4000000000003220": "three_d_secure",
     "4000000000000002": "generic_decline",
     "4000000000009995": "insufficient_funds",
+    "4000000000000341": "succeed",  # saved, then declined off-session (customers.py)
+    "4000002760003184": "three_d_secure",  # saved, then asks for authentication off-session
 }
+DECLINES = {"generic_decline", "insufficient_funds", "authentication_required"}
 SESSION_MIN_TTL_S, SESSION_MAX_TTL_S = 30 * 60, 24 * 3600  # Stripe's bounds on `expires_at`
 REFUND_FAIL_MARKER = ("sim_refund", "fail")  # refund metadata that makes an asynchronous refund fail
 
@@ -123,6 +127,9 @@ class Intent:
     amount_refunded: int = 0  # on the charge; pending refunds count, failed ones come back
     refunds: list[str] = field(default_factory=list)
     hosted_url: str = ""
+    customer: str | None = None  # cus_...: the customer the intent is for (customers.py)
+    setup_future_usage: str | None = None  # off_session: the card is saved to the customer on success
+    card: str | None = None  # the test card (number or pm_card_... token) it was confirmed with
 
 
 @dataclass(slots=True)
@@ -146,6 +153,7 @@ class Session:
     payment_status: str = "unpaid"  # unpaid | paid
     payment_intent: str | None = None
     last_error: str | None = None  # what the page says after a declined card
+    customer: str | None = None  # cus_...: its PaymentIntent is for this customer
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +192,7 @@ class PaymentBook:
         self._session_of: dict[str, str] = {}  # intent id -> the session that created it
         self._seq = 0
         self.counts: Counter[str] = Counter()
+        self.after_success: Callable[[Intent], None] = lambda _intent: None  # customers.py saves cards
 
     def now(self) -> int:
         return int(self._clock())
@@ -268,13 +277,15 @@ class PaymentBook:
             )
         self.check_currency(confirmation.method, intent.currency)
         intent.method, intent.payment_method = confirmation.method, confirmation.payment_method
+        intent.card = intent.card if intent.card and intent.card[0].isdigit() else confirmation.payment_method
         intent.behaviour, intent.last_payment_error = confirmation.behaviour, None
         intent.payment_method_options = {**intent.payment_method_options, **confirmation.options}
         intent.return_url = confirmation.return_url or intent.return_url
-        if confirmation.behaviour in {"generic_decline", "insufficient_funds"}:
+        if confirmation.behaviour in DECLINES:
             self._decline(intent, confirmation.behaviour, request_key)
+            error: Json = intent.last_payment_error or {}
             raise SimulatorError(
-                402, "card_error", "card_declined", "Your card was declined.",
+                402, "card_error", str(error.get("code")), str(error.get("message")),
                 decline_code=confirmation.behaviour,
                 extra={"payment_intent": {"id": intent.id, "status": intent.status.value}},
             )  # fmt: skip
@@ -343,6 +354,7 @@ class PaymentBook:
         intent.latest_charge, intent.status, intent.next_action = charge_id, IntentStatus.SUCCEEDED, None
         self.counts["succeeded"] += 1
         self.counts[f"captured_{intent.currency}"] += intent.amount
+        self.after_success(intent)
         self._emit("payment_intent.succeeded", self.snapshot(intent), request_key)
         session = self.sessions.get(self._session_of.get(intent.id, ""))
         if session is not None and session.status == "open":
@@ -351,8 +363,14 @@ class PaymentBook:
             self._emit("checkout.session.completed", objects.session_json(session), request_key)
 
     def _decline(self, intent: Intent, why: str, request_key: str | None) -> None:
-        if intent.method in {"card", "card_present"} or why != "customer_declined":
+        if why == "authentication_required":  # off-session: the bank wants the customer (customers.py)
             error: Json = {
+                "type": "card_error", "code": "authentication_required", "decline_code": why,
+                "message": "Your card was declined. This transaction requires authentication.",
+                "doc_url": DOC_URL + "authentication-required",
+            }  # fmt: skip
+        elif intent.method in {"card", "card_present"} or why != "customer_declined":
+            error = {
                 "type": "card_error", "code": "card_declined",
                 "decline_code": "generic_decline" if why == "customer_declined" else why,
                 "message": "Your card was declined.", "doc_url": DOC_URL + "card-declined",
@@ -456,6 +474,9 @@ class PaymentBook:
             )  # fmt: skip
             session.payment_intent = intent.id
             self._session_of[intent.id] = session.id
+            intent.customer = session.customer
+            intent.setup_future_usage = _str(session.intent_data.get("setup_future_usage"))
+        intent.card = card_number
         if intent.status not in {IntentStatus.REQUIRES_PAYMENT_METHOD, IntentStatus.REQUIRES_CONFIRMATION}:
             return intent  # a 3-D Secure challenge or the bank's confirmation is under way
         confirmation = Confirmation("card", new_id("pm"), behaviour, session.url, {})
