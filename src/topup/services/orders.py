@@ -11,13 +11,13 @@ from django.db import IntegrityError, transaction
 from topup.clock import now
 from topup.db.models import Order, OrderEvent, Payment
 from topup.domain.catalogue import Network, NetworkKind, Plan
-from topup.domain.errors import InvalidInput
+from topup.domain.errors import DomainError, InvalidInput
 from topup.domain.identifiers import parse_belgian_mobile, parse_eid
 from topup.domain.orders import OrderStatus
 from topup.domain.payment_attempts import check_method_currency
 from topup.domain.quotes import Quote, make_quote
 from topup.ports import PaymentRequest, PortUnavailable, ProviderRequestError
-from topup.services import carrier_products, catalogue, esim, fx, peers
+from topup.services import carrier_products, catalogue, esim, fx, peers, promotions
 from topup.services.idempotency import (
     Claim,
     IdempotencyKey,
@@ -54,6 +54,9 @@ class QuoteRequest:
     payment_method: str = ""  # Alipay and WeChat Pay payers are quoted in yuan too (services/fx)
     promo_code: str = ""  # a code from a flyer or a campaign, applied by services/promotions
     email: str = ""  # where the receipt goes; a new eSIM's buyer gives it (also "who the customer is")
+    # The channel asking (web, api, sms, ussd, pos...): campaigns limited to channels apply only when it is
+    # given; place_order sets it from its own argument.
+    channel: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,8 @@ def quote(request: QuoteRequest) -> Quote:
 
 
 def price(request: QuoteRequest) -> Priced:
-    priced = _price(request)
-    if request.promo_code:  # promotions (services/promotions) replace this with the campaigns' codes
-        raise InvalidInput("this promo code is not known", code="promo_code_unknown", field="promo_code")
+    """The request priced: the plan's quote, the promotions that apply (or the code refused), FX last."""
+    priced = promotions.apply(request, _price(request), at=now())
     return replace(priced, quote=fx.with_fx(priced.quote, request.payment_method))
 
 
@@ -128,11 +130,18 @@ def place_order(
                 code="invalid_payment_method",
                 field="payment_method",
             )
+        request = replace(request, channel=channel)
         priced = price(replace(request, payment_method=payment_method))
         check_method_currency(payment_method, priced.quote.total.currency)
         claimed = claim(idem)
         if isinstance(claimed, StoredResponse):
             stored = claimed
+        elif not priced.quote.total.is_positive():  # free (a 100 % promotion): nothing to pay
+            from topup.services import free_orders  # noqa: PLC0415 - it builds on paid_orders, which needs us
+
+            stored = free_orders.place_free(
+                request, priced, claimed, channel=channel, language=language, idem=idem, api_key_id=api_key_id
+            )
         else:
             stored = _place_claimed(
                 request, priced, claimed, payment_method=payment_method, channel=channel,
@@ -156,6 +165,11 @@ def _place_claimed(
     order_id, payment_id = claimed.order_id, claimed.payment_id
     provider = peers.current().payment_provider(str(peers.current().provider_name_for(payment_method)))
     token = order_token(order_id)
+    try:  # the promotions' uses first (race-free, once per order): a used-up code never reaches the provider
+        promotions.reserve(order_id, frozen, promotions.customer_keys(request, priced), now())
+    except DomainError:
+        release(idem)
+        raise
     try:
         created = provider.create_payment(
             PaymentRequest(
@@ -168,6 +182,7 @@ def _place_claimed(
             )
         )
     except (PortUnavailable, ProviderRequestError) as exc:
+        # The reservation stays with the claim: a resumed attempt finds it, else the sweep releases it.
         log.error("payment provider could not create the payment: %s", exc, extra={"order_id": order_id})
         release(idem)
         raise ProviderUnavailable(str(exc)) from exc

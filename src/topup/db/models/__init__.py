@@ -19,6 +19,7 @@ from topup.db.models.messaging import AccessToken, Notification, OtpChallenge
 from topup.db.models.orders import ApiKey, Order, OrderEvent, Payment
 from topup.db.models.preferences import LinePreference
 from topup.db.models.privacy import Erasure
+from topup.db.models.promotions import Campaign, Entitlement, PromoCode, Redemption
 from topup.db.models.retail import (
     Commission,
     FloatTopUp,
@@ -41,9 +42,11 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "BundleRecord",
+    "Campaign",
     "CarrierFloatRecord",
     "CarrierProductRecord",
     "Commission",
+    "Entitlement",
     "Erasure",
     "FloatTopUp",
     "FxRateRecord",
@@ -64,8 +67,10 @@ __all__ = [
     "OtpChallenge",
     "Payment",
     "PlanRecord",
+    "PromoCode",
     "RateCounter",
     "RedeemAttempts",
+    "Redemption",
     "Retailer",
     "Sale",
     "Shift",
