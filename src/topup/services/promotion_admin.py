@@ -30,7 +30,7 @@ def listing() -> list[dict[str, object]]:
                 {"code": code.code, "uses": code.uses, "max_uses": code.max_uses, "active": code.active}
                 for code in campaign.codes.order_by("code")
             ],
-        }  # fmt: skip
+        }
         for campaign in Campaign.objects.order_by("priority", "id").prefetch_related("codes")
     ]
 
