@@ -196,7 +196,8 @@ def _percent_of(amount: Money, percent_bp: int) -> Money:
 def _reward(campaign: Campaign, purchase: Purchase, left: Money, language: str) -> AppliedPromotion:
     zero = Money.zero(left.currency)
     saving, bonus_credit, bonus_mb, free_plan, rule = zero, None, 0, "", campaign.rule.value
-    if campaign.rule in {Rule.PERCENT, Rule.FIRST_TOPUP} and campaign.percent_bp:
+    percent = campaign.rule is Rule.PERCENT or (campaign.rule is Rule.FIRST_TOPUP and campaign.percent_bp)
+    if percent:
         saving = _percent_of(left, campaign.percent_bp)
     elif campaign.rule in {Rule.FIXED, Rule.FIRST_TOPUP}:
         saving = Money(min(campaign.amount_minor, left.amount_minor), left.currency)
