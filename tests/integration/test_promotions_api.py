@@ -51,11 +51,11 @@ def test_a_quote_lists_each_promotion_in_the_callers_language(
 @pytest.mark.parametrize(
     ("path", "body", "status", "code"),
     [
-        ("/api/v1/quotes", {"plan_id": "proximus-credit-15", "promo_code": "NOPE"}, 400,
+        ("/api/v1/quotes", {"plan_id": "proximus-credit-15", "promo_code": "NOPE"}, 404,
          "promo_code_unknown"),
         ("/api/v1/orders", {"plan_id": "proximus-credit-10", "promo_code": FLYER_CODE}, 409,
          "promo_code_not_applicable"),
-        ("/api/v1/esim/orders", {"plan_id": "esim-1d-1gb", "promo_code": "NOPE"}, 400, "promo_code_unknown"),
+        ("/api/v1/esim/orders", {"plan_id": "esim-1d-1gb", "promo_code": "NOPE"}, 404, "promo_code_unknown"),
     ],
 )  # fmt: skip
 def test_a_refused_code_has_its_stable_code_a_translated_message_and_creates_nothing(

@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Final
 
-from topup.domain.errors import Conflict, InvalidInput
+from topup.domain.errors import Conflict, InvalidInput, NotFound
 from topup.domain.money import Money, split_vat
 from topup.domain.promotions import AppliedPromotion
 from topup.domain.quotes import Quote
@@ -110,8 +110,9 @@ def normalise_code(text: str) -> str:
 
 
 def check_code_format(code: str) -> str:
+    """A code that cannot exist is refused as an unknown one (a NotFound, like a plan that is not on sale)."""
     if not _CODE.fullmatch(code):
-        raise InvalidInput(
+        raise NotFound(
             "a promo code is 3 to 32 letters, digits, - or _", code="promo_code_unknown", field="promo_code"
         )
     return code

@@ -26,7 +26,7 @@ from topup.db.models import Campaign, Entitlement, Line, Order, PromoCode, Redem
 from topup.db.models import promotions as rows
 from topup.domain import ledger as postings
 from topup.domain import promotion_rules as rules
-from topup.domain.errors import Conflict, InvalidInput
+from topup.domain.errors import Conflict, NotFound
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
 from topup.domain.promotions import AppliedPromotion
@@ -83,7 +83,7 @@ def _earlier_orders(request: QuoteRequest, priced: Priced) -> Q | None:
 def _code(code: str, at: datetime) -> PromoCode:
     row = PromoCode.objects.select_related("campaign").filter(code=rules.check_code_format(code)).first()
     if row is None or not row.active:
-        raise InvalidInput("this promo code is not known", code="promo_code_unknown", field=_FIELD)
+        raise NotFound("this promo code is not known", code="promo_code_unknown", field=_FIELD)
     if not row.campaign.active or not rules.is_running(terms(row.campaign), at):
         raise Conflict("this promo code has expired", code="promo_code_expired", field=_FIELD)
     if row.max_uses is not None and row.uses >= row.max_uses:
