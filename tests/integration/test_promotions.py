@@ -291,3 +291,31 @@ def test_bonus_credit_within_31_days_goes_to_the_hosted_line_as_promotion_expens
     assert Line.objects.get(id=line.id).credit_minor == 200
     assert ledger.balance_of(promotion_expense().id) == 200
     assert books_balance()
+
+
+def test_buy_one_get_one_next_makes_the_next_purchase_free_once_without_a_provider(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    Campaign.objects.filter(id=BOGO_ID).update(bogo_mode="next_purchase")
+    line = _hosted_line()
+    wanted = orders.QuoteRequest("esim-1d-1gb", iccid=line.iccid, channel="api")
+    first = orders.place_order(
+        wanted, payment_method="card", channel="api", language="en", idem=make_key("n", "1", {})
+    )
+    assert fake.send("payment.succeeded", first.body["payment"]["id"]) == "paid"
+    run_jobs_until_idle()
+    free = orders.quote(wanted)
+    assert free.total.amount_minor == 0
+    assert [p.rule for p in free.promotions] == ["bogo"]
+    calls = len(fake.calls)
+    second = orders.place_order(
+        wanted, payment_method="card", channel="api", language="en", idem=make_key("n", "2", {})
+    )
+    assert second.body["status"] == "paid"
+    assert len(fake.calls) == calls  # no provider asked for nothing
+    run_jobs_until_idle()
+    assert Order.objects.get(id=second.body["id"]).status == OrderStatus.DELIVERED
+    third = orders.quote(wanted)  # the free purchase is used; this one earns the next
+    assert third.total.amount_minor == 299
+    assert [p.rule for p in third.promotions] == ["bogo_next"]
+    assert books_balance()

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from topup.clock import new_id, now
+from topup.channels.messages import message_for
 from topup.db.admin.base import BackOfficeAdmin, ReadOnlyAdmin, TabularInline
 from topup.db.models import Campaign, Entitlement, PromoCode, Redemption
 from topup.domain import promotion_rules as rules
@@ -53,8 +54,8 @@ class CampaignForm(forms.ModelForm):  # type: ignore[type-arg]
         if not self.errors:
             try:
                 promotion_admin.validate(self.instance_with(cleaned))
-            except DomainError as exc:
-                raise forms.ValidationError(exc.message) from exc
+            except DomainError as exc:  # the translated wording, then the engine's detail for staff
+                raise forms.ValidationError(f"{message_for(exc.code)} ({exc.message})") from exc
         return cleaned
 
     def instance_with(self, cleaned: dict[str, Any]) -> Campaign:
