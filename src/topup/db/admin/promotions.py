@@ -12,8 +12,8 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from topup.clock import new_id, now
 from topup.channels.messages import message_for
+from topup.clock import new_id, now
 from topup.db.admin.base import BackOfficeAdmin, ReadOnlyAdmin, TabularInline
 from topup.db.models import Campaign, Entitlement, PromoCode, Redemption
 from topup.domain import promotion_rules as rules
