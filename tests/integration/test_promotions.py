@@ -269,13 +269,17 @@ def test_buy_one_get_one_gives_its_free_bundle_once(fake: fake_payments.FakePaym
     assert books_balance()
 
 
-def test_bonus_credit_within_31_days_goes_to_the_hosted_line_as_promotion_expense(
+def test_bonus_credit_and_data_within_31_days_go_to_the_hosted_line(
     fake: fake_payments.FakePaymentProvider,
 ) -> None:
     Campaign.objects.filter(id=BOGO_ID).update(active=False)
     Campaign.objects.create(
         id="cmp_reload", names={"en": "Reload bonus"}, rule="bonus_credit", amount_minor=200,
         min_amount_minor=999, within_days=31, networks="topup-esim", created_at=now(),
+    )  # fmt: skip
+    Campaign.objects.create(
+        id="cmp_reload_data", names={"en": "Reload data"}, rule="bonus_data", bonus_data_mb=512,
+        within_days=31, networks="topup-esim", created_at=now(),
     )  # fmt: skip
     line = _hosted_line()
     for n, expected_bonus in ((1, 0), (2, 200)):
@@ -290,6 +294,8 @@ def test_bonus_credit_within_31_days_goes_to_the_hosted_line_as_promotion_expens
         run_jobs_until_idle()
     assert Line.objects.get(id=line.id).credit_minor == 200
     assert ledger.balance_of(promotion_expense().id) == 200
+    data_kb = sorted(BundleRecord.objects.filter(line=line).values_list("data_kb", flat=True))
+    assert data_kb == [5_120 * 1024, (5_120 + 512) * 1024]  # the bonus on the second top-up only
     assert books_balance()
 
 
@@ -319,3 +325,14 @@ def test_buy_one_get_one_next_makes_the_next_purchase_free_once_without_a_provid
     assert third.total.amount_minor == 299
     assert [p.rule for p in third.promotions] == ["bogo_next"]
     assert books_balance()
+
+
+def test_a_declined_payment_that_succeeds_after_all_counts_its_code_once_more(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    order = place("proximus-credit-15", code=FLYER_CODE)
+    fake.send("payment.failed", order["payment"]["id"])
+    assert uses() == 0
+    assert fake.send("payment.succeeded", order["payment"]["id"]) == "paid"
+    assert uses() == 1
+    assert states(order["id"]) == ["confirmed", "confirmed"]

@@ -26,7 +26,7 @@ from topup.db.models import Campaign, Entitlement, Line, Order, PromoCode, Redem
 from topup.db.models import promotions as rows
 from topup.domain import ledger as postings
 from topup.domain import promotion_rules as rules
-from topup.domain.errors import Conflict, NotFound
+from topup.domain.errors import Conflict, DomainError, NotFound
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
 from topup.domain.promotions import AppliedPromotion
@@ -273,7 +273,12 @@ def confirm(order: Order, at: datetime) -> None:
     for redemption in released:
         log.warning("promotion %s: a released use taken again by its paid order", redemption.campaign_id,
                     extra={"order_id": order.id})  # fmt: skip
-        _retake(redemption, Quote.from_dict(order.quote), at, force=True)
+        try:
+            with transaction.atomic():  # a savepoint: the payment is recorded whatever happens here
+                _retake(redemption, Quote.from_dict(order.quote), at, force=True)
+        except DomainError as exc:  # the customer's once went to another order meanwhile: staff's to see
+            log.error("promotion %s not retaken for a paid order: %s", redemption.campaign_id, exc.code,
+                      extra={"order_id": order.id, "alert": "promotion_not_retaken"})  # fmt: skip
     Redemption.objects.filter(order_id=order.id, state=rows.RESERVED).update(
         state=rows.CONFIRMED, updated_at=at
     )
@@ -329,9 +334,11 @@ def at_delivery(order: Order, quote: Quote, at: datetime) -> None:
 def _bonus_data(order: Order, data_mb: int) -> None:
     from topup.db.models import BundleRecord  # noqa: PLC0415
 
-    bundle = BundleRecord.objects.filter(
-        line_id=order.line_id, order_id=order.id, data_kb__isnull=False
-    ).first()
+    counted = BundleRecord.objects.filter(line_id=order.line_id, data_kb__isnull=False)
+    # The bundle this order created, else the one it extended (the line's latest usable one).
+    bundle = counted.filter(order_id=order.id).first() or (
+        counted.filter(status__in=("active", "pending")).order_by("-expires_at").first()
+    )
     if bundle is not None:
         BundleRecord.objects.filter(id=bundle.id).update(data_kb=F("data_kb") + data_mb * 1024)
 
