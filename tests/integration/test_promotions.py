@@ -336,3 +336,23 @@ def test_a_declined_payment_that_succeeds_after_all_counts_its_code_once_more(
     assert fake.send("payment.succeeded", order["payment"]["id"]) == "paid"
     assert uses() == 1
     assert states(order["id"]) == ["confirmed", "confirmed"]
+
+
+def test_an_order_paid_on_the_spot_takes_its_codes_use_too(fake: fake_payments.FakePaymentProvider) -> None:
+    from topup.services.paid_orders import PaidBy, create_paid_order  # noqa: PLC0415
+
+    code_campaign("ONCE1", 1)
+    cash = PaidBy(provider="cash", method="cash", provider_ref="", code="cash", detail="")
+    # Both priced before either is sold (two shops at once): the second sale finds the code used up.
+    first, second = (
+        orders.price(request("proximus-credit-10", msisdn=msisdn, code="ONCE1"))
+        for msisdn in ("0470 31 31 31", "0470 32 32 32")
+    )
+    with transaction.atomic():
+        create_paid_order(first, cash, channel="pos", language="en", at=now())
+    with pytest.raises(DomainError) as refused, transaction.atomic():
+        create_paid_order(second, cash, channel="pos", language="en", at=now())
+    assert refused.value.code == "promo_code_used_up"
+    assert uses("ONCE1") == 1
+    assert Order.objects.count() == 1
+    assert states(Order.objects.get().id) == ["confirmed", "confirmed"]  # the code and the welcome

@@ -59,14 +59,18 @@ def terms(row: Campaign) -> rules.Campaign:
 
 
 def customer_keys(request: QuoteRequest, priced: Priced) -> tuple[str, ...]:
+    return keys_of(priced, request.email)
+
+
+def keys_of(priced: Priced, email: str = "") -> tuple[str, ...]:
     """Who the customer is, as blind indexes: the line (hosted line id, or E.164 number), then the e-mail."""
     keys = []
     if priced.line_id:
         keys.append(blind_index(priced.line_id, purpose="line"))
     elif priced.quote.msisdn:
         keys.append(blind_index(priced.quote.msisdn, purpose="msisdn"))
-    if request.email.strip():
-        keys.append(blind_index(request.email.strip().lower(), purpose="email"))
+    if email.strip():
+        keys.append(blind_index(email.strip().lower(), purpose="email"))
     return tuple(keys)
 
 
