@@ -237,13 +237,6 @@ def promotion_bonus(order_id: str, line_id: str, bonus: Money) -> list[Posting]:
     ]  # fmt: skip
 
 
-def promotion_bonus_reversed(order_id: str, line_id: str, bonus: Money) -> list[Posting]:
-    return [
-        Posting(f"{order_id}:bonus_credit:reversal", p.credit, p.debit, p.amount, "reversal_promotion_bonus")
-        for p in promotion_bonus(order_id, line_id, bonus)
-    ]
-
-
 def delivery_reversed(order_id: str, quote: Quote) -> list[Posting]:
     """Undo a delivery (an eSIM cancelled before use): each leg goes back to the order in flight."""
     return [
