@@ -356,3 +356,38 @@ def test_an_order_paid_on_the_spot_takes_its_codes_use_too(fake: fake_payments.F
     assert uses("ONCE1") == 1
     assert Order.objects.count() == 1
     assert states(Order.objects.get().id) == ["confirmed", "confirmed"]  # the code and the welcome
+
+
+def test_a_budget_is_never_exceeded_and_stale_reservations_are_released(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    from topup.services import promotions  # noqa: PLC0415
+
+    Campaign.objects.all().update(active=False)
+    Campaign.objects.create(
+        id="cmp_budget",
+        names={"en": "€1 off"},
+        rule="fixed",
+        amount_minor=100,
+        budget_minor=250,
+        created_at=now(),
+    )
+    # Three checkouts priced at once, before any reserved: the budget pays for two.
+    priced = [orders.price(request(msisdn=f"0470 40 40 4{n}")) for n in range(3)]
+    assert all(p.quote.discount.amount_minor == 100 for p in priced)
+    outcomes = []
+    for n, one in enumerate(priced):
+        try:
+            promotions.reserve(f"ord_budget_{n}", one.quote, promotions.keys_of(one), now())
+            outcomes.append("reserved")
+        except DomainError as error:
+            outcomes.append(error.code)
+    assert outcomes == ["reserved", "reserved", "promotion_ended"]
+    assert Campaign.objects.get(id="cmp_budget").spent_minor == 200
+    assert orders.quote(request(msisdn="0470 40 40 49")).promotions == ()  # €0.50 left: no longer offered
+
+    # Those reservations never became orders (a crash before the commit): the sweep gives them back.
+    Redemption.objects.update(created_at=now() - timedelta(days=1))
+    maintenance.run_sweeps("test")
+    assert Campaign.objects.get(id="cmp_budget").spent_minor == 0
+    assert set(Redemption.objects.values_list("state", flat=True)) == {"released"}
