@@ -391,3 +391,18 @@ def test_a_budget_is_never_exceeded_and_stale_reservations_are_released(
     maintenance.run_sweeps("test")
     assert Campaign.objects.get(id="cmp_budget").spent_minor == 0
     assert set(Redemption.objects.values_list("state", flat=True)) == {"released"}
+
+
+def test_a_once_per_customer_code_needs_to_know_the_customer(fake: fake_payments.FakePaymentProvider) -> None:
+    Campaign.objects.filter(id=FLYER_ID).update(min_amount_minor=0)
+    with pytest.raises(DomainError) as refused:
+        orders.quote(
+            orders.QuoteRequest("esim-30d-20gb", new_esim=True, promo_code=FLYER_CODE, channel="api")
+        )
+    assert refused.value.code == "promo_code_not_applicable"
+    known = orders.quote(
+        orders.QuoteRequest(
+            "esim-30d-20gb", new_esim=True, promo_code=FLYER_CODE, channel="api", email="Ann@Example.org"
+        )
+    )
+    assert [p.code for p in known.promotions] == [FLYER_CODE]

@@ -105,9 +105,10 @@ def apply(request: QuoteRequest, priced: Priced, *, at: datetime) -> Priced:
     used = set(counted.values_list("campaign_id", flat=True)) if keys else set()
     if code_row is not None and code_row.campaign_id in used:
         raise Conflict("you have already used this promo code", code="promo_code_used_up", field=_FIELD)
+    # "Once per customer" needs to know the customer (a line or an e-mail): without one it cannot apply.
     campaigns = [
         terms(row) for row in Campaign.objects.filter(active=True).exclude(id__in=used)
-        if row.rule != rules.Rule.FIRST_TOPUP.value or keys
+        if keys or not (row.once_per_customer or row.rule == rules.Rule.FIRST_TOPUP.value)
     ]  # fmt: skip
     purchase = _purchase(request, priced, keys, at, code_row)
     applied = rules.apply(campaigns, purchase, translation.get_language() or "en")
