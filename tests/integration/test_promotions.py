@@ -406,3 +406,21 @@ def test_a_once_per_customer_code_needs_to_know_the_customer(fake: fake_payments
         )
     )
     assert [p.code for p in known.promotions] == [FLYER_CODE]
+
+
+def test_a_provider_outage_gives_the_code_back_and_the_resumed_key_takes_it_again(
+    fake: fake_payments.FakePaymentProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from topup.ports import PortUnavailable  # noqa: PLC0415
+
+    def down(request: object) -> object:
+        raise PortUnavailable("provider down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(fake, "create_payment", down)
+        with pytest.raises(orders.ProviderUnavailable):
+            place("proximus-credit-15", code=FLYER_CODE, key="outage")
+    assert uses() == 0
+    order = place("proximus-credit-15", code=FLYER_CODE, key="outage")  # the same key, resumed
+    assert uses() == 1
+    assert states(order["id"]) == ["reserved", "reserved"]

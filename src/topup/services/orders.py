@@ -182,8 +182,9 @@ def _place_claimed(
             )
         )
     except (PortUnavailable, ProviderRequestError) as exc:
-        # The reservation stays with the claim: a resumed attempt finds it, else the sweep releases it.
         log.error("payment provider could not create the payment: %s", exc, extra={"order_id": order_id})
+        with transaction.atomic():  # the uses come back now; a resumed attempt takes them again
+            promotions.release(order_id, now())
         release(idem)
         raise ProviderUnavailable(str(exc)) from exc
     at = now()
