@@ -6,10 +6,13 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 PROMOTION_MESSAGES = {
-    "promo_code_unknown": _("This promo code does not exist. Check the letters and digits."),
-    "promo_code_used_up": _("This promo code has been used up, or you have already used it."),
+    # The same words as the channels' own (promoch's channels/promo_messages.py): one wording per code.
+    "promo_code_unknown": _("This promo code is not known. Check how it is written and try again."),
+    "promo_code_used_up": _("This promo code has already been used as many times as it may be."),
     "promo_code_expired": _("This promo code has expired or is not valid yet."),
-    "promo_code_not_applicable": _("This promo code does not apply to this plan, amount or channel."),
+    "promo_code_not_applicable": _(
+        "This promo code does not apply to this purchase. Check its conditions, such as the minimum amount."
+    ),
     "promotion_ended": _("This promotion has just ended. Check the new price and try again."),
     "promotion_invalid": _("These promotion terms cannot be honoured. Check the rule, networks and amounts."),
 }
