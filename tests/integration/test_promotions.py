@@ -424,3 +424,18 @@ def test_a_provider_outage_gives_the_code_back_and_the_resumed_key_takes_it_agai
     order = place("proximus-credit-15", code=FLYER_CODE, key="outage")  # the same key, resumed
     assert uses() == 1
     assert states(order["id"]) == ["reserved", "reserved"]
+
+
+def test_a_campaigns_channels_are_checked_and_an_order_costs_what_its_quote_said(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    def wanted(channel: str) -> Any:
+        return orders.QuoteRequest("proximus-credit-10", MSISDN, network_confirmed=True, channel=channel)
+
+    assert orders.quote(wanted("pos")).promotions == ()  # the welcome is for web, API, SMS and USSD
+    assert orders.quote(wanted("web")).total.amount_minor == 900
+    shown = orders.quote(wanted(""))  # a page that does not say its channel
+    stored = orders.place_order(
+        wanted(""), payment_method="card", channel="web", language="nl", idem=make_key("c", "1", {})
+    )
+    assert stored.body["total"]["amount_minor"] == shown.total.amount_minor == 900

@@ -120,6 +120,8 @@ def test_eligibility_dates_channels_networks_minimum_and_first_purchase() -> Non
     big = campaign("cmp_4", percent_bp=100, min_amount_minor=1500)
     first = campaign("cmp_5", rules.Rule.FIRST_TOPUP, percent_bp=100)
     assert not any(rules.eligible(c, purchase()) for c in (late, web_only, orange, big))
+    assert rules.eligible(web_only, purchase(channel="web"))
+    assert rules.eligible(web_only, purchase(channel=""))  # not said: priced as on every channel
     assert rules.eligible(first, purchase())
     assert not rules.eligible(first, purchase(first_purchase=False))
 

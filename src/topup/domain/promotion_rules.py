@@ -95,7 +95,7 @@ class Purchase:
     network_id: str
     hosted: bool  # our own eSIM network: we deliver bonus credit and data ourselves
     price: Money
-    channel: str
+    channel: str  # "" when the caller did not say
     at: datetime
     first_purchase: bool  # no earlier delivered order for this customer
     existing_line: bool = False  # a top-up of a line that exists (bonuses need one)
@@ -164,11 +164,11 @@ def eligible(campaign: Campaign, purchase: Purchase) -> bool:
         return False
     if campaign.requires_code and purchase.code_campaign != campaign.id:
         return False
-    scoped = (
-        (campaign.channels, purchase.channel),
-        (campaign.networks, purchase.network_id),
-        (campaign.plans, purchase.plan_id),
-    )
+    # A request that names no channel is priced as every channel would be (the quote a page shows and the
+    # order placed from it then agree); one that names its channel meets the campaign's channel list.
+    if campaign.channels and purchase.channel and purchase.channel not in campaign.channels:
+        return False
+    scoped = ((campaign.networks, purchase.network_id), (campaign.plans, purchase.plan_id))
     if any(allowed and value not in allowed for allowed, value in scoped):
         return False
     if purchase.price.amount_minor < campaign.min_amount_minor:

@@ -54,8 +54,9 @@ class QuoteRequest:
     payment_method: str = ""  # Alipay and WeChat Pay payers are quoted in yuan too (services/fx)
     promo_code: str = ""  # a code from a flyer or a campaign, applied by services/promotions
     email: str = ""  # where the receipt goes; a new eSIM's buyer gives it (also "who the customer is")
-    # The channel asking (web, api, sms, ussd, pos...): campaigns limited to channels apply only when it is
-    # given; place_order sets it from its own argument.
+    # The channel asking (web, api, sms, ussd, pos...): a campaign limited to channels is checked against it;
+    # "" (not said) prices as every channel would. place_order prices with it as given, so that the order
+    # costs what the quote the caller showed said.
     channel: str = ""
 
 
@@ -130,7 +131,6 @@ def place_order(
                 code="invalid_payment_method",
                 field="payment_method",
             )
-        request = replace(request, channel=channel)
         priced = price(replace(request, payment_method=payment_method))
         check_method_currency(payment_method, priced.quote.total.currency)
         claimed = claim(idem)

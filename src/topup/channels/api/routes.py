@@ -122,7 +122,12 @@ def create_order(
     idem = make_key(scoped("orders", owners.api_caller_scope(request)), idempotency_key, body.model_dump())
     stored = orders.place_order(
         orders.QuoteRequest(
-            body.plan_id, body.msisdn, body.network_confirmed, iccid=body.iccid, promo_code=body.promo_code
+            body.plan_id,
+            body.msisdn,
+            body.network_confirmed,
+            iccid=body.iccid,
+            promo_code=body.promo_code,
+            channel="api",
         ),
         payment_method=body.payment_method,
         channel="api",
