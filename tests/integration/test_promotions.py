@@ -434,8 +434,13 @@ def test_a_campaigns_channels_are_checked_and_an_order_costs_what_its_quote_said
 
     assert orders.quote(wanted("pos")).promotions == ()  # the welcome is for web, API, SMS and USSD
     assert orders.quote(wanted("web")).total.amount_minor == 900
-    shown = orders.quote(wanted(""))  # a page that does not say its channel
-    stored = orders.place_order(
-        wanted(""), payment_method="card", channel="web", language="nl", idem=make_key("c", "1", {})
-    )
-    assert stored.body["total"]["amount_minor"] == shown.total.amount_minor == 900
+    for n, channel in enumerate(("", "web")):  # a caller that does not say its channel, then one that does
+        shown = orders.quote(wanted(channel))
+        stored = orders.place_order(
+            wanted(channel),
+            payment_method="card",
+            channel="web",
+            language="nl",
+            idem=make_key("c", f"{n}", {}),
+        )
+        assert stored.body["total"]["amount_minor"] == shown.total.amount_minor == (1000 if n == 0 else 900)

@@ -121,7 +121,7 @@ def test_eligibility_dates_channels_networks_minimum_and_first_purchase() -> Non
     first = campaign("cmp_5", rules.Rule.FIRST_TOPUP, percent_bp=100)
     assert not any(rules.eligible(c, purchase()) for c in (late, web_only, orange, big))
     assert rules.eligible(web_only, purchase(channel="web"))
-    assert rules.eligible(web_only, purchase(channel=""))  # not said: priced as on every channel
+    assert not rules.eligible(web_only, purchase(channel=""))  # a caller that does not say its channel
     assert rules.eligible(first, purchase())
     assert not rules.eligible(first, purchase(first_purchase=False))
 

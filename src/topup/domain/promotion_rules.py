@@ -164,9 +164,8 @@ def eligible(campaign: Campaign, purchase: Purchase) -> bool:
         return False
     if campaign.requires_code and purchase.code_campaign != campaign.id:
         return False
-    # A request that names no channel is priced as every channel would be (the quote a page shows and the
-    # order placed from it then agree); one that names its channel meets the campaign's channel list.
-    if campaign.channels and purchase.channel and purchase.channel not in campaign.channels:
+    # A campaign limited to channels applies only to a request that names one of them ("" names none).
+    if campaign.channels and purchase.channel not in campaign.channels:
         return False
     scoped = ((campaign.networks, purchase.network_id), (campaign.plans, purchase.plan_id))
     if any(allowed and value not in allowed for allowed, value in scoped):

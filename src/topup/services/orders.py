@@ -54,9 +54,9 @@ class QuoteRequest:
     payment_method: str = ""  # Alipay and WeChat Pay payers are quoted in yuan too (services/fx)
     promo_code: str = ""  # a code from a flyer or a campaign, applied by services/promotions
     email: str = ""  # where the receipt goes; a new eSIM's buyer gives it (also "who the customer is")
-    # The channel asking (web, api, sms, ussd, pos...): a campaign limited to channels is checked against it;
-    # "" (not said) prices as every channel would. place_order prices with it as given, so that the order
-    # costs what the quote the caller showed said.
+    # The channel asking (web, api, sms, ussd, pos...): a campaign limited to channels applies only when it
+    # is one of them ("" matches no such campaign). place_order prices with it as given, so that an order
+    # always costs what the quote its caller showed said.
     channel: str = ""
 
 
