@@ -42,6 +42,9 @@ def cmd_migrate(args: argparse.Namespace) -> None:
             from topup.services.retail_seed import seed_demo_shop  # noqa: PLC0415
 
             seed_demo_shop()
+            from topup.services.promotion_seed import seed_demo_promotions  # noqa: PLC0415
+
+            seed_demo_promotions()  # a first top-up discount, a buy-one-get-one, the code FLYER5
     print("database migrated" + (" and demo catalogue seeded" if seed else ""))
 
 
@@ -278,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     agents.set_defaults(func=cmd_agents)
     _add_receipt(sub)
     _add_retail(sub)
+    _add_promotions(sub)
     manage = sub.add_parser("manage", help="Django management commands (createsuperuser, shell, ...)")
     manage.add_argument("django_args", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)
@@ -404,6 +408,14 @@ def _add_retail(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     retail = sub.add_parser("retail", help="shops: retailers, terminals, float top-ups, commissions")
     add_arguments(retail)
     retail.set_defaults(func=run)
+
+
+def _add_promotions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from topup.promotions_cli import add_arguments, run  # noqa: PLC0415
+
+    promotions = sub.add_parser("promotions", help="promotions: list campaigns, create promo codes")
+    add_arguments(promotions)
+    promotions.set_defaults(func=run)
 
 
 def _add_bench_arguments(bench: argparse.ArgumentParser) -> None:

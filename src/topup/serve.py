@@ -125,6 +125,9 @@ def _prepare(config: Config) -> str | None:
     from topup.services.retail_seed import demo_banner, seed_demo_shop  # noqa: PLC0415
 
     seed_demo_shop()
+    from topup.services.promotion_seed import seed_demo_promotions  # noqa: PLC0415
+
+    seed_demo_promotions()  # a first top-up discount, a buy-one-get-one, the code FLYER5
     print(demo_banner(), end="", flush=True)
     return demo_admin_key()
 

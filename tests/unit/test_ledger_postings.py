@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -204,20 +203,22 @@ def test_overdraw_is_detected_when_delivering_without_capture() -> None:
     assert would_overdraw(order_in_flight("ord_9"), debits, credits)
 
 
-def test_zero_total_orders_post_nothing() -> None:
+def test_zero_total_orders_capture_nothing_and_promotion_expense_pays_the_carrier() -> None:
+    from topup.domain.promotion_rules import discounted  # noqa: PLC0415
+    from topup.domain.promotions import AppliedPromotion  # noqa: PLC0415
+
     quote = _quote()
-    free = replace(
-        quote,
-        discount=quote.price,
-        total=Money(0, EUR),
-        net=Money(0, EUR),
-        vat=Money(0, EUR),
-        commission=Money(0, EUR),
-        carrier_amount=Money(0, EUR),
-    )
+    free = discounted(quote, [AppliedPromotion("cmp_1", "percent", "All free", quote.price)])
+    assert free.total == Money(0, EUR)
     assert payment_captured("ord_0", "stripe", free) == []
     assert refund_issued("ord_0", "stripe", free) == []
-    assert delivery_confirmed("ord_0", free) == []
+    delivery = delivery_confirmed("ord_0", free)
+    sums = totals(delivery)
+    assert sums["in_flight:ord_0:EUR"][0] == sums["in_flight:ord_0:EUR"][1]  # in flight stays at zero
+    assert sums["promotion_expense:EUR"] == (quote.net.amount_minor, 0)
+    assert sums[f"carrier_payable:{quote.network_id}:EUR"] == (0, quote.carrier_amount.amount_minor)
+    assert sums["commission_revenue:EUR"] == (0, quote.commission.amount_minor)
+    assert "vat_payable:EUR" not in sums
 
 
 def test_a_reversed_delivery_puts_every_leg_back_in_flight() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from topup.channels.autotopup_messages import AUTOTOPUP_INTERNAL_CODES, AUTOTOPUP_MESSAGES
-from topup.channels.promo_messages import PROMO_MESSAGES
+from topup.channels.promotion_messages import PROMOTION_INTERNAL_CODES, PROMOTION_MESSAGES
 from topup.channels.retail_messages import RETAIL_INTERNAL_CODES, RETAIL_MESSAGES
 from topup.domain.errors import DomainError
 
@@ -265,9 +265,10 @@ INTERNAL_CODES |= {"charge_not_captured"}  # a refund asked of an unpaid Checkou
 INTERNAL_CODES |= {"payout_reference_required", "stray_payment_captured", "stray_payment_refunded"}
 INTERNAL_CODES |= RETAIL_INTERNAL_CODES  # shops: staff commands, bookkeeping labels
 MESSAGES |= RETAIL_MESSAGES
-MESSAGES |= PROMO_MESSAGES  # promo codes on every channel
 MESSAGES |= AUTOTOPUP_MESSAGES
 INTERNAL_CODES |= AUTOTOPUP_INTERNAL_CODES
+INTERNAL_CODES |= PROMOTION_INTERNAL_CODES  # promotions: bookkeeping labels
+MESSAGES |= PROMOTION_MESSAGES  # promo codes and promotions, on every channel
 
 SMDP_PREFIX = "smdp_"
 

@@ -170,7 +170,9 @@ def _pay_link_text(line: str, code: str, promo_code: str = "") -> str:
     """An order awaiting payment by card and its link; with a promo code, what it saves and the total.
     A refused code raises its stable error (the reply is its message): nothing is created."""
     plan_id = selfcare.plan_id_for_code(line, code)
-    request = orders.QuoteRequest(plan_id, msisdn=line, network_confirmed=True, promo_code=promo_code)
+    request = orders.QuoteRequest(
+        plan_id, msisdn=line, network_confirmed=True, promo_code=promo_code, channel="sms"
+    )
     key = make_key("sms", uuid.uuid4().hex, {"plan": plan_id, "line": line, "promo": promo_code})
     stored = orders.place_order(request, payment_method="card", channel="sms",
                                 language=selfcare.language_of(line), idem=key)  # fmt: skip

@@ -144,7 +144,7 @@ class _Walk:
         assert self.chosen is not None
         request = orders.QuoteRequest(
             selfcare.plan_id_for_code(self.line, self.chosen[0]), msisdn=self.line, network_confirmed=True,
-            promo_code=answer,
+            promo_code=answer, channel="ussd",
         )  # fmt: skip
         try:
             self.priced = orders.price(request)
@@ -167,7 +167,9 @@ class _Walk:
 def _order_paid_by_link(line: str, plan_code: str, promo_code: str, language: str, session: str) -> str:
     """The order (once per session and choice) awaiting payment by card; its link goes out by SMS."""
     plan_id = selfcare.plan_id_for_code(line, plan_code)
-    request = orders.QuoteRequest(plan_id, msisdn=line, network_confirmed=True, promo_code=promo_code)
+    request = orders.QuoteRequest(
+        plan_id, msisdn=line, network_confirmed=True, promo_code=promo_code, channel="ussd"
+    )
     fields = {"plan": plan_id, "line": line, "promo": promo_code}
     idem = make_key(scoped("ussd-orders", session), f"{plan_id}:{promo_code}"[:64], fields)
     stored = orders.place_order(request, payment_method="card", channel=CHANNEL, language=language, idem=idem)

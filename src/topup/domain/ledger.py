@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Literal
 
 from topup.domain.errors import LedgerError
-from topup.domain.money import Money
+from topup.domain.money import Money, split_vat
 from topup.domain.quotes import Quote
 
 Side = Literal["debit", "credit"]
@@ -190,25 +190,51 @@ def fx_metadata(quote: Quote) -> tuple[tuple[str, str], ...]:
 
 
 def delivery_confirmed(order_id: str, quote: Quote) -> list[Posting]:
-    """The carrier delivered: the held money is split into carrier share, VAT and our commission."""
+    """The carrier delivered: the held money is split into carrier share, VAT and our commission.
+
+    A discounted order first receives the discount's net from promotion expense, so that the carrier
+    still gets its share of the full price and the commission revenue stays the full price's; VAT is
+    owed on what the customer paid only."""
     in_flight = order_in_flight(order_id, quote.currency)
+    expense = Money(_promotion_expense_minor(quote), quote.currency)
     legs = (
         ("carrier", carrier_payable(quote.network_id, quote.currency), quote.carrier_amount),
         ("vat", vat_payable(quote.currency), quote.vat),
-        ("commission", commission_revenue(quote.currency), quote.commission),
+        ("commission", commission_revenue(quote.currency), quote.commission + expense),
     )
     postings = [
+        Posting(f"{order_id}:deliver:promotion", promotion_expense(quote.currency), in_flight, expense,
+                "delivery_promotion")
+    ] if expense.is_positive() else []  # fmt: skip
+    postings += [
         Posting(f"{order_id}:deliver:{leg}", in_flight, account, amount, f"delivery_{leg}")
         for leg, account, amount in legs
         if amount.amount_minor != 0
     ]
-    moved = sum(posting.amount.amount_minor for posting in postings)
+    moved = sum(p.amount.amount_minor for p in postings if p.debit == in_flight) - expense.amount_minor
     if moved != quote.total.amount_minor:
         raise LedgerError(
             f"order {order_id}: delivery moves {moved}, the order holds {quote.total.amount_minor}",
             code="unbalanced_delivery",
         )
     return postings
+
+
+def _promotion_expense_minor(quote: Quote) -> int:
+    """The net (VAT excluded) part of the discount that we fund: the full price's net minus the paid net."""
+    if not quote.discount.is_positive():
+        return 0
+    return split_vat(quote.price, quote.vat_rate_bp).net.amount_minor - quote.net.amount_minor
+
+
+def promotion_bonus(order_id: str, line_id: str, bonus: Money) -> list[Posting]:
+    """Bonus credit on a hosted line: our promotion expense, owed to the line's holder from now on."""
+    if not bonus.is_positive():
+        return []
+    return [
+        Posting(f"{order_id}:bonus_credit", promotion_expense(bonus.currency), line_credit(line_id,
+                bonus.currency), bonus, "promotion_bonus_credit")
+    ]  # fmt: skip
 
 
 def delivery_reversed(order_id: str, quote: Quote) -> list[Posting]:

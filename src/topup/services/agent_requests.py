@@ -170,7 +170,9 @@ def _goodwill(row: AgentRequest) -> str:
 def _goodwill_topup(row: AgentRequest) -> str:
     """A free top-up order for another network's number, paid by the goodwill expense, then delivered
     like any order (refunded back to the expense if the carrier refuses it)."""
-    priced = orders.price(orders.QuoteRequest(row.plan_id, msisdn=row.msisdn, network_confirmed=True))
+    priced = orders.price(
+        orders.QuoteRequest(row.plan_id, msisdn=row.msisdn, network_confirmed=True, channel="agent")
+    )
     order_id = new_id("ord")
     paid_by = PaidBy(
         cash_drawer.GOODWILL, "goodwill", f"{cash_drawer.GOODWILL}/{order_id}", "goodwill", row.id

@@ -45,10 +45,12 @@ class SaleRequest:
 
 def _quote_request(sale: SaleRequest) -> orders.QuoteRequest:
     if sale.new_esim:
-        return orders.QuoteRequest(sale.plan_id, new_esim=True)
+        return orders.QuoteRequest(sale.plan_id, new_esim=True, channel="agent")
     if sale.customer_ref.startswith("+"):
-        return orders.QuoteRequest(sale.plan_id, msisdn=sale.customer_ref, network_confirmed=True)
-    return orders.QuoteRequest(sale.plan_id, iccid=sale.customer_ref)
+        return orders.QuoteRequest(
+            sale.plan_id, msisdn=sale.customer_ref, network_confirmed=True, channel="agent"
+        )
+    return orders.QuoteRequest(sale.plan_id, iccid=sale.customer_ref, channel="agent")
 
 
 def _require_identity(sale: SaleRequest) -> IdentityFacts | None:

@@ -23,7 +23,7 @@ from topup.domain.orders import OrderStatus
 from topup.domain.payment_attempts import check_method_currency, check_retry
 from topup.domain.quotes import Quote
 from topup.ports import PaymentRequest, PaymentResult, PaymentStatus, PortUnavailable, ProviderRequestError
-from topup.services import payments, peers, plan_text
+from topup.services import payments, peers, plan_text, promotions
 from topup.services.delivery import JobResult
 from topup.services.idempotency import (
     IdempotencyKey,
@@ -56,6 +56,7 @@ def retry_payment(
     stored = replay(idem)
     if stored is None:
         _check(order, payment_method)
+        promotions.reserve_again(order, now())  # uses a failed payment released (promo_code_used_up if gone)
         claimed = claim(idem)
         if isinstance(claimed, StoredResponse):
             stored = claimed

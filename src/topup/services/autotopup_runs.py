@@ -151,7 +151,7 @@ def _place(found: AutoTopupRun) -> JobResult | None:
         priced = orders.price(
             orders.QuoteRequest(
                 found.auto_topup.plan_id, msisdn=origin.msisdn if origin.line is None else "",
-                network_confirmed=True, iccid=origin.line.iccid if origin.line else "",
+                network_confirmed=True, iccid=origin.line.iccid if origin.line else "", channel="auto",
             )
         )  # fmt: skip
     except DomainError as exc:  # the plan is gone, the line was archived: nothing to renew

@@ -29,7 +29,7 @@ from topup.domain.errors import Conflict
 from topup.domain.orders import OrderStatus, check_transition
 from topup.domain.quotes import Quote
 from topup.ports import CarrierOutcome, CarrierResult
-from topup.services import carrier_products, esim, peers, refunds
+from topup.services import carrier_products, esim, peers, promotions, refunds
 from topup.services.payments import enqueue
 from topup.services.transitions import move
 
@@ -218,6 +218,7 @@ def _record_delivery(
             esim.create_line(order, provisioned, at)
         if order.line_id is not None:
             esim.add_bundle(order.line_id, order, at)
+        promotions.at_delivery(order, quote, at)  # a free bundle, bonus data or credit, a free next purchase
         carrier_ref = result.carrier_ref or "" if result else ""
         move(order, OrderStatus.DELIVERED, at=at, carrier_ref=carrier_ref)
         ledger.post(postings.delivery_confirmed(order.id, quote), now=at, order_id=order.id)

@@ -40,7 +40,10 @@ def start(terminal_id: str, purchase: Purchase, attempt: str) -> str:
     """Place the order and hand its payment to the reader; the order id. `attempt` makes the customer's
     button press idempotent (a double tap places one order)."""
     request = orders.QuoteRequest(
-        plan_id=purchase.plan_id, msisdn=purchase.msisdn, network_confirmed=purchase.network_confirmed
+        plan_id=purchase.plan_id,
+        msisdn=purchase.msisdn,
+        network_confirmed=purchase.network_confirmed,
+        channel="kiosk",
     )
     fields = {**asdict(request), "payment_method": METHOD}
     stored = orders.place_order(

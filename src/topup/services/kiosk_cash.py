@@ -47,7 +47,10 @@ def start(terminal_id: str, purchase: Purchase) -> KioskCashSession:
     """Open a cash session for the purchase and on the acceptor; a price coins cannot reach is refused."""
     quote = orders.quote(
         orders.QuoteRequest(
-            plan_id=purchase.plan_id, msisdn=purchase.msisdn, network_confirmed=purchase.network_confirmed
+            plan_id=purchase.plan_id,
+            msisdn=purchase.msisdn,
+            network_confirmed=purchase.network_confirmed,
+            channel="kiosk",
         )
     )
     require_cash_payable(quote.total.amount_minor)

@@ -19,7 +19,7 @@ from topup.domain.bundles import BundleStatus, expire
 from topup.domain.errors import IllegalTransition
 from topup.domain.orders import OrderStatus
 from topup.ports import PaymentStatus
-from topup.services import autotopup_sweep, carrier_float, notifications, retail_upkeep, retention
+from topup.services import autotopup_sweep, carrier_float, notifications, promotions, retail_upkeep, retention
 from topup.services.attempts import CANCEL_JOB
 from topup.services.payments import enqueue
 from topup.services.transitions import move
@@ -34,6 +34,11 @@ SWEEP_LEASE = "sweeps"
 
 def _expiry_notices() -> object:
     return notifications.expiring_soon(now())
+
+
+def _stale_promotions() -> int:
+    at = now()
+    return promotions.release_stale(at - timedelta(seconds=CONFIG.payment_ttl_s), at)
 
 
 def hold_sweep_lease(holder: str, lease_s: float = SWEEP_LEASE_S) -> bool:
@@ -120,4 +125,5 @@ SWEEPS: list[tuple[str, Callable[[], object]]] = [
     ("carrier_float", carrier_float.check_floats),  # at most every minute, see carrier_float
     ("retail_upkeep", retail_upkeep.sweep),  # shops: used nonces, PINs past their void window
     ("auto_topup", autotopup_sweep.sweep),  # switch on, open due runs, remind, check thresholds
+    ("promotion_reservations", _stale_promotions),  # reservations whose order never came to be
 ]

@@ -12,13 +12,13 @@ from topup.clock import new_id, now
 from topup.db.models import Order, OrderEvent, Payment
 from topup.domain.autotopup import Spec as AutoSpec
 from topup.domain.catalogue import Network, NetworkKind, Plan
-from topup.domain.errors import InvalidInput
+from topup.domain.errors import DomainError, InvalidInput
 from topup.domain.identifiers import parse_belgian_mobile, parse_eid, parse_email
 from topup.domain.orders import OrderStatus
 from topup.domain.payment_attempts import check_method_currency
 from topup.domain.quotes import Quote, make_quote
 from topup.ports import PaymentRequest, PortUnavailable, ProviderRequestError
-from topup.services import autotopup, carrier_products, catalogue, esim, fx, peers, plan_text
+from topup.services import autotopup, carrier_products, catalogue, esim, fx, peers, plan_text, promotions
 from topup.services.idempotency import (
     Claim,
     IdempotencyKey,
@@ -55,6 +55,12 @@ class QuoteRequest:
     payment_method: str = ""  # Alipay and WeChat Pay payers are quoted in yuan too (services/fx)
     promo_code: str = ""  # a code from a flyer or a campaign, applied by services/promotions
     email: str = ""  # where the receipt goes; a new eSIM's buyer gives it (also "who the customer is")
+    # The channel asking (web, api, sms, ussd, pos...): a campaign limited to channels applies only when it
+    # is one of them ("" matches no such campaign). place_order prices with it as given, so that an order
+    # always costs what the quote its caller showed said.
+    channel: str = ""
+    # False where the price is already settled elsewhere: a voucher pays its plan at face value.
+    with_promotions: bool = True
 
 
 @dataclass(frozen=True)
@@ -69,9 +75,10 @@ def quote(request: QuoteRequest) -> Quote:
 
 
 def price(request: QuoteRequest) -> Priced:
+    """The request priced: the plan's quote, the promotions that apply (or the code refused), FX last."""
     priced = _price(request)
-    if request.promo_code:  # promotions (services/promotions) replace this with the campaigns' codes
-        raise InvalidInput("this promo code is not known", code="promo_code_unknown", field="promo_code")
+    if request.with_promotions:
+        priced = promotions.apply(request, priced, at=now())
     return replace(priced, quote=fx.with_fx(priced.quote, request.payment_method))
 
 
@@ -138,6 +145,12 @@ def place_order(
         claimed = claim(idem)
         if isinstance(claimed, StoredResponse):
             stored = claimed
+        elif not priced.quote.total.is_positive():  # free (a 100 % promotion): nothing to pay
+            from topup.services import free_orders  # noqa: PLC0415 - it builds on paid_orders, which needs us
+
+            stored = free_orders.place_free(
+                request, priced, claimed, channel=channel, language=language, idem=idem, api_key_id=api_key_id
+            )
         else:
             stored = _place_claimed(
                 request, priced, claimed, payment_method=payment_method, channel=channel,
@@ -163,6 +176,11 @@ def _place_claimed(
     order_id, payment_id = claimed.order_id, claimed.payment_id
     provider = peers.current().payment_provider(str(peers.current().provider_name_for(payment_method)))
     token = order_token(order_id)
+    try:  # the promotions' uses first (race-free, once per order): a used-up code never reaches the provider
+        promotions.reserve(order_id, frozen, promotions.customer_keys(request, priced), now())
+    except DomainError:
+        release(idem)
+        raise
     try:
         save_for = autotopup.customer_for(auto, payment_id, request.email)  # the card is kept for it
         created = provider.create_payment(
@@ -178,6 +196,8 @@ def _place_claimed(
         )
     except (PortUnavailable, ProviderRequestError) as exc:
         log.error("payment provider could not create the payment: %s", exc, extra={"order_id": order_id})
+        with transaction.atomic():  # the uses come back now; a resumed attempt takes them again
+            promotions.release(order_id, now())
         release(idem)
         raise ProviderUnavailable(str(exc)) from exc
     at = now()

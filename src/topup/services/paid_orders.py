@@ -16,6 +16,7 @@ from topup.db.models import Order, OrderEvent, Payment
 from topup.domain import ledger as postings
 from topup.domain.orders import OrderStatus
 from topup.ports import PaymentStatus
+from topup.services import promotions
 from topup.services.orders import Priced
 from topup.services.payments import enqueue
 from topup.services.transitions import move
@@ -40,8 +41,11 @@ def create_paid_order(
     its succeeded payment, move it to `paid`, queue its delivery, book the capture. Call inside a transaction:
     the caller's own rows (a voucher, a sale) commit with it or not at all."""
     quote = priced.quote
+    order_id = order_id or new_id("ord")
+    # The promotions' uses first (a used-up code refuses the sale, and the caller's rows roll back).
+    promotions.reserve(order_id, quote, promotions.keys_of(priced), at)
     order = Order.objects.create(
-        id=order_id or new_id("ord"), plan_id=quote.plan_id, network_id=quote.network_id, msisdn=quote.msisdn,
+        id=order_id, plan_id=quote.plan_id, network_id=quote.network_id, msisdn=quote.msisdn,
         line_id=priced.line_id, channel=channel, language=language,
         status=OrderStatus.AWAITING_PAYMENT.value, total_minor=quote.total.amount_minor,
         currency=quote.currency, quote=quote.to_dict(), created_at=at, updated_at=at,

@@ -22,7 +22,7 @@ from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
 from topup.domain.quotes import Quote
 from topup.ports import NextActionKind, PaymentEvent, PaymentResult, PaymentStatus, UnusableEvent
-from topup.services import notifications, peers, refunds
+from topup.services import notifications, peers, promotions, refunds
 from topup.services.transitions import move
 from topup.settings import CONFIG
 
@@ -212,6 +212,7 @@ def _failed(order: Order, payment: Payment, event: PaymentEvent, at: datetime) -
     if order.current_payment_id not in {"", payment.id}:
         return "failed"  # an attempt already replaced: the buyer has moved on
     notifications.payment_failed(payment.id, at)
+    promotions.release(order.id, at)  # its code's use is free again; a new attempt takes it back
     OrderEvent.objects.create(
         order_id=order.id,
         from_status=order.status,

@@ -77,9 +77,12 @@ def _request(payment: Payment, refund_id: str) -> str:
         return "nothing"
     if payment.provider_ref is None:
         return "nothing"
-    provider = peers.current().payment_provider(payment.provider)
     amount = Money(payment.amount_minor, payment.currency)
-    result = provider.refund(payment.provider_ref, amount, refund_id=refund_id)
+    if amount.is_positive():
+        provider = peers.current().payment_provider(payment.provider)
+        result = provider.refund(payment.provider_ref, amount, refund_id=refund_id)
+    else:  # a free order (a promotion paid it): no money goes back, only its promotions (services/promotions)
+        result = RefundResult(refund_ref="", succeeded=True)
     state = _state(result)
     if state is None:
         return f"retry:{result.code or 'refund_refused'}"

@@ -140,7 +140,7 @@ def _price(retailer: Retailer, request: SaleRequest, kind: rules.SaleKind) -> _P
         quoted = orders.price(
             orders.QuoteRequest(
                 request.plan_id, msisdn=request.msisdn, network_confirmed=request.network_confirmed,
-                promo_code=request.promo_code,
+                promo_code=request.promo_code, channel="pos",
             )
         )  # fmt: skip
         price, network_id, priced = quoted.quote.total, quoted.quote.network_id, quoted

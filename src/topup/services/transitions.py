@@ -7,7 +7,7 @@ from datetime import datetime
 from topup.db.models import Order, OrderEvent
 from topup.domain.errors import IllegalTransition
 from topup.domain.orders import OrderStatus, check_transition
-from topup.services import notifications
+from topup.services import notifications, promotions
 
 
 def move(
@@ -32,5 +32,6 @@ def move(
     order.status = new.value
     order.updated_at = at
     notifications.order_changed(order, new.value, at)  # receipts, refunds: outbox jobs in this transaction
+    promotions.on_transition(order, new, at)  # its redemptions confirmed, released or rolled back
     for name, value in fields.items():
         setattr(order, name, value)

@@ -302,7 +302,13 @@ def _redeem_valid(normalised: str, line: _Line, keys: list[str], at: datetime) -
 def _paid_order(voucher: Voucher, line: _Line, at: datetime) -> dict[str, object]:
     """The voucher's order, created paid (see services/paid_orders), and the voucher marked as its payment."""
     priced = orders.price(
-        orders.QuoteRequest(voucher.plan_id, msisdn=line.msisdn, iccid=line.iccid, network_confirmed=True)
+        orders.QuoteRequest(
+            voucher.plan_id,
+            msisdn=line.msisdn,
+            iccid=line.iccid,
+            network_confirmed=True,
+            with_promotions=False,  # a voucher pays its plan at face value: it was sold so
+        )
     )
     order_id = new_id("ord")
     paid_by = PaidBy(PROVIDER, "voucher", voucher_payment_ref(voucher.id, order_id), "voucher", voucher.id)

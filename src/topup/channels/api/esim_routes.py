@@ -41,7 +41,14 @@ def create_esim_order(request: HttpRequest, body: EsimOrderIn) -> Status[dict[st
     scope = scoped("esim-orders", owners.api_caller_scope(request))
     idem = make_key(scope, request.headers.get(IDEMPOTENCY_HEADER), body.model_dump())
     stored = orders.place_order(
-        orders.QuoteRequest(body.plan_id, new_esim=True, eid=body.eid, email=body.email),
+        orders.QuoteRequest(
+            body.plan_id,
+            new_esim=True,
+            eid=body.eid,
+            email=body.email,
+            promo_code=body.promo_code,
+            channel="api",
+        ),
         payment_method=body.payment_method,
         channel="api",
         language=body.language or get_language() or "en",

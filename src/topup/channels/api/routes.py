@@ -34,6 +34,7 @@ from topup.channels.api.schemas import (
 )
 from topup.channels.api.voucher_routes import router as voucher_router
 from topup.channels.messages import error_body
+from topup.domain.promotions import AppliedPromotion
 from topup.domain.quotes import Quote
 from topup.services import attempts, balances, catalogue, esim, orders, payments, peers
 from topup.services.idempotency import make_key, scoped
@@ -77,7 +78,12 @@ def _quote(q: Quote) -> dict[str, object]:
         "vat": money_document(q.vat),
         "vat_rate_percent": q.vat_rate_bp / 100,
         "fx": None if q.fx is None else q.fx.to_dict(),
+        "promotions": [_promotion(p, get_language() or "en") for p in q.promotions],
     }
+
+
+def _promotion(promotion: AppliedPromotion, language: str) -> dict[str, object]:
+    return {**promotion.to_dict(), "name": promotion.name_in(language)}
 
 
 @router.get("/networks", response=list[NetworkOut], tags=["catalogue"])
@@ -100,7 +106,10 @@ def lookup(request: HttpRequest, msisdn: str = MSISDN_QUERY) -> dict[str, object
 def create_quote(request: HttpRequest, body: QuoteIn) -> dict[str, object]:
     """The price; with `payment_method` alipay or wechat_pay also in yuan (`fx`), or 409
     fx_rate_unavailable when no recent enough rate is known."""
-    wanted = orders.QuoteRequest(body.plan_id, body.msisdn, body.network_confirmed, iccid=body.iccid)
+    wanted = orders.QuoteRequest(
+        body.plan_id, body.msisdn, body.network_confirmed, iccid=body.iccid, promo_code=body.promo_code,
+        channel="api",
+    )  # fmt: skip
     return _quote(orders.quote(replace(wanted, payment_method=body.payment_method or "")))
 
 
@@ -114,7 +123,14 @@ def create_order(
     for a caller without an API key. Idempotency-Keys are scoped by caller (API key, else client address)."""
     idem = make_key(scoped("orders", owners.api_caller_scope(request)), idempotency_key, body.model_dump())
     stored = orders.place_order(
-        orders.QuoteRequest(body.plan_id, body.msisdn, body.network_confirmed, iccid=body.iccid),
+        orders.QuoteRequest(
+            body.plan_id,
+            body.msisdn,
+            body.network_confirmed,
+            iccid=body.iccid,
+            promo_code=body.promo_code,
+            channel="api",
+        ),
         payment_method=body.payment_method,
         channel="api",
         language=body.language or get_language() or "en",

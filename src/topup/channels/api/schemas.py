@@ -52,11 +52,19 @@ class LookupOut(Schema):
     source: Literal["history", "range", "none"]
 
 
+PROMO_CODE = Field(
+    default="", max_length=40,
+    description="a promo code (case and spaces do not matter); refused with promo_code_unknown, "
+    "promo_code_used_up, promo_code_expired or promo_code_not_applicable",
+)  # fmt: skip
+
+
 class QuoteIn(Schema):
     plan_id: str = Field(min_length=1, max_length=60)
     msisdn: str = Field(default="", max_length=40, description="the Belgian number to top up")
     iccid: str = Field(default="", max_length=22, description="or the ICCID of an eSIM to top up")
     network_confirmed: bool = False
+    promo_code: str = PROMO_CODE
     payment_method: Literal["card", "bancontact", "alipay", "wechat_pay"] | None = Field(
         default=None, description="alipay or wechat_pay: the answer also carries `fx`, the total in yuan"
     )
@@ -74,6 +82,19 @@ class FxOut(Schema):
     charge_currency: Literal["EUR", "CNY"] = Field(description="what the payment is charged in")
 
 
+class PromotionOut(Schema):
+    """One promotion applied, in the order applied; the savings add up to the quote's `discount`."""
+
+    campaign_id: str
+    rule: str = Field(description="first_topup, bogo, bogo_next, percent, fixed, bonus_credit or bonus_data")
+    name: str = Field(description="the campaign's name in the language the order was priced in")
+    code: str = Field(description="the promo code that applied it ('' for an automatic promotion)")
+    saving: MoneyOut
+    bonus_credit: MoneyOut | None = None
+    bonus_data_mb: int = 0
+    free_plan_id: str = Field(default="", description="a plan given free (buy-one-get-one)")
+
+
 class QuoteOut(Schema):
     plan_id: str
     network: str
@@ -85,6 +106,7 @@ class QuoteOut(Schema):
     vat: MoneyOut
     vat_rate_percent: float
     fx: FxOut | None = None
+    promotions: list[PromotionOut] = Field(default_factory=list)
 
 
 class OrderIn(QuoteIn):
@@ -142,6 +164,7 @@ class FrozenQuoteOut(Schema):
     carrier_amount: MoneyOut
     face_value: MoneyOut
     fx: FxOut | None = None
+    promotions: list[PromotionOut] = Field(default_factory=list)
 
 
 class OrderOut(Schema):
@@ -213,6 +236,7 @@ class EsimOrderIn(Schema):
     plan_id: str = Field(min_length=1, max_length=60)
     payment_method: Literal["card", "bancontact", "alipay", "wechat_pay"]
     eid: str = Field(default="", max_length=32, description="binds the profile to this device (32 digits)")
+    promo_code: str = PROMO_CODE
     language: Literal["en", "nl", "fr", "de", "zh-hans"] | None = None
     email: str = Field(
         default="",

@@ -71,7 +71,7 @@ def review(request: HttpRequest) -> HttpResponse:
     state = _state(request)
     if not state.get("plan_id"):
         return HttpResponseRedirect("/esim/topup/plans" if state.get("iccid") else "/esim/topup")
-    wanted = orders.QuoteRequest(plan_id=state["plan_id"], iccid=state["iccid"])
+    wanted = orders.QuoteRequest(plan_id=state["plan_id"], iccid=state["iccid"], channel="web")
     extra: dict[str, object] = {
         "iccid": state["iccid"],
         "auto": state.get("auto") == "1",  # helper "auto": pre-select auto top-up on this review step

@@ -49,15 +49,15 @@ def review(request: HttpRequest) -> HttpResponse:
         if checkout.wants_promo_applied(request, promo_code):
             promo_code = checkout.typed_promo_code(request)
             request.session[SESSION_KEY] = {**state, "promo_code": promo_code}
-            wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, promo_code=promo_code)
+            wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, promo_code=promo_code, channel="web")
             return checkout.show_promo_applied(request, wanted, template=REVIEW, extra=extra)
         wanted = orders.QuoteRequest(
-            plan_id=plan_id, new_esim=True, eid=eid, email=email, promo_code=promo_code
+            plan_id=plan_id, new_esim=True, eid=eid, email=email, promo_code=promo_code, channel="web"
         )
         if not email:  # the QR code and the receipt go there: the website's eSIM buyer must give one
             return checkout.review_again(
                 request, wanted, REVIEW, extra, errors_of(code="email_required", field="email")
             )
         return checkout.pay(request, wanted, template=REVIEW, extra=extra)
-    wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, promo_code=promo_code)
+    wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, promo_code=promo_code, channel="web")
     return page(request, REVIEW, {**extra, **checkout.review_context(wanted, {})})

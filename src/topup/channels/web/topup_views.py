@@ -94,6 +94,7 @@ def _quote_request(state: dict[str, str]) -> orders.QuoteRequest:
         msisdn=state.get("msisdn", ""),
         network_confirmed=state.get("network") != state.get("guess"),
         promo_code=state.get("promo_code", ""),
+        channel="web",
     )
 
 

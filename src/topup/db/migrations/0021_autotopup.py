@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("topup", "0019_order_email"),
+        ("topup", "0020_promotions"),
     ]
 
     operations = [

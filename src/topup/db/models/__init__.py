@@ -20,6 +20,7 @@ from topup.db.models.messaging import AccessToken, Notification, OtpChallenge
 from topup.db.models.orders import ApiKey, Order, OrderEvent, Payment
 from topup.db.models.preferences import LinePreference
 from topup.db.models.privacy import Erasure
+from topup.db.models.promotions import Campaign, Entitlement, PromoCode, Redemption
 from topup.db.models.reminders import BundleReminder
 from topup.db.models.retail import (
     Commission,
@@ -46,9 +47,11 @@ __all__ = [
     "AutoTopupRun",
     "BundleRecord",
     "BundleReminder",
+    "Campaign",
     "CarrierFloatRecord",
     "CarrierProductRecord",
     "Commission",
+    "Entitlement",
     "Erasure",
     "FloatTopUp",
     "FxRateRecord",
@@ -69,8 +72,10 @@ __all__ = [
     "OtpChallenge",
     "Payment",
     "PlanRecord",
+    "PromoCode",
     "RateCounter",
     "RedeemAttempts",
+    "Redemption",
     "Retailer",
     "Sale",
     "Shift",

@@ -1,0 +1,79 @@
+"""The demo's promotions, so that a newcomer sees each kind at once: a first top-up discount, a
+buy-one-get-one on an eSIM plan, and the flyer code FLYER5. Created where missing (staff's edits are kept).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from django.db import transaction
+
+from topup.clock import now
+from topup.db.models import Campaign, NetworkRecord, PlanRecord, PromoCode
+from topup.domain import promotion_rules as rules
+
+WELCOME_ID: Final = "cmp_demo_welcome"
+BOGO_ID: Final = "cmp_demo_bogo_esim"
+FLYER_ID: Final = "cmp_demo_flyer5"
+FLYER_CODE: Final = "FLYER5"
+BOGO_PLAN: Final = "esim-1d-1gb"  # the smallest hosted plan: 1 GB
+
+WELCOME_NAMES: Final = {
+    "en": "Welcome: 10 % off your first top-up",
+    "nl": "Welkom: 10 % korting op je eerste herlading",
+    "fr": "Bienvenue : 10 % de réduction sur votre première recharge",
+    "de": "Willkommen: 10 % Rabatt auf Ihre erste Aufladung",
+    "zh-hans": "欢迎：首次充值立减 10%",  # noqa: RUF001 - Chinese punctuation
+}
+BOGO_NAMES: Final = {
+    "en": "Buy one, get one free: a second 1 day 1 GB eSIM bundle",
+    "nl": "1 + 1 gratis: een tweede eSIM-bundel 1 dag 1 GB",
+    "fr": "1 acheté, 1 offert : un deuxième forfait eSIM 1 jour 1 Go",
+    "de": "1 + 1 gratis: ein zweites eSIM-Paket 1 Tag 1 GB",
+    "zh-hans": "买一送一：再送一个 1 天 1 GB eSIM 流量包",  # noqa: RUF001 - Chinese punctuation
+}
+FLYER_NAMES: Final = {
+    "en": "Flyer: €5 off €15 or more",
+    "nl": "Flyer: € 5 korting vanaf € 15",
+    "fr": "Flyer : 5 € de réduction dès 15 €",
+    "de": "Flyer: 5 € Rabatt ab 15 €",
+    "zh-hans": "传单优惠：满 15 欧元减 5 欧元",  # noqa: RUF001 - Chinese punctuation
+}
+
+
+def seed_demo_promotions() -> None:
+    """Create the three demo campaigns and the FLYER5 code where they are missing."""
+    at = now()
+    external = ",".join(
+        NetworkRecord.objects.filter(kind="external").order_by("id").values_list("id", flat=True)
+    )
+    hosted = list(NetworkRecord.objects.filter(kind="hosted").values_list("id", flat=True))
+    with transaction.atomic():
+        Campaign.objects.get_or_create(
+            id=WELCOME_ID,
+            defaults={
+                "names": WELCOME_NAMES, "rule": rules.Rule.FIRST_TOPUP.value, "channels": "web,api,sms,ussd",
+                "networks": external, "priority": 10, "percent_bp": 1000, "created_at": at,
+            },
+        )  # fmt: skip
+        bogo_network = PlanRecord.objects.filter(id=BOGO_PLAN).values_list("network_id", flat=True).first()
+        if bogo_network in hosted:
+            Campaign.objects.get_or_create(
+                id=BOGO_ID,
+                defaults={
+                    "names": BOGO_NAMES, "rule": rules.Rule.BOGO.value, "networks": bogo_network,
+                    "plans": BOGO_PLAN, "priority": 30, "bogo_mode": rules.BogoMode.SAME_PURCHASE.value,
+                    "budget_minor": 100_000, "created_at": at,
+                },
+            )  # fmt: skip
+        flyer, _ = Campaign.objects.get_or_create(
+            id=FLYER_ID,
+            defaults={
+                "names": FLYER_NAMES, "rule": rules.Rule.FIXED.value, "priority": 20, "amount_minor": 500,
+                "min_amount_minor": 1500, "requires_code": True, "once_per_customer": True,
+                "refund_rule": rules.RefundRule.RESTORE.value, "created_at": at,
+            },
+        )  # fmt: skip
+        PromoCode.objects.get_or_create(
+            code=FLYER_CODE, defaults={"campaign": flyer, "max_uses": 1000, "created_at": at}
+        )
