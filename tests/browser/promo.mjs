@@ -73,6 +73,9 @@ async function run() {
     await plan.click();
     await page.waitForURL(/\/topup\/review/);
     await shot("review");
+    // A new number's first top-up: the demo's Welcome discount applies without a code.
+    const welcome = page.locator("tr.promotion").filter({ hasText: /Welkom/ });
+    check((await welcome.count()) === 1, "no first top-up (Welkom) line on the review step");
     const before = cents(await page.locator("tr.total td").innerText());
 
     await page.locator("#promo_code").fill(CODE);
@@ -118,6 +121,13 @@ async function run() {
     check(promotions.includes(CODE) && SAVING.test(promotions),
       `the order page does not show the FLYER5 saving: ${JSON.stringify(promotions)}`);
     check(cents(await page.locator("p.big").innerText()) === after, "the order's amount is not the discounted total");
+    check(/Welkom/.test(promotions), `the order page does not show the first top-up discount: ${promotions}`);
+    const receipt = await page.locator("#receipt").getAttribute("href");
+    const pdf = await page.request.get(new URL(receipt, page.url()).toString());
+    check(pdf.status() === 200 && (await pdf.body()).subarray(0, 4).toString() === "%PDF",
+      `the receipt download is not a PDF (${pdf.status()})`);
+    const orderNumber = (await page.locator("#order-number").innerText()).trim();
+    console.log(`ORDER ${orderNumber}`);
     if (problems.length) log(`promo: notes:\n  ${problems.join("\n  ")}`);
   } catch (error) {
     try {

@@ -87,14 +87,37 @@ def _flyer5_in_the_demo(env: dict[str, str]) -> str:
 def test_a_dutch_top_up_with_a_promo_code_in_a_browser(served: tuple[str, dict[str, str]]) -> None:
     base, env = served
     found = _flyer5_in_the_demo(env)
-    if found != "applied":
-        pytest.skip(
-            f"PROMO JOURNEY NOT RUN: the demo has no {CODE} campaign that applies to a €20 top-up ({found}); "
-            "it runs once the promotion engine and its demo seed are merged"
-        )
+    assert found == "applied", f"the demo's {CODE} campaign does not apply to a €20 top-up ({found})"
     result = subprocess.run(
         ["node", str(JOURNEY), base, str(ARTIFACTS)], cwd=ROOT, capture_output=True, text=True, timeout=600,
         check=False,
     )  # fmt: skip
     print(result.stdout, result.stderr, sep="\n")
     assert result.returncode == 0, f"promo journey failed:\n{result.stdout}\n{result.stderr}"
+    order_id = result.stdout.split("ORDER ", 1)[1].split()[0]
+    checked = subprocess.run(
+        [sys.executable, "-c", BOOKS.replace("ORDER_ID", order_id)], env=env, cwd=ROOT, capture_output=True,
+        text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "books ok" in checked.stdout, checked.stdout
+
+
+# The order's ledger (promotion expense for what the promotions took off) and its
+# Dutch receipt (each promotion named), read from the demo's own database after the journey.
+BOOKS = """
+import django
+django.setup()
+from topup.db.models import Order, Transfer
+from topup.domain.quotes import Quote
+from topup.services import order_receipts, receipts
+order = Order.objects.get(id="ORDER_ID")
+quote = Quote.from_dict(order.quote)
+assert {p.rule for p in quote.promotions} >= {"first_topup"}, quote.promotions
+assert any(p.code == "FLYER5" for p in quote.promotions), quote.promotions
+expense = Transfer.objects.filter(order_id=order.id, debit_account_id__startswith="promotion_expense:")
+assert expense.exists(), "no promotion expense for the order"
+text = receipts.render_text(order_receipts.order_receipt(order, "nl"))
+assert "Welkom" in text and "FLYER5" in text, text
+print("books ok", quote.discount, sum(t.amount_minor for t in expense))
+"""
