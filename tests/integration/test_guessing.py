@@ -195,6 +195,6 @@ def test_a_redemption_naming_no_line_is_refused_before_any_pin_is_tried(
     )  # fmt: skip
     assert answer.status_code == 400
     error = answer.json()["error"]
-    assert (error["code"], error["field"]) == ("invalid_msisdn", "msisdn")
-    assert error["message"] != "This is not a valid phone number. Check the digits and try again."  # Chinese
+    assert (error["code"], error["field"]) == ("msisdn_required", "msisdn")
+    assert error["message"] != "Please enter a number."  # Chinese
     assert not vouchers.RedeemAttempts.objects.exists()  # nothing counted, nothing changed

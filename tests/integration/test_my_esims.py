@@ -346,6 +346,9 @@ def test_the_auto_renew_slot_goes_to_the_top_up_with_auto_asked(
     assert f'href="/my/esims/{line.iccid}/auto"' in page
     assert client.get(f"/my/esims/{line.iccid}/auto")["Location"] == "/esim/topup/plans"
     assert client.session["web_esim_topup"] == {"iccid": line.iccid, "auto": "1"}
+    client.post("/esim/topup/plans", {"plan_id": "esim-30d-20gb"})
+    review = client.get("/esim/topup/review").content.decode()
+    assert 'value="renew" checked' in review  # the review step starts on "renew this bundle"
 
 
 def test_home_and_my_line_link_to_my_esims(seeded: None) -> None:

@@ -1,6 +1,7 @@
 """Add data to an eSIM already bought: its ICCID (typed here, or chosen on My eSIMs), a plan of our eSIM
 network, the review with the quote for that ICCID, then the payment page. The ICCID travels in the session,
-never in a URL; `?auto=1` (from My eSIMs' auto-renew) is kept for the review step's auto top-up offer."""
+never in a URL; `?auto=1` (from My eSIMs' auto-renew) pre-selects the review step's "renew this bundle"
+offer."""
 
 from __future__ import annotations
 
@@ -74,7 +75,8 @@ def review(request: HttpRequest) -> HttpResponse:
     wanted = orders.QuoteRequest(plan_id=state["plan_id"], iccid=state["iccid"], channel="web")
     extra: dict[str, object] = {
         "iccid": state["iccid"],
-        "auto": state.get("auto") == "1",  # helper "auto": pre-select auto top-up on this review step
+        # From My eSIMs' "Auto-renew": the review step's auto top-up offer starts on "renew this bundle".
+        "chosen_auto": "renew" if state.get("auto") == "1" else "",
         "action": "/esim/topup/review",
         "back": "/esim/topup/plans",
     }
