@@ -177,20 +177,21 @@ def _stale_claim(key: str, body: dict[str, Any], claimed_ago_s: float) -> tuple[
 def test_a_claim_left_by_a_crash_is_resumed_with_the_same_ids_and_no_second_payment(
     api: httpx.Client, payments_simulator: str
 ) -> None:
-    from topup.domain.money import Money  # noqa: PLC0415
     from topup.ports import PaymentRequest  # noqa: PLC0415
-    from topup.services import peers  # noqa: PLC0415
+    from topup.services import orders, peers, plan_text  # noqa: PLC0415
     from topup.services.order_access import order_token  # noqa: PLC0415
 
     msisdn = "+32470554001"
     body = _body(msisdn)
     order_id, payment_id = _stale_claim("crashed", body, claimed_ago_s=120)
     before = {i["id"] for i in _intents(payments_simulator)}
-    # The crashed attempt had already created its payment at the provider, then died before saving.
+    # The crashed attempt had already created its payment at the provider, then died before saving: the
+    # same request the platform makes (a first top-up over the API: the demo's welcome discount applies).
+    quote = orders.quote(orders.QuoteRequest("proximus-credit-10", msisdn, channel="api"))
     peers.current().payment_provider("stripe").create_payment(
         PaymentRequest(
-            payment_id=payment_id, order_id=order_id, amount=Money(1000, "EUR"), method="card",
-            description=f"Top-up proximus-credit-10 ({order_id})",
+            payment_id=payment_id, order_id=order_id, amount=quote.total, method="card",
+            description=plan_text.payment_description("proximus-credit-10", msisdn, "en"),
             return_url=f"{CONFIG.public_url}/orders/{order_id}?token={order_token(order_id)}",
         )
     )  # fmt: skip

@@ -1,6 +1,8 @@
-"""A stand-in for the promotion engine in channel tests: `orders.price` replaced by the real pricing plus
-one known code, so that each channel's rendering of `quote.promotions` and its refusals can be tested before
-(and independently of) the engine's campaigns. The engine's own rules are tested with the engine."""
+"""A stand-in for the promotion engine's rules in channel tests: `orders.price` replaced by the real pricing
+plus one known code, so that each channel's rendering of `quote.promotions` and its refusals are tested
+independently of the demo's campaigns. The promotions it applies name campaign rows it creates, so that the
+engine's reservation (services/promotions.reserve) runs for real when an order is placed. The engine's own
+rules are tested with the engine (tests/integration/test_promotions*.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from dataclasses import replace
 
 import pytest
 
+from topup.clock import now
+from topup.db.models import Campaign, PromoCode
 from topup.domain.errors import Conflict, InvalidInput
 from topup.domain.money import Money, split_vat
 from topup.domain.promotions import AppliedPromotion
@@ -64,6 +68,7 @@ class FakeEngine:
 
     def __call__(self, request: orders.QuoteRequest) -> orders.Priced:
         assert callable(self.real)
+        _campaign_rows()
         priced: orders.Priced = self.real(replace(request, promo_code="", payment_method=""))
         code = request.promo_code.strip().upper()
         self.codes.append(request.promo_code)
@@ -83,3 +88,17 @@ def install(monkeypatch: pytest.MonkeyPatch, *, automatic: tuple[AppliedPromotio
     engine = FakeEngine(orders.price, automatic=automatic)
     monkeypatch.setattr(orders, "price", engine)
     return engine
+
+
+def _campaign_rows() -> None:
+    """The campaigns the stand-in's promotions name, and its code, as rows (created once per test)."""
+    at = now()
+    Campaign.objects.get_or_create(
+        id="cmp_flyer", defaults={"names": dict(NAMES), "rule": "fixed", "amount_minor": SAVING_MINOR,
+                                  "requires_code": True, "created_at": at},
+    )  # fmt: skip
+    Campaign.objects.get_or_create(
+        id="cmp_welcome", defaults={"names": dict(WELCOME_NAMES), "rule": "bonus_data", "bonus_data_mb": 1024,
+                                    "created_at": at},
+    )  # fmt: skip
+    PromoCode.objects.update_or_create(code=CODE, defaults={"campaign_id": "cmp_flyer", "created_at": at})
