@@ -16,8 +16,9 @@ import sys
 
 import pytest
 
+from tests.e2e.browser_stack import ARTIFACTS
+from tests.e2e.browser_stack import tail as _tail
 from tests.e2e.stack import LOGS
-from tests.e2e.test_browser import ARTIFACTS, _tail, served  # noqa: F401 - `served` is a fixture
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.slow
@@ -38,7 +39,7 @@ def _create(env: dict[str, str], username: str, role: str, limit: str) -> dict[s
     return {"username": username, "password": password.group(1), "secret": secret.group(1)}
 
 
-def test_agent_console_journey_in_a_browser(served: tuple[str, str, dict[str, str]]) -> None:  # noqa: F811
+def test_agent_console_journey_in_a_browser(served: tuple[str, str, dict[str, str]]) -> None:
     base, _smsc, env = served
     agents = {
         "agent": _create(env, "alice", "agent", "25.00"),

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from tests.e2e.test_browser import ARTIFACTS, _require_browser
+from tests.e2e.browser_stack import ARTIFACTS
+from tests.e2e.browser_stack import require_browser as _require_browser
 from tests.integration.conftest import (  # the integration suite's fixtures, used here as they are
     carriers,  # noqa: F401
     carriers_simulator,  # noqa: F401

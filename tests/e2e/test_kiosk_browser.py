@@ -6,8 +6,6 @@ Skipped when chromium or node_modules are missing, except under CI=true."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import LOGS, fresh_database_url
-from tests.e2e.test_browser import ARTIFACTS, SERVE_PORTS, _free_port_block, _require_browser, _wait_healthy
+from tests.e2e.browser_stack import ARTIFACTS, serving
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.slow
@@ -28,39 +25,10 @@ IDLE_TIMEOUT_S = 15  # short, so that the idle journey waits 15 s and not a minu
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str], Path]]:
     """`topup serve` on a fresh database: the web URL, the cash acceptor's URL, its settings, the printer."""
-    _require_browser()
-    LOGS.mkdir(parents=True, exist_ok=True)
-    port = _free_port_block(SERVE_PORTS)
     printer = tmp_path / "kiosk-printer.bin"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TOPUP_")}
-    env.update(
-        {
-            "TOPUP_ENV": "demo", "TOPUP_HOST": "127.0.0.1", "TOPUP_PORT": str(port),
-            "TOPUP_DATA_DIR": str(tmp_path), "TOPUP_DATABASE_URL": fresh_database_url(tmp_path, "kiosk"),
-            "TOPUP_WEB_WORKERS": "2", "TOPUP_KIOSK_PRINTER": f"file:{printer}",
-            "TOPUP_KIOSK_IDLE_TIMEOUT_S": str(IDLE_TIMEOUT_S),
-        }
-    )  # fmt: skip
-    env.pop("DJANGO_LIVE_TEST_SERVER_ADDRESS", None)
-    log_path = LOGS / "kiosk-serve.log"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "topup.cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            base, cash = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 8}"
-            _wait_healthy(f"{base}/healthz", process, log_path)
-            _wait_healthy(f"{cash}/healthz", process, log_path)
-            yield base, cash, env, printer
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+    settings = {"TOPUP_KIOSK_PRINTER": f"file:{printer}", "TOPUP_KIOSK_IDLE_TIMEOUT_S": str(IDLE_TIMEOUT_S)}
+    with serving(tmp_path, "kiosk", settings, healthy=(8,)) as server:
+        yield server.base, server.peer(8), server.env, printer
 
 
 def _run(env: dict[str, str], *args: str) -> str:

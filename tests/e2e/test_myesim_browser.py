@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import EmailMessage, Message
@@ -25,15 +23,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.e2e.stack import LOGS, fresh_database_url
-from tests.e2e.test_browser import (
-    ARTIFACTS,
-    SERVE_PORTS,
-    _free_port_block,
-    _require_browser,
-    _tail,
-    _wait_healthy,
-)
+from tests.e2e.browser_stack import ARTIFACTS, serving
+from tests.e2e.browser_stack import tail as _tail
+from tests.e2e.stack import LOGS
 from tests.support.processes import ROOT, free_port
 
 pytestmark = pytest.mark.slow
@@ -96,51 +88,21 @@ def _body(message: EmailMessage, subtype: str) -> str:
 def served_with_mail(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str]]]:
     """`topup serve` on a fresh database, its e-mail going to a sink on loopback; yields the web URL, the
     sink's folder and the settings."""
-    _require_browser()
-    LOGS.mkdir(parents=True, exist_ok=True)
     mail_dir = tmp_path / "mail"
     mail_dir.mkdir()
     smtp_port = free_port()
     sink = Controller(MailSink(mail_dir), hostname="127.0.0.1", port=smtp_port)
     sink.start()
-    port = _free_port_block(SERVE_PORTS)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TOPUP_")}
-    env.update(
-        {
-            "TOPUP_ENV": "demo",
-            "TOPUP_HOST": "127.0.0.1",
-            "TOPUP_PORT": str(port),
-            "TOPUP_DATA_DIR": str(tmp_path),
-            "TOPUP_DATABASE_URL": fresh_database_url(tmp_path, "myesim"),
-            "TOPUP_WEB_WORKERS": "2",
-            "TOPUP_SMTP_HOST": "127.0.0.1",
-            "TOPUP_SMTP_PORT": str(smtp_port),
-            "TOPUP_SHOP_SELLER": SELLER,
-        }
-    )
-    env.pop("DJANGO_LIVE_TEST_SERVER_ADDRESS", None)
-    log_path = LOGS / "myesim-serve.log"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "topup.cli", "serve"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait_healthy(f"{base}/healthz", process, log_path)
-            yield base, mail_dir, env
-        finally:
-            sink.stop()
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+    settings = {
+        "TOPUP_SMTP_HOST": "127.0.0.1",
+        "TOPUP_SMTP_PORT": str(smtp_port),
+        "TOPUP_SHOP_SELLER": SELLER,
+    }
+    try:
+        with serving(tmp_path, "myesim", settings) as server:
+            yield server.base, mail_dir, server.env
+    finally:
+        sink.stop()
 
 
 def test_my_esims_in_chinese_in_a_browser(served_with_mail: tuple[str, Path, dict[str, str]]) -> None:

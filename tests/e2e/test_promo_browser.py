@@ -8,8 +8,6 @@ campaign (the promotion engine's seed): the journey then says so instead of fail
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import LOGS, fresh_database_url
-from tests.e2e.test_browser import ARTIFACTS, SERVE_PORTS, _free_port_block, _require_browser, _wait_healthy
+from tests.e2e.browser_stack import ARTIFACTS, serving
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.slow
@@ -44,36 +41,8 @@ else:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """`topup serve` on a fresh demo database: the web URL and its settings."""
-    _require_browser()
-    LOGS.mkdir(parents=True, exist_ok=True)
-    port = _free_port_block(SERVE_PORTS)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TOPUP_")}
-    env.update(
-        {
-            "TOPUP_ENV": "demo", "TOPUP_HOST": "127.0.0.1", "TOPUP_PORT": str(port),
-            "TOPUP_DATA_DIR": str(tmp_path), "TOPUP_DATABASE_URL": fresh_database_url(tmp_path, "promo"),
-            "TOPUP_WEB_WORKERS": "2", "DJANGO_SETTINGS_MODULE": "topup.settings",
-        }
-    )  # fmt: skip
-    env.pop("DJANGO_LIVE_TEST_SERVER_ADDRESS", None)
-    log_path = LOGS / "promo-serve.log"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "topup.cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait_healthy(f"{base}/healthz", process, log_path)
-            yield base, env
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)  # serve stops its children and waits for them
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+    with serving(tmp_path, "promo", {"DJANGO_SETTINGS_MODULE": "topup.settings"}) as server:
+        yield server.base, server.env
 
 
 def _flyer5_in_the_demo(env: dict[str, str]) -> str:
@@ -115,7 +84,7 @@ order = Order.objects.get(id="ORDER_ID")
 quote = Quote.from_dict(order.quote)
 assert {p.rule for p in quote.promotions} >= {"first_topup"}, quote.promotions
 assert any(p.code == "FLYER5" for p in quote.promotions), quote.promotions
-expense = Transfer.objects.filter(order_id=order.id, debit_account_id__startswith="promotion_expense:")
+expense = Transfer.objects.filter(order_id=order.id, debit_account__id__startswith="promotion_expense:")
 assert expense.exists(), "no promotion expense for the order"
 text = receipts.render_text(order_receipts.order_receipt(order, "nl"))
 assert "Welkom" in text and "FLYER5" in text, text

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.e2e.test_browser import ARTIFACTS, served  # noqa: F401 - the `served` fixture: topup serve
+from tests.e2e.browser_stack import ARTIFACTS
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.slow
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 SITE = ROOT / "tests" / "browser" / "site.mjs"
 
 
-def test_the_website_in_a_browser(served: tuple[str, str, dict[str, str]]) -> None:  # noqa: F811
+def test_the_website_in_a_browser(served: tuple[str, str, dict[str, str]]) -> None:
     base, _smsc, _env = served
     result = subprocess.run(
         ["node", str(SITE), base, str(ARTIFACTS)], cwd=ROOT, capture_output=True, text=True, timeout=600,
