@@ -45,7 +45,7 @@ function decodeQr(pngBytes) {
 
 /** Names and terms that stay as they are in Chinese: the brand, networks, devices, payment methods and the
  * eSIM's technical terms. The seller's name and address (the receipt's legal header) are names too. */
-const NAMES = ["Topup eSIM (Belgium)", "Orange Belgium", "Proximus", "Telenet", "BASE", "Topup", "eSIMs", "eSIM",
+const NAMES = ["Orange Belgium", "Proximus", "Telenet", "BASE", "Topup", "eSIMs", "eSIM",
   "ICCID", "EID", "SIM", "LPA", "APN", "SM-DP+", "iPhone", "Android", "Visa", "Mastercard", "Bancontact", "PDF",
   ...(process.env.SHOP_SELLER || "").split(";").filter(Boolean)].sort((a, b) => b.length - a.length);
 

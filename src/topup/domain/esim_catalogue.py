@@ -12,7 +12,7 @@ from topup.domain.bundles import TopupRule as Rule
 from topup.domain.catalogue import Network, NetworkKind, Plan, PlanKind
 from topup.domain.money import Money
 
-ESIM_NETWORK = Network("topup-esim", "Topup eSIM (Belgium)", NetworkKind.HOSTED, commission_bp=0)
+ESIM_NETWORK = Network("topup-esim", "Topup eSIM", NetworkKind.HOSTED, commission_bp=0)
 ESIM_PROFILE_TYPE = "BE-DATA"
 ESIM_APN = "internet.topup.be"
 
