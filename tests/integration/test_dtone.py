@@ -20,6 +20,7 @@ import pytest
 from tests.integration.conftest import Dtone, run_jobs_until_idle
 from tests.integration.test_paid_orders_end import paid
 from tests.support.processes import free_port
+from topup.clock import BRUSSELS
 from topup.domain.money import Money
 from topup.ports import CarrierOutcome
 
@@ -257,7 +258,8 @@ def test_a_low_float_is_an_alert_and_a_gauge(
 def _reconcile() -> list[tuple[str, str]]:
     from topup.services.reconcile_carriers import reconcile  # noqa: PLC0415
 
-    return [(m.order_id, m.kind) for m in reconcile(datetime.now(UTC).date())]
+    # The day reconciled is a Brussels calendar day (the command's): not UTC's, which differs after 23:00.
+    return [(m.order_id, m.kind) for m in reconcile(datetime.now(BRUSSELS).date())]
 
 
 def test_reconcile_is_zero_on_the_happy_path_and_names_each_mismatch(
