@@ -28,7 +28,7 @@ from topup.services.plan_text import network_brand, plan_title
 from topup.settings import CONFIG
 
 WITH_RECEIPT: Final = frozenset({"paid", "delivering", "delivered", "delivery_failed", "refunded"})
-# The same words as the checkout's payment choices (channels/web/checkout.PAYMENT_METHODS).
+# How a payment method is named to customers: on receipts and on the checkout's choices.
 METHOD_NAMES: Final[dict[str, Promise]] = {
     "card": _("Card (Visa, Mastercard)"),
     "bancontact": _("Bancontact"),

@@ -21,6 +21,7 @@ from topup.domain.errors import DomainError
 from topup.domain.fx import FX_METHODS
 from topup.services import catalogue, fx_text, orders, plan_text, promotion_text
 from topup.services.idempotency import make_key, scoped
+from topup.services.order_receipts import METHOD_NAMES
 
 KINDS: Final[Mapping[str, Promise]] = {"credit": _("Credit"), "data": _("Data")}
 PERIODS: Final[Mapping[str, Promise]] = {
@@ -29,11 +30,9 @@ PERIODS: Final[Mapping[str, Promise]] = {
     "month": _("Month"),
     "unlimited": _("Unlimited"),
 }
+# The methods a buyer picks online, named as their receipts name them (services/order_receipts).
 PAYMENT_METHODS: Final[Mapping[str, Promise]] = {
-    "card": _("Card (Visa, Mastercard)"),
-    "bancontact": _("Bancontact"),
-    "alipay": _("Alipay"),
-    "wechat_pay": _("WeChat Pay"),
+    method: METHOD_NAMES[method] for method in ("card", "bancontact", "alipay", "wechat_pay")
 }
 
 

@@ -37,6 +37,7 @@ SIGNED_IN_KEY: Final = "web_my_esims"  # the signed {"e": blind index, "s": sess
 TYPED_KEY: Final = "web_my_esims_email"  # the address typed, until its code is given
 SESSION_TTL_S: Final = 1800  # signed in for 30 minutes at most; then a new code
 _SALT: Final = "topup.web.my-esims"
+CODE_PAGE: Final = {"by_email": True}  # topup/my_code.html, shared with My line, in its e-mail form
 # The e-mail's own wording where the SMS wording of a code would be wrong.
 _EMAIL_WORDS: Final[Mapping[str, Promise]] = {
     "otp_invalid": _("This code is not right. Check the e-mail and try again."),
@@ -99,15 +100,15 @@ def code(request: HttpRequest) -> HttpResponse:
         try:
             index = my_esims.sign_in(typed, request.POST.get("code", ""), client_ip(request))
         except DomainError as exc:
-            context = {"errors": _errors(exc, field="code")}
-            return page(request, "topup/my_esims_code.html", context, 422)
+            context = {"errors": _errors(exc, field="code"), **CODE_PAGE}
+            return page(request, "topup/my_code.html", context, 422)
         request.session.cycle_key()  # a new session id once signed in
         request.session[SIGNED_IN_KEY] = signing.dumps(
             {"e": index, "s": _session_digest(request)}, salt=_SALT
         )
         del request.session[TYPED_KEY]
         return HttpResponseRedirect("/my/esims")
-    return page(request, "topup/my_esims_code.html", {})
+    return page(request, "topup/my_code.html", CODE_PAGE)
 
 
 @require_POST
