@@ -408,6 +408,26 @@ def test_a_once_per_customer_code_needs_to_know_the_customer(fake: fake_payments
     assert [p.code for p in known.promotions] == [FLYER_CODE]
 
 
+def test_an_address_retyped_in_full_width_is_the_same_customer(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    """An outsider's try: FLYER5 once per customer, then the same address typed on a Chinese keyboard."""
+    Campaign.objects.filter(id=FLYER_ID).update(min_amount_minor=0)
+
+    def esim(email: str) -> Any:
+        return orders.QuoteRequest(
+            "esim-30d-20gb", new_esim=True, promo_code=FLYER_CODE, channel="api", email=email
+        )
+
+    orders.place_order(
+        esim("ann@example.org"), payment_method="card", channel="api", language="en",
+        idem=make_key("test-promotions", "full-width-1", {"p": "esim"}),
+    )  # fmt: skip
+    with pytest.raises(DomainError) as refused:
+        orders.quote(esim("\uff21nn\uff20example\uff0eorg"))  # full-width A, at sign and dot
+    assert refused.value.code == "promo_code_used_up"
+
+
 def test_a_provider_outage_gives_the_code_back_and_the_resumed_key_takes_it_again(
     fake: fake_payments.FakePaymentProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:

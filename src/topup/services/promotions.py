@@ -27,6 +27,7 @@ from topup.db.models import promotions as rows
 from topup.domain import ledger as postings
 from topup.domain import promotion_rules as rules
 from topup.domain.errors import Conflict, DomainError, NotFound
+from topup.domain.identifiers import parse_email
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
 from topup.domain.promotions import AppliedPromotion
@@ -59,7 +60,12 @@ def terms(row: Campaign) -> rules.Campaign:
 
 
 def customer_keys(request: QuoteRequest, priced: Priced) -> tuple[str, ...]:
-    return keys_of(priced, request.email)
+    return keys_of(priced, _email(request))
+
+
+def _email(request: QuoteRequest) -> str:
+    """The address in the form orders keep it (parse_email's), so a quote finds the customer an order will."""
+    return parse_email(request.email) if request.email.strip() else ""
 
 
 def keys_of(priced: Priced, email: str = "") -> tuple[str, ...]:
@@ -79,9 +85,8 @@ def _earlier_orders(request: QuoteRequest, priced: Priced) -> Q | None:
         return Q(line_id=priced.line_id)
     if priced.quote.msisdn:
         return Q(msisdn=priced.quote.msisdn)
-    if request.email.strip():
-        return Q(email=request.email.strip())
-    return None
+    email = _email(request)
+    return Q(email=email) if email else None
 
 
 def _code(code: str, at: datetime) -> PromoCode:
