@@ -1,0 +1,80 @@
+"""Waking a waiting process when something it waits for was committed: PostgreSQL's LISTEN/NOTIFY, a short
+sleep on SQLite.
+
+`notify` queues a notification in the caller's transaction: PostgreSQL sends it at commit, and never for a
+rolled-back one, so a woken process always finds the rows that woke it. A `Listener` holds a connection of its
+own and returns as soon as a notification arrives on one of its channels, or after the timeout. On SQLite
+(one machine, no server to tell) `Listener.wait` sleeps `poll_s` and reports nothing: the waiter looks at the
+database itself, as it does after any wake-up. A notification is a hint, never the record: whoever is woken
+reads the database, and whoever missed one (a listener reconnecting) finds the rows at its next look.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import Any, Final
+
+from django.db import connection
+
+log = logging.getLogger(__name__)
+
+JOBS: Final = "topup_jobs"  # a job was queued (payload: its kind)
+ORDERS: Final = "topup_orders"  # an order changed (payload: its id)
+_MAX_PAYLOAD = 7_900  # PostgreSQL's limit is 8,000 bytes
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def notify(channel: str, payload: str = "") -> None:
+    """Tell listeners of `channel`, at the commit of the current transaction (nothing on SQLite)."""
+    if not is_postgres():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, %s)", [channel, payload[:_MAX_PAYLOAD]])
+
+
+class Listener:
+    """A connection that listens on `channels` (PostgreSQL); on SQLite, a clock that ticks every `poll_s`."""
+
+    def __init__(self, *channels: str, poll_s: float = 0.05) -> None:
+        self.channels = channels
+        self.poll_s = poll_s
+        self._conn: Any = None
+
+    def wait(self, timeout_s: float) -> list[tuple[str, str]]:
+        """(channel, payload) of what arrived within `timeout_s` (at most `poll_s` on SQLite), or []."""
+        if not is_postgres():
+            time.sleep(min(timeout_s, self.poll_s))
+            return []
+        try:
+            conn = self._connect()
+            arrived = [(n.channel, n.payload) for n in conn.notifies(timeout=timeout_s, stop_after=1)]
+            # More may have come with the first: take them without waiting.
+            arrived += [(n.channel, n.payload) for n in conn.notifies(timeout=0)]
+            return arrived
+        except Exception as exc:  # the server went away: look at the database, connect again next time
+            log.warning("listener lost its connection: %s", exc)
+            self.close()
+            time.sleep(min(timeout_s, self.poll_s))
+            return []
+
+    def _connect(self) -> Any:
+        if self._conn is None or self._conn.closed:
+            import psycopg  # noqa: PLC0415 - PostgreSQL only
+
+            own = {"cursor_factory", "context"}  # Django's, not psycopg.connect's
+            params = {k: v for k, v in connection.get_connection_params().items() if k not in own}
+            self._conn = psycopg.connect(**params, autocommit=True)
+            for channel in self.channels:
+                self._conn.execute(f'LISTEN "{channel}"')
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
