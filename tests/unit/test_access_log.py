@@ -8,6 +8,7 @@ import inspect
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -28,16 +29,17 @@ logging.getLogger("topup.services.refunds").info("refunded", extra={"order_id": 
 """
 
 
-def _log_of(access_log: str | None) -> str:
+def _log_of(access_log: str | None, data_dir: Path) -> str:
     env = {k: v for k, v in os.environ.items() if k != "TOPUP_ACCESS_LOG"}
+    env["TOPUP_DATABASE_URL"] = f"sqlite:///{data_dir / 'probe.sqlite3'}"  # /healthz's SELECT 1, on any suite
     if access_log is not None:
         env["TOPUP_ACCESS_LOG"] = access_log
     done = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True)
     return done.stderr
 
 
-def test_requests_and_jobs_that_went_well_write_no_line_by_default() -> None:
-    log = _log_of(None)
+def test_requests_and_jobs_that_went_well_write_no_line_by_default(tmp_path: Path) -> None:
+    log = _log_of(None, tmp_path)
     assert "healthz" not in log
     assert "delivered" not in log
     assert "webhook applied" not in log
@@ -45,8 +47,8 @@ def test_requests_and_jobs_that_went_well_write_no_line_by_default() -> None:
     assert "INFO topup.services.refunds refunded" in log  # money events always log
 
 
-def test_the_setting_writes_a_line_per_request_and_job() -> None:
-    log = _log_of("1")
+def test_the_setting_writes_a_line_per_request_and_job(tmp_path: Path) -> None:
+    log = _log_of("1", tmp_path)
     assert "INFO topup.access GET healthz 200 " in log  # the route, never the path (numbers, tokens)
     assert "INFO topup.services.delivery delivered" in log
     assert "INFO topup.services.payments webhook applied" in log
