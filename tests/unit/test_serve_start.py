@@ -3,10 +3,12 @@ before forking its workers, and the banner waits until the children answer."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -67,3 +69,24 @@ def test_the_banner_waits_for_the_children_that_answer() -> None:
             down.process.wait()
     assert late == ["silent", "dead"]
     assert not answers("tcp://127.0.0.1:1")
+
+
+def test_any_http_answer_counts_as_up() -> None:
+    """Production refuses our probe's Host header (400): its web is up all the same."""
+
+    class Refusing(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(400)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert answers(f"http://127.0.0.1:{server.server_port}/healthz")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not answers(f"http://127.0.0.1:{server.server_port}/healthz")
