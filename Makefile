@@ -3,15 +3,22 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 export TOPUP_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/topup
 
 .PHONY: run test lint bench messages browser clean
 
+# `make run` installs what running needs (pyproject `dependencies`); the development tools (`[dev]`: pytest,
+# mypy, ruff, schemathesis...) come with the first `make test` or `make lint`, so a newcomer's first run is short.
+# The venv's own pip (23.2 with Python 3.11) installs editable projects already: upgrading it cost time for nothing.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP)
 
 # Translations: each catalogue is compiled again whenever its .po file changes.
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard src/topup/locale/*/LC_MESSAGES/django.po))
@@ -27,13 +34,13 @@ run: $(STAMP) $(MO_FILES)
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-fund --no-audit --loglevel=error
 
-browser: $(STAMP) $(MO_FILES) node_modules/.package-lock.json
+browser: $(DEV_STAMP) $(MO_FILES) node_modules/.package-lock.json
 	$(BIN)/pytest tests/e2e/test_browser.py -q -s
 
-test: $(STAMP) $(MO_FILES) node_modules/.package-lock.json lint
+test: $(DEV_STAMP) $(MO_FILES) node_modules/.package-lock.json lint
 	$(BIN)/python tests/run.py
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -85,6 +86,10 @@ def cmd_web(args: argparse.Namespace) -> None:
         "warning",
         "--keep-alive",  # seconds an idle client connection stays open; longer than clients reuse it
         "20",
+        # The app (Django, the API, the adapters) is loaded once in the master, then its workers are forked:
+        # each no longer spends a second and a half loading it. Loading opens no database connection and
+        # starts no thread (tests/unit/test_serve_start.py), so nothing is shared across the fork.
+        "--preload",
     ]
     os.environ["TOPUP_PROCESS"] = "web"
     os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn, no shell involved
@@ -238,7 +243,14 @@ def cmd_chaos(args: argparse.Namespace) -> None:
     run(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
+# The commands `topup serve` starts (and `migrate`): their parser is built without importing the modules of
+# every other command, which cost each child of `topup serve` half a second of start-up.
+LEAN_COMMANDS = frozenset({"serve", "migrate", "web", "worker", "sms-gateway", "simulate"})
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The whole command line; only the part `argv` needs when it names one of `LEAN_COMMANDS`."""
+    lean = bool(argv) and argv[0] in LEAN_COMMANDS
     parser = argparse.ArgumentParser(prog="topup", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser(
@@ -272,6 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk.set_defaults(func=cmd_kiosk)
     sms_gateway = sub.add_parser("sms-gateway", help="bind to the SMSC over SMPP and answer SMS commands")
     sms_gateway.set_defaults(func=cmd_sms_gateway)
+    simulate = sub.add_parser("simulate", help="run a simulated outside party")
+    if not lean or argv[0] == "simulate":
+        _add_simulators(simulate, argv[1] if lean and len(argv) > 1 else None)
+    if not lean:
+        _add_other_commands(sub)
+    return parser
+
+
+def _add_other_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _add_job_and_payment_commands(sub)
     _add_reconcile(sub)
     _add_privacy(sub)
@@ -285,49 +306,39 @@ def build_parser() -> argparse.ArgumentParser:
     manage = sub.add_parser("manage", help="Django management commands (createsuperuser, shell, ...)")
     manage.add_argument("django_args", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)
-    _add_simulators(sub.add_parser("simulate", help="run a simulated outside party"))
     bench = sub.add_parser("bench", help="benchmark paid top-ups end to end against a running server")
     _add_bench_arguments(bench)
     bench.set_defaults(func=cmd_bench)
     chaos = sub.add_parser("chaos", help="a seeded, replayable run of the platform under faults, then checks")
     _add_chaos_arguments(chaos)
     chaos.set_defaults(func=cmd_chaos)
-    return parser
 
 
-def _add_simulators(simulate: argparse.ArgumentParser) -> None:
-    from topup.simulators import (  # noqa: PLC0415
-        carriers,
-        cash,
-        dtone,
-        payments,
-        phone,
-        pos,
-        smdp,
-        smsc,
-        usage,
-        ussd_phone,
-    )
-    from topup.simulators.smsc import phone_cli  # noqa: PLC0415
+SIMULATORS = {  # `topup simulate NAME`: the module that adds its arguments and runs it, and what it plays
+    "payments": ("payments", "payment provider: checkout page, signed webhooks, refunds"),
+    "carriers": ("carriers", "carrier gateways of Proximus, Orange Belgium, BASE and Telenet"),
+    "dtone": ("dtone", "DT One DVS aggregator API: airtime and bundles of the Belgian operators"),
+    "smdp": ("smdp", "SM-DP+ speaking ES2+: profile pools, downloads, progress notifications"),
+    "phone": ("phone", "a phone installing an eSIM profile from an activation code"),
+    "usage": ("usage", "a packet core posting data usage batches to the platform"),
+    "smsc": ("smsc", "an SMSC speaking SMPP 3.4, with phones played over HTTP"),
+    "sms": ("smsc.phone_cli", "a phone sending one SMS through the SMSC and printing the replies"),
+    "cash": ("cash", "a kiosk's cash acceptor: notes and coins reported as signed events"),
+    "ussd": ("ussd_phone", "a phone dialling a USSD code through a signing gateway: --from +32… --text 1"),
+    "pos": (
+        "pos",
+        "a shop's POS terminal signing its requests: catalogue, sell, status, void, receipt, x, z",
+    ),
+}
 
+
+def _add_simulators(simulate: argparse.ArgumentParser, only: str | None = None) -> None:
+    """Every simulator's arguments, or only those of the simulator named `only` (its module alone loads)."""
     kinds = simulate.add_subparsers(dest="simulator", required=True)
-    for name, module, help_text in [
-        ("payments", payments, "payment provider: checkout page, signed webhooks, refunds"),
-        ("carriers", carriers, "carrier gateways of Proximus, Orange Belgium, BASE and Telenet"),
-        ("dtone", dtone, "DT One DVS aggregator API: airtime and bundles of the Belgian operators"),
-        ("smdp", smdp, "SM-DP+ speaking ES2+: profile pools, downloads, progress notifications"),
-        ("phone", phone, "a phone installing an eSIM profile from an activation code"),
-        ("usage", usage, "a packet core posting data usage batches to the platform"),
-        ("smsc", smsc, "an SMSC speaking SMPP 3.4, with phones played over HTTP"),
-        ("sms", phone_cli, "a phone sending one SMS through the SMSC and printing the replies"),
-        ("cash", cash, "a kiosk's cash acceptor: notes and coins reported as signed events"),
-        ("ussd", ussd_phone, "a phone dialling a USSD code through a signing gateway: --from +32… --text 1"),
-        (
-            "pos",
-            pos,
-            "a shop's POS terminal signing its requests: catalogue, sell, status, void, receipt, x, z",
-        ),
-    ]:
+    for name, (module_name, help_text) in SIMULATORS.items():
+        if only in SIMULATORS and name != only:
+            continue
+        module = importlib.import_module(f"topup.simulators.{module_name}")
         sim = kinds.add_parser(name, help=help_text)
         module.add_arguments(sim)
         sim.set_defaults(func=cmd_simulate, simulator_run=module.run)
@@ -442,7 +453,8 @@ def _add_privacy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
     args.func(args)
 
 

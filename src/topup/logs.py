@@ -2,6 +2,8 @@
 
 `MaskNumbers` is on every handler: a phone number in any usual format (+32…, %2B32… in a URL, 0032…,
 32 4…, 04…, 4xx xx xx xx) is replaced by its mask (`+32 470 •• •• 56`) in the final message and traceback.
+`RoutineLines` keeps the lines every request or job writes when all went well out of the log unless
+TOPUP_ACCESS_LOG is on: at a few thousand top-ups they were megabytes that hid the warnings.
 """
 
 from __future__ import annotations
@@ -84,3 +86,26 @@ class JsonFormatter(logging.Formatter):
         elif record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+
+# (logger, message template) of the INFO lines written once per request, job or message when all went well.
+# Errors, warnings, refusals and money events (refunds, alerts, voids, float top-ups) are not listed: they
+# always log. A template reworded in its module is caught by tests/unit/test_access_log.py.
+ROUTINE = frozenset(
+    {
+        ("topup.access", "%s %s %s %.1fms"),  # topup.channels.access_log: one line per HTTP request
+        ("topup.services.payments", "webhook applied"),
+        ("topup.services.payments", "payment %s: checkout %s paid as %s"),
+        ("topup.services.delivery", "delivered"),
+        ("topup.adapters.messaging.smpp", "submit_sm to %s: %d characters in %d part(s)"),
+        ("topup.adapters.messaging.smpp", "deliver_sm from %s: %d characters"),
+        ("topup.adapters.messaging.smpp", "delivery receipt for %s: %s"),
+    }
+)
+
+
+class RoutineLines(logging.Filter):
+    """Drops the INFO lines of `ROUTINE` (the same template at WARNING or above still passes)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.INFO and (record.name, record.msg) in ROUTINE)

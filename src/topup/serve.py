@@ -2,7 +2,9 @@
 
 In production (TOPUP_ENV=production) it migrates without the demo and runs only the web server, the worker
 and, when TOPUP_SMSC_HOST is set, the SMS gateway: no simulator, no demo seed, no admin key.
-A child that dies is started again; Ctrl-C or SIGTERM stops them all and waits for them.
+The simulators start first (they need no database) while the database is prepared; a second start finds
+the demo prepared (`serve_state`) and starts everything at once. The banner comes when the web answers
+/healthz and every simulator its port. A child that dies is started again; Ctrl-C or SIGTERM stops them all.
 """
 
 from __future__ import annotations
@@ -10,14 +12,19 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlparse, urlunparse
 
+from topup import serve_state
 from topup.settings import CONFIG, Config
 
 
@@ -30,6 +37,8 @@ class Child:
     env: dict[str, str] | None = None  # None: this process's environment
     log: Path | None = None  # appended to; None: this process's output
     own_group: bool = False  # in its own process group, so that `kill` reaches its children too
+    ready: str = ""  # what answers once it is up: an http:// URL or tcp://host:port; "" no probe
+    needs_database: bool = True  # False: may start before the database is migrated (the simulators)
 
     def start(self) -> None:
         argv = [sys.executable, "-m", "topup.cli", *self.argv]
@@ -62,7 +71,7 @@ def children_for(
 ) -> list[Child]:
     """The processes `topup serve` runs, in start order: the simulators in the demo only (their state files in
     `data_dir`, their webhooks to `webhook_url`), the SMS gateway with an SMSC."""
-    platform = [Child("web", ["web"])]
+    platform = [Child("web", ["web"], ready=f"http://{config.host}:{config.port}/healthz")]
     if config.smsc_host:
         platform.append(Child("SMS gateway", ["sms-gateway"]))
     platform.append(Child("worker", ["worker"]))
@@ -73,6 +82,19 @@ def children_for(
 
 
 def _simulators(config: Config, data_dir: Path, webhook_url: str) -> list[Child]:
+    children = _simulator_commands(config, data_dir, webhook_url)
+    ports = {
+        "payments simulator": config.payments_port, "carriers simulator": config.carriers_port,
+        "SM-DP+ simulator": config.smdp_port, "SMSC simulator": config.smsc_http_port,
+        "cash acceptor simulator": config.cash_port, "DT One simulator": config.dtone_port,
+    }  # fmt: skip
+    for child in children:  # the SMSC by its phones' web side: a probe of the SMPP port is logged as an ESME
+        child.needs_database = False
+        child.ready = f"tcp://{config.host}:{ports[child.name]}"
+    return children
+
+
+def _simulator_commands(config: Config, data_dir: Path, webhook_url: str) -> list[Child]:
     return [
         Child("payments simulator", ["simulate", "payments", "--webhook-url", webhook_url]),
         Child(
@@ -105,8 +127,8 @@ def _simulators(config: Config, data_dir: Path, webhook_url: str) -> list[Child]
     )
 
 
-def _prepare(config: Config) -> str | None:
-    """Migrate; in the demo also seed and make the demo admin key, which is returned (None in production)."""
+def _prepare(config: Config) -> serve_state.Prepared | None:
+    """Migrate; in the demo also seed and make the demo admin key (None in production). Prints as it goes."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topup.settings")
     import django  # noqa: PLC0415
@@ -114,22 +136,21 @@ def _prepare(config: Config) -> str | None:
     django.setup()
     from django.core.management import call_command  # noqa: PLC0415
 
-    from topup.fx_cli import import_rates, summary  # noqa: PLC0415
-    from topup.services.seed import demo_admin_key, seed_demo  # noqa: PLC0415
-
     call_command("migrate", interactive=False, verbosity=0)
     if config.is_production:
         return None
-    seed_demo()
-    print(summary(import_rates()), flush=True)  # the bundled sample: yuan for Alipay and WeChat Pay payers
-    from topup.services.retail_seed import demo_banner, seed_demo_shop  # noqa: PLC0415
-
-    seed_demo_shop()
+    from topup.fx_cli import import_rates, summary  # noqa: PLC0415
     from topup.services.promotion_seed import seed_demo_promotions  # noqa: PLC0415
+    from topup.services.retail_seed import demo_banner, seed_demo_shop  # noqa: PLC0415
+    from topup.services.seed import demo_admin_key, seed_demo  # noqa: PLC0415
 
+    seed_demo()
+    notes = summary(import_rates()) + "\n"  # the bundled sample: yuan for Alipay and WeChat Pay payers
+    seed_demo_shop()
     seed_demo_promotions()  # a first top-up discount, a buy-one-get-one, the code FLYER5
-    print(demo_banner(), end="", flush=True)
-    return demo_admin_key()
+    notes += demo_banner()
+    print(notes, end="", flush=True)
+    return serve_state.Prepared(admin_key=demo_admin_key(), notes=notes)
 
 
 def banner(config: Config, admin_key: str | None) -> str:
@@ -170,7 +191,6 @@ def _without_password(url: str) -> str:
 
 
 def serve() -> None:
-    admin_key = _prepare(CONFIG)
     children = children_for(CONFIG)
     stopping = False
 
@@ -180,21 +200,67 @@ def serve() -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    prepared = serve_state.recall(CONFIG)  # a second start: the database is as the last one left it
+    if prepared is not None:
+        print(prepared.notes, end="", flush=True)
     for child in children:
-        child.start()
-    print(banner(CONFIG, admin_key), flush=True)
-    while not stopping:
+        if prepared is not None or not child.needs_database:
+            child.start()  # the simulators boot while the database is prepared
+    if prepared is None:
+        prepared = _prepare(CONFIG)
+        if prepared is not None:
+            serve_state.remember(CONFIG, prepared)
+        for child in children:
+            if child.process is None:
+                child.start()
+    late = wait_ready(children, deadline_s=60, stopping=lambda: stopping)
+    print(banner(CONFIG, prepared.admin_key if prepared else None), end="", flush=True)
+    if late:
+        print(f"not answering yet: {', '.join(late)}", file=sys.stderr, flush=True)
+    print(flush=True)
+    _supervise(children, lambda: stopping)
+    _shutdown(children)
+
+
+def wait_ready(children: list[Child], *, deadline_s: float, stopping: Callable[[], bool]) -> list[str]:
+    """Probe each child until it answers (or dies, or the deadline passes); the names of those that do not."""
+    waiting = [child for child in children if child.ready]
+    deadline = time.monotonic() + deadline_s
+    while waiting and time.monotonic() < deadline and not stopping():
+        waiting = [child for child in waiting if child.alive() and not answers(child.ready)]
+        if waiting:
+            time.sleep(0.05)
+    return [child.name for child in children if child.ready and not answers(child.ready)]
+
+
+def answers(probe: str) -> bool:
+    """True when `probe` (an http:// URL answering, or tcp://host:port accepting) is up. Any HTTP answer
+    counts: production refuses a Host header other than its own (400) and its app is up all the same."""
+    parsed = urlparse(probe)
+    try:
+        if parsed.scheme == "tcp":
+            with socket.create_connection((parsed.hostname or "", parsed.port or 0), timeout=0.5):
+                return True
+        with urllib.request.urlopen(probe, timeout=2):  # noqa: S310 - our own http:// probe
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def _supervise(children: list[Child], stopping: Callable[[], bool]) -> None:
+    """Start again a child that died, until stopped; one that dies more than 5 times a minute stops all."""
+    while not stopping():
         time.sleep(0.5)
         for child in children:
-            if not stopping and not child.alive():
+            if not stopping() and not child.alive():
                 child.restarts = [t for t in child.restarts if time.monotonic() - t < 60] + [time.monotonic()]
                 if len(child.restarts) > 5:
                     print(f"{child.name} keeps dying; stopping everything", file=sys.stderr, flush=True)
-                    stopping = True
-                    break
+                    return
                 print(f"{child.name} exited; starting it again", file=sys.stderr, flush=True)
                 child.start()
-    _shutdown(children)
 
 
 def _shutdown(children: list[Child]) -> None:

@@ -134,6 +134,7 @@ class Config:
     payment_max_attempts: int  # payment attempts per order (the first and its retries)
     web_workers: int
     log_format: str  # text | json
+    access_log: bool  # a line per HTTP request, job and message that went well (off: only what needs a look)
     index_key: str  # keys the blind indexes of personal data and the hashes of client addresses
     voucher_peppers: tuple[tuple[str, str], ...]  # (id, secret): the first hashes new PINs, all redeem
     otp_key: str  # keys the digests of one-time codes
@@ -296,6 +297,7 @@ def load_config() -> Config:
         payment_max_attempts=_env_int("PAYMENT_MAX_ATTEMPTS", 5),
         web_workers=_env_int("WEB_WORKERS", 2),
         log_format=_env("LOG_FORMAT", "json" if env == "production" else "text"),
+        access_log=_env_bool("ACCESS_LOG", False),
         index_key=_env("INDEX_KEY", DEMO_INDEX_KEY),
         # Demo: v1 is the secret key, which hashed every voucher before peppers were separate.
         voucher_peppers=_peppers(_env("VOUCHER_PEPPERS", "" if production else f"v1:{secret_key}")),
@@ -481,6 +483,7 @@ INSTALLED_APPS = [
     "topup.db",
 ]
 MIDDLEWARE = [
+    "topup.channels.access_log.AccessLogMiddleware",  # only with TOPUP_ACCESS_LOG (else not loaded)
     "django.middleware.security.SecurityMiddleware",
     "topup.channels.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -568,12 +571,15 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "topup.logs.JsonFormatter"},
     },
-    "filters": {"mask_numbers": {"()": "topup.logs.MaskNumbers"}},
+    "filters": {
+        "mask_numbers": {"()": "topup.logs.MaskNumbers"},
+        "routine": {"()": "topup.logs.RoutineLines"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": CONFIG.log_format,
-            "filters": ["mask_numbers"],
+            "filters": ["mask_numbers"] if CONFIG.access_log else ["routine", "mask_numbers"],
         }
     },
     "root": {"handlers": ["console"], "level": "INFO"},

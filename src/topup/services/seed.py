@@ -13,8 +13,8 @@ from typing import Final
 
 from django.db import transaction
 
-from topup.channels.api.auth import create_key
-from topup.db.models import CarrierProductRecord, NetworkRecord, PlanRecord
+from topup.channels.api.auth import create_key, hash_key
+from topup.db.models import ApiKey, CarrierProductRecord, NetworkRecord, PlanRecord
 from topup.domain.bundles import BundleStart, TopupRule
 from topup.domain.catalogue import BELGIAN_DEMO_NETWORKS, BELGIAN_DEMO_PLANS, PlanKind
 from topup.domain.esim_catalogue import BUNDLE_POLICY, ESIM_NETWORK, ESIM_PLANS
@@ -119,6 +119,9 @@ def demo_admin_key() -> str:
     """The demo's admin key: random, drawn once and kept in the data folder so that restarts keep it."""
     if CONFIG.is_production:
         raise RuntimeError("production has no demo admin key: make keys with `topup apikey create`")
+    key = f"tpk_{DEMO_ADMIN_KEY_ID.removeprefix('key_')}_{_demo_admin_secret()}"
+    if ApiKey.objects.filter(id=DEMO_ADMIN_KEY_ID, secret_hash=hash_key(key)).exists():
+        return key  # a second start writes nothing
     return create_key(["admin"], name="demo admin", secret=_demo_admin_secret(), key_id=DEMO_ADMIN_KEY_ID)
 
 

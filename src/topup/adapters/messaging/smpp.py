@@ -397,7 +397,9 @@ class SmppLink:
         if message_id:
             with self._lock:
                 self._receipts[message_id] = status
-            log.info("delivery receipt for %s: %s", message_id, status)
+            # An SMS that did not arrive needs a look; a delivered one is routine (logs.ROUTINE).
+            level = logging.INFO if status == "DELIVRD" else logging.WARNING
+            log.log(level, "delivery receipt for %s: %s", message_id, status)
 
     # -- dispatch thread ----------------------------------------------------------------------------
 

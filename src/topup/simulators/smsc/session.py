@@ -334,7 +334,7 @@ class EsmeSession:
             return
         message_id, message = self.smsc.state.submitted(source, phone, data_coding, payload, segment, wire)
         self._send(operations.SubmitSMResp(sequence_number=sequence, message_id=message_id))
-        log.info(
+        log.debug(  # one line per message would be most of the demo's log under load
             "submit_sm to %s: %d octets, data_coding %d, id %s", phone, len(payload), data_coding, message_id
         )
         receipt = _octet(pdu_encoding.RegisteredDeliveryEncoder(), params["registered_delivery"]) & 0x03
