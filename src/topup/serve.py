@@ -8,6 +8,7 @@ A child that dies is started again; Ctrl-C or SIGTERM stops them all and waits f
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -169,6 +170,21 @@ def _without_password(url: str) -> str:
     return urlunparse(parsed)
 
 
+PID_FILE = "serve.pids.json"  # in the data folder: which process is which, for `topup bench`'s CPU counts
+
+
+def write_pid_file(path: Path, children: list[Child]) -> None:
+    """Each running child's role and pid (and serve's own), replaced atomically whenever a child starts."""
+    roles = [
+        {"role": child.name, "pid": child.process.pid}
+        for child in children
+        if child.process is not None and child.alive()
+    ]
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(json.dumps({"serve": os.getpid(), "children": roles}))
+    scratch.replace(path)
+
+
 def serve() -> None:
     admin_key = _prepare(CONFIG)
     children = children_for(CONFIG)
@@ -182,6 +198,8 @@ def serve() -> None:
     signal.signal(signal.SIGTERM, stop)
     for child in children:
         child.start()
+    pid_file = CONFIG.data_dir / PID_FILE
+    write_pid_file(pid_file, children)
     print(banner(CONFIG, admin_key), flush=True)
     while not stopping:
         time.sleep(0.5)
@@ -194,7 +212,9 @@ def serve() -> None:
                     break
                 print(f"{child.name} exited; starting it again", file=sys.stderr, flush=True)
                 child.start()
+                write_pid_file(pid_file, children)
     _shutdown(children)
+    pid_file.unlink(missing_ok=True)
 
 
 def _shutdown(children: list[Child]) -> None:
