@@ -151,7 +151,8 @@ def _run_balance(args: argparse.Namespace, seed: int) -> None:
     if not args.json:
         sys.stderr.write(f"topup bench --balance: {args.rate}/s for {args.duration_s} s against {args.url}\n")
     try:
-        report = asyncio.run(balance.run_balance(args, args.balance_key or args.admin_key, msisdns))
+        key = args.balance_key or args.admin_key
+        report = asyncio.run(balance.run_balance(args, key, msisdns, measure.Window(args)))
     except balance.KeyRefused as exc:
         _refuse(str(exc))
     report["seed"] = seed

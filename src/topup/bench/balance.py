@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from topup.bench.cpu import format_cpu
+from topup.bench.measure import Window
 from topup.bench.report import percentile
 
 START_DELAY_S = 0.2  # the first request is due a little after the schedule is built
@@ -118,6 +120,7 @@ def format_balance_report(report: Mapping[str, object]) -> str:
     def ms(value: object) -> str:
         return "-" if value is None else f"{value:.1f} ms"
 
+    cpu = report.get("cpu")
     return "\n".join(
         [
             f"balance checks: target {report['target_rate']}/s for {report['duration_s']} s, "
@@ -127,12 +130,15 @@ def format_balance_report(report: Mapping[str, object]) -> str:
             f"max {ms(report['max_ms'])}",
             f"client send lag max {ms(report['send_lag_max_ms'])} (large: the client could not keep up)",
             f"errors: {report['errors'] or 'none'}",
+            *(format_cpu(cpu) if isinstance(cpu, Mapping) else []),
         ]
     )
 
 
-async def run_balance(args: argparse.Namespace, key: str, msisdns: Sequence[str]) -> dict[str, object]:
-    """Warm one connection's worth of requests, then run the open-loop schedule."""
+async def run_balance(
+    args: argparse.Namespace, key: str, msisdns: Sequence[str], window: Window
+) -> dict[str, object]:
+    """Warm up with a few requests, then run the open-loop schedule inside the CPU window."""
     headers = {"Authorization": f"Bearer {key}"}
     url = args.url.rstrip("/")
     connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=60)
@@ -152,6 +158,10 @@ async def run_balance(args: argparse.Namespace, key: str, msisdns: Sequence[str]
         if {"401", "403"} & set(warm):
             raise KeyRefused(f"the server answered {warm[0]} to the balance key")
         due = due_times(args.rate, args.duration_s, time.perf_counter() + START_DELAY_S)
+        window.start()
         outcome = await open_loop(send, due)
+        cpu = window.stop(len(outcome.latencies_ms), unit="balance check answered 200")
     settings = {"url": url, "lines": len(msisdns), "first_msisdn": msisdns[0] if msisdns else None}
-    return build_balance_report(outcome, rate=args.rate, duration_s=args.duration_s, settings=settings)
+    report = build_balance_report(outcome, rate=args.rate, duration_s=args.duration_s, settings=settings)
+    report["cpu"] = cpu
+    return report

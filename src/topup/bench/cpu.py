@@ -133,27 +133,29 @@ def cpu_report(
     window_s: float,
     ticks_per_s: int,
     missing: Mapping[str, str] | None = None,
+    unit: str = "delivered top-up",
 ) -> dict[str, object]:
-    """Per part: CPU seconds in the window and milliseconds per delivered top-up; a part without both
-    samples is "not measured" with the reason in `missing` (or "process not found")."""
+    """Per part: CPU seconds in the window and milliseconds per `unit` (`delivered` of them); a part without
+    both samples is "not measured" with the reason in `missing` (or "process not found")."""
     parts: dict[str, dict[str, object]] = {}
     for part in PARTS:
         start, end = before.get(part), after.get(part)
         if start is None or end is None:
             if part in before or part in after or (missing and part in missing):
                 reason = (missing or {}).get(part, "process not found")
-                parts[part] = {"cpu_s": None, "ms_per_topup": None, "note": f"not measured: {reason}"}
+                parts[part] = {"cpu_s": None, "ms_each": None, "note": f"not measured: {reason}"}
             continue
         cpu_s = max(end - start, 0) / ticks_per_s
-        parts[part] = {"cpu_s": round(cpu_s, 3), "ms_per_topup": _per(cpu_s, delivered)}
+        parts[part] = {"cpu_s": round(cpu_s, 3), "ms_each": _per(cpu_s, delivered)}
     platform = [parts[p]["cpu_s"] for p in PLATFORM if p in parts]
     complete = len(platform) == len(PLATFORM) and all(isinstance(v, float) for v in platform)
     platform_s = sum(v for v in platform if isinstance(v, float)) if complete else None
     return {
         "window_s": round(window_s, 3),
+        "unit": unit,
         "delivered": delivered,
         "parts": parts,
-        "platform_ms_per_topup": None if platform_s is None else _per(platform_s, delivered),
+        "platform_ms_each": None if platform_s is None else _per(platform_s, delivered),
     }
 
 
@@ -167,16 +169,16 @@ def ticks_per_second() -> int:
 
 def format_cpu(cpu: Mapping[str, object]) -> list[str]:
     """The report's lines on CPU use, one per part."""
-    lines = [f"CPU per delivered top-up over {cpu['window_s']} s ({cpu['delivered']} delivered):"]
+    lines = [f"CPU per {cpu['unit']} over {cpu['window_s']} s ({cpu['delivered']} of them):"]
     parts = cpu["parts"]
     assert isinstance(parts, Mapping)
     for part, values in parts.items():
         if values["cpu_s"] is None:
             lines.append(f"  {part:<13} {values['note']}")
         else:
-            per = values["ms_per_topup"]
+            per = values["ms_each"]
             per_text = "-" if per is None else f"{per:.2f} ms"
             lines.append(f"  {part:<13} {per_text:>11}  ({values['cpu_s']} s)")
-    platform = cpu["platform_ms_per_topup"]
+    platform = cpu["platform_ms_each"]
     lines.append(f"  platform (web+worker+postgres) {'-' if platform is None else f'{platform:.2f} ms'}")
     return lines

@@ -53,7 +53,7 @@ class Window:
         self._before = cpu.sample(self._roots)
         self._started = time.perf_counter()
 
-    def stop(self, delivered: int) -> dict[str, object]:
+    def stop(self, delivered: int, unit: str = "delivered top-up") -> dict[str, object]:
         after = cpu.sample(self._roots)
         report = cpu.cpu_report(
             self._before,
@@ -62,6 +62,7 @@ class Window:
             window_s=time.perf_counter() - self._started,
             ticks_per_s=self._ticks_per_s,
             missing=self._missing,
+            unit=unit,
         )
         if "postgres" in self._roots:
             report["note"] = "postgres is the whole server: other databases' load on it is counted too"
