@@ -66,6 +66,7 @@ async def open_loop(
     send: Callable[[int], Awaitable[str]],
     due: Sequence[float],
     clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Outcome:
     """Fire send(i) at due[i] without waiting for earlier answers; `send` returns "200" or an error name."""
     outcome = Outcome(started=due[0] if due else clock())
@@ -81,7 +82,7 @@ async def open_loop(
     for i, at in enumerate(due):
         wait = at - clock()
         if wait > 0:
-            await asyncio.sleep(wait)
+            await sleep(wait)
         tasks.append(asyncio.create_task(one(i)))
     await asyncio.gather(*tasks)
     outcome.ended = clock()
