@@ -100,8 +100,31 @@ def test_platform_total_is_web_worker_and_postgres() -> None:
     after = {"web": 300, "worker": 100, "postgres": 100, "simulators": 900}
     report = cpu.cpu_report(before, after, delivered=250, window_s=5.0, ticks_per_s=TICKS)
     assert report["platform_ms_each"] == 20.0  # 5 s of web+worker+postgres over 250 top-ups
+    assert report["platform_parts"] == ["web", "worker", "postgres"]
     nothing = cpu.cpu_report(before, after, delivered=0, window_s=5.0, ticks_per_s=TICKS)
     assert nothing["platform_ms_each"] is None
+
+
+def test_database_backends_count_what_those_alive_at_the_end_spent(tmp_path: Path) -> None:
+    _write(tmp_path, 50, "postgres", 1, (40, 10, 0, 0))
+    _write(tmp_path, 51, "postgres", 1, (5, 0, 0, 0))
+    before = cpu.backend_ticks([50, 51, 52], cpu.all_stats(tmp_path))
+    assert before == {50: 50, 51: 5}  # 52 is not a live process
+    _write(tmp_path, 50, "postgres", 1, (70, 20, 0, 0))
+    (tmp_path / "51" / "stat").unlink()  # disconnected in the window: not counted
+    _write(tmp_path, 53, "postgres", 1, (8, 0, 0, 0))  # connected in the window: from zero
+    after = cpu.backend_ticks([50, 53], cpu.all_stats(tmp_path))
+    start, end = cpu.matched_ticks(before, after)
+    assert end - start == (90 - 50) + 8
+
+
+def test_platform_prefers_this_databases_backends_to_the_whole_server() -> None:
+    before = {"web": 0, "worker": 0, "postgres": 0, "postgres_db": 0}
+    after = {"web": 100, "worker": 100, "postgres": 800, "postgres_db": 200}
+    report = cpu.cpu_report(before, after, delivered=100, window_s=1.0, ticks_per_s=TICKS)
+    assert report["platform_parts"] == ["web", "worker", "postgres_db"]
+    assert report["platform_ms_each"] == 40.0
+    assert any("web+worker+postgres_db" in line for line in cpu.format_cpu(report))
 
 
 def test_postmaster_counts_only_when_it_started_when_postgres_says(tmp_path: Path) -> None:

@@ -46,26 +46,45 @@ class Window:
         else:
             self._roots["postgres"] = [postmaster.pid]
         self._roots["bench_client"] = [os.getpid()]
-        self._before: Mapping[str, int | None] = {}
+        self._database_url = args.database_url
+        self._before: dict[str, int | None] = {}
+        self._backends: dict[int, int] = {}
         self._started = 0.0
 
+    def _backend_ticks(self) -> dict[int, int] | None:
+        """Own CPU ticks of this database's backends now (None: PostgreSQL not measured)."""
+        if "postgres" not in self._roots:
+            return None
+        pids = pg.database_backends(self._database_url)
+        return None if pids is None else cpu.backend_ticks(pids, cpu.all_stats())
+
     def start(self) -> None:
+        self._backends = self._backend_ticks() or {}
         self._before = cpu.sample(self._roots)
         self._started = time.perf_counter()
 
     def stop(self, delivered: int, unit: str = "delivered top-up") -> dict[str, object]:
-        after = cpu.sample(self._roots)
+        after: dict[str, int | None] = dict(cpu.sample(self._roots))
+        window_s = time.perf_counter() - self._started
+        backends = self._backend_ticks()
+        if backends is not None:
+            self._before["postgres_db"], after["postgres_db"] = cpu.matched_ticks(self._backends, backends)
+        elif "postgres" in self._missing:
+            self._missing["postgres_db"] = self._missing["postgres"]
         report = cpu.cpu_report(
             self._before,
             after,
             delivered=delivered,
-            window_s=time.perf_counter() - self._started,
+            window_s=window_s,
             ticks_per_s=self._ticks_per_s,
             missing=self._missing,
             unit=unit,
         )
         if "postgres" in self._roots:
-            report["note"] = "postgres is the whole server: other databases' load on it is counted too"
+            report["note"] = (
+                "postgres is the whole server (other databases' load counted too); postgres_db only the "
+                "backends connected to this database at the end of the window"
+            )
         return report
 
 

@@ -67,6 +67,18 @@ def find_postmaster(url: str, ticks_per_s: int, proc: Path = PROC) -> Postmaster
     return Postmaster(postmaster.pid, "")
 
 
+def database_backends(url: str) -> list[int] | None:
+    """Pids of the backends connected to the URL's database, ours excluded; None when it cannot be asked."""
+    import psycopg  # noqa: PLC0415
+
+    query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            return [int(row[0]) for row in conn.execute(query).fetchall()]
+    except psycopg.Error:
+        return None
+
+
 def scratch_url(url: str) -> tuple[str, str]:
     """(scratch database name, its URL): the server's database name plus `_pgbench`."""
     parts = urlsplit(url)
