@@ -45,8 +45,9 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-bench: $(STAMP)
-	$(BIN)/topup bench $(BENCH_ARGS)
+# Fresh PostgreSQL database topup_bench, `topup serve` on it, `topup bench` (BENCH_ARGS), artifacts/bench.json.
+bench: $(STAMP) $(MO_FILES)
+	BENCH_ARGS='$(BENCH_ARGS)' $(BIN)/python -m topup.bench.make
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -10,6 +10,7 @@ the demo prepared (`serve_state`) and starts everything at once. The banner come
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -190,6 +191,21 @@ def _without_password(url: str) -> str:
     return urlunparse(parsed)
 
 
+PID_FILE = "serve.pids.json"  # in the data folder: which process is which, for `topup bench`'s CPU counts
+
+
+def write_pid_file(path: Path, children: list[Child]) -> None:
+    """Each running child's role and pid (and serve's own), replaced atomically whenever a child starts."""
+    roles = [
+        {"role": child.name, "pid": child.process.pid}
+        for child in children
+        if child.process is not None and child.alive()
+    ]
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(json.dumps({"serve": os.getpid(), "children": roles}))
+    scratch.replace(path)
+
+
 def serve() -> None:
     children = children_for(CONFIG)
     stopping = False
@@ -213,13 +229,16 @@ def serve() -> None:
         for child in children:
             if child.process is None:
                 child.start()
+    pid_file = CONFIG.data_dir / PID_FILE
+    write_pid_file(pid_file, children)
     late = wait_ready(children, deadline_s=60, stopping=lambda: stopping)
     print(banner(CONFIG, prepared.admin_key if prepared else None), end="", flush=True)
     if late:
         print(f"not answering yet: {', '.join(late)}", file=sys.stderr, flush=True)
     print(flush=True)
-    _supervise(children, lambda: stopping)
+    _supervise(children, lambda: stopping, pid_file)
     _shutdown(children)
+    pid_file.unlink(missing_ok=True)
 
 
 def wait_ready(children: list[Child], *, deadline_s: float, stopping: Callable[[], bool]) -> list[str]:
@@ -249,7 +268,7 @@ def answers(probe: str) -> bool:
         return False
 
 
-def _supervise(children: list[Child], stopping: Callable[[], bool]) -> None:
+def _supervise(children: list[Child], stopping: Callable[[], bool], pid_file: Path) -> None:
     """Start again a child that died, until stopped; one that dies more than 5 times a minute stops all."""
     while not stopping():
         time.sleep(0.5)
@@ -261,6 +280,7 @@ def _supervise(children: list[Child], stopping: Callable[[], bool]) -> None:
                     return
                 print(f"{child.name} exited; starting it again", file=sys.stderr, flush=True)
                 child.start()
+                write_pid_file(pid_file, children)
 
 
 def _shutdown(children: list[Child]) -> None:

@@ -23,7 +23,9 @@ from collections import Counter
 from typing import NoReturn
 from urllib.parse import urlsplit
 
+from topup.bench import balance, measure
 from topup.bench.audit import Evidence, find_violations, intent_order_id
+from topup.bench.cpu import format_cpu
 from topup.bench.driver import Driver, Load, sampling_note
 from topup.bench.peers import (
     Peer,
@@ -47,7 +49,7 @@ DEFAULT_USAGE_CONCURRENCY = 4
 MAX_USAGE_BATCH = 10_000  # the server's own limit per request
 MAX_USAGE_LINES = 1_000
 MAX_USAGE_RECORDS = 100_000_000
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "human_report", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--plan", default="proximus-credit-10", help="plan of every order (default %(default)s)")
     add("--seed", type=int, default=None, help="seed of the line offset (default: random, reported)")
     add("--allow-remote", action="store_true", help="allow URLs whose host is not loopback")
+    measure.add_arguments(parser)
+    balance.add_arguments(parser)
     usage = parser.add_argument_group("usage rating (--usage)")
     add = usage.add_argument
     add("--usage", action="store_true", help="benchmark usage rating on hosted eSIM lines instead of top-ups")
@@ -106,6 +110,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
     args.concurrency = resolve_concurrency(args)
     if args.usage:
         _check_usage_arguments(args)
+    if args.balance:
+        _check_balance_arguments(args)
     if not 1 <= args.orders <= LINE_SPAN - 100_000:
         _refuse(f"--orders must be between 1 and {LINE_SPAN - 100_000}")
     if not 1 <= args.concurrency <= 10_000:
@@ -130,6 +136,29 @@ def _check_usage_arguments(args: argparse.Namespace) -> None:
         )
 
 
+def _check_balance_arguments(args: argparse.Namespace) -> None:
+    if not 0 < args.rate <= 100_000 or not 0 < args.duration_s <= 3600:
+        _refuse("--rate must be in (0, 100000] and --duration-s in (0, 3600]")
+    if not 1 <= args.balance_lines <= LINE_SPAN - 100_000:
+        _refuse(f"--balance-lines must be between 1 and {LINE_SPAN - 100_000}")
+    if not (args.balance_key or args.admin_key):
+        _refuse("--balance needs a key with balance:read: --balance-key (TOPUP_BALANCE_KEY) or --admin-key")
+
+
+def _run_balance(args: argparse.Namespace, seed: int) -> None:
+    offset = random.Random(seed).randrange(100_000, LINE_SPAN - args.balance_lines + 1)
+    msisdns = [f"+32{FIRST_LINE + offset + i}" for i in range(args.balance_lines)]
+    if not args.json:
+        sys.stderr.write(f"topup bench --balance: {args.rate}/s for {args.duration_s} s against {args.url}\n")
+    try:
+        key = args.balance_key or args.admin_key
+        report = asyncio.run(balance.run_balance(args, key, msisdns, measure.Window(args)))
+    except balance.KeyRefused as exc:
+        _refuse(str(exc))
+    report["seed"] = seed
+    sys.stdout.write((json.dumps(report) if args.json else balance.format_balance_report(report)) + "\n")
+
+
 def _load(args: argparse.Namespace, seed: int) -> Load:
     rng = random.Random(seed)
     offset = rng.randrange(100_000, LINE_SPAN - args.orders + 1)
@@ -150,10 +179,17 @@ def run(args: argparse.Namespace) -> None:
     if args.usage:
         _run_usage(args, seed)
         return
+    if args.balance:
+        _run_balance(args, seed)
+        return
     load = _load(args, seed)
     if not args.json:
         sys.stderr.write(f"topup bench: {load.orders} orders, {load.concurrency} tasks against {load.url}\n")
-    report = asyncio.run(_bench(args, load))
+    window = measure.Window(args)
+    report = asyncio.run(_bench(args, load, window))
+    topups_per_s = report["topups_per_s"]
+    assert isinstance(topups_per_s, float)
+    report["pgbench"] = measure.pgbench(args, topups_per_s)  # after the top-ups, never alongside
     report["settings"] = {
         "url": load.url,
         "plan": load.plan_id,
@@ -161,9 +197,21 @@ def run(args: argparse.Namespace) -> None:
         "seed": seed,
         "first_msisdn": load.msisdn(0),
     }
-    sys.stdout.write((json.dumps(report) if args.json else format_report(report)) + "\n")
+    sys.stdout.write((json.dumps(report) if args.json else human_report(report)) + "\n")
     if report["duplicates"] or report["ledger_balanced"] is False:
         raise SystemExit(1)
+
+
+def human_report(report: dict[str, object]) -> str:
+    """The text form of any mode's JSON report."""
+    if report.get("mode") == "balance":
+        return balance.format_balance_report(report)
+    if report.get("mode") == "usage":
+        return format_usage_report(report)
+    cpu, pgbench = report["cpu"], report["pgbench"]
+    assert isinstance(cpu, dict)
+    assert isinstance(pgbench, dict)
+    return "\n".join([format_report(report), *format_cpu(cpu), measure.format_pgbench(pgbench)])
 
 
 def _run_usage(args: argparse.Namespace, seed: int) -> None:
@@ -186,15 +234,17 @@ def _run_usage(args: argparse.Namespace, seed: int) -> None:
         raise SystemExit(1)
 
 
-async def _bench(args: argparse.Namespace, load: Load) -> dict[str, object]:
+async def _bench(args: argparse.Namespace, load: Load, window: measure.Window) -> dict[str, object]:
     errors: Counter[str] = Counter()
     async with session(load.concurrency, REQUEST_TIMEOUT_S) as client:
         peer = Peer(client, errors)
         face_value = await _face_value(peer, load)
         msisdns = [load.msisdn(i) for i in range(load.orders)]
         before = await line_balances(peer, args.carriers_url, args.carrier_api_key, msisdns, load.concurrency)
+        window.start()
         results = await Driver(peer, load, lambda u: args.allow_remote or is_loopback(u)).run()
         run_end = time.perf_counter()
+        cpu = window.stop(sum(r.outcome == "delivered" for r in results))
         notes: list[str] = [sampling_note()]
         balanced = await _ledger(peer, args, load.url, notes)
         evidence = await _evidence(peer, args, results, notes)
@@ -202,7 +252,7 @@ async def _bench(args: argparse.Namespace, load: Load) -> dict[str, object]:
     evidence = Evidence(evidence.intents, evidence.carrier_topups, before, after, face_value)
     if len(before) < len(msisdns) or len(after) < len(msisdns):
         notes.append("some line balances could not be read: those lines were not checked")
-    return build_report(
+    report = build_report(
         results,
         run_end=run_end,
         errors=errors,
@@ -215,6 +265,8 @@ async def _bench(args: argparse.Namespace, load: Load) -> dict[str, object]:
             "lines": len(before.keys() & after.keys()),
         },
     )
+    report["cpu"] = cpu
+    return report
 
 
 async def _face_value(peer: Peer, load: Load) -> int:

@@ -41,6 +41,8 @@ def check_balance(msisdn_text: str) -> LineBalance:
 
 def carrier_bundle_documents(found: LineBalance) -> list[dict[str, object]]:
     """The bundles a carrier reports for a line, as the balance endpoint shows bundles (hosted ones too)."""
+    if not found.bundles:  # most lines: no need to read the route's products
+        return []
     plans = carrier_products.plans_by_product(peers.current().carrier_route(found.network))
     return [
         {
