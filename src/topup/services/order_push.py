@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
@@ -24,12 +25,15 @@ log = logging.getLogger(__name__)
 
 SQLITE_TICK_S: Final = 0.25  # SQLite: how often a waiter reads the database
 FALLBACK_S: Final = 3.0  # PostgreSQL: a waiter reads the database at least this often anyway
-_LISTEN_S: Final = 5.0
+_LISTEN_S: Final = 1.0  # how often the listener looks up from its connection (to stop, or to idle out)
+IDLE_S: Final = 30.0  # nobody waited this long: the listener closes its connection until the next waiter
 
 _lock = threading.Condition()
 _generations: dict[str, int] = {}  # order id -> notifications seen, for orders someone waits on
 _watchers: dict[str, int] = {}  # order id -> how many wait on it
 _started_in: list[int] = []  # the pid whose listener thread runs (a forked child starts its own)
+_threads: list[threading.Thread] = []
+_stopping = threading.Event()
 
 
 def changed(order_id: str) -> None:
@@ -94,19 +98,44 @@ def _ensure_listener() -> None:
         if _started_in == [pid]:
             return
         _started_in[:] = [pid]
-    threading.Thread(target=_listen, name="order-push-listener", daemon=True).start()
+        _stopping.clear()
+    thread = threading.Thread(target=_listen, name="order-push-listener", daemon=True)
+    _threads[:] = [thread]
+    thread.start()
+
+
+def stop() -> None:
+    """Stop the listener thread and close its connection (tests, before the test database is dropped)."""
+    _stopping.set()
+    for thread in _threads:
+        thread.join(timeout=_LISTEN_S * 3)
+    _threads.clear()
 
 
 def _listen() -> None:
-    """The process's one listener: hears every order announcement and wakes that order's waiters."""
-    listener = wakeup.Listener(wakeup.ORDERS, poll_s=FALLBACK_S)
-    while True:
-        try:
-            arrived = listener.wait(_LISTEN_S)
-        except Exception:  # never let the thread die: waiters still read the database every FALLBACK_S
-            log.exception("order push listener failed")
-            listener.close()
-            threading.Event().wait(FALLBACK_S)
-            continue
-        if arrived:
-            heard([payload for channel, payload in arrived if channel == wakeup.ORDERS])
+    """The process's one listener: hears every order announcement and wakes that order's waiters. With
+    nobody waiting for `IDLE_S` it closes its connection and ends; the next waiter starts it again."""
+    listener = wakeup.Listener(wakeup.ORDERS, poll_s=_LISTEN_S)
+    idle_since = time.monotonic()
+    try:
+        while not _stopping.is_set():
+            with _lock:
+                if _watchers:
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since > IDLE_S:
+                    _started_in.clear()
+                    return
+            try:
+                arrived = listener.wait(_LISTEN_S)
+            except Exception:  # never let the thread die: waiters still read the database every FALLBACK_S
+                log.exception("order push listener failed")
+                listener.close()
+                _stopping.wait(FALLBACK_S)
+                continue
+            if arrived:
+                heard([payload for channel, payload in arrived if channel == wakeup.ORDERS])
+    finally:
+        listener.close()
+        with _lock:
+            if _stopping.is_set():
+                _started_in.clear()
