@@ -90,7 +90,7 @@ def get_callback(request: HttpRequest) -> dict[str, object]:
             tags=["partners"])  # fmt: skip
 def set_callback(request: HttpRequest, body: CallbackIn) -> dict[str, object]:
     """Set or change where this key's orders' status changes are POSTed. The first time, the answer holds
-    the signing secret, shown only then. Refused with 422 invalid_callback_url (in production: https to a
+    the signing secret, shown only then. Refused with 400 invalid_callback_url (in production: https to a
     public address only)."""
     key_id = _key(request)
     secret = partner_hooks.set_hook(key_id, body.url)
