@@ -18,7 +18,7 @@ from django.test import Client
 
 from tests.integration.test_order_push import make_order
 from topup.channels.api.auth import create_key
-from topup.db.models import Job, Order, PartnerEvent
+from topup.db.models import Job, Order, PartnerEvent, PartnerHook
 from topup.domain.errors import InvalidInput
 from topup.domain.orders import OrderStatus
 from topup.services import partner_hooks
@@ -206,3 +206,25 @@ def test_a_callback_needs_a_valid_api_key(seeded: None) -> None:
     answer = Client().put("/api/v1/partner/callback", {"url": "https://example.com/"},
                           content_type="application/json")  # fmt: skip
     assert answer.status_code == 401
+
+
+def test_staff_set_a_partners_callback_in_the_back_office_and_see_its_secret_once(
+    seeded: None, partner: Partner
+) -> None:
+    from tests.integration.test_backoffice import staff  # noqa: PLC0415
+
+    create_key(["orders:write"], key_id="key_partner_g", name="Night shop chain")
+    boss = staff(superuser=True)
+
+    added = boss.post("/admin/topup/partnerhook/add/", {"api_key": "key_partner_g", "url": partner.url},
+                      follow=True)  # fmt: skip
+    listing = boss.get("/admin/topup/partnerhook/")
+    events = boss.get("/admin/topup/partnerevent/")
+
+    assert added.status_code == 200
+    assert "Signing secret (shown once" in added.text
+    secret = PartnerHook.objects.get(api_key_id="key_partner_g").secret
+    assert secret in added.text
+    assert partner.url in listing.text
+    assert secret not in listing.text
+    assert events.status_code == 200

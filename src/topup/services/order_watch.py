@@ -5,7 +5,7 @@ The state is what the page draws from: the order's status, its latest payment at
 declined or confirming payment) and a new eSIM's profile state (downloaded, installed). A waiter reads the
 database when the order's change is pushed to it (services/order_push: LISTEN/NOTIFY on PostgreSQL, a tick
 on SQLite). It holds one of the web server's threads (gunicorn gthread), so at most `CONFIG.web_streams`
-wait (or stream, channels/api/order_events) at once per process; the others are answered at once and told
+wait (or stream, channels/order_stream) at once per process; the others are answered at once and told
 when to ask again.
 """
 
