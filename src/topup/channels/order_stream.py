@@ -65,10 +65,10 @@ def event(document: dict[str, object], state: str) -> bytes:
     return f"id: {state}\nevent: order\ndata: {data}\n\n".encode()
 
 
-def events(order_id: str, after: str, document: Document, *, stream_s: float = STREAM_S) -> Generator[bytes]:
+def events(order_id: str, after: str, document: Document) -> Generator[bytes]:
     """The stream's bytes: the document each time the order's state differs from the last one sent."""
     yield f"retry: {RETRY_MS}\n\n".encode()
-    deadline = time.monotonic() + stream_s
+    deadline = time.monotonic() + STREAM_S
     last_sent = time.monotonic()
     with order_push.watch(order_id) as watch:
         while True:

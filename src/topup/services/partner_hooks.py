@@ -52,12 +52,16 @@ _sending = threading.BoundedSemaphore(MAX_SENDING)
 def check_url(url: str) -> str:
     """The URL when we may POST to it; `invalid_callback_url` otherwise (scheme, host, and in production
     https only and no address on loopback, private, link-local or reserved ranges)."""
-    parts = urlsplit(url.strip())
     production = CONFIG.is_production
     allowed = {"https"} if production else {"https", "http"}
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or 443  # ValueError when out of range
+    except ValueError as exc:
+        raise InvalidInput("not a URL", code="invalid_callback_url", field="url") from exc
     if parts.scheme not in allowed or not parts.hostname or parts.username or parts.password:
         raise InvalidInput("not an allowed callback URL", code="invalid_callback_url", field="url")
-    if production and not _public(parts.hostname, parts.port or 443):
+    if production and not _public(parts.hostname, port):
         raise InvalidInput(
             "the callback URL is not a public address", code="invalid_callback_url", field="url"
         )

@@ -29,6 +29,16 @@ LAST_EVENT_ID = Header(
     description="The `id` of the last event received (EventSource sends it when it reconnects): the stream "
     "starts with the next change instead of the current document.",
 )
+EVENT_SCHEMA = {
+    "type": "object",
+    "description": "One event of the stream",
+    "properties": {
+        "event": {"type": "string", "enum": ["order"]},
+        "id": {"type": "string", "description": "The order's state: send it back as Last-Event-ID"},
+        "data": {"type": "string", "description": "The order's document (as GET /orders/{order_id}), JSON"},
+        "retry": {"type": "integer", "description": "Milliseconds to wait before reconnecting"},
+    },
+}
 SSE_DOC = {
     "responses": {
         200: {
@@ -37,14 +47,20 @@ SSE_DOC = {
             "(delivered, refunded, expired, cancelled) or after 60 s, then reconnect with Last-Event-ID. "
             "204 when the order already ended at the state given. 503 with Retry-After when this server "
             "follows as many orders as it may at once.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": EVENT_SCHEMA}},
         }
     }
 }
 
 
 class CallbackIn(Schema):
-    url: str = Field(..., min_length=1, max_length=500, description="https URL that receives the events")
+    url: str = Field(
+        ...,
+        max_length=500,
+        pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$",
+        description="Where the events are POSTed: https to a public address (http and loopback are allowed "
+        "in the demo and tests only)",
+    )
 
 
 class CallbackOut(Schema):
