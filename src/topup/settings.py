@@ -297,8 +297,8 @@ def load_config() -> Config:
         payment_ttl_s=_env_int("PAYMENT_TTL_S", 1800),
         payment_max_attempts=_env_int("PAYMENT_MAX_ATTEMPTS", 5),
         web_workers=_env_int("WEB_WORKERS", 2),
-        web_threads=_env_int("WEB_THREADS", 24),
-        web_streams=_env_int("WEB_STREAMS", 16),
+        web_threads=_env_int("WEB_THREADS", 16),
+        web_streams=_env_int("WEB_STREAMS", 12),
         log_format=_env("LOG_FORMAT", "json" if env == "production" else "text"),
         index_key=_env("INDEX_KEY", DEMO_INDEX_KEY),
         # Demo: v1 is the secret key, which hashed every voucher before peppers were separate.
