@@ -79,7 +79,7 @@ def cmd_web(args: argparse.Namespace) -> None:
         "--worker-class",
         "gthread",
         "--threads",
-        "8",
+        str(CONFIG.web_threads),
         "--graceful-timeout",
         "5",
         "--log-level",

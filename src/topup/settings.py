@@ -133,6 +133,8 @@ class Config:
     payment_ttl_s: int
     payment_max_attempts: int  # payment attempts per order (the first and its retries)
     web_workers: int
+    web_threads: int  # gunicorn gthread threads per web process
+    web_streams: int  # of those, how many may hold a long poll or an event stream at once
     log_format: str  # text | json
     access_log: bool  # a line per HTTP request, job and message that went well (off: only what needs a look)
     index_key: str  # keys the blind indexes of personal data and the hashes of client addresses
@@ -296,6 +298,8 @@ def load_config() -> Config:
         payment_ttl_s=_env_int("PAYMENT_TTL_S", 1800),
         payment_max_attempts=_env_int("PAYMENT_MAX_ATTEMPTS", 5),
         web_workers=_env_int("WEB_WORKERS", 2),
+        web_threads=_env_int("WEB_THREADS", 16),
+        web_streams=_env_int("WEB_STREAMS", 12),
         log_format=_env("LOG_FORMAT", "json" if env == "production" else "text"),
         access_log=_env_bool("ACCESS_LOG", False),
         index_key=_env("INDEX_KEY", DEMO_INDEX_KEY),

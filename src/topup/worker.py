@@ -27,7 +27,15 @@ from django.db.models import F, Q
 
 from topup.clock import now
 from topup.db.models import Job
-from topup.services import attempts, autotopup_sweep, delivery, maintenance, notifications, payments
+from topup.services import (
+    attempts,
+    autotopup_sweep,
+    delivery,
+    maintenance,
+    notifications,
+    partner_hooks,
+    payments,
+)
 from topup.services.delivery import JobResult
 from topup.settings import CONFIG
 
@@ -35,6 +43,7 @@ log = logging.getLogger(__name__)
 
 HANDLERS: dict[str, Callable[[str, int], JobResult]] = {
     **notifications.HANDLERS,
+    **partner_hooks.HANDLERS,  # partners' status callbacks
     **autotopup_sweep.HANDLERS,  # auto top-up: activate, run, check a threshold, forget a card
     "deliver": delivery.deliver,
     "refund": delivery.refund,

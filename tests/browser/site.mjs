@@ -1,7 +1,7 @@
 // The customer website's finish, in a real browser (Debian's chromium driven by playwright-core) at 360 px:
 // the home page with its one-line language switcher and footer, a top-up paid on the demo checkout that
 // reaches its success state, its receipt and "top up again", a waiting page drawn again in place as soon as
-// its long poll says the order changed (and the same without JavaScript, by its <noscript> refresh), and the
+// its event stream (SSE) says the order changed (and the same without JavaScript, by its <noscript> refresh), and the
 // help page in Chinese and French.
 //
 //   node tests/browser/site.mjs <base url> <artifacts dir>
@@ -145,11 +145,12 @@ async function topup(page, shot) {
   await shot("again-review");
 }
 
-/** What happens on the page from now on: its long poll's answers and any navigation, in order. */
+/** What happens on the page from now on: its event stream's and long poll's answers and any navigation. */
 function listenToPushes(page) {
   const events = [];
   page.on("response", (r) => {
     if (/\/orders\/[^/]+\/status(\?|$)/.test(r.url())) events.push({ at: Date.now(), what: `status ${r.status()}` });
+    if (/\/orders\/[^/]+\/events(\?|$)/.test(r.url())) events.push({ at: Date.now(), what: `events ${r.status()}` });
   });
   page.on("framenavigated", (frame) => {
     if (frame === page.mainFrame()) events.push({ at: Date.now(), what: "reload" });
@@ -184,8 +185,10 @@ async function phoneApproves(page) {
 }
 
 // (3) The page follows a payment made elsewhere: WeChat Pay's QR code waits on the order page; the payer's
-// phone approves; the waiting page turns to success by itself, told by its long poll.
+// phone approves; the waiting page turns to success by itself, told by its event stream (no long poll).
 async function pushed(page, shot) {
+  const streams = []; // the page opens its event stream as it loads
+  page.on("response", (r) => /\/orders\/[^/]+\/events(\?|$)/.test(r.url()) && streams.push(r.status()));
   await waitingOnWeChat(page, "0470 12 34 57");
   check((await page.locator("#live").count()) === 1, "the waiting page does not follow its order");
   const pushes = listenToPushes(page);
@@ -194,10 +197,13 @@ async function pushed(page, shot) {
   await page.locator('#outcome[data-outcome="success"]').waitFor({ timeout: 60_000 });
   const shown = Date.now();
   await shot("order-delivered");
-  // Nothing reloaded the page: it was drawn again in place, right after its long poll said the order changed.
+  // Nothing reloaded the page: it was drawn again in place, right after its event stream said the order
+  // changed; the long poll (for browsers without EventSource) was never asked.
   check(!pushes.some((e) => e.what === "reload"), `the page reloaded: ${JSON.stringify(pushes)}`);
-  check(pushes.some((e) => e.what === "status 200"), `the page's long poll never answered: ${JSON.stringify(pushes)}`);
+  check(streams.includes(200), `the page did not follow its event stream: ${JSON.stringify(streams)}`);
+  check(!pushes.some((e) => e.what.startsWith("status")), `the page long-polled: ${JSON.stringify(pushes)}`);
   log(`pushed: success shown ${((shown - approved) / 1000).toFixed(1)}s after the phone approved, in place; ` +
+    `event streams opened: ${JSON.stringify(streams)}; ` +
     `page events: ${pushes.map((e) => `${e.what} +${e.at - approved}ms`).join(", ")}`);
 }
 
@@ -209,7 +215,7 @@ async function withoutScript(page, shot) {
   const approved = await phoneApproves(page);
   await page.locator('#outcome[data-outcome="success"]').waitFor({ timeout: 60_000 });
   await shot("order-delivered");
-  check(!pushes.some((e) => e.what.startsWith("status")), "a page without JavaScript asked /status");
+  check(!pushes.some((e) => /^(status|events)/.test(e.what)), "a page without JavaScript asked /status or /events");
   log(`no-js: success shown ${((Date.now() - approved) / 1000).toFixed(1)}s after the phone approved (refresh)`);
 }
 

@@ -1,7 +1,8 @@
 """The customer website's finish in a real browser at 360 px (`node tests/browser/site.mjs` against
 `topup serve`): the one-line language switcher and the footer, a top-up that reaches its success state
-pushed by the order page's long poll, its receipt and "top up again", and the help page in Chinese and
-French. Screenshots: artifacts/screenshots/site-*. Skipped without chromium or node_modules, except in CI."""
+pushed by the order page's event stream (SSE), its receipt and "top up again", and the help page in
+Chinese and French. Screenshots: artifacts/screenshots/site-*. Skipped without chromium or node_modules,
+except in CI."""
 
 from __future__ import annotations
 

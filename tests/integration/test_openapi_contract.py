@@ -233,6 +233,14 @@ class _AcceptingSms:
         assert to.startswith("+")
 
 
+@pytest.fixture(autouse=True)
+def _short_event_streams(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An order's event stream ends after 60 s; in process, every example would wait that long."""
+    from topup.channels import order_stream  # noqa: PLC0415
+
+    monkeypatch.setattr(order_stream, "STREAM_S", 0.2)
+
+
 @pytest.fixture
 def every_other_case() -> Iterator[bool]:
     """Alternates True/False: which generated cases of a secured operation carry the valid key."""

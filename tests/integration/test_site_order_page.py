@@ -15,7 +15,7 @@ from tests.integration.test_web_pages import compiled_catalogues  # noqa: F401 -
 from tests.support.orders import signed_in_token
 from topup.db.models import Line, NetworkRecord, Order, OrderEvent, PlanRecord
 from topup.domain.quotes import make_quote
-from topup.services import order_receipts, order_watch, orders, receipts
+from topup.services import order_push, order_receipts, order_watch, orders, receipts
 from topup.services.order_access import Caller, order_token
 from topup.services.plan_text import network_brand, plan_title
 
@@ -118,6 +118,7 @@ def test_an_order_awaiting_payment_waits_live_and_keeps_a_refresh_without_javasc
     assert live is not None
     assert live.group(1) == f"/orders/{order.id}/status?token={order_token(order.id)}"
     assert live.group(2) == order_watch.state_of(order.id)[1] == "awaiting_payment.."
+    assert f'data-events-url="/orders/{order.id}/events?token={order_token(order.id)}"' in html
     assert "receipt.pdf" not in html  # nothing paid, no receipt
     assert 'id="again"' not in html
 
@@ -137,18 +138,19 @@ def test_the_status_answers_at_once_when_the_order_changed(seeded: None) -> None
 def test_the_status_waits_until_the_order_changes(seeded: None, monkeypatch: pytest.MonkeyPatch) -> None:
     order = _order("ord_site_waits", WAITING)
     shown = order_watch.state_of(order.id)[1]
-    naps: list[float] = []
+    naps: list[str] = []
 
-    def nap(seconds: float) -> None:  # the worker delivers while the request waits
-        naps.append(seconds)
+    def nap(watch: order_push.Watch, seconds: float) -> bool:  # the worker delivers while the request waits
+        naps.append(watch.order_id)
         if len(naps) == 3:
             Order.objects.filter(id=order.id).update(status="delivered")
+        return False
 
-    monkeypatch.setattr(order_watch, "_sleep", nap)
+    monkeypatch.setattr(order_watch, "_wait", nap)
     answer = _holder(order).get(f"/orders/{order.id}/status", {"after": shown})
 
     assert answer.json() == {"status": "delivered", "state": "delivered..", "changed": True}
-    assert naps == [order_watch.POLL_S] * 3  # read again every quarter of a second, answered on the change
+    assert naps == [order.id] * 3  # read again after each wake-up, answered on the change
 
 
 def test_the_status_wait_is_bounded(seeded: None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,7 +158,7 @@ def test_the_status_wait_is_bounded(seeded: None, monkeypatch: pytest.MonkeyPatc
     shown = order_watch.state_of(order.id)[1]
     clock = [0.0]
     monkeypatch.setattr(order_watch, "_clock", lambda: clock[0])
-    monkeypatch.setattr(order_watch, "_sleep", lambda s: clock.__setitem__(0, clock[0] + s))
+    monkeypatch.setattr(order_watch, "_wait", lambda _watch, s: clock.__setitem__(0, clock[0] + s))
 
     answer = _holder(order).get(f"/orders/{order.id}/status", {"after": shown})
 

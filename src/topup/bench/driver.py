@@ -1,4 +1,5 @@
-"""The load of `topup bench`: C client tasks push orders through create, checkout approve and polling.
+"""The load of `topup bench`: C client tasks push orders through create, checkout approve and the wait for
+the pushed status (bench/status_stream).
 
 Each task takes the next order from one shared list, so the run is bounded by `--orders`; every wait
 stops at the overall deadline (`--timeout-s`), after which unfinished orders count as timeouts.
@@ -11,25 +12,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from topup.bench import status_stream
 from topup.bench.peers import Peer, json_object
 from topup.bench.report import PAID_OR_LATER, TERMINAL, OrderResult
 
 PAID_AT_CHECKOUT = {"succeeded", "complete"}  # a PaymentIntent's, a card Checkout Session's
-# Status polling: first look ~100 ms after the approve, then pauses x1.5 up to 500 ms (0.1, 0.15, 0.225,
-# 0.34, 0.5, 0.5, ...). Cheap for client and server, but a status is only seen at the next poll.
+# Polling pauses (bench/usage polls the usage import): first look after 100 ms, then x1.5 up to 500 ms.
 POLL_FIRST_S = 0.1
 POLL_MAX_S = 0.5
 POLL_BACKOFF = 1.5
 
 
 def sampling_note() -> str:
-    """The report's note on the error polling adds to the paid/delivered/end_to_end latencies."""
-    return (
-        f"paid/delivered/end_to_end are measured by polling (first after {POLL_FIRST_S * 1000:.0f} ms, "
-        f"then x{POLL_BACKOFF} up to {POLL_MAX_S * 1000:.0f} ms): each overstates the true time by up to "
-        f"the last pause plus one GET (at most {POLL_MAX_S * 1000:.0f} ms once pauses reach the cap, "
-        "about half that on average)"
-    )
+    """The report's note on how the paid/delivered/end_to_end latencies are measured."""
+    return status_stream.note()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +76,7 @@ class Driver:
         approve_at = time.perf_counter()
         if not await self._approve(r):
             return
-        await self._poll(r, approve_at)
+        await self._wait(r, approve_at)
 
     async def _create(self, r: OrderResult) -> bool:
         body = {"plan_id": self._load.plan_id, "msisdn": r.msisdn, "payment_method": "card"}
@@ -124,25 +120,21 @@ class Driver:
             return False
         return True
 
-    async def _poll(self, r: OrderResult, approve_at: float) -> None:
+    async def _wait(self, r: OrderResult, approve_at: float) -> None:
+        """Until the order ends, each status as the platform pushes it (a long poll answered on change)."""
+        assert r.order_id is not None
         url = f"{self._load.url}/api/v1/orders/{r.order_id}"
-        pause = POLL_FIRST_S
-        while True:
-            response = await self._peer.send("poll", "GET", url, headers={"X-Order-Token": r.order_token})
-            now = time.perf_counter()
-            if response is not None and response.status_code == 200:
-                status = json_object(response).get("status")
-                r.status = status if isinstance(status, str) else r.status
-                if r.status in PAID_OR_LATER and r.paid_ms is None:
-                    r.paid_ms = _ms(approve_at, now)
-                if r.status in TERMINAL:
-                    self._finish(r, approve_at, now)
-                    return
-            if now + pause >= self._deadline:
-                r.outcome = "timeout"
+        changes = status_stream.statuses(
+            self._peer, url, r.order_token, r.status or "", deadline=self._deadline
+        )
+        async for status, now in changes:
+            r.status = status
+            if r.status in PAID_OR_LATER and r.paid_ms is None:
+                r.paid_ms = _ms(approve_at, now)
+            if r.status in TERMINAL:
+                self._finish(r, approve_at, now)
                 return
-            await asyncio.sleep(pause)
-            pause = min(pause * POLL_BACKOFF, POLL_MAX_S)
+        r.outcome = "timeout"
 
     @staticmethod
     def _finish(r: OrderResult, approve_at: float, now: float) -> None:

@@ -207,6 +207,12 @@ MESSAGES |= {
     "email_required": _("Enter your e-mail address: your eSIM's QR code and receipt are sent there."),
 }
 
+# Following an order (long polls, event streams) and partners' status callbacks.
+MESSAGES |= {
+    "too_many_waiters": _("Too many requests are waiting right now. Try again in a moment."),
+    "invalid_callback_url": _("This callback address cannot be used. Use a public https address."),
+}
+
 # Codes that never reach a customer as such: they signal a bug in our code or data (a broken invariant),
 # not a customer mistake, or they are internal bookkeeping / transport labels. `message_for` answers them
 # with the generic "internal_error" message.

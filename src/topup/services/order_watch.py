@@ -2,9 +2,11 @@
 state differs from the one the page shows, or after a bounded wait with the state unchanged.
 
 The state is what the page draws from: the order's status, its latest payment attempt's status (a
-declined or confirming payment) and a new eSIM's profile state (downloaded, installed). The database is
-read every `POLL_S`; a waiter holds one of the web server's threads (gunicorn gthread), so at most
-`MAX_WAITERS` wait at once per process and the others are answered at once and told when to ask again.
+declined or confirming payment) and a new eSIM's profile state (downloaded, installed). A waiter reads the
+database when the order's change is pushed to it (services/order_push: LISTEN/NOTIFY on PostgreSQL, a tick
+on SQLite). It holds one of the web server's threads (gunicorn gthread), so at most `CONFIG.web_streams`
+wait (or stream, channels/order_stream) at once per process; the others are answered at once and told
+when to ask again.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ from typing import Final
 
 from topup.db.models import Order, Payment
 from topup.domain.errors import NotFound
+from topup.services import order_push
 from topup.services.order_access import Caller, owned_order
+from topup.settings import CONFIG
 
 WAIT_S: Final = 20.0  # the longest a request waits (below any proxy's idle timeout)
-POLL_S: Final = 0.25
-MAX_WAITERS: Final = 4  # of gunicorn's 8 threads per worker: the rest keep serving pages
+MAX_WAITERS: Final = CONFIG.web_streams  # of CONFIG.web_threads per process: the rest keep serving pages
 BUSY_RETRY_MS: Final = 1_000
 _WAITERS = threading.BoundedSemaphore(MAX_WAITERS)
-_sleep: Callable[[float], None] = time.sleep  # replaced by tests that step time themselves
+# How a waiter waits for the next look at the database; replaced by tests that step time themselves.
+_wait: Callable[[order_push.Watch, float], bool] = order_push.Watch.wait
 _clock: Callable[[], float] = time.monotonic
 
 
@@ -75,18 +79,35 @@ def wait_for_change(
     """The order's state once it differs from `after`, or unchanged after `timeout_s` (at most `WAIT_S`);
     `order_not_found` for a caller who may not see the order (services/order_access)."""
     owned_order(order_id, caller)
-    status, state = state_of(order_id)
-    if state != after:
-        return Watched(status, state, changed=True)
-    if not _WAITERS.acquire(blocking=False):
-        return Watched(status, state, changed=False, retry_ms=BUSY_RETRY_MS)
-    try:
-        deadline = _clock() + min(max(timeout_s, 0.0), WAIT_S)
-        while _clock() < deadline:
-            _sleep(POLL_S)
-            status, state = state_of(order_id)
-            if state != after:
-                return Watched(status, state, changed=True)
-        return Watched(status, state, changed=False)
-    finally:
-        _WAITERS.release()
+    with order_push.watch(order_id) as watch:
+        status, state = state_of(order_id)
+        if differs(state, after) or timeout_s <= 0:
+            return Watched(status, state, changed=differs(state, after))
+        if not _WAITERS.acquire(blocking=False):
+            return Watched(status, state, changed=False, retry_ms=BUSY_RETRY_MS)
+        try:
+            deadline = _clock() + min(timeout_s, WAIT_S)
+            while (left := deadline - _clock()) > 0:
+                _wait(watch, left)
+                status, state = state_of(order_id)
+                if differs(state, after):
+                    return Watched(status, state, changed=True)
+            return Watched(status, state, changed=False)
+        finally:
+            _WAITERS.release()
+
+
+def differs(state: str, after: str) -> bool:
+    """Whether `state` is news to a client that saw `after`: a whole state, or only a status (API clients
+    that know the status document and not the page's state)."""
+    return state != after if "." in after else state.split(".", 1)[0] != after
+
+
+def wait_next(watch: order_push.Watch, timeout_s: float) -> bool:
+    """Until the order's change is pushed (or the next look at the database is due)."""
+    return _wait(watch, timeout_s)
+
+
+def streams() -> threading.BoundedSemaphore:
+    """The process's slots for requests that hold their thread while they wait (long polls and streams)."""
+    return _WAITERS

@@ -7,7 +7,7 @@ from datetime import datetime
 from topup.db.models import Order, OrderEvent
 from topup.domain.errors import IllegalTransition
 from topup.domain.orders import OrderStatus, check_transition
-from topup.services import notifications, promotions
+from topup.services import notifications, order_push, partner_hooks, promotions
 
 
 def move(
@@ -33,5 +33,7 @@ def move(
     order.updated_at = at
     notifications.order_changed(order, new.value, at)  # receipts, refunds: outbox jobs in this transaction
     promotions.on_transition(order, new, at)  # its redemptions confirmed, released or rolled back
+    partner_hooks.order_changed(order, new.value, at)  # the partner's status callback: an outbox job
+    order_push.changed(order.id)  # waiting pages and streams hear it at commit
     for name, value in fields.items():
         setattr(order, name, value)

@@ -17,6 +17,8 @@ from topup.channels.api.autotopup_routes import choice as autotopup_choice
 from topup.channels.api.autotopup_routes import router as autotopup_router
 from topup.channels.api.documents import ERRORS, money_document, plan_document
 from topup.channels.api.esim_routes import router as esim_router
+from topup.channels.api.order_events import router as order_events_router
+from topup.channels.api.order_events import too_busy
 from topup.channels.api.pos_routes import install as install_pos
 from topup.channels.api.schemas import (
     BalanceOut,
@@ -36,7 +38,7 @@ from topup.channels.api.voucher_routes import router as voucher_router
 from topup.channels.messages import error_body
 from topup.domain.promotions import AppliedPromotion
 from topup.domain.quotes import Quote
-from topup.services import attempts, balances, catalogue, esim, orders, payments, peers
+from topup.services import attempts, balances, catalogue, esim, order_watch, orders, payments, peers
 from topup.services.idempotency import make_key, scoped
 
 api = NinjaAPI(
@@ -143,10 +145,19 @@ def create_order(
 
 @router.get("/orders/{order_id}", response={200: OrderOut, **ERRORS}, tags=["orders"])
 def get_order(
-    request: HttpRequest, order_id: str, order_token: str | None = ORDER_TOKEN
-) -> dict[str, object]:
-    """The order, for its token, the API key that created it or the signed-in line; else 404."""
-    return orders.get_order(order_id, owners.caller(request, with_session=True))
+    request: HttpRequest,
+    order_id: str,
+    order_token: str | None = ORDER_TOKEN,
+    wait: int = Query(0, ge=0, le=20, description="Long poll: wait up to this many seconds for a change"),
+    after: str = Query("", max_length=80, description="Long poll: the status (or state) already seen"),
+) -> HttpResponse | dict[str, object]:
+    """The order, for its token, the API key that created it or the signed-in line; else 404. With `wait`,
+    the answer comes once the status differs from `after` (or after `wait` seconds unchanged); 503 with
+    Retry-After when this server already holds as many waiting requests as it may."""
+    caller = owners.caller(request, with_session=True)
+    if wait and order_watch.wait_for_change(order_id, caller, after, timeout_s=wait).retry_ms:
+        return too_busy()
+    return orders.get_order(order_id, caller)
 
 
 @router.post("/orders/{order_id}/payments", response={200: CreatedOrderOut, 201: CreatedOrderOut, **ERRORS},
@@ -210,6 +221,7 @@ def trial_balance(request: HttpRequest) -> dict[str, object]:
 
 api.add_router("/", router)
 api.add_router("/", esim_router)
+api.add_router("/", order_events_router)
 api.add_router("/", auth_router)
 api.add_router("/", voucher_router)
 api.add_router("/", autotopup_router)

@@ -1,4 +1,5 @@
-"""What the order page offers besides itself: its live status (a long poll the page's script waits on),
+"""What the order page offers besides itself: its live status (an event stream the page's script follows,
+or a long poll where the browser has no EventSource),
 the receipt as a PDF, and "top up again" / "buy again" (the same number and plan, at the review step).
 
 Each proves who asks as the order page does (services/order_access): the order's token (`?token=`), the
@@ -10,10 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils import translation
 from django.views.decorators.http import require_GET
 
-from topup.channels import owners
+from topup.channels import order_stream, owners
 from topup.channels.web import esim_views, topup_views
 from topup.domain.errors import DomainError, NotFound
 from topup.services import catalogue, order_receipts, order_watch
@@ -39,6 +41,28 @@ def status(request: HttpRequest, order_id: str) -> HttpResponse:
     response = JsonResponse(body)
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_GET
+def events(request: HttpRequest, order_id: str) -> HttpResponseBase:
+    """The order's page state as Server-Sent Events (channels/order_stream): `data` is {status, state}."""
+    caller = _caller(request)
+    try:
+        owned_order(order_id, caller)
+    except NotFound as exc:
+        raise Http404(order_id) from exc
+    seen = (request.headers.get("Last-Event-ID") or request.GET.get("after", ""))[:80]
+    response = order_stream.stream(order_id, seen, lambda: _state_document(order_id))
+    if response is None:
+        busy = JsonResponse({"retry_ms": order_watch.BUSY_RETRY_MS}, status=503)
+        busy["Retry-After"] = order_stream.busy()["Retry-After"]
+        return busy
+    return response
+
+
+def _state_document(order_id: str) -> dict[str, object]:
+    status, state = order_watch.state_of(order_id)
+    return {"status": status, "state": state}
 
 
 @require_GET

@@ -72,6 +72,7 @@ def order_extras(request: HttpRequest, order: Mapping[str, object]) -> dict[str,
         "again_url": f"/orders/{order_id}/again",
         "again_words": _("Buy again") if new_esim else _("Top up again"),
         "live_url": _live_url(request, order_id),
+        "events_url": _live_url(request, order_id).replace("/status", "/events", 1),
         "live_state": state_of_document(order),
     }
 

@@ -31,6 +31,7 @@ urlpatterns = [
     path("esim/topup/review", esim_topup_views.review, name="web-esim-topup-review"),
     path("orders/<str:order_id>/pay", payment_views.pay_again, name="web-order-pay"),
     path("orders/<str:order_id>/status", order_views.status, name="web-order-status"),
+    path("orders/<str:order_id>/events", order_views.events, name="web-order-events"),
     path("orders/<str:order_id>/receipt.pdf", order_views.receipt, name="web-order-receipt"),
     path("orders/<str:order_id>/again", order_views.again, name="web-order-again"),
     path("terms", info_views.terms, name="web-terms"),

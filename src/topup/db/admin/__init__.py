@@ -5,7 +5,7 @@ The shared bases are importable from here as they were from the former `topup/db
 (`from topup.db.admin import ReadOnlyAdmin`), so other parts register read-only pages the same way.
 """
 
-from topup.db.admin import autotopup, catalogue, ledger, orders, promotions, retail, vouchers
+from topup.db.admin import autotopup, catalogue, ledger, orders, partners, promotions, retail, vouchers
 from topup.db.admin.base import BackOfficeAdmin, ModelAdmin, ReadOnlyAdmin, ReadOnlyInline, TabularInline
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "catalogue",
     "ledger",
     "orders",
+    "partners",
     "promotions",
     "retail",
     "vouchers",

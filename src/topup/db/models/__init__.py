@@ -18,6 +18,7 @@ from topup.db.models.limits import RateCounter
 from topup.db.models.lines import BundleRecord, Line, LineEvent, UsageRow
 from topup.db.models.messaging import AccessToken, Notification, OtpChallenge
 from topup.db.models.orders import ApiKey, Order, OrderEvent, Payment
+from topup.db.models.partners import PartnerEvent, PartnerHook
 from topup.db.models.preferences import LinePreference
 from topup.db.models.privacy import Erasure
 from topup.db.models.promotions import Campaign, Entitlement, PromoCode, Redemption
@@ -70,6 +71,8 @@ __all__ = [
     "Order",
     "OrderEvent",
     "OtpChallenge",
+    "PartnerEvent",
+    "PartnerHook",
     "Payment",
     "PlanRecord",
     "PromoCode",

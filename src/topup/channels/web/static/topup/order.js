@@ -1,7 +1,8 @@
-// The order page follows its order live: it waits on /orders/<id>/status (a long poll that answers as soon
-// as the order changes, or after ~20 s unchanged) and, once the order changed, draws the page again in place
-// (the same page fetched anew, its <main> swapped in: no reload, no flash). Without JavaScript the page's
-// <noscript> refresh reloads it every few seconds instead.
+// The order page follows its order live: it listens to /orders/<id>/events (Server-Sent Events pushed as
+// the order changes) or, in a browser without EventSource, waits on /orders/<id>/status (a long poll that
+// answers as soon as the order changes, or after ~20 s unchanged). Once the order changed it draws the page
+// again in place (the same page fetched anew, its <main> swapped in: no reload, no flash). Without
+// JavaScript the page's <noscript> refresh reloads it every few seconds instead.
 (function () {
   "use strict";
   if (!window.fetch || !window.DOMParser) return;
@@ -61,5 +62,30 @@
     }
   }
 
-  follow();
+  /** Follow the event stream; the browser reconnects by itself (with Last-Event-ID) when it ends. */
+  function listen(live) {
+    var url = new URL(live.getAttribute("data-events-url"), window.location.href);
+    url.searchParams.set("after", live.getAttribute("data-state") || "");
+    var source = new EventSource(url.toString());
+    var drawing = Promise.resolve(true);
+    source.addEventListener("order", function (message) {
+      var now = document.getElementById("live");
+      if (!now || now.getAttribute("data-state") === message.lastEventId) return;
+      drawing = drawing.then(function (stayed) {
+        return stayed && redraw().then(function (drawn) {
+          if (!drawn || !document.getElementById("live")) source.close(); // settled: nothing more to hear
+          return drawn;
+        });
+      });
+    });
+    source.addEventListener("error", function () { // refused (busy, gone): wait the long-poll way instead
+      if (source.readyState === EventSource.CLOSED && document.getElementById("live")) follow();
+    });
+    window.setTimeout(function () { source.close(); }, GIVE_UP_MS);
+  }
+
+  var live = document.getElementById("live");
+  if (!live) return;
+  if (window.EventSource && live.getAttribute("data-events-url")) listen(live);
+  else follow();
 })();
