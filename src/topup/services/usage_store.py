@@ -78,12 +78,22 @@ def write_usage(rows: list[UsageRowValues], rated_at: datetime) -> None:
         )  # fmt: skip
 
 
+_COPY_SPECIALS = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
 def _copy(raw_cursor: Any, rows: Sequence[UsageRowValues], rated_at: datetime) -> None:
+    """COPY in text format, the lines built here: psycopg's write_row costs ~13 µs a row (its datetimes)."""
+    ids = "".join(row[0] for row in rows)
+    if any(c in ids for c in "\\\t\n\r"):
+        rows = [(row[0].translate(_COPY_SPECIALS), *row[1:]) for row in rows]  # COPY's text escapes
+    at = rated_at.isoformat()
+    text = "".join(
+        f"{rid}\t{line}\t{kb}\t{start.isoformat()}\t{end.isoformat()}\t{drawn}\t{refused}\t0\t{at}\n"
+        for rid, line, kb, start, end, drawn, refused in rows
+    )
     # wrap_database_errors turns psycopg's UniqueViolation into Django's IntegrityError, as execute() does.
     with connection.wrap_database_errors, raw_cursor.copy(_COPY_USAGE) as copy:
-        write = copy.write_row
-        for row in rows:
-            write((*row, 0, rated_at))
+        copy.write(text.encode())
 
 
 def save_bundles(before: Sequence[Bundle], after: Sequence[Bundle]) -> None:
