@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -122,3 +123,20 @@ def test_bodies_the_fast_reader_does_not_take_get_the_usual_refusals(post) -> No
     assert len(huge) > MAX_USAGE_BODY_BYTES
     assert post(huge)[1]["error"]["code"] == "body_too_large"
     assert set(UsageRow.objects.values_list("id", flat=True)) == {"caf\u00e9"}
+
+
+@pytest.mark.parametrize(
+    "start",
+    ["2026-11-25T09:00:00+00:00", "2026-11-25T10:30:00.25+01:30", "2026-11-25T09:00Z",
+     "2026-W48-3T09:00:00Z", "2026-11-25 09:00:00+00:00", "20261125T090000+0000",
+     "2026-11-25T09:00:00-00:00"],
+)  # fmt: skip
+def test_every_iso_instant_python_reads_is_stored_as_that_instant(post, start: str) -> None:  # type: ignore[no-untyped-def]
+    line = make_line()
+    make_bundle(line)
+    record = {**usage("iso", line, KB), "start": start, "end": "2026-11-25T12:00:00+00:00"}
+    status, body = post({"records": [record]})
+    assert (status, body["accepted"]) == (200, 1), body
+    stored = UsageRow.objects.get(id="iso")
+    assert stored.start == datetime.fromisoformat(start)
+    assert stored.end == datetime(2026, 11, 25, 12, tzinfo=UTC)
