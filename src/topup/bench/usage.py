@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from topup.bench.driver import POLL_BACKOFF, POLL_FIRST_S, POLL_MAX_S
+from topup.bench.driver import PAID_AT_CHECKOUT, POLL_BACKOFF, POLL_FIRST_S, POLL_MAX_S
 from topup.bench.peers import Json, Peer, json_object, session
 from topup.bench.report import (
     add_counts,
@@ -141,7 +141,7 @@ async def _buy_one(
     )  # fmt: skip
     if response is None or response.status_code != 200:
         return None
-    if json_object(response).get("status") != "succeeded":
+    if json_object(response).get("status") not in PAID_AT_CHECKOUT:  # a Checkout Session answers complete
         peer.errors["esim_approve declined"] += 1
         return None
     token = {"X-Order-Token": str(order.get("order_token") or "")}

@@ -1,48 +1,37 @@
 """Recording data usage on hosted lines (`POST /api/v1/usage`): each record id is rated exactly once.
 
 A batch is validated and its ICCIDs resolved before anything is written (one unknown line refuses the whole
-batch). Then, in one transaction: lock the lines' usable bundles, skip record ids already stored, refuse the
-records of stopped lines, rate the rest with the domain, and write rows, bundles and threshold events in bulk.
-The query count per batch is constant. The usage row's primary key is the exactly-once guard: a concurrent
-batch that stored an id first makes our insert fail, and the retried batch then sees it as a duplicate.
+batch). Then, in one transaction: lock the lines' usable bundles, refuse the records of stopped lines, rate
+the rest (`domain.rating`, the rules of `domain.usage`), and write rows, bundles and threshold events in bulk
+(`services.usage_store`). The query count per batch is constant.
+
+Exactly once: the usage row's primary key. The first attempt does not look up stored ids (a resent record is
+rare): a stored id makes the insert fail, the transaction rolls back, and the next attempt looks the batch's
+ids up and answers them as duplicates. A concurrent batch that stored an id between the look-up and our
+insert makes the insert fail again, and the attempt after that sees it; past that, Conflict `usage_conflict`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from topup.clock import now
-from topup.db.models import BundleRecord, Line, LineEvent, UsageRow
+from topup.db.models import Line
+from topup.domain.bundles import Bundle
 from topup.domain.errors import Conflict, InvalidInput, NotFound
-from topup.domain.usage import OverageRule, Rating, UsageRecord, kb_from_bytes, rate_batch
-from topup.services import notifications
+from topup.domain.rating import rate_lines
+from topup.domain.usage import kb_from_bytes
+from topup.services import notifications, usage_store
 
 MAX_RECORDS_PER_BATCH = 10_000
 MAX_RECORD_ID_CHARS = 120
 MAX_ICCID_CHARS = 22
+MAX_IMSI_CHARS = 15
 STOPPED_PROFILE_STATES = frozenset({"deleted"})  # the profile is gone: its traffic is refused, not rated
-USABLE_BUNDLE_STATUSES = ("active", "pending")
-
-# Raw statements on `usage_record` (UsageRow) and `bundle` (BundleRecord): the ORM's bulk_create and
-# bulk_update cost ~100 µs per row, more than rating itself. SQLite gets executemany; PostgreSQL one INSERT of
-# a JSON array, since Django's psycopg cursor binds client-side and quoting 45,000 parameters costs more
-# than the insert.
-_INSERT_USAGE_SQLITE = (
-    'INSERT INTO usage_record (id, line_id, kb, start, "end", drawn_kb, refused_kb, charged_minor, rated_at)'
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, 0, %s)"
-)
-_INSERT_USAGE_PG = (
-    'INSERT INTO usage_record (id, line_id, kb, start, "end", drawn_kb, refused_kb, charged_minor, rated_at)'
-    " SELECT r->>0, r->>1, (r->>2)::bigint, (r->>3)::timestamptz, (r->>4)::timestamptz,"
-    " (r->>5)::bigint, (r->>6)::bigint, 0, %s FROM json_array_elements(%s::json) AS r"
-)
-_STORED_PG = "SELECT id, drawn_kb, refused_kb FROM usage_record WHERE id = ANY(%s)"
-_UPDATE_BUNDLE = "UPDATE bundle SET used_kb = %s, status = %s, starts_at = %s, expires_at = %s WHERE id = %s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +50,35 @@ class UsageResult:
     results: list[dict[str, object]]
 
 
-@dataclass(frozen=True, slots=True)
-class _Input:
-    index: int
-    id: str
-    iccid: str | None  # None: identified by IMSI, which no line carries yet
-    kb: int
-    start: datetime
-    end: datetime
+@dataclass(slots=True)
+class _Batch:
+    """The validated records as columns (one list per field, record i at index i): no object per record."""
+
+    ids: list[str] = field(default_factory=list)
+    iccids: list[str | None] = field(default_factory=list)  # None: identified by IMSI, no line carries one
+    kbs: list[int] = field(default_factory=list)
+    starts: list[datetime] = field(default_factory=list)
+    ends: list[datetime] = field(default_factory=list)
+    # start and end as PostgreSQL reads them: the text sent when it is plain ISO-8601 (isoformat() costs
+    # ~8 µs, more than the rest of a record's validation), else isoformat().
+    texts: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, record_id: str, iccid: str | None, kb: int, start: datetime, end: datetime) -> None:
+        self.ids.append(record_id)
+        self.iccids.append(iccid)
+        self.kbs.append(kb)
+        self.starts.append(start)
+        self.ends.append(end)
+        self.texts.append((start.isoformat(), end.isoformat()))
+
+
+def _plain(text: str) -> bool:
+    """Whether an instant `datetime.fromisoformat` read is also plain for PostgreSQL: YYYY-MM-DDTHH:MM…,
+    ending in Z or ±HH:MM (Python also reads week dates, ordinal dates and other forms PostgreSQL may not)."""
+    return (
+        len(text) >= 20 and text[4] == "-" and text[7] == "-" and text[10] == "T" and text[13] == ":"
+        and (text[-1] == "Z" or (text[-6] in "+-" and text[-3] == ":"))
+    )  # fmt: skip
 
 
 def _invalid(index: int, name: str, message: str) -> InvalidInput:
@@ -95,188 +105,183 @@ def _instant(record: Mapping[str, object], index: int, name: str) -> datetime:
     return parsed
 
 
-def _parse(index: int, record: object) -> _Input:
+def _parse(index: int, record: object) -> tuple[str, str | None, int, datetime, datetime]:
+    """One record checked field by field, with an error naming the first wrong field (the slow path)."""
     if not isinstance(record, Mapping):
         raise InvalidInput(
             f"records[{index}] must be an object", code="invalid_usage_record", field=f"records[{index}]"
         )
+    record = {name: value for name, value in record.items() if value != ""}  # "" = absent
     record_id = _text(record, index, "id", MAX_RECORD_ID_CHARS)
     iccid = None
     if "iccid" in record or "imsi" not in record:
         iccid = _text(record, index, "iccid", MAX_ICCID_CHARS)
     else:
-        _text(record, index, "imsi", 15)
+        _text(record, index, "imsi", MAX_IMSI_CHARS)
     size = record.get("bytes")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise _invalid(index, "bytes", "must be an integer >= 0")
     start, end = _instant(record, index, "start"), _instant(record, index, "end")
     if end < start:
         raise _invalid(index, "end", "must not be before start")
-    return _Input(index, record_id, iccid, kb_from_bytes(size), start, end)
+    return record_id, iccid, kb_from_bytes(size), start, end
 
 
-def _parse_batch(records: Sequence[object]) -> list[_Input]:
-    if isinstance(records, str | bytes) or not isinstance(records, Sequence):
+def _parse_batch(records: object) -> _Batch:
+    """Every record validated, or InvalidInput naming the first wrong one; nothing is read or written.
+
+    The loop takes the usual shape of a record (id, iccid, bytes, start, end, all well-typed) in a few
+    checks; anything else goes through `_parse`, which accepts the other valid shapes (an IMSI instead of an
+    ICCID) and words the error of the first invalid field.
+    """
+    if not isinstance(records, list):
         raise InvalidInput("records must be a list", code="invalid_usage_record", field="records")
+    if not records:
+        raise InvalidInput("records must not be empty", code="invalid_usage_record", field="records")
     if len(records) > MAX_RECORDS_PER_BATCH:
         raise InvalidInput(
             f"at most {MAX_RECORDS_PER_BATCH} records per batch",
             code="usage_batch_too_large",
             field="records",
         )
-    return [_parse(i, record) for i, record in enumerate(records)]
+    batch = _Batch()
+    ids, iccids, kbs, starts, ends = batch.ids, batch.iccids, batch.kbs, batch.starts, batch.ends
+    texts = batch.texts
+    parse_instant = datetime.fromisoformat
+    for index, record in enumerate(records):
+        try:
+            record_id, iccid, size = record["id"], record["iccid"], record["bytes"]
+            start_text, end_text = record["start"], record["end"]
+            start, end = parse_instant(start_text), parse_instant(end_text)
+        except (TypeError, KeyError, ValueError, IndexError):
+            batch.add(*_parse(index, record))
+            continue
+        if (
+            type(record_id) is str and 0 < len(record_id) <= MAX_RECORD_ID_CHARS
+            and type(iccid) is str and 0 < len(iccid) <= MAX_ICCID_CHARS
+            and type(size) is int and size >= 0
+            and start.tzinfo is not None and end.tzinfo is not None and end >= start
+        ):  # fmt: skip
+            ids.append(record_id)
+            iccids.append(iccid)
+            kbs.append(-(-size // 1024))  # kb_from_bytes, inlined: it is the hot loop
+            starts.append(start)
+            ends.append(end)
+            texts.append((
+                start_text if _plain(start_text) else start.isoformat(),
+                end_text if _plain(end_text) else end.isoformat(),
+            ))  # fmt: skip
+        else:
+            batch.add(*_parse(index, record))
+    return batch
 
 
-def _lines_for(inputs: Sequence[_Input]) -> dict[str, Line]:
-    """ICCID -> line, in one query; NotFound `line_not_found` names the first record without a line."""
-    iccids = {item.iccid for item in inputs if item.iccid is not None}
+def _lines_for(batch: _Batch) -> dict[str, tuple[str, str]]:
+    """ICCID -> (line id, profile state), in one query; NotFound `line_not_found` names the first record
+    without a line."""
+    wanted = {iccid for iccid in batch.iccids if iccid is not None}
     lines = {
-        line.iccid: line
-        for line in Line.objects.filter(iccid__in=iccids).only("id", "iccid", "profile_state")
+        iccid: (line_id, state)
+        for line_id, iccid, state in Line.objects.filter(iccid__in=wanted).values_list(
+            "id", "iccid", "profile_state"
+        )
     }
-    for item in inputs:
-        if item.iccid is None or item.iccid not in lines:
-            name = "imsi" if item.iccid is None else "iccid"
-            raise NotFound(
-                f"records[{item.index}]: no line for this {name}", code="line_not_found",
-                field=f"records[{item.index}].{name}",
-            )  # fmt: skip
+    if len(lines) < len(wanted) or None in batch.iccids:
+        for index, iccid in enumerate(batch.iccids):
+            if iccid is None or iccid not in lines:
+                name = "imsi" if iccid is None else "iccid"
+                raise NotFound(
+                    f"records[{index}]: no line for this {name}", code="line_not_found",
+                    field=f"records[{index}].{name}",
+                )  # fmt: skip
     return lines
 
 
-def record_usage(records: Sequence[Mapping[str, object]]) -> UsageResult:
+def record_usage(records: object) -> UsageResult:
     """Validate, resolve lines, then store and rate the batch in one transaction (see module docstring)."""
-    inputs = _parse_batch(records)
-    lines = _lines_for(inputs)
+    batch = _parse_batch(records)
+    lines = _lines_for(batch)
+    for look_up in (False, True):
+        try:
+            return _store(batch, lines, look_up=look_up)
+        except IntegrityError:
+            pass  # an id was stored already (or concurrently): the next attempt looks the ids up
     try:
-        return _store(inputs, lines)
-    except IntegrityError:
-        pass  # a concurrent batch stored one of our ids first; the retry counts it as a duplicate
-    try:
-        return _store(inputs, lines)
+        return _store(batch, lines, look_up=True)
     except IntegrityError as exc:
         raise Conflict("usage records were stored concurrently, retry", code="usage_conflict") from exc
 
 
-def _store(inputs: Sequence[_Input], lines: Mapping[str, Line]) -> UsageResult:
-    first: dict[str, _Input] = {}
-    for item in inputs:
-        first.setdefault(item.id, item)
-    line_of = {item.id: lines[item.iccid] for item in first.values() if item.iccid is not None}
+def _firsts(ids: Sequence[str]) -> list[int]:
+    """The index of each id's first occurrence, in input order (a repeated id counts once)."""
+    first: dict[str, int] = {}
+    for index, record_id in enumerate(ids):
+        first.setdefault(record_id, index)
+    return list(first.values()) if len(first) < len(ids) else list(range(len(ids)))
+
+
+def _store(batch: _Batch, lines: Mapping[str, tuple[str, str]], *, look_up: bool) -> UsageResult:
+    ids = batch.ids
+    firsts = _firsts(ids)
+    line_ids = [lines[iccid][0] if iccid is not None else "" for iccid in batch.iccids]
+    stopped = {lines[iccid][0] for iccid, (_, state) in lines.items() if state in STOPPED_PROFILE_STATES}
     at = now()
     with transaction.atomic():
-        locked = _lock_bundles({line.id for line in line_of.values()})
-        stored = _stored_outcomes(list(first))
-        fresh = [item for item in first.values() if item.id not in stored]
-        stopped = [item for item in fresh if line_of[item.id].profile_state in STOPPED_PROFILE_STATES]
-        to_rate = [
-            UsageRecord(item.id, line_of[item.id].id, item.kb, item.start, item.end)
-            for item in fresh
-            if line_of[item.id].profile_state not in STOPPED_PROFILE_STATES
-        ]
-        ratings = _rate(to_rate, locked, at)
-        outcomes = {r.record_id: (r.drawn_kb, r.refused_kb) for r in ratings}
-        outcomes.update({item.id: (0, item.kb) for item in stopped})
-        _write(fresh, line_of, outcomes, at)
-        _save_bundles(locked, ratings)
-        _write_threshold_events(ratings, at)
-    return _result(inputs, stored, outcomes, {item.id for item in stopped})
-
-
-def _lock_bundles(line_ids: Iterable[str]) -> list[BundleRecord]:
-    """The lines' usable bundles, locked in id order so that concurrent batches queue, not deadlock."""
-    query = BundleRecord.objects.select_for_update().filter(
-        line_id__in=sorted(line_ids), status__in=USABLE_BUNDLE_STATUSES
-    )
-    return list(query.order_by("id"))
-
-
-def _stored_outcomes(record_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """(drawn kB, refused kB) of the record ids already stored, in one query."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_STORED_PG, [list(record_ids)])
-            rows: Iterable[tuple[str, int, int]] = cursor.fetchall()
-    else:
-        rows = UsageRow.objects.filter(id__in=record_ids).values_list("id", "drawn_kb", "refused_kb")
-    return {record_id: (drawn, refused) for record_id, drawn, refused in rows}
-
-
-def _rate(records: Sequence[UsageRecord], bundles: Sequence[BundleRecord], at: datetime) -> list[Rating]:
-    by_line: dict[str, list[BundleRecord]] = {}
-    for bundle in bundles:
-        by_line.setdefault(bundle.line_id, []).append(bundle)
-    return rate_batch(
-        records,
-        {line_id: [b.to_domain() for b in rows] for line_id, rows in by_line.items()},
-        {},  # overage is refused for now, so the lines' credit is not read
-        overage=OverageRule.REFUSE,
-        price_per_mb_minor=0,
-        at=at,
-    )
-
-
-def _write(
-    fresh: Sequence[_Input], lines: Mapping[str, Line], outcomes: Mapping[str, tuple[int, int]], at: datetime
-) -> None:
-    """One statement for the batch; rows in id order so that concurrent batches collide, not deadlock."""
-    rows = [
-        (item.id, lines[item.id].id, item.kb, item.start, item.end, *outcomes[item.id])
-        for item in sorted(fresh, key=lambda item: item.id)
-    ]
-    if not rows:
-        return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            text = json.dumps(rows, default=datetime.isoformat)
-            cursor.execute(_INSERT_USAGE_PG, [at, text])
-        else:
-            when = connection.ops.adapt_datetimefield_value
-            rated_at = when(at)
-            cursor.executemany(
-                _INSERT_USAGE_SQLITE,
-                [(*row[:3], when(row[3]), when(row[4]), *row[5:], rated_at) for row in rows],
-            )
-
-
-def _save_bundles(locked: Sequence[BundleRecord], ratings: Sequence[Rating]) -> None:
-    latest = {bundle.id: bundle for rating in ratings for bundle in rating.updated_bundles}
-    when = connection.ops.adapt_datetimefield_value
-    rows = [
-        (bundle.used_kb, bundle.status.value, when(bundle.starts_at), when(bundle.expires_at), bundle.id)
-        for bundle in (latest[record.id] for record in locked if record.id in latest)
-    ]
-    if rows:
-        with connection.cursor() as cursor:
-            cursor.executemany(_UPDATE_BUNDLE, rows)
-
-
-def _write_threshold_events(ratings: Sequence[Rating], at: datetime) -> None:
-    events = [
-        LineEvent(line_id=rating.line_id, kind="bundle_threshold", state=str(percent), code=bundle_id, at=at)
-        for rating in ratings
-        for bundle_id, percent in rating.threshold_events
-    ]
-    if events:
-        LineEvent.objects.bulk_create(events)
-    notifications.bundles_crossed([event for rating in ratings for event in rating.threshold_events], at)
+        locked = usage_store.lock_bundles(set(line_ids))
+        stored = usage_store.stored_outcomes([ids[i] for i in firsts]) if look_up else {}
+        fresh = [i for i in firsts if ids[i] not in stored] if stored else firsts
+        by_line: dict[str, list[tuple[datetime, str, int, int]]] = {}
+        starts, kbs = batch.starts, batch.kbs
+        for i in fresh:
+            line_id = line_ids[i]
+            if line_id not in stopped:  # a stopped line's records are refused: no bundle given below
+                by_line.setdefault(line_id, []).append((starts[i], ids[i], kbs[i], i))
+        bundles: dict[str, list[Bundle]] = {}
+        for bundle in locked:
+            bundles.setdefault(bundle.line_id, []).append(bundle)
+        rating = rate_lines(by_line, bundles, len(ids))
+        drawn, refused = rating.drawn_kb, rating.refused_kb
+        for i in fresh:
+            if line_ids[i] in stopped:
+                refused[i] = kbs[i]
+        usage_store.write_usage(
+            [
+                (ids[i], line_ids[i], kbs[i], starts[i], batch.ends[i], *batch.texts[i], drawn[i], refused[i])
+                for i in fresh
+            ],
+            at,
+        )
+        usage_store.save_bundles(locked, rating.bundles)
+        usage_store.write_threshold_events(rating.threshold_events, at)
+        notifications.bundles_crossed([(b, p) for _, b, p in rating.threshold_events], at)
+    return _result(batch, stored, drawn, refused, stopped={i for i in fresh if line_ids[i] in stopped})
 
 
 def _result(
-    inputs: Sequence[_Input],
+    batch: _Batch,
     stored: Mapping[str, tuple[int, int]],
-    outcomes: Mapping[str, tuple[int, int]],
-    stopped: set[str],
+    drawn: Sequence[int],
+    refused: Sequence[int],
+    *,
+    stopped: set[int],
 ) -> UsageResult:
     results: list[dict[str, object]] = []
-    seen: set[str] = set()
+    first: dict[str, int] = {}
     duplicates = refused_kb = 0
-    for item in inputs:
-        duplicate = item.id in stored or item.id in seen
-        seen.add(item.id)
-        drawn, refused = stored[item.id] if item.id in stored else outcomes[item.id]
-        status = "duplicate" if duplicate else "refused" if item.id in stopped else "rated"
-        duplicates += duplicate
-        refused_kb += 0 if duplicate else refused
-        results.append({"id": item.id, "status": status, "drawn_kb": drawn, "refused_kb": refused})
+    for index, record_id in enumerate(batch.ids):
+        if record_id in stored:
+            duplicates += 1
+            was_drawn, was_refused = stored[record_id]
+            results.append({"id": record_id, "status": "duplicate", "drawn_kb": was_drawn,
+                            "refused_kb": was_refused})  # fmt: skip
+            continue
+        origin = first.setdefault(record_id, index)
+        if origin != index:
+            duplicates += 1
+            status = "duplicate"
+        else:
+            status = "refused" if index in stopped else "rated"
+            refused_kb += refused[index]
+        results.append({"id": record_id, "status": status, "drawn_kb": drawn[origin],
+                        "refused_kb": refused[origin]})  # fmt: skip
     return UsageResult(len(results) - duplicates, duplicates, refused_kb, results)

@@ -14,8 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ninja import NinjaAPI
+from pydantic import BaseModel
 
 from topup.adapters.payments.signature import SCHEME
+from topup.channels.api.schemas import UsageIn
 from topup.domain.identifiers import EMAIL_PATTERN, MAX_EMAIL_LENGTH
 
 Document = dict[str, Any]
@@ -174,6 +176,8 @@ DOWNLOAD_PROGRESS = {
         },
     },
 }
+# Routes that read their own JSON body (no ninja body parameter) but document a schema's body.
+SCHEMA_BODIES: dict[str, type[BaseModel]] = {"/usage": UsageIn}
 RAW_BODIES = {
     "/payments/webhooks/{provider}": ("WebhookSignature", PAYMENT_EVENT),
     "/esim/es2plus/handleDownloadProgressInfo": ("CallbackKey", DOWNLOAD_PROGRESS),
@@ -256,6 +260,19 @@ def _links(paths: dict[str, dict[str, Any]], document: Document) -> None:
             }
 
 
+def _schema_bodies(paths: dict[str, dict[str, Any]], schemas: dict[str, Any]) -> None:
+    for path, model in SCHEMA_BODIES.items():
+        operation = paths.get(path, {}).get("post")
+        if operation is None:
+            continue
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+        ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+        body = {"required": True, "content": {"application/json": {"schema": ref}}}
+        operation.setdefault("requestBody", body)
+
+
 def complete(document: Document, prefix: str) -> Document:
     """The generated document with the headers, bodies, credentials, formats and links described above."""
     paths = _operations(document, prefix)
@@ -282,6 +299,7 @@ def complete(document: Document, prefix: str) -> Document:
             "requestBody",
             {"required": True, "content": {"application/json": {"schema": copy.deepcopy(body)}}},
         )
+    _schema_bodies(paths, components.setdefault("schemas", {}))
     _formats(document)
     _path_and_query_formats(paths)
     _links(paths, document)
