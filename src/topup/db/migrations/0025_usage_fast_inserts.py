@@ -20,7 +20,7 @@ def drop_like_indexes(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("topup", "0023_my_esims"),
+        ("topup", "0024_push_partner_hooks"),
     ]
 
     operations = [
