@@ -94,10 +94,12 @@ class _Delta:
 
 
 def post(postings: Sequence[Posting], *, now: datetime, order_id: str | None = None) -> None:
-    """Write the postings as posted transfers and move the account totals, all or nothing.
+    """Write the postings as posted transfers and move the no-overdraft accounts' totals, all or nothing
+    (append-only accounts' totals follow at the roll-up; their balances count the transfers at once).
 
     Must run inside a transaction. A transfer id seen before raises `LedgerError(duplicate_transfer)`;
-    a no-overdraft account that would go below zero raises `LedgerError(insufficient_funds)`.
+    a no-overdraft account, or an order's money in flight, that would go below zero raises
+    `LedgerError(insufficient_funds)`.
     """
     _write(postings, now=now, order_id=order_id, status=TransferStatus.POSTED)
 
