@@ -22,6 +22,16 @@ def pytest_configure() -> None:
     CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
 
 
+@pytest.fixture(autouse=True)
+def _ledger_accounts_forgotten() -> None:
+    """Each test starts with empty tables, so the ledger's per-process cache of existing accounts is
+    forgotten: the postings of append-only accounts never touch the account row, so nothing else would
+    notice that a remembered account is gone."""
+    from topup.db import ledger  # noqa: PLC0415 - needs Django's apps loaded
+
+    ledger._known_accounts.clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def wired() -> None:
     """Every test runs with the configuration's peers installed, as a started process has them."""

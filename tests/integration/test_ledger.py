@@ -1,4 +1,5 @@
-"""The persistent ledger against a small independent model, and its no-overdraft rule under concurrency."""
+"""The persistent ledger against a small independent model (roll-ups and orders' money in flight included),
+and its no-overdraft rule under concurrency."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from topup.clock import now
 from topup.db import ledger
 from topup.db.models import Account, Transfer
 from topup.domain.errors import LedgerError
-from topup.domain.ledger import AccountSpec, AccountType, Posting
+from topup.domain.ledger import AccountSpec, AccountType, Posting, orders_in_flight
 from topup.domain.money import Money
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,6 +25,8 @@ WALLET_A = AccountSpec("wallet:a:EUR", "Wallet A", AccountType.LIABILITY, "EUR",
 WALLET_B = AccountSpec("wallet:b:EUR", "Wallet B", AccountType.LIABILITY, "EUR", no_overdraft=True)
 CLEARING = AccountSpec("clearing:x:EUR", "Clearing", AccountType.ASSET, "EUR", no_overdraft=False)
 ACCOUNTS = [WALLET_A, WALLET_B, CLEARING]
+IN_FLIGHT = orders_in_flight()
+ORDERS = ["ord_a", "ord_b"]
 
 
 def _reset() -> None:
@@ -40,8 +43,9 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         _reset()
-        self.posted = {a.id: [0, 0] for a in ACCOUNTS}
-        self.held = {a.id: [0, 0] for a in ACCOUNTS}
+        self.posted = {a.id: [0, 0] for a in [*ACCOUNTS, IN_FLIGHT]}
+        self.held = {a.id: [0, 0] for a in [*ACCOUNTS, IN_FLIGHT]}
+        self.in_flight = dict.fromkeys(ORDERS, 0)
         self.transfers: dict[str, tuple[str, str, int, str]] = {}
         self.counter = 0
 
@@ -110,6 +114,29 @@ class LedgerMachine(RuleBasedStateMachine):
             self.posted[credit][1] += amount
         self.transfers[transfer_id] = (debit, credit, amount, action + "ed")
 
+    @rule(order_id=st.sampled_from(ORDERS), amount=st.integers(1, 3000), taking=st.booleans())
+    def move_money_in_flight(self, order_id: str, amount: int, taking: bool) -> None:
+        """An order's capture (into its money in flight) or its delivery/refund (out of it)."""
+        self.counter += 1
+        debit, credit = (IN_FLIGHT, CLEARING) if taking else (CLEARING, IN_FLIGHT)
+        posting = Posting(f"t{self.counter}", debit, credit, Money(amount, "EUR"), "test", hold=order_id)
+        fits = not taking or self.in_flight[order_id] >= amount
+        try:
+            with transaction.atomic():
+                ledger.post([posting], now=now(), order_id=order_id)
+        except LedgerError as error:
+            assert not fits
+            assert error.code == "insufficient_funds"
+            return
+        assert fits, "the ledger let an order's money in flight go below zero"
+        self.in_flight[order_id] += -amount if taking else amount
+        self.posted[debit.id][0] += amount
+        self.posted[credit.id][1] += amount
+
+    @rule(batch=st.integers(1, 4))
+    def roll_up(self, batch: int) -> None:
+        ledger.roll_up(batch=batch, rounds=1)
+
     @rule()
     def replay_a_transfer_id(self) -> None:
         if not self.transfers:
@@ -122,11 +149,13 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def matches_the_model(self) -> None:
-        for account in Account.objects.all():
+        for account in ledger.account_totals():
             assert [account.debits_posted, account.credits_posted] == self.posted[account.id]
             assert [account.debits_pending, account.credits_pending] == self.held[account.id]
         for total in ledger.trial_balance():
             assert total.balanced
+        for order_id, held in self.in_flight.items():
+            assert ledger.in_flight(order_id) == held
 
     @invariant()
     def wallets_never_below_zero(self) -> None:

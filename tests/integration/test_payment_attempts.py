@@ -20,7 +20,6 @@ from topup import cli
 from topup.db import ledger
 from topup.db.models import Order, Payment, Transfer
 from topup.domain.errors import Conflict, InvalidInput, NotFound
-from topup.domain.ledger import order_in_flight
 from topup.domain.orders import OrderStatus
 from topup.ports import PaymentStatus, RefundState
 from topup.services import attempts, maintenance, orders, refunds
@@ -58,7 +57,7 @@ def retry(order_id: str, caller: Caller, method: str, key: str = "") -> dict[str
 
 
 def in_flight(order_id: str) -> int:
-    return ledger.balance_of(order_in_flight(order_id).id)
+    return ledger.in_flight(order_id)
 
 
 def books_balance() -> bool:

@@ -19,7 +19,7 @@ from topup.clock import now
 from topup.db import ledger
 from topup.db.models import BundleRecord, Campaign, Line, Order, PromoCode, Redemption
 from topup.domain.errors import DomainError
-from topup.domain.ledger import order_in_flight, promotion_expense
+from topup.domain.ledger import promotion_expense
 from topup.domain.money import split_vat
 from topup.domain.orders import OrderStatus
 from topup.services import attempts, delivery, maintenance, orders, promotion_admin
@@ -97,7 +97,7 @@ def test_a_first_topup_is_discounted_and_the_ledger_books_promotion_expense(
     assert carriers.balance_minor("proximus", E164) >= 1000  # the line gets the full face value
     expense = split_vat(quoted.price).net.amount_minor - quoted.net.amount_minor
     assert ledger.balance_of(promotion_expense().id) == expense > 0
-    assert ledger.balance_of(order_in_flight(order["id"]).id) == 0
+    assert ledger.in_flight(order["id"]) == 0
     assert books_balance()
     assert states(order["id"]) == ["confirmed"]
     assert orders.quote(request()).promotions == ()  # no longer a first top-up

@@ -26,7 +26,7 @@ from topup.clock import now
 from topup.db import ledger
 from topup.db.models import Payment
 from topup.db.models.ledger import Transfer
-from topup.domain.ledger import Posting, order_in_flight, provider_clearing
+from topup.domain.ledger import Posting, orders_in_flight, provider_clearing
 from topup.domain.money import Money
 from topup.ports import PaymentRequest
 from topup.services import peers, reconcile
@@ -106,8 +106,8 @@ def test_zero_after_journeys_then_each_injected_mismatch(
     # 2. captured by us, not succeeded at the provider
     Payment.objects.filter(order_id=waiting["id"]).update(status="succeeded")
     capture = Posting(
-        f"{waiting['id']}:capture", provider_clearing("stripe"), order_in_flight(waiting["id"]),
-        Money(1000, "EUR"), "payment_captured",
+        f"{waiting['id']}:capture", provider_clearing("stripe"), orders_in_flight(),
+        Money(1000, "EUR"), "payment_captured", hold=waiting["id"],
     )  # fmt: skip
     with transaction.atomic():
         ledger.post([capture], now=at, order_id=waiting["id"])
@@ -119,9 +119,9 @@ def test_zero_after_journeys_then_each_injected_mismatch(
     # 5. refunded in our ledger, not at the provider (a transfer written as a bug would write it)
     target = delivered[2]["id"]
     Transfer.objects.create(
-        id=f"{target}:refund", debit_account_id=order_in_flight(target).id,
+        id=f"{target}:refund", debit_account_id=orders_in_flight().id,
         credit_account_id=provider_clearing("stripe").id, amount_minor=1000, currency="EUR", status="posted",
-        code="refund_issued", order_id=target, created_at=at, resolved_at=at,
+        code="refund_issued", order_id=target, created_at=at, resolved_at=at, rollup_pending=True,
     )  # fmt: skip
 
     found = {(m.kind, m.order_id) for m in reconcile.reconcile_payments(reconcile.today())}

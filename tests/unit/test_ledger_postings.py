@@ -18,9 +18,10 @@ from topup.domain.ledger import (
     carrier_payable,
     commission_revenue,
     delivery_confirmed,
+    holds_taken,
     line_credit,
     normal_side,
-    order_in_flight,
+    orders_in_flight,
     payment_captured,
     promotion_expense,
     provider_clearing,
@@ -52,8 +53,10 @@ def test_account_specs() -> None:
         "provider_clearing:stripe:EUR", AccountType.ASSET, EUR, False,
     )  # fmt: skip
     assert provider_clearing("sandbox", "CNY").id == "provider_clearing:sandbox:CNY"
-    held = order_in_flight("ord_01ABC")
-    assert (held.id, held.type, held.no_overdraft) == ("in_flight:ord_01abc:EUR", AccountType.LIABILITY, True)
+    held = orders_in_flight()
+    assert (held.id, held.type, held.no_overdraft, held.per_order) == (
+        "orders_in_flight:EUR", AccountType.LIABILITY, False, True,
+    )  # fmt: skip
     assert carrier_payable("orange").id == "carrier_payable:orange:EUR"
     assert carrier_payable("orange").type == AccountType.LIABILITY
     assert (vat_payable().id, vat_payable().type) == ("vat_payable:EUR", AccountType.LIABILITY)
@@ -76,7 +79,7 @@ def test_account_keys_cannot_break_the_id_format(bad: str) -> None:
 
 
 def test_would_overdraw() -> None:
-    liability = order_in_flight("ord_1")
+    liability = line_credit("ln_1")
     assert would_overdraw(liability, debits=101, credits=100)
     assert not would_overdraw(liability, debits=100, credits=100)
     asset = AccountSpec("a", "a", AccountType.ASSET, EUR, no_overdraft=True)
@@ -88,12 +91,13 @@ def test_would_overdraw() -> None:
 @pytest.mark.parametrize(
     ("debit", "credit", "amount", "transfer_id"),
     [
-        (provider_clearing("s"), order_in_flight("ord_1"), Money(0, EUR), "t"),
-        (provider_clearing("s"), order_in_flight("ord_1"), Money(-1, EUR), "t"),
-        (provider_clearing("s"), order_in_flight("ord_1"), Money(1, "CNY"), "t"),
-        (provider_clearing("s", "CNY"), order_in_flight("ord_1"), Money(1, "CNY"), "t"),
-        (order_in_flight("ord_1"), order_in_flight("ord_1"), Money(1, EUR), "t"),
-        (provider_clearing("s"), order_in_flight("ord_1"), Money(1, EUR), ""),
+        (provider_clearing("s"), line_credit("ln_1"), Money(0, EUR), "t"),
+        (provider_clearing("s"), line_credit("ln_1"), Money(-1, EUR), "t"),
+        (provider_clearing("s"), line_credit("ln_1"), Money(1, "CNY"), "t"),
+        (provider_clearing("s", "CNY"), line_credit("ln_1"), Money(1, "CNY"), "t"),
+        (line_credit("ln_1"), line_credit("ln_1"), Money(1, EUR), "t"),
+        (provider_clearing("s"), line_credit("ln_1"), Money(1, EUR), ""),
+        (provider_clearing("s"), orders_in_flight(), Money(1, EUR), "t"),  # money in flight for no order
     ],
 )
 def test_invalid_postings(debit: AccountSpec, credit: AccountSpec, amount: Money, transfer_id: str) -> None:
@@ -102,21 +106,39 @@ def test_invalid_postings(debit: AccountSpec, credit: AccountSpec, amount: Money
     assert info.value.code == "invalid_posting"
 
 
+def test_an_order_is_named_exactly_when_money_in_flight_moves() -> None:
+    with pytest.raises(LedgerError) as info:
+        Posting("t", provider_clearing("s"), line_credit("ln_1"), Money(1, EUR), "code", hold="ord_1")
+    assert info.value.code == "invalid_posting"
+    held = Posting("t", provider_clearing("s"), orders_in_flight(), Money(1, EUR), "code", hold="ord_1")
+    assert held.hold == "ord_1"
+
+
+def test_holds_taken_are_what_leaves_each_order_net() -> None:
+    quote = _quote()
+    assert holds_taken(payment_captured("ord_1", "stripe", quote)) == {}
+    assert holds_taken(delivery_confirmed("ord_1", quote)) == {"ord_1": 1000}
+    both = refund_issued("ord_1", "stripe", quote) + payment_captured("ord_2", "stripe", quote)
+    assert holds_taken(both) == {"ord_1": 1000}
+    assert holds_taken(payment_captured("ord_3", "s", quote) + refund_issued("ord_3", "s", quote)) == {}
+
+
 def test_capture_delivery_and_refund_postings() -> None:
     quote = _quote()
     [capture] = payment_captured("ord_1", "stripe", quote)
     assert (capture.transfer_id, capture.debit.id, capture.credit.id, capture.amount) == (
-        "ord_1:capture", "provider_clearing:stripe:EUR", "in_flight:ord_1:EUR", Money(1000, EUR),
+        "ord_1:capture", "provider_clearing:stripe:EUR", "orders_in_flight:EUR", Money(1000, EUR),
     )  # fmt: skip
     delivery = delivery_confirmed("ord_1", quote)
     assert [(p.transfer_id, p.debit.id, p.credit.id, p.amount.amount_minor) for p in delivery] == [
-        ("ord_1:deliver:carrier", "in_flight:ord_1:EUR", "carrier_payable:proximus:EUR", 785),
-        ("ord_1:deliver:vat", "in_flight:ord_1:EUR", "vat_payable:EUR", 174),
-        ("ord_1:deliver:commission", "in_flight:ord_1:EUR", "commission_revenue:EUR", 41),
+        ("ord_1:deliver:carrier", "orders_in_flight:EUR", "carrier_payable:proximus:EUR", 785),
+        ("ord_1:deliver:vat", "orders_in_flight:EUR", "vat_payable:EUR", 174),
+        ("ord_1:deliver:commission", "orders_in_flight:EUR", "commission_revenue:EUR", 41),
     ]
+    assert {p.hold for p in [capture, *delivery]} == {"ord_1"}
     [refund] = refund_issued("ord_1", "stripe", quote)
     assert (refund.transfer_id, refund.debit.id, refund.credit.id, refund.amount) == (
-        "ord_1:refund", "in_flight:ord_1:EUR", "provider_clearing:stripe:EUR", Money(1000, EUR),
+        "ord_1:refund", "orders_in_flight:EUR", "provider_clearing:stripe:EUR", Money(1000, EUR),
     )  # fmt: skip
 
 
@@ -171,6 +193,7 @@ def test_order_postings_balance_and_never_overdraw(orders: list[tuple[int, int, 
     postings: list[Posting] = []
     model: dict[str, int] = defaultdict(int)  # independent oracle: signed debit-minus-credit per account
     held = 0
+    by_order: dict[str, int] = defaultdict(int)  # oracle of each order's money in flight
     for number, (cents, bp, network, provider, outcome) in enumerate(orders):
         quote = _quote(cents, bp, network)
         order_postings = payment_captured(f"ord_{number}", provider, quote)
@@ -187,20 +210,21 @@ def test_order_postings_balance_and_never_overdraw(orders: list[tuple[int, int, 
             sums = totals(postings)
             for spec in (posting.debit, posting.credit):
                 assert not would_overdraw(spec, *sums[spec.id])
+            if posting.credit.per_order or posting.debit.per_order:
+                sign = 1 if posting.credit.per_order else -1
+                by_order[posting.hold] += sign * posting.amount.amount_minor
+                assert by_order[posting.hold] >= 0, f"{posting.hold} overdrawn in flight"
     assert len({p.transfer_id for p in postings}) == len(postings)
     assert sum(model.values()) == 0
     sums = totals(postings)
     assert {account: d - c for account, (d, c) in sums.items()} == dict(model)
-    in_flight = [
-        credits - debits for account, (debits, credits) in sums.items() if account.startswith("in_flight:")
-    ]
-    assert sum(in_flight) == held
+    debits, credits = sums.get(orders_in_flight().id, (0, 0))
+    assert credits - debits == held == sum(by_order.values())
 
 
 def test_overdraw_is_detected_when_delivering_without_capture() -> None:
     delivery = delivery_confirmed("ord_9", _quote())
-    debits, credits = totals(delivery)["in_flight:ord_9:EUR"]
-    assert would_overdraw(order_in_flight("ord_9"), debits, credits)
+    assert holds_taken(delivery) == {"ord_9": 1000}  # the ledger refuses it: ord_9 holds nothing
 
 
 def test_zero_total_orders_capture_nothing_and_promotion_expense_pays_the_carrier() -> None:
@@ -214,7 +238,8 @@ def test_zero_total_orders_capture_nothing_and_promotion_expense_pays_the_carrie
     assert refund_issued("ord_0", "stripe", free) == []
     delivery = delivery_confirmed("ord_0", free)
     sums = totals(delivery)
-    assert sums["in_flight:ord_0:EUR"][0] == sums["in_flight:ord_0:EUR"][1]  # in flight stays at zero
+    assert sums["orders_in_flight:EUR"][0] == sums["orders_in_flight:EUR"][1]  # in flight stays at zero
+    assert holds_taken(delivery) == {}
     assert sums["promotion_expense:EUR"] == (quote.net.amount_minor, 0)
     assert sums[f"carrier_payable:{quote.network_id}:EUR"] == (0, quote.carrier_amount.amount_minor)
     assert sums["commission_revenue:EUR"] == (0, quote.commission.amount_minor)

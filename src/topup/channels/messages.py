@@ -269,6 +269,7 @@ INTERNAL_CODES |= {"iccid_recycled", "smdp_iccid_in_use"}
 INTERNAL_CODES |= {"manual_payout"}
 INTERNAL_CODES |= {"charge_not_captured"}  # a refund asked of an unpaid Checkout Session: retried (staff)
 INTERNAL_CODES |= {"payout_reference_required", "stray_payment_captured", "stray_payment_refunded"}
+INTERNAL_CODES |= {"in_flight_moved", "rollup_conflict"}  # ledger: the migration's transfers, roll-up
 INTERNAL_CODES |= RETAIL_INTERNAL_CODES  # shops: staff commands, bookkeeping labels
 MESSAGES |= RETAIL_MESSAGES
 MESSAGES |= AUTOTOPUP_MESSAGES

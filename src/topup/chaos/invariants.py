@@ -197,11 +197,11 @@ def _ledger(
                 f"{row['currency']}: debits {row['debits']}, credits {row['credits']}",
             )
     stuck = {o["id"] for o in snapshot["orders"] if o["status"] in IN_FLIGHT}
-    for account in snapshot["in_flight"]:
-        if account["debits"] != account["credits"] and not stuck:
-            yield Violation(
-                "money_in_flight", "-", f"{account['id']} holds {account['credits'] - account['debits']}"
-            )
+    for held in snapshot["in_flight"]:  # per order: its money in flight, when not zero
+        if held["held"] < 0:
+            yield Violation("in_flight_overdrawn", held["id"], f"holds {held['held']}")
+        elif held["id"] not in stuck:
+            yield Violation("money_in_flight", held["id"], f"holds {held['held']}")
     ours = sum(
         int(p["refunded_minor"]) for rows in payments.values() for p in rows if p["provider"] == "stripe"
     )

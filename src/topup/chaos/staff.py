@@ -31,7 +31,6 @@ def snapshot() -> dict[str, Any]:
 
     from topup.db import ledger  # noqa: PLC0415
     from topup.db.models import Job, Order, Payment, Voucher  # noqa: PLC0415
-    from topup.db.models.ledger import Account  # noqa: PLC0415
 
     orders = [
         {
@@ -53,10 +52,7 @@ def snapshot() -> dict[str, Any]:
         f"{row['kind']}:{row['status']}": row["n"]
         for row in Job.objects.values("kind", "status").annotate(n=Count("id"))
     }
-    in_flight = [
-        {"id": a.id, "debits": a.debits_posted, "credits": a.credits_posted}
-        for a in Account.objects.filter(id__startswith="in_flight:")
-    ]
+    in_flight = [{"id": order_id, "held": held} for order_id, held in ledger.orders_holding().items()]
     trial = [
         {"currency": t.currency, "debits": t.debits_minor, "credits": t.credits_minor, "balanced": t.balanced}
         for t in ledger.trial_balance()

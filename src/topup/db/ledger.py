@@ -1,30 +1,67 @@
 """The persistent ledger: posts domain postings as immutable transfers and keeps account totals.
 
-Each account total is changed by one conditional UPDATE (`... WHERE credits >= debits + amount`),
-so a no-overdraft account cannot go below zero even under concurrency; accounts are touched in id
-order so that concurrent postings on PostgreSQL cannot deadlock.
+A no-overdraft account's totals are changed by one conditional UPDATE per posting (`... WHERE
+credits >= debits + amount`), so it cannot go below zero even under concurrency; such accounts are
+touched in id order so that concurrent postings on PostgreSQL cannot deadlock. Every other account is
+append-only: the transfer row is the entry, and the roll-up (`ledger_books.roll_up`) folds it into the
+account's totals later, so that deliveries never wait on the shared VAT, revenue or carrier rows.
+An order's money in flight is checked per order (`_check_hold`), without an account row per order.
+Reads (balances, trial balance, money in flight) live in `ledger_books` and are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 
+from topup.db.ledger_books import (
+    AccountTotals,
+    CurrencyTotals,
+    account_totals,
+    balance_of,
+    in_flight,
+    orders_holding,
+    roll_up,
+    trial_balance,
+)
 from topup.db.models import Account, Transfer
 from topup.domain.errors import LedgerError
-from topup.domain.ledger import AccountSpec, Posting, TransferStatus, normal_side, resolve_pending
+from topup.domain.ledger import (
+    AccountSpec,
+    Posting,
+    TransferStatus,
+    appends_only,
+    holds_taken,
+    normal_side,
+    resolve_pending,
+)
+
+__all__ = [
+    "AccountTotals",
+    "CurrencyTotals",
+    "account_totals",
+    "balance_of",
+    "ensure_accounts",
+    "in_flight",
+    "orders_holding",
+    "post",
+    "reserve",
+    "resolve",
+    "roll_up",
+    "trial_balance",
+]
 
 _known_accounts: set[str] = set()
-_KNOWN_ACCOUNTS_MAX = 50_000  # per-order accounts keep coming: the cache is forgotten now and then
+_KNOWN_ACCOUNTS_MAX = 50_000  # line accounts keep coming: the cache is forgotten now and then
 
 
 def ensure_accounts(specs: Iterable[AccountSpec]) -> None:
-    """Create the accounts that do not exist yet (cached per process: accounts are never deleted)."""
+    """Create the accounts that do not exist yet (cached per process: accounts are never deleted; tests
+    that empty the tables clear `_known_accounts`)."""
     missing = {s.id: s for s in specs if s.id not in _known_accounts}
     if not missing:
         return
@@ -38,9 +75,15 @@ def ensure_accounts(specs: Iterable[AccountSpec]) -> None:
     ]
     if new:
         Account.objects.bulk_create(new, ignore_conflicts=True)
+    # Remembered once committed: an append-only account's row is not touched again by its postings, so a
+    # creation rolled back but remembered would fail a later transfer's foreign key at its commit.
+    transaction.on_commit(lambda: _remember(missing))
+
+
+def _remember(account_ids: Iterable[str]) -> None:
     if len(_known_accounts) > _KNOWN_ACCOUNTS_MAX:
         _known_accounts.clear()
-    _known_accounts.update(missing)
+    _known_accounts.update(account_ids)
 
 
 @dataclass
@@ -51,10 +94,12 @@ class _Delta:
 
 
 def post(postings: Sequence[Posting], *, now: datetime, order_id: str | None = None) -> None:
-    """Write the postings as posted transfers and move the account totals, all or nothing.
+    """Write the postings as posted transfers and move the no-overdraft accounts' totals, all or nothing
+    (append-only accounts' totals follow at the roll-up; their balances count the transfers at once).
 
     Must run inside a transaction. A transfer id seen before raises `LedgerError(duplicate_transfer)`;
-    a no-overdraft account that would go below zero raises `LedgerError(insufficient_funds)`.
+    a no-overdraft account, or an order's money in flight, that would go below zero raises
+    `LedgerError(insufficient_funds)`.
     """
     _write(postings, now=now, order_id=order_id, status=TransferStatus.POSTED)
 
@@ -69,6 +114,9 @@ def _write(
 ) -> None:
     if not postings:
         return
+    for p in postings:
+        if p.hold and order_id and p.hold != order_id:
+            raise LedgerError(f"posting {p.transfer_id} holds for another order", code="invalid_posting")
     rows = [
         Transfer(
             id=p.transfer_id,
@@ -78,10 +126,11 @@ def _write(
             currency=p.amount.currency,
             status=status.value,
             code=p.code,
-            order_id=order_id,
+            order_id=p.hold or order_id,
             metadata=dict(p.metadata),
             created_at=now,
             resolved_at=now if status is TransferStatus.POSTED else None,
+            rollup_pending=appends_only(p.debit.no_overdraft) or appends_only(p.credit.no_overdraft),
         )
         for p in postings
     ]
@@ -95,12 +144,30 @@ def _write(
         deltas.setdefault(p.debit.id, _Delta(p.debit)).debits += p.amount.amount_minor
         deltas.setdefault(p.credit.id, _Delta(p.credit)).credits += p.amount.amount_minor
     pending = status is TransferStatus.PENDING
-    # Every lock on an account row (creating it or moving its totals) is taken in account id order,
-    # so that concurrent transfers on PostgreSQL cannot deadlock. (Transfers' foreign keys are
-    # checked at commit, with key-share locks that do not conflict with these updates.)
+    ensure_accounts(d.spec for d in deltas.values() if appends_only(d.spec.no_overdraft))
+    # Only no-overdraft accounts have their row updated (append-only ones wait for the roll-up). Every
+    # lock on an account row is taken in account id order, so that concurrent transfers on PostgreSQL
+    # cannot deadlock. (Transfers' foreign keys are checked at commit, with key-share locks that do not
+    # conflict with these updates nor with the roll-up's.)
     for account_id in sorted(deltas):
-        ensure_accounts([deltas[account_id].spec])
-        _apply_delta(deltas[account_id], pending=pending)
+        if not appends_only(deltas[account_id].spec.no_overdraft):
+            ensure_accounts([deltas[account_id].spec])
+            _apply_delta(deltas[account_id], pending=pending)
+    for held_for in sorted(holds_taken(postings)):
+        _check_hold(held_for, postings[0].amount.currency)
+
+
+def _check_hold(order_id: str, currency: str) -> None:
+    """An order's money in flight, with what this transaction just took out of it, must not be below zero.
+
+    On PostgreSQL a transaction-scoped advisory lock per order makes the check and the commit of the
+    transfers one step for that order (a second taker waits, then its next statement sees the first's
+    transfers); SQLite runs one writer at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"in_flight:{order_id}"])
+    if in_flight(order_id, currency, held_out=True) < 0:
+        raise LedgerError(f"order {order_id} has not that much money in flight", code="insufficient_funds")
 
 
 def _apply_delta(delta: _Delta, *, pending: bool) -> None:
@@ -157,39 +224,10 @@ def resolve(transfer_id: str, action: str, *, now: datetime) -> None:
     if new_status is TransferStatus.POSTED:
         release["debits_posted"] = F("debits_posted") + amount
         take["credits_posted"] = F("credits_posted") + amount
-    for account_id, changes in sorted(
-        [(transfer.debit_account_id, release), (transfer.credit_account_id, take)]
-    ):
-        Account.objects.filter(id=account_id).update(**changes)
-
-
-@dataclass(frozen=True)
-class CurrencyTotals:
-    currency: str
-    debits_minor: int
-    credits_minor: int
-    transfers_minor: int
-
-    @property
-    def balanced(self) -> bool:
-        return self.debits_minor == self.credits_minor == self.transfers_minor
-
-
-def trial_balance() -> list[CurrencyTotals]:
-    """Per currency: Σ debits and Σ credits over accounts, and Σ posted transfers; all three must agree."""
-    accounts = Account.objects.values("currency").annotate(d=Sum("debits_posted"), c=Sum("credits_posted"))
-    transfers: dict[str, int] = defaultdict(int)
-    for row in Transfer.objects.filter(status="posted").values("currency").annotate(t=Sum("amount_minor")):
-        transfers[row["currency"]] = int(row["t"] or 0)
-    return [
-        CurrencyTotals(row["currency"], int(row["d"] or 0), int(row["c"] or 0), transfers[row["currency"]])
-        for row in accounts.order_by("currency")
-    ]
-
-
-def balance_of(account_id: str) -> int:
-    """The posted balance on the account's normal side (positive = what the account holds)."""
-    account = Account.objects.get(id=account_id)
-    if account.type in {"asset", "expense"}:
-        return account.debits_posted - account.credits_posted
-    return account.credits_posted - account.debits_posted
+    sides = [(transfer.debit_account, release), (transfer.credit_account, take)]
+    for account, changes in sorted(sides, key=lambda side: side[0].id):
+        # A side whose account waits for the roll-up never moved its totals (a transfer written before
+        # the roll-up existed did, on both sides): the new status alone changes what it counts.
+        if transfer.rollup_pending and appends_only(account.no_overdraft):
+            continue
+        Account.objects.filter(id=account.id).update(**changes)

@@ -1,7 +1,13 @@
 """Ledger rules: typed accounts, postings (one amount from a debit to a credit account), an order's postings.
 
-An order's money moves: capture (provider clearing -> the order in flight), delivery (order in flight ->
-carrier payable, VAT payable, commission revenue) or refund (order in flight -> provider clearing).
+An order's money moves: capture (provider clearing -> orders in flight), delivery (orders in flight ->
+carrier payable, VAT payable, commission revenue) or refund (orders in flight -> provider clearing).
+Orders in flight is one account whose every posting names the order it holds money for (`Posting.hold`):
+an order's money in flight is the sum of its postings there, and must never go below zero.
+
+Accounts that may go negative or only ever grow are append-only (`appends_only`): a posting does not
+change their totals; a periodic roll-up folds posted transfers into them. Only no-overdraft accounts
+change their totals at each posting, where the conditional update is what keeps them at or above zero.
 """
 
 from __future__ import annotations
@@ -41,6 +47,14 @@ class AccountSpec:
     type: AccountType
     currency: str
     no_overdraft: bool
+    # True for the one account whose postings each name an order (`Posting.hold`): orders in flight.
+    per_order: bool = False
+
+
+def appends_only(no_overdraft: bool) -> bool:
+    """Whether an account's totals wait for the roll-up (no UPDATE of its row per posting): every account
+    that may go negative does; a no-overdraft account is checked and moved by the posting itself."""
+    return not no_overdraft
 
 
 def normal_balance(spec: AccountSpec, debits: int, credits: int) -> int:
@@ -70,17 +84,17 @@ def provider_clearing(provider: str, currency: str = "EUR") -> AccountSpec:
     )
 
 
-def order_in_flight(order_id: str, currency: str = "EUR") -> AccountSpec:
-    """One order's paid money until it is delivered or refunded: never negative, zero once settled.
-
-    An account per order, not one shared account, so that concurrent orders never wait on the same row.
-    """
+def orders_in_flight(currency: str = "EUR") -> AccountSpec:
+    """Paid money until its order is delivered or refunded. Each posting names its order (`hold`); per
+    order the sum never goes below zero and is zero once settled (the account itself is append-only,
+    so that concurrent orders never wait on one row, and there is no account row per order)."""
     return AccountSpec(
-        f"in_flight:{_key(order_id.lower(), 'order')}:{currency}",
-        f"Order {order_id} in flight",
+        f"orders_in_flight:{currency}",
+        "Orders in flight",
         AccountType.LIABILITY,
         currency,
-        no_overdraft=True,
+        no_overdraft=False,
+        per_order=True,
     )
 
 
@@ -131,6 +145,8 @@ class Posting:
     code: str
     # Facts kept with the transfer (text pairs, so a posting stays hashable): the FX of a capture.
     metadata: tuple[tuple[str, str], ...] = ()
+    # The order whose money in flight this posting moves: set exactly when a side is orders in flight.
+    hold: str = ""
 
     def __post_init__(self) -> None:
         if not self.transfer_id or not self.code:
@@ -143,6 +159,23 @@ class Posting:
             raise LedgerError(
                 f"posting {self.transfer_id}: same account on both sides", code="invalid_posting"
             )
+        if bool(self.hold) != (self.debit.per_order or self.credit.per_order):
+            raise LedgerError(
+                f"posting {self.transfer_id}: an order is named exactly when money in flight moves",
+                code="invalid_posting",
+            )
+
+
+def holds_taken(postings: Iterable[Posting]) -> dict[str, int]:
+    """Per order: what the postings take out of its money in flight, net (only orders they take from);
+    these are the orders whose money in flight must be checked not to go below zero."""
+    net: dict[str, int] = {}
+    for posting in postings:
+        if posting.debit.per_order:
+            net[posting.hold] = net.get(posting.hold, 0) + posting.amount.amount_minor
+        elif posting.credit.per_order:
+            net[posting.hold] = net.get(posting.hold, 0) - posting.amount.amount_minor
+    return {order_id: amount for order_id, amount in net.items() if amount > 0}
 
 
 def totals(postings: Iterable[Posting]) -> dict[str, tuple[int, int]]:
@@ -165,10 +198,11 @@ def payment_captured(order_id: str, provider: str, quote: Quote) -> list[Posting
         Posting(
             transfer_id=f"{order_id}:capture",
             debit=provider_clearing(provider, quote.currency),
-            credit=order_in_flight(order_id, quote.currency),
+            credit=orders_in_flight(quote.currency),
             amount=quote.total,
             code="payment_captured",
             metadata=fx_metadata(quote),
+            hold=order_id,
         )
     ]
 
@@ -195,7 +229,7 @@ def delivery_confirmed(order_id: str, quote: Quote) -> list[Posting]:
     A discounted order first receives the discount's net from promotion expense, so that the carrier
     still gets its share of the full price and the commission revenue stays the full price's; VAT is
     owed on what the customer paid only."""
-    in_flight = order_in_flight(order_id, quote.currency)
+    in_flight = orders_in_flight(quote.currency)
     expense = Money(_promotion_expense_minor(quote), quote.currency)
     legs = (
         ("carrier", carrier_payable(quote.network_id, quote.currency), quote.carrier_amount),
@@ -204,10 +238,10 @@ def delivery_confirmed(order_id: str, quote: Quote) -> list[Posting]:
     )
     postings = [
         Posting(f"{order_id}:deliver:promotion", promotion_expense(quote.currency), in_flight, expense,
-                "delivery_promotion")
+                "delivery_promotion", hold=order_id)
     ] if expense.is_positive() else []  # fmt: skip
     postings += [
-        Posting(f"{order_id}:deliver:{leg}", in_flight, account, amount, f"delivery_{leg}")
+        Posting(f"{order_id}:deliver:{leg}", in_flight, account, amount, f"delivery_{leg}", hold=order_id)
         for leg, account, amount in legs
         if amount.amount_minor != 0
     ]
@@ -246,6 +280,7 @@ def delivery_reversed(order_id: str, quote: Quote) -> list[Posting]:
             p.debit,
             p.amount,
             f"reversal_{p.code}",
+            hold=p.hold,
         )
         for p in delivery_confirmed(order_id, quote)
     ]
@@ -259,10 +294,11 @@ def refund_issued(order_id: str, provider: str, quote: Quote, code: str = "refun
     return [
         Posting(
             transfer_id=f"{order_id}:refund",
-            debit=order_in_flight(order_id, quote.currency),
+            debit=orders_in_flight(quote.currency),
             credit=provider_clearing(provider, quote.currency),
             amount=quote.total,
             code=code,
+            hold=order_id,
         )
     ]
 
@@ -274,9 +310,10 @@ def stray_payment_captured(order_id: str, payment_id: str, provider: str, amount
         Posting(
             f"{payment_id}:capture",
             provider_clearing(provider, amount.currency),
-            order_in_flight(order_id, amount.currency),
+            orders_in_flight(amount.currency),
             amount,
             "stray_payment_captured",
+            hold=order_id,
         )
     ]
 
@@ -287,10 +324,11 @@ def stray_payment_refunded(
     return [
         Posting(
             f"{payment_id}:refund",
-            order_in_flight(order_id, amount.currency),
+            orders_in_flight(amount.currency),
             provider_clearing(provider, amount.currency),
             amount,
             code,
+            hold=order_id,
         )
     ]
 

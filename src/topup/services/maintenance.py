@@ -1,4 +1,5 @@
-"""Housekeeping the worker runs now and then: unpaid orders expire, and so do bundles past their validity.
+"""Housekeeping the worker runs now and then: unpaid orders expire, and so do bundles past their validity;
+the ledger's append-only accounts have their new transfers folded into their totals.
 
 `SWEEPS` is the one list of periodic sweeps; `run_sweeps` runs them in one worker process at a time,
 the holder of a lease row in the database (works alike on SQLite and PostgreSQL), renewed each round.
@@ -14,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from topup.clock import now
+from topup.db import ledger
 from topup.db.models import BundleRecord, LineEvent, Order, Payment, SweepLease
 from topup.domain.bundles import BundleStatus, expire
 from topup.domain.errors import IllegalTransition
@@ -126,4 +128,5 @@ SWEEPS: list[tuple[str, Callable[[], object]]] = [
     ("retail_upkeep", retail_upkeep.sweep),  # shops: used nonces, PINs past their void window
     ("auto_topup", autotopup_sweep.sweep),  # switch on, open due runs, remind, check thresholds
     ("promotion_reservations", _stale_promotions),  # reservations whose order never came to be
+    ("ledger_rollup", ledger.roll_up),  # append-only accounts' transfers folded into their totals
 ]

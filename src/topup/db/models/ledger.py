@@ -1,13 +1,17 @@
 """Double-entry ledger rows: accounts with running totals and immutable transfers.
 
-Balances follow TigerBeetle's shape: posted and pending totals on each side, changed only by
-one conditional UPDATE per account so that a no-overdraft account can never go below zero.
+Balances follow TigerBeetle's shape: posted and pending totals on each side. A no-overdraft account's
+totals change by one conditional UPDATE per posting, so that it can never go below zero; any other
+account is append-only: its totals are what the roll-up has folded in, its balance those totals plus
+its transfers still marked `rollup_pending`.
 """
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+_UNROLLED = models.Q(rollup_pending=True)
 
 
 class Account(models.Model):
@@ -51,11 +55,25 @@ class Transfer(models.Model):
     # Facts the amount alone does not say, e.g. the frozen FX of an order's capture (rate, source, date,
     # markup, yuan amount); the amount and currency above stay the ledger's own (EUR).
     metadata = models.JSONField(default=dict, blank=True, verbose_name=_("metadata"))
+    # True while a side on an append-only account is not yet in that account's totals (see db.ledger).
+    rollup_pending = models.BooleanField(default=False, verbose_name=_("roll-up pending"))
 
     class Meta:
         db_table = "ledger_transfer"
         constraints = [
             models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="transfer_amount_positive"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["debit_account"],
+                condition=models.Q(rollup_pending=True),
+                name="transfer_unrolled_debit",
+            ),
+            models.Index(
+                fields=["credit_account"],
+                condition=models.Q(rollup_pending=True),
+                name="transfer_unrolled_credit",
+            ),
         ]
         verbose_name = _("ledger transfer")
         verbose_name_plural = _("ledger transfers")
