@@ -1,4 +1,4 @@
-"""Migration 0024 leaves an existing ledger consistent: money still held on an old per-order in-flight account
+"""Migration 0026 leaves an existing ledger consistent: money still held on an old per-order in-flight account
 moves, under its order's id, onto the one orders-in-flight account; settled ones stay as history at zero."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from topup.domain.money import Money
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROLLUP = importlib.import_module("topup.db.migrations.0024_ledger_rollup").Migration
+ROLLUP = importlib.import_module("topup.db.migrations.0026_ledger_rollup").Migration
 BEFORE = [d for d in ROLLUP.dependencies if d[0] == "topup"]
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 

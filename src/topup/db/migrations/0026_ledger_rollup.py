@@ -40,7 +40,7 @@ def move_orders_in_flight(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("topup", "0023_my_esims"),
+        ("topup", "0025_usage_fast_inserts"),
     ]
 
     operations = [
