@@ -277,6 +277,8 @@ def _retake(redemption: Redemption, quote: Quote, at: datetime, *, force: bool) 
 def confirm(order: Order, at: datetime) -> None:
     """The order is paid: its redemptions hold for good. A use released by a failed attempt whose payment
     succeeded after all is taken again, past its limit if it must (the customer paid the discounted price)."""
+    if not Quote.from_dict(order.quote).promotions:
+        return  # uses are only ever reserved for a quote's promotions: nothing to confirm (no statement)
     released = Redemption.objects.select_related("code", "campaign").filter(
         order_id=order.id, state=rows.RELEASED
     )
