@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 
 from topup.clock import new_id, now
+from topup.db import hot_sql
 from topup.db.models import IdempotencyRecord
 from topup.domain.errors import Conflict, InvalidInput
 
@@ -94,12 +95,12 @@ def claim(idem: IdempotencyKey) -> Claim | StoredResponse:
     deadline = time.monotonic() + CLAIM_WAIT_S
     pause = 0.02
     while True:
+        taken = _claim_new(idem)  # the usual case, a new key: one INSERT, no read first
+        if taken is not None:
+            return taken
         record = IdempotencyRecord.objects.filter(scope=idem.scope, key=idem.key).first()
         if record is None:
-            taken = _claim_new(idem)
-            if taken is not None:
-                return taken
-            continue  # a twin claimed it between our read and our insert
+            continue  # the twin that held it was deleted meanwhile: try again
         if _checked(record, idem).state == DONE:
             return StoredResponse(record.response_status, record.response_body)
         resumed = _resume_if_stale(record)
@@ -118,13 +119,11 @@ def claim(idem: IdempotencyKey) -> Claim | StoredResponse:
 def _claim_new(idem: IdempotencyKey) -> Claim | None:
     at = now()
     order_id, payment_id = new_id("ord"), new_id("pay")
-    try:
-        with transaction.atomic():
-            IdempotencyRecord.objects.create(
-                scope=idem.scope, key=idem.key, request_hash=idem.request_hash, state=IN_PROGRESS,
-                order_id=order_id, payment_id=payment_id, created_at=at, claimed_at=at,
-            )  # fmt: skip
-    except IntegrityError:
+    record = IdempotencyRecord(
+        scope=idem.scope, key=idem.key, request_hash=idem.request_hash, state=IN_PROGRESS,
+        order_id=order_id, payment_id=payment_id, created_at=at, claimed_at=at,
+    )  # fmt: skip
+    if not hot_sql.insert_new(record):  # the key is taken (no savepoint, no error to catch)
         return None
     return Claim(order_id, payment_id, resumed=False)
 

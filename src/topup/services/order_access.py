@@ -13,6 +13,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 
+from django.db.models import QuerySet
+
 from topup.db.models import Order
 from topup.domain.errors import NotFound
 from topup.settings import CONFIG
@@ -57,9 +59,12 @@ def may_access(order: Order, caller: Caller) -> bool:
     return bool(caller.line) and caller.line in {order.msisdn, order.line.msisdn if order.line else None}
 
 
-def owned_order(order_id: str, caller: Caller) -> Order:
-    """The order when the caller may see it; otherwise `order_not_found`, whether it exists or not."""
-    order = Order.objects.select_related("line").filter(id=order_id).first()
+def owned_order(order_id: str, caller: Caller, query: QuerySet[Order] | None = None) -> Order:
+    """The order when the caller may see it; otherwise `order_not_found`, whether it exists or not.
+    `query` (orders, with what the caller needs joined or annotated) makes the read and the check one
+    statement; by default the order and its line."""
+    found = query if query is not None else Order.objects.select_related("line")
+    order = found.filter(id=order_id).first()
     if order is None or not may_access(order, caller):
         raise NotFound(f"no order {order_id!r}", code="order_not_found", field="order_id")
     return order

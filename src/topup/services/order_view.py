@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from topup.db.models import Order, OrderEvent, Payment
 from topup.domain.esim_catalogue import ESIM_APN
@@ -44,6 +46,24 @@ def order_document(
             for e in history
         ],
     }
+
+
+def read_document(order: Order) -> dict[str, object]:
+    """The document of an order read with `db.hot_sql.order_with_children` (its payments and history came
+    with it as JSON, in the same statement)."""
+    payments = [Payment(order_id=order.id, **row) for row in json.loads(vars(order)["payments_json"])]
+    history = [
+        OrderEvent(order_id=order.id, from_status=row["from_status"], to_status=row["to_status"],
+                   code=row["code"], at=_instant(row["at"]))
+        for row in json.loads(vars(order)["history_json"])
+    ]  # fmt: skip
+    return order_document(order, payments, history)
+
+
+def _instant(text: str) -> datetime:
+    """A timestamp as JSON carries it: ISO 8601 with its offset (PostgreSQL), or naive UTC (SQLite)."""
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _payment(payment: Payment) -> dict[str, object]:

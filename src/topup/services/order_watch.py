@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from django.db.models import OuterRef, Subquery
+
 from topup.db.models import Order, Payment
 from topup.domain.errors import NotFound
 from topup.services import order_push
@@ -58,15 +60,26 @@ def state_of_document(order: Mapping[str, object]) -> str:
     )
 
 
+def _latest_payment_status() -> Subquery:
+    return Subquery(Payment.objects.filter(order_id=OuterRef("id")).order_by("-attempt").values("status")[:1])
+
+
 def state_of(order_id: str) -> tuple[str, str]:
-    """(status, state) of the order as the database holds it now."""
-    row = Order.objects.filter(id=order_id).values_list("status", "line__profile_state").first()
+    """(status, state) of the order as the database holds it now (one statement)."""
+    query = Order.objects.filter(id=order_id).annotate(payment_status=_latest_payment_status())
+    row = query.values_list("status", "payment_status", "line__profile_state").first()
     if row is None:
         raise NotFound(f"no order {order_id!r}", code="order_not_found", field="order_id")
-    status, profile = row
-    latest = Payment.objects.filter(order_id=order_id).order_by("-attempt")
-    payment = latest.values_list("status", flat=True).first()
+    status, payment, profile = row
     return status, page_state(status, payment or "", profile or "")
+
+
+def _state_of_owned(order_id: str, caller: Caller) -> tuple[str, str]:
+    """`state_of` for a caller who may see the order, read and checked in one statement."""
+    query = Order.objects.select_related("line").annotate(payment_status=_latest_payment_status())
+    order = owned_order(order_id, caller, query)
+    profile = order.line.profile_state if order.line_id and order.line else ""
+    return order.status, page_state(order.status, vars(order)["payment_status"] or "", profile)
 
 
 def wait_for_change(
@@ -78,9 +91,8 @@ def wait_for_change(
 ) -> Watched:
     """The order's state once it differs from `after`, or unchanged after `timeout_s` (at most `WAIT_S`);
     `order_not_found` for a caller who may not see the order (services/order_access)."""
-    owned_order(order_id, caller)
     with order_push.watch(order_id) as watch:
-        status, state = state_of(order_id)
+        status, state = _state_of_owned(order_id, caller)
         if differs(state, after) or timeout_s <= 0:
             return Watched(status, state, changed=differs(state, after))
         if not _WAITERS.acquire(blocking=False):

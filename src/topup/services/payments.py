@@ -10,27 +10,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from topup.clock import new_id, now
-from topup.db import ledger
-from topup.db.models import InboxEvent, Job, Order, OrderEvent, Payment
-from topup.domain import ledger as postings
+from topup.clock import now
+from topup.db import hot_sql
+from topup.db.models import InboxEvent, Order, OrderEvent, Payment
 from topup.domain.money import Money
-from topup.domain.orders import OrderStatus
-from topup.domain.quotes import Quote
 from topup.ports import NextActionKind, PaymentEvent, PaymentResult, PaymentStatus, UnusableEvent
 from topup.services import notifications, peers, promotions, refunds
-from topup.services.transitions import move
-from topup.settings import CONFIG
+from topup.services.payment_success import OPEN_STATUSES, pay_from_event
+
+# Re-exported: the other services write their jobs and record successes through this module.
+from topup.services.payment_success import enqueue as enqueue  # noqa: PLC0414
+from topup.services.payment_success import record_success as record_success  # noqa: PLC0414
 
 log = logging.getLogger(__name__)
 
 
 def receive_webhook(provider_name: str, raw_body: bytes, headers: Mapping[str, str]) -> str:
-    """Verify, store and apply one webhook; returns the outcome. Raises InvalidSignature (nothing stored)."""
+    """Verify, store and apply one webhook; returns the outcome. Raises InvalidSignature (nothing stored).
+
+    One transaction, no savepoint: the inbox row is inserted unless its twin is there (a duplicate ends
+    here), then applied. An event that cannot be applied now rolls it all back and is stored again,
+    with the job that applies it later ("queued")."""
     provider = peers.current().payment_provider(provider_name)
     try:
         event = provider.parse_webhook(raw_body, headers)
@@ -38,28 +42,35 @@ def receive_webhook(provider_name: str, raw_body: bytes, headers: Mapping[str, s
         log.warning("signed webhook ignored: %s", exc, extra={"provider": provider_name})
         return "ignored"
     at = now()
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                inbox = InboxEvent.objects.create(
-                    provider=provider_name,
-                    event_id=event.event_id,
-                    type=event.type,
-                    payload=dict(event.payload),
-                    received_at=at,
-                )
-        except IntegrityError:
-            return "duplicate"
-        try:
-            with transaction.atomic():
-                outcome = apply_event(provider_name, event)
-        except Exception:
-            log.exception("webhook %s could not be applied now; queued for retry", event.event_id)
-            enqueue("apply_webhook", str(inbox.pk), at=at)
-            return "queued"
-        InboxEvent.objects.filter(pk=inbox.pk).update(processed_at=at, outcome=outcome)
+    try:
+        with transaction.atomic():
+            inbox = _inbox_row(provider_name, event, at)
+            if not hot_sql.insert_new(inbox):
+                return "duplicate"
+            outcome = apply_event(provider_name, event)
+            InboxEvent.objects.filter(pk=inbox.pk).update(processed_at=at, outcome=outcome)
+    except Exception:
+        log.exception("webhook %s could not be applied now; queued for retry", event.event_id)
+        return _queue(provider_name, event, at)
     log.info("webhook applied", extra={"event_id": event.event_id, "outcome": outcome})
     return outcome
+
+
+def _inbox_row(provider_name: str, event: PaymentEvent, at: datetime) -> InboxEvent:
+    return InboxEvent(
+        provider=provider_name, event_id=event.event_id, type=event.type, payload=dict(event.payload),
+        received_at=at,
+    )  # fmt: skip
+
+
+def _queue(provider_name: str, event: PaymentEvent, at: datetime) -> str:
+    """Keep an event that failed to apply, for its job (unless a twin stored it meanwhile: it is theirs)."""
+    with transaction.atomic():
+        inbox = _inbox_row(provider_name, event, at)
+        if not hot_sql.insert_new(inbox):
+            return "duplicate"
+        enqueue("apply_webhook", str(inbox.pk), at=at)
+    return "queued"
 
 
 def apply_stored_event(inbox_pk: int) -> str:
@@ -98,6 +109,11 @@ def _our_checkout(payment: Payment, event: PaymentEvent) -> bool:
 
 def apply_event(provider_name: str, event: PaymentEvent) -> str:
     """Apply one verified event to its payment (row locks: the payment, then its order)."""
+    if event.type == "payment.succeeded":
+        paid = pay_from_event(provider_name, event, now())
+        if paid is not None:
+            adopt_payment_ref(paid[0], event.provider_ref)
+            return paid[1]
     payment = _find_payment(provider_name, event)
     if payment is None:
         log.warning("webhook %s ignored: no such payment", event.event_id, extra={"provider": provider_name})
@@ -161,51 +177,13 @@ def adopt_payment_ref(payment: Payment, provider_ref: str | None) -> None:
 
 
 REFUND_EVENTS = frozenset({"refund.pending", "refund.succeeded", "refund.failed"})
-_OPEN_STATUSES = (PaymentStatus.REQUIRES_ACTION.value, PaymentStatus.PROCESSING.value)
-
-
-def record_success(order: Order, payment: Payment, at: datetime) -> str:
-    """A payment attempt took the money (rows locked by the caller). The first attempt to succeed while
-    the order waits pays it; any other (the order was paid by another attempt, or has ended) is a stray:
-    captured under its own transfer ids and refunded, never delivered."""
-    open_or_failed = (*_OPEN_STATUSES, PaymentStatus.FAILED.value)  # a superseded attempt may still succeed
-    if not Payment.objects.filter(id=payment.id, status__in=open_or_failed).update(
-        status=PaymentStatus.SUCCEEDED.value, updated_at=at
-    ):
-        return "already_succeeded"
-    amount = Money(payment.amount_minor, payment.currency)
-    if order.status == OrderStatus.AWAITING_PAYMENT:
-        deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
-        move(order, OrderStatus.PAID, at=at, delivery_deadline=deadline, current_payment_id=payment.id)
-        enqueue("deliver", order.id, at=at)
-        # Shared ledger rows last: their locks are then held only until the commit.
-        ledger.post(
-            postings.payment_captured(order.id, payment.provider, Quote.from_dict(order.quote)),
-            now=at, order_id=order.id,
-        )  # fmt: skip
-        return "paid"
-    # Paid too late (the order ended, or another attempt paid it): the money goes straight back.
-    OrderEvent.objects.create(
-        order_id=order.id, from_status=order.status, to_status=order.status, code="stray_payment",
-        detail=f"payment {payment.id} (attempt {payment.attempt}) succeeded late: refunded", at=at,
-    )  # fmt: skip
-    enqueue("refund_payment", payment.id, at=at)
-    log.warning(
-        "payment %s succeeded for order %s in status %s: refunding it", payment.id, order.id, order.status,
-        extra={"order_id": order.id, "payment_id": payment.id},
-    )  # fmt: skip
-    ledger.post(
-        postings.stray_payment_captured(order.id, payment.id, payment.provider, amount),
-        now=at, order_id=order.id,
-    )  # fmt: skip
-    return "late_payment_refund"
 
 
 def _failed(order: Order, payment: Payment, event: PaymentEvent, at: datetime) -> str:
     """Declined or cancelled at the provider: the order keeps waiting (a new attempt, or its expiry)."""
     canceled = event.type == "payment.canceled"
     code = event.failure_code or ("payment_canceled" if canceled else "payment_failed")
-    if not Payment.objects.filter(id=payment.id, status__in=_OPEN_STATUSES).update(
+    if not Payment.objects.filter(id=payment.id, status__in=OPEN_STATUSES).update(
         status=PaymentStatus.FAILED.value, failure_code=code, updated_at=at
     ):
         return "ignored"
@@ -285,9 +263,3 @@ def refund_under_review(payment_id: str) -> str:
                 code="review_refunded", detail=f"{received} refunded ({result.refund_ref})", at=at,
             )  # fmt: skip
     return "refunded"
-
-
-def enqueue(kind: str, subject_id: str, *, at: datetime, delay_s: float = 0.0) -> None:
-    """Write a job in the caller's transaction; one job per (kind, subject) ever."""
-    run_after = at + timedelta(seconds=delay_s)
-    Job.objects.create(id=new_id("job"), kind=kind, subject_id=subject_id, run_after=run_after, created_at=at)

@@ -11,6 +11,7 @@ redemption is keyed by (order, campaign): a replayed placement or a two-step pay
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.db.models.signals import post_delete, post_save
 from django.utils import translation
 
 from topup.clock import new_id
@@ -103,6 +105,8 @@ def _code(code: str, at: datetime) -> PromoCode:
 def apply(request: QuoteRequest, priced: Priced, *, at: datetime) -> Priced:
     """The priced request with the promotions that apply to it (the quote discounted), or a refused code."""
     code = rules.normalise_code(request.promo_code)
+    if not code and not _any_may_apply(request, priced, at):
+        return priced  # the usual case: no running campaign is for this purchase, so no customer look-ups
     code_row = _code(code, at) if code else None
     keys = customer_keys(request, priced)
     once = Q(campaign__once_per_customer=True) | Q(campaign__rule=rules.Rule.FIRST_TOPUP.value)
@@ -115,7 +119,8 @@ def apply(request: QuoteRequest, priced: Priced, *, at: datetime) -> Priced:
         terms(row) for row in Campaign.objects.filter(active=True).exclude(id__in=used)
         if keys or not (row.once_per_customer or row.rule == rules.Rule.FIRST_TOPUP.value)
     ]  # fmt: skip
-    purchase = _purchase(request, priced, keys, at, code_row)
+    bogo = any(c.rule is rules.Rule.BOGO for c in campaigns)
+    purchase = _purchase(request, priced, keys, at, code_row, bogo=bogo)
     applied = rules.apply(campaigns, purchase, translation.get_language() or "en")
     if code_row is not None:
         rules.require_code_applied(code_row.campaign_id, applied)
@@ -125,8 +130,52 @@ def apply(request: QuoteRequest, priced: Priced, *, at: datetime) -> Priced:
     return replace(priced, quote=rules.discounted(priced.quote, applied))
 
 
+def _any_may_apply(request: QuoteRequest, priced: Priced, at: datetime) -> bool:
+    """Whether a running campaign might apply to this purchase, whoever the customer is (the facts about
+    the customer taken at their most favourable): when none can, the customer's look-ups are skipped."""
+    quote = priced.quote
+    anyone = rules.Purchase(
+        plan_id=quote.plan_id, network_id=quote.network_id, hosted=quote.network_kind == "hosted",
+        price=quote.price, channel=request.channel, at=at, first_purchase=True,
+        existing_line=priced.line_id is not None, days_since_last_topup=0,
+    )  # fmt: skip
+    return any(rules.eligible(campaign, anyone) for campaign in _running_campaigns())
+
+
+_CAMPAIGNS_TTL_S = 5.0  # another process's new campaign is seen this late at most; this process's at once
+_campaigns: tuple[float, tuple[rules.Campaign, ...]] | None = None
+
+
+def _running_campaigns() -> tuple[rules.Campaign, ...]:
+    """The active campaigns, kept per process for a few seconds: only ever used to skip work when none
+    can apply (a campaign that may apply is priced from a fresh read, budget included)."""
+    global _campaigns  # noqa: PLW0603 - a per-process cache, replaced whole (no lock needed)
+    kept = _campaigns
+    if kept is not None and time.monotonic() - kept[0] < _CAMPAIGNS_TTL_S:
+        return kept[1]
+    fresh = tuple(terms(row) for row in Campaign.objects.filter(active=True))
+    _campaigns = (time.monotonic(), fresh)
+    return fresh
+
+
+def forget_campaigns(**_signal: object) -> None:
+    """A campaign was saved or deleted in this process: the next quote reads them again."""
+    global _campaigns  # noqa: PLW0603
+    _campaigns = None
+
+
+post_save.connect(forget_campaigns, sender=Campaign, dispatch_uid="promotions.forget_campaigns.save")
+post_delete.connect(forget_campaigns, sender=Campaign, dispatch_uid="promotions.forget_campaigns.delete")
+
+
 def _purchase(
-    request: QuoteRequest, priced: Priced, keys: Sequence[str], at: datetime, code_row: PromoCode | None
+    request: QuoteRequest,
+    priced: Priced,
+    keys: Sequence[str],
+    at: datetime,
+    code_row: PromoCode | None,
+    *,
+    bogo: bool,
 ) -> rules.Purchase:
     quote = priced.quote
     earlier = _earlier_orders(request, priced)
@@ -136,15 +185,17 @@ def _purchase(
         else Order.objects.none()
     )
     last = delivered.values_list("updated_at", flat=True).first()
-    entitled = Entitlement.objects.filter(
-        customer_index__in=keys, plan_id=quote.plan_id, state=rows.AVAILABLE
-    ).values_list("campaign_id", flat=True)
+    entitled: frozenset[str] = frozenset()
+    if bogo:  # only a running BOGO campaign makes use of a free purchase waiting
+        entitled = frozenset(Entitlement.objects.filter(
+            customer_index__in=keys, plan_id=quote.plan_id, state=rows.AVAILABLE
+        ).values_list("campaign_id", flat=True))  # fmt: skip
     return rules.Purchase(
         plan_id=quote.plan_id, network_id=quote.network_id, hosted=quote.network_kind == "hosted",
         price=quote.price, channel=request.channel, at=at, first_purchase=bool(keys) and last is None,
         existing_line=priced.line_id is not None,
         days_since_last_topup=None if last is None else (at - last).days,
-        code_campaign=code_row.campaign_id if code_row is not None else "", entitled=frozenset(entitled),
+        code_campaign=code_row.campaign_id if code_row is not None else "", entitled=entitled,
     )  # fmt: skip
 
 
@@ -277,6 +328,8 @@ def _retake(redemption: Redemption, quote: Quote, at: datetime, *, force: bool) 
 def confirm(order: Order, at: datetime) -> None:
     """The order is paid: its redemptions hold for good. A use released by a failed attempt whose payment
     succeeded after all is taken again, past its limit if it must (the customer paid the discounted price)."""
+    if not Quote.from_dict(order.quote).promotions:
+        return  # uses are only ever reserved for a quote's promotions: nothing to confirm (no statement)
     released = Redemption.objects.select_related("code", "campaign").filter(
         order_id=order.id, state=rows.RELEASED
     )

@@ -21,6 +21,19 @@ def move(
     )
     if updated != 1:
         raise IllegalTransition(f"order {order.id} is no longer {current.value}", code="concurrent_update")
+    order.status = new.value
+    order.updated_at = at
+    for name, value in fields.items():
+        setattr(order, name, value)
+    moved(order, current, new, at=at, code=code, detail=detail)
+
+
+def moved(
+    order: Order, current: OrderStatus, new: OrderStatus, *, at: datetime, code: str = "", detail: str = ""
+) -> None:
+    """What follows a move the caller's guarded UPDATE made (`order` as it is now): the history row, and the
+    notifications' and promotions' part, all in the caller's transaction."""
+    check_transition(current, new)
     OrderEvent.objects.create(
         order_id=order.id,
         from_status=current.value,
@@ -29,11 +42,7 @@ def move(
         detail=detail[:255],
         at=at,
     )
-    order.status = new.value
-    order.updated_at = at
     notifications.order_changed(order, new.value, at)  # receipts, refunds: outbox jobs in this transaction
     promotions.on_transition(order, new, at)  # its redemptions confirmed, released or rolled back
     partner_hooks.order_changed(order, new.value, at)  # the partner's status callback: an outbox job
     order_push.changed(order.id)  # waiting pages and streams hear it at commit
-    for name, value in fields.items():
-        setattr(order, name, value)

@@ -1,0 +1,88 @@
+"""The few statements of the hot path the ORM cannot say in one: an insert that skips a duplicate and says
+whether it wrote (`INSERT … ON CONFLICT DO NOTHING RETURNING`), a guarded update that hands back the rows it
+moved (`UPDATE … WHERE <guard> RETURNING *`), and an order read with its payments and history as JSON
+subqueries. All run on PostgreSQL and on SQLite ≥ 3.35 (the only vendor-specific part is the JSON functions).
+
+Writes are built by Django's own compilers (values sealed, indexed and adapted as `save()` and `update()`
+would) and read back through `raw()`, so that every field's converter (decryption, dates) applies.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db import connection, models
+from django.db.models import TextField, sql
+from django.db.models.expressions import RawSQL
+
+from topup.db.models import Order
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _columns(model: type[models.Model]) -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(quote(str(f.column)) for f in model._meta.concrete_fields)
+
+
+def insert_new(row: M) -> bool:
+    """Insert `row` unless a unique constraint already holds its twin: True when this call wrote it (its
+    generated primary key is then set on `row`), False for a duplicate. No savepoint, no error to catch."""
+    meta = row._meta
+    fields = [f for f in meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
+    query = sql.InsertQuery(type(row), on_conflict=None)
+    query.insert_values(fields, [row])
+    compiler = query.get_compiler(connection=connection)
+    [(statement, params)] = compiler.as_sql()
+    pk = meta.pk
+    assert pk is not None
+    statement += f" ON CONFLICT DO NOTHING RETURNING {connection.ops.quote_name(str(pk.column))}"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        written = cursor.fetchone()
+    if written is None:
+        return False
+    setattr(row, pk.attname, written[0])
+    return True
+
+
+def update_returning(queryset: models.QuerySet[M], **values: Any) -> list[M]:
+    """`queryset.update(**values)`, handing back the rows it changed as they are now (none when the guard in
+    the queryset's filter no longer holds: someone else got there first)."""
+    query = queryset.query.chain(sql.UpdateQuery)
+    assert isinstance(query, sql.UpdateQuery)
+    query.add_update_values(values)
+    statement, params = query.get_compiler(connection=connection).as_sql()
+    model = queryset.model
+    return list(model._default_manager.raw(f"{statement} RETURNING {_columns(model)}", params))
+
+
+_PAYMENT_KEYS = (
+    "id", "attempt", "provider", "method", "status", "failure_code", "checkout_url", "next_action_kind",
+    "next_action_url", "qr_data", "instructions_url", "refunded_minor", "currency", "refund_status",
+)  # fmt: skip
+_EVENT_KEYS = ("from_status", "to_status", "code", "at")
+
+
+def _json_rows(table: str, keys: tuple[str, ...], order_by: tuple[str, ...]) -> RawSQL:
+    """The rows of `table` belonging to the order being read, as one JSON array text (a correlated
+    subquery: the read stays one statement). Only plain (not encrypted) columns may be named here."""
+    pairs = ", ".join(f"'{key}', t.{key}" for key in keys)
+    outer = '"order"."id"'
+    ordered = ", ".join(f"t.{column}" for column in order_by)
+    # Every name here is a constant of this module (no input reaches this SQL): hence the noqa S608/S611.
+    if connection.vendor == "postgresql":
+        aggregate = f"COALESCE(json_agg(json_build_object({pairs}) ORDER BY {ordered}), '[]'::json)::text"
+        rows = f"{table} t WHERE t.order_id = {outer}"
+    else:  # SQLite: the inner ORDER BY fixes the order json_group_array sees
+        aggregate = f"COALESCE(json_group_array(json_object({pairs})), '[]')"
+        rows = f"(SELECT * FROM {table} t WHERE t.order_id = {outer} ORDER BY {ordered}) t"  # noqa: S608
+    return RawSQL(f"SELECT {aggregate} FROM {rows}", (), output_field=TextField())  # noqa: S608, S611
+
+
+def order_with_children(queryset: models.QuerySet[Order]) -> models.QuerySet[Order]:
+    """Orders with their line (joined), and `payments_json` and `history_json` annotated: one statement."""
+    return queryset.select_related("line").annotate(
+        payments_json=_json_rows("payment", _PAYMENT_KEYS, ("attempt",)),
+        history_json=_json_rows("order_event", _EVENT_KEYS, ("at", "id")),
+    )

@@ -1,0 +1,117 @@
+"""A payment that took the money: the first success while its order waits pays the order (delivery job and
+ledger capture in the same transaction); any other is a stray, captured under its own ids and refunded.
+
+The webhook's usual case goes through `pay_from_event`: two guarded `UPDATE … RETURNING` statements (the
+payment, then its order), no SELECT before them and no savepoint. When the payment's guard does not hold
+(already paid, another amount, a payment we do not know) it answers None and the caller's general path,
+which reads and locks the rows, decides.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+
+from topup.clock import new_id
+from topup.db import ledger
+from topup.db.hot_sql import update_returning
+from topup.db.models import Job, Order, OrderEvent, Payment
+from topup.domain import ledger as postings
+from topup.domain.money import Money
+from topup.domain.orders import OrderStatus
+from topup.domain.quotes import Quote
+from topup.ports import PaymentEvent, PaymentStatus
+from topup.services.transitions import move, moved
+from topup.settings import CONFIG
+
+log = logging.getLogger(__name__)
+
+OPEN_STATUSES = (PaymentStatus.REQUIRES_ACTION.value, PaymentStatus.PROCESSING.value)
+# A superseded attempt (failed when a retry replaced it) may still succeed: it is then a stray.
+_MAY_SUCCEED = (*OPEN_STATUSES, PaymentStatus.FAILED.value)
+
+
+def pay_from_event(provider_name: str, event: PaymentEvent, at: datetime) -> tuple[Payment, str] | None:
+    """Mark the event's payment succeeded when it may (open, same amount and currency, our checkout) and
+    settle its order; None when the guard did not hold, with nothing written."""
+    if event.amount is None:
+        return None
+    target = Payment.objects.filter(
+        provider=provider_name, status__in=_MAY_SUCCEED,
+        amount_minor=event.amount.amount_minor, currency=event.amount.currency,
+    )  # fmt: skip
+    target = (
+        target.filter(id=event.payment_id)
+        if event.payment_id
+        else target.filter(provider_ref=event.provider_ref)
+    )
+    if event.checkout_ref:  # a checkout's event is ours only if the payment is stored under it (or nothing)
+        ours = {ref for ref in (event.checkout_ref, event.provider_ref) if ref}
+        target = target.filter(Q(provider_ref__isnull=True) | Q(provider_ref="") | Q(provider_ref__in=ours))
+    succeeded = update_returning(target, status=PaymentStatus.SUCCEEDED.value, updated_at=at)
+    if not succeeded:
+        return None
+    payment = succeeded[0]
+    deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
+    paid = update_returning(
+        Order.objects.filter(id=payment.order_id, status=OrderStatus.AWAITING_PAYMENT.value),
+        status=OrderStatus.PAID.value, updated_at=at, delivery_deadline=deadline,
+        current_payment_id=payment.id,
+    )  # fmt: skip
+    if paid:
+        moved(paid[0], OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID, at=at)
+        return payment, _paid(paid[0], payment, at)
+    return payment, _stray(Order.objects.select_for_update().get(id=payment.order_id), payment, at)
+
+
+def record_success(order: Order, payment: Payment, at: datetime) -> str:
+    """A payment attempt took the money (rows locked by the caller). The first attempt to succeed while
+    the order waits pays it; any other (the order was paid by another attempt, or has ended) is a stray:
+    captured under its own transfer ids and refunded, never delivered."""
+    if not Payment.objects.filter(id=payment.id, status__in=_MAY_SUCCEED).update(
+        status=PaymentStatus.SUCCEEDED.value, updated_at=at
+    ):
+        return "already_succeeded"
+    if order.status == OrderStatus.AWAITING_PAYMENT:
+        deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
+        move(order, OrderStatus.PAID, at=at, delivery_deadline=deadline, current_payment_id=payment.id)
+        return _paid(order, payment, at)
+    return _stray(order, payment, at)
+
+
+def _paid(order: Order, payment: Payment, at: datetime) -> str:
+    enqueue("deliver", order.id, at=at)
+    # Shared ledger rows last: their locks are then held only until the commit.
+    ledger.post(
+        postings.payment_captured(order.id, payment.provider, Quote.from_dict(order.quote)),
+        now=at, order_id=order.id,
+    )  # fmt: skip
+    return "paid"
+
+
+def _stray(order: Order, payment: Payment, at: datetime) -> str:
+    """Paid too late (the order ended, or another attempt paid it): the money goes straight back."""
+    OrderEvent.objects.create(
+        order_id=order.id, from_status=order.status, to_status=order.status, code="stray_payment",
+        detail=f"payment {payment.id} (attempt {payment.attempt}) succeeded late: refunded", at=at,
+    )  # fmt: skip
+    enqueue("refund_payment", payment.id, at=at)
+    log.warning(
+        "payment %s succeeded for order %s in status %s: refunding it", payment.id, order.id, order.status,
+        extra={"order_id": order.id, "payment_id": payment.id},
+    )  # fmt: skip
+    ledger.post(
+        postings.stray_payment_captured(
+            order.id, payment.id, payment.provider, Money(payment.amount_minor, payment.currency)
+        ),
+        now=at, order_id=order.id,
+    )  # fmt: skip
+    return "late_payment_refund"
+
+
+def enqueue(kind: str, subject_id: str, *, at: datetime, delay_s: float = 0.0) -> None:
+    """Write a job in the caller's transaction; one job per (kind, subject) ever."""
+    run_after = at + timedelta(seconds=delay_s)
+    Job.objects.create(id=new_id("job"), kind=kind, subject_id=subject_id, run_after=run_after, created_at=at)

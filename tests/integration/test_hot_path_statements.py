@@ -1,0 +1,153 @@
+"""Regression guards on the top-up's hot path: how many SQL statements (and savepoints, and commits) placing
+an order, its payment webhook (first and duplicate) and reading the order take through HTTP, in process.
+
+Upper bounds, not timings: a change that adds a query to one of these paths fails here and has to say why.
+The bounds hold on both databases (PostgreSQL and SQLite run the same statements).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from tests.support import fake_payments
+from topup.db.models import InboxEvent, Job, Order, Payment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PLACE_MAX = 7  # main before issue #12: 12
+WEBHOOK_PAID_MAX = 15  # main: 24, 3 savepoints; 9 of these 15 are the ledger's (db/ledger.py)
+WEBHOOK_PAID_OURS_MAX = 6  # without the ledger's: inbox, payment, order, history, job, inbox outcome
+WEBHOOK_NOTIFY_MAX = 2  # PostgreSQL only: the order changed (pages, streams), a job is due (workers)
+WEBHOOK_DUPLICATE_MAX = 1  # main: 4 (a savepoint, its rollback and release)
+ORDER_READ_MAX = 1  # main: 3, and 3 for each poll of the web page's status
+
+
+def _wakeup(sql: str) -> bool:
+    return "pg_notify" in sql
+
+
+@dataclass
+class Counted:
+    """The statements one request ran, and the transactions it committed."""
+
+    sql: list[str] = field(default_factory=list)
+    commits: int = 0
+
+    @property
+    def statements(self) -> int:
+        return len(self.sql)
+
+    @property
+    def ours(self) -> list[str]:
+        """The statements without the ledger's (its postings are another module's budget) and without the
+        wake-ups (PostgreSQL's NOTIFY to waiting workers and pages: see `notifies`)."""
+        return [s for s in self.sql if "ledger_" not in s and "SAVEPOINT" not in s.upper() and not _wakeup(s)]
+
+    @property
+    def notifies(self) -> int:
+        return sum(1 for s in self.sql if _wakeup(s))
+
+    @property
+    def savepoints(self) -> int:
+        return sum(1 for s in self.sql if s.lstrip().upper().startswith("SAVEPOINT"))
+
+    def __str__(self) -> str:
+        return f"{self.statements} statements, {self.savepoints} savepoint, {self.commits} commits"
+
+
+def counted(action: Callable[[], Any]) -> tuple[Any, Counted]:
+    """Run `action` and count its statements; a commit is an atomic block's or an autocommit write's."""
+    seen = Counted()
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        verb = sql.lstrip().upper()
+        if verb.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE: PostgreSQL's BEGIN is not a statement here
+            return execute(sql, params, many, context)
+        seen.sql.append(sql)
+        if not connection.in_atomic_block and not verb.startswith("SELECT"):
+            seen.commits += 1
+        return execute(sql, params, many, context)
+
+    real_commit = connection.commit
+
+    def commit() -> None:
+        seen.commits += 1
+        real_commit()
+
+    with connection.execute_wrapper(wrapper), mock.patch.object(connection, "commit", commit):
+        result = action()
+    return result, seen
+
+
+@pytest.fixture
+def fake(seeded: None) -> Iterator[fake_payments.FakePaymentProvider]:
+    with fake_payments.installed() as provider:
+        yield provider
+
+
+def _place(client: Client, key: str) -> dict[str, Any]:
+    body = {"plan_id": "proximus-credit-10", "msisdn": "0470 12 34 56", "payment_method": "card"}
+    answer = client.post(
+        "/api/v1/orders", data=json.dumps(body), content_type="application/json",
+        headers={"Idempotency-Key": key},
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.content
+    placed: dict[str, Any] = answer.json()
+    return placed
+
+
+def _webhook_body(payment_id: str, event_id: str) -> bytes:
+    payment = Payment.objects.get(id=payment_id)
+    event = {
+        "id": event_id, "type": "payment.succeeded", "provider_ref": payment.provider_ref,
+        "payment_id": payment_id, "amount_minor": payment.amount_minor, "currency": payment.currency,
+    }  # fmt: skip
+    return json.dumps(event).encode()
+
+
+def _post_webhook(client: Client, body: bytes) -> str:
+    answer = client.post(
+        f"/api/v1/payments/webhooks/{fake_payments.NAME}", data=body, content_type="application/json",
+        headers={fake_payments.SIGNATURE_HEADER: "valid"},
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.content
+    return str(answer.json()["outcome"])
+
+
+def test_the_hot_path_stays_within_its_statement_budget(fake: fake_payments.FakePaymentProvider) -> None:
+    client = Client()
+    _place(client, "warm-up")  # the first request of a process fills its caches: not what is measured
+    placed, place = counted(lambda: _place(client, "counted"))
+    body = _webhook_body(placed["payment"]["id"], "evt_counted_1")
+    fake.succeed_at_provider(placed["payment"]["id"])
+    outcome, paid = counted(lambda: _post_webhook(client, body))
+    again, duplicate = counted(lambda: _post_webhook(client, body))
+    token = {"X-Order-Token": placed["order_token"]}
+    read, order_read = counted(lambda: client.get(f"/api/v1/orders/{placed['id']}", headers=token).json())
+    status_url = f"/orders/{placed['id']}/status?after=unknown"
+    page, page_read = counted(lambda: client.get(status_url, headers=token).json())
+    print(f"\n[{connection.vendor}] place: {place}\n  webhook: {paid}")
+    print(f"  duplicate: {duplicate}\n  read: {order_read}\n  web status: {page_read}")
+
+    assert (outcome, again, read["status"], page["status"]) == ("paid", "duplicate", "paid", "paid")
+    assert [h["status"] for h in read["history"]] == ["created", "awaiting_payment", "paid"]
+    assert read["payment"]["status"] == "succeeded"
+    assert Job.objects.filter(kind="deliver", subject_id=placed["id"]).count() == 1
+    assert InboxEvent.objects.filter(event_id="evt_counted_1").count() == 1
+    assert Order.objects.get(id=placed["id"]).status == "paid"
+    assert place.statements <= PLACE_MAX, place.sql
+    assert paid.statements <= WEBHOOK_PAID_MAX, paid.sql
+    assert len(paid.ours) <= WEBHOOK_PAID_OURS_MAX, paid.ours
+    assert paid.notifies <= (WEBHOOK_NOTIFY_MAX if connection.vendor == "postgresql" else 0), paid.sql
+    assert paid.savepoints <= 1, paid.sql  # the ledger's own (its transfer's insert), none of ours
+    assert duplicate.statements <= WEBHOOK_DUPLICATE_MAX, duplicate.sql
+    assert order_read.statements <= ORDER_READ_MAX, order_read.sql
+    assert page_read.statements <= ORDER_READ_MAX, page_read.sql
