@@ -137,3 +137,19 @@ def test_queuing_a_job_wakes_a_listening_worker_at_commit() -> None:
         assert heard == ({"notify", "refund"} if wakeup.is_postgres() else set())
     finally:
         listener.close()
+
+
+def test_an_idle_worker_waits_until_the_next_job_or_lease_is_due_and_never_longer_than_a_second() -> None:
+    at = now()
+    assert worker._idle_wait_s() == worker.IDLE_WAIT_MAX_S  # nothing queued: look again in a second
+
+    Job.objects.create(id="job_later", kind="refund", subject_id="o1", run_after=at + timedelta(minutes=5),
+                       created_at=at)  # fmt: skip
+    assert worker._idle_wait_s() == worker.IDLE_WAIT_MAX_S  # due in five minutes: still capped
+
+    Job.objects.create(id="job_leased", kind="refund", subject_id="o2", run_after=at - timedelta(minutes=1),
+                       locked_until=at + timedelta(seconds=0.5), lease_token="t", created_at=at)  # fmt: skip
+    assert 0.0 < worker._idle_wait_s() <= 0.5  # due (and leased): found again when its lease runs out
+
+    Job.objects.create(id="job_due", kind="refund", subject_id="o3", run_after=at, created_at=at)
+    assert worker._idle_wait_s() == 0.0  # due now: no waiting
