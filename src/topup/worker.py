@@ -117,10 +117,11 @@ def run_one(  # noqa: PLR0917 - a claimed job's fields, spread as tests and call
     return _run_alone(job)
 
 
-def run_deliveries(jobs: list[Claimed]) -> bool:
-    """Run claimed `deliver` jobs as one batch (services/delivery_batch); False when a lease was lost."""
+def run_deliveries(jobs: list[Claimed], alone: Callable[[Claimed], bool] | None = None) -> bool:
+    """Run claimed `deliver` jobs as one batch (services/delivery_batch); those that cannot join it go to
+    `alone` (default: run here, one after the other). False when a lease was lost."""
     try:
-        return delivery_batch.run(jobs, alone=_run_alone, finish=_finish)
+        return delivery_batch.run(jobs, alone=alone or _run_alone, finish=_finish)
     finally:
         close_old_connections()
 
@@ -143,10 +144,13 @@ def _run_alone(job: Claimed) -> bool:
 def _finish(job: Claimed, result: JobResult) -> bool:
     """Mark the job done, dead or due again while its lease token is still ours, with the outcome the job
     records (`JobResult.record`) in the same transaction."""
-    with transaction.atomic():
+    if result.record is None:
         updated = _mark(job, result)
-        if updated and result.record is not None:
-            result.record()
+    else:
+        with transaction.atomic():
+            updated = _mark(job, result)
+            if updated:
+                result.record()
     if updated and not result.done and job.attempt >= CONFIG.job_max_attempts:
         _alert_dead(job.id, job.kind, job.subject_id, result.note[:200])
     if not updated:
@@ -181,6 +185,7 @@ class Worker:
         self.idle_sleep_s = idle_sleep_s  # SQLite's poll; PostgreSQL wakes the worker by LISTEN/NOTIFY
         self.stopping = threading.Event()
         self._in_flight: set[Future[object]] = set()
+        self._lock = threading.Lock()  # _in_flight: batches hand their lone jobs to the pool too
 
     def stop(self, *_: object) -> None:
         self.stopping.set()
@@ -210,19 +215,39 @@ class Worker:
 
     def _claim_and_submit(self, pool: ThreadPoolExecutor) -> bool:
         """Claim what the pool has room for: False when nothing was claimed (the worker may go idle)."""
-        self._in_flight = {f for f in self._in_flight if not f.done()}
-        free = self.threads * 2 - len(self._in_flight)
+        with self._lock:
+            self._in_flight = {f for f in self._in_flight if not f.done()}
+            in_flight = set(self._in_flight)
+        free = self.threads * 2 - len(in_flight)
         if free <= 0:  # every thread busy: wait for one to finish, not for a notification
-            wait(self._in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
+            wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
             return True
         jobs = claim(free, self.lease_s)
         deliveries = [job for job in jobs if job.kind == "deliver"]
         if deliveries:  # one task, one thread: the batch's carrier calls wait together on its event loop
-            self._in_flight.add(pool.submit(run_deliveries, deliveries))
+            self._submit(pool, run_deliveries, deliveries, self._alone_on(pool))
         for job in jobs:
             if job.kind != "deliver":
-                self._in_flight.add(pool.submit(run_one, *job))
+                self._submit(pool, run_one, *job)
         return bool(jobs)
+
+    def _submit(self, pool: ThreadPoolExecutor, task: Callable[..., object], *args: object) -> None:
+        future = pool.submit(task, *args)
+        with self._lock:
+            self._in_flight.add(future)
+
+    def _alone_on(self, pool: ThreadPoolExecutor) -> Callable[[Claimed], bool]:
+        """A batch's lone deliveries (a retry asking the carrier first, a hosted line, ...) get a thread each,
+        so that their blocking calls do not queue behind one another."""
+
+        def alone(job: Claimed) -> bool:
+            try:
+                self._submit(pool, _run_alone, job)
+            except RuntimeError:  # the pool stopped taking work (graceful stop): run it here
+                return _run_alone(job)
+            return True
+
+        return alone
 
 
 def _idle_wait_s() -> float:

@@ -153,3 +153,34 @@ def test_an_idle_worker_waits_until_the_next_job_or_lease_is_due_and_never_longe
 
     Job.objects.create(id="job_due", kind="refund", subject_id="o3", run_after=at, created_at=at)
     assert worker._idle_wait_s() == 0.0  # due now: no waiting
+
+
+@pytest.mark.usefixtures("seeded")
+def test_a_running_worker_delivers_paid_orders_and_stops_gracefully(carriers: Carriers) -> None:
+    """The worker's loop: woken by the job's commit (PostgreSQL), batches the deliveries, stops gracefully."""
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from django.db import close_old_connections  # noqa: PLC0415
+
+    running = worker.Worker(threads=2, lease_s=30)
+
+    def work() -> None:
+        try:
+            running.run()
+        finally:
+            close_old_connections()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    try:
+        orders = [paid(BASE, number=f"+3248612346{i}") for i in range(3)]
+        deadline = time.monotonic() + 60
+        while any(status(order_id) != "delivered" for order_id in orders) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        running.stop()
+        thread.join(30)
+    assert not thread.is_alive()
+    assert [status(order_id) for order_id in orders] == ["delivered"] * 3
+    assert all(total.balanced for total in ledger.trial_balance())
