@@ -14,6 +14,7 @@ job) until the next delayed job or lease end is due, at most IDLE_WAIT_MAX_S; on
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -210,8 +211,23 @@ class Worker:
                     if not self._claim_and_submit(pool):
                         listener.wait(_idle_wait_s())
                 log.info("worker stopping: waiting for %d tasks in flight", len(self._in_flight))
+                self._close_connections(pool)
         finally:
             listener.close()
+            connection.close()
+
+    def _close_connections(self, pool: ThreadPoolExecutor) -> None:
+        """Each pool thread closes its database connection once its work is done: one task per thread
+        (the barrier keeps a thread from taking two), queued behind the jobs in flight."""
+        barrier = threading.Barrier(self.threads)
+
+        def close() -> None:
+            connection.close()
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=self.lease_s)
+
+        for _ in range(self.threads):
+            pool.submit(close)
 
     def _claim_and_submit(self, pool: ThreadPoolExecutor) -> bool:
         """Claim what the pool has room for: False when nothing was claimed (the worker may go idle)."""

@@ -161,17 +161,8 @@ def test_a_running_worker_delivers_paid_orders_and_stops_gracefully(carriers: Ca
     import threading  # noqa: PLC0415
     import time  # noqa: PLC0415
 
-    from django.db import close_old_connections  # noqa: PLC0415
-
     running = worker.Worker(threads=2, lease_s=30)
-
-    def work() -> None:
-        try:
-            running.run()
-        finally:
-            close_old_connections()
-
-    thread = threading.Thread(target=work)
+    thread = threading.Thread(target=running.run)  # it closes its threads' database connections at the end
     thread.start()
     try:
         orders = [paid(BASE, number=f"+3248612346{i}") for i in range(3)]
