@@ -1,4 +1,5 @@
-"""The job worker: claims due jobs from the outbox table and runs them on a thread pool.
+"""The job worker: claims due jobs from the outbox table and runs them on a thread pool; a claim's
+`deliver` jobs run together as one batch (services/delivery_batch), the other jobs one by one.
 
 Claiming is one short transaction that leases a batch (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the
 IMMEDIATE write lock on SQLite), so several workers never run the same job; a worker that dies
@@ -6,10 +7,14 @@ IMMEDIATE write lock on SQLite), so several workers never run the same job; a wo
 token, and finishing or rescheduling a job applies only while that token is still the job's: a worker
 whose lease ran out and was claimed again by another cannot touch it. A job that fails
 TOPUP_JOB_MAX_ATTEMPTS times becomes `dead` (an ERROR line with `alert=job_dead`) until requeued.
+
+An idle worker waits on PostgreSQL's LISTEN/NOTIFY (`wakeup.JOBS`, sent in the transaction that queued the
+job) until the next delayed job or lease end is due, at most IDLE_WAIT_MAX_S; on SQLite it polls briefly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -18,30 +23,34 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from types import FrameType
 
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
+from django.db.models.functions import Coalesce, Greatest
 
 from topup.clock import now
+from topup.db import wakeup
 from topup.db.models import Job
 from topup.services import (
     attempts,
     autotopup_sweep,
     delivery,
+    delivery_batch,
     maintenance,
     notifications,
     partner_hooks,
     payments,
 )
 from topup.services.delivery import JobResult
+from topup.services.delivery_batch import Claimed
 from topup.settings import CONFIG
 
 log = logging.getLogger(__name__)
 
-HANDLERS: dict[str, Callable[[str, int], JobResult]] = {
+HANDLERS: dict[str, Callable[..., JobResult]] = {  # (subject_id, attempt); notify: also abandoned=
     **notifications.HANDLERS,
     **partner_hooks.HANDLERS,  # partners' status callbacks
     **autotopup_sweep.HANDLERS,  # auto top-up: activate, run, check a threshold, forget a card
@@ -55,10 +64,11 @@ HANDLERS: dict[str, Callable[[str, int], JobResult]] = {
 }
 
 
-ClaimedJob = tuple[str, str, str, int, str]  # id, kind, subject_id, attempt, lease token
+ClaimedJob = Claimed  # id, kind, subject_id, attempt, lease token
+IDLE_WAIT_MAX_S = 1.0  # the longest an idle worker waits without looking at the job table
 
 
-def claim(batch: int, lease_s: float) -> list[ClaimedJob]:
+def claim(batch: int, lease_s: float) -> list[Claimed]:
     """Lease up to `batch` due jobs under a fresh lease token; the attempt is counted at the claim."""
     at = now()
     due = Q(status="queued", run_after__lte=at) & (Q(locked_until__isnull=True) | Q(locked_until__lt=at))
@@ -68,15 +78,17 @@ def claim(batch: int, lease_s: float) -> list[ClaimedJob]:
         query = Job.objects.filter(due).order_by("run_after")
         if connection.features.has_select_for_update_skip_locked:
             query = query.select_for_update(skip_locked=True)
-        ids = list(query.values_list("id", flat=True)[:batch])
+        previous = dict(query.values_list("id", "lease_token")[:batch])  # a token left: never finished
+        ids = list(previous)
         if not ids:
             return []
         Job.objects.filter(id__in=ids).update(
             locked_until=at + timedelta(seconds=lease_s), attempts=F("attempts") + 1, lease_token=token
         )
-        jobs = [(j.id, j.kind, j.subject_id, j.attempts, token) for j in Job.objects.filter(id__in=ids)]
+        leased = Job.objects.filter(id__in=ids).values_list("id", "kind", "subject_id", "attempts")
+        jobs = [Claimed(*row, token, bool(previous[row[0]])) for row in leased]
         # Starting the claimed deliveries here saves each order a commit of its own.
-        delivery.start_deliveries([job[2] for job in jobs if job[1] == "deliver"])
+        delivery.start_deliveries([job.subject_id for job in jobs if job.kind == "deliver"])
         return jobs
 
 
@@ -98,37 +110,74 @@ def _alert_dead(job_id: str, kind: str, subject_id: str, note: str) -> None:
     )  # fmt: skip
 
 
-def run_one(job_id: str, kind: str, subject_id: str, attempt: int, token: str = "") -> bool:
+def run_one(  # noqa: PLR0917 - a claimed job's fields, spread as tests and callers pass them
+    job_id: str, kind: str, subject_id: str, attempt: int, token: str = "", abandoned: bool = False
+) -> bool:
     """Run one claimed job; False when its lease was lost (another worker owns it now: nothing written)."""
+    job = Claimed(job_id, kind, subject_id, attempt, token, abandoned)
+    if kind == "deliver":
+        return run_deliveries([job])
+    return _run_alone(job)
+
+
+def run_deliveries(jobs: list[Claimed], alone: Callable[[Claimed], bool] | None = None) -> bool:
+    """Run claimed `deliver` jobs as one batch (services/delivery_batch); those that cannot join it go to
+    `alone` (default: run here, one after the other). False when a lease was lost."""
     try:
-        result = HANDLERS[kind](subject_id, attempt)
-    except Exception as exc:
-        log.exception("job %s failed", job_id, extra={"job_id": job_id})
-        result = JobResult(done=False, retry_in_s=min(2.0 * 2 ** min(attempt - 1, 8), 300.0), note=repr(exc))
+        return delivery_batch.run(jobs, alone=alone or _run_alone, finish=_finish)
     finally:
         close_old_connections()
+
+
+def _run_alone(job: Claimed) -> bool:
+    try:
+        if job.kind == notifications.JOB_KIND:  # it must know whether an earlier run may have sent it
+            result = HANDLERS[job.kind](job.subject_id, job.attempt, abandoned=job.abandoned)
+        else:
+            result = HANDLERS[job.kind](job.subject_id, job.attempt)
+    except Exception as exc:
+        log.exception("job %s failed", job.id, extra={"job_id": job.id})
+        retry_in_s = min(2.0 * 2 ** min(job.attempt - 1, 8), 300.0)
+        result = JobResult(done=False, retry_in_s=retry_in_s, note=repr(exc))
+    finally:
+        close_old_connections()
+    return _finish(job, result)
+
+
+def _finish(job: Claimed, result: JobResult) -> bool:
+    """Mark the job done, dead or due again while its lease token is still ours, with the outcome the job
+    records (`JobResult.record`) in the same transaction."""
+    if result.record is None:
+        updated = _mark(job, result)
+    else:
+        with transaction.atomic():
+            updated = _mark(job, result)
+            if updated:
+                result.record()
+    if updated and not result.done and job.attempt >= CONFIG.job_max_attempts:
+        _alert_dead(job.id, job.kind, job.subject_id, result.note[:200])
+    if not updated:
+        log.warning("job %s lost its lease; nothing written", job.id, extra={"job_id": job.id})
+    return bool(updated)
+
+
+def _mark(job: Claimed, result: JobResult) -> int:
     at = now()
-    mine = Job.objects.filter(id=job_id, status="queued", lease_token=token)
+    mine = Job.objects.filter(id=job.id, status="queued", lease_token=job.token)
     if result.done:
-        updated = mine.update(
+        return mine.update(
             status="done", finished_at=at, locked_until=None, lease_token="", last_error=result.note
         )
-    elif attempt >= CONFIG.job_max_attempts:
-        updated = mine.update(
+    if job.attempt >= CONFIG.job_max_attempts:
+        return mine.update(
             status="dead", finished_at=at, locked_until=None, lease_token="", last_error=result.note[:1000]
         )
-        if updated:
-            _alert_dead(job_id, kind, subject_id, result.note[:200])
-    else:
-        updated = mine.update(
-            run_after=at + timedelta(seconds=result.retry_in_s),
-            locked_until=None,
-            lease_token="",
-            last_error=result.note[:1000],
-        )
-    if not updated:
-        log.warning("job %s lost its lease; nothing written", job_id, extra={"job_id": job_id})
-    return bool(updated)
+    return mine.update(
+        run_after=at + timedelta(seconds=result.retry_in_s),
+        locked_until=None,
+        lease_token="",
+        last_error=result.note[:1000],
+    )
 
 
 class Worker:
@@ -136,9 +185,10 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"  # holds the sweep lease
         self.threads = threads
         self.lease_s = lease_s
-        self.idle_sleep_s = idle_sleep_s
+        self.idle_sleep_s = idle_sleep_s  # SQLite's poll; PostgreSQL wakes the worker by LISTEN/NOTIFY
         self.stopping = threading.Event()
-        self._in_flight: set[Future[bool]] = set()
+        self._in_flight: set[Future[object]] = set()
+        self._lock = threading.Lock()  # _in_flight: batches hand their lone jobs to the pool too
 
     def stop(self, *_: object) -> None:
         self.stopping.set()
@@ -153,16 +203,78 @@ class Worker:
     def run(self) -> None:
         log.info("worker started with %d threads", self.threads)
         last_sweep = 0.0
-        with ThreadPoolExecutor(self.threads, thread_name_prefix="job") as pool:
-            while not self.stopping.is_set():
-                if time.monotonic() - last_sweep > maintenance.SWEEP_INTERVAL_S:
-                    maintenance.run_sweeps(self.name)
-                    last_sweep = time.monotonic()
-                self._in_flight = {f for f in self._in_flight if not f.done()}
-                free = self.threads * 2 - len(self._in_flight)
-                jobs = claim(free, self.lease_s) if free > 0 else []
-                for job in jobs:
-                    self._in_flight.add(pool.submit(run_one, *job))
-                if not jobs:
-                    self.stopping.wait(self.idle_sleep_s)
-            log.info("worker stopping: waiting for %d jobs in flight", len(self._in_flight))
+        listener = wakeup.Listener(wakeup.JOBS, poll_s=self.idle_sleep_s)
+        try:
+            with ThreadPoolExecutor(self.threads, thread_name_prefix="job") as pool:
+                while not self.stopping.is_set():
+                    if time.monotonic() - last_sweep > maintenance.SWEEP_INTERVAL_S:
+                        maintenance.run_sweeps(self.name)
+                        last_sweep = time.monotonic()
+                    if not self._claim_and_submit(pool):
+                        listener.wait(_idle_wait_s())
+                log.info("worker stopping: waiting for %d tasks in flight", len(self._in_flight))
+                self._close_connections(pool)
+        finally:
+            listener.close()
+            connection.close()
+
+    def _close_connections(self, pool: ThreadPoolExecutor) -> None:
+        """Each pool thread closes its database connection once its work is done: one task per thread
+        (the barrier keeps a thread from taking two), queued behind the jobs in flight."""
+        barrier = threading.Barrier(self.threads)
+
+        def close() -> None:
+            connection.close()
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=self.lease_s)
+
+        for _ in range(self.threads):
+            pool.submit(close)
+
+    def _claim_and_submit(self, pool: ThreadPoolExecutor) -> bool:
+        """Claim what the pool has room for: False when nothing was claimed (the worker may go idle)."""
+        with self._lock:
+            self._in_flight = {f for f in self._in_flight if not f.done()}
+            in_flight = set(self._in_flight)
+        free = self.threads * 2 - len(in_flight)
+        if free <= 0:  # every thread busy: wait for one to finish, not for a notification
+            wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
+            return True
+        jobs = claim(free, self.lease_s)
+        deliveries = [job for job in jobs if job.kind == "deliver"]
+        if deliveries:  # one task, one thread: the batch's carrier calls wait together on its event loop
+            self._submit(pool, run_deliveries, deliveries, self._alone_on(pool))
+        for job in jobs:
+            if job.kind != "deliver":
+                self._submit(pool, run_one, *job)
+        return bool(jobs)
+
+    def _submit(self, pool: ThreadPoolExecutor, task: Callable[..., object], *args: object) -> None:
+        future = pool.submit(task, *args)
+        with self._lock:
+            self._in_flight.add(future)
+
+    def _alone_on(self, pool: ThreadPoolExecutor) -> Callable[[Claimed], bool]:
+        """A batch's lone deliveries (a retry asking the carrier first, a hosted line, ...) get a thread each,
+        so that their blocking calls do not queue behind one another."""
+
+        def alone(job: Claimed) -> bool:
+            try:
+                self._submit(pool, _run_alone, job)
+            except RuntimeError:  # the pool stopped taking work (graceful stop): run it here
+                return _run_alone(job)
+            return True
+
+        return alone
+
+
+def _idle_wait_s() -> float:
+    """Until the next delayed job is due, capped at IDLE_WAIT_MAX_S: a missed notification or a lease that
+    ran out is found at the next look anyway."""
+    at = now()
+    # A job leased to a worker (this one's in flight too) is due again only when its lease runs out.
+    due_at = Greatest("run_after", Coalesce("locked_until", "run_after"))
+    due: datetime | None = Job.objects.filter(status="queued").aggregate(first=Min(due_at))["first"]
+    if due is None:
+        return IDLE_WAIT_MAX_S
+    return min(max((due - at).total_seconds(), 0.0), IDLE_WAIT_MAX_S)

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage, Message
 from email.policy import default as default_policy
@@ -185,6 +185,54 @@ def test_a_message_handed_over_before_a_crash_is_not_sent_again(seeded: None, sm
 
     assert sms.sent == []
     assert Notification.objects.get(subject_id=order.id).status == "sending"
+
+
+def test_a_crash_between_sending_and_marking_the_job_does_not_send_again(
+    seeded: None, sms: RecordingSms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job is the record: its claim is committed before the hand-over, and a run that dies before
+    marking it leaves its lease token behind. The next claim sees the token (`abandoned`): not resent."""
+    monkeypatch.setitem(worker.HANDLERS, "notify", notifications.HANDLERS["notify"])  # as the worker runs it
+    _prefer(NL_NUMBER, "nl")
+    order = _delivering_order(NL_NUMBER)
+    _deliver(order)
+    [first] = worker.claim(10, lease_s=30)
+    assert not first.abandoned
+    worker.HANDLERS["notify"](
+        first.subject_id, first.attempt, abandoned=first.abandoned
+    )  # sent, then kill -9
+    assert len(sms.sent) == 1
+    assert not Notification.objects.exists()  # nothing written between the claim and the job's mark
+    Job.objects.filter(id=first.id).update(locked_until=now() - timedelta(seconds=1))  # its lease runs out
+
+    [again] = worker.claim(10, lease_s=30)
+    assert again.abandoned
+    assert worker.run_one(*again)
+
+    assert len(sms.sent) == 1
+    assert Notification.objects.get(subject_id=order.id).status == "sending"  # handed over, outcome unknown
+    assert Job.objects.get(id=first.id).status == "done"
+
+
+def test_a_notify_job_ends_in_one_commit_with_its_record(
+    seeded: None, sms: RecordingSms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.test_delivery_batch import counted_commits  # noqa: PLC0415
+
+    monkeypatch.setitem(worker.HANDLERS, "notify", notifications.HANDLERS["notify"])
+    _prefer(ZH_NUMBER, "zh-hans")
+    order = _delivering_order(ZH_NUMBER)
+    _deliver(order)
+    [job] = worker.claim(10, lease_s=30)
+
+    with counted_commits() as commits:
+        assert worker.run_one(*job)
+
+    assert commits == [1]  # the notification rows and the job's mark together, no claim of a row before
+    assert [text for _to, text in sms.sent if "充值已到账" in text]
+    sent = Notification.objects.get(subject_id=order.id)
+    assert (sent.channel, sent.status, sent.language, sent.attempts) == ("sms", "sent", "zh-hans", 1)
+    assert Job.objects.get(id=job.id).status == "done"
 
 
 def test_an_unreachable_mail_relay_is_retried_and_the_sms_is_not_repeated(

@@ -14,7 +14,7 @@ from the order's frozen quote, never from the live catalogue, so catalogue edits
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,7 +29,7 @@ from topup.domain.errors import Conflict
 from topup.domain.orders import OrderStatus, check_transition
 from topup.domain.quotes import Quote
 from topup.ports import CarrierOutcome, CarrierResult
-from topup.services import carrier_products, esim, peers, promotions, refunds
+from topup.services import carrier_products, esim, order_push, partner_hooks, peers, promotions, refunds
 from topup.services.payments import enqueue
 from topup.services.transitions import move
 
@@ -38,11 +38,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class JobResult:
-    """What the worker does with the job next: finished, or run again after `retry_in_s`."""
+    """What the worker does with the job next: finished, or run again after `retry_in_s`; `record`, when
+    given, writes the job's outcome in the worker's transaction that marks the job (only while the lease
+    is still ours)."""
 
     done: bool
     retry_in_s: float = 0.0
     note: str = ""
+    record: Callable[[], None] | None = None
 
 
 DONE = JobResult(done=True)
@@ -65,6 +68,9 @@ def start_deliveries(order_ids: Sequence[str]) -> None:
     OrderEvent.objects.bulk_create(
         OrderEvent(order_id=i, from_status=paid_value, to_status=delivering_value, at=at) for i in ids
     )
+    moved = list(Order.objects.filter(id__in=ids).only("id", "api_key_id"))
+    partner_hooks.orders_changed(moved, delivering_value, at)  # what `transitions.moved` does for one order
+    order_push.changed_many(ids)
 
 
 def deliver(order_id: str, attempt: int) -> JobResult:
@@ -73,17 +79,17 @@ def deliver(order_id: str, attempt: int) -> JobResult:
         return _deliver(order_id, attempt)
     except Exception:
         order = Order.objects.filter(id=order_id).first()
-        if order is None or order.status != OrderStatus.DELIVERING or not _past_deadline(order):
+        if order is None or order.status != OrderStatus.DELIVERING or not past_deadline(order):
             raise
         log.exception("delivery failed past its deadline: cancel, then refund", extra={"order_id": order_id})
         return _give_up(order)
 
 
-def _past_deadline(order: Order) -> bool:
+def past_deadline(order: Order) -> bool:
     return order.delivery_deadline is not None and now() >= order.delivery_deadline
 
 
-def _network_kind(order: Order, quote: Quote) -> NetworkKind:
+def network_kind(order: Order, quote: Quote) -> NetworkKind:
     """From the frozen quote; orders stored before it was frozen read their network row (never deleted)."""
     if quote.network_kind is not None:
         return NetworkKind(quote.network_kind)
@@ -92,7 +98,7 @@ def _network_kind(order: Order, quote: Quote) -> NetworkKind:
 
 def _give_up(order: Order) -> JobResult:
     """The deadline passed: make sure nothing can still be delivered, then refund."""
-    if _network_kind(order, Quote.from_dict(order.quote)) is NetworkKind.HOSTED:
+    if network_kind(order, Quote.from_dict(order.quote)) is NetworkKind.HOSTED:
         if order.line_id is None and order.iccid and not _held_by_live_line(order.iccid):
             esim.release_reservation(order.iccid)
         return _failed(order, "delivery_deadline_passed")
@@ -115,10 +121,10 @@ def _deliver(order_id: str, attempt: int) -> JobResult:
     if order.status != OrderStatus.DELIVERING:
         return JobResult(done=True, note=f"nothing to deliver in status {order.status}")
     quote = Quote.from_dict(order.quote)
-    if _network_kind(order, quote) is NetworkKind.HOSTED:
+    if network_kind(order, quote) is NetworkKind.HOSTED:
         return _deliver_hosted(order, quote, attempt)
     carrier = peers.current().carrier(order.network_id)
-    if _past_deadline(order):
+    if past_deadline(order):
         return _settle_after_deadline(order, carrier.cancel(order.network_id, order.id))
     if attempt > 1:
         # An earlier attempt may have reached the carrier (timeout, crash): ask before sending again.
@@ -129,7 +135,11 @@ def _deliver(order_id: str, attempt: int) -> JobResult:
             return _failed(order, "carrier_cancelled")
         if known.outcome is not CarrierOutcome.NOT_FOUND:
             return _retry(attempt, known)
-    result = _send(order, quote)
+    return settle(order, quote, attempt, _send(order, quote))
+
+
+def settle(order: Order, quote: Quote, attempt: int, result: CarrierResult) -> JobResult:
+    """The carrier's answer to a first send, recorded for this order alone (each outcome one transaction)."""
     if result.outcome is CarrierOutcome.CONFIRMED:
         return _delivered(order, quote, result)
     if result.outcome is CarrierOutcome.REJECTED:
@@ -150,13 +160,13 @@ def _send(order: Order, quote: Quote) -> CarrierResult:
     return carrier.activate_bundle(order.network_id, order.msisdn, product_ref, quote.face_value, order.id)
 
 
-def _backoff_s(attempt: int) -> float:
+def backoff_s(attempt: int) -> float:
     # Exponential backoff from 0.5 s, capped at 60 s; the deadline bounds the whole affair.
     return min(0.5 * 2.0 ** min(attempt - 1, 10), 60.0)
 
 
 def _retry(attempt: int, result: CarrierResult) -> JobResult:
-    return JobResult(done=False, retry_in_s=_backoff_s(attempt), note=result.code or "")
+    return JobResult(done=False, retry_in_s=backoff_s(attempt), note=result.code or "")
 
 
 def _settle_after_deadline(order: Order, cancelled: CarrierResult) -> JobResult:
@@ -181,7 +191,7 @@ def _deliver_hosted(order: Order, quote: Quote, attempt: int) -> JobResult:
 def _smdp_refused(order: Order, provisioned: esim.Provisioned, attempt: int) -> JobResult:
     result = provisioned.result
     assert result is not None
-    if result.transient and not _past_deadline(order):
+    if result.transient and not past_deadline(order):
         return JobResult(
             done=False, retry_in_s=min(0.5 * 2 ** min(attempt - 1, 10), 60.0), note="smdp transient"
         )

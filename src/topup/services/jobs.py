@@ -1,12 +1,16 @@
-"""Staff's handle on the job table: list jobs, and give dead jobs another round (`topup jobs ...`)."""
+"""The job table's writers and staff's handle on it: bulk enqueueing that wakes the workers, listing jobs,
+and giving dead jobs another round (`topup jobs ...`)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from datetime import datetime
 
 from django.db.models import QuerySet
 
-from topup.clock import now
+from topup.clock import new_id, now
+from topup.db import wakeup
 from topup.db.models import Job
 
 log = logging.getLogger(__name__)
@@ -28,6 +32,8 @@ def requeue(*, job_id: str | None = None, kind: str | None = None, all_dead: boo
     count = dead.update(
         status="queued", attempts=0, run_after=now(), locked_until=None, lease_token="", finished_at=None
     )
+    if count:
+        wakeup.notify(wakeup.JOBS, kind or "")
     log.warning("requeued %d dead job(s)", count, extra={"job_id": job_id or "", "kind": kind or ""})
     return count
 
@@ -39,3 +45,17 @@ def listing(*, dead_only: bool = False, limit: int = 200) -> list[dict[str, obje
         query = query.filter(status=DEAD)
     fields = ("id", "kind", "subject_id", "status", "attempts", "run_after", "last_error")
     return list(query.order_by("-created_at").values(*fields)[:limit])
+
+
+def enqueue_many(kind: str, subject_ids: Iterable[str], *, at: datetime, skip_queued: bool = False) -> int:
+    """Write one `kind` job per subject in one INSERT, in the caller's transaction, and wake the workers at
+    its commit; `skip_queued` skips (kind, subject) pairs that already have a job instead of failing."""
+    jobs = [
+        Job(id=new_id("job"), kind=kind, subject_id=s, run_after=at, created_at=at)
+        for s in sorted(subject_ids)
+    ]
+    if not jobs:
+        return 0
+    Job.objects.bulk_create(jobs, ignore_conflicts=skip_queued)
+    wakeup.notify(wakeup.JOBS, kind)
+    return len(jobs)

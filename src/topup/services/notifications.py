@@ -1,7 +1,8 @@
 """Customer notifications (receipts, refunds, bundle warnings) by SMS and e-mail, in the line's language.
 
-State changes only enqueue a `notify` job (in the caller's transaction); `send_one`, the job handler,
-renders and sends. Each (kind, channel, subject) goes out at most once, recorded in `Notification`.
+State changes only enqueue a `notify` job (in the caller's transaction); its handler (services/
+notification_sends) renders and sends. Each (kind, channel, subject) goes out at most once, recorded in
+`Notification` when the worker marks the job.
 """
 
 from __future__ import annotations
@@ -74,15 +75,9 @@ def mailer() -> Mailer:
 def _enqueue_all(subjects: set[str], at: datetime) -> None:
     """Write the `notify` jobs in one INSERT that skips (kind, subject) pairs already queued: no query
     first and no savepoint, and a concurrent twin is simply skipped."""
-    from topup.db.models import Job  # noqa: PLC0415 - models import this module's callers
+    from topup.services import jobs  # noqa: PLC0415 - models import this module's callers
 
-    Job.objects.bulk_create(
-        [
-            Job(id=new_id("job"), kind=JOB_KIND, subject_id=s, run_after=at, created_at=at)
-            for s in sorted(subjects)
-        ],
-        ignore_conflicts=True,
-    )
+    jobs.enqueue_many(JOB_KIND, subjects, at=at, skip_queued=True)
 
 
 def _enqueue(kind: str, ref: str, at: datetime) -> None:
@@ -94,6 +89,13 @@ def order_changed(order: Order, new_status: str, at: datetime) -> None:
     kind = ORDER_KINDS.get(str(new_status))
     if kind is not None:
         _enqueue(kind, order.id, at)
+
+
+def orders_changed(orders: list[Order], new_status: str, at: datetime) -> None:
+    """`order_changed` for a batch of orders moved together (the worker's deliveries): one INSERT."""
+    kind = ORDER_KINDS.get(str(new_status))
+    if kind is not None and orders:
+        _enqueue_all({f"{kind}:{order.id}" for order in orders}, at)
 
 
 def payment_failed(payment_id: str, at: datetime) -> None:
@@ -298,7 +300,8 @@ def deliver_once(kind: str, channel: str, subject_id: str, *, to: str, language:
     return "sent"
 
 
-def _send_mail(to: str, message: Outgoing) -> None:
+def send_mail(to: str, message: Outgoing) -> None:
+    """Hand the message's e-mail (its receipt with HTML and PDF, when it has one) to the mailer."""
     mail = message.mail
     if mail is None:
         _mailer().send(to, message.subject, message.text)
@@ -306,29 +309,24 @@ def _send_mail(to: str, message: Outgoing) -> None:
         _mailer().send(to, mail.subject, mail.text, html=mail.html, attachments=mail.attachments)
 
 
-def send_one(subject_id: str, attempt: int) -> JobResult:
-    """The `notify` job: render in the customer's language, send by SMS and e-mail, each once."""
-    from topup.services.delivery import JobResult  # noqa: PLC0415 - delivery imports transitions
+def send_one(subject_id: str, attempt: int, *, abandoned: bool = False) -> JobResult:
+    """The `notify` job run on its own: sent as by the worker (services/notification_sends), its outcome
+    recorded at once in a transaction of its own (the worker records it with the job's marking instead)."""
+    from django.db import transaction  # noqa: PLC0415
 
-    kind, _sep, ref = subject_id.partition(":")
-    message = render(kind, ref)
-    if message is None:
-        return JobResult(done=True, note=f"{kind}: subject {ref} is gone")
-    outcomes: list[str] = []
-    # A channel that this deployment has not configured (TOPUP_SMSC_HOST or TOPUP_SMTP_HOST empty) is skipped.
-    if message.sms_to and _senders.sms is not None:
-        sms_to = message.sms_to
-        send_sms = lambda: sms_sender().send(sms_to, message.text)  # noqa: E731
-        outcomes.append(deliver_once(kind, "sms", ref, to=sms_to, language=message.language, send=send_sms))
-    if message.email_to and _senders.mailer is not None:
-        email_to = message.email_to
-        send_mail = lambda: _send_mail(email_to, message)  # noqa: E731
-        outcomes.append(
-            deliver_once(kind, "email", ref, to=email_to, language=message.language, send=send_mail)
-        )
-    if "retry" in outcomes:
-        return JobResult(done=False, retry_in_s=min(30.0 * 2 ** min(attempt - 1, 6), 3600.0), note="retry")
-    return JobResult(done=True, note=",".join(outcomes) or "no address")
+    from topup.services import notification_sends  # noqa: PLC0415 - it builds on this module
+
+    result = notification_sends.send_job(subject_id, attempt, abandoned=abandoned)
+    if result.record is not None:
+        with transaction.atomic():
+            result.record()
+    return result
+
+
+def _send_job(subject_id: str, attempt: int, *, abandoned: bool = False) -> JobResult:
+    from topup.services import notification_sends  # noqa: PLC0415 - it builds on this module
+
+    return notification_sends.send_job(subject_id, attempt, abandoned=abandoned)
 
 
 def _remind(subject_id: str, attempt: int) -> JobResult:
@@ -337,4 +335,4 @@ def _remind(subject_id: str, attempt: int) -> JobResult:
     return reminders.send_due(subject_id, attempt)
 
 
-HANDLERS = {JOB_KIND: send_one, "remind": _remind}
+HANDLERS = {JOB_KIND: _send_job, "remind": _remind}

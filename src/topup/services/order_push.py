@@ -41,6 +41,15 @@ def changed(order_id: str) -> None:
     wakeup.notify(wakeup.ORDERS, order_id)
 
 
+_IDS_PER_NOTIFY = 200  # ids are ~30 characters: well inside PostgreSQL's 8,000-byte payload
+
+
+def changed_many(order_ids: list[str]) -> None:
+    """`changed` for orders moved in bulk (the worker's batches): their ids comma-joined, a few per NOTIFY."""
+    for start in range(0, len(order_ids), _IDS_PER_NOTIFY):
+        wakeup.notify(wakeup.ORDERS, ",".join(order_ids[start : start + _IDS_PER_NOTIFY]))
+
+
 def heard(order_ids: list[str]) -> None:
     """Wake the waiters of `order_ids` (the listener thread's delivery; tests call it directly)."""
     with _lock:
@@ -133,7 +142,14 @@ def _listen() -> None:
                 _stopping.wait(FALLBACK_S)
                 continue
             if arrived:
-                heard([payload for channel, payload in arrived if channel == wakeup.ORDERS])
+                heard(
+                    [
+                        i
+                        for channel, payload in arrived
+                        if channel == wakeup.ORDERS
+                        for i in payload.split(",")
+                    ]
+                )
     finally:
         listener.close()
         with _lock:

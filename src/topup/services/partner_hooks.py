@@ -21,6 +21,7 @@ import logging
 import secrets
 import socket
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
@@ -28,8 +29,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from topup.clock import new_id, now
-from topup.db.models import Job, Order, PartnerEvent, PartnerHook
+from topup.db.models import Order, PartnerEvent, PartnerHook
 from topup.domain.errors import InvalidInput
+from topup.services import jobs
 from topup.settings import CONFIG
 
 if TYPE_CHECKING:
@@ -126,25 +128,37 @@ def verify(secret: str, header: str, body: bytes, at_unix: int, tolerance_s: int
 
 
 def order_changed(order: Order, new_status: str, at: datetime) -> None:
-    """Called by `transitions.move`: an event and its job for the partner whose key placed the order."""
-    if not order.api_key_id or not PartnerHook.objects.filter(api_key_id=order.api_key_id).exists():
+    """Called by `transitions.moved`: an event and its job for the partner whose key placed the order."""
+    orders_changed([order], new_status, at)
+
+
+def orders_changed(orders: Sequence[Order], new_status: str, at: datetime) -> None:
+    """Events and their jobs for the orders (moved together to `new_status`) whose key has a callback: one
+    look-up, and for those that have one an INSERT of events and one of jobs (the workers woken once)."""
+    keyed = {order.api_key_id for order in orders if order.api_key_id}
+    if not keyed:
         return
-    event_id = new_id("evt")
-    body = {
-        "id": event_id,
-        "type": EVENT_TYPE,
-        "created_at": at.isoformat(),
-        "data": {"order_id": order.id, "status": new_status},
-    }
-    PartnerEvent.objects.create(
-        id=event_id,
-        api_key_id=order.api_key_id,
-        order_id=order.id,
-        status=new_status,
-        body=body,
-        created_at=at,
-    )
-    Job.objects.create(id=new_id("job"), kind=JOB_KIND, subject_id=event_id, run_after=at, created_at=at)
+    hooked = set(PartnerHook.objects.filter(api_key_id__in=keyed).values_list("api_key_id", flat=True))
+    events = []
+    for order in orders:
+        if order.api_key_id not in hooked:
+            continue
+        event_id = new_id("evt")
+        body = {
+            "id": event_id,
+            "type": EVENT_TYPE,
+            "created_at": at.isoformat(),
+            "data": {"order_id": order.id, "status": new_status},
+        }
+        events.append(
+            PartnerEvent(
+                id=event_id, api_key_id=order.api_key_id, order_id=order.id, status=new_status, body=body,
+                created_at=at,
+            )
+        )  # fmt: skip
+    if events:
+        PartnerEvent.objects.bulk_create(events)
+        jobs.enqueue_many(JOB_KIND, [event.id for event in events], at=at)
 
 
 def send(event_id: str, attempt: int) -> JobResult:

@@ -4,7 +4,9 @@ Credit is a top-up of an amount; a bundle is the activation of one of the carrie
 untouched). Both take our reference, in one reference space, so `status` and `cancel` answer for either;
 the balance answer lists the line's bundles with what is left and until when.
 
-One shared `httpx.Client` (keep-alive pool, safe to use from many worker threads). Business outcomes and
+One shared `httpx.Client` (keep-alive pool, safe to use from many worker threads); the worker's batches
+send top-ups and activations through `topup_async`/`activate_bundle_async` on an `httpx.AsyncClient` per
+event loop, so that the calls in flight share a thread. Business outcomes and
 transport trouble both come back as a `CarrierResult`; the rule is that anything that may have reached the
 carrier without a readable answer is UNKNOWN (ask `status()`), and only what surely did nothing is RETRY:
 
@@ -15,6 +17,8 @@ carrier without a readable answer is UNKNOWN (ask `status()`), and only what sur
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import quote
@@ -98,15 +102,55 @@ def _http_status_result(response: httpx.Response, body: dict[str, Any]) -> Carri
     return CarrierResult(CarrierOutcome.UNKNOWN, code=_code(body, status))
 
 
+def _topup_request(
+    network_id: str, msisdn: str, amount: Money, reference: str
+) -> tuple[str, dict[str, object], Callable[[dict[str, Any]], CarrierResult]]:
+    payload: dict[str, object] = {
+        "reference": reference,
+        "msisdn": msisdn,
+        "amount_minor": amount.amount_minor,
+        "currency": amount.currency,
+    }
+    return f"/v1/networks/{_seg(network_id)}/topups", payload, _confirmed
+
+
+def _activation_request(
+    network_id: str, msisdn: str, product_ref: str, price: Money, reference: str
+) -> tuple[str, dict[str, object], Callable[[dict[str, Any]], CarrierResult]]:
+    payload: dict[str, object] = {
+        "reference": reference,
+        "msisdn": msisdn,
+        "product_ref": product_ref,
+        "price_minor": price.amount_minor,
+        "currency": price.currency,
+    }
+    return f"/v1/networks/{_seg(network_id)}/activations", payload, _confirmed
+
+
+def _written(response: httpx.Response, confirmed: Callable[[dict[str, Any]], CarrierResult]) -> CarrierResult:
+    """The outcome of a write's answer; raises _UnreadableAnswerError for what cannot be read."""
+    body = _json(response)
+    if response.status_code == 200 and body.get("status") == "confirmed":
+        return confirmed(body)
+    if response.status_code == 200:
+        raise _UnreadableAnswerError(f"unexpected status {body.get('status')!r}")
+    return _http_status_result(response, body)
+
+
 class HttpCarrierGateway:
     """`CarrierGateway` over the carriers' HTTP JSON API (the carrier simulator speaks it too)."""
 
     def __init__(self, base_url: str, api_key: str, timeout_s: float) -> None:
-        self._client = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
+        self._options: dict[str, Any] = {
+            "base_url": base_url.rstrip("/"),
+            "headers": {"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+            "timeout": httpx.Timeout(timeout_s),
+            "limits": httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
+        }
+        self._client = httpx.Client(**self._options)
+        # One async client per event loop (each worker thread keeps its loop): a client is bound to its loop.
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
         )
 
     def close(self) -> None:
@@ -119,41 +163,46 @@ class HttpCarrierGateway:
         self.close()
 
     def topup(self, network_id: str, msisdn: str, amount: Money, reference: str) -> CarrierResult:
-        payload = {
-            "reference": reference,
-            "msisdn": msisdn,
-            "amount_minor": amount.amount_minor,
-            "currency": amount.currency,
-        }
-        return self._write(f"/v1/networks/{_seg(network_id)}/topups", payload, _confirmed)
+        return self._write(*_topup_request(network_id, msisdn, amount, reference))
 
     def activate_bundle(
         self, network_id: str, msisdn: str, product_ref: str, price: Money, reference: str
     ) -> CarrierResult:
         """Activate the carrier's product on the line; the credit stays. Same reference space as top-ups."""
-        payload = {
-            "reference": reference,
-            "msisdn": msisdn,
-            "product_ref": product_ref,
-            "price_minor": price.amount_minor,
-            "currency": price.currency,
-        }
-        return self._write(f"/v1/networks/{_seg(network_id)}/activations", payload, _confirmed)
+        return self._write(*_activation_request(network_id, msisdn, product_ref, price, reference))
+
+    async def topup_async(self, network_id: str, msisdn: str, amount: Money, reference: str) -> CarrierResult:
+        """`topup` without holding a thread while the carrier answers."""
+        return await self._write_async(*_topup_request(network_id, msisdn, amount, reference))
+
+    async def activate_bundle_async(
+        self, network_id: str, msisdn: str, product_ref: str, price: Money, reference: str
+    ) -> CarrierResult:
+        """`activate_bundle` without holding a thread while the carrier answers."""
+        return await self._write_async(
+            *_activation_request(network_id, msisdn, product_ref, price, reference)
+        )
 
     def _write(
         self, path: str, payload: dict[str, object], confirmed: Callable[[dict[str, Any]], CarrierResult]
     ) -> CarrierResult:
         """POST a request whose effect the carrier decides on arrival: confirmed, refused, or unknown."""
         try:
-            response = self._client.post(path, json=payload)
-            body = _json(response)
-            if response.status_code == 200 and body.get("status") == "confirmed":
-                return confirmed(body)
-            if response.status_code == 200:
-                raise _UnreadableAnswerError(f"unexpected status {body.get('status')!r}")
+            return _written(self._client.post(path, json=payload), confirmed)
         except (httpx.HTTPError, _UnreadableAnswerError) as exc:
             return _failure(exc)
-        return _http_status_result(response, body)
+
+    async def _write_async(
+        self, path: str, payload: dict[str, object], confirmed: Callable[[dict[str, Any]], CarrierResult]
+    ) -> CarrierResult:
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = self._async_clients[loop] = httpx.AsyncClient(**self._options)
+        try:
+            return _written(await client.post(path, json=payload), confirmed)
+        except (httpx.HTTPError, _UnreadableAnswerError) as exc:
+            return _failure(exc)
 
     def float_balance(self) -> Money | None:
         return None  # a carrier's own gateway bills us afterwards: there is no float to watch

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
+from topup.db import wakeup
 from topup.db.fields import EncryptedJSONField, EncryptedTextField
 
 
@@ -36,6 +41,14 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}({self.subject_id})"
+
+
+@receiver(post_save, sender=Job)
+def _wake_workers(sender: type[Job], instance: Job, created: bool, **_kwargs: Any) -> None:
+    """A job written one at a time (`Job.objects.create`) wakes the workers at its commit; bulk inserts
+    call `wakeup.notify` themselves (services/jobs.enqueue_many)."""
+    if created:
+        wakeup.notify(wakeup.JOBS, instance.kind)
 
 
 class SweepLease(models.Model):
