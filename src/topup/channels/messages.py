@@ -267,6 +267,8 @@ INTERNAL_CODES |= {"payment_needs_review", "review_refunded", "amount_mismatch",
 INTERNAL_CODES |= {"iccid_recycled", "smdp_iccid_in_use"}
 # Payment attempts and refunds, for staff: a stray success refunded, a refund that needs a manual payout.
 INTERNAL_CODES |= {"manual_payout"}
+# A batch's carrier call never made, or raised: outcome unknown, the next attempt asks the carrier.
+INTERNAL_CODES |= {"carrier_call_not_made", "carrier_call_failed"}
 INTERNAL_CODES |= {"charge_not_captured"}  # a refund asked of an unpaid Checkout Session: retried (staff)
 INTERNAL_CODES |= {"payout_reference_required", "stray_payment_captured", "stray_payment_refunded"}
 INTERNAL_CODES |= {"in_flight_moved", "rollup_conflict"}  # ledger: the migration's transfers, roll-up

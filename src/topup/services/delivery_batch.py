@@ -80,7 +80,7 @@ class AsyncCarrier(Protocol):
     ) -> CarrierResult: ...
 
 
-NOT_SENT = CarrierResult(CarrierOutcome.UNKNOWN, code="not_sent")
+NOT_SENT = CarrierResult(CarrierOutcome.UNKNOWN, code="carrier_call_not_made")
 
 
 @dataclass
@@ -177,7 +177,7 @@ def _call_all(sends: list[_Send]) -> None:
             send.result = CarrierResult(CarrierOutcome.UNKNOWN, code="timeout")
         except Exception:
             log.exception("carrier call for %s failed", send.order.id, extra={"order_id": send.order.id})
-            send.result = CarrierResult(CarrierOutcome.UNKNOWN, code="error")
+            send.result = CarrierResult(CarrierOutcome.UNKNOWN, code="carrier_call_failed")
 
     async def every() -> None:
         await asyncio.gather(*(one(send) for send in sends))
