@@ -57,7 +57,8 @@ def start_deliveries(order_ids: Sequence[str]) -> None:
     paid = Order.objects.filter(id__in=order_ids, status=OrderStatus.PAID.value)
     if connection.features.has_select_for_update:
         paid = paid.select_for_update()
-    ids = list(paid.values_list("id", flat=True))
+    moved = list(paid.only("id", "api_key_id"))  # the key: whose partner callback hears of the move
+    ids = [order.id for order in moved]
     if not ids:
         return
     check_transition(OrderStatus.PAID, OrderStatus.DELIVERING)
@@ -68,7 +69,6 @@ def start_deliveries(order_ids: Sequence[str]) -> None:
     OrderEvent.objects.bulk_create(
         OrderEvent(order_id=i, from_status=paid_value, to_status=delivering_value, at=at) for i in ids
     )
-    moved = list(Order.objects.filter(id__in=ids).only("id", "api_key_id"))
     partner_hooks.orders_changed(moved, delivering_value, at)  # what `transitions.moved` does for one order
     order_push.changed_many(ids)
 
@@ -192,9 +192,7 @@ def _smdp_refused(order: Order, provisioned: esim.Provisioned, attempt: int) -> 
     result = provisioned.result
     assert result is not None
     if result.transient and not past_deadline(order):
-        return JobResult(
-            done=False, retry_in_s=min(0.5 * 2 ** min(attempt - 1, 10), 60.0), note="smdp transient"
-        )
+        return JobResult(done=False, retry_in_s=backoff_s(attempt), note="smdp transient")
     if provisioned.iccid:
         esim.release_reservation(provisioned.iccid)
     code = "smdp_unavailable" if result.transient else esim.smdp_code(result)
