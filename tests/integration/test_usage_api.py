@@ -140,3 +140,28 @@ def test_every_iso_instant_python_reads_is_stored_as_that_instant(post, start: s
     stored = UsageRow.objects.get(id="iso")
     assert stored.start == datetime.fromisoformat(start)
     assert stored.end == datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("bytes", 10**30),  # an outsider's number: it would overflow the 64-bit column (a 500 before)
+        ("bytes", 2**63 * 1024),
+        ("start", "0001-01-01T00:00:00+12:00"),  # its UTC instant lies before year 1 (a 500 before)
+        ("end", "9999-12-31T23:59:59-12:00"),  # its UTC instant lies after year 9999 (a 500 before)
+    ],
+)
+def test_a_record_outside_what_can_be_stored_is_refused_by_name(post, field: str, value: object) -> None:  # type: ignore[no-untyped-def]
+    line = make_line()
+    bundle = make_bundle(line)
+    records = _records(line, "o", 3)
+    records[1] = {**records[1], field: value}
+    if field == "start":
+        records[1]["end"] = "0001-01-02T00:00:00+12:00"
+    if field == "end":
+        records[1]["start"] = "9998-12-31T23:59:00-12:00"
+    status, body = post({"records": records})
+    assert status == 400
+    assert body["error"] == {**body["error"], "code": "invalid_usage_record", "field": f"records[1].{field}"}
+    assert UsageRow.objects.count() == 0
+    assert BundleRecord.objects.get(id=bundle.id).used_kb == 0

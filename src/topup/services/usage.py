@@ -31,6 +31,9 @@ MAX_RECORDS_PER_BATCH = 10_000
 MAX_RECORD_ID_CHARS = 120
 MAX_ICCID_CHARS = 22
 MAX_IMSI_CHARS = 15
+MAX_RECORD_BYTES = 2**53  # ~9 PB: far above any session, and its kB sums stay inside a 64-bit column
+# An instant in years 2..9998 converts to UTC without leaving datetime's range (offsets are under a day).
+MIN_YEAR, MAX_YEAR = 2, 9998
 STOPPED_PROFILE_STATES = frozenset({"deleted"})  # the profile is gone: its traffic is refused, not rated
 
 
@@ -102,6 +105,8 @@ def _instant(record: Mapping[str, object], index: int, name: str) -> datetime:
         parsed = None
     if parsed is None or parsed.utcoffset() is None:
         raise _invalid(index, name, "must be an ISO-8601 date and time with an offset")
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise _invalid(index, name, f"must be in the years {MIN_YEAR} to {MAX_YEAR}")
     return parsed
 
 
@@ -119,8 +124,8 @@ def _parse(index: int, record: object) -> tuple[str, str | None, int, datetime, 
     else:
         _text(record, index, "imsi", MAX_IMSI_CHARS)
     size = record.get("bytes")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise _invalid(index, "bytes", "must be an integer >= 0")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_RECORD_BYTES:
+        raise _invalid(index, "bytes", f"must be an integer from 0 to {MAX_RECORD_BYTES}")
     start, end = _instant(record, index, "start"), _instant(record, index, "end")
     if end < start:
         raise _invalid(index, "end", "must not be before start")
@@ -159,8 +164,9 @@ def _parse_batch(records: object) -> _Batch:
         if (
             type(record_id) is str and 0 < len(record_id) <= MAX_RECORD_ID_CHARS
             and type(iccid) is str and 0 < len(iccid) <= MAX_ICCID_CHARS
-            and type(size) is int and size >= 0
+            and type(size) is int and 0 <= size <= MAX_RECORD_BYTES
             and start.tzinfo is not None and end.tzinfo is not None and end >= start
+            and start.year >= MIN_YEAR and end.year <= MAX_YEAR
         ):  # fmt: skip
             ids.append(record_id)
             iccids.append(iccid)
