@@ -22,16 +22,16 @@ from django.db import connection, transaction
 
 from topup.clock import now
 from topup.db import ledger
-from topup.db.models import Line, NetworkRecord, Order, OrderEvent
+from topup.db.models import Line, NetworkRecord, Order
 from topup.domain import ledger as postings
 from topup.domain.catalogue import NetworkKind
 from topup.domain.errors import Conflict
 from topup.domain.orders import OrderStatus, check_transition
 from topup.domain.quotes import Quote
 from topup.ports import CarrierOutcome, CarrierResult
-from topup.services import carrier_products, esim, order_push, partner_hooks, peers, promotions, refunds
+from topup.services import carrier_products, esim, peers, promotions, refunds
 from topup.services.payments import enqueue
-from topup.services.transitions import move
+from topup.services.transitions import move, moved_many
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,7 @@ def start_deliveries(order_ids: Sequence[str]) -> None:
     Order.objects.filter(id__in=ids, status=OrderStatus.PAID.value).update(
         status=OrderStatus.DELIVERING.value, updated_at=at
     )
-    paid_value, delivering_value = OrderStatus.PAID.value, OrderStatus.DELIVERING.value
-    OrderEvent.objects.bulk_create(
-        OrderEvent(order_id=i, from_status=paid_value, to_status=delivering_value, at=at) for i in ids
-    )
-    partner_hooks.orders_changed(moved, delivering_value, at)  # what `transitions.moved` does for one order
-    order_push.changed_many(ids)
+    moved_many(moved, OrderStatus.PAID, OrderStatus.DELIVERING, at=at)
 
 
 def deliver(order_id: str, attempt: int) -> JobResult:

@@ -29,7 +29,7 @@ from django.db.models import Case, Value, When
 
 from topup.clock import now
 from topup.db import ledger
-from topup.db.models import Job, Order, OrderEvent
+from topup.db.models import Job, Order
 from topup.domain import ledger as postings
 from topup.domain.catalogue import NetworkKind
 from topup.domain.errors import Conflict
@@ -37,17 +37,9 @@ from topup.domain.money import Money
 from topup.domain.orders import OrderStatus, check_transition
 from topup.domain.quotes import Quote
 from topup.ports import CarrierOutcome, CarrierResult
-from topup.services import (
-    carrier_products,
-    delivery,
-    jobs,
-    notifications,
-    order_push,
-    partner_hooks,
-    peers,
-    promotions,
-)
+from topup.services import carrier_products, delivery, jobs, peers, promotions
 from topup.services.delivery import JobResult
+from topup.services.transitions import moved_many
 from topup.settings import CONFIG
 
 log = logging.getLogger(__name__)
@@ -222,7 +214,6 @@ def _delivered(items: list[tuple[Order, _Send]], at: datetime) -> None:
     for order, send in items:
         promotions.at_delivery(order, send.quote, at)  # a free bundle, bonus credit, a free next purchase
         ledger.post(postings.delivery_confirmed(order.id, send.quote), now=at, order_id=order.id)
-    notifications.orders_changed([order for order, _send in items], DELIVERED, at)
 
 
 def _failed(items: list[tuple[Order, _Send]], at: datetime) -> None:
@@ -240,21 +231,14 @@ def _failed(items: list[tuple[Order, _Send]], at: datetime) -> None:
 def _move(
     orders: list[Order], new: str, at: datetime, *, codes: dict[str, str] | None = None, **fields: object
 ) -> None:
-    """The orders (locked, all delivering) to `new` in one UPDATE, with their history in one INSERT."""
+    """The orders (locked, all delivering) to `new` in one UPDATE, then `transitions.moved_many`."""
     ids = [order.id for order in orders]
     updated = Order.objects.filter(id__in=ids, status=DELIVERING).update(status=new, updated_at=at, **fields)
     if updated != len(ids):
         raise RuntimeError(f"{len(ids) - updated} of {len(ids)} locked orders were no longer delivering")
-    codes = codes or {}
-    OrderEvent.objects.bulk_create(
-        OrderEvent(order_id=i, from_status=DELIVERING, to_status=new, code=codes.get(i, ""), at=at)
-        for i in ids
-    )
     for order in orders:
         order.status, order.updated_at = new, at
-        promotions.on_transition(order, OrderStatus(new), at)
-    partner_hooks.orders_changed(orders, new, at)  # what `transitions.moved` does for one order
-    order_push.changed_many(ids)
+    moved_many(orders, OrderStatus.DELIVERING, OrderStatus(new), at=at, codes=codes)
 
 
 def _finish_jobs(mine: list[_Send], settled: set[str], at: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from topup.db.models import Order, OrderEvent
@@ -46,3 +47,28 @@ def moved(
     promotions.on_transition(order, new, at)  # its redemptions confirmed, released or rolled back
     partner_hooks.order_changed(order, new.value, at)  # the partner's status callback: an outbox job
     order_push.changed(order.id)  # waiting pages and streams hear it at commit
+
+
+def moved_many(
+    orders: Sequence[Order],
+    current: OrderStatus,
+    new: OrderStatus,
+    *,
+    at: datetime,
+    codes: Mapping[str, str] | None = None,
+) -> None:
+    """`moved` for orders the caller's one guarded UPDATE moved together (the worker's claims and batches):
+    their history in one INSERT, the notifications' and partners' jobs in one each, one NOTIFY."""
+    check_transition(current, new)
+    codes = codes or {}
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order_id=o.id, from_status=current.value, to_status=new.value, code=codes.get(o.id, ""), at=at
+        )
+        for o in orders
+    )
+    notifications.orders_changed(list(orders), new.value, at)
+    for order in orders:
+        promotions.on_transition(order, new, at)
+    partner_hooks.orders_changed(orders, new.value, at)
+    order_push.changed_many([order.id for order in orders])
