@@ -455,7 +455,7 @@ def database_settings(url: str) -> dict[str, object]:
         }
     if parsed.scheme in {"postgres", "postgresql"}:
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "topup.db.postgresql",  # Django's, with a health check that costs no round trip
             "NAME": unquote(parsed.path.lstrip("/")) or "topup",
             "USER": unquote(parsed.username or ""),
             "PASSWORD": unquote(parsed.password or ""),
@@ -467,8 +467,9 @@ def database_settings(url: str) -> dict[str, object]:
             # The job worker's threads hold theirs too. Django 5.2's psycopg pool (`OPTIONS={"pool": ...}`)
             # was not taken: it needs psycopg_pool (a new dependency) and CONN_MAX_AGE=0, hands a connection
             # out per request instead of keeping one per thread, and saves no statement over this. The health
-            # check costs one `SELECT 1` round trip per request and turns a connection lost to a failover into
-            # a new one instead of one failed request per thread.
+            # check turns a connection lost to a restart or failover into a new one instead of one failed
+            # request per thread; topup.db.postgresql makes it a poll of the socket (no `SELECT 1` round trip)
+            # unless the server sent something (/healthz under wrk: 0.81 -> 0.74 ms web CPU a request).
             "CONN_MAX_AGE": 600,
             "CONN_HEALTH_CHECKS": True,
             "TEST": {"NAME": f"test_{unquote(parsed.path.lstrip('/')) or 'topup'}"},

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.test import Client
 
 from topup.channels.api.auth import create_key
@@ -118,10 +118,20 @@ def test_the_event_stream_resumes_after_the_last_event_and_stops_at_the_end(seed
     owner = {"X-Order-Token": order_token(order.id)}
     client = Client()
 
-    ended = client.get(f"/api/v1/orders/{order.id}/events", headers={**owner, "Last-Event-ID": "delivered.."})
+    opening: list[str] = []
+
+    def counted(run: Callable[..., object], sql: str, *args: object) -> object:
+        opening.append(sql)
+        return run(sql, *args)
+
+    with connection.execute_wrapper(counted):
+        ended = client.get(
+            f"/api/v1/orders/{order.id}/events", headers={**owner, "Last-Event-ID": "delivered.."}
+        )
     fresh = client.get(f"/api/v1/orders/{order.id}/events", headers=owner)
 
     assert ended.status_code == 204  # EventSource stops reconnecting
+    assert len(opening) == 1  # the access check and the state in one read (main before: 2)
     assert fresh.status_code == 200
     statuses = [json.loads(e["data"])["status"] for e in sse_events(fresh.streaming_content) if "data" in e]  # type: ignore[arg-type]
     assert statuses == ["delivered"]

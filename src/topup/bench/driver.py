@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from topup.bench import status_stream
@@ -121,19 +122,20 @@ class Driver:
         return True
 
     async def _wait(self, r: OrderResult, approve_at: float) -> None:
-        """Until the order ends, each status as the platform pushes it (a long poll answered on change)."""
+        """Until the order ends, each status as the platform pushes it (the order's event stream)."""
         assert r.order_id is not None
         url = f"{self._load.url}/api/v1/orders/{r.order_id}"
         changes = status_stream.statuses(
             self._peer, url, r.order_token, r.status or "", deadline=self._deadline
         )
-        async for status, now in changes:
-            r.status = status
-            if r.status in PAID_OR_LATER and r.paid_ms is None:
-                r.paid_ms = _ms(approve_at, now)
-            if r.status in TERMINAL:
-                self._finish(r, approve_at, now)
-                return
+        async with aclosing(changes):  # its open stream is closed when the order ends
+            async for status, now in changes:
+                r.status = status
+                if r.status in PAID_OR_LATER and r.paid_ms is None:
+                    r.paid_ms = _ms(approve_at, now)
+                if r.status in TERMINAL:
+                    self._finish(r, approve_at, now)
+                    return
         r.outcome = "timeout"
 
     @staticmethod

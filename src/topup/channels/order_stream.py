@@ -87,15 +87,16 @@ def events(order_id: str, after: str, document: Document) -> Generator[bytes]:
             order_watch.wait_next(watch, min(left, PING_S))
 
 
-def stream(order_id: str, after: str, document: Document) -> HttpResponseBase | None:
+def stream(order_id: str, after: str, document: Document, now: tuple[str, str]) -> HttpResponseBase | None:
     """The event-stream response, or None when every stream slot of this process is taken. The caller
-    checks access first (services/order_access); `document` reads the order's document for it."""
+    checks access first and hands over the (status, state) it read then (order_watch.state_of_owned: one
+    statement); `document` reads the order's document for it."""
     slots = order_watch.streams()
     if not slots.acquire(blocking=False):
         return None
     slot = _Slot(slots)
     try:
-        status, state = order_watch.state_of(order_id)
+        status, state = now
         if is_terminal(OrderStatus(status)) and not order_watch.differs(state, after):
             slot.release()
             return HttpResponse(status=204)  # seen the end already: EventSource stops reconnecting

@@ -74,7 +74,7 @@ def state_of(order_id: str) -> tuple[str, str]:
     return status, page_state(status, payment or "", profile or "")
 
 
-def _state_of_owned(order_id: str, caller: Caller) -> tuple[str, str]:
+def state_of_owned(order_id: str, caller: Caller) -> tuple[str, str]:
     """`state_of` for a caller who may see the order, read and checked in one statement."""
     query = Order.objects.select_related("line").annotate(payment_status=_latest_payment_status())
     order = owned_order(order_id, caller, query)
@@ -92,7 +92,7 @@ def wait_for_change(
     """The order's state once it differs from `after`, or unchanged after `timeout_s` (at most `WAIT_S`);
     `order_not_found` for a caller who may not see the order (services/order_access)."""
     with order_push.watch(order_id) as watch:
-        status, state = _state_of_owned(order_id, caller)
+        status, state = state_of_owned(order_id, caller)
         if differs(state, after) or timeout_s <= 0:
             return Watched(status, state, changed=differs(state, after))
         if not _WAITERS.acquire(blocking=False):

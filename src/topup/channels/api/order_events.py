@@ -18,8 +18,7 @@ from topup.channels.api.auth import ScopedKey
 from topup.channels.api.documents import ERRORS
 from topup.channels.messages import error_body
 from topup.db.models import ApiKey
-from topup.services import orders, partner_hooks
-from topup.services.order_access import owned_order
+from topup.services import order_watch, orders, partner_hooks
 
 router = Router()
 LAST_EVENT_ID = Header(
@@ -89,9 +88,9 @@ def order_events(
 ) -> HttpResponseBase:
     """The order's document each time it changes, as Server-Sent Events."""
     caller = owners.caller(request, with_session=True)
-    owned_order(order_id, caller)  # order_not_found for anyone else
+    now = order_watch.state_of_owned(order_id, caller)  # order_not_found for anyone else
     seen = (last_event_id or after or "")[:80]
-    response = order_stream.stream(order_id, seen, lambda: orders.get_order(order_id, caller))
+    response = order_stream.stream(order_id, seen, lambda: orders.get_order(order_id, caller), now)
     return response if response is not None else too_busy()
 
 

@@ -48,11 +48,11 @@ def events(request: HttpRequest, order_id: str) -> HttpResponseBase:
     """The order's page state as Server-Sent Events (channels/order_stream): `data` is {status, state}."""
     caller = _caller(request)
     try:
-        owned_order(order_id, caller)
+        now = order_watch.state_of_owned(order_id, caller)
     except NotFound as exc:
         raise Http404(order_id) from exc
     seen = (request.headers.get("Last-Event-ID") or request.GET.get("after", ""))[:80]
-    response = order_stream.stream(order_id, seen, lambda: _state_document(order_id))
+    response = order_stream.stream(order_id, seen, lambda: _state_document(order_id), now)
     if response is None:
         busy = JsonResponse({"retry_ms": order_watch.BUSY_RETRY_MS}, status=503)
         busy["Retry-After"] = order_stream.busy()["Retry-After"]
