@@ -69,37 +69,45 @@ IDLE_WAIT_MAX_S = 1.0  # the longest an idle worker waits without looking at the
 
 
 def claim(batch: int, lease_s: float) -> list[Claimed]:
-    """Lease up to `batch` due jobs under a fresh lease token; the attempt is counted at the claim."""
+    """Lease up to `batch` due jobs under a fresh lease token; the attempt is counted at the claim.
+
+    One SELECT reads the due jobs with what the claim needs (locked on PostgreSQL, under the write lock on
+    SQLite, so the attempts read are the ones the UPDATE adds to); a job among them whose every attempt was
+    used without an answer (its worker died each time) becomes dead instead of being leased again."""
     at = now()
     due = Q(status="queued", run_after__lte=at) & (Q(locked_until__isnull=True) | Q(locked_until__lt=at))
     token = secrets.token_hex(16)
     with transaction.atomic():
-        _bury_exhausted(due, at)
         query = Job.objects.filter(due).order_by("run_after")
         if connection.features.has_select_for_update_skip_locked:
             query = query.select_for_update(skip_locked=True)
-        previous = dict(query.values_list("id", "lease_token")[:batch])  # a token left: never finished
-        ids = list(previous)
-        if not ids:
+        rows = list(query.values_list("id", "kind", "subject_id", "attempts", "lease_token")[:batch])
+        _bury_exhausted([row for row in rows if row[3] >= CONFIG.job_max_attempts], at)
+        # A lease token left on a job: an earlier claim never finished it.
+        jobs = [
+            Claimed(job_id, kind, subject_id, attempts + 1, token, bool(previous))
+            for job_id, kind, subject_id, attempts, previous in rows
+            if attempts < CONFIG.job_max_attempts
+        ]
+        if not jobs:
             return []
-        Job.objects.filter(id__in=ids).update(
+        Job.objects.filter(id__in=[job.id for job in jobs]).update(
             locked_until=at + timedelta(seconds=lease_s), attempts=F("attempts") + 1, lease_token=token
         )
-        leased = Job.objects.filter(id__in=ids).values_list("id", "kind", "subject_id", "attempts")
-        jobs = [Claimed(*row, token, bool(previous[row[0]])) for row in leased]
         # Starting the claimed deliveries here saves each order a commit of its own.
         delivery.start_deliveries([job.subject_id for job in jobs if job.kind == "deliver"])
         return jobs
 
 
-def _bury_exhausted(due: Q, at: datetime) -> None:
-    """Jobs whose every attempt was used without an answer (the worker died each time) become dead."""
-    exhausted = list(
-        Job.objects.filter(due, attempts__gte=CONFIG.job_max_attempts).values_list("id", "kind", "subject_id")
+def _bury_exhausted(exhausted: list[tuple[str, str, str, int, str]], at: datetime) -> None:
+    """The claimed jobs (locked) whose every attempt was used without an answer become dead."""
+    if not exhausted:
+        return
+    Job.objects.filter(id__in=[row[0] for row in exhausted]).update(
+        status="dead", locked_until=None, finished_at=at
     )
-    for job_id, kind, subject_id in exhausted:
-        if Job.objects.filter(due, id=job_id).update(status="dead", locked_until=None, finished_at=at):
-            _alert_dead(job_id, kind, subject_id, "attempts exhausted without an answer")
+    for job_id, kind, subject_id, _attempts, _token in exhausted:
+        _alert_dead(job_id, kind, subject_id, "attempts exhausted without an answer")
 
 
 def _alert_dead(job_id: str, kind: str, subject_id: str, note: str) -> None:
