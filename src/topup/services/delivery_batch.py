@@ -213,7 +213,7 @@ def _delivered(items: list[tuple[Order, _Send]], at: datetime) -> None:
     _move([order for order, _send in items], DELIVERED, at, carrier_ref=Case(*refs, default=Value("")))
     for order, send in items:
         promotions.at_delivery(order, send.quote, at)  # a free bundle, bonus credit, a free next purchase
-        ledger.post(postings.delivery_confirmed(order.id, send.quote), now=at, order_id=order.id)
+    ledger.post_many([(o.id, postings.delivery_confirmed(o.id, send.quote)) for o, send in items], now=at)
 
 
 def _failed(items: list[tuple[Order, _Send]], at: datetime) -> None:
