@@ -224,6 +224,7 @@ class Worker:
                 self._close_connections(pool)
         finally:
             listener.close()
+            delivery_batch.close()
             connection.close()
 
     def _close_connections(self, pool: ThreadPoolExecutor) -> None:
