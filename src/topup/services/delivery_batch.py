@@ -286,27 +286,25 @@ def _move(
 
 
 def _finish_jobs(mine: list[_Send], settled: set[str], at: datetime) -> None:
-    """Mark the settled jobs done; reschedule the others (or bury them when out of attempts)."""
-    ours = Job.objects.filter(status="queued")
-    if settled:
-        ours.filter(id__in=settled).update(
-            status="done", finished_at=at, locked_until=None, lease_token="", last_error=""
-        )
-    again: dict[tuple[int, str], list[str]] = {}  # (attempt, note) -> jobs: one UPDATE per group
-    for send in (s for s in mine if s.job.id not in settled):
-        note = send.result.code or ""
-        if send.job.attempt >= CONFIG.job_max_attempts:
-            ours.filter(id=send.job.id).update(
-                status="dead", finished_at=at, locked_until=None, lease_token="", last_error=note
-            )
-            extra = {"job_id": send.job.id, "alert": "job_dead", "subject_id": send.order.id}
-            log.error("alert=job_dead job %s deliver(%s): %s", send.job.id, send.order.id, note, extra=extra)
+    """Mark the settled jobs done; reschedule the others (or bury them when out of attempts): one UPDATE
+    per outcome, through the worker's own marking (`jobs.mark_*`, fenced by the lease token)."""
+    groups: dict[tuple[str, str, int, str], list[str]] = {}  # (outcome, token, attempt, note) -> jobs
+    for send in mine:
+        job, note = send.job, send.result.code or ""
+        if job.id in settled:
+            key = ("done", job.token, 0, "")
+        elif job.attempt >= CONFIG.job_max_attempts:
+            key = ("dead", job.token, 0, note)
+            extra = {"job_id": job.id, "alert": "job_dead", "subject_id": send.order.id}
+            log.error("alert=job_dead job %s deliver(%s): %s", job.id, send.order.id, note, extra=extra)
         else:
-            again.setdefault((send.job.attempt, note), []).append(send.job.id)
-    for (attempt, note), ids in again.items():
-        ours.filter(id__in=ids).update(
-            run_after=at + timedelta(seconds=delivery.backoff_s(attempt)),
-            locked_until=None,
-            lease_token="",
-            last_error=note,
-        )
+            key = ("again", job.token, job.attempt, note)
+        groups.setdefault(key, []).append(job.id)
+    for (outcome, token, attempt, note), ids in groups.items():
+        if outcome == "done":
+            jobs.mark_done(ids, token, at=at)
+        elif outcome == "dead":
+            jobs.mark_dead(ids, token, at=at, note=note)
+        else:
+            run_after = at + timedelta(seconds=delivery.backoff_s(attempt))
+            jobs.mark_again(ids, token, run_after=run_after, note=note)
