@@ -143,7 +143,7 @@ def _write(
         if not appends_only(deltas[account_id].spec.no_overdraft):
             ensure_accounts([deltas[account_id].spec])
             _apply_delta(deltas[account_id], pending=pending)
-    currencies = {p.hold: p.amount.currency for p in postings if p.hold}
+    currencies = {p.hold: p.amount.currency for p in postings}
     by_currency: dict[str, list[str]] = {}
     for held_for in sorted(holds_taken(postings)):
         by_currency.setdefault(currencies[held_for], []).append(held_for)
