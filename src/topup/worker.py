@@ -39,6 +39,7 @@ from topup.services import (
     autotopup_sweep,
     delivery,
     delivery_batch,
+    jobs,
     maintenance,
     notifications,
     partner_hooks,
@@ -69,37 +70,45 @@ IDLE_WAIT_MAX_S = 1.0  # the longest an idle worker waits without looking at the
 
 
 def claim(batch: int, lease_s: float) -> list[Claimed]:
-    """Lease up to `batch` due jobs under a fresh lease token; the attempt is counted at the claim."""
+    """Lease up to `batch` due jobs under a fresh lease token; the attempt is counted at the claim.
+
+    One SELECT reads the due jobs with what the claim needs (locked on PostgreSQL, under the write lock on
+    SQLite, so the attempts read are the ones the UPDATE adds to); a job among them whose every attempt was
+    used without an answer (its worker died each time) becomes dead instead of being leased again."""
     at = now()
     due = Q(status="queued", run_after__lte=at) & (Q(locked_until__isnull=True) | Q(locked_until__lt=at))
     token = secrets.token_hex(16)
     with transaction.atomic():
-        _bury_exhausted(due, at)
         query = Job.objects.filter(due).order_by("run_after")
         if connection.features.has_select_for_update_skip_locked:
             query = query.select_for_update(skip_locked=True)
-        previous = dict(query.values_list("id", "lease_token")[:batch])  # a token left: never finished
-        ids = list(previous)
-        if not ids:
+        rows = list(query.values_list("id", "kind", "subject_id", "attempts", "lease_token")[:batch])
+        _bury_exhausted([row for row in rows if row[3] >= CONFIG.job_max_attempts], at)
+        # A lease token left on a job: an earlier claim never finished it.
+        claimed = [
+            Claimed(job_id, kind, subject_id, attempts + 1, token, bool(previous))
+            for job_id, kind, subject_id, attempts, previous in rows
+            if attempts < CONFIG.job_max_attempts
+        ]
+        if not claimed:
             return []
-        Job.objects.filter(id__in=ids).update(
+        Job.objects.filter(id__in=[job.id for job in claimed]).update(
             locked_until=at + timedelta(seconds=lease_s), attempts=F("attempts") + 1, lease_token=token
         )
-        leased = Job.objects.filter(id__in=ids).values_list("id", "kind", "subject_id", "attempts")
-        jobs = [Claimed(*row, token, bool(previous[row[0]])) for row in leased]
         # Starting the claimed deliveries here saves each order a commit of its own.
-        delivery.start_deliveries([job.subject_id for job in jobs if job.kind == "deliver"])
-        return jobs
+        delivery.start_deliveries([job.subject_id for job in claimed if job.kind == "deliver"])
+        return claimed
 
 
-def _bury_exhausted(due: Q, at: datetime) -> None:
-    """Jobs whose every attempt was used without an answer (the worker died each time) become dead."""
-    exhausted = list(
-        Job.objects.filter(due, attempts__gte=CONFIG.job_max_attempts).values_list("id", "kind", "subject_id")
+def _bury_exhausted(exhausted: list[tuple[str, str, str, int, str]], at: datetime) -> None:
+    """The claimed jobs (locked) whose every attempt was used without an answer become dead."""
+    if not exhausted:
+        return
+    Job.objects.filter(id__in=[row[0] for row in exhausted]).update(
+        status="dead", locked_until=None, finished_at=at
     )
-    for job_id, kind, subject_id in exhausted:
-        if Job.objects.filter(due, id=job_id).update(status="dead", locked_until=None, finished_at=at):
-            _alert_dead(job_id, kind, subject_id, "attempts exhausted without an answer")
+    for job_id, kind, subject_id, _attempts, _token in exhausted:
+        _alert_dead(job_id, kind, subject_id, "attempts exhausted without an answer")
 
 
 def _alert_dead(job_id: str, kind: str, subject_id: str, note: str) -> None:
@@ -120,11 +129,11 @@ def run_one(  # noqa: PLR0917 - a claimed job's fields, spread as tests and call
     return _run_alone(job)
 
 
-def run_deliveries(jobs: list[Claimed], alone: Callable[[Claimed], bool] | None = None) -> bool:
+def run_deliveries(deliveries: list[Claimed], alone: Callable[[Claimed], bool] | None = None) -> bool:
     """Run claimed `deliver` jobs as one batch (services/delivery_batch); those that cannot join it go to
     `alone` (default: run here, one after the other). False when a lease was lost."""
     try:
-        return delivery_batch.run(jobs, alone=alone or _run_alone, finish=_finish)
+        return delivery_batch.run(deliveries, alone=alone or _run_alone, finish=_finish)
     finally:
         close_old_connections()
 
@@ -163,21 +172,12 @@ def _finish(job: Claimed, result: JobResult) -> bool:
 
 def _mark(job: Claimed, result: JobResult) -> int:
     at = now()
-    mine = Job.objects.filter(id=job.id, status="queued", lease_token=job.token)
     if result.done:
-        return mine.update(
-            status="done", finished_at=at, locked_until=None, lease_token="", last_error=result.note
-        )
+        return jobs.mark_done([job.id], job.token, at=at, note=result.note)
     if job.attempt >= CONFIG.job_max_attempts:
-        return mine.update(
-            status="dead", finished_at=at, locked_until=None, lease_token="", last_error=result.note[:1000]
-        )
-    return mine.update(
-        run_after=at + timedelta(seconds=result.retry_in_s),
-        locked_until=None,
-        lease_token="",
-        last_error=result.note[:1000],
-    )
+        return jobs.mark_dead([job.id], job.token, at=at, note=result.note)
+    run_after = at + timedelta(seconds=result.retry_in_s)
+    return jobs.mark_again([job.id], job.token, run_after=run_after, note=result.note)
 
 
 class Worker:
@@ -216,6 +216,7 @@ class Worker:
                 self._close_connections(pool)
         finally:
             listener.close()
+            delivery_batch.close()
             connection.close()
 
     def _close_connections(self, pool: ThreadPoolExecutor) -> None:
@@ -240,14 +241,14 @@ class Worker:
         if free <= 0:  # every thread busy: wait for one to finish, not for a notification
             wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
             return True
-        jobs = claim(free, self.lease_s)
-        deliveries = [job for job in jobs if job.kind == "deliver"]
+        claimed = claim(free, self.lease_s)
+        deliveries = [job for job in claimed if job.kind == "deliver"]
         if deliveries:  # one task, one thread: the batch's carrier calls wait together on its event loop
             self._submit(pool, run_deliveries, deliveries, self._alone_on(pool))
-        for job in jobs:
+        for job in claimed:
             if job.kind != "deliver":
                 self._submit(pool, run_one, *job)
-        return bool(jobs)
+        return bool(claimed)
 
     def _submit(self, pool: ThreadPoolExecutor, task: Callable[..., object], *args: object) -> None:
         future = pool.submit(task, *args)

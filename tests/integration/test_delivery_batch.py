@@ -4,6 +4,7 @@ transaction, fenced by the jobs' lease tokens. Queuing a job wakes the workers (
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -17,6 +18,7 @@ from topup.clock import now
 from topup.db import ledger, wakeup
 from topup.db.models import Job, Order
 from topup.services import delivery_batch, jobs, vouchers
+from topup.settings import CONFIG
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -100,6 +102,29 @@ def test_a_batch_is_settled_in_one_transaction_and_a_slow_carrier_is_asked_again
     assert carriers.balance_minor("proximus", PROXIMUS[1]) == before + 1000
     assert status(refused) == "refunded"
     assert all(total.balanced for total in ledger.trial_balance())
+
+
+@pytest.mark.usefixtures("seeded")
+def test_a_job_whose_every_claim_died_is_buried_by_the_next_claim_which_leases_the_others(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    exhausted, other = paid(BASE), paid(PROXIMUS)
+    last_lease_ran_out = now() - timedelta(seconds=1)
+    Job.objects.filter(kind="deliver", subject_id=exhausted).update(
+        attempts=CONFIG.job_max_attempts, lease_token="a-dead-worker", locked_until=last_lease_ran_out
+    )
+    with caplog.at_level(logging.ERROR, logger="topup.worker"):
+        claimed = worker.claim(50, lease_s=30)
+
+    assert [(job.subject_id, job.attempt) for job in claimed] == [(other, 1)]
+    dead = Job.objects.get(kind="deliver", subject_id=exhausted)
+    assert (dead.status, dead.attempts, dead.lease_token) == (
+        "dead",
+        CONFIG.job_max_attempts,
+        "a-dead-worker",
+    )
+    alerts = [r for r in caplog.records if getattr(r, "alert", None) == "job_dead"]
+    assert [getattr(r, "job_id", None) for r in alerts] == [dead.id]
 
 
 @pytest.mark.usefixtures("seeded")

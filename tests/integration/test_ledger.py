@@ -133,6 +133,30 @@ class LedgerMachine(RuleBasedStateMachine):
         self.posted[debit.id][0] += amount
         self.posted[credit.id][1] += amount
 
+    @rule(amounts=st.tuples(st.integers(1, 3000), st.integers(1, 3000)))
+    def deliver_both_orders_at_once(self, amounts: tuple[int, int]) -> None:
+        """A delivery batch (`post_many`) takes out of both orders' money in flight: all or nothing."""
+        by_order = []
+        for order_id, amount in zip(ORDERS, amounts, strict=True):
+            self.counter += 1
+            posting = Posting(
+                f"t{self.counter}", IN_FLIGHT, CLEARING, Money(amount, "EUR"), "test", hold=order_id
+            )
+            by_order.append((order_id, [posting]))
+        fits = all(self.in_flight[o] >= amount for o, amount in zip(ORDERS, amounts, strict=True))
+        try:
+            with transaction.atomic():
+                ledger.post_many(by_order, now=now())
+        except LedgerError as error:
+            assert not fits
+            assert error.code == "insufficient_funds"
+            return
+        assert fits, "a batch let an order's money in flight go below zero"
+        for order_id, amount in zip(ORDERS, amounts, strict=True):
+            self.in_flight[order_id] -= amount
+            self.posted[IN_FLIGHT.id][0] += amount
+            self.posted[CLEARING.id][1] += amount
+
     @rule(batch=st.integers(1, 4))
     def roll_up(self, batch: int) -> None:
         ledger.roll_up(batch=batch, rounds=1)

@@ -23,6 +23,7 @@ from topup.db.ledger_books import (
     CurrencyTotals,
     account_totals,
     balance_of,
+    below_zero,
     in_flight,
     orders_holding,
     roll_up,
@@ -49,6 +50,7 @@ __all__ = [
     "in_flight",
     "orders_holding",
     "post",
+    "post_many",
     "reserve",
     "resolve",
     "roll_up",
@@ -101,39 +103,27 @@ def post(postings: Sequence[Posting], *, now: datetime, order_id: str | None = N
     a no-overdraft account, or an order's money in flight, that would go below zero raises
     `LedgerError(insufficient_funds)`.
     """
-    _write(postings, now=now, order_id=order_id, status=TransferStatus.POSTED)
+    _write([(order_id, postings)], now=now, status=TransferStatus.POSTED)
+
+
+def post_many(by_order: Sequence[tuple[str, Sequence[Posting]]], *, now: datetime) -> None:
+    """`post` for several orders' postings at once (a delivery batch): one INSERT of every transfer, and
+    the orders' money in flight checked in one query; any refusal refuses them all."""
+    _write(by_order, now=now, status=TransferStatus.POSTED)
 
 
 def reserve(postings: Sequence[Posting], *, now: datetime, order_id: str | None = None) -> None:
     """Write pending transfers: their amounts are held (pending totals) until `resolve` posts or voids it."""
-    _write(postings, now=now, order_id=order_id, status=TransferStatus.PENDING)
+    _write([(order_id, postings)], now=now, status=TransferStatus.PENDING)
 
 
 def _write(
-    postings: Sequence[Posting], *, now: datetime, order_id: str | None, status: TransferStatus
+    by_order: Sequence[tuple[str | None, Sequence[Posting]]], *, now: datetime, status: TransferStatus
 ) -> None:
+    postings = [p for _order_id, some in by_order for p in some]
     if not postings:
         return
-    for p in postings:
-        if p.hold and order_id and p.hold != order_id:
-            raise LedgerError(f"posting {p.transfer_id} holds for another order", code="invalid_posting")
-    rows = [
-        Transfer(
-            id=p.transfer_id,
-            debit_account_id=p.debit.id,
-            credit_account_id=p.credit.id,
-            amount_minor=p.amount.amount_minor,
-            currency=p.amount.currency,
-            status=status.value,
-            code=p.code,
-            order_id=p.hold or order_id,
-            metadata=dict(p.metadata),
-            created_at=now,
-            resolved_at=now if status is TransferStatus.POSTED else None,
-            rollup_pending=appends_only(p.debit.no_overdraft) or appends_only(p.credit.no_overdraft),
-        )
-        for p in postings
-    ]
+    rows = [_transfer(p, order_id, now, status) for order_id, some in by_order for p in some]
     try:
         with transaction.atomic():
             Transfer.objects.bulk_create(rows)
@@ -153,21 +143,49 @@ def _write(
         if not appends_only(deltas[account_id].spec.no_overdraft):
             ensure_accounts([deltas[account_id].spec])
             _apply_delta(deltas[account_id], pending=pending)
+    currencies = {p.hold: p.amount.currency for p in postings}
+    by_currency: dict[str, list[str]] = {}
     for held_for in sorted(holds_taken(postings)):
-        _check_hold(held_for, postings[0].amount.currency)
+        by_currency.setdefault(currencies[held_for], []).append(held_for)
+    for currency, order_ids in sorted(by_currency.items()):
+        _check_holds(order_ids, currency)
 
 
-def _check_hold(order_id: str, currency: str) -> None:
-    """An order's money in flight, with what this transaction just took out of it, must not be below zero.
+def _transfer(p: Posting, order_id: str | None, now: datetime, status: TransferStatus) -> Transfer:
+    if p.hold and order_id and p.hold != order_id:
+        raise LedgerError(f"posting {p.transfer_id} holds for another order", code="invalid_posting")
+    return Transfer(
+        id=p.transfer_id,
+        debit_account_id=p.debit.id,
+        credit_account_id=p.credit.id,
+        amount_minor=p.amount.amount_minor,
+        currency=p.amount.currency,
+        status=status.value,
+        code=p.code,
+        order_id=p.hold or order_id,
+        metadata=dict(p.metadata),
+        created_at=now,
+        resolved_at=now if status is TransferStatus.POSTED else None,
+        rollup_pending=appends_only(p.debit.no_overdraft) or appends_only(p.credit.no_overdraft),
+    )
+
+
+def _check_holds(order_ids: list[str], currency: str) -> None:
+    """Each order's money in flight, with what this transaction just took out of it, must not be below zero.
 
     On PostgreSQL a transaction-scoped advisory lock per order makes the check and the commit of the
     transfers one step for that order (a second taker waits, then its next statement sees the first's
-    transfers); SQLite runs one writer at a time."""
+    transfers); the locks are taken in order id order (`order_ids` is sorted, and unnest keeps the
+    array's order), so that two batches sharing orders cannot deadlock. SQLite runs one writer at a time."""
     if connection.vendor == "postgresql":
+        keys = [f"in_flight:{order_id}" for order_id in order_ids]
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"in_flight:{order_id}"])
-    if in_flight(order_id, currency, held_out=True) < 0:
-        raise LedgerError(f"order {order_id} has not that much money in flight", code="insufficient_funds")
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%s::text[]) AS k", [keys]
+            )
+    short = below_zero(order_ids, currency)
+    if short:
+        raise LedgerError(f"order {short[0]} has not that much money in flight", code="insufficient_funds")
 
 
 def _apply_delta(delta: _Delta, *, pending: bool) -> None:

@@ -94,6 +94,22 @@ def in_flight(order_id: str, currency: str = "EUR", *, held_out: bool = False) -
         return int(cursor.fetchone()[0])
 
 
+def below_zero(order_ids: list[str], currency: str) -> list[str]:
+    """Of these orders, those whose money in flight less what pending transfers hold is below zero; one
+    query (`in_flight(..., held_out=True)` for each of them)."""
+    account = orders_in_flight(currency).id
+    # Only placeholders are put into this SQL (one per order id): hence the noqa S608.
+    sql = (  # noqa: S608
+        "SELECT order_id FROM ledger_transfer WHERE order_id IN ({}) AND status IN ('posted', 'pending') "
+        "AND (debit_account_id = %s OR credit_account_id = %s) GROUP BY order_id HAVING "
+        "SUM(CASE WHEN credit_account_id = %s AND status = 'posted' THEN amount_minor "
+        "WHEN debit_account_id = %s THEN -amount_minor ELSE 0 END) < 0"
+    ).format(", ".join(["%s"] * len(order_ids)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*order_ids, account, account, account, account])
+        return sorted(str(row[0]) for row in cursor.fetchall())
+
+
 def orders_holding(currency: str = "EUR") -> dict[str, int]:
     """Every order whose money in flight is not zero, with what it holds (for checks and the chaos run)."""
     account = orders_in_flight(currency).id

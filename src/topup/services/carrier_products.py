@@ -11,11 +11,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from topup.db.models import CarrierProductRecord, PlanRecord
+from topup.db.models import CarrierProductRecord
 from topup.domain.catalogue import Network, NetworkKind, Plan, PlanKind
 from topup.domain.errors import Conflict
 from topup.domain.quotes import Quote
-from topup.services import peers
+from topup.services import catalogue, peers
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,8 @@ def for_delivery(quote: Quote, route: str) -> str | None:
     """
     if quote.carrier_product is not None and quote.carrier_route == route:
         return quote.carrier_product
-    if quote.carrier_product is None:
-        kind = PlanRecord.objects.filter(id=quote.plan_id).values_list("kind", flat=True).first()
-        if kind != PlanKind.BUNDLE.value:
-            return None
+    if quote.carrier_product is None and catalogue.plan_kind(quote.plan_id) != PlanKind.BUNDLE.value:
+        return None
     found = product_ref(route, quote.plan_id)
     if found is None:
         raise not_deliverable(quote.plan_id, route)

@@ -62,6 +62,14 @@ def plan_name(plan_id: str) -> str:
     return PlanRecord.objects.filter(id=plan_id).values_list("name", flat=True).first() or plan_id
 
 
+def plan_kind(plan_id: str) -> str | None:
+    """A plan's kind (credit or bundle), also of a plan no longer on sale; None for no such plan."""
+    plan = _cached_catalogue()[1].get(plan_id)
+    if plan is not None:
+        return plan.kind.value
+    return PlanRecord.objects.filter(id=plan_id).values_list("kind", flat=True).first()
+
+
 @dataclass(frozen=True)
 class Lookup:
     msisdn: str

@@ -3,9 +3,10 @@ recorded in one transaction.
 
 A first attempt at an external network whose gateway has async calls (`topup_async`) joins the batch; every
 other delivery (a hosted network or a new eSIM, a retry that must first ask the carrier, an order past its
-deadline, a gateway without async calls) runs alone as before (`services/delivery.deliver`). The batch's
-calls share one thread's event loop; each call has its own time limit, and a call that did not answer in
-time is UNKNOWN, as a timeout always is: the job's next attempt asks the carrier for the status first.
+deadline, a gateway without async calls) runs alone as before (`services/delivery.deliver`). The batches'
+calls share the process's one event loop (on its own thread); each call has its own time limit, and a call
+that did not answer in time is UNKNOWN, as a timeout always is: the job's next attempt asks the carrier for
+the status first.
 
 The answers are then settled in ONE transaction: the jobs still leased to us are locked (a job whose lease
 another worker took over is left to it: that worker asks the carrier), the orders move to delivered or
@@ -70,6 +71,9 @@ class AsyncCarrier(Protocol):
     async def activate_bundle_async(
         self, network_id: str, msisdn: str, product_ref: str, price: Money, reference: str
     ) -> CarrierResult: ...
+
+    async def aclose_async(self) -> None:
+        """Close the async client (and its connections) of the running event loop."""
 
 
 NOT_SENT = CarrierResult(CarrierOutcome.UNKNOWN, code="carrier_call_not_made")
@@ -145,16 +149,56 @@ def _prepare(job: Claimed, order: Order | None) -> _Send | None:
     return _Send(job, order, quote, lambda: activate(network, msisdn, product, price, reference))
 
 
-_loops = threading.local()
+class _CarrierLoop:
+    """The process's one event loop for the batches' carrier calls, on a thread of its own: the carriers'
+    async clients (one per loop) and their connections are shared by every pool thread's batches and kept
+    between batches, until `close` (the worker's stop) closes them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def run(self, calls: Coroutine[Any, Any, None]) -> None:
+        """Run `calls` on the loop and wait for them (from any thread but the loop's own)."""
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(
+                    target=self._loop.run_forever, name="carrier-calls", daemon=True
+                )
+                self._thread.start()
+            loop = self._loop
+        asyncio.run_coroutine_threadsafe(calls, loop).result()
+
+    def close(self) -> None:
+        """Close the carriers' async clients on the loop, then stop the loop (started again when needed)."""
+        with self._lock:
+            loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
+        if loop is None or thread is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(_close_clients(), loop).result(timeout=call_timeout_s())
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=call_timeout_s())
+            if not thread.is_alive():
+                loop.close()
 
 
-def _event_loop() -> asyncio.AbstractEventLoop:
-    """This thread's event loop, kept between batches so that the carriers' async clients keep their
-    connections (a client belongs to one loop)."""
-    loop: asyncio.AbstractEventLoop | None = getattr(_loops, "loop", None)
-    if loop is None or loop.is_closed():
-        loop = _loops.loop = asyncio.new_event_loop()
-    return loop
+async def _close_clients() -> None:
+    gateways = {id(g): g for g in peers.current().carriers.values()} if peers.installed() else {}
+    for gateway in gateways.values():  # a gateway serving several routes is closed once
+        if isinstance(gateway, AsyncCarrier):
+            await gateway.aclose_async()
+
+
+_carrier_loop = _CarrierLoop()
+
+
+def close() -> None:
+    """The worker stops: close the carriers' async clients and their connections."""
+    _carrier_loop.close()
 
 
 def _call_all(sends: list[_Send]) -> None:
@@ -174,7 +218,7 @@ def _call_all(sends: list[_Send]) -> None:
     async def every() -> None:
         await asyncio.gather(*(one(send) for send in sends))
 
-    _event_loop().run_until_complete(every())
+    _carrier_loop.run(every())
 
 
 def _settle(sends: list[_Send], at: datetime) -> bool:
@@ -213,7 +257,7 @@ def _delivered(items: list[tuple[Order, _Send]], at: datetime) -> None:
     _move([order for order, _send in items], DELIVERED, at, carrier_ref=Case(*refs, default=Value("")))
     for order, send in items:
         promotions.at_delivery(order, send.quote, at)  # a free bundle, bonus credit, a free next purchase
-        ledger.post(postings.delivery_confirmed(order.id, send.quote), now=at, order_id=order.id)
+    ledger.post_many([(o.id, postings.delivery_confirmed(o.id, send.quote)) for o, send in items], now=at)
 
 
 def _failed(items: list[tuple[Order, _Send]], at: datetime) -> None:
@@ -242,27 +286,25 @@ def _move(
 
 
 def _finish_jobs(mine: list[_Send], settled: set[str], at: datetime) -> None:
-    """Mark the settled jobs done; reschedule the others (or bury them when out of attempts)."""
-    ours = Job.objects.filter(status="queued")
-    if settled:
-        ours.filter(id__in=settled).update(
-            status="done", finished_at=at, locked_until=None, lease_token="", last_error=""
-        )
-    again: dict[tuple[int, str], list[str]] = {}  # (attempt, note) -> jobs: one UPDATE per group
-    for send in (s for s in mine if s.job.id not in settled):
-        note = send.result.code or ""
-        if send.job.attempt >= CONFIG.job_max_attempts:
-            ours.filter(id=send.job.id).update(
-                status="dead", finished_at=at, locked_until=None, lease_token="", last_error=note
-            )
-            extra = {"job_id": send.job.id, "alert": "job_dead", "subject_id": send.order.id}
-            log.error("alert=job_dead job %s deliver(%s): %s", send.job.id, send.order.id, note, extra=extra)
+    """Mark the settled jobs done; reschedule the others (or bury them when out of attempts): one UPDATE
+    per outcome, through the worker's own marking (`jobs.mark_*`, fenced by the lease token)."""
+    groups: dict[tuple[str, str, int, str], list[str]] = {}  # (outcome, token, attempt, note) -> jobs
+    for send in mine:
+        job, note = send.job, send.result.code or ""
+        if job.id in settled:
+            key = ("done", job.token, 0, "")
+        elif job.attempt >= CONFIG.job_max_attempts:
+            key = ("dead", job.token, 0, note)
+            extra = {"job_id": job.id, "alert": "job_dead", "subject_id": send.order.id}
+            log.error("alert=job_dead job %s deliver(%s): %s", job.id, send.order.id, note, extra=extra)
         else:
-            again.setdefault((send.job.attempt, note), []).append(send.job.id)
-    for (attempt, note), ids in again.items():
-        ours.filter(id__in=ids).update(
-            run_after=at + timedelta(seconds=delivery.backoff_s(attempt)),
-            locked_until=None,
-            lease_token="",
-            last_error=note,
-        )
+            key = ("again", job.token, job.attempt, note)
+        groups.setdefault(key, []).append(job.id)
+    for (outcome, token, attempt, note), ids in groups.items():
+        if outcome == "done":
+            jobs.mark_done(ids, token, at=at)
+        elif outcome == "dead":
+            jobs.mark_dead(ids, token, at=at, note=note)
+        else:
+            run_after = at + timedelta(seconds=delivery.backoff_s(attempt))
+            jobs.mark_again(ids, token, run_after=run_after, note=note)

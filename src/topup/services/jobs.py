@@ -1,10 +1,11 @@
-"""The job table's writers and staff's handle on it: bulk enqueueing that wakes the workers, listing jobs,
-and giving dead jobs another round (`topup jobs ...`)."""
+"""The job table's writers and staff's handle on it: bulk enqueueing that wakes the workers, marking claimed
+jobs done, dead or due again (only while the claim's lease token is still theirs), listing jobs, and giving
+dead jobs another round (`topup jobs ...`)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.db.models import QuerySet
@@ -16,6 +17,30 @@ from topup.db.models import Job
 log = logging.getLogger(__name__)
 
 DEAD = "dead"
+NOTE_MAX = 1000  # the characters of a job's last error kept
+
+
+def _leased(ids: Sequence[str], token: str) -> QuerySet[Job]:
+    """The jobs still queued under this lease token: a job another claim took over is not touched."""
+    return Job.objects.filter(id__in=ids, status="queued", lease_token=token)
+
+
+def mark_done(ids: Sequence[str], token: str, *, at: datetime, note: str = "") -> int:
+    """The claimed jobs are finished; how many were still ours."""
+    fields = {"finished_at": at, "locked_until": None, "lease_token": "", "last_error": note[:NOTE_MAX]}
+    return _leased(ids, token).update(status="done", **fields)
+
+
+def mark_dead(ids: Sequence[str], token: str, *, at: datetime, note: str) -> int:
+    """The claimed jobs used their last attempt: dead until requeued; how many were still ours."""
+    fields = {"finished_at": at, "locked_until": None, "lease_token": "", "last_error": note[:NOTE_MAX]}
+    return _leased(ids, token).update(status=DEAD, **fields)
+
+
+def mark_again(ids: Sequence[str], token: str, *, run_after: datetime, note: str) -> int:
+    """The claimed jobs are due again at `run_after` (their lease released); how many were still ours."""
+    fields = {"locked_until": None, "lease_token": "", "last_error": note[:NOTE_MAX]}
+    return _leased(ids, token).update(run_after=run_after, **fields)
 
 
 def requeue(*, job_id: str | None = None, kind: str | None = None, all_dead: bool = False) -> int:

@@ -151,9 +151,10 @@ def _when(at: datetime | None, language: str) -> str:
 
 
 def _recipients(refs: list[str], fallback_language: str) -> tuple[str, str]:
-    """(language, e-mail) from the first line reference the customer told us about."""
+    """(language, e-mail) from the first line reference the customer told us about (one query for all)."""
+    told = {p.line_ref: p for p in LinePreference.objects.filter(line_ref__in=refs)} if refs else {}
     for ref in refs:
-        preference = LinePreference.objects.filter(line_ref=ref).first()
+        preference = told.get(ref)
         if preference is not None:
             language = preference.language if preference.language in LANGUAGES else fallback_language
             return language, preference.email

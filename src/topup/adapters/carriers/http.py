@@ -6,7 +6,7 @@ the balance answer lists the line's bundles with what is left and until when.
 
 One shared `httpx.Client` (keep-alive pool, safe to use from many worker threads); the worker's batches
 send top-ups and activations through `topup_async`/`activate_bundle_async` on an `httpx.AsyncClient` per
-event loop, so that the calls in flight share a thread. Business outcomes and
+event loop (the worker has one), so that the calls in flight share a thread. Business outcomes and
 transport trouble both come back as a `CarrierResult`; the rule is that anything that may have reached the
 carrier without a readable answer is UNKNOWN (ask `status()`), and only what surely did nothing is RETRY:
 
@@ -30,6 +30,8 @@ from topup.domain.money import Money
 from topup.ports import CarrierBalance, CarrierBundle, CarrierOutcome, CarrierResult
 
 POOL_SIZE: Final = 32  # one connection per worker thread
+# The worker's one event loop carries every batch's calls at once: more connections, a few kept open.
+ASYNC_LIMITS: Final = httpx.Limits(max_connections=256, max_keepalive_connections=64)
 RETRY_STATUSES: Final = frozenset({401, 403, 429, 500, 502, 503})
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -198,11 +200,19 @@ class HttpCarrierGateway:
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
-            client = self._async_clients[loop] = httpx.AsyncClient(**self._options)
+            client = self._async_clients[loop] = httpx.AsyncClient(
+                **{**self._options, "limits": ASYNC_LIMITS}
+            )
         try:
             return _written(await client.post(path, json=payload), confirmed)
         except (httpx.HTTPError, _UnreadableAnswerError) as exc:
             return _failure(exc)
+
+    async def aclose_async(self) -> None:
+        """Close the running event loop's async client (the worker's stop); a later call opens a new one."""
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
 
     def float_balance(self) -> Money | None:
         return None  # a carrier's own gateway bills us afterwards: there is no float to watch
