@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict
 
 from django.db import IntegrityError, transaction
 
@@ -37,6 +38,13 @@ MIN_YEAR, MAX_YEAR = 2, 9998
 STOPPED_PROFILE_STATES = frozenset({"deleted"})  # the profile is gone: its traffic is refused, not rated
 
 
+class RecordOutcome(TypedDict):
+    id: str
+    status: str  # rated | duplicate | refused
+    drawn_kb: int
+    refused_kb: int
+
+
 @dataclass(frozen=True, slots=True)
 class UsageResult:
     """Counts over the batch and one entry per input record, in input order.
@@ -50,7 +58,7 @@ class UsageResult:
     accepted: int
     duplicates: int
     refused_kb: int
-    results: list[dict[str, object]]
+    results: list[RecordOutcome]
 
 
 @dataclass(slots=True)
@@ -271,7 +279,7 @@ def _result(
     *,
     stopped: set[int],
 ) -> UsageResult:
-    results: list[dict[str, object]] = []
+    results: list[RecordOutcome] = []
     first: dict[str, int] = {}
     duplicates = refused_kb = 0
     for index, record_id in enumerate(batch.ids):
