@@ -28,7 +28,11 @@ outcomes = st.builds(
 def test_answer_is_what_json_dumps_writes(
     results: list[RecordOutcome], accepted: int, duplicates: int, refused_kb: int
 ) -> None:
-    result = UsageResult(accepted, duplicates, refused_kb, results)
+    result = UsageResult(
+        accepted, duplicates, refused_kb, [r["id"] for r in results], [r["status"] for r in results],
+        [r["drawn_kb"] for r in results], [r["refused_kb"] for r in results],
+    )  # fmt: skip
+    assert result.results == results
     expected = {"accepted": accepted, "duplicates": duplicates, "refused_kb": refused_kb, "results": results}
     text = usage_answer(result)
     assert text == json.dumps(expected, separators=(",", ":"))

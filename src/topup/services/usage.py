@@ -47,18 +47,31 @@ class RecordOutcome(TypedDict):
 
 @dataclass(frozen=True, slots=True)
 class UsageResult:
-    """Counts over the batch and one entry per input record, in input order.
+    """Counts over the batch and one outcome per input record, in input order, as columns.
 
     `accepted` counts records stored by this call (rated or refused), `duplicates` the records whose id was
-    already stored or came earlier in the batch, `refused_kb` the kB refused among the accepted ones. Each
-    result is {id, status: rated | duplicate | refused, drawn_kb, refused_kb}; a duplicate repeats what was
-    recorded the first time.
+    already stored or came earlier in the batch, `refused_kb` the kB refused among the accepted ones. Record
+    i has id `ids[i]`, status `statuses[i]` (rated | duplicate | refused), `record_drawn_kb[i]` and
+    `record_refused_kb[i]`; a duplicate repeats what was recorded the first time.
     """
 
     accepted: int
     duplicates: int
     refused_kb: int
-    results: list[RecordOutcome]
+    ids: list[str]
+    statuses: list[str]
+    record_drawn_kb: list[int]
+    record_refused_kb: list[int]
+
+    @property
+    def results(self) -> list[RecordOutcome]:
+        """The outcomes as {id, status, drawn_kb, refused_kb}, the form the API answers with."""
+        return [
+            {"id": record_id, "status": status, "drawn_kb": drawn, "refused_kb": refused}
+            for record_id, status, drawn, refused in zip(
+                self.ids, self.statuses, self.record_drawn_kb, self.record_refused_kb, strict=True
+            )
+        ]
 
 
 @dataclass(slots=True)
@@ -252,28 +265,34 @@ def _store(batch: _Batch, lines: Mapping[str, tuple[str, str]], *, look_up: bool
 def _result(
     batch: _Batch,
     stored: Mapping[str, tuple[int, int]],
-    drawn: Sequence[int],
-    refused: Sequence[int],
+    drawn: list[int],
+    refused: list[int],
     *,
     stopped: set[int],
 ) -> UsageResult:
-    results: list[RecordOutcome] = []
+    ids = batch.ids
+    if not stored and not stopped and len(set(ids)) == len(ids):  # the usual batch: every record rated
+        return UsageResult(len(ids), 0, sum(refused), ids, ["rated"] * len(ids), drawn, refused)
+    statuses: list[str] = []
+    drawn_out: list[int] = []
+    refused_out: list[int] = []
     first: dict[str, int] = {}
     duplicates = refused_kb = 0
-    for index, record_id in enumerate(batch.ids):
+    for index, record_id in enumerate(ids):
         if record_id in stored:
             duplicates += 1
             was_drawn, was_refused = stored[record_id]
-            results.append({"id": record_id, "status": "duplicate", "drawn_kb": was_drawn,
-                            "refused_kb": was_refused})  # fmt: skip
+            statuses.append("duplicate")
+            drawn_out.append(was_drawn)
+            refused_out.append(was_refused)
             continue
         origin = first.setdefault(record_id, index)
         if origin != index:
             duplicates += 1
-            status = "duplicate"
+            statuses.append("duplicate")
         else:
-            status = "refused" if index in stopped else "rated"
+            statuses.append("refused" if index in stopped else "rated")
             refused_kb += refused[index]
-        results.append({"id": record_id, "status": status, "drawn_kb": drawn[origin],
-                        "refused_kb": refused[origin]})  # fmt: skip
-    return UsageResult(len(results) - duplicates, duplicates, refused_kb, results)
+        drawn_out.append(drawn[origin])
+        refused_out.append(refused[origin])
+    return UsageResult(len(ids) - duplicates, duplicates, refused_kb, ids, statuses, drawn_out, refused_out)
