@@ -68,7 +68,7 @@ def _fast(raw: bytes) -> dict[str, Any] | None:
 def usage_answer(result: UsageResult) -> str:
     """The answer as compact JSON, equal to `json.dumps(…, separators=(",", ":"))` of {accepted, duplicates,
     refused_kb, results}: ids through the encoder's own string escaping, statuses and kB are plain words and
-    integers. A third of `json.dumps`'s time on a batch of 5,000."""
+    integers. Under half of `json.dumps`'s time on a batch of 5,000."""
     results = ",".join([
         f'{{"id":{encode_basestring_ascii(record_id)},"status":"{status}","drawn_kb":{drawn:d},'
         f'"refused_kb":{refused:d}}}'
