@@ -227,6 +227,7 @@ def _run_usage(args: argparse.Namespace, seed: int) -> None:
             run_tag=secrets.token_hex(6),
             seed=seed,
             allow_checkout=lambda u: args.allow_remote or is_loopback(u),
+            window=measure.Window(args),
         )
     )
     sys.stdout.write((json.dumps(report) if args.json else format_usage_report(report)) + "\n")

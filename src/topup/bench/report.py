@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from topup.bench.cpu import format_cpu
+
 STEPS = ("create", "approve", "paid", "delivered", "end_to_end")
 STEP_MEANINGS = {
     "create": "POST /orders until 201",
@@ -314,4 +316,7 @@ def format_usage_report(report: Mapping[str, object]) -> str:
     notes = report["notes"]
     assert isinstance(notes, list)
     lines.extend(f"note: {n}" for n in notes)
+    cpu = report.get("cpu")
+    if isinstance(cpu, Mapping):
+        lines.extend(format_cpu(cpu))
     return "\n".join(lines)

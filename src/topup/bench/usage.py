@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from topup.bench.driver import PAID_AT_CHECKOUT, POLL_BACKOFF, POLL_FIRST_S, POLL_MAX_S
+from topup.bench.measure import Window
 from topup.bench.peers import Json, Peer, json_object, session
 from topup.bench.report import (
     add_counts,
@@ -48,9 +49,16 @@ class _Posting:
 
 
 async def run_usage(
-    args: argparse.Namespace, key: str, *, run_tag: str, seed: int, allow_checkout: Callable[[str], bool]
+    args: argparse.Namespace,
+    key: str,
+    *,
+    run_tag: str,
+    seed: int,
+    allow_checkout: Callable[[str], bool],
+    window: Window,
 ) -> dict[str, object]:
-    """Buy the lines, post the usage, resend one batch; the report of `build_usage_report`."""
+    """Buy the lines, post the usage (the CPU window covers only the posting), resend one batch; the report
+    of `build_usage_report`, with the CPU per part per 1,000 accepted records (ms each = µs per record)."""
     url = args.url.rstrip("/")
     errors: Counter[str] = Counter()
     notes: list[str] = []
@@ -66,7 +74,9 @@ async def run_usage(
         base = (latest_delivery(orders) or datetime.now(UTC)) + timedelta(seconds=1)
         bodies, sizes = _bodies(args, iccids, base, run_tag, seed)
         setup_s = time.perf_counter() - setup_started
+        window.start()
         posting = await _post_all(peer, url, key, bodies=bodies, sizes=sizes, concurrency=args.concurrency)
+        cpu = window.stop(posting.totals.get("accepted", 0) // 1000, unit="1,000 usage records")
         recheck: dict[str, object] = {}
         duplicates_ok = False
         if posting.first_ok is None:
@@ -78,7 +88,7 @@ async def run_usage(
             )
     if len(iccids) < args.concurrency:
         notes.append(f"{args.concurrency} tasks on {len(iccids)} lines: some tasks share lines (lock waits)")
-    return build_usage_report(
+    report = build_usage_report(
         records=sum(sizes),
         batch=args.batch,
         concurrency=args.concurrency,
@@ -93,6 +103,8 @@ async def run_usage(
         notes=notes,
         settings={"url": url, "plan": ESIM_PLAN, "seed": seed, "setup_s": round(setup_s, 3)},
     )
+    report["cpu"] = cpu
+    return report
 
 
 def _iccid(order: Json) -> object:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from topup.db.models import NetworkRecord, Order, PlanRecord
+from topup.db import hot_sql
+from topup.db.models import NetworkRecord, PlanRecord
 from topup.domain.catalogue import Network, Plan
 from topup.domain.errors import NotFound
 from topup.domain.identifiers import parse_belgian_mobile, range_holder
@@ -80,14 +81,9 @@ class Lookup:
 def lookup(text: str) -> Lookup:
     """Guess a number's network: our last delivery to it wins over the range holder (numbers are portable)."""
     e164 = parse_belgian_mobile(text)
-    delivered = (
-        Order.objects.filter(msisdn=e164, status="delivered")
-        .order_by("-updated_at")
-        .values("network_id")
-        .first()
-    )
-    if delivered:
-        return Lookup(e164, delivered["network_id"], "history")
+    delivered = hot_sql.last_delivered_network(e164)
+    if delivered is not None:
+        return Lookup(e164, delivered, "history")
     guess = range_holder(e164)
     if guess and guess in _cached_catalogue()[0]:
         return Lookup(e164, guess, "range")

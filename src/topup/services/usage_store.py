@@ -1,17 +1,19 @@
 """The writes of a usage batch: usage rows, bundle counters, threshold events, in constant queries.
 
 Raw statements on `usage_record` (UsageRow) and `bundle` (BundleRecord): the ORM's bulk_create and
-bulk_update cost ~100 µs a row, more than rating itself. PostgreSQL gets `COPY … FROM STDIN` (psycopg 3's
-`cursor.copy()`), SQLite one executemany. The row's primary key stays the exactly-once guard: COPY into the
-table itself fails as a whole on a stored id (IntegrityError, the transaction rolls back).
+bulk_update cost ~100 µs a row, more than rating itself. PostgreSQL gets `COPY … FROM STDIN` in binary
+format (psycopg 3's `cursor.copy()`, the rows built here), SQLite one executemany. The row's primary key
+stays the exactly-once guard: COPY into the table itself fails as a whole on a stored id (IntegrityError,
+the transaction rolls back).
 Each changed bundle gets one conditional UPDATE with the batch's summed usage: it applies only if the row
 still holds the usage the batch was rated from and the new usage stays within the bundle's cap.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -21,13 +23,23 @@ from topup.domain.bundles import Bundle
 from topup.domain.errors import Conflict
 
 USABLE_BUNDLE_STATUSES = ("active", "pending")
-# id, line id, kB, start, end, start and end as ISO-8601 text, drawn kB, refused kB
-UsageRowValues = tuple[str, str, int, datetime, datetime, str, str, int, int]
+# id, line id, kB, start, end, drawn kB, refused kB
+UsageRowValues = tuple[str, str, int, datetime, datetime, int, int]
 
 _COPY_USAGE = (
     'COPY usage_record (id, line_id, kb, start, "end", drawn_kb, refused_kb, charged_minor, rated_at)'
-    " FROM STDIN"
+    " FROM STDIN (FORMAT BINARY)"
 )
+# PostgreSQL's binary COPY: a signature, 32-bit flags and header-extension length (both 0), then per row a
+# 16-bit field count and each field as a 32-bit length and its bytes, then -1 as a 16-bit count.
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_BINARY_TRAILER = b"\xff\xff"
+_FIELD_COUNT = (9).to_bytes(2, "big")
+# kb, start, end, drawn_kb, refused_kb, charged_minor, rated_at: each a 64-bit integer (length 8) in network
+# order; varchar is its UTF-8 bytes, timestamptz the microseconds since 2000-01-01 00:00 UTC.
+_NUMBERS = struct.Struct(">" + "iq" * 7)
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _INSERT_USAGE_SQLITE = (
     'INSERT INTO usage_record (id, line_id, kb, start, "end", drawn_kb, refused_kb, charged_minor, rated_at)'
     " VALUES (%s, %s, %s, %s, %s, %s, %s, 0, %s)"
@@ -74,27 +86,32 @@ def write_usage(rows: list[UsageRowValues], rated_at: datetime) -> None:
         cursor.executemany(
             _INSERT_USAGE_SQLITE,
             [(rid, line, kb, when(start), when(end), drawn, refused, at)
-             for rid, line, kb, start, end, _, _, drawn, refused in rows],
+             for rid, line, kb, start, end, drawn, refused in rows],
         )  # fmt: skip
 
 
-_COPY_SPECIALS = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+def _text_field(text: str) -> bytes:
+    data = text.encode()
+    return len(data).to_bytes(4, "big") + data
 
 
 def _copy(raw_cursor: Any, rows: Sequence[UsageRowValues], rated_at: datetime) -> None:
-    """COPY in text format, the lines built here: psycopg's write_row costs ~13 µs a row (its datetimes).
-    Start and end go as the ISO-8601 texts of the rows (see services.usage._Batch.texts)."""
-    ids = "".join(row[0] for row in rows)
-    if any(c in ids for c in "\\\t\n\r"):
-        rows = [(row[0].translate(_COPY_SPECIALS), *row[1:]) for row in rows]  # COPY's text escapes
-    at = rated_at.isoformat()
-    text = "".join(
-        f"{rid}\t{line}\t{kb}\t{start}\t{end}\t{drawn}\t{refused}\t0\t{at}\n"
-        for rid, line, kb, _, _, start, end, drawn, refused in rows
-    )
+    """COPY in binary format, the rows built here: psycopg's write_row costs ~13 µs a row (its datetimes), and
+    PostgreSQL reads binary timestamps in less CPU than their text (~1 µs a row less for the three)."""
+    epoch, microsecond, pack = _PG_EPOCH, _MICROSECOND, _NUMBERS.pack
+    at = (rated_at - epoch) // microsecond
+    line_fields = {line: _text_field(line) for line in {row[1] for row in rows}}
+    data = [_BINARY_HEADER]
+    data.extend(
+        _FIELD_COUNT + _text_field(rid) + line_fields[line]
+        + pack(8, kb, 8, (start - epoch) // microsecond, 8, (end - epoch) // microsecond, 8, drawn,
+               8, refused, 8, 0, 8, at)
+        for rid, line, kb, start, end, drawn, refused in rows
+    )  # fmt: skip
+    data.append(_BINARY_TRAILER)
     # wrap_database_errors turns psycopg's UniqueViolation into Django's IntegrityError, as execute() does.
     with connection.wrap_database_errors, raw_cursor.copy(_COPY_USAGE) as copy:
-        copy.write(text.encode())
+        copy.write(b"".join(data))
 
 
 def save_bundles(before: Sequence[Bundle], after: Sequence[Bundle]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 
 import segno
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +14,7 @@ from topup.channels import es2plus, owners
 from topup.channels.api.auth import ScopedKey
 from topup.channels.api.documents import ERRORS, plan_document
 from topup.channels.api.schemas import CreatedOrderOut, EsimOrderIn, OrderOut, PlanOut
-from topup.channels.api.usage_body import usage_records
+from topup.channels.api.usage_body import usage_answer, usage_records
 from topup.domain.catalogue import NetworkKind
 from topup.domain.errors import NotFound
 from topup.services import catalogue, esim, orders, usage
@@ -118,9 +117,5 @@ def download_progress(request: HttpRequest) -> HttpResponse:
 def post_usage(request: HttpRequest) -> HttpResponse:
     # The body (documented as `UsageIn` by openapi.SCHEMA_BODIES) is read by `usage_body`, not by ninja.
     result = usage.record_usage(usage_records(request))
-    body = {
-        "accepted": result.accepted, "duplicates": result.duplicates, "refused_kb": result.refused_kb,
-        "results": result.results,
-    }  # fmt: skip
     # Rendered here: ninja would validate the 10,000 results against the response schema first.
-    return HttpResponse(json.dumps(body, separators=(",", ":")), content_type="application/json")
+    return HttpResponse(usage_answer(result), content_type="application/json")
