@@ -33,7 +33,7 @@ class Delivery:
 
 
 class WebhookDispatcher:
-    """Queue events with `publish`; `start` and `close` run inside the server's event loop."""
+    """Queue events with `publish`; `start` and `close` run inside the server's event loop (one endpoint)."""
 
     def __init__(
         self,
@@ -46,7 +46,7 @@ class WebhookDispatcher:
         timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._url = url
+        self.url = url  # an endpoint's update may move it
         self._secret = secret
         self._concurrency = concurrency
         self._initial_backoff_s = initial_backoff_s
@@ -64,10 +64,11 @@ class WebhookDispatcher:
 
     @property
     def enabled(self) -> bool:
-        return bool(self._url)
+        return bool(self.url)
 
-    async def start(self) -> None:
-        if not self.enabled:
+    def start(self) -> None:
+        """Open the session and the senders (inside the running event loop)."""
+        if not self.enabled or self._session is not None:
             return
         connector = aiohttp.TCPConnector(limit=self._concurrency)
         timeout = aiohttp.ClientTimeout(total=self._timeout_s)
@@ -142,7 +143,7 @@ class WebhookDispatcher:
             "Stripe-Signature": sign(delivery.body, self._secret, int(self._clock())),
             "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks) topup-simulator",
         }
-        async with self._session.post(self._url, data=delivery.body, headers=headers) as response:
+        async with self._session.post(self.url, data=delivery.body, headers=headers) as response:
             await response.read()
             if 200 <= response.status < 300:
                 return None
