@@ -58,6 +58,7 @@ class WebhookDispatcher:
         self._retries: dict[int, asyncio.TimerHandle] = {}
         self._tokens = itertools.count()
         self._session: aiohttp.ClientSession | None = None
+        self._sending = 0  # taken from the queue, not yet answered
         self.delivered = 0
         self.failed_attempts = 0
         self.duplicates = 0
@@ -88,7 +89,7 @@ class WebhookDispatcher:
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize() + len(self._retries)
+        return self._queue.qsize() + len(self._retries) + self._sending
 
     def publish(self, event: Json, copies: int = 1, delay_s: float = 0.0) -> None:
         """Queue `copies` deliveries of the same serialized event (2 simulates a duplicate), the first
@@ -121,6 +122,7 @@ class WebhookDispatcher:
     async def _work(self) -> None:
         while True:
             delivery = await self._queue.get()
+            self._sending += 1
             try:
                 reason = await self._send(delivery)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -129,6 +131,7 @@ class WebhookDispatcher:
                 log.exception("unexpected error delivering webhook %s", delivery.event_id)
                 reason = type(exc).__name__
             finally:
+                self._sending -= 1
                 self._queue.task_done()
             if reason is None:
                 self.delivered += 1
