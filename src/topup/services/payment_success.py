@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from topup.clock import new_id
 from topup.db import ledger
-from topup.db.hot_sql import update_returning
+from topup.db.hot_sql import reference_free, update_returning
 from topup.db.models import Job, Order, OrderEvent, Payment
 from topup.domain import ledger as postings
 from topup.domain.money import Money
@@ -55,8 +55,7 @@ def pay_from_event(provider_name: str, event: PaymentEvent, at: datetime) -> tup
     if event.provider_ref:
         # A hosted checkout's payment takes the reference it was paid under (its PaymentIntent) in the same
         # statement, unless another payment holds it: the general path then logs that and keeps its own.
-        held = Payment.objects.filter(provider=provider_name, provider_ref=event.provider_ref)
-        target = target.exclude(Exists(held.exclude(id=OuterRef("id"))))
+        target = target.filter(reference_free(provider_name, event.provider_ref))
         values["provider_ref"] = event.provider_ref
     succeeded = update_returning(target, **values)
     if not succeeded:
