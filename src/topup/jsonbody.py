@@ -96,7 +96,10 @@ def read_value(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int = 
     except (ValueError, RecursionError) as exc:
         # ValueError covers JSONDecodeError and integers longer than Python reads (4,300 digits).
         raise JsonBodyError("invalid_json", f"the body is not valid JSON: {str(exc)[:120]}") from exc
-    _check_strings(value)
+    # A NUL or a lone surrogate can only come from a `\u` escape: json.loads refuses raw control characters
+    # in strings and UTF-8 decoding refuses surrogates. Without one, the walk over every string is skipped.
+    if "\\u" in text:
+        _check_strings(value)
     return value
 
 

@@ -26,6 +26,7 @@ from types import FrameType
 from urllib.parse import urlparse, urlunparse
 
 from topup import serve_state
+from topup.adapters.payments.stripe import WEBHOOK_EVENTS
 from topup.settings import CONFIG, Config
 
 
@@ -97,7 +98,17 @@ def _simulators(config: Config, data_dir: Path, webhook_url: str) -> list[Child]
 
 def _simulator_commands(config: Config, data_dir: Path, webhook_url: str) -> list[Child]:
     return [
-        Child("payments simulator", ["simulate", "payments", "--webhook-url", webhook_url]),
+        Child(
+            "payments simulator",
+            [
+                "simulate",
+                "payments",
+                "--webhook-url",
+                webhook_url,
+                "--webhook-events",
+                ",".join(WEBHOOK_EVENTS),
+            ],
+        ),
         Child(
             "carriers simulator",
             ["simulate", "carriers", "--state-file", str(data_dir / "carriers.sqlite3")],

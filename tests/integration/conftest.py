@@ -14,6 +14,7 @@ import pytest
 from tests.support.fx import ecb_daily
 from tests.support.processes import ROOT, free_port, running
 from tests.support.wired import point
+from topup.adapters.payments.stripe import WEBHOOK_EVENTS
 from topup.clock import now
 from topup.settings import CONFIG
 
@@ -33,6 +34,7 @@ def payments_simulator(live_server: Any) -> Iterator[str]:
     webhook_url = f"{live_server.url}/api/v1/payments/webhooks/stripe"
     args = ["-m", "topup.simulators.payments", "--port", str(port), "--api-key", CONFIG.payments_api_key]
     args += ["--webhook-secret", CONFIG.webhook_secrets[0], "--webhook-url", webhook_url, "--seed", "7"]
+    args += ["--webhook-events", ",".join(WEBHOOK_EVENTS)]  # subscribed as `topup serve` does
     url = f"http://127.0.0.1:{port}"
     with running(args, f"{url}/healthz", log_path=_log("payments-sim")):
         point(payments=url)

@@ -104,10 +104,10 @@ def _place(client: Client, key: str) -> dict[str, Any]:
     return placed
 
 
-def _webhook_body(payment_id: str, event_id: str) -> bytes:
+def _webhook_body(payment_id: str, event_id: str, provider_ref: str | None = None) -> bytes:
     payment = Payment.objects.get(id=payment_id)
     event = {
-        "id": event_id, "type": "payment.succeeded", "provider_ref": payment.provider_ref,
+        "id": event_id, "type": "payment.succeeded", "provider_ref": provider_ref or payment.provider_ref,
         "payment_id": payment_id, "amount_minor": payment.amount_minor, "currency": payment.currency,
     }  # fmt: skip
     return json.dumps(event).encode()
@@ -151,3 +151,39 @@ def test_the_hot_path_stays_within_its_statement_budget(fake: fake_payments.Fake
     assert duplicate.statements <= WEBHOOK_DUPLICATE_MAX, duplicate.sql
     assert order_read.statements <= ORDER_READ_MAX, order_read.sql
     assert page_read.statements <= ORDER_READ_MAX, page_read.sql
+
+
+def test_a_checkout_paid_under_another_reference_takes_it_within_the_same_budget(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    """A hosted checkout's payment (stored under the checkout) paid under its PaymentIntent's reference: the
+    reference is taken by the payment's own UPDATE, not by a read and a second UPDATE."""
+    client = Client()
+    _place(client, "warm-up")
+    placed = _place(client, "checkout")
+    payment_id = placed["payment"]["id"]
+    fake.succeed_at_provider(payment_id)
+    body = _webhook_body(payment_id, "evt_checkout_1", provider_ref="pi_paid_under_this")
+    outcome, paid = counted(lambda: _post_webhook(client, body))
+
+    assert outcome == "paid"
+    assert Payment.objects.get(id=payment_id).provider_ref == "pi_paid_under_this"
+    assert paid.statements <= WEBHOOK_PAID_MAX, paid.sql
+    assert len(paid.ours) <= WEBHOOK_PAID_OURS_MAX, paid.ours
+
+
+def test_a_success_naming_a_reference_another_payment_holds_pays_and_keeps_both_references(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    """The reference is the other payment's (a unique pair): the payment is paid under its own, as before."""
+    client = Client()
+    ours, theirs = _place(client, "holder-ours"), _place(client, "holder-theirs")
+    our_ref = Payment.objects.get(id=ours["payment"]["id"]).provider_ref
+    their_ref = Payment.objects.get(id=theirs["payment"]["id"]).provider_ref
+    fake.succeed_at_provider(ours["payment"]["id"])
+    body = _webhook_body(ours["payment"]["id"], "evt_held_1", provider_ref=their_ref)
+
+    assert _post_webhook(client, body) == "paid"
+    assert Payment.objects.get(id=ours["payment"]["id"]).provider_ref == our_ref
+    assert Payment.objects.get(id=theirs["payment"]["id"]).provider_ref == their_ref
+    assert Order.objects.get(id=ours["id"]).status == "paid"

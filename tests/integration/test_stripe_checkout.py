@@ -17,6 +17,7 @@ import pytest
 from tests.integration.conftest import Carriers, run_jobs_until_idle
 from tests.integration.test_order_flow import place, wait_for_status
 from tests.support.orders import owner
+from tests.support.stripe_sim import admin
 from topup.settings import CONFIG
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,10 +90,8 @@ def test_a_card_paid_on_its_checkout_page_is_delivered_once_under_its_payment_in
     final = client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
     assert final["status"] == "delivered"
     assert carriers.balance_minor("proximus", msisdn) == before + 1000
-    # Both signed events name the payment; the first applied pays it, the other finds it paid.
-    outcomes = _inbox_outcomes("payment.succeeded", count=2)
-    assert sorted(outcomes.values()) == ["already_succeeded", "paid"]
-    assert set(outcomes) == {"checkout.session.completed", "payment_intent.succeeded"}
+    # One success was sent (the endpoint subscribes to Topup's events only): the PaymentIntent's pays it.
+    assert _inbox_outcomes("payment.succeeded", count=1) == {"payment_intent.succeeded": "paid"}
     payment = Payment.objects.get(id=order["payment"]["id"])
     assert payment.provider_ref == paid["payment_intent"]
     assert payment.provider_ref.startswith("pi_")
@@ -100,6 +99,42 @@ def test_a_card_paid_on_its_checkout_page_is_delivered_once_under_its_payment_in
     assert session["payment_intent"]["metadata"] == {"order_id": order["id"], "payment_id": payment.id}
     assert session["client_reference_id"] == order["id"]
     assert not [m for m in reconcile_payments(today()) if m.order_id == order["id"]]
+
+
+def _webhooks(payments_simulator: str) -> dict[str, Any]:
+    """The simulator's delivery counts once nothing is left to send."""
+    deadline = time.monotonic() + 15
+    with admin(payments_simulator, CONFIG.payments_api_key) as sim:
+        while True:
+            stats: dict[str, Any] = sim.get("/summary").json()["webhooks"]
+            if stats["pending"] == 0:
+                return stats
+            assert time.monotonic() < deadline, f"webhooks still pending: {stats}"
+            time.sleep(0.05)
+
+
+def test_a_paid_card_checkout_costs_topup_one_webhook_request(
+    client: httpx.Client, payments_simulator: str, carriers: Carriers
+) -> None:
+    from topup.db.models import InboxEvent  # noqa: PLC0415
+
+    order = _card_order(client, "checkout-one-webhook", "+32470556009")
+    session_id = order["payment"]["checkout_url"].rsplit("/", 1)[-1]
+    before = _webhooks(payments_simulator)
+    paid = _type(order, VISA)
+    wait_for_status(client, order, {"paid", "delivering", "delivered"})
+    after = _webhooks(payments_simulator)
+
+    with admin(payments_simulator, CONFIG.payments_api_key) as sim:
+        emitted = [
+            e["type"] for e in sim.get("/events", params={"object": paid["payment_intent"]}).json()["data"]
+        ]
+        emitted += [e["type"] for e in sim.get("/events", params={"object": session_id}).json()["data"]]
+    assert {"payment_intent.succeeded", "checkout.session.completed"} <= set(emitted)
+    assert after["delivered"] - before["delivered"] == 1
+    assert after["failed_attempts"] == before["failed_attempts"]
+    [received] = InboxEvent.objects.all()
+    assert (received.payload["type"], received.outcome) == ("payment_intent.succeeded", "paid")
 
 
 def test_a_declined_card_leaves_the_session_open_and_another_card_pays_it_once(

@@ -150,8 +150,8 @@ def test_the_simulator_sends_amount_and_currency_and_a_real_payment_is_paid(
         assert time.monotonic() < deadline, "the payment webhook never arrived"
         time.sleep(0.05)
     assert Order.objects.get(id=order["id"]).status == "paid"
-    # A card paid through a Checkout Session succeeds twice (checkout.session.completed and
-    # payment_intent.succeeded): the PaymentIntent's event carries what was charged.
+    # A card paid through a Checkout Session succeeds by its PaymentIntent's event, which carries what
+    # was charged (checkout.session.completed is not subscribed).
     [intent] = [
         e.payload["data"]["object"]
         for e in InboxEvent.objects.filter(type="payment.succeeded")

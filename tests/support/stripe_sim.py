@@ -111,6 +111,6 @@ def simulator(
         yield base_url
 
 
-def admin(base_url: str) -> httpx.Client:
+def admin(base_url: str, api_key: str = API_KEY) -> httpx.Client:
     """The simulator's `/_sim` surface (faults, summary, events)."""
-    return httpx.Client(base_url=f"{base_url}/_sim", headers={"Authorization": f"Bearer {API_KEY}"})
+    return httpx.Client(base_url=f"{base_url}/_sim", headers={"Authorization": f"Bearer {api_key}"})

@@ -3,8 +3,8 @@ ledger capture in the same transaction); any other is a stray, captured under it
 
 The webhook's usual case goes through `pay_from_event`: two guarded `UPDATE … RETURNING` statements (the
 payment, then its order), no SELECT before them and no savepoint. When the payment's guard does not hold
-(already paid, another amount, a payment we do not know) it answers None and the caller's general path,
-which reads and locks the rows, decides.
+(already paid, another amount, a payment we do not know, a reference another payment holds) it answers
+None and the caller's general path, which reads and locks the rows, decides.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.db.models import Q
 
 from topup.clock import new_id
 from topup.db import ledger
-from topup.db.hot_sql import update_returning
+from topup.db.hot_sql import reference_free, update_returning
 from topup.db.models import Job, Order, OrderEvent, Payment
 from topup.domain import ledger as postings
 from topup.domain.money import Money
@@ -34,8 +34,9 @@ _MAY_SUCCEED = (*OPEN_STATUSES, PaymentStatus.FAILED.value)
 
 
 def pay_from_event(provider_name: str, event: PaymentEvent, at: datetime) -> tuple[Payment, str] | None:
-    """Mark the event's payment succeeded when it may (open, same amount and currency, our checkout) and
-    settle its order; None when the guard did not hold, with nothing written."""
+    """Mark the event's payment succeeded when it may (open, same amount and currency, our checkout), under
+    the event's reference (`adopt_payment_ref`'s rule), and settle its order; None when the guard did not
+    hold, with nothing written."""
     if event.amount is None:
         return None
     target = Payment.objects.filter(
@@ -50,7 +51,13 @@ def pay_from_event(provider_name: str, event: PaymentEvent, at: datetime) -> tup
     if event.checkout_ref:  # a checkout's event is ours only if the payment is stored under it (or nothing)
         ours = {ref for ref in (event.checkout_ref, event.provider_ref) if ref}
         target = target.filter(Q(provider_ref__isnull=True) | Q(provider_ref="") | Q(provider_ref__in=ours))
-    succeeded = update_returning(target, status=PaymentStatus.SUCCEEDED.value, updated_at=at)
+    values: dict[str, object] = {"status": PaymentStatus.SUCCEEDED.value, "updated_at": at}
+    if event.provider_ref:
+        # A hosted checkout's payment takes the reference it was paid under (its PaymentIntent) in the same
+        # statement, unless another payment holds it: the general path then logs that and keeps its own.
+        target = target.filter(reference_free(provider_name, event.provider_ref))
+        values["provider_ref"] = event.provider_ref
+    succeeded = update_returning(target, **values)
     if not succeeded:
         return None
     payment = succeeded[0]

@@ -110,9 +110,8 @@ def _our_checkout(payment: Payment, event: PaymentEvent) -> bool:
 def apply_event(provider_name: str, event: PaymentEvent) -> str:
     """Apply one verified event to its payment (row locks: the payment, then its order)."""
     if event.type == "payment.succeeded":
-        paid = pay_from_event(provider_name, event, now())
+        paid = pay_from_event(provider_name, event, now())  # it adopts the event's reference too
         if paid is not None:
-            adopt_payment_ref(paid[0], event.provider_ref)
             return paid[1]
     payment = _find_payment(provider_name, event)
     if payment is None:

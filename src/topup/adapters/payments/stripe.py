@@ -68,6 +68,22 @@ CARD_FLOWS = ("checkout", "payment_method")
 # Stripe's shortest Checkout Session lifetime is 30 minutes from creation; 2 more cover the request's way.
 CHECKOUT_TTL = timedelta(minutes=32)
 CHECKOUT_PREFIX = "cs_"
+# The event types Topup acts on: its webhook endpoint's `enabled_events` (README "Stripe"; `topup serve`
+# gives them to the simulator). A card paid through a Checkout Session is told once, by its PaymentIntent's
+# `payment_intent.succeeded`, which carries our `payment_id` metadata (the service then adopts the `pi_`
+# reference): `checkout.session.completed` would be a second request saying the same. A session that
+# expires before any card was tried has no PaymentIntent, hence `checkout.session.expired`.
+# `payment_intent.requires_action` changes nothing (the order page already shows the next action).
+WEBHOOK_EVENTS = (
+    "payment_intent.succeeded",
+    "payment_intent.processing",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "checkout.session.expired",
+    "charge.refunded",
+    "refund.updated",
+    "refund.failed",
+)
 EVENT_TYPES = {
     "payment_intent.succeeded": "payment.succeeded",
     "payment_intent.payment_failed": "payment.failed",

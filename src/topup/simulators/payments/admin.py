@@ -12,17 +12,17 @@ import json
 from aiohttp import web
 
 from topup.simulators.payments.api import json_answer
+from topup.simulators.payments.endpoints import WebhookEndpoints
 from topup.simulators.payments.errors import Json, invalid
 from topup.simulators.payments.state import IntentStatus, PaymentBook
-from topup.simulators.payments.webhooks import WebhookDispatcher
 
 MAX_EVENTS = 10_000  # kept for inspection; the oldest are forgotten first
 
 
 class Admin:
-    def __init__(self, book: PaymentBook, dispatcher: WebhookDispatcher) -> None:
+    def __init__(self, book: PaymentBook, endpoints: WebhookEndpoints) -> None:
         self._book = book
-        self._dispatcher = dispatcher
+        self._endpoints = endpoints
         self.events: list[Json] = []
 
     def record(self, event: Json) -> None:
@@ -71,7 +71,7 @@ class Admin:
             "object": "sim_summary", "totals": totals, "intents": len(book.intents),
             "intents_by_status": by_status, "refunds": len(book.refunds),
             "refunds_failed": book.counts["refunds_failed"], "events": len(self.events),
-            "webhooks": self._dispatcher.stats(), "faults": book.faults.as_json(),
+            "webhooks": self._endpoints.stats(), "faults": book.faults.as_json(),
         })  # fmt: skip
 
     async def list_events(self, request: web.Request) -> web.Response:

@@ -17,12 +17,12 @@ from topup.simulators.payments.api import Api, middlewares
 from topup.simulators.payments.checkout import Checkout
 from topup.simulators.payments.config import SimulatorSettings, settings_from_args
 from topup.simulators.payments.customers import SavedCards
-from topup.simulators.payments.errors import Json
+from topup.simulators.payments.endpoints import WebhookEndpoints, parse_events
+from topup.simulators.payments.errors import Json, SimulatorError
 from topup.simulators.payments.idempotency import IdempotencyStore
 from topup.simulators.payments.objects import event_json
 from topup.simulators.payments.state import PaymentBook, new_id
 from topup.simulators.payments.terminal import TerminalReaders
-from topup.simulators.payments.webhooks import WebhookDispatcher
 
 log = logging.getLogger("topup.simulators.payments")
 MAX_HOLD_BACK_S = 2.0
@@ -36,22 +36,25 @@ def build_app(settings: SimulatorSettings) -> web.Application:
     """
     master = random.Random(settings.seed)
     book_rng, api_rng, webhook_rng = (random.Random(master.getrandbits(64)) for _ in range(3))
-    dispatcher = WebhookDispatcher(settings.webhook_url, settings.webhook_secret)
     faults = settings.faults
 
     def emit(event_type: str, obj: Json, request_key: str | None) -> None:
         event = event_json(new_id("evt"), event_type, obj, book.now(), request_key)
+        event["pending_webhooks"] = len(endpoints.subscribers(event_type))
         admin.record(event)
         duplicate = faults.duplicate_webhook_rate > 0 and webhook_rng.random() < faults.duplicate_webhook_rate
         held = faults.reorder_webhook_rate > 0 and webhook_rng.random() < faults.reorder_webhook_rate
         delay_s = webhook_rng.uniform(0.2, MAX_HOLD_BACK_S) if held else 0.0
-        dispatcher.publish(event, copies=2 if duplicate else 1, delay_s=delay_s)
+        endpoints.publish(event, copies=2 if duplicate else 1, delay_s=delay_s)
 
     def schedule(delay_s: float, then: Callable[[], None]) -> None:
         asyncio.get_running_loop().call_later(delay_s, then)
 
     book = PaymentBook(settings.public_url, emit, schedule, faults, book_rng)
-    admin = Admin(book, dispatcher)
+    endpoints = WebhookEndpoints(book.now)
+    if settings.webhook_url:
+        endpoints.add(settings.webhook_url, settings.webhook_secret, settings.webhook_events)
+    admin = Admin(book, endpoints)
     app = web.Application(middlewares=middlewares(settings.api_key))
     api = Api(book, IdempotencyStore(), api_rng)
     saved = SavedCards(book, api._write)
@@ -61,12 +64,13 @@ def build_app(settings: SimulatorSettings) -> web.Application:
     app.add_routes(Checkout(book).routes())
     app.add_routes(admin.routes())
     app.add_routes(TerminalReaders(book, emit).routes())  # Stripe Terminal: card-present readers
+    app.add_routes(endpoints.routes(api._write, api._read_only))  # Stripe's webhook endpoints
 
     async def start_dispatcher(_app: web.Application) -> None:
-        await dispatcher.start()
+        await endpoints.start()
 
     async def stop_dispatcher(_app: web.Application) -> None:
-        await dispatcher.close()
+        await endpoints.close()
 
     app.on_startup.append(start_dispatcher)
     app.on_cleanup.append(stop_dispatcher)
@@ -85,7 +89,8 @@ async def serve(settings: SimulatorSettings) -> None:
         loop.add_signal_handler(signum, stop.set)
     print(
         f"payment simulator (Stripe API) listening on http://{settings.host}:{settings.port} "
-        f"(webhooks: {settings.webhook_url or 'disabled'}; faults {settings.faults.as_json()}; "
+        f"(webhooks: {settings.webhook_url or 'disabled'}, events {','.join(settings.webhook_events)}; "
+        f"faults {settings.faults.as_json()}; "
         f"seed {settings.seed})",
         flush=True,
     )
@@ -101,6 +106,10 @@ def run(args: argparse.Namespace) -> None:
     settings = settings_from_args(args)
     if settings.webhook_url and not settings.webhook_secret:
         raise SystemExit("payment simulator: a webhook URL needs a webhook secret to sign with")
+    try:
+        parse_events(settings.webhook_events, "--webhook-events")
+    except SimulatorError as exc:
+        raise SystemExit(f"payment simulator: {exc.message}") from exc
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     install_number_masking()
     asyncio.run(serve(settings))

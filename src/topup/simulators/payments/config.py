@@ -23,6 +23,7 @@ class SimulatorSettings:
     api_key: str
     webhook_url: str  # empty: events are recorded but not sent
     webhook_secret: str
+    webhook_events: tuple[str, ...]  # the types sent to `webhook_url` (`*`: all): Stripe's enabled_events
     public_url: str  # base of the hosted pages' URLs
     faults: Faults
     seed: int | None
@@ -30,7 +31,8 @@ class SimulatorSettings:
     def __repr__(self) -> str:  # keeps the API key and the webhook secret out of logs and tracebacks
         return (
             f"SimulatorSettings(host={self.host!r}, port={self.port}, public_url={self.public_url!r}, "
-            f"webhook_url={self.webhook_url!r}, faults={self.faults!r}, seed={self.seed})"
+            f"webhook_url={self.webhook_url!r}, webhook_events={self.webhook_events!r}, "
+            f"faults={self.faults!r}, seed={self.seed})"
         )
 
 
@@ -86,6 +88,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add("--webhook-secret", default=_env("webhook-secret", secret), help="signs Stripe-Signature")
     add(
+        "--webhook-events",
+        default=_env("webhook-events", "*"),
+        help="comma-separated event types sent to --webhook-url (Stripe's enabled_events); * for all",
+    )
+    add(
         "--public-url",
         default=_env("public-url", None),
         help="base of the hosted pages (default http://host:port)",
@@ -108,6 +115,7 @@ def settings_from_args(args: argparse.Namespace) -> SimulatorSettings:
         api_key=str(args.api_key),
         webhook_url=str(args.webhook_url or ""),
         webhook_secret=str(args.webhook_secret),
+        webhook_events=tuple(str(args.webhook_events).split(",")),
         public_url=public_url,
         faults=Faults(
             **{name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name, _, _ in FAULT_FLAGS}

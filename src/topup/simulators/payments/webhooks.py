@@ -33,7 +33,7 @@ class Delivery:
 
 
 class WebhookDispatcher:
-    """Queue events with `publish`; `start` and `close` run inside the server's event loop."""
+    """Queue events with `publish`; `start` and `close` run inside the server's event loop (one endpoint)."""
 
     def __init__(
         self,
@@ -46,7 +46,7 @@ class WebhookDispatcher:
         timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._url = url
+        self.url = url  # an endpoint's update may move it
         self._secret = secret
         self._concurrency = concurrency
         self._initial_backoff_s = initial_backoff_s
@@ -58,16 +58,18 @@ class WebhookDispatcher:
         self._retries: dict[int, asyncio.TimerHandle] = {}
         self._tokens = itertools.count()
         self._session: aiohttp.ClientSession | None = None
+        self._sending = 0  # taken from the queue, not yet answered
         self.delivered = 0
         self.failed_attempts = 0
         self.duplicates = 0
 
     @property
     def enabled(self) -> bool:
-        return bool(self._url)
+        return bool(self.url)
 
-    async def start(self) -> None:
-        if not self.enabled:
+    def start(self) -> None:
+        """Open the session and the senders (inside the running event loop)."""
+        if not self.enabled or self._session is not None:
             return
         connector = aiohttp.TCPConnector(limit=self._concurrency)
         timeout = aiohttp.ClientTimeout(total=self._timeout_s)
@@ -87,7 +89,7 @@ class WebhookDispatcher:
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize() + len(self._retries)
+        return self._queue.qsize() + len(self._retries) + self._sending
 
     def publish(self, event: Json, copies: int = 1, delay_s: float = 0.0) -> None:
         """Queue `copies` deliveries of the same serialized event (2 simulates a duplicate), the first
@@ -120,6 +122,7 @@ class WebhookDispatcher:
     async def _work(self) -> None:
         while True:
             delivery = await self._queue.get()
+            self._sending += 1
             try:
                 reason = await self._send(delivery)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -128,6 +131,7 @@ class WebhookDispatcher:
                 log.exception("unexpected error delivering webhook %s", delivery.event_id)
                 reason = type(exc).__name__
             finally:
+                self._sending -= 1
                 self._queue.task_done()
             if reason is None:
                 self.delivered += 1
@@ -142,7 +146,7 @@ class WebhookDispatcher:
             "Stripe-Signature": sign(delivery.body, self._secret, int(self._clock())),
             "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks) topup-simulator",
         }
-        async with self._session.post(self._url, data=delivery.body, headers=headers) as response:
+        async with self._session.post(self.url, data=delivery.body, headers=headers) as response:
             await response.read()
             if 200 <= response.status < 300:
                 return None
