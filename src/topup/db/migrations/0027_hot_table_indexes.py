@@ -45,7 +45,9 @@ def create_like_indexes(apps: Any, schema_editor: Any) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     for table, column, name in UNREAD_LIKE_INDEXES:
-        schema_editor.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ("{column}" varchar_pattern_ops)')
+        schema_editor.execute(
+            f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ("{column}" varchar_pattern_ops)'
+        )
 
 
 class Migration(migrations.Migration):

@@ -144,7 +144,9 @@ class Redemption(models.Model):
         # customer_index): without this index PostgreSQL reads the whole table for every order.
         indexes = [
             models.Index(
-                fields=["customer_index"], condition=models.Q(counted=True), name="redemption_counted_customer"
+                fields=["customer_index"],
+                condition=models.Q(counted=True),
+                name="redemption_counted_customer",
             ),
         ]
 
