@@ -140,6 +140,15 @@ class Redemption(models.Model):
                 name="redemption_once_per_customer",
             ),
         ]
+        # Placement asks whether a customer already used a once-per-customer offer (counted redemptions by
+        # customer_index): without this index PostgreSQL reads the whole table for every order.
+        indexes = [
+            models.Index(
+                fields=["customer_index"],
+                condition=models.Q(counted=True),
+                name="redemption_counted_customer",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.id
