@@ -6,8 +6,10 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from topup.db import hot_sql
 from topup.db.models import Order, OrderEvent, Payment
 from topup.domain.esim_catalogue import ESIM_APN
+from topup.services.order_access import Caller, checked
 from topup.settings import CONFIG
 
 
@@ -46,6 +48,12 @@ def order_document(
             for e in history
         ],
     }
+
+
+def owned_document(order_id: str, caller: Caller) -> dict[str, object]:
+    """The order's document for a caller who may see it (services/order_access), else `order_not_found`:
+    the order, its line, payments and history and the access check in one statement written once."""
+    return read_document(checked(hot_sql.order_document(order_id), order_id, caller))
 
 
 def read_document(order: Order) -> dict[str, object]:
