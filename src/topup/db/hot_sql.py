@@ -2,11 +2,13 @@
 whether it wrote (`INSERT … ON CONFLICT DO NOTHING RETURNING`), a guarded update that hands back the rows it
 moved (`UPDATE … WHERE <guard> RETURNING *`), an order read with its payments and history as JSON
 subqueries, and the network of a number's last delivered order (the ORM would build that query again for
-every balance check, ~0.4 ms of CPU, more than the database spends on it). All run on PostgreSQL and on
+every balance check, ~0.4 ms of CPU, more than the database spends on it), and the two reads of following
+an order (its page state, its document), written once for the same reason. All run on PostgreSQL and on
 SQLite ≥ 3.35 (the only vendor-specific part is the JSON functions).
 
 Writes are built by Django's own compilers (values sealed, indexed and adapted as `save()` and `update()`
-would) and read back through `raw()`, so that every field's converter (decryption, dates) applies.
+would) and read back through `raw()`, so that every field's converter (decryption, dates) applies; the
+following reads apply the same converters themselves (`_instance`).
 """
 
 from __future__ import annotations
