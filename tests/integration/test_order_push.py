@@ -207,3 +207,27 @@ def test_the_api_documents_the_stream_and_the_long_poll(seeded: None) -> None:
     assert "text/event-stream" in stream["responses"]["200"]["content"]
     names = {p["name"] for p in document["paths"]["/api/v1/orders/{order_id}"]["get"]["parameters"]}
     assert {"wait", "after"} <= names
+
+
+@pytest.mark.skipif("not wakeup.is_postgres()", reason="SQLite: nothing is announced, waiters tick")
+def test_an_announcement_wakes_that_order_s_waiters_and_none_other(seeded: None) -> None:
+    with (
+        order_push.watch("ord_a") as first,
+        order_push.watch("ord_a") as second,
+        order_push.watch("ord_b") as b,
+    ):
+        order_push.heard(["ord_a"])  # between their reads and their waits: not missed
+        started = time.monotonic()
+        assert first.wait(5.0)
+        assert second.wait(5.0)
+        assert time.monotonic() - started < 2.0
+        assert not b.wait(0.2)  # ord_b's waiter is not told about ord_a
+        assert not first.wait(0.2)  # each announcement is news once
+        woken: list[bool] = []
+        waiter = threading.Thread(target=lambda: woken.append(b.wait(5.0)))
+        waiter.start()
+        time.sleep(0.1)
+        order_push.heard(["ord_c", "ord_b"])
+        waiter.join()
+        assert woken == [True]
+    assert not order_push._watched  # the blocks left: nobody is registered any more

@@ -25,7 +25,8 @@ from topup.services import order_push, order_watch
 STREAM_S: Final = 60.0  # then the client reconnects (its Last-Event-ID resumes)
 PING_S: Final = 15.0
 RETRY_MS: Final = 1_000
-Document = Callable[[], dict[str, object]]
+# Reads the order once: its status, its state and the document to send when the state is news.
+Read = Callable[[], tuple[str, str, dict[str, object]]]
 
 
 class _Slot:
@@ -65,16 +66,17 @@ def event(document: dict[str, object], state: str) -> bytes:
     return f"id: {state}\nevent: order\ndata: {data}\n\n".encode()
 
 
-def events(order_id: str, after: str, document: Document) -> Generator[bytes]:
-    """The stream's bytes: the document each time the order's state differs from the last one sent."""
+def events(order_id: str, after: str, read: Read) -> Generator[bytes]:
+    """The stream's bytes: the document each time the order's state differs from the last one sent. Each
+    look at the order is one `read`: the state and the document come from the same row."""
     yield f"retry: {RETRY_MS}\n\n".encode()
     deadline = time.monotonic() + STREAM_S
     last_sent = time.monotonic()
     with order_push.watch(order_id) as watch:
         while True:
-            status, state = order_watch.state_of(order_id)
+            status, state, document = read()
             if order_watch.differs(state, after):
-                yield event(document(), state)
+                yield event(document, state)
                 after, last_sent = state, time.monotonic()
             if is_terminal(OrderStatus(status)):
                 return
@@ -87,10 +89,10 @@ def events(order_id: str, after: str, document: Document) -> Generator[bytes]:
             order_watch.wait_next(watch, min(left, PING_S))
 
 
-def stream(order_id: str, after: str, document: Document, now: tuple[str, str]) -> HttpResponseBase | None:
+def stream(order_id: str, after: str, read: Read, now: tuple[str, str]) -> HttpResponseBase | None:
     """The event-stream response, or None when every stream slot of this process is taken. The caller
     checks access first and hands over the (status, state) it read then (order_watch.state_of_owned: one
-    statement); `document` reads the order's document for it."""
+    statement); `read` reads the order at each look (channels pass one statement)."""
     slots = order_watch.streams()
     if not slots.acquire(blocking=False):
         return None
@@ -100,7 +102,7 @@ def stream(order_id: str, after: str, document: Document, now: tuple[str, str]) 
         if is_terminal(OrderStatus(status)) and not order_watch.differs(state, after):
             slot.release()
             return HttpResponse(status=204)  # seen the end already: EventSource stops reconnecting
-        body = _Events(events(order_id, after, document), slot)
+        body = _Events(events(order_id, after, read), slot)
     except BaseException:
         slot.release()
         raise

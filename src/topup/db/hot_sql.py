@@ -2,11 +2,13 @@
 whether it wrote (`INSERT … ON CONFLICT DO NOTHING RETURNING`), a guarded update that hands back the rows it
 moved (`UPDATE … WHERE <guard> RETURNING *`), an order read with its payments and history as JSON
 subqueries, and the network of a number's last delivered order (the ORM would build that query again for
-every balance check, ~0.4 ms of CPU, more than the database spends on it). All run on PostgreSQL and on
+every balance check, ~0.4 ms of CPU, more than the database spends on it), and the two reads of following
+an order (its page state, its document), written once for the same reason. All run on PostgreSQL and on
 SQLite ≥ 3.35 (the only vendor-specific part is the JSON functions).
 
 Writes are built by Django's own compilers (values sealed, indexed and adapted as `save()` and `update()`
-would) and read back through `raw()`, so that every field's converter (decryption, dates) applies.
+would) and read back through `raw()`, so that every field's converter (decryption, dates) applies; the
+following reads apply the same converters themselves (`_instance`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.db.models import BooleanField, TextField, sql
 from django.db.models.expressions import RawSQL
 
 from topup.db.fields import EncryptedTextField
-from topup.db.models import Order, Payment
+from topup.db.models import Line, Order, Payment
 
 M = TypeVar("M", bound=models.Model)
 
@@ -98,27 +100,125 @@ _PAYMENT_KEYS = (
     "next_action_url", "qr_data", "instructions_url", "refunded_minor", "currency", "refund_status",
 )  # fmt: skip
 _EVENT_KEYS = ("from_status", "to_status", "code", "at")
+_PAYMENTS = ("payment", _PAYMENT_KEYS, ("attempt",))
+_HISTORY = ("order_event", _EVENT_KEYS, ("at", "id"))
 
 
-def _json_rows(table: str, keys: tuple[str, ...], order_by: tuple[str, ...]) -> RawSQL:
+def _json_rows_sql(table: str, keys: tuple[str, ...], order_by: tuple[str, ...]) -> str:
     """The rows of `table` belonging to the order being read, as one JSON array text (a correlated
     subquery: the read stays one statement). Only plain (not encrypted) columns may be named here."""
     pairs = ", ".join(f"'{key}', t.{key}" for key in keys)
     outer = '"order"."id"'
     ordered = ", ".join(f"t.{column}" for column in order_by)
-    # Every name here is a constant of this module (no input reaches this SQL): hence the noqa S608/S611.
+    # Every name here is a constant of this module (no input reaches this SQL): hence the noqa S608.
     if connection.vendor == "postgresql":
         aggregate = f"COALESCE(json_agg(json_build_object({pairs}) ORDER BY {ordered}), '[]'::json)::text"
         rows = f"{table} t WHERE t.order_id = {outer}"
     else:  # SQLite: the inner ORDER BY fixes the order json_group_array sees
         aggregate = f"COALESCE(json_group_array(json_object({pairs})), '[]')"
         rows = f"(SELECT * FROM {table} t WHERE t.order_id = {outer} ORDER BY {ordered}) t"  # noqa: S608
-    return RawSQL(f"SELECT {aggregate} FROM {rows}", (), output_field=TextField())  # noqa: S608, S611
+    return f"SELECT {aggregate} FROM {rows}"  # noqa: S608
+
+
+def _json_rows(table: str, keys: tuple[str, ...], order_by: tuple[str, ...]) -> RawSQL:
+    return RawSQL(_json_rows_sql(table, keys, order_by), (), output_field=TextField())  # noqa: S611
 
 
 def order_with_children(queryset: models.QuerySet[Order]) -> models.QuerySet[Order]:
     """Orders with their line (joined), and `payments_json` and `history_json` annotated: one statement."""
     return queryset.select_related("line").annotate(
-        payments_json=_json_rows("payment", _PAYMENT_KEYS, ("attempt",)),
-        history_json=_json_rows("order_event", _EVENT_KEYS, ("at", "id")),
+        payments_json=_json_rows(*_PAYMENTS), history_json=_json_rows(*_HISTORY)
     )
+
+
+# Following an order (services/order_watch, order_view): the order, its line and what the reader needs of
+# its payments, read by a statement written once per process. The ORM would build it again at every
+# wake-up of every stream (~1 ms of CPU each, more than the database spends on it). Only the columns the
+# reader and the access check (services/order_access) use are read: the others stay deferred.
+_ORDER_CHECKED = ("id", "msisdn", "line", "status", "token_hash", "api_key_id")
+_ORDER_SHOWN = (
+    *_ORDER_CHECKED, "plan", "network", "iccid", "channel", "total_minor", "currency", "quote",
+    "failure_code", "created_at", "current_payment_id",
+)  # fmt: skip
+_LINE_SHOWN = ("id", "iccid", "msisdn", "matching_id", "smdp_address", "profile_state")
+_LATEST_PAYMENT_STATUS = (
+    'SELECT p.status FROM payment p WHERE p.order_id = "order"."id" ORDER BY p.attempt DESC LIMIT 1'
+)
+
+
+def _fields(model: type[models.Model], names: tuple[str, ...]) -> list[Any]:
+    """The concrete fields named, in the model's own order (the order `Model.from_db` expects)."""
+    return [f for f in model._meta.concrete_fields if f.name in names]
+
+
+@functools.cache
+def _order_read(vendor: str, document: bool) -> str:
+    """SELECT the order (by id), its line (or NULLs) and either its payments and history as JSON
+    (`document`) or its latest payment's status."""
+    quote = connection.ops.quote_name
+    order = [
+        f'"order".{quote(f.column)}' for f in _fields(Order, _ORDER_SHOWN if document else _ORDER_CHECKED)
+    ]
+    line = [f"line.{quote(f.column)}" for f in _fields(Line, _LINE_SHOWN)]
+    extras = [_json_rows_sql(*_PAYMENTS), _json_rows_sql(*_HISTORY)] if document else [_LATEST_PAYMENT_STATUS]
+    columns = ", ".join([*order, *line, *(f"({extra})" for extra in extras)])
+    # Names are constants of this module and the models; the id is the one parameter.
+    joined = 'FROM "order" LEFT OUTER JOIN line ON line.id = "order".line_id WHERE "order".id = %s'
+    return f"SELECT {columns} {joined}"
+
+
+@functools.cache
+def _converters(field: Any, vendor: str) -> tuple[Any, list[Any]]:
+    """The column expression of `field` and the converters the ORM applies to its values (decryption,
+    SQLite's dates)."""
+    column = field.get_col(field.model._meta.db_table)
+    return column, [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
+
+
+def _instance(model: type[M], fields: list[Any], values: tuple[Any, ...]) -> M:
+    """A model instance from `values` of `fields`, converted as the ORM converts them."""
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column, converters = _converters(field, connection.vendor)
+        for convert in converters:
+            value = convert(value, column, connection)  # noqa: PLW2901
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+def _followed(order_id: str, *, document: bool) -> tuple[Order, tuple[Any, ...]] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_order_read(connection.vendor, document), [order_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    order_fields = _fields(Order, _ORDER_SHOWN if document else _ORDER_CHECKED)
+    line_fields = _fields(Line, _LINE_SHOWN)
+    order = _instance(Order, order_fields, row[: len(order_fields)])
+    rest = row[len(order_fields) :]
+    line = None if order.line_id is None else _instance(Line, line_fields, rest[: len(line_fields)])
+    Order._meta.get_field("line").set_cached_value(order, line)
+    return order, rest[len(line_fields) :]
+
+
+def order_state(order_id: str) -> Order | None:
+    """The order with its line and `payment_status` (its latest attempt's, or None): what
+    `Order.objects.select_related("line").annotate(payment_status=<latest>)` reads of it for the page's
+    state and the access check."""
+    found = _followed(order_id, document=False)
+    if found is None:
+        return None
+    order, (payment_status,) = found
+    order.payment_status = payment_status  # type: ignore[attr-defined]
+    return order
+
+
+def order_document(order_id: str) -> Order | None:
+    """The order as `order_with_children(Order.objects.filter(id=order_id)).first()` reads it, for
+    services/order_view.read_document."""
+    found = _followed(order_id, document=True)
+    if found is None:
+        return None
+    order, (payments_json, history_json) = found
+    order.payments_json, order.history_json = payments_json, history_json  # type: ignore[attr-defined]
+    return order

@@ -64,7 +64,11 @@ def owned_order(order_id: str, caller: Caller, query: QuerySet[Order] | None = N
     `query` (orders, with what the caller needs joined or annotated) makes the read and the check one
     statement; by default the order and its line."""
     found = query if query is not None else Order.objects.select_related("line")
-    order = found.filter(id=order_id).first()
+    return checked(found.filter(id=order_id).first(), order_id, caller)
+
+
+def checked(order: Order | None, order_id: str, caller: Caller) -> Order:
+    """`order` (read by `order_id`, with its line) when the caller may see it; else `order_not_found`."""
     if order is None or not may_access(order, caller):
         raise NotFound(f"no order {order_id!r}", code="order_not_found", field="order_id")
     return order

@@ -28,9 +28,20 @@ FALLBACK_S: Final = 3.0  # PostgreSQL: a waiter reads the database at least this
 _LISTEN_S: Final = 1.0  # how often the listener looks up from its connection (to stop, or to idle out)
 IDLE_S: Final = 30.0  # nobody waited this long: the listener closes its connection until the next waiter
 
-_lock = threading.Condition()
-_generations: dict[str, int] = {}  # order id -> notifications seen, for orders someone waits on
-_watchers: dict[str, int] = {}  # order id -> how many wait on it
+_lock = threading.Lock()
+
+
+class _Watched:
+    """The waiters of one order: their count, the announcements heard, and their own Condition (on the
+    module's lock), so that an announcement wakes that order's waiters and nobody else."""
+
+    def __init__(self) -> None:
+        self.waiters = 0
+        self.generation = 0
+        self.announced = threading.Condition(_lock)
+
+
+_watched: dict[str, _Watched] = {}  # order id -> its waiters, for orders someone waits on
 _started_in: list[int] = []  # the pid whose listener thread runs (a forked child starts its own)
 _threads: list[threading.Thread] = []
 _stopping = threading.Event()
@@ -53,21 +64,20 @@ def changed_many(order_ids: list[str]) -> None:
 def heard(order_ids: list[str]) -> None:
     """Wake the waiters of `order_ids` (the listener thread's delivery; tests call it directly)."""
     with _lock:
-        woke = False
         for order_id in order_ids:
-            if order_id in _generations:
-                _generations[order_id] += 1
-                woke = True
-        if woke:
-            _lock.notify_all()
+            watched = _watched.get(order_id)
+            if watched is not None:
+                watched.generation += 1
+                watched.announced.notify_all()
 
 
 class Watch:
     """One waiter's registration for one order: `wait` returns early once the order was announced."""
 
-    def __init__(self, order_id: str) -> None:
+    def __init__(self, order_id: str, watched: _Watched) -> None:
         self.order_id = order_id
-        self._seen = _generations.get(order_id, 0)
+        self._watched = watched
+        self._seen = watched.generation
 
     def wait(self, timeout_s: float) -> bool:
         """True when the order was announced since the last wait; False after `timeout_s` (capped at the
@@ -76,11 +86,12 @@ class Watch:
             threading.Event().wait(min(timeout_s, SQLITE_TICK_S))
             return False
         _ensure_listener()
+        watched = self._watched
         with _lock:
-            arrived = _lock.wait_for(
-                lambda: _generations.get(self.order_id, 0) != self._seen, min(timeout_s, FALLBACK_S)
+            arrived = watched.announced.wait_for(
+                lambda: watched.generation != self._seen, min(timeout_s, FALLBACK_S)
             )
-            self._seen = _generations.get(self.order_id, 0)
+            self._seen = watched.generation
         return bool(arrived)
 
 
@@ -88,17 +99,16 @@ class Watch:
 def watch(order_id: str) -> Iterator[Watch]:
     """Register interest in `order_id` for the block; read the database inside it, then `wait`."""
     with _lock:
-        _watchers[order_id] = _watchers.get(order_id, 0) + 1
-        _generations.setdefault(order_id, 0)
-        registered = Watch(order_id)
+        watched = _watched.setdefault(order_id, _Watched())
+        watched.waiters += 1
+        registered = Watch(order_id, watched)
     try:
         yield registered
     finally:
         with _lock:
-            _watchers[order_id] -= 1
-            if _watchers[order_id] <= 0:
-                del _watchers[order_id]
-                del _generations[order_id]
+            watched.waiters -= 1
+            if watched.waiters <= 0:
+                del _watched[order_id]
 
 
 def _ensure_listener() -> None:
@@ -129,7 +139,7 @@ def _listen() -> None:
     try:
         while not _stopping.is_set():
             with _lock:
-                if _watchers:
+                if _watched:
                     idle_since = time.monotonic()
                 elif time.monotonic() - idle_since > IDLE_S:
                     _started_in.clear()

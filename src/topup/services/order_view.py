@@ -6,8 +6,10 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from topup.db import hot_sql
 from topup.db.models import Order, OrderEvent, Payment
 from topup.domain.esim_catalogue import ESIM_APN
+from topup.services.order_access import Caller, checked
 from topup.settings import CONFIG
 
 
@@ -48,9 +50,15 @@ def order_document(
     }
 
 
+def owned_document(order_id: str, caller: Caller) -> dict[str, object]:
+    """The order's document for a caller who may see it (services/order_access), else `order_not_found`:
+    the order, its line, payments and history and the access check in one statement written once."""
+    return read_document(checked(hot_sql.order_document(order_id), order_id, caller))
+
+
 def read_document(order: Order) -> dict[str, object]:
-    """The document of an order read with `db.hot_sql.order_with_children` (its payments and history came
-    with it as JSON, in the same statement)."""
+    """The document of an order read with `db.hot_sql.order_with_children` or `order_document` (its payments
+    and history came with it as JSON, in the same statement)."""
     payments = [Payment(order_id=order.id, **row) for row in json.loads(vars(order)["payments_json"])]
     history = [
         OrderEvent(order_id=order.id, from_status=row["from_status"], to_status=row["to_status"],

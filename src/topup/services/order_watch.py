@@ -17,12 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from django.db.models import OuterRef, Subquery
-
-from topup.db.models import Order, Payment
+from topup.db import hot_sql
+from topup.db.models import Order
 from topup.domain.errors import NotFound
 from topup.services import order_push
-from topup.services.order_access import Caller, owned_order
+from topup.services.order_access import Caller, checked
 from topup.settings import CONFIG
 
 WAIT_S: Final = 20.0  # the longest a request waits (below any proxy's idle timeout)
@@ -60,24 +59,21 @@ def state_of_document(order: Mapping[str, object]) -> str:
     )
 
 
-def _latest_payment_status() -> Subquery:
-    return Subquery(Payment.objects.filter(order_id=OuterRef("id")).order_by("-attempt").values("status")[:1])
-
-
 def state_of(order_id: str) -> tuple[str, str]:
-    """(status, state) of the order as the database holds it now (one statement)."""
-    query = Order.objects.filter(id=order_id).annotate(payment_status=_latest_payment_status())
-    row = query.values_list("status", "payment_status", "line__profile_state").first()
-    if row is None:
+    """(status, state) of the order as the database holds it now (one statement, db/hot_sql)."""
+    order = hot_sql.order_state(order_id)
+    if order is None:
         raise NotFound(f"no order {order_id!r}", code="order_not_found", field="order_id")
-    status, payment, profile = row
-    return status, page_state(status, payment or "", profile or "")
+    return _state(order)
 
 
 def state_of_owned(order_id: str, caller: Caller) -> tuple[str, str]:
     """`state_of` for a caller who may see the order, read and checked in one statement."""
-    query = Order.objects.select_related("line").annotate(payment_status=_latest_payment_status())
-    order = owned_order(order_id, caller, query)
+    return _state(checked(hot_sql.order_state(order_id), order_id, caller))
+
+
+def _state(order: Order) -> tuple[str, str]:
+    """(status, state) of an order read by `hot_sql.order_state`."""
     profile = order.line.profile_state if order.line_id and order.line else ""
     return order.status, page_state(order.status, vars(order)["payment_status"] or "", profile)
 

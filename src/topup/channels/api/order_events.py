@@ -18,7 +18,8 @@ from topup.channels.api.auth import ScopedKey
 from topup.channels.api.documents import ERRORS
 from topup.channels.messages import error_body
 from topup.db.models import ApiKey
-from topup.services import order_watch, orders, partner_hooks
+from topup.services import order_view, order_watch, partner_hooks
+from topup.services.order_access import Caller
 
 router = Router()
 LAST_EVENT_ID = Header(
@@ -90,8 +91,14 @@ def order_events(
     caller = owners.caller(request, with_session=True)
     now = order_watch.state_of_owned(order_id, caller)  # order_not_found for anyone else
     seen = (last_event_id or after or "")[:80]
-    response = order_stream.stream(order_id, seen, lambda: orders.get_order(order_id, caller), now)
+    response = order_stream.stream(order_id, seen, lambda: _document(order_id, caller), now)
     return response if response is not None else too_busy()
+
+
+def _document(order_id: str, caller: Caller) -> tuple[str, str, dict[str, object]]:
+    """The order's document (as GET /orders/{order_id}) with its status and state, from one statement."""
+    document = order_view.owned_document(order_id, caller)
+    return str(document["status"]), order_watch.state_of_document(document), document
 
 
 @router.get("/partner/callback", response={200: CallbackOut, **ERRORS}, auth=ScopedKey("orders:write"),

@@ -40,6 +40,7 @@ from topup.domain.promotions import AppliedPromotion
 from topup.domain.quotes import Quote
 from topup.services import attempts, balances, catalogue, esim, order_watch, orders, payments, peers
 from topup.services.idempotency import make_key, scoped
+from topup.services.order_view import owned_document
 
 api = NinjaAPI(
     title="Topup API",
@@ -157,7 +158,7 @@ def get_order(
     caller = owners.caller(request, with_session=True)
     if wait and order_watch.wait_for_change(order_id, caller, after, timeout_s=wait).retry_ms:
         return too_busy()
-    return orders.get_order(order_id, caller)
+    return owned_document(order_id, caller)
 
 
 @router.post("/orders/{order_id}/payments", response={200: CreatedOrderOut, 201: CreatedOrderOut, **ERRORS},

@@ -60,9 +60,9 @@ def events(request: HttpRequest, order_id: str) -> HttpResponseBase:
     return response
 
 
-def _state_document(order_id: str) -> dict[str, object]:
+def _state_document(order_id: str) -> tuple[str, str, dict[str, object]]:
     status, state = order_watch.state_of(order_id)
-    return {"status": status, "state": state}
+    return status, state, {"status": status, "state": state}
 
 
 @require_GET
