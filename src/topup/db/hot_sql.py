@@ -151,7 +151,7 @@ def customer_history(
     when their latest delivered order was last updated. Their earlier orders are found by the line, else the
     number, else the e-mail address (`_earlier_orders` in services/promotions)."""
     parts: list[str] = []
-    params: list[object] = []
+    params: list[str | bool] = []
     earlier = _earlier_orders(line_id, msisdn, email)
     if earlier is not None:
         column, value = earlier
