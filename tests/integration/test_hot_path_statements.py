@@ -18,11 +18,13 @@ from django.db import connection
 from django.test import Client
 
 from tests.support import fake_payments
-from topup.db.models import InboxEvent, Job, Order, Payment
+from topup.db.models import InboxEvent, Job, Order, Payment, Redemption
+from topup.services.promotion_seed import WELCOME_ID, seed_demo_promotions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PLACE_MAX = 7  # main before issue #12: 12
+PLACE_WELCOMED_MAX = 11  # a first top-up with the demo's welcome discount; main before this bound: 14
 WEBHOOK_PAID_MAX = 15  # main: 24, 3 savepoints; 9 of these 15 are the ledger's (db/ledger.py)
 WEBHOOK_PAID_OURS_MAX = 6  # without the ledger's: inbox, payment, order, history, job, inbox outcome
 WEBHOOK_NOTIFY_MAX = 2  # PostgreSQL only: the order changed (pages, streams), a job is due (workers)
@@ -187,3 +189,26 @@ def test_a_success_naming_a_reference_another_payment_holds_pays_and_keeps_both_
     assert Payment.objects.get(id=ours["payment"]["id"]).provider_ref == our_ref
     assert Payment.objects.get(id=theirs["payment"]["id"]).provider_ref == their_ref
     assert Order.objects.get(id=ours["id"]).status == "paid"
+
+
+def test_a_first_top_up_with_the_welcome_discount_stays_within_its_budget(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    """The bench's case: every order is a new number's first top-up, so the promotion rules read the
+    customer's history (one statement) and the placement reserves the discount's redemption."""
+    seed_demo_promotions()
+    client = Client()
+    _place(client, "warm-up")
+    body = {"plan_id": "proximus-credit-10", "msisdn": "0470 65 43 21", "payment_method": "card"}
+    answer, place = counted(
+        lambda: client.post(
+            "/api/v1/orders", data=json.dumps(body), content_type="application/json",
+            headers={"Idempotency-Key": "welcomed"},
+        )
+    )  # fmt: skip
+    print(f"\n[{connection.vendor}] welcomed place: {place}")
+
+    assert answer.status_code == 201, answer.content
+    assert [p["campaign_id"] for p in answer.json()["quote"]["promotions"]] == [WELCOME_ID]
+    assert Redemption.objects.filter(order_id=answer.json()["id"], campaign_id=WELCOME_ID).count() == 1
+    assert place.statements <= PLACE_WELCOMED_MAX, place.sql

@@ -82,9 +82,15 @@ def _checked(record: IdempotencyRecord, idem: IdempotencyKey) -> IdempotencyReco
     return record
 
 
+def _record(idem: IdempotencyKey) -> IdempotencyRecord | None:
+    """The key's record: (scope, key) is unique, so no ORDER BY (`.first()` would add one)."""
+    found = list(IdempotencyRecord.objects.filter(scope=idem.scope, key=idem.key)[:1])
+    return found[0] if found else None
+
+
 def replay(idem: IdempotencyKey) -> StoredResponse | None:
     """The stored answer for this key, or None for a new (or unfinished) key; another body is a conflict."""
-    record = IdempotencyRecord.objects.filter(scope=idem.scope, key=idem.key).first()
+    record = _record(idem)
     if record is None or _checked(record, idem).state != DONE:
         return None
     return StoredResponse(record.response_status, record.response_body)
@@ -98,7 +104,7 @@ def claim(idem: IdempotencyKey) -> Claim | StoredResponse:
         taken = _claim_new(idem)  # the usual case, a new key: one INSERT, no read first
         if taken is not None:
             return taken
-        record = IdempotencyRecord.objects.filter(scope=idem.scope, key=idem.key).first()
+        record = _record(idem)
         if record is None:
             continue  # the twin that held it was deleted meanwhile: try again
         if _checked(record, idem).state == DONE:

@@ -178,7 +178,8 @@ def _place_claimed(
     provider = peers.current().payment_provider(str(peers.current().provider_name_for(payment_method)))
     token = order_token(order_id)
     try:  # the promotions' uses first (race-free, once per order): a used-up code never reaches the provider
-        promotions.reserve(order_id, frozen, promotions.customer_keys(request, priced), now())
+        keys = promotions.customer_keys(request, priced)
+        promotions.reserve(order_id, frozen, keys, now(), new_order=not claimed.resumed)
     except DomainError:
         release(idem)
         raise

@@ -23,7 +23,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import translation
 
 from topup.clock import new_id
-from topup.db import ledger
+from topup.db import hot_sql, ledger
 from topup.db.models import Campaign, Entitlement, Line, Order, PromoCode, Redemption
 from topup.db.models import promotions as rows
 from topup.domain import ledger as postings
@@ -82,15 +82,6 @@ def keys_of(priced: Priced, email: str = "") -> tuple[str, ...]:
     return tuple(keys)
 
 
-def _earlier_orders(request: QuoteRequest, priced: Priced) -> Q | None:
-    if priced.line_id:
-        return Q(line_id=priced.line_id)
-    if priced.quote.msisdn:
-        return Q(msisdn=priced.quote.msisdn)
-    email = _email(request)
-    return Q(email=email) if email else None
-
-
 def _code(code: str, at: datetime) -> PromoCode:
     row = PromoCode.objects.select_related("campaign").filter(code=rules.check_code_format(code)).first()
     if row is None or not row.active:
@@ -109,18 +100,21 @@ def apply(request: QuoteRequest, priced: Priced, *, at: datetime) -> Priced:
         return priced  # the usual case: no running campaign is for this purchase, so no customer look-ups
     code_row = _code(code, at) if code else None
     keys = customer_keys(request, priced)
-    once = Q(campaign__once_per_customer=True) | Q(campaign__rule=rules.Rule.FIRST_TOPUP.value)
-    counted = Redemption.objects.filter(once, counted=True, customer_index__in=keys)
-    used = set(counted.values_list("campaign_id", flat=True)) if keys else set()
+    active = list(Campaign.objects.filter(active=True))
+    # Only a running BOGO campaign makes use of a free purchase waiting: else that look-up is left out.
+    bogo = any(row.rule == rules.Rule.BOGO.value for row in active)
+    history = hot_sql.customer_history(
+        keys, priced.line_id, priced.quote.msisdn, _email(request), priced.quote.plan_id, entitlements=bogo
+    )
+    used = history.used
     if code_row is not None and code_row.campaign_id in used:
         raise Conflict("you have already used this promo code", code="promo_code_used_up", field=_FIELD)
     # "Once per customer" needs to know the customer (a line or an e-mail): without one it cannot apply.
     campaigns = [
-        terms(row) for row in Campaign.objects.filter(active=True).exclude(id__in=used)
-        if keys or not (row.once_per_customer or row.rule == rules.Rule.FIRST_TOPUP.value)
+        terms(row) for row in active if row.id not in used
+        and (keys or not (row.once_per_customer or row.rule == rules.Rule.FIRST_TOPUP.value))
     ]  # fmt: skip
-    bogo = any(c.rule is rules.Rule.BOGO for c in campaigns)
-    purchase = _purchase(request, priced, keys, at, code_row, bogo=bogo)
+    purchase = _purchase(request, priced, keys, at, code_row, history=history)
     applied = rules.apply(campaigns, purchase, translation.get_language() or "en")
     if code_row is not None:
         rules.require_code_applied(code_row.campaign_id, applied)
@@ -175,40 +169,37 @@ def _purchase(
     at: datetime,
     code_row: PromoCode | None,
     *,
-    bogo: bool,
+    history: hot_sql.CustomerHistory,
 ) -> rules.Purchase:
     quote = priced.quote
-    earlier = _earlier_orders(request, priced)
-    delivered = (
-        Order.objects.filter(earlier, status=OrderStatus.DELIVERED.value).order_by("-updated_at")
-        if earlier is not None
-        else Order.objects.none()
-    )
-    last = delivered.values_list("updated_at", flat=True).first()
-    entitled: frozenset[str] = frozenset()
-    if bogo:  # only a running BOGO campaign makes use of a free purchase waiting
-        entitled = frozenset(Entitlement.objects.filter(
-            customer_index__in=keys, plan_id=quote.plan_id, state=rows.AVAILABLE
-        ).values_list("campaign_id", flat=True))  # fmt: skip
+    last = history.last_delivered_at
     return rules.Purchase(
         plan_id=quote.plan_id, network_id=quote.network_id, hosted=quote.network_kind == "hosted",
         price=quote.price, channel=request.channel, at=at, first_purchase=bool(keys) and last is None,
         existing_line=priced.line_id is not None,
         days_since_last_topup=None if last is None else (at - last).days,
-        code_campaign=code_row.campaign_id if code_row is not None else "", entitled=entitled,
+        code_campaign=code_row.campaign_id if code_row is not None else "", entitled=history.entitled,
     )  # fmt: skip
 
 
-def reserve(order_id: str, quote: Quote, keys: Sequence[str], at: datetime) -> None:
+def reserve(
+    order_id: str, quote: Quote, keys: Sequence[str], at: datetime, *, new_order: bool = False
+) -> None:
     """Take the promotions' uses for this order: code uses, campaign budget, entitlements, a redemption row
-    each, all or nothing. Idempotent per order: a replay or resumed placement counts nothing twice."""
+    each, all or nothing. Idempotent per order: a replay or resumed placement counts nothing twice.
+
+    `new_order`: the order id was made by the caller's own idempotency claim, not resumed from an earlier
+    attempt, so no redemption can hold it yet and the read of its earlier ones is left out (a twin racing
+    on the same id still meets the redemption's unique (order, campaign) pair)."""
     if not quote.promotions:
         return
     primary = keys[0] if keys else ""
     try:
         with transaction.atomic():
-            taken = {r.campaign_id: r for r in Redemption.objects.select_related("code", "campaign").filter(
-                order_id=order_id)}  # fmt: skip
+            taken = {} if new_order else {
+                r.campaign_id: r for r in Redemption.objects.select_related("code", "campaign").filter(
+                    order_id=order_id)
+            }  # fmt: skip
             for promotion in quote.promotions:
                 earlier = taken.get(promotion.campaign_id)
                 if earlier is None:
