@@ -21,6 +21,9 @@ DEAD = "dead"
 NOTE_MAX = 1000  # the characters of a job's last error kept
 
 
+_FIELDS = {field.name: field for field in Job._meta.concrete_fields}
+
+
 def _update_leased(ids: Sequence[str], token: str, **values: object) -> int:
     """`Job.objects.filter(id__in=ids, status="queued", lease_token=token).update(**values)`: the jobs still
     queued under this lease token (a job another claim took over is not touched), as plain SQL because
@@ -29,8 +32,8 @@ def _update_leased(ids: Sequence[str], token: str, **values: object) -> int:
     if not ids:
         return 0
     quote = connection.ops.quote_name
-    fields = [Job._meta.get_field(name) for name in values]
-    sets = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    fields = [_FIELDS[name] for name in values]
+    sets = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
     marks = ", ".join(["%s"] * len(ids))
     # Only the model's own table and column names are written into it; every value is a parameter.
     table = quote(Job._meta.db_table)

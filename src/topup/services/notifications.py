@@ -223,8 +223,8 @@ def _order_to_tell(order_id: str) -> tuple[Order, dict[str, tuple[str, str] | No
     )
     if order is None:
         return None
-    language: str | None = order.told_language  # type: ignore[attr-defined]
-    email: str = order.told_email or ""  # type: ignore[attr-defined]
+    language: str | None = order.told_language
+    email: str = order.told_email or ""
     return order, ({order.msisdn: None if language is None else (language, email)} if order.msisdn else {})
 
 
