@@ -168,3 +168,42 @@ def test_only_one_of_two_concurrent_sweepers_runs(
     assert maintenance.run_sweeps(other) is False
     assert maintenance.hold_sweep_lease(holder, lease_s=-1)  # the holder stops renewing (lease ran out)
     assert maintenance.run_sweeps(other) is True  # another process takes over
+
+
+def test_the_marks_write_what_the_orms_update_would_and_only_under_the_lease() -> None:
+    """`jobs.mark_*` are plain SQL: the row read back through the ORM (the note decrypted, times in UTC)
+    holds what `Job.objects.filter(...).update(...)` would have written; a stale token changes nothing."""
+    from topup.clock import now  # noqa: PLC0415
+    from topup.db.models import Job  # noqa: PLC0415
+    from topup.services import jobs  # noqa: PLC0415
+
+    at = now().replace(microsecond=123456)
+    made = [
+        Job.objects.create(id=f"job_mark{i}", kind="notify", subject_id=f"receipt:ord_{i}", run_after=at,
+                           created_at=at, attempts=1, lease_token="tok", locked_until=at)
+        for i in range(4)
+    ]  # fmt: skip
+    ids = [job.id for job in made]
+    assert jobs.mark_done(ids[:2], "other", at=at) == 0  # another claim's token
+    assert jobs.mark_done(ids[:2], "tok", at=at, note="sent") == 2
+    assert jobs.mark_dead([ids[2]], "tok", at=at, note="gave up: 500") == 1
+    later = at + timedelta(seconds=30)
+    assert jobs.mark_again([ids[3]], "tok", run_after=later, note="timeout") == 1
+    assert jobs.mark_again([ids[3]], "tok", run_after=later, note="timeout") == 0  # its lease is gone
+    rows = {job.id: job for job in Job.objects.filter(id__in=ids)}
+    for done in ids[:2]:
+        assert (rows[done].status, rows[done].finished_at, rows[done].last_error) == ("done", at, "sent")
+        assert (rows[done].locked_until, rows[done].lease_token) == (None, "")
+    assert (rows[ids[2]].status, rows[ids[2]].last_error, rows[ids[2]].finished_at) == (
+        "dead",
+        "gave up: 500",
+        at,
+    )
+    again = rows[ids[3]]
+    assert (again.status, again.run_after, again.locked_until, again.lease_token) == (
+        "queued",
+        later,
+        None,
+        "",
+    )
+    assert (again.last_error, again.finished_at) == ("timeout", None)

@@ -21,7 +21,7 @@ ORDERS = 6
 CLAIM_MAX = 5  # due jobs read, leased; the orders started: their keys, UPDATE, history
 BATCH_MAX = 13  # SQLite; PostgreSQL also takes the orders' advisory locks in one statement
 NOTIFY_CLAIM_MAX = 2
-NOTIFY_PER_DELIVERY_MAX = 3  # the order, the line's preferences, the job marked done
+NOTIFY_PER_DELIVERY_MAX = 2  # the order with its number's preferences, the job marked done
 
 
 def _ours(seen: Counted) -> list[str]:

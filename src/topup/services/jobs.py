@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from topup.clock import new_id, now
@@ -20,27 +21,48 @@ DEAD = "dead"
 NOTE_MAX = 1000  # the characters of a job's last error kept
 
 
-def _leased(ids: Sequence[str], token: str) -> QuerySet[Job]:
-    """The jobs still queued under this lease token: a job another claim took over is not touched."""
-    return Job.objects.filter(id__in=ids, status="queued", lease_token=token)
+_FIELDS = {field.name: field for field in Job._meta.concrete_fields}
+
+
+def _update_leased(ids: Sequence[str], token: str, **values: object) -> int:
+    """`Job.objects.filter(id__in=ids, status="queued", lease_token=token).update(**values)`: the jobs still
+    queued under this lease token (a job another claim took over is not touched), as plain SQL because
+    the ORM's building of this UPDATE cost the worker more CPU than the database spends on it (every job
+    is marked so). Values are prepared by their fields, as `update()` prepares them (the note encrypted)."""
+    if not ids:
+        return 0
+    quote = connection.ops.quote_name
+    fields = [_FIELDS[name] for name in values]
+    sets = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
+    marks = ", ".join(["%s"] * len(ids))
+    # Only the model's own table and column names are written into it; every value is a parameter.
+    table = quote(Job._meta.db_table)
+    statement = f"UPDATE {table} SET {sets} WHERE id IN ({marks}) AND status = %s AND lease_token = %s"  # noqa: S608
+    prepared = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(fields, values.values(), strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*prepared, *ids, "queued", token])
+        return int(cursor.rowcount)
 
 
 def mark_done(ids: Sequence[str], token: str, *, at: datetime, note: str = "") -> int:
     """The claimed jobs are finished; how many were still ours."""
     fields = {"finished_at": at, "locked_until": None, "lease_token": "", "last_error": note[:NOTE_MAX]}
-    return _leased(ids, token).update(status="done", **fields)
+    return _update_leased(ids, token, status="done", **fields)
 
 
 def mark_dead(ids: Sequence[str], token: str, *, at: datetime, note: str) -> int:
     """The claimed jobs used their last attempt: dead until requeued; how many were still ours."""
     fields = {"finished_at": at, "locked_until": None, "lease_token": "", "last_error": note[:NOTE_MAX]}
-    return _leased(ids, token).update(status=DEAD, **fields)
+    return _update_leased(ids, token, status=DEAD, **fields)
 
 
 def mark_again(ids: Sequence[str], token: str, *, run_after: datetime, note: str) -> int:
     """The claimed jobs are due again at `run_after` (their lease released); how many were still ours."""
     fields = {"locked_until": None, "lease_token": "", "last_error": note[:NOTE_MAX]}
-    return _leased(ids, token).update(run_after=run_after, **fields)
+    return _update_leased(ids, token, run_after=run_after, **fields)
 
 
 def requeue(*, job_id: str | None = None, kind: str | None = None, all_dead: bool = False) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -150,20 +150,30 @@ def _when(at: datetime | None, language: str) -> str:
     return locale_text.moment(at, language)
 
 
-def _recipients(refs: list[str], fallback_language: str) -> tuple[str, str]:
-    """(language, e-mail) from the first line reference the customer told us about (one query for all)."""
-    told = {p.line_ref: p for p in LinePreference.objects.filter(line_ref__in=refs)} if refs else {}
+def _recipients(
+    refs: list[str], fallback_language: str, told: dict[str, tuple[str, str] | None] | None = None
+) -> tuple[str, str]:
+    """(language, e-mail) from the first line reference the customer told us about (one query for all);
+    `told`: references already looked up (see `_order_to_tell`), with their (language, e-mail) or None
+    when the customer told us nothing about them, are not asked again."""
+    known = dict(told or {})
+    asking = [ref for ref in refs if ref not in known]
+    if asking:
+        found = LinePreference.objects.filter(line_ref__in=asking)
+        known.update((p.line_ref, (p.language, p.email)) for p in found)
     for ref in refs:
-        preference = told.get(ref)
+        preference = known.get(ref)
         if preference is not None:
-            language = preference.language if preference.language in LANGUAGES else fallback_language
-            return language, preference.email
+            language, email = preference
+            return (language if language in LANGUAGES else fallback_language), email
     return (fallback_language if fallback_language in LANGUAGES else selfcare.DEFAULT_LANGUAGE), ""
 
 
-def _order_message(kind: str, order: Order) -> Outgoing:
+def _order_message(
+    kind: str, order: Order, told: dict[str, tuple[str, str] | None] | None = None
+) -> Outgoing:
     refs = [r for r in (order.msisdn, order.iccid, order.line.iccid if order.line else "") if r]
-    language, email = _recipients(refs, order.language)
+    language, email = _recipients(refs, order.language, told)
     with translation.override(language):
         plan_name = plan_text.plan_title(order.plan_id, language)
         total = Money(order.total_minor, order.currency)
@@ -195,6 +205,27 @@ def _order_message(kind: str, order: Order) -> Outgoing:
     if email and kind in ORDER_KINDS.values() and _senders.mailer is not None:
         mail = receipt_mail.order_mail(kind, order, language, subject=str(subject), intro=str(text))
     return Outgoing(language, order.msisdn or _sold_to(order.id), email, str(subject), str(text), mail)
+
+
+def _order_to_tell(order_id: str) -> tuple[Order, dict[str, tuple[str, str] | None]] | None:
+    """The order with its line and what its number's customer told us (language, e-mail), in one read
+    (a preference is keyed by the number's blind index, which the order keeps as `msisdn_index`)."""
+    told = LinePreference.objects.filter(ref_index=OuterRef("msisdn_index"))
+    order = next(
+        iter(
+            Order.objects.select_related("line")
+            .filter(id=order_id)
+            .annotate(
+                told_language=Subquery(told.values("language")), told_email=Subquery(told.values("email"))
+            )[:1]
+        ),
+        None,
+    )
+    if order is None:
+        return None
+    language: str | None = order.told_language
+    email: str = order.told_email or ""
+    return order, ({order.msisdn: None if language is None else (language, email)} if order.msisdn else {})
 
 
 def _sold_to(order_id: str) -> str:
@@ -249,8 +280,8 @@ def render(kind: str, ref: str) -> Outgoing | None:
         return autotopup_notices.render(kind, ref)
     if kind in ("receipt", "refund"):
         # `<order>#<n>`: a receipt an agent resent (its own subject, so it goes out once more).
-        order = Order.objects.select_related("line").filter(id=ref.partition("#")[0]).first()
-        return _order_message(kind, order) if order else None
+        found = _order_to_tell(ref.partition("#")[0])
+        return _order_message(kind, *found) if found else None
     if kind == "payment_failed":
         payment = Payment.objects.select_related("order", "order__line").filter(id=ref).first()
         # An auto top-up's failed charge is told by auto top-up itself (retry, or paused).
