@@ -12,6 +12,7 @@ would) and read back through `raw()`, so that every field's converter (decryptio
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -34,10 +35,24 @@ def _columns(model: type[models.Model], vendor: str) -> str:
 def insert_new(row: M) -> bool:
     """Insert `row` unless a unique constraint already holds its twin: True when this call wrote it (its
     generated primary key is then set on `row`), False for a duplicate. No savepoint, no error to catch."""
-    meta = row._meta
+    written = insert_missing([row])
+    if not written:
+        return False
+    pk = row._meta.pk
+    assert pk is not None
+    setattr(row, pk.attname, written[0])
+    return True
+
+
+def insert_missing(rows: Sequence[M]) -> list[Any]:
+    """Insert those of `rows` (one model) whose twin no unique constraint already holds, in one statement
+    (`INSERT … ON CONFLICT DO NOTHING RETURNING pk`): the primary keys this call wrote, in no set order."""
+    if not rows:
+        return []
+    meta = rows[0]._meta
     fields = [f for f in meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
-    query = sql.InsertQuery(type(row), on_conflict=None)
-    query.insert_values(fields, [row])
+    query = sql.InsertQuery(type(rows[0]), on_conflict=None)
+    query.insert_values(fields, list(rows))
     compiler = query.get_compiler(connection=connection)
     [(statement, params)] = compiler.as_sql()
     pk = meta.pk
@@ -45,11 +60,7 @@ def insert_new(row: M) -> bool:
     statement += f" ON CONFLICT DO NOTHING RETURNING {connection.ops.quote_name(str(pk.column))}"
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        written = cursor.fetchone()
-    if written is None:
-        return False
-    setattr(row, pk.attname, written[0])
-    return True
+        return [written[0] for written in cursor.fetchall()]
 
 
 def update_returning(queryset: models.QuerySet[M], **values: Any) -> list[M]:
