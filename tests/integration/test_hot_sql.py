@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from django.db import models
+from django.db import connection, models
 from django.test import Client
 
 from tests.support import fake_payments
 from topup.clock import new_id, now
-from topup.db.hot_sql import insert_missing, update_returning
-from topup.db.models import Job, Order, Payment
+from topup.db.hot_sql import inbox_processed, insert_missing, update_returning
+from topup.db.models import InboxEvent, Job, Order, Payment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,3 +64,25 @@ def test_insert_missing_writes_only_the_rows_not_there_yet(order_id: str) -> Non
     assert insert_missing([]) == []
     assert set(Job.objects.filter(subject_id=order_id).values_list("id", flat=True)) == {held.id, new.id}
     assert _as_stored(Job.objects.get(id=new.id)) == _as_stored(new)
+
+
+def test_inbox_processed_stores_what_the_orm_update_stores(seeded: None) -> None:
+    at = now()
+    ours, theirs = (
+        InboxEvent(
+            provider="fake", event_id=f"evt_{name}", type="payment.succeeded", payload={}, received_at=at
+        )
+        for name in ("ours", "theirs")
+    )
+    ours.save()
+    theirs.save()
+    inbox_processed(ours.pk, at + timedelta(seconds=1), "paid")
+    InboxEvent.objects.filter(pk=theirs.pk).update(processed_at=at + timedelta(seconds=1), outcome="paid")
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT processed_at, outcome FROM inbox_event WHERE id IN (%s, %s)", [ours.pk, theirs.pk]
+        )
+        [stored_ours, stored_theirs] = cursor.fetchall()
+    assert stored_ours == stored_theirs
+    assert InboxEvent.objects.get(pk=ours.pk).processed_at == at + timedelta(seconds=1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -20,7 +21,7 @@ from django.db.models import BooleanField, TextField, sql
 from django.db.models.expressions import RawSQL
 
 from topup.db.fields import EncryptedTextField
-from topup.db.models import Order, Payment
+from topup.db.models import InboxEvent, Order, Payment
 
 M = TypeVar("M", bound=models.Model)
 
@@ -92,6 +93,17 @@ def _fields(model: type[models.Model]) -> tuple[list[str], list[Any]]:
     """The model's concrete fields' attribute names and columns, in `_columns`'s order."""
     fields = model._meta.concrete_fields
     return [f.attname for f in fields], [f.get_col(model._meta.db_table) for f in fields]
+
+
+_INBOX_PROCESSED = 'UPDATE "inbox_event" SET "processed_at" = %s, "outcome" = %s WHERE "id" = %s'
+assert InboxEvent._meta.db_table == "inbox_event"
+
+
+def inbox_processed(inbox_pk: int, at: datetime, outcome: str) -> None:
+    """`InboxEvent.objects.filter(pk=inbox_pk).update(processed_at=at, outcome=outcome)`, written once: the
+    ORM would build it again for every webhook (~0.3 ms of CPU)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_INBOX_PROCESSED, [connection.ops.adapt_datetimefield_value(at), outcome, inbox_pk])
 
 
 def reference_free(provider: str, provider_ref: str) -> RawSQL:

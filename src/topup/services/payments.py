@@ -49,7 +49,7 @@ def receive_webhook(provider_name: str, raw_body: bytes, headers: Mapping[str, s
                 return "duplicate"
             with wakeup.together():  # the order's and the job's wake-ups in one statement
                 outcome = apply_event(provider_name, event)
-            InboxEvent.objects.filter(pk=inbox.pk).update(processed_at=at, outcome=outcome)
+            hot_sql.inbox_processed(inbox.pk, at, outcome)
     except Exception:
         log.exception("webhook %s could not be applied now; queued for retry", event.event_id)
         return _queue(provider_name, event, at)
