@@ -14,7 +14,7 @@ from django.test import Client
 
 from tests.support import fake_payments
 from topup.clock import new_id, now
-from topup.db.hot_sql import inbox_processed, insert_missing, update_returning
+from topup.db.hot_sql import inbox_processed, insert_missing, order_paid, update_returning
 from topup.db.models import InboxEvent, Job, Order, Payment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,3 +86,20 @@ def test_inbox_processed_stores_what_the_orm_update_stores(seeded: None) -> None
         [stored_ours, stored_theirs] = cursor.fetchall()
     assert stored_ours == stored_theirs
     assert InboxEvent.objects.get(pk=ours.pk).processed_at == at + timedelta(seconds=1)
+
+
+def test_order_paid_writes_and_reads_back_what_update_returning_does(order_id: str) -> None:
+    at = now() + timedelta(seconds=5)
+    payment_id = Order.objects.get(id=order_id).current_payment_id
+    paid = order_paid(order_id, payment_id, at, at + timedelta(seconds=60))
+
+    assert paid is not None
+    assert _as_stored(paid) == _as_stored(Order.objects.get(id=order_id))
+    assert (paid.status, paid.updated_at, paid.delivery_deadline) == ("paid", at, at + timedelta(seconds=60))
+    assert order_paid(order_id, payment_id, at, at) is None  # no longer awaiting payment
+    Order.objects.filter(id=order_id).update(status="awaiting_payment")
+    [again] = update_returning(
+        Order.objects.filter(id=order_id, status="awaiting_payment"), status="paid", updated_at=at,
+        delivery_deadline=at + timedelta(seconds=60), current_payment_id=payment_id,
+    )  # fmt: skip
+    assert _as_stored(again) == _as_stored(paid)
