@@ -21,8 +21,7 @@ from django.db.models import BooleanField, TextField, sql
 from django.db.models.expressions import RawSQL
 
 from topup.db.fields import EncryptedTextField
-from topup.db.models import InboxEvent, Order, Payment
-from topup.domain.orders import OrderStatus
+from topup.db.models import Order, Payment
 
 M = TypeVar("M", bound=models.Model)
 
@@ -86,7 +85,7 @@ def _returning(model: type[M], statement: str, params: Sequence[Any]) -> list[M]
         return []
     # Read back as `raw()` would (the fields' converters, then `from_db`), without its matching of the
     # cursor's columns to fields: they are the model's concrete fields in order (~0.4 ms less per call).
-    names, columns = _fields(model)
+    names, columns = _concrete(model)
     compiler = connection.ops.compiler("SQLCompiler")(sql.Query(model), connection, connection.alias)
     converters = compiler.get_converters(columns)
     if converters:
@@ -105,21 +104,19 @@ def order_paid(order_id: str, payment_id: str, at: datetime, deadline: datetime)
     updated_at=at, delivery_deadline=deadline, current_payment_id=payment_id)`, written once (the webhook's
     order move; the ORM would build it again each time): the order as it is now, or None."""
     adapt = connection.ops.adapt_datetimefield_value
-    paid, awaiting = OrderStatus.PAID.value, OrderStatus.AWAITING_PAYMENT.value
-    params = [paid, adapt(at), adapt(deadline), payment_id, order_id, awaiting]
+    params = ["paid", adapt(at), adapt(deadline), payment_id, order_id, "awaiting_payment"]
     moved = _returning(Order, _ORDER_PAID + _columns(Order, connection.vendor), params)
     return moved[0] if moved else None
 
 
 @functools.cache
-def _fields(model: type[models.Model]) -> tuple[list[str], list[Any]]:
+def _concrete(model: type[models.Model]) -> tuple[list[str], list[Any]]:
     """The model's concrete fields' attribute names and columns, in `_columns`'s order."""
     fields = model._meta.concrete_fields
     return [f.attname for f in fields], [f.get_col(model._meta.db_table) for f in fields]
 
 
 _INBOX_PROCESSED = 'UPDATE "inbox_event" SET "processed_at" = %s, "outcome" = %s WHERE "id" = %s'
-assert InboxEvent._meta.db_table == "inbox_event"
 
 
 def inbox_processed(inbox_pk: int, at: datetime, outcome: str) -> None:
