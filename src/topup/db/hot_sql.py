@@ -8,8 +8,8 @@ promotion rules read it when an order is quoted (three ORM queries in one). All 
 SQLite ≥ 3.35 (the only vendor-specific part is the JSON functions).
 
 Writes are built by Django's own compilers (values sealed, indexed and adapted as `save()` and `update()`
-would) and read back through `raw()`, so that every field's converter (decryption, dates) applies; the
-following reads apply the same converters themselves (`_instance`).
+would); rows are read back with every field's converter (decryption, dates) applied as the ORM applies
+them, then made into model instances (`from_db`).
 """
 
 from __future__ import annotations
@@ -43,10 +43,24 @@ def _columns(model: type[models.Model], vendor: str) -> str:
 def insert_new(row: M) -> bool:
     """Insert `row` unless a unique constraint already holds its twin: True when this call wrote it (its
     generated primary key is then set on `row`), False for a duplicate. No savepoint, no error to catch."""
-    meta = row._meta
+    written = insert_missing([row])
+    if not written:
+        return False
+    pk = row._meta.pk
+    assert pk is not None
+    setattr(row, pk.attname, written[0])
+    return True
+
+
+def insert_missing(rows: Sequence[M]) -> list[Any]:
+    """Insert those of `rows` (one model) whose twin no unique constraint already holds, in one statement
+    (`INSERT … ON CONFLICT DO NOTHING RETURNING pk`): the primary keys this call wrote, in no set order."""
+    if not rows:
+        return []
+    meta = rows[0]._meta
     fields = [f for f in meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
-    query = sql.InsertQuery(type(row), on_conflict=None)
-    query.insert_values(fields, [row])
+    query = sql.InsertQuery(type(rows[0]), on_conflict=None)
+    query.insert_values(fields, list(rows))
     compiler = query.get_compiler(connection=connection)
     [(statement, params)] = compiler.as_sql()
     pk = meta.pk
@@ -54,11 +68,7 @@ def insert_new(row: M) -> bool:
     statement += f" ON CONFLICT DO NOTHING RETURNING {connection.ops.quote_name(str(pk.column))}"
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        written = cursor.fetchone()
-    if written is None:
-        return False
-    setattr(row, pk.attname, written[0])
-    return True
+        return [written[0] for written in cursor.fetchall()]
 
 
 def update_returning(queryset: models.QuerySet[M], **values: Any) -> list[M]:
@@ -70,7 +80,44 @@ def update_returning(queryset: models.QuerySet[M], **values: Any) -> list[M]:
     statement, params = query.get_compiler(connection=connection).as_sql()
     model = queryset.model
     returning = _columns(model, connection.vendor)
-    return list(model._default_manager.raw(f"{statement} RETURNING {returning}", params))
+    return _returning(model, f"{statement} RETURNING {returning}", params)
+
+
+def _returning(model: type[M], statement: str, params: Sequence[Any]) -> list[M]:
+    """The rows `statement` hands back (all of `model`'s columns, in `_columns`'s order) as instances."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    # Read back as `raw()` would (the fields' converters, then `from_db`), without its matching of the
+    # cursor's columns to fields: they are the model's concrete fields in order (~0.4 ms less per call).
+    fields = list(model._meta.concrete_fields)
+    return [_instance(model, fields, row) for row in rows]
+
+
+_ORDER_PAID = (
+    'UPDATE "order" SET "status" = %s, "updated_at" = %s, "delivery_deadline" = %s, '
+    '"current_payment_id" = %s WHERE "id" = %s AND "status" = %s RETURNING '
+)
+
+
+def order_paid(order_id: str, payment_id: str, at: datetime, deadline: datetime) -> Order | None:
+    """`update_returning(Order.objects.filter(id=order_id, status="awaiting_payment"), status="paid",
+    updated_at=at, delivery_deadline=deadline, current_payment_id=payment_id)`, written once (the webhook's
+    order move; the ORM would build it again each time): the order as it is now, or None."""
+    adapt = connection.ops.adapt_datetimefield_value
+    params = ["paid", adapt(at), adapt(deadline), payment_id, order_id, "awaiting_payment"]
+    moved = _returning(Order, _ORDER_PAID + _columns(Order, connection.vendor), params)
+    return moved[0] if moved else None
+
+
+_INBOX_PROCESSED = 'UPDATE "inbox_event" SET "processed_at" = %s, "outcome" = %s WHERE "id" = %s'
+
+
+def inbox_processed(inbox_pk: int, at: datetime, outcome: str) -> None:
+    """`InboxEvent.objects.filter(pk=inbox_pk).update(processed_at=at, outcome=outcome)`, written once: the
+    ORM would build it again for every webhook (~0.3 ms of CPU)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_INBOX_PROCESSED, [connection.ops.adapt_datetimefield_value(at), outcome, inbox_pk])
 
 
 def reference_free(provider: str, provider_ref: str) -> RawSQL:

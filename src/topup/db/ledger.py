@@ -15,9 +15,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 
+from topup.db.hot_sql import insert_missing
 from topup.db.ledger_books import (
     AccountTotals,
     CurrencyTotals,
@@ -124,11 +125,12 @@ def _write(
     if not postings:
         return
     rows = [_transfer(p, order_id, now, status) for order_id, some in by_order for p in some]
-    try:
-        with transaction.atomic():
-            Transfer.objects.bulk_create(rows)
-    except IntegrityError as exc:
-        raise LedgerError("a transfer with this id exists already", code="duplicate_transfer") from exc
+    # One statement, no savepoint: a transfer id seen before is skipped by the INSERT and refused here.
+    written = insert_missing(rows)
+    if len(written) != len(rows):
+        # All or nothing: the rows this call did write go too (they are this transaction's own).
+        Transfer.objects.filter(id__in=written).delete()
+        raise LedgerError("a transfer with this id exists already", code="duplicate_transfer")
     deltas: dict[str, _Delta] = {}
     for p in postings:
         deltas.setdefault(p.debit.id, _Delta(p.debit)).debits += p.amount.amount_minor

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any, Final
 
 from django.db import connection
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 JOBS: Final = "topup_jobs"  # a job was queued (payload: its kind)
 ORDERS: Final = "topup_orders"  # an order changed (payload: its id)
 _MAX_PAYLOAD = 7_900  # PostgreSQL's limit is 8,000 bytes
+_gathering = threading.local()  # `together`'s notifications, per thread (a thread has its own connection)
 
 
 def is_postgres() -> bool:
@@ -30,11 +33,43 @@ def is_postgres() -> bool:
 
 
 def notify(channel: str, payload: str = "") -> None:
-    """Tell listeners of `channel`, at the commit of the current transaction (nothing on SQLite)."""
+    """Tell listeners of `channel`, at the commit of the current transaction (nothing on SQLite); inside
+    `together`, at the end of its block."""
     if not is_postgres():
         return
+    gathered: list[tuple[str, str]] | None = getattr(_gathering, "notes", None)
+    if gathered is not None:
+        if (channel, payload) not in gathered:
+            gathered.append((channel, payload))
+        return
+    _send([(channel, payload)])
+
+
+@contextlib.contextmanager
+def together() -> Iterator[None]:
+    """The notifications made in this block, sent in one statement at its end (inside the caller's
+    transaction, which must still be open): a webhook that moves an order and queues its job sends both
+    wake-ups at once. A block left by an exception sends nothing: its transaction is rolled back. (One made
+    under a savepoint rolled back inside the block is still sent: a wake-up is only a hint.)"""
+    if getattr(_gathering, "notes", None) is not None:  # an outer block sends them
+        yield
+        return
+    _gathering.notes = []
+    try:
+        yield
+        notes = _gathering.notes
+    finally:
+        _gathering.notes = None
+    _send(notes)
+
+
+def _send(notes: list[tuple[str, str]]) -> None:
+    if not notes:
+        return
+    calls = ", ".join(["pg_notify(%s, %s)"] * len(notes))
+    params = [value for channel, payload in notes for value in (channel, payload[:_MAX_PAYLOAD])]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [channel, payload[:_MAX_PAYLOAD]])
+        cursor.execute(f"SELECT {calls}", params)  # placeholders only: the values are parameters
 
 
 class Listener:

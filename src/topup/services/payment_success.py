@@ -16,7 +16,7 @@ from django.db.models import Q
 
 from topup.clock import new_id
 from topup.db import ledger
-from topup.db.hot_sql import reference_free, update_returning
+from topup.db.hot_sql import order_paid, reference_free, update_returning
 from topup.db.models import Job, Order, OrderEvent, Payment
 from topup.domain import ledger as postings
 from topup.domain.money import Money
@@ -62,14 +62,10 @@ def pay_from_event(provider_name: str, event: PaymentEvent, at: datetime) -> tup
         return None
     payment = succeeded[0]
     deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
-    paid = update_returning(
-        Order.objects.filter(id=payment.order_id, status=OrderStatus.AWAITING_PAYMENT.value),
-        status=OrderStatus.PAID.value, updated_at=at, delivery_deadline=deadline,
-        current_payment_id=payment.id,
-    )  # fmt: skip
-    if paid:
-        moved(paid[0], OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID, at=at)
-        return payment, _paid(paid[0], payment, at)
+    paid = order_paid(payment.order_id, payment.id, at, deadline)
+    if paid is not None:
+        moved(paid, OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID, at=at)
+        return payment, _paid(paid, payment, at)
     return payment, _stray(Order.objects.select_for_update().get(id=payment.order_id), payment, at)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db import transaction
 
 from topup.clock import now
-from topup.db import hot_sql
+from topup.db import hot_sql, wakeup
 from topup.db.models import InboxEvent, Order, OrderEvent, Payment
 from topup.domain.money import Money
 from topup.ports import NextActionKind, PaymentEvent, PaymentResult, PaymentStatus, UnusableEvent
@@ -47,8 +47,9 @@ def receive_webhook(provider_name: str, raw_body: bytes, headers: Mapping[str, s
             inbox = _inbox_row(provider_name, event, at)
             if not hot_sql.insert_new(inbox):
                 return "duplicate"
-            outcome = apply_event(provider_name, event)
-            InboxEvent.objects.filter(pk=inbox.pk).update(processed_at=at, outcome=outcome)
+            with wakeup.together():  # the order's and the job's wake-ups in one statement
+                outcome = apply_event(provider_name, event)
+            hot_sql.inbox_processed(inbox.pk, at, outcome)
     except Exception:
         log.exception("webhook %s could not be applied now; queued for retry", event.event_id)
         return _queue(provider_name, event, at)
