@@ -21,6 +21,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from tests.integration.conftest import run_jobs_until_idle
+from tests.support import notify
 from tests.support.processes import free_port
 from topup import worker
 from topup.adapters.messaging.smtp import SmtpMailer
@@ -101,7 +102,7 @@ def sms(smtp_inbox: tuple[Inbox, int], monkeypatch: pytest.MonkeyPatch) -> Itera
     notifications.configure(
         sms=recorder, mailer=SmtpMailer("127.0.0.1", smtp_inbox[1], "receipts@topup.test")
     )
-    monkeypatch.setitem(worker.HANDLERS, "notify", notifications.send_one)  # the lead registers HANDLERS
+    monkeypatch.setitem(worker.HANDLERS, "notify", notify.send_one)  # the lead registers HANDLERS
     yield recorder
     notifications.configure()
 
@@ -167,7 +168,7 @@ def test_receipt_is_sent_once_in_each_customers_language(
     assert Notification.objects.count() == 4
 
     # A job run again (a crash after sending, a lease that ran out) sends nothing more.
-    assert notifications.send_one(f"receipt:{zh_order.id}", 2).done
+    assert notify.send_one(f"receipt:{zh_order.id}", 2).done
     assert len(sms.sent) == 2
     assert len(inbox.messages) == 2
 
@@ -243,8 +244,8 @@ def test_an_unreachable_mail_relay_is_retried_and_the_sms_is_not_repeated(
     order = _delivering_order(ZH_NUMBER)
     _deliver(order)
 
-    first = notifications.send_one(f"receipt:{order.id}", 1)
-    second = notifications.send_one(f"receipt:{order.id}", 2)
+    first = notify.send_one(f"receipt:{order.id}", 1)
+    second = notify.send_one(f"receipt:{order.id}", 2)
 
     assert not first.done
     assert not second.done

@@ -21,6 +21,7 @@ from tests.integration.test_ussd_ivr import (  # noqa: F401  (compiled_catalogue
     compiled_catalogues,
     urlpatterns,
 )
+from tests.support import notify
 from tests.support.promotions import CODE, FakeEngine, install, welcome_bonus
 from topup.channels import sms
 from topup.db.models import Job, Order
@@ -136,7 +137,7 @@ def test_ussd_asks_for_a_code_shows_the_saving_and_sends_the_pay_link(
     assert carriers.balance_minor("proximus", msisdn) == 2000  # paid by card, not from credit
     subject = f"{pay_links.KIND}:{order.id}"
     assert Job.objects.filter(kind=notifications.JOB_KIND, subject_id=subject).count() == 1
-    notifications.send_one(subject, 1)
+    notify.send_one(subject, 1)
     [(to, text)] = texts.sent
     assert to == msisdn
     assert text.startswith("Betaal hier € 4,99 voor ")

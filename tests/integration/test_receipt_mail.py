@@ -31,6 +31,7 @@ from tests.integration.test_notifications import (  # noqa: F401  (fixtures: cat
     sms,
     smtp_inbox,
 )
+from tests.support import notify
 from topup.clock import new_id, now
 from topup.db.models import Notification, Order, OrderEvent, Payment, PlanRecord
 from topup.domain.fx import FxQuote
@@ -170,7 +171,7 @@ def test_the_receipt_mail_in_each_language(
 
     # The job run again sends nothing more.
     for order in orders.values():
-        assert notifications.send_one(f"receipt:{order.id}", 2).done
+        assert notify.send_one(f"receipt:{order.id}", 2).done
     assert len(inbox.messages) == len(LANGUAGES)
     assert Notification.objects.filter(channel="email", status="sent").count() == len(LANGUAGES)
 

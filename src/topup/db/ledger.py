@@ -5,7 +5,7 @@ credits >= debits + amount`), so it cannot go below zero even under concurrency;
 touched in id order so that concurrent postings on PostgreSQL cannot deadlock. Every other account is
 append-only: the transfer row is the entry, and the roll-up (`ledger_books.roll_up`) folds it into the
 account's totals later, so that deliveries never wait on the shared VAT, revenue or carrier rows.
-An order's money in flight is checked per order (`_check_hold`), without an account row per order.
+An order's money in flight is checked per order (`_check_holds`), without an account row per order.
 Reads (balances, trial balance, money in flight) live in `ledger_books` and are re-exported here.
 """
 

@@ -341,20 +341,6 @@ def send_mail(to: str, message: Outgoing) -> None:
         _mailer().send(to, mail.subject, mail.text, html=mail.html, attachments=mail.attachments)
 
 
-def send_one(subject_id: str, attempt: int, *, abandoned: bool = False) -> JobResult:
-    """The `notify` job run on its own: sent as by the worker (services/notification_sends), its outcome
-    recorded at once in a transaction of its own (the worker records it with the job's marking instead)."""
-    from django.db import transaction  # noqa: PLC0415
-
-    from topup.services import notification_sends  # noqa: PLC0415 - it builds on this module
-
-    result = notification_sends.send_job(subject_id, attempt, abandoned=abandoned)
-    if result.record is not None:
-        with transaction.atomic():
-            result.record()
-    return result
-
-
 def _send_job(subject_id: str, attempt: int, *, abandoned: bool = False) -> JobResult:
     from topup.services import notification_sends  # noqa: PLC0415 - it builds on this module
 
