@@ -50,6 +50,9 @@ def _entitlement(granted_by: str, customer: str, plan_id: str, state: str = "ava
     )  # fmt: skip
 
 
+_ONCE = (WELCOME_ID, FLYER_ID)  # once per customer: the welcome discount, and FLYER5 as the test sets it
+
+
 def _by_orm(keys: tuple[str, ...], earlier: Q, plan_id: str) -> hot_sql.CustomerHistory:
     """The queries services/promotions ran before customer_history."""
     once = Q(campaign__once_per_customer=True) | Q(campaign__rule=rules.Rule.FIRST_TOPUP.value)
@@ -85,24 +88,32 @@ def test_the_history_is_the_orms_for_a_number_an_email_and_a_stranger(seeded: No
     _entitlement("ord_h5", email, PLAN, state="used")
 
     keys = (number, email)
-    found = hot_sql.customer_history(keys, None, NUMBER, EMAIL, PLAN, entitlements=True)
+    found = hot_sql.customer_history(keys, None, NUMBER, EMAIL, PLAN, entitlements=True, once=_ONCE)
     assert found == _by_orm(keys, Q(msisdn=NUMBER), PLAN)
     assert found == hot_sql.CustomerHistory(frozenset({WELCOME_ID, FLYER_ID}), frozenset({BOGO_ID}), latest)
 
-    by_email = hot_sql.customer_history((email,), None, "", EMAIL, PLAN, entitlements=True)
+    by_email = hot_sql.customer_history((email,), None, "", EMAIL, PLAN, entitlements=True, once=_ONCE)
     assert by_email == _by_orm((email,), Q(email=EMAIL), PLAN)
     assert by_email.last_delivered_at == latest
 
-    stranger_history = hot_sql.customer_history((stranger,), None, OTHER, "", PLAN, entitlements=False)
+    stranger_history = hot_sql.customer_history(
+        (stranger,), None, OTHER, "", PLAN, entitlements=False, once=_ONCE
+    )
     assert stranger_history.used == frozenset()  # its redemption no longer counts
     assert stranger_history.entitled == frozenset()  # not asked for
     assert stranger_history.last_delivered_at == AT + timedelta(minutes=90)
 
     newcomer = hot_sql.customer_history(
-        (blind_index("+32470000001", purpose="msisdn"),), None, "+32470000001", "", PLAN, entitlements=True
+        (blind_index("+32470000001", purpose="msisdn"),),
+        None,
+        "+32470000001",
+        "",
+        PLAN,
+        entitlements=True,
+        once=_ONCE,
     )
     assert newcomer == hot_sql.CustomerHistory(frozenset(), frozenset(), None)
-    assert hot_sql.customer_history((), None, "", "", PLAN, entitlements=True) == newcomer
+    assert hot_sql.customer_history((), None, "", "", PLAN, entitlements=True, once=_ONCE) == newcomer
 
 
 def test_a_hosted_lines_history_is_found_by_its_line(seeded: None) -> None:
@@ -110,7 +121,9 @@ def test_a_hosted_lines_history_is_found_by_its_line(seeded: None) -> None:
     line_key = blind_index("ln_history", purpose="line")
     _redemption("ord_l1", WELCOME_ID, line_key)
     _order("ord_l2", "delivered", 0, msisdn=NUMBER)
-    found = hot_sql.customer_history((line_key,), "ln_history", NUMBER, "", PLAN, entitlements=False)
+    found = hot_sql.customer_history(
+        (line_key,), "ln_history", NUMBER, "", PLAN, entitlements=False, once=_ONCE
+    )
     assert found == _by_orm((line_key,), Q(line_id="ln_history"), PLAN)
     assert found.used == frozenset({WELCOME_ID})
     assert found.last_delivered_at is None  # the number's delivered orders are not the line's

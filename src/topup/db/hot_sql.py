@@ -15,20 +15,19 @@ them, then made into model instances (`from_db`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.db import connection, models
-from django.db.models import BooleanField, TextField, sql
+from django.db.models import BooleanField, sql
 from django.db.models.expressions import RawSQL
 from django.utils.dateparse import parse_datetime
 
 from topup.db.fields import BlindIndexField, EncryptedTextField
 from topup.db.models import Line, Order, Payment
 from topup.db.models import promotions as promotion_rows
-from topup.domain import promotion_rules as rules
 
 M = TypeVar("M", bound=models.Model)
 
@@ -174,17 +173,6 @@ def _json_rows_sql(table: str, keys: tuple[str, ...], order_by: tuple[str, ...])
     return f"SELECT {aggregate} FROM {rows}"  # noqa: S608
 
 
-def _json_rows(table: str, keys: tuple[str, ...], order_by: tuple[str, ...]) -> RawSQL:
-    return RawSQL(_json_rows_sql(table, keys, order_by), (), output_field=TextField())  # noqa: S611
-
-
-def order_with_children(queryset: models.QuerySet[Order]) -> models.QuerySet[Order]:
-    """Orders with their line (joined), and `payments_json` and `history_json` annotated: one statement."""
-    return queryset.select_related("line").annotate(
-        payments_json=_json_rows(*_PAYMENTS), history_json=_json_rows(*_HISTORY)
-    )
-
-
 # Following an order (services/order_watch, order_view): the order, its line and what the reader needs of
 # its payments, read by a statement written once per process. The ORM would build it again at every
 # wake-up of every stream (~1 ms of CPU each, more than the database spends on it). Only the columns the
@@ -268,8 +256,8 @@ def order_state(order_id: str) -> Order | None:
 
 
 def order_document(order_id: str) -> Order | None:
-    """The order as `order_with_children(Order.objects.filter(id=order_id)).first()` reads it, for
-    services/order_view.read_document."""
+    """The order with its line (joined), and `payments_json` and `history_json` (its payments and history as
+    JSON arrays): everything services/order_view.read_document needs, in one statement."""
     found = _followed(order_id, document=True)
     if found is None:
         return None
@@ -291,11 +279,19 @@ _EMAIL_INDEX = Order._meta.get_field("email_index")
 
 
 def customer_history(
-    keys: Sequence[str], line_id: str | None, msisdn: str, email: str, plan_id: str, *, entitlements: bool
+    keys: Sequence[str],
+    line_id: str | None,
+    msisdn: str,
+    email: str,
+    plan_id: str,
+    *,
+    entitlements: bool,
+    once: Collection[str],
 ) -> CustomerHistory:
-    """One statement for what the ORM asks in three: the once-per-customer campaigns the customer's blind
-    indexes (`keys`) redeemed, the plan's free purchases waiting for them (only when `entitlements`), and
-    when their latest delivered order was last updated. Their earlier orders are found by the line, else the
+    """One statement for what the ORM asks in three: which of the campaigns `once` (those a customer may
+    have once: `promotion_rules.once_per_customer`) the customer's blind indexes (`keys`) redeemed, the
+    plan's free purchases waiting for them (only when `entitlements`), and when their latest delivered
+    order was last updated. Their earlier orders are found by the line, else the
     number, else the e-mail address (`_earlier_orders` in services/promotions)."""
     parts: list[str] = []
     params: list[str | bool] = []
@@ -307,20 +303,20 @@ def customer_history(
             f"WHERE o.{column} = %s AND o.status = %s"
         )
         params += [value, "delivered"]
-    if keys:
-        marks = ", ".join(["%s"] * len(keys))
+    marks = ", ".join(["%s"] * len(keys))
+    if keys and once:
+        campaigns = ", ".join(["%s"] * len(once))
         parts.append(
-            "SELECT 'used', r.campaign_id, NULL FROM promotion_redemption r "  # noqa: S608 (constant names)
-            f"JOIN promotion_campaign c ON c.id = r.campaign_id WHERE r.counted = %s AND r.customer_index IN "
-            f"({marks}) AND (c.once_per_customer = %s OR c.rule = %s)"
+            "SELECT 'used', r.campaign_id, NULL FROM promotion_redemption r "  # noqa: S608 (placeholders)
+            f"WHERE r.counted = %s AND r.customer_index IN ({marks}) AND r.campaign_id IN ({campaigns})"
         )
-        params += [True, *keys, True, rules.Rule.FIRST_TOPUP.value]
-        if entitlements:
-            parts.append(
-                "SELECT 'entitled', e.campaign_id, NULL FROM promotion_entitlement e "  # noqa: S608
-                f"WHERE e.customer_index IN ({marks}) AND e.plan_id = %s AND e.state = %s"
-            )
-            params += [*keys, plan_id, promotion_rows.AVAILABLE]
+        params += [True, *keys, *sorted(once)]
+    if keys and entitlements:
+        parts.append(
+            "SELECT 'entitled', e.campaign_id, NULL FROM promotion_entitlement e "  # noqa: S608
+            f"WHERE e.customer_index IN ({marks}) AND e.plan_id = %s AND e.state = %s"
+        )
+        params += [*keys, plan_id, promotion_rows.AVAILABLE]
     used: set[str] = set()
     entitled: set[str] = set()
     last: datetime | None = None

@@ -152,6 +152,12 @@ def validate(campaign: Campaign, hosted_networks: Iterable[str]) -> None:
         raise InvalidInput("a campaign ends after it starts", code="promotion_invalid", field="ends_at")
 
 
+def once_per_customer(rule: str, flagged: bool) -> bool:
+    """Whether a customer may have a campaign's promotion once only: when staff said so, and always for a
+    first top-up discount."""
+    return flagged or rule == Rule.FIRST_TOPUP.value
+
+
 def is_running(campaign: Campaign, at: datetime) -> bool:
     return (campaign.starts_at is None or campaign.starts_at <= at) and (
         campaign.ends_at is None or at < campaign.ends_at

@@ -57,7 +57,7 @@ def owned_document(order_id: str, caller: Caller) -> dict[str, object]:
 
 
 def read_document(order: Order) -> dict[str, object]:
-    """The document of an order read with `db.hot_sql.order_with_children` or `order_document` (its payments
+    """The document of an order read with `db.hot_sql.order_document` (its payments
     and history came with it as JSON, in the same statement)."""
     payments = [Payment(order_id=order.id, **row) for row in json.loads(vars(order)["payments_json"])]
     history = [

@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from django.db import IntegrityError, transaction
 
 from topup.clock import new_id, now
-from topup.db import hot_sql
 from topup.db.models import Order, OrderEvent, Payment
 from topup.domain.autotopup import Spec as AutoSpec
 from topup.domain.catalogue import Network, NetworkKind, Plan
@@ -30,8 +29,8 @@ from topup.services.idempotency import (
     replay,
     twin_answer,
 )
-from topup.services.order_access import Caller, order_token, owned_order, token_hash, with_token
-from topup.services.order_view import order_document, read_document
+from topup.services.order_access import Caller, order_token, token_hash, with_token
+from topup.services.order_view import order_document, owned_document
 from topup.services.payments import next_action_fields
 from topup.settings import CONFIG
 
@@ -271,5 +270,4 @@ def _initial_history(order: Order) -> list[OrderEvent]:
 
 def get_order(order_id: str, caller: Caller) -> dict[str, object]:
     """The order's document for a caller who may see it (services/order_access), else order_not_found."""
-    order = owned_order(order_id, caller, hot_sql.order_with_children(Order.objects.all()))
-    return read_document(order)  # one statement: the order, its line, payments and history
+    return owned_document(order_id, caller)  # one statement: the order, its line, payments and history

@@ -103,16 +103,18 @@ def apply(request: QuoteRequest, priced: Priced, *, at: datetime) -> Priced:
     active = list(Campaign.objects.filter(active=True))
     # Only a running BOGO campaign makes use of a free purchase waiting: else that look-up is left out.
     bogo = any(row.rule == rules.Rule.BOGO.value for row in active)
+    once = {row.id for row in active if rules.once_per_customer(row.rule, row.once_per_customer)}
     history = hot_sql.customer_history(
-        keys, priced.line_id, priced.quote.msisdn, _email(request), priced.quote.plan_id, entitlements=bogo
-    )
+        keys, priced.line_id, priced.quote.msisdn, _email(request), priced.quote.plan_id,
+        entitlements=bogo, once=once,
+    )  # fmt: skip
     used = history.used
     if code_row is not None and code_row.campaign_id in used:
         raise Conflict("you have already used this promo code", code="promo_code_used_up", field=_FIELD)
     # "Once per customer" needs to know the customer (a line or an e-mail): without one it cannot apply.
     campaigns = [
         terms(row) for row in active if row.id not in used
-        and (keys or not (row.once_per_customer or row.rule == rules.Rule.FIRST_TOPUP.value))
+        and (keys or not rules.once_per_customer(row.rule, row.once_per_customer))
     ]  # fmt: skip
     purchase = _purchase(request, priced, keys, at, code_row, history=history)
     applied = rules.apply(campaigns, purchase, translation.get_language() or "en")
@@ -220,7 +222,7 @@ def _reserve_one(
     _take(campaign, promotion.code, cost)
     if promotion.rule == rules.Rule.BOGO.value and promotion.saving.is_positive():
         _take_entitlement(order_id, campaign.id, quote.plan_id)
-    once = campaign.once_per_customer or campaign.rule == rules.Rule.FIRST_TOPUP.value
+    once = rules.once_per_customer(campaign.rule, campaign.once_per_customer)
     Redemption.objects.create(
         id=new_id("rdm"), order_id=order_id, campaign=campaign,
         code=PromoCode.objects.get(code=promotion.code) if promotion.code else None,
@@ -303,7 +305,7 @@ def _retake(redemption: Redemption, quote: Quote, at: datetime, *, force: bool) 
     _take(redemption.campaign, code, redemption.cost_minor, force=force)
     if any(p.rule == rules.Rule.BOGO.value and p.saving.is_positive() for p in quote.promotions):
         _take_entitlement(redemption.order_id, redemption.campaign_id, quote.plan_id)
-    once = redemption.campaign.once_per_customer or redemption.campaign.rule == rules.Rule.FIRST_TOPUP.value
+    once = rules.once_per_customer(redemption.campaign.rule, redemption.campaign.once_per_customer)
     try:
         with transaction.atomic():
             Redemption.objects.filter(id=redemption.id, state=rows.RELEASED).update(
