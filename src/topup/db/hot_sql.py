@@ -17,13 +17,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import connection, models
 from django.db.models import BooleanField, sql
 from django.db.models.expressions import RawSQL
-from django.utils.dateparse import parse_datetime
 
 from topup.db.fields import BlindIndexField, EncryptedTextField
 from topup.db.models import Line, Order, Payment
@@ -219,13 +218,16 @@ def _converters(field: Any, vendor: str) -> tuple[Any, list[Any]]:
 
 def _instance(model: type[M], fields: list[Any], values: tuple[Any, ...]) -> M:
     """A model instance from `values` of `fields`, converted as the ORM converts them."""
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        column, converters = _converters(field, connection.vendor)
-        for convert in converters:
-            value = convert(value, column, connection)  # noqa: PLW2901
-        converted.append(value)
+    converted = [_converted(field, value) for field, value in zip(fields, values, strict=True)]
     return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+def _converted(field: Any, value: Any) -> Any:
+    """`value` of `field` as the ORM reads it (the field's converters: decryption, SQLite's dates)."""
+    column, converters = _converters(field, connection.vendor)
+    for convert in converters:
+        value = convert(value, column, connection)
+    return value
 
 
 def _followed(order_id: str, *, document: bool) -> tuple[Order, tuple[Any, ...]] | None:
@@ -330,7 +332,7 @@ def customer_history(
             elif kind == "entitled":
                 entitled.add(campaign_id)
             elif at is not None:
-                last = _aware(at)
+                last = _converted(Order._meta.get_field("updated_at"), at)
     return CustomerHistory(frozenset(used), frozenset(entitled), last)
 
 
@@ -344,13 +346,3 @@ def _earlier_orders(line_id: str | None, msisdn: str, email: str) -> tuple[str, 
         assert isinstance(_EMAIL_INDEX, BlindIndexField)
         return "email_index", _EMAIL_INDEX.digest(email) or ""
     return None
-
-
-def _aware(value: datetime | str) -> datetime:
-    """A timestamp as the ORM reads it: PostgreSQL's driver gives an aware datetime, SQLite the naive UTC
-    text Django wrote."""
-    if isinstance(value, datetime):
-        return value
-    parsed = parse_datetime(value)
-    assert parsed is not None, value
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -47,22 +47,24 @@ def _update_leased(ids: Sequence[str], token: str, **values: object) -> int:
         return int(cursor.rowcount)
 
 
+def _released(note: str) -> dict[str, object]:
+    """What every mark writes: the lease given back and the note kept."""
+    return {"locked_until": None, "lease_token": "", "last_error": note[:NOTE_MAX]}
+
+
 def mark_done(ids: Sequence[str], token: str, *, at: datetime, note: str = "") -> int:
     """The claimed jobs are finished; how many were still ours."""
-    fields = {"finished_at": at, "locked_until": None, "lease_token": "", "last_error": note[:NOTE_MAX]}
-    return _update_leased(ids, token, status="done", **fields)
+    return _update_leased(ids, token, status="done", finished_at=at, **_released(note))
 
 
 def mark_dead(ids: Sequence[str], token: str, *, at: datetime, note: str) -> int:
     """The claimed jobs used their last attempt: dead until requeued; how many were still ours."""
-    fields = {"finished_at": at, "locked_until": None, "lease_token": "", "last_error": note[:NOTE_MAX]}
-    return _update_leased(ids, token, status=DEAD, **fields)
+    return _update_leased(ids, token, status=DEAD, finished_at=at, **_released(note))
 
 
 def mark_again(ids: Sequence[str], token: str, *, run_after: datetime, note: str) -> int:
     """The claimed jobs are due again at `run_after` (their lease released); how many were still ours."""
-    fields = {"locked_until": None, "lease_token": "", "last_error": note[:NOTE_MAX]}
-    return _update_leased(ids, token, run_after=run_after, **fields)
+    return _update_leased(ids, token, run_after=run_after, **_released(note))
 
 
 def requeue(*, job_id: str | None = None, kind: str | None = None, all_dead: bool = False) -> int:

@@ -157,7 +157,9 @@ def _recipients(
     `told`: references already looked up (see `_order_to_tell`), with their (language, e-mail) or None
     when the customer told us nothing about them, are not asked again."""
     known = dict(told or {})
-    asking = [ref for ref in refs if ref not in known]
+    # Only references before the first one already known to have a preference could change the answer.
+    first_told = next((i for i, ref in enumerate(refs) if known.get(ref) is not None), len(refs))
+    asking = [ref for ref in refs[:first_told] if ref not in known]
     if asking:
         found = LinePreference.objects.filter(line_ref__in=asking)
         known.update((p.line_ref, (p.language, p.email)) for p in found)
