@@ -113,7 +113,11 @@ def test_a_proximus_bundle_bought_on_the_website_is_that_product_everywhere(
 
     admin = {"Authorization": f"Bearer {demo_admin_key()}"}
     [api] = client.get(f"/api/v1/lines/{msisdn}/balance", headers=admin).json()["bundles"]
-    assert (api["plan_id"], api["product_ref"], api["name"]) == (PLAN, PRODUCT, "7 days 5 GB")
+    assert (api["plan_id"], api["product_ref"], api["name"]) == (
+        PLAN,
+        PRODUCT,
+        "5 GB · 7 days",
+    )  # its title, as every channel words it
     assert (api["remaining_mb"], api["total_mb"], api["unlimited"]) == (3584, 5120, False)
     assert api["expires_at"] is not None
 
@@ -140,6 +144,33 @@ def test_every_channel_words_a_bundle_in_each_language(seeded: None) -> None:
             assert "GB" not in phone_words.bundle_spoken(bundle).removeprefix(
                 "7 days 5 GB"
             )  # words, read out
+
+
+def test_a_bundle_the_carrier_names_nothing_is_named_in_the_readers_language(seeded: None) -> None:
+    """DT One's benefits carry no product and no name: never our English words ("5120 MB data") on a Chinese
+    SMS; the plan we sold it as wins, then the carrier's own name, then its data in the reader's language."""
+    from topup.ports import CarrierBundle  # noqa: PLC0415
+    from topup.services import plan_text  # noqa: PLC0415
+
+    def named(**facts: Any) -> CarrierBundle:
+        base = {
+            "product_ref": "",
+            "name": "",
+            "data_left_mb": 5120,
+            "data_total_mb": None,
+            "unlimited": False,
+        }
+        return CarrierBundle(**{**base, **facts}, expires_at=None)
+
+    expected = {"zh-hans": "流量", "fr": "Données", "nl": "Data"}
+    for language, word in expected.items():
+        assert plan_text.carrier_bundle_name(named(), None, language) == word
+    assert plan_text.carrier_bundle_name(named(unlimited=True), None, "zh-hans") == "不限量"
+    assert plan_text.carrier_bundle_name(named(data_total_mb=5120), None, "fr") == "5 Go"
+    assert plan_text.carrier_bundle_name(named(name="Orange Go 5"), None, "fr") == "Orange Go 5"
+    sold = plan_text.carrier_bundle_name(named(name="x"), PLAN, "fr")
+    assert sold == plan_text.plan_title(PLAN, "fr")
+    assert "Go" in sold
 
 
 def test_a_saldo_with_many_bundles_stays_within_three_parts(

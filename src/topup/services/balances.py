@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.utils import translation
+
 from topup.db import ledger
 from topup.domain.errors import Conflict, NotFound
 from topup.domain.money import Money
 from topup.ports import CarrierBalance, CarrierBundle, CarrierOutcome, PortUnavailable
-from topup.services import carrier_products, catalogue, peers
+from topup.services import carrier_products, catalogue, peers, plan_text
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,13 @@ def carrier_bundle_documents(found: LineBalance) -> list[dict[str, object]]:
     if not found.bundles:  # most lines: no need to read the route's products
         return []
     plans = carrier_products.plans_by_product(peers.current().carrier_route(found.network))
+    language = translation.get_language() or settings.LANGUAGE_CODE
     return [
         {
             "id": None,
-            "plan_id": plans.get(b.product_ref, (None, ""))[0],
+            "plan_id": sold_as[0] if sold_as else None,
             "product_ref": b.product_ref,
-            "name": plans.get(b.product_ref, ("", b.name))[1],
+            "name": plan_text.carrier_bundle_name(b, sold_as[0] if sold_as else None, language),
             "remaining_mb": b.data_left_mb or 0,
             "total_mb": b.data_total_mb,
             "unlimited": b.unlimited,
@@ -56,7 +60,7 @@ def carrier_bundle_documents(found: LineBalance) -> list[dict[str, object]]:
             "expires_at": b.expires_at,
             "status": "active",
         }
-        for b in found.bundles
+        for b, sold_as in ((b, plans.get(b.product_ref)) for b in found.bundles)
     ]
 
 

@@ -13,8 +13,9 @@ from django.utils.translation import gettext, npgettext, pgettext
 from topup.db.models import NetworkRecord, PlanRecord
 from topup.domain.catalogue import Plan
 from topup.domain.errors import NotFound
-from topup.domain.plan_titles import PART_SEPARATOR, BundleTitle, CreditTitle, DataSize, compose
+from topup.domain.plan_titles import PART_SEPARATOR, BundleTitle, CreditTitle, DataSize, compose, data_size
 from topup.pii import mask_msisdn
+from topup.ports import CarrierBundle
 from topup.services import catalogue, locale_text
 
 
@@ -39,6 +40,21 @@ def _bundle_title(facts: BundleTitle, language: str) -> str:
     days = facts.validity_days
     validity = npgettext("plan title", "%(days)s day", "%(days)s days", days) % {"days": days}
     return f"{data}{PART_SEPARATOR}{validity}"
+
+
+def carrier_bundle_name(bundle: CarrierBundle, sold_as: str | None, language: str) -> str:
+    """A bundle a carrier reports: the title of the plan we sold it as, else the carrier's own name, else
+    (an aggregator's benefits name nothing) its data in the reader's language: "5 GB", "Unlimited", "流量"."""
+    if sold_as:
+        return plan_title(sold_as, language)
+    if bundle.name:
+        return bundle.name
+    with translation.override(language):
+        if bundle.unlimited:
+            return gettext("Unlimited")
+        if bundle.data_total_mb:
+            return data_text(data_size(bundle.data_total_mb), language)
+        return gettext("Data")
 
 
 def data_text(size: DataSize, language: str) -> str:

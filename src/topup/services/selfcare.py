@@ -116,7 +116,7 @@ def _carrier_bundles(network_id: str, held: tuple[CarrierBundle, ...]) -> tuple[
         return ()
     plans = carrier_products.plans_by_product(peers.current().carrier_route(network_id))
     return tuple(
-        BundleLeft(_carrier_bundle_name(plans.get(b.product_ref), b.name), b.data_left_mb or 0, b.unlimited,
+        BundleLeft(_carrier_bundle_name(plans.get(b.product_ref), b), b.data_left_mb or 0, b.unlimited,
                    b.expires_at, None if b.unlimited else b.data_total_mb)
         for b in held
     )  # fmt: skip
@@ -126,8 +126,8 @@ def _bundle_title(plan_id: str) -> str:
     return _plain(plan_text.plan_title(plan_id, _language()))
 
 
-def _carrier_bundle_name(sold_as: tuple[str, str] | None, carrier_name: str) -> str:
-    return _bundle_title(sold_as[0]) if sold_as else carrier_name
+def _carrier_bundle_name(sold_as: tuple[str, str] | None, bundle: CarrierBundle) -> str:
+    return _plain(plan_text.carrier_bundle_name(bundle, sold_as[0] if sold_as else None, _language()))
 
 
 def _language() -> str:

@@ -375,9 +375,9 @@ def _line_balance(msisdn: str, benefits: object) -> CarrierBalance:
             amount = benefit.get("amount")
             unlimited = amount == -1
             left = None if unlimited or not isinstance(amount, int | float) else int(amount)
-            name = "Unlimited data" if unlimited else f"{left} MB data"
+            # DVS names no product, no total: plan_text.carrier_bundle_name names it in the reader's language
             bundles.append(CarrierBundle(
-                product_ref="", name=name, data_left_mb=left, data_total_mb=None, unlimited=unlimited,
+                product_ref="", name="", data_left_mb=left, data_total_mb=None, unlimited=unlimited,
                 expires_at=benefit.get("expiration_date"),
             ))  # fmt: skip
     return CarrierBalance(msisdn=msisdn, balance=credit, valid_until=None, bundles=tuple(bundles))
