@@ -46,6 +46,13 @@ def test_a_second_seed_changes_nothing() -> None:
     assert _every_row() == first
 
 
+def test_the_demo_admin_key_file_holds_the_key_as_the_api_takes_it() -> None:
+    """Sent as `Bearer $(cat data/demo-admin-key)`: the file holds the whole key, not only its secret."""
+    key = _seed_everything()
+    assert (CONFIG.data_dir / "demo-admin-key").read_text(encoding="ascii").strip() == key
+    assert key.startswith("tpk_demoadmin_")
+
+
 def _config_on_the_test_database(tmp_path: Path) -> Config:
     db = connection.settings_dict
     if db["ENGINE"].endswith("sqlite3"):

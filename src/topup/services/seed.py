@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Final
 
 from django.db import transaction
@@ -33,6 +34,7 @@ DTONE_DEMO_SLOTS = {
 }
 
 DEMO_ADMIN_KEY_ID = "key_demoadmin"
+_DEMO_KEY_PREFIX = f"tpk_{DEMO_ADMIN_KEY_ID.removeprefix('key_')}_"
 DEMO_ADMIN_KEY_FILE = "demo-admin-key"  # in the data folder, readable by its owner only
 
 # The direct gateway's product ids (as the carrier simulator's catalogues name them) of the demo's bundles.
@@ -119,7 +121,7 @@ def demo_admin_key() -> str:
     """The demo's admin key: random, drawn once and kept in the data folder so that restarts keep it."""
     if CONFIG.is_production:
         raise RuntimeError("production has no demo admin key: make keys with `topup apikey create`")
-    key = f"tpk_{DEMO_ADMIN_KEY_ID.removeprefix('key_')}_{_demo_admin_secret()}"
+    key = f"{_DEMO_KEY_PREFIX}{_demo_admin_secret()}"
     if ApiKey.objects.filter(id=DEMO_ADMIN_KEY_ID, secret_hash=hash_key(key)).exists():
         return key  # a second start writes nothing
     return create_key(["admin"], name="demo admin", secret=_demo_admin_secret(), key_id=DEMO_ADMIN_KEY_ID)
@@ -129,14 +131,23 @@ def _demo_admin_secret() -> str:
     path = CONFIG.data_dir / DEMO_ADMIN_KEY_FILE
     if not path.exists():
         CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="ascii") as out:
-            out.write(secrets.token_urlsafe(30) + "\n")
+        draft = _owner_only_draft(path, f"{_DEMO_KEY_PREFIX}{secrets.token_urlsafe(30)}")
         try:
             os.link(draft, path)  # atomic, and the first of two concurrent starts wins
         except FileExistsError:
             pass
         finally:
             draft.unlink()
-    return path.read_text(encoding="ascii").strip()
+    kept = path.read_text(encoding="ascii").strip()
+    if not kept.startswith(_DEMO_KEY_PREFIX):  # written before the file held the whole key: the secret only
+        os.replace(_owner_only_draft(path, f"{_DEMO_KEY_PREFIX}{kept}"), path)
+    return kept.removeprefix(_DEMO_KEY_PREFIX)
+
+
+def _owner_only_draft(path: Path, key: str) -> Path:
+    """A file beside `path` holding the whole key as the API takes it, readable by its owner only."""
+    draft = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as out:
+        out.write(f"{key}\n")
+    return draft
