@@ -10,7 +10,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
+
+from topup.db.config import DatabaseConfig, check_pooler, databases
 
 DEMO_SECRET = "demo-insecure-secret-change-me"  # noqa: S105 - the demo's placeholder, refused in production
 DEMO_PAYMENTS_API_KEY = "sk_test_topup_demo"
@@ -182,6 +184,11 @@ class Config:
     autotopup_max_attempts: int = 3
     autotopup_retry_s: int = 6 * 3600
     autotopup_check_s: int = 900
+    # Several machines (topup.db.config): a transaction-mode pooler, a replica for reads that may lag, and
+    # a session connection for LISTEN.
+    database_pooler: str = ""
+    database_replica_url: str = ""
+    database_listen_url: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -343,6 +350,9 @@ def load_config() -> Config:
         autotopup_max_attempts=_env_int("AUTOTOPUP_MAX_ATTEMPTS", 3),
         autotopup_retry_s=_env_int("AUTOTOPUP_RETRY_S", 6 * 3600),
         autotopup_check_s=_env_int("AUTOTOPUP_CHECK_S", 900),
+        database_pooler=check_pooler(_env("DATABASE_POOLER", "")),
+        database_replica_url=_env("DATABASE_REPLICA_URL", ""),
+        database_listen_url=_env("DATABASE_LISTEN_URL", ""),
     )
     if config.is_production:
         _refuse_demo_secrets(config)
@@ -435,53 +445,6 @@ def _refuse_demo_secrets(config: Config) -> None:
         raise RuntimeError("TOPUP_ENV=production refuses to start: " + "; ".join(problems))
 
 
-def database_settings(url: str) -> dict[str, object]:
-    """Turn `sqlite:///path` or `postgresql://user:pw@host:port/name` into a Django DATABASES entry."""
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        name = unquote(parsed.path) or ":memory:"
-        test_name = str(Path(name).with_name(f"test_{Path(name).name}")) if name != ":memory:" else name
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": name,
-            # A file, not Django's shared in-memory test database: live server and worker threads need locks.
-            "TEST": {"NAME": test_name},
-            "OPTIONS": {
-                # IMMEDIATE takes the write lock at BEGIN: concurrent writers queue instead of failing later.
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 30,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-            },
-        }
-    if parsed.scheme in {"postgres", "postgresql"}:
-        return {
-            "ENGINE": "topup.db.postgresql",  # Django's, with a health check that costs no round trip
-            "NAME": unquote(parsed.path.lstrip("/")) or "topup",
-            "USER": unquote(parsed.username or ""),
-            "PASSWORD": unquote(parsed.password or ""),
-            "HOST": parsed.hostname or "",
-            "PORT": str(parsed.port or ""),
-            # Persistent connections, one per thread: gunicorn's gthread threads live as long as their worker
-            # process and Django keeps each thread's connection across requests (measured under `topup serve`:
-            # 400 requests that read the database opened 3 PostgreSQL sessions, pg_stat_database.sessions).
-            # The job worker's threads hold theirs too. Django 5.2's psycopg pool (`OPTIONS={"pool": ...}`)
-            # was not taken: it needs psycopg_pool (a new dependency) and CONN_MAX_AGE=0, hands a connection
-            # out per request instead of keeping one per thread, and saves no statement over this. The health
-            # check turns a connection lost to a restart or failover into a new one instead of one failed
-            # request per thread; topup.db.postgresql makes it a poll of the socket (no `SELECT 1` round trip)
-            # unless the server sent something (/healthz under wrk: 0.81 -> 0.74 ms web CPU a request).
-            "CONN_MAX_AGE": 600,
-            "CONN_HEALTH_CHECKS": True,
-            # Parameters bound by the server, not spliced into the SQL text by psycopg, and a statement a
-            # connection runs a fifth time prepared (Django turns psycopg's preparing off unless asked):
-            # from then on PostgreSQL skips its parse and plan. Backend CPU of the bench's order read by
-            # id, 3,000 runs on one connection: 220-270 us a statement spliced, 40-60 us prepared.
-            "OPTIONS": {"server_side_binding": True, "prepare_threshold": 5},
-            "TEST": {"NAME": f"test_{unquote(parsed.path.lstrip('/')) or 'topup'}"},
-        }
-    raise RuntimeError(f"unsupported TOPUP_DATABASE_URL scheme {parsed.scheme!r}")
-
-
 CONFIG = load_config()
 
 # ---------------------------------------------------------------- Django
@@ -505,6 +468,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "topup.channels.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "topup.channels.db_failover.DatabaseFailoverMiddleware",  # a failover: one safe retry, else 503
+    "topup.channels.db_failover.ReadYourWritesMiddleware",  # only with TOPUP_DATABASE_REPLICA_URL
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "topup.channels.input_guard.InputGuardMiddleware",  # NUL bytes: 404/400 before any database read
@@ -534,7 +499,16 @@ TEMPLATES = [
         },
     }
 ]
-DATABASES = {"default": database_settings(CONFIG.database_url)}
+DATABASES = databases(
+    DatabaseConfig(
+        url=CONFIG.database_url,
+        pooler=CONFIG.database_pooler,
+        replica_url=CONFIG.database_replica_url,
+        listen_url=CONFIG.database_listen_url,
+    )
+)
+# Reads go to the primary unless a block opts in with `replica_reads()` (and the replica has caught up).
+DATABASE_ROUTERS = ["topup.db.router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"

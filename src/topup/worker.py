@@ -8,6 +8,9 @@ token, and finishing or rescheduling a job applies only while that token is stil
 whose lease ran out and was claimed again by another cannot touch it. A job that fails
 TOPUP_JOB_MAX_ATTEMPTS times becomes `dead` (an ERROR line with `alert=job_dead`) until requeued.
 
+A database failover (connection lost, or the server read-only) does not stop the worker: it drops its
+connection and claims again after a short pause; a job thread's failure is the job's failed attempt.
+
 An idle worker waits on PostgreSQL's LISTEN/NOTIFY (`wakeup.JOBS`, sent in the transaction that queued the
 job) until the next delayed job or lease end is due, at most IDLE_WAIT_MAX_S; on SQLite it polls briefly.
 """
@@ -33,6 +36,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from topup.clock import now
 from topup.db import wakeup
+from topup.db.failover import forget_connections, is_failover_error
 from topup.db.models import Job
 from topup.services import (
     attempts,
@@ -67,6 +71,8 @@ HANDLERS: dict[str, Callable[..., JobResult]] = {  # (subject_id, attempt); noti
 
 ClaimedJob = Claimed  # id, kind, subject_id, attempt, lease token
 IDLE_WAIT_MAX_S = 1.0  # the longest an idle worker waits without looking at the job table
+FAILOVER_PAUSE_S = 0.2  # the first pause after a database error; doubled per error in a row
+FAILOVER_PAUSE_MAX_S = 5.0
 
 
 def claim(batch: int, lease_s: float) -> list[Claimed]:
@@ -203,21 +209,39 @@ class Worker:
     def run(self) -> None:
         log.info("worker started with %d threads", self.threads)
         last_sweep = 0.0
+        outage = 0  # database errors in a row (a failover under way)
         listener = wakeup.Listener(wakeup.JOBS, poll_s=self.idle_sleep_s)
         try:
             with ThreadPoolExecutor(self.threads, thread_name_prefix="job") as pool:
                 while not self.stopping.is_set():
-                    if time.monotonic() - last_sweep > maintenance.SWEEP_INTERVAL_S:
-                        maintenance.run_sweeps(self.name)
-                        last_sweep = time.monotonic()
-                    if not self._claim_and_submit(pool):
-                        listener.wait(_idle_wait_s())
+                    try:
+                        if time.monotonic() - last_sweep > maintenance.SWEEP_INTERVAL_S:
+                            maintenance.run_sweeps(self.name)
+                            last_sweep = time.monotonic()
+                        if not self._claim_and_submit(pool):
+                            listener.wait(_idle_wait_s())
+                        outage = 0
+                    except Exception as exc:
+                        if not is_failover_error(exc):
+                            raise
+                        outage += 1
+                        self._wait_out_failover(exc, outage)
                 log.info("worker stopping: waiting for %d tasks in flight", len(self._in_flight))
                 self._close_connections(pool)
         finally:
             listener.close()
             delivery_batch.close()
             connection.close()
+
+    def _wait_out_failover(self, exc: BaseException, outage: int) -> None:
+        """The database went away or became read-only (a failover): drop the connection and look again
+        after a short, growing pause. Nothing claimed was lost: a claim that did not commit leased nothing,
+        and jobs leased by a claim whose answer was lost are due again when their lease runs out (their
+        token fences the first run out)."""
+        pause_s = min(FAILOVER_PAUSE_S * 2 ** min(outage - 1, 5), FAILOVER_PAUSE_MAX_S)
+        log.warning("worker: database unavailable (%s); connecting again in %.1f s", exc, pause_s)
+        forget_connections()
+        self.stopping.wait(pause_s)
 
     def _close_connections(self, pool: ThreadPoolExecutor) -> None:
         """Each pool thread closes its database connection once its work is done: one task per thread

@@ -33,6 +33,10 @@ MESSAGES = {
     ),
     "idempotency_key_required": _("Send an Idempotency-Key header with this request."),
     "idempotency_conflict": _("This Idempotency-Key was already used for a different request."),
+    "database_unavailable": _(
+        "We could not finish this because our database is switching over. Nothing was charged twice; "
+        "try again in a moment."
+    ),
     "idempotency_in_progress": _(
         "A request with this Idempotency-Key is still being processed. Retry in a moment."
     ),

@@ -7,6 +7,11 @@ own and returns as soon as a notification arrives on one of its channels, or aft
 (one machine, no server to tell) `Listener.wait` sleeps `poll_s` and reports nothing: the waiter looks at the
 database itself, as it does after any wake-up. A notification is a hint, never the record: whoever is woken
 reads the database, and whoever missed one (a listener reconnecting) finds the rows at its next look.
+
+Through a transaction-mode pooler (TOPUP_DATABASE_POOLER=transaction) a LISTEN would be made on whichever
+server session the pooler lends, and lost with it: the listener then connects to TOPUP_DATABASE_LISTEN_URL
+(a session connection to the primary, e.g. HAProxy's write port) or, without one, polls like on SQLite.
+NOTIFY itself is safe there: `pg_notify` is sent at the commit of the transaction that called it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from django.db import connection
+
+from topup.settings import CONFIG
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +79,18 @@ def _send(notes: list[tuple[str, str]]) -> None:
         cursor.execute(f"SELECT {calls}", params)  # placeholders only: the values are parameters
 
 
+def listens() -> bool:
+    """Whether waiters are woken by LISTEN (else they poll): PostgreSQL on a session connection."""
+    if not is_postgres():
+        return False
+    return bool(CONFIG.database_listen_url) or CONFIG.database_pooler != "transaction"
+
+
+def _libpq_url(url: str) -> str:
+    """libpq takes `postgresql://`; our settings also accept `postgres://`."""
+    return "postgresql://" + url.split("://", 1)[1] if "://" in url else url
+
+
 class Listener:
     """A connection that listens on `channels` (PostgreSQL); on SQLite, a clock that ticks every `poll_s`."""
 
@@ -81,8 +100,8 @@ class Listener:
         self._conn: Any = None
 
     def wait(self, timeout_s: float) -> list[tuple[str, str]]:
-        """(channel, payload) of what arrived within `timeout_s` (at most `poll_s` on SQLite), or []."""
-        if not is_postgres():
+        """(channel, payload) of what arrived within `timeout_s` (at most `poll_s` when polling), or []."""
+        if not listens():
             time.sleep(min(timeout_s, self.poll_s))
             return []
         try:
@@ -101,9 +120,12 @@ class Listener:
         if self._conn is None or self._conn.closed:
             import psycopg  # noqa: PLC0415 - PostgreSQL only
 
-            own = {"cursor_factory", "context"}  # Django's, not psycopg.connect's
-            params = {k: v for k, v in connection.get_connection_params().items() if k not in own}
-            self._conn = psycopg.connect(**params, autocommit=True)
+            if CONFIG.database_listen_url:
+                self._conn = psycopg.connect(_libpq_url(CONFIG.database_listen_url), autocommit=True)
+            else:
+                own = {"cursor_factory", "context"}  # Django's, not psycopg.connect's
+                params = {k: v for k, v in connection.get_connection_params().items() if k not in own}
+                self._conn = psycopg.connect(**params, autocommit=True)
             for channel in self.channels:
                 self._conn.execute(f'LISTEN "{channel}"')
         return self._conn

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from topup.db import hot_sql
 from topup.db.models import NetworkRecord, PlanRecord
+from topup.db.router import replica_reads
 from topup.domain.catalogue import Network, Plan
 from topup.domain.errors import NotFound
 from topup.domain.identifiers import parse_belgian_mobile, range_holder
@@ -20,8 +21,9 @@ def _cached_catalogue() -> tuple[dict[str, Network], dict[str, Plan]]:
     hit = _cache.get("catalogue")
     if hit and time.monotonic() - hit[0] < _CACHE_TTL_S:
         return hit[1]  # type: ignore[return-value]
-    networks = {r.id: r.to_domain() for r in NetworkRecord.objects.filter(active=True)}
-    plans = {r.id: r.to_domain() for r in PlanRecord.objects.filter(active=True, network_id__in=networks)}
+    with replica_reads():  # already up to _CACHE_TTL_S old: a replica's lag adds nothing that matters
+        networks = {r.id: r.to_domain() for r in NetworkRecord.objects.filter(active=True)}
+        plans = {r.id: r.to_domain() for r in PlanRecord.objects.filter(active=True, network_id__in=networks)}
     value = (networks, plans)
     _cache["catalogue"] = (time.monotonic(), value)
     return value

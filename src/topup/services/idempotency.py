@@ -11,16 +11,19 @@ or failed attempt and is taken over, with the same ids.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from topup.clock import new_id, now
 from topup.db import hot_sql
+from topup.db.failover import forget_connections, is_failover_error
 from topup.db.models import IdempotencyRecord
 from topup.domain.errors import Conflict, InvalidInput
 
@@ -151,6 +154,22 @@ def release(idem: IdempotencyKey) -> None:
     IdempotencyRecord.objects.filter(scope=idem.scope, key=idem.key, state=IN_PROGRESS).update(
         claimed_at=None
     )
+
+
+@contextlib.contextmanager
+def released_on_failover(idem: IdempotencyKey) -> Iterator[None]:
+    """A claimed write that failed on a lost connection or a read-only server (a failover) gives its claim
+    back over a new connection, so that the retry (the server's own, or the client's) resumes it at once
+    with the same ids instead of answering `idempotency_in_progress` until the claim is stale. Where the
+    database is still away the claim stays, and goes stale after CLAIM_STALE_S as for a crash."""
+    try:
+        yield
+    except DatabaseError as exc:
+        if is_failover_error(exc) and not transaction.get_connection().in_atomic_block:
+            forget_connections()
+            with contextlib.suppress(DatabaseError):
+                release(idem)
+        raise
 
 
 def twin_answer(idem: IdempotencyKey) -> StoredResponse:

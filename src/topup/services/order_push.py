@@ -81,8 +81,9 @@ class Watch:
 
     def wait(self, timeout_s: float) -> bool:
         """True when the order was announced since the last wait; False after `timeout_s` (capped at the
-        fallback on PostgreSQL and at the tick on SQLite, where nothing is ever announced)."""
-        if not wakeup.is_postgres():
+        fallback on PostgreSQL and at the tick on SQLite or through a transaction pooler without a LISTEN
+        connection, where nothing is ever announced)."""
+        if not wakeup.listens():
             threading.Event().wait(min(timeout_s, SQLITE_TICK_S))
             return False
         _ensure_listener()

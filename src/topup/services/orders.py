@@ -26,6 +26,7 @@ from topup.services.idempotency import (
     claim,
     complete,
     release,
+    released_on_failover,
     replay,
     twin_answer,
 )
@@ -148,14 +149,17 @@ def place_order(
         elif not priced.quote.total.is_positive():  # free (a 100 % promotion): nothing to pay
             from topup.services import free_orders  # noqa: PLC0415 - it builds on paid_orders, which needs us
 
-            stored = free_orders.place_free(
-                request, priced, claimed, channel=channel, language=language, idem=idem, api_key_id=api_key_id
-            )
+            with released_on_failover(idem):
+                stored = free_orders.place_free(
+                    request, priced, claimed, channel=channel, language=language, idem=idem,
+                    api_key_id=api_key_id,
+                )  # fmt: skip
         else:
-            stored = _place_claimed(
-                request, priced, claimed, payment_method=payment_method, channel=channel,
-                language=language, idem=idem, api_key_id=api_key_id, auto=auto, auto_topup=auto_topup,
-            )  # fmt: skip
+            with released_on_failover(idem):
+                stored = _place_claimed(
+                    request, priced, claimed, payment_method=payment_method, channel=channel,
+                    language=language, idem=idem, api_key_id=api_key_id, auto=auto, auto_topup=auto_topup,
+                )  # fmt: skip
     return StoredResponse(stored.status, with_token(stored.body))
 
 

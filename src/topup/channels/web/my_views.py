@@ -14,6 +14,7 @@ from topup.channels.clients import client_ip
 from topup.channels.web.common import day, errors_of, money, page, remember_language, requested_language
 from topup.channels.web.views import ORDER_STATUS_WORDS
 from topup.db.models import Order
+from topup.db.router import replica_reads
 from topup.domain.commands import LANGUAGES
 from topup.domain.errors import DomainError
 from topup.domain.money import Money
@@ -36,7 +37,9 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     line = _signed_in_line(request) if request.method == "GET" else None
     if line is not None:
         requested_language(request)  # before the amounts and dates are worded, not only the template
-        return page(request, "topup/my_line.html", _line_context(line))
+        with replica_reads():  # after this customer's own writes only (topup.db.router: read-your-writes)
+            context = _line_context(line)
+        return page(request, "topup/my_line.html", context)
     if request.method == "POST":
         typed = request.POST.get("msisdn", "")
         try:
