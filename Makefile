@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 export TOPUP_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/topup
 
-.PHONY: run test lint bench messages browser clean
+.PHONY: run test lint bench messages browser clean cluster-deps test-cluster
 
 # `make run` installs what running needs (pyproject `dependencies`); the development tools (`[dev]`: pytest,
 # mypy, ruff, schemathesis...) come with the first `make test` or `make lint`, so a newcomer's first run is short.
@@ -48,6 +48,14 @@ lint: $(DEV_STAMP)
 # Fresh PostgreSQL database topup_bench, `topup serve` on it, `topup bench` (BENCH_ARGS), artifacts/bench.json.
 bench: $(STAMP) $(MO_FILES)
 	BENCH_ARGS='$(BENCH_ARGS)' $(BIN)/python -m topup.bench.make
+
+# Issue #13: the Debian packages of the several-machines cluster (their packaged services never start).
+cluster-deps:
+	sh deploy/cluster/install-deps.sh
+
+# The failover test on a cluster of network namespaces (root, `make cluster-deps` first).
+test-cluster: $(DEV_STAMP) $(MO_FILES) cluster-deps
+	TOPUP_CLUSTER_TEST=1 $(BIN)/pytest tests/cluster -m cluster -q -s -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

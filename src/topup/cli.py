@@ -237,6 +237,12 @@ def cmd_bench(args: argparse.Namespace) -> None:
     run(args)
 
 
+def cmd_cluster(args: argparse.Namespace) -> None:
+    from topup.cluster.cli import run  # noqa: PLC0415
+
+    run(args)
+
+
 def cmd_chaos(args: argparse.Namespace) -> None:
     from topup.chaos import run  # noqa: PLC0415
 
@@ -309,6 +315,11 @@ def _add_other_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     bench = sub.add_parser("bench", help="benchmark paid top-ups end to end against a running server")
     _add_bench_arguments(bench)
     bench.set_defaults(func=cmd_bench)
+    cluster = sub.add_parser(
+        "cluster", help="several hosts on this machine: Patroni, HAProxy, PgBouncer, nodes"
+    )
+    _add_cluster_arguments(cluster)
+    cluster.set_defaults(func=cmd_cluster)
     chaos = sub.add_parser("chaos", help="a seeded, replayable run of the platform under faults, then checks")
     _add_chaos_arguments(chaos)
     chaos.set_defaults(func=cmd_chaos)
@@ -433,6 +444,12 @@ def _add_bench_arguments(bench: argparse.ArgumentParser) -> None:
     from topup.bench import add_arguments  # noqa: PLC0415
 
     add_arguments(bench)
+
+
+def _add_cluster_arguments(cluster: argparse.ArgumentParser) -> None:
+    from topup.cluster.cli import add_arguments  # noqa: PLC0415
+
+    add_arguments(cluster)
 
 
 def _add_chaos_arguments(chaos: argparse.ArgumentParser) -> None:

@@ -1,0 +1,39 @@
+"""The `topup cluster` command line: up, down, status (and bench, see topup.cluster.bench)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from topup.cluster import control
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True)
+    up = actions.add_parser(
+        "up", help="create the hosts and start everything (root, `make cluster-deps` first)"
+    )
+    up.add_argument("--pairs", type=int, choices=(1, 2), default=2, help="web+worker node pairs (default 2)")
+    up.add_argument(
+        "--via",
+        choices=("pgbouncer", "haproxy"),
+        default="pgbouncer",
+        help="nodes reach the primary through PgBouncer (transaction mode, default) or HAProxy :5000",
+    )
+    actions.add_parser("down", help="stop every process, delete the hosts, the bridge and the data")
+    actions.add_parser("status", help="processes, Patroni's members, the web through HAProxy")
+
+
+def run(args: argparse.Namespace) -> None:
+    if os.geteuid() != 0:
+        sys.exit("topup cluster: network namespaces need root")
+    try:
+        if args.action == "up":
+            control.up(pairs=args.pairs, via=args.via)
+        elif args.action == "down":
+            control.down()
+        else:
+            print(control.status_text(control.status()))
+    except control.ClusterError as exc:
+        sys.exit(f"topup cluster {args.action}: {exc}")
