@@ -4,17 +4,24 @@ with Retry-After and a stable code in the caller's language; the worker outlasts
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import DatabaseError, OperationalError, connection
 from django.test import Client
 
 from tests.integration.conftest import Carriers
 from tests.integration.test_failover_retries import failing_at, lost, top_up
 from tests.support import fake_payments
+from tests.support.processes import ROOT, free_port
 from topup.channels.db_failover import CODE, retry_is_safe
 from topup.db.config import database_settings
 
@@ -66,10 +73,74 @@ def test_a_top_up_through_a_transaction_pooler_prepares_nothing(
     assert (prepared == 0) is pooled, prepared  # direct: prepared (the test can fail); pooled: none
 
 
+# The order flow, its failover retries and the Stripe journeys: placement, webhooks, the worker's claims and
+# deliveries, the order push (LISTEN falls back to polling: no TOPUP_DATABASE_LISTEN_URL).
+THROUGH_PGBOUNCER = (
+    "tests/integration/test_order_flow.py",
+    "tests/integration/test_failover_retries.py",
+    "tests/integration/test_stripe_orders.py",
+)
+
+
 def test_through_pgbouncer_in_transaction_mode() -> None:
+    """A real PgBouncer 1.18 in transaction mode (no prepared-statement support) in front of this PostgreSQL
+    server, and the order flow's tests run through it in a pytest of their own with the pooler's settings:
+    a named prepared statement, a server-side cursor or session state would fail them."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no pooler")
     if shutil.which("pgbouncer") is None:
         pytest.skip("LOUD SKIP: pgbouncer is not installed here (`make cluster-deps` installs it)")
-    pytest.skip("pgbouncer is installed but this run does not start it yet (see the report of c13app)")
+    with tempfile.TemporaryDirectory(prefix="topup-pgbouncer-") as folder:
+        _through_pgbouncer(Path(folder))
+
+
+def _through_pgbouncer(tmp_path: Path) -> None:
+    server = connection.settings_dict
+    port = free_port()
+    tmp_path.chmod(0o777)  # pgbouncer drops root for the postgres user: its log and pid files live here
+    config = tmp_path / "pgbouncer.ini"
+    host, db_port = server["HOST"] or "127.0.0.1", server["PORT"] or 5432
+    config.write_text(
+        f"[databases]\n* = host={host} port={db_port} user={server['USER']}\n"
+        f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\nauth_type = any\n"
+        f"pool_mode = transaction\nlogfile = {tmp_path}/pgbouncer.log\npidfile = {tmp_path}/pgbouncer.pid\n"
+        "ignore_startup_parameters = extra_float_digits,options\n"
+        "max_client_conn = 200\ndefault_pool_size = 20\n"
+    )
+    config.chmod(0o644)
+    user = ["-u", "postgres"] if os.geteuid() == 0 else []  # it refuses to run as root
+    subprocess.run(["pgbouncer", "-d", *user, str(config)], check=True)
+    database = f"{server['NAME'].removeprefix('test_')}_pgbouncer"
+    env = {
+        **os.environ,
+        "TOPUP_DATABASE_URL": f"postgresql://{server['USER']}@127.0.0.1:{port}/{database}",
+        "TOPUP_DATABASE_POOLER": "transaction",
+        "TOPUP_DATABASE_LISTEN_URL": "",
+    }
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--create-db", "--reuse-db",
+             *THROUGH_PGBOUNCER],
+            env=env, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+        )  # fmt: skip
+    finally:
+        subprocess.run(["kill", (tmp_path / "pgbouncer.pid").read_text().strip()], check=False)
+        _drop_when_pgbouncer_is_gone(f"test_{database}")
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert " passed" in run.stdout, run.stdout[-2000:]
+    assert " failed" not in run.stdout, run.stdout[-2000:]
+    assert "prepared statement" not in (tmp_path / "pgbouncer.log").read_text()
+
+
+def _drop_when_pgbouncer_is_gone(name: str) -> None:
+    """Its server connections close as it exits: the test database it reused can then be dropped."""
+    with connection.cursor() as cursor:
+        for _ in range(50):
+            try:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                return
+            except DatabaseError:
+                time.sleep(0.2)
 
 
 def test_a_write_that_cannot_be_retried_answers_503_in_the_callers_language(seeded: None) -> None:
