@@ -298,3 +298,19 @@ def test_the_chinese_order_page_has_no_english_words(seeded: None, statuses: lis
     html = re.sub(r'<dd id="plan-title">.*?</dd>|<code id="order-number"[^>]*>.*?</code>', "", html)
 
     assert latin_words(html) == set()
+
+
+@pytest.mark.parametrize(
+    ("language", "written"),
+    [("zh-hans", "2026/11/25 10:30"), ("fr", "25/11/26 10:30"), ("nl", "25/11/2026, 10:30")],
+)
+def test_the_order_history_writes_its_moments_as_the_pages_language_does(
+    seeded: None, language: str, written: str
+) -> None:
+    """In Brussels time, as the language writes a date: never the day-first digits on a Chinese page."""
+    order = _order(f"ord_site_when_{language}", DELIVERED)
+    html = _holder(order).get(f"/orders/{order.id}", {"lang": language}).text
+    history = html.split("<ol>", 1)[1].split("</ol>", 1)[0]
+    assert history.count(f">{written}</time>") == len(DELIVERED), history
+    if language == "zh-hans":
+        assert "25/11/2026" not in history
