@@ -217,6 +217,16 @@ async function wechatInChinese(page, shot) {
   log(`wechat-zh: QR ${scanned.slice(0, 40)}..., ${shown}`);
 }
 
+// Dutch month names (those French spells otherwise) and Dutch day-month-year with dashes ("5-12-2026").
+const DUTCH_DATE = /\b(januari|februari|maart|mei|juni|juli|augustus|oktober)\b|\b\d{1,2}-\d{1,2}-\d{4}\b/i;
+
+/** A French page writes its dates in French: no Dutch month and no Dutch numeric date anywhere on it. */
+async function frenchDatesOnly(page, where) {
+  const text = await page.locator("body").innerText();
+  const dutch = text.match(DUTCH_DATE);
+  check(!dutch, `a Dutch date on the French ${where} page: ${dutch?.[0]}`);
+}
+
 // (2) Buy an eSIM in French up to the order page; its QR code must carry the activation code shown.
 async function esimInFrench(page, shot) {
   await page.goto(`${base}/`);
@@ -229,6 +239,7 @@ async function esimInFrench(page, shot) {
   await page.locator("button.plan").first().click();
   await page.waitForURL(/\/esim\/review/);
   await shot("review");
+  await frenchDatesOnly(page, "review"); // the yuan rate's date and its end are on it
   // A new eSIM needs an e-mail address: its QR code and receipt are sent there (read back by test_browser.py).
   await page.getByLabel("Adresse e-mail", { exact: true }).fill(ESIM_EMAIL);
   await page.getByRole("radio", { name: /Carte/ }).check();
@@ -241,6 +252,10 @@ async function esimInFrench(page, shot) {
   await qr.waitFor();
   await qr.evaluate((img) => img.complete || new Promise((ok) => img.addEventListener("load", ok, { once: true })));
   await shot("order-delivered");
+  await frenchDatesOnly(page, "order");
+  const history = await page.locator("time").allInnerTexts();
+  check(history.length >= 5 && history.every((at) => /^\d{1,2}\/\d{1,2}\/\d{2} \d{2}:\d{2}$/.test(at)),
+    `the order's history is not dated as French writes it (5/12/26 08:30): ${history.join(" | ")}`);
   const activation = (await page.locator("#esim p:has(> strong) > code").first().innerText()).trim();
   check(activation.startsWith("LPA:1$"), `activation code on the page looks wrong: ${JSON.stringify(activation)}`);
 

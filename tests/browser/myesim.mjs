@@ -184,6 +184,9 @@ async function checkReceipt(page, shot, { orderId, activation, iccid }) {
   for (const [part, words] of [["text", receipt.text], ["HTML", receipt.html]]) {
     check(words.includes(activation), `the receipt's ${part} does not print the activation code`);
     check(words.includes(iccid), `the receipt's ${part} does not name ICCID ${iccid}`);
+    // An eSIM without a number is followed on My eSIMs; My line would ask for a number it does not have.
+    check(words.includes(`${base}/my/esims`) && !words.includes(`${base}/my<`) && !/\/my(\s|$)/.test(words),
+      `the receipt's ${part} does not send the eSIM to ${base}/my/esims`);
   }
   const matchingId = activation.split("$")[2];
   const strip = (words) => words.replaceAll(activation, " ").replaceAll(matchingId, " ").replaceAll(orderId, " ");

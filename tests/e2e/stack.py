@@ -27,9 +27,10 @@ def fresh_database_url(data_dir: Path, name: str) -> str:
     if url.startswith("sqlite"):
         return f"sqlite:///{data_dir / f'{name}.sqlite3'}"
     parsed = urlparse(url)
-    # Named after the suite's own database too, so that two suites sharing one server never drop each
-    # other's stack database (DROP ... WITH (FORCE) ends every connection to it).
-    name = f"{name}__{parsed.path.lstrip('/')}"[:63]
+    # Named after the suite's own database first, so that two suites sharing one server never drop each
+    # other's stack database (DROP ... WITH (FORCE) ends every connection to it), and a suite given its
+    # own prefix on a shared server (topup_<name>...) keeps its stack databases under that prefix.
+    name = f"{parsed.path.lstrip('/')}__{name}"[:63]
     with maintenance_connection(url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -28,6 +29,10 @@ from tests.support.smtp_sink import Mailbox
 pytestmark = pytest.mark.slow
 
 JOURNEYS = ROOT / "tests" / "browser" / "journeys.mjs"
+# Dutch month names (those French spells otherwise) and Dutch day-month-year with dashes ("5-12-2026").
+DUTCH_DATE = re.compile(
+    r"\b(januari|februari|maart|mei|juni|juli|augustus|oktober)\b|\b\d{1,2}-\d{1,2}-\d{4}\b", re.IGNORECASE
+)
 
 
 def test_customer_journeys_in_a_browser(
@@ -75,5 +80,6 @@ def _check_esim_receipt(mailbox: Mailbox) -> None:
     assert decoded[0].startswith("LPA:1$")
     assert decoded[0] in content
     assert "Installez votre eSIM" in content
+    assert [m.group(0) for m in DUTCH_DATE.finditer(content)] == []  # no Dutch date in the French receipt
     pdfs = [p for p in mail.iter_attachments() if p.get_content_type() == "application/pdf"]
     assert [p.get_content()[:4] for p in pdfs] == [b"%PDF"]

@@ -221,6 +221,39 @@ def test_concurrent_checkouts_redeem_a_code_limited_to_ten_exactly_ten_times(
     assert Redemption.objects.filter(campaign_id="cmp_race10", state="reserved").count() == 10
 
 
+def test_concurrent_checkouts_never_spend_a_campaigns_budget_past_its_end(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    """An automatic €1 off with €10 of budget, 60 checkouts at once: the budget pays for ten, and every
+    other checkout is refused with its stable code (the price it was shown no longer holds) or priced
+    without it; the campaign's spending is exactly what its reserved redemptions cost."""
+    Campaign.objects.all().update(active=False)
+    Campaign.objects.create(
+        id="cmp_race_budget", names={"en": "€1 off"}, rule="fixed", amount_minor=100, budget_minor=1000,
+        created_at=now(),
+    )  # fmt: skip
+    numbers = [f"0472 {n:06d}" for n in range(60)]
+
+    def checkout(msisdn: str) -> str:
+        try:
+            placed = place("proximus-credit-10", msisdn=msisdn, key=f"budget-{msisdn}")
+            return "discounted" if placed["total"]["amount_minor"] == 900 else "full price"
+        except DomainError as error:
+            return error.code
+        finally:
+            connection.close()  # each thread has its own connection
+
+    workers = 30 if connection.vendor == "postgresql" else 12  # below the server's connection limit
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = list(pool.map(checkout, numbers))
+    assert outcomes.count("discounted") == 10, outcomes
+    assert set(outcomes) <= {"discounted", "full price", "promotion_ended"}, outcomes
+    campaign = Campaign.objects.get(id="cmp_race_budget")
+    reserved = Redemption.objects.filter(campaign=campaign, state="reserved")
+    assert reserved.count() == 10
+    assert campaign.spent_minor == sum(r.cost_minor for r in reserved) <= campaign.budget_minor
+
+
 def test_a_free_order_asks_no_provider_and_is_delivered_with_its_expense_booked(
     fake: fake_payments.FakePaymentProvider, carriers: Carriers
 ) -> None:

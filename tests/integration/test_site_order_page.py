@@ -14,6 +14,8 @@ from tests.integration.test_site_info_pages import latin_words
 from tests.integration.test_web_pages import compiled_catalogues  # noqa: F401 - autouse: .mo files
 from tests.support.orders import signed_in_token
 from topup.db.models import Line, NetworkRecord, Order, OrderEvent, PlanRecord
+from topup.domain.money import Money
+from topup.domain.promotions import AppliedPromotion
 from topup.domain.quotes import make_quote
 from topup.services import order_push, order_receipts, order_watch, orders, receipts
 from topup.services.order_access import Caller, order_token
@@ -298,3 +300,43 @@ def test_the_chinese_order_page_has_no_english_words(seeded: None, statuses: lis
     html = re.sub(r'<dd id="plan-title">.*?</dd>|<code id="order-number"[^>]*>.*?</code>', "", html)
 
     assert latin_words(html) == set()
+
+
+@pytest.mark.parametrize(
+    ("language", "written"),
+    [("zh-hans", "2026/11/25 10:30"), ("fr", "25/11/26 10:30"), ("nl", "25/11/2026, 10:30")],
+)
+def test_the_order_history_writes_its_moments_as_the_pages_language_does(
+    seeded: None, language: str, written: str
+) -> None:
+    """In Brussels time, as the language writes a date: never the day-first digits on a Chinese page."""
+    order = _order(f"ord_site_when_{language}", DELIVERED)
+    html = _holder(order).get(f"/orders/{order.id}", {"lang": language}).text
+    history = html.split("<ol>", 1)[1].split("</ol>", 1)[0]
+    assert history.count(f">{written}</time>") == len(DELIVERED), history
+    if language == "zh-hans":
+        assert "25/11/2026" not in history
+
+
+@pytest.mark.parametrize(
+    ("language", "written"),
+    [
+        ("fr", "Flyer (FLYER5)\u00a0: <strong>"),
+        ("zh-hans", "传单 (FLYER5)\uff1a<strong>"),  # a full-width colon
+        ("nl", "Flyer (FLYER5): <strong>"),
+    ],
+)
+def test_a_promotion_on_the_order_page_is_punctuated_as_the_language_writes_it(
+    seeded: None, language: str, written: str
+) -> None:
+    """French puts a space before its colon, Chinese a full-width colon: never "Flyer (FLYER5): " in both."""
+    order = _order(f"ord_site_promo_{language}", DELIVERED)
+    flyer = AppliedPromotion(
+        campaign_id="cmp_flyer", rule="fixed", name="Flyer", saving=Money(100, "EUR"), code="FLYER5",
+        names=(("en", "Flyer"), ("fr", "Flyer"), ("nl", "Flyer"), ("zh-hans", "传单")),
+    )  # fmt: skip
+    order.quote = {**order.quote, "promotions": [flyer.to_dict()]}
+    order.save()
+    html = _holder(order).get(f"/orders/{order.id}", {"lang": language}).text
+    promotions = html.split('id="promotions">', 1)[1].split("</ul>", 1)[0]
+    assert written in promotions, promotions

@@ -3,6 +3,7 @@ the discount, the stated order (a percentage of what is left), exclusivity, and 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -101,6 +102,25 @@ def test_a_campaign_never_spends_past_its_budget(offers: list[rules.Campaign], p
     for promotion in rules.apply(offers, purchase(price_minor), "en"):
         budget = next(c.budget_left_minor for c in offers if c.id == promotion.campaign_id)
         assert budget is None or rules.cost_minor(promotion, Money(price_minor, EUR)) <= budget
+
+
+@given(campaigns, st.lists(st.integers(1, 10_000), min_size=1, max_size=20))
+def test_a_run_of_purchases_never_spends_a_campaign_past_its_budget(
+    offers: list[rules.Campaign], prices: list[int]
+) -> None:
+    """Purchase after purchase, each priced against what the earlier ones left of every budget (as the
+    services read a campaign's budget afresh): the sum spent per campaign stays within its budget."""
+    left = {c.id: c.budget_left_minor for c in offers}
+    spent = dict.fromkeys(left, 0)
+    for price_minor in prices:
+        now_offered = [dataclasses.replace(c, budget_left_minor=left[c.id]) for c in offers]
+        for promotion in rules.apply(now_offered, purchase(price_minor), "en"):
+            cost = rules.cost_minor(promotion, Money(price_minor, EUR))
+            spent[promotion.campaign_id] += cost
+            budget = left[promotion.campaign_id]
+            left[promotion.campaign_id] = None if budget is None else budget - cost
+    for campaign in offers:
+        assert campaign.budget_left_minor is None or spent[campaign.id] <= campaign.budget_left_minor
 
 
 def test_a_percentage_is_taken_of_what_the_earlier_promotions_left() -> None:

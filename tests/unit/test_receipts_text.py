@@ -4,6 +4,7 @@ redeem it (the SMS command the SMS parser reads, the USSD code the USSD channel 
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -133,6 +134,20 @@ def test_a_direct_top_up_shows_the_masked_number_and_no_pin() -> None:
     assert "+32 470 ** ** 56" in text
     assert "PIN" not in text
     assert f"{CONFIG.public_url}/my" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("zh-hans", "您的 eSIM、流量和二维码"), ("fr", "Votre eSIM")],
+)
+def test_an_esim_without_a_number_is_sent_to_my_esims_not_to_my_line(language: str, words: str) -> None:
+    """ "My line" signs in by SMS to a number such an eSIM does not have; "My eSIMs" by an e-mailed code."""
+    esim = dataclasses.replace(sample_receipt(language, pin_sale=False), msisdn_masked="eSIM ICCID ****2120")
+    text = render_text(esim)
+    assert words in text
+    assert f"{CONFIG.public_url}/my/esims" in text
+    assert not re.search(rf"{re.escape(CONFIG.public_url)}/my(?!/esims)", text), text
+    assert resolve("/my/esims").url_name == "web-my-esims"
 
 
 def test_change_given_as_credit_or_as_a_voucher_pin() -> None:

@@ -27,7 +27,7 @@ from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus, is_terminal
 from topup.domain.promotions import AppliedPromotion
-from topup.services import catalogue, fx_text, orders, payment_return, plan_text, promotion_text
+from topup.services import catalogue, fx_text, locale_text, orders, payment_return, plan_text, promotion_text
 from topup.services.order_access import Caller, owned_order
 from topup.services.plan_text import network_brand
 
@@ -180,9 +180,12 @@ def _promotions(order: Mapping[str, object]) -> list[promotion_text.PromotionLin
 
 def _history_step(step: Mapping[str, object]) -> dict[str, object]:
     code = str(step.get("code") or "")
+    at = datetime.fromisoformat(str(step["at"]))
     return {
         "words": _words(ORDER_STATUS_WORDS, str(step["status"])),
-        "at": datetime.fromisoformat(str(step["at"])),
+        "at": at,
+        # As the page's language writes a moment ("2026/12/5 08:28" in Chinese), in Brussels time.
+        "when": locale_text.moment(at, translation.get_language() or "en"),
         "reason": message_for(code) if code else "",
     }
 

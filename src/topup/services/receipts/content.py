@@ -28,6 +28,8 @@ SMS_KEYWORDS: Final = {"en": "TOPUP", "nl": "OPLADEN", "fr": "RECHARGE", "de": "
 USSD_REDEEM: Final = "*121*{pin}#"  # channels.ussd.DIRECT_REDEEM: the voucher redeemed in one step
 REDEEM_PATH: Final = "/voucher"  # channels.web: the page where a voucher PIN is redeemed
 MY_LINE_PATH: Final = "/my"  # channels.web: the customer's line, balance and top-ups (sign-in by SMS code)
+MY_ESIMS_PATH: Final = "/my/esims"  # channels.web: an eSIM without a number (sign-in by e-mail code)
+ESIM_WITHOUT_NUMBER: Final = "eSIM"  # how agent_receipts.line_on_receipt begins a line that has no number
 INDENT: Final = "   "
 _SPACES: Final = str.maketrans({"\u00a0": " ", "\u202f": " "})  # Babel's no-break spaces: printers lack them
 
@@ -247,9 +249,13 @@ def _footer(data: ReceiptData) -> list[Block]:
     contact = CONFIG.support_phone or CONFIG.public_url
     parts = [Block(Kind.RULE)]
     if data.msisdn_masked and data.kind is ReceiptKind.SALE:
-        my_line = CONFIG.public_url + MY_LINE_PATH
-        follow = pgettext("receipt", "Your balance and top-ups: %(url)s") % {"url": my_line}
-        parts += [Block(Kind.CENTER, follow), Block(Kind.QR, my_line)]
+        if data.msisdn_masked.startswith(ESIM_WITHOUT_NUMBER):  # "My line" needs a number it does not have
+            page = CONFIG.public_url + MY_ESIMS_PATH
+            follow = pgettext("receipt", "Your eSIM, its data and its QR code: %(url)s") % {"url": page}
+        else:
+            page = CONFIG.public_url + MY_LINE_PATH
+            follow = pgettext("receipt", "Your balance and top-ups: %(url)s") % {"url": page}
+        parts += [Block(Kind.CENTER, follow), Block(Kind.QR, page)]
     parts += [
         Block(Kind.CENTER, pgettext("receipt", "Please keep this receipt.")),
         Block(Kind.CENTER, pgettext("receipt", "Customer service: %(contact)s") % {"contact": contact}),
