@@ -87,7 +87,7 @@ def test_zero_after_journeys_then_each_injected_mismatch(
         client.get(f"/api/v1/orders/{o['id']}", headers=owner(o)).json()["status"] for o in delivered
     } == {"delivered"}
     assert reconcile.reconcile_payments(reconcile.today()) == []
-    assert _run_cli() == (0, f"{reconcile.today()}: no mismatches\n")
+    assert _run_cli() == (0, f"reconcile payments {reconcile.today()}: no mismatches\n")
 
     provider: Any = peers.current().payment_provider("stripe")
     at = now()
@@ -135,4 +135,4 @@ def test_zero_after_journeys_then_each_injected_mismatch(
     code, printed = _run_cli()
     assert code == 1
     assert delivered[1]["id"] in printed
-    assert "5 mismatches" in printed
+    assert printed.endswith(f"reconcile payments {reconcile.today()}: 5 mismatch(es)\n")
