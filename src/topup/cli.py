@@ -7,7 +7,6 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
 
 from topup.process import start_django
 
@@ -183,22 +182,6 @@ def _payouts(args: argparse.Namespace) -> None:
     for row in refunds.payouts():
         print(f"{row['payment_id']}  order {row['order_id']}  {row['amount']}  {row['method']}  "
               f"refund {row['refund_ref'] or '-'} failed ({row['code']}) since {row['since']}")  # fmt: skip
-
-
-def cmd_reconcile(args: argparse.Namespace) -> None:
-    """`topup reconcile payments [--date D]`: the provider's records of a day against our ledger; exit 1 on
-    any mismatch, each listed by order."""
-    _django()
-    from topup.services import reconcile  # noqa: PLC0415
-
-    day = args.date or reconcile.today()
-    mismatches = reconcile.reconcile_payments(day)
-    for mismatch in mismatches:
-        print(mismatch.line())
-    if mismatches:
-        print(f"{day}: {len(mismatches)} mismatches")
-        sys.exit(1)
-    print(f"{day}: no mismatches")
 
 
 def cmd_manage(args: argparse.Namespace) -> None:
@@ -386,18 +369,9 @@ def _add_fx(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from topup.carriers_reconcile_cli import add_reconcile_carriers  # noqa: PLC0415
+    from topup.reconcile_cli import add_reconcile  # noqa: PLC0415
 
-    reconcile = sub.add_parser(
-        "reconcile", help="compare outside parties' records with ours; exit 1 if any differ"
-    )
-    kinds = reconcile.add_subparsers(dest="what", required=True)
-    of_payments = kinds.add_parser("payments", help="payments and refunds of one day (Europe/Brussels)")
-    of_payments.add_argument(
-        "--date", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)"
-    )
-    of_payments.set_defaults(func=cmd_reconcile)
-    add_reconcile_carriers(kinds)
+    add_reconcile(sub)
 
 
 def _add_kiosk_arguments(parser: argparse.ArgumentParser) -> None:

@@ -107,6 +107,8 @@ def _simulator_commands(config: Config, data_dir: Path, webhook_url: str) -> lis
                 webhook_url,
                 "--webhook-events",
                 ",".join(WEBHOOK_EVENTS),
+                "--state-file",
+                str(data_dir / "payments.sqlite3"),
             ],
         ),
         Child(
@@ -133,7 +135,19 @@ def _simulator_commands(config: Config, data_dir: Path, webhook_url: str) -> lis
         Child("SMSC simulator", ["simulate", "smsc"]),
         Child("cash acceptor simulator", ["simulate", "cash", "--port", str(config.cash_port)]),
     ] + (  # the aggregator's simulator when a network is routed to it (the demo routes Orange Belgium)
-        [Child("DT One simulator", ["simulate", "dtone", "--port", str(config.dtone_port)])]
+        [
+            Child(
+                "DT One simulator",
+                [
+                    "simulate",
+                    "dtone",
+                    "--port",
+                    str(config.dtone_port),
+                    "--state-file",
+                    str(data_dir / "dtone.sqlite3"),
+                ],
+            )
+        ]
         if "dtone" in config.carrier_routes.values()
         else []
     )

@@ -57,13 +57,15 @@ def test_customer_journeys_in_a_browser(
     if os.environ.get("JOURNEYS"):
         return  # a chosen few: the books of a partial demo are not the point
     # After the demo's journeys, Stripe's records and DT One's sales agree with our books to the cent.
-    for what, clean in (("payments", "no mismatches"), ("carriers", "0 mismatch(es)")):
+    for what in ("payments", "carriers"):
         books = subprocess.run(
             [sys.executable, "-m", "topup.cli", "reconcile", what], env=env, cwd=ROOT,
             capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         print(books.stdout, books.stderr, sep="\n")
-        assert (books.returncode, clean in books.stdout) == (0, True), f"reconcile {what}: {books.stdout}"
+        assert (books.returncode, "no mismatches" in books.stdout) == (0, True), (
+            f"reconcile {what}: {books.stdout}"
+        )
 
 
 def _check_esim_receipt(mailbox: Mailbox) -> None:

@@ -296,8 +296,8 @@ def test_reconcile_is_zero_on_the_happy_path_and_names_each_mismatch(
 
 
 def test_reconcile_command_exits_1_on_a_mismatch_and_0_without(dtone: Dtone, seeded: None) -> None:
-    from topup.carriers_reconcile_cli import run_reconcile_carriers  # noqa: PLC0415
     from topup.cli import build_parser  # noqa: PLC0415
+    from topup.reconcile_cli import run_reconcile_carriers  # noqa: PLC0415
 
     args = build_parser().parse_args(["reconcile", "carriers"])
     assert args.func is run_reconcile_carriers

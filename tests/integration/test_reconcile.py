@@ -11,6 +11,7 @@ import io
 import uuid
 from collections.abc import Iterator
 from contextlib import redirect_stdout
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -87,7 +88,7 @@ def test_zero_after_journeys_then_each_injected_mismatch(
         client.get(f"/api/v1/orders/{o['id']}", headers=owner(o)).json()["status"] for o in delivered
     } == {"delivered"}
     assert reconcile.reconcile_payments(reconcile.today()) == []
-    assert _run_cli() == (0, f"{reconcile.today()}: no mismatches\n")
+    assert _run_cli() == (0, f"reconcile payments {reconcile.today()}: no mismatches\n")
 
     provider: Any = peers.current().payment_provider("stripe")
     at = now()
@@ -135,4 +136,36 @@ def test_zero_after_journeys_then_each_injected_mismatch(
     code, printed = _run_cli()
     assert code == 1
     assert delivered[1]["id"] in printed
-    assert "5 mismatches" in printed
+    assert printed.endswith(f"reconcile payments {reconcile.today()}: 5 mismatch(es)\n")
+
+
+def test_zero_again_after_the_provider_restarts(
+    seeded: None, live_server: Any, carriers: Carriers, tmp_path: Path
+) -> None:
+    """The simulator keeps its account in its state file (as `topup serve` runs it): a restart does not
+    turn the day's captures into captured_not_succeeded."""
+    from tests.support.processes import free_port, running  # noqa: PLC0415
+    from topup.settings import CONFIG  # noqa: PLC0415
+
+    previous = wired.current_addresses()
+    port, state = free_port(), tmp_path / "payments.sqlite3"
+    url = f"http://127.0.0.1:{port}"
+    args = ["-m", "topup.simulators.payments", "--port", str(port), "--api-key", CONFIG.payments_api_key]
+    args += ["--webhook-url", f"{live_server.url}/api/v1/payments/webhooks/stripe"]
+    args += ["--webhook-secret", CONFIG.webhook_secrets[0], "--state-file", str(state)]
+    wired.point(payments=url)
+    try:
+        client = httpx.Client(base_url=live_server.url, timeout=10)
+        with running(args, ready_url=f"{url}/healthz"):
+            paid = [_order(client, f"+3247055{i:04d}") for i in range(2)]
+            run_jobs_until_idle()
+            assert reconcile.reconcile_payments(reconcile.today()) == []
+        with running(args, ready_url=f"{url}/healthz"):
+            assert reconcile.reconcile_payments(reconcile.today()) == []
+            assert _run_cli() == (0, f"reconcile payments {reconcile.today()}: no mismatches\n")
+            assert {
+                client.get(f"/api/v1/orders/{o['id']}", headers=owner(o)).json()["status"] for o in paid
+            } == {"delivered"}
+    finally:
+        wired._addresses.clear()
+        wired.point(**previous)

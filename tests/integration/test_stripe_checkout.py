@@ -150,6 +150,8 @@ def test_a_declined_card_leaves_the_session_open_and_another_card_pays_it_once(
     assert "declined" in page.text
     assert 'name="number"' in page.text  # still open for another card
     _inbox_outcomes("payment.failed", count=1)  # Stripe reports the declined attempt
+    failed = client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()["payment"]
+    assert (failed["status"], failed["failure_code"]) == ("failed", "card_declined")
 
     paid = _type(order, VISA)
     assert paid["status"] == "complete"
@@ -158,7 +160,8 @@ def test_a_declined_card_leaves_the_session_open_and_another_card_pays_it_once(
     run_jobs_until_idle()
     final = client.get(f"/api/v1/orders/{order['id']}", headers=owner(order)).json()
     assert final["status"] == "delivered"
-    assert final["payment"]["status"] == "succeeded"
+    assert (final["payment"]["status"], final["payment"]["failure_code"]) == ("succeeded", None)
+    assert [(a["status"], a["failure_code"]) for a in final["attempts"]] == [("succeeded", None)]
     assert carriers.balance_minor("proximus", msisdn) == before + 1000
 
 

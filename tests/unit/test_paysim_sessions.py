@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from topup.simulators.payments.faults import Faults
-from topup.simulators.payments.state import PaymentBook, Session
+from topup.simulators.payments.records import Session
+from topup.simulators.payments.state import PaymentBook
 
 NOW = 1_800_000_000
 

@@ -24,6 +24,7 @@ ORDER_TOKEN_HEADER = "X-Order-Token"  # noqa: S105 (a header name, not a secret)
 SESSION_ORDERS = "web_orders"  # ids of the orders this browser may see
 SESSION_LINE_TOKEN = "web_my_token"  # noqa: S105 (a session key name; set by web/my_views on sign-in)
 SESSION_ORDERS_KEPT = 50
+STAFF_SCOPE = "admin"  # an API key of the operator's staff (topup.channels.api.auth.SCOPES)
 
 
 def _bearer(request: HttpRequest) -> str:
@@ -33,11 +34,19 @@ def _bearer(request: HttpRequest) -> str:
 
 def api_key_id(request: HttpRequest) -> str:
     """The id of a valid, unrevoked API key sent as the bearer token ("" when there is none)."""
+    key = _api_key(request)
+    return key.id if key else ""
+
+
+def _api_key(request: HttpRequest) -> ApiKey | None:
     token = _bearer(request)
     if not token.startswith("tpk_"):
-        return ""
-    key = ApiKey.objects.filter(secret_hash=hash_key(token), revoked_at__isnull=True).only("id").first()
-    return key.id if key else ""
+        return None
+    return (
+        ApiKey.objects.filter(secret_hash=hash_key(token), revoked_at__isnull=True)
+        .only("id", "scopes")
+        .first()
+    )
 
 
 def api_caller_scope(request: HttpRequest) -> str:
@@ -79,9 +88,11 @@ def caller(request: HttpRequest, *, with_session: bool) -> Caller:
     if with_session:
         order_ids = frozenset(session_orders(request))
         line = line or _session_line(request)
+    key = _api_key(request)
     return Caller(
         tokens=(token,) if token else (),
-        api_key_id=api_key_id(request) if bearer.startswith("tpk_") else "",
+        api_key_id=key.id if key else "",
         line=line or "",
         order_ids=order_ids,
+        staff=key is not None and STAFF_SCOPE in key.scopes,
     )

@@ -10,6 +10,7 @@ that race stays on record (superseded), so a success of it is refunded like any 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -18,12 +19,11 @@ from django.db.models import Max
 from topup.clock import now
 from topup.db.models import Order, OrderEvent, Payment
 from topup.domain.errors import Conflict, InvalidInput
-from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
 from topup.domain.payment_attempts import check_method_currency, check_retry
 from topup.domain.quotes import Quote
 from topup.ports import PaymentRequest, PaymentResult, PaymentStatus, PortUnavailable, ProviderRequestError
-from topup.services import payments, peers, plan_text, promotions
+from topup.services import fx, payments, peers, plan_text, promotions
 from topup.services.delivery import JobResult
 from topup.services.idempotency import (
     IdempotencyKey,
@@ -49,19 +49,21 @@ def retry_payment(
 
     Raises NotFound order_not_found for a caller who may not see the order (exactly as reading it),
     InvalidInput for a method not offered or not for this currency, Conflict when the order cannot take a
-    new attempt (order_expired, order_not_awaiting_payment, payment_processing, too_many_payment_attempts),
+    new attempt (order_expired, order_not_awaiting_payment, payment_processing, too_many_payment_attempts,
+    fx_rate_unavailable for Alipay or WeChat Pay without a recent rate),
     ProviderUnavailable when the provider cannot be reached (nothing changed; the same key may be resent).
     """
     order = owned_order(order_id, caller)
     stored = replay(idem)
     if stored is None:
         _check(order, payment_method)
+        quote = fx.for_attempt(Quote.from_dict(order.quote), payment_method)  # fx_rate_unavailable
         promotions.reserve_again(order, now())  # uses a failed payment released (promo_code_used_up if gone)
         claimed = claim(idem)
         if isinstance(claimed, StoredResponse):
             stored = claimed
         else:
-            stored = _retry_claimed(order, claimed.payment_id, payment_method, idem)
+            stored = _retry_claimed(order, claimed.payment_id, _Attempt(payment_method, quote), idem)
     if stored.status == LOST:
         raise Conflict("the order changed meanwhile", code="order_not_awaiting_payment", field="order_id")
     return StoredResponse(stored.status, with_token(stored.body))
@@ -88,16 +90,18 @@ def _check(order: Order, method: str) -> None:
     )
 
 
-def _charge(order: Order, method: str) -> Money:
-    """What the new attempt asks for: the order's frozen yuan amount when it was quoted in yuan and this
-    method is charged in CNY, else its EUR total (a card order retried with Alipay is charged in EUR)."""
-    quote = Quote.from_dict(order.quote)
-    # The frozen charge (Quote.charge) when this method is charged in its currency; TOPUP_CHARGE_CURRENCY
-    # names only the yuan methods, so any other method pays the EUR total.
-    return quote.charge if CONFIG.charge_currency.get(method) == quote.charge.currency else quote.total
+@dataclass(frozen=True)
+class _Attempt:
+    """What the new attempt pays with: its method, and the order's quote with this attempt's yuan side
+    (a fresh rate for Alipay and WeChat Pay, none for any other method), frozen into the order when the
+    attempt becomes its current one. It is charged `quote.charge`: the yuan amount when this method is
+    charged in CNY, else the EUR total."""
+
+    method: str
+    quote: Quote
 
 
-def _retry_claimed(order: Order, payment_id: str, method: str, idem: IdempotencyKey) -> StoredResponse:
+def _retry_claimed(order: Order, payment_id: str, new: _Attempt, idem: IdempotencyKey) -> StoredResponse:
     old = Payment.objects.filter(id=order.current_payment_id).first()
     try:
         if old is not None and old.provider_ref:
@@ -112,11 +116,11 @@ def _retry_claimed(order: Order, payment_id: str, method: str, idem: Idempotency
                     "the bank is still confirming the current payment", code="payment_processing",
                     field="order_id",
                 )  # fmt: skip
-        provider = peers.current().payment_provider(str(peers.current().provider_name_for(method)))
+        provider = peers.current().payment_provider(str(peers.current().provider_name_for(new.method)))
         created = provider.create_payment(
             PaymentRequest(
-                payment_id=payment_id, order_id=order.id, method=method,
-                amount=_charge(order, method),
+                payment_id=payment_id, order_id=order.id, method=new.method,
+                amount=new.quote.charge,
                 description=plan_text.payment_description(order.plan_id, order.msisdn, order.language),
                 return_url=f"{CONFIG.public_url}/orders/{order.id}?token={order_token(order.id)}",
             )
@@ -126,7 +130,7 @@ def _retry_claimed(order: Order, payment_id: str, method: str, idem: Idempotency
         release(idem)
         raise ProviderUnavailable(str(exc)) from exc
     return _save_attempt(
-        order.id, old, idem, payment_id=payment_id, provider=provider.name, method=method, created=created
+        order.id, old, idem, payment_id=payment_id, provider=provider.name, new=new, created=created
     )
 
 
@@ -159,8 +163,8 @@ def _paid_meanwhile(
 
 
 def _save_attempt(
-    order_id: str, old: Payment | None, idem: IdempotencyKey, *, payment_id: str, provider: str, method: str,
-    created: PaymentResult,
+    order_id: str, old: Payment | None, idem: IdempotencyKey, *, payment_id: str, provider: str,
+    new: _Attempt, created: PaymentResult,
 ) -> StoredResponse:  # fmt: skip
     at = now()
     try:
@@ -169,9 +173,9 @@ def _save_attempt(
                 Payment.objects.select_for_update().filter(id=old.id).first()
             order = Order.objects.select_for_update().get(id=order_id)
             number = (Payment.objects.filter(order_id=order_id).aggregate(n=Max("attempt"))["n"] or 0) + 1
-            charge = _charge(order, method)
+            charge = new.quote.charge
             Payment.objects.create(
-                id=payment_id, order_id=order_id, provider=provider, method=method, attempt=number,
+                id=payment_id, order_id=order_id, provider=provider, method=new.method, attempt=number,
                 status=created.status.value, provider_ref=created.provider_ref,
                 checkout_url=created.checkout_url or "", amount_minor=charge.amount_minor,
                 currency=charge.currency, created_at=at, updated_at=at,
@@ -192,10 +196,13 @@ def _save_attempt(
                     failure_code=old.failure_code or "superseded",
                     updated_at=at,
                 )
-            Order.objects.filter(id=order_id).update(current_payment_id=payment_id, updated_at=at)
+            # The paying attempt's quote (its yuan side) is what every page, receipt, SMS and the ledger read.
+            Order.objects.filter(id=order_id).update(
+                current_payment_id=payment_id, quote=new.quote.to_dict(), updated_at=at
+            )
             OrderEvent.objects.create(
                 order_id=order_id, from_status=order.status, to_status=order.status, code="payment_retried",
-                detail=f"attempt {number}: {method}", at=at,
+                detail=f"attempt {number}: {new.method}", at=at,
             )  # fmt: skip
             body = _document(order_id)
             complete(idem, 201, body)

@@ -11,7 +11,8 @@ from django.db import transaction
 
 from topup.clock import now
 from topup.db.models import FxRateRecord
-from topup.domain.fx import FX_CURRENCY, FX_METHODS, FxRate, fx_quote, parse_rate
+from topup.domain.fx import FX_CURRENCY, FX_METHODS, FxQuote, FxRate, fx_quote, parse_rate
+from topup.domain.money import Money
 from topup.domain.quotes import Quote
 from topup.settings import CONFIG
 
@@ -62,8 +63,24 @@ def with_fx(quote: Quote, payment_method: str) -> Quote:
     Raises Conflict(fx_rate_unavailable) when no rate recent enough is stored."""
     if payment_method not in FX_METHODS:
         return quote
-    fx = fx_quote(
-        quote.total,
+    return replace(quote, fx=fx_for(quote.total, payment_method))
+
+
+def for_attempt(quote: Quote, payment_method: str) -> Quote:
+    """The frozen quote as a new payment attempt with `payment_method` pays it: a fresh yuan side for
+    Alipay and WeChat Pay (the rate at this moment, the same rules as the first quote), none for any other
+    method. Raises Conflict(fx_rate_unavailable) as `with_fx` does."""
+    return replace(quote, fx=fx_for(quote.total, payment_method))
+
+
+def fx_for(total: Money, payment_method: str) -> FxQuote | None:
+    """The yuan side of a EUR `total` for a payer with `payment_method` at this moment; None for a method
+    whose payers are not shown yuan. Raises Conflict(fx_rate_unavailable) when no rate recent enough is
+    stored."""
+    if payment_method not in FX_METHODS:
+        return None
+    return fx_quote(
+        total,
         latest_rate(FX_CURRENCY),
         markup_bp=CONFIG.fx_markup_bp,
         quoted_at=now().replace(microsecond=0),  # whole seconds: the payer reads a time, not a float
@@ -71,4 +88,3 @@ def with_fx(quote: Quote, payment_method: str) -> Quote:
         max_age_days=CONFIG.fx_max_age_days,
         charge_currency=CONFIG.charge_currency.get(payment_method, "EUR"),
     )
-    return replace(quote, fx=fx)

@@ -45,6 +45,7 @@ class Caller:
     api_key_id: str = ""  # a valid API key sent with the request
     line: str = ""  # the MSISDN of a signed-in line (bearer token or the web session of My line)
     order_ids: frozenset[str] = field(default_factory=frozenset)  # orders this web session placed
+    staff: bool = False  # the API key is the operator's (admin scope): it also reads an order's economics
 
 
 def may_access(order: Order, caller: Caller) -> bool:

@@ -1,4 +1,7 @@
-"""The JSON document of an order, as every channel and the idempotency store show it."""
+"""The JSON document of an order, as every channel and the idempotency store show it.
+
+The frozen quote's split of the net into our commission and the carrier's share is the shop's and the
+carrier's economics: it is left out of the document unless the caller is staff (`Caller.staff`)."""
 
 from __future__ import annotations
 
@@ -12,14 +15,17 @@ from topup.domain.esim_catalogue import ESIM_APN
 from topup.services.order_access import Caller, checked
 from topup.settings import CONFIG
 
+ECONOMICS = ("commission", "carrier_amount")  # quote fields only staff reads
+
 
 def _money(amount_minor: int, currency: str) -> dict[str, object]:
     return {"amount_minor": amount_minor, "currency": currency}
 
 
 def order_document(
-    order: Order, payments: Sequence[Payment], history: Sequence[OrderEvent]
+    order: Order, payments: Sequence[Payment], history: Sequence[OrderEvent], *, economics: bool = False
 ) -> dict[str, object]:
+    """The order's document; `economics` keeps the quote's commission and carrier share (staff only)."""
     attempts = sorted(payments, key=lambda p: p.attempt)
     current = [p for p in attempts if p.id == order.current_payment_id]
     payment = current[0] if current else (attempts[-1] if attempts else None)
@@ -31,7 +37,7 @@ def order_document(
         "msisdn": order.msisdn,
         "channel": order.channel,
         "total": _money(order.total_minor, order.currency),
-        "quote": order.quote,
+        "quote": order.quote if economics else {k: v for k, v in order.quote.items() if k not in ECONOMICS},
         "failure_code": order.failure_code or None,
         "payment": None if payment is None else _payment(payment),
         "attempts": [_payment(p) for p in attempts],
@@ -53,10 +59,10 @@ def order_document(
 def owned_document(order_id: str, caller: Caller) -> dict[str, object]:
     """The order's document for a caller who may see it (services/order_access), else `order_not_found`:
     the order, its line, payments and history and the access check in one statement written once."""
-    return read_document(checked(hot_sql.order_document(order_id), order_id, caller))
+    return read_document(checked(hot_sql.order_document(order_id), order_id, caller), economics=caller.staff)
 
 
-def read_document(order: Order) -> dict[str, object]:
+def read_document(order: Order, *, economics: bool = False) -> dict[str, object]:
     """The document of an order read with `db.hot_sql.order_document` (its payments
     and history came with it as JSON, in the same statement)."""
     payments = [Payment(order_id=order.id, **row) for row in json.loads(vars(order)["payments_json"])]
@@ -65,7 +71,7 @@ def read_document(order: Order) -> dict[str, object]:
                    code=row["code"], at=_instant(row["at"]))
         for row in json.loads(vars(order)["history_json"])
     ]  # fmt: skip
-    return order_document(order, payments, history)
+    return order_document(order, payments, history, economics=economics)
 
 
 def _instant(text: str) -> datetime:

@@ -51,7 +51,11 @@ def pay_from_event(provider_name: str, event: PaymentEvent, at: datetime) -> tup
     if event.checkout_ref:  # a checkout's event is ours only if the payment is stored under it (or nothing)
         ours = {ref for ref in (event.checkout_ref, event.provider_ref) if ref}
         target = target.filter(Q(provider_ref__isnull=True) | Q(provider_ref="") | Q(provider_ref__in=ours))
-    values: dict[str, object] = {"status": PaymentStatus.SUCCEEDED.value, "updated_at": at}
+    values: dict[str, object] = {
+        "status": PaymentStatus.SUCCEEDED.value,
+        "failure_code": "",
+        "updated_at": at,
+    }
     if event.provider_ref:
         # A hosted checkout's payment takes the reference it was paid under (its PaymentIntent) in the same
         # statement, unless another payment holds it: the general path then logs that and keeps its own.
@@ -74,7 +78,9 @@ def record_success(order: Order, payment: Payment, at: datetime) -> str:
     the order waits pays it; any other (the order was paid by another attempt, or has ended) is a stray:
     captured under its own transfer ids and refunded, never delivered."""
     if not Payment.objects.filter(id=payment.id, status__in=_MAY_SUCCEED).update(
-        status=PaymentStatus.SUCCEEDED.value, updated_at=at
+        status=PaymentStatus.SUCCEEDED.value,
+        failure_code="",
+        updated_at=at,  # an earlier decline is over
     ):
         return "already_succeeded"
     if order.status == OrderStatus.AWAITING_PAYMENT:

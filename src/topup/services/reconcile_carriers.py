@@ -38,7 +38,7 @@ class Mismatch:
     detail: str
 
     def __str__(self) -> str:
-        return f"{self.order_id}  {self.kind}  route={self.route}  {self.detail}"
+        return f"{self.order_id}  {self.kind}  {self.route}: {self.detail}"  # as reconcile.Mismatch.line
 
 
 def _window(day: date) -> tuple[datetime, datetime]:

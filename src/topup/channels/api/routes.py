@@ -173,7 +173,8 @@ def retry_payment(
     """Pay again after a declined or abandoned payment, with the same or another method: a new payment
     attempt; the current one is cancelled at the provider first (200 and no new attempt if it had
     succeeded). Who may read the order may do this; anyone else gets 404 order_not_found. Refused with 409
-    order_expired, order_not_awaiting_payment, payment_processing or too_many_payment_attempts."""
+    order_expired, order_not_awaiting_payment, payment_processing or too_many_payment_attempts, and for
+    alipay or wechat_pay fx_rate_unavailable: such an attempt freezes its own yuan quote (`quote.fx`)."""
     idem = make_key(scoped(f"order-payments:{order_id}", owners.api_caller_scope(request)), idempotency_key,
                     body.model_dump())  # fmt: skip
     stored = attempts.retry_payment(

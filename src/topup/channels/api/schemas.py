@@ -160,8 +160,12 @@ class FrozenQuoteOut(Schema):
     net: MoneyOut
     vat: MoneyOut
     vat_rate_bp: int
-    commission: MoneyOut
-    carrier_amount: MoneyOut
+    commission: MoneyOut | None = Field(
+        default=None, description="our commission on the net: only for an API key with the admin scope"
+    )
+    carrier_amount: MoneyOut | None = Field(
+        default=None, description="the carrier's share of the net: only for an API key with the admin scope"
+    )
     face_value: MoneyOut
     fx: FxOut | None = None
     promotions: list[PromotionOut] = Field(default_factory=list)

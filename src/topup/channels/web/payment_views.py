@@ -15,10 +15,12 @@ from django.utils.safestring import SafeString, mark_safe
 from topup.channels import owners
 from topup.channels.messages import MESSAGES
 from topup.channels.web.checkout import PAYMENT_METHODS, where_to_pay
-from topup.channels.web.common import GENERAL, errors_of
+from topup.channels.web.common import GENERAL, babel_locale, errors_of
 from topup.domain.errors import DomainError, NotFound
+from topup.domain.fx import FX_METHODS
+from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
-from topup.services import attempts, orders
+from topup.services import attempts, fx, fx_text, orders
 from topup.services.idempotency import make_key, scoped
 
 WAITING: Final = frozenset({"requires_action", "processing"})  # the provider still owes us an answer
@@ -39,7 +41,7 @@ def payment_context(
         "state": status,
         "waiting": status in WAITING,
         "retry": status in {"failed", "requires_action"},
-        "methods": list(PAYMENT_METHODS.items()),
+        "methods": _methods(order),
         "chosen_method": payment["method"],
         "idem": uuid.uuid4().hex,
         "errors": {k if k == "payment_method" else GENERAL: v for k, v in (errors or {}).items()},
@@ -53,6 +55,24 @@ def payment_context(
     if status == "requires_action" and isinstance(action, dict):
         view["next"] = _next_action(action)
     return view
+
+
+def _methods(order: Mapping[str, object]) -> list[tuple[str, object, str]]:
+    """The methods a new attempt may take, each with what its payer reads beside it: for Alipay and WeChat
+    Pay the total in both currencies at this moment's rate (which that attempt freezes), or why none."""
+    total = order.get("total")
+    amount = Money(int(total["amount_minor"]), str(total["currency"])) if isinstance(total, dict) else None
+    return [(code, name, _in_yuan(amount, code)) for code, name in PAYMENT_METHODS.items()]
+
+
+def _in_yuan(amount: Money | None, method: str) -> str:
+    if amount is None or method not in FX_METHODS:
+        return ""
+    try:
+        quoted = fx.fx_for(amount, method)
+    except DomainError as exc:
+        return next(iter(errors_of(exc).values()))
+    return fx_text.both_currencies(amount, quoted, babel_locale())
 
 
 def _next_action(action: Mapping[str, object]) -> dict[str, object]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 
 from topup.settings import CONFIG
 from topup.simulators.carriers.faults import FaultError, Faults
 from topup.simulators.dtone.app import build_app
-from topup.simulators.dtone.outcomes import Clock, FaultBoard
+from topup.simulators.dtone.outcomes import Clock, FaultBoard, settle
 from topup.simulators.dtone.state import AccountState
+from topup.simulators.dtone.store import StoredAccount
 from topup.simulators.serving import serve_until_stopped
 
 EPILOG = """\
@@ -52,6 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--timeout-sleep-s", type=float, default=30.0, help="how late a timed-out call answers"
     )
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault draws (reproducible runs)")
+    parser.add_argument(
+        "--state-file", type=Path, default=None,
+        help="SQLite file keeping transactions, lines and the float across restarts (default: in memory)",
+    )  # fmt: skip
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -61,10 +67,23 @@ async def serve(args: argparse.Namespace) -> None:
         )
     except FaultError as exc:
         raise SystemExit(f"dtone simulator: {exc}") from exc
-    state = AccountState(args.float_minor, args.confirm_ttl_s)
+    state = (
+        StoredAccount(args.float_minor, args.confirm_ttl_s, args.state_file)
+        if args.state_file
+        else AccountState(args.float_minor, args.confirm_ttl_s)
+    )
     clock = Clock(processing_s=args.processing_ms / 1000, sandbox_delay_scale=args.sandbox_delay_scale)
     app = build_app(state, faults, clock, args.api_key, args.api_secret)
-    await serve_until_stopped(app, args.host, args.port, lambda at: f"DT One DVS simulator listening on {at}")
+    for tx in list(state.transactions.values()):  # confirmed before a restart: the operator goes on
+        if tx.status_class in {"CONFIRMED", "SUBMITTED"}:
+            settle(state, clock, tx)
+    try:
+        await serve_until_stopped(
+            app, args.host, args.port, lambda at: f"DT One DVS simulator listening on {at}"
+        )
+    finally:
+        if isinstance(state, StoredAccount):
+            state.close()
 
 
 def run(args: argparse.Namespace) -> None:

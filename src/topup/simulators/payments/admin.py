@@ -14,21 +14,30 @@ from aiohttp import web
 from topup.simulators.payments.api import json_answer
 from topup.simulators.payments.endpoints import WebhookEndpoints
 from topup.simulators.payments.errors import Json, invalid
-from topup.simulators.payments.state import IntentStatus, PaymentBook
+from topup.simulators.payments.records import IntentStatus
+from topup.simulators.payments.state import PaymentBook
+from topup.simulators.payments.store import BookStore
 
 MAX_EVENTS = 10_000  # kept for inspection; the oldest are forgotten first
 
 
 class Admin:
-    def __init__(self, book: PaymentBook, endpoints: WebhookEndpoints) -> None:
+    def __init__(
+        self, book: PaymentBook, endpoints: WebhookEndpoints, store: BookStore | None = None
+    ) -> None:
         self._book = book
         self._endpoints = endpoints
-        self.events: list[Json] = []
+        self._store = store
+        self.events: list[Json] = store.events()[-MAX_EVENTS:] if store else []
 
     def record(self, event: Json) -> None:
         self.events.append(event)
+        if self._store is not None:
+            self._store.add_event(event)
         if len(self.events) > MAX_EVENTS:
             del self.events[: len(self.events) - MAX_EVENTS]
+            if self._store is not None:
+                self._store.forget_events_before(MAX_EVENTS)
 
     def routes(self) -> list[web.RouteDef]:
         return [

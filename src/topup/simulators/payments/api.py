@@ -23,17 +23,17 @@ from topup.simulators.payments import objects
 from topup.simulators.payments.errors import Json, SimulatorError, invalid, missing
 from topup.simulators.payments.forms import FormError, Params, decode
 from topup.simulators.payments.idempotency import IdempotencyStore
-from topup.simulators.payments.state import (
+from topup.simulators.payments.records import (
     CURRENCY_SYMBOLS,
     MAX_AMOUNT_MINOR,
     METHOD_CURRENCIES,
     TEST_CARDS,
     Confirmation,
     Intent,
-    PaymentBook,
     Session,
     new_id,
 )
+from topup.simulators.payments.state import PaymentBook
 
 MAX_PAGE = 100
 REFUND_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
@@ -374,6 +374,7 @@ class Api:
                 _hash(params, "payment_method_options"),
             )  # fmt: skip
             intent.return_url = _text(params, "return_url")
+            self._book.keep(intent)
             if _bool(params, "confirm"):
                 self._book.confirm(intent, _confirmation(params, intent), key)
             elif _text(params, "payment_method"):
@@ -455,6 +456,7 @@ class Api:
                 _text(params, "client_reference_id"), _int(params, "expires_at"),
             )  # fmt: skip
             session.customer = customer
+            self._book.keep(session)
             return self._session_answer(session, params)
 
         return await self._write(request, action)

@@ -21,7 +21,9 @@ from topup.simulators.payments.endpoints import WebhookEndpoints, parse_events
 from topup.simulators.payments.errors import Json, SimulatorError
 from topup.simulators.payments.idempotency import IdempotencyStore
 from topup.simulators.payments.objects import event_json
-from topup.simulators.payments.state import PaymentBook, new_id
+from topup.simulators.payments.records import new_id
+from topup.simulators.payments.state import PaymentBook
+from topup.simulators.payments.store import BookStore
 from topup.simulators.payments.terminal import TerminalReaders
 
 log = logging.getLogger("topup.simulators.payments")
@@ -50,11 +52,12 @@ def build_app(settings: SimulatorSettings) -> web.Application:
     def schedule(delay_s: float, then: Callable[[], None]) -> None:
         asyncio.get_running_loop().call_later(delay_s, then)
 
-    book = PaymentBook(settings.public_url, emit, schedule, faults, book_rng)
-    endpoints = WebhookEndpoints(book.now)
+    store = BookStore(settings.state_file) if settings.state_file else None
+    book = PaymentBook(settings.public_url, emit, schedule, faults, book_rng, store=store)
+    endpoints = WebhookEndpoints(book.now, store)
     if settings.webhook_url:
-        endpoints.add(settings.webhook_url, settings.webhook_secret, settings.webhook_events)
-    admin = Admin(book, endpoints)
+        endpoints.ensure(settings.webhook_url, settings.webhook_secret, settings.webhook_events)
+    admin = Admin(book, endpoints, store)
     app = web.Application(middlewares=middlewares(settings.api_key))
     api = Api(book, IdempotencyStore(), api_rng)
     saved = SavedCards(book, api._write)
@@ -68,9 +71,12 @@ def build_app(settings: SimulatorSettings) -> web.Application:
 
     async def start_dispatcher(_app: web.Application) -> None:
         await endpoints.start()
+        book.resume()  # what a restart interrupted (a payment being confirmed, a pending refund)
 
     async def stop_dispatcher(_app: web.Application) -> None:
         await endpoints.close()
+        if store is not None:
+            store.close()
 
     app.on_startup.append(start_dispatcher)
     app.on_cleanup.append(stop_dispatcher)

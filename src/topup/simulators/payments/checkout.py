@@ -28,14 +28,8 @@ from aiohttp import web
 from topup.simulators.payments.api import json_answer
 from topup.simulators.payments.errors import SimulatorError, invalid
 from topup.simulators.payments.objects import intent_json, wechat_qr_data
-from topup.simulators.payments.state import (
-    CURRENCY_SYMBOLS,
-    METHOD_NAMES,
-    Intent,
-    IntentStatus,
-    PaymentBook,
-    Session,
-)
+from topup.simulators.payments.records import CURRENCY_SYMBOLS, METHOD_NAMES, Intent, IntentStatus, Session
+from topup.simulators.payments.state import PaymentBook
 
 STYLE = """
 body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",sans-serif;background:#f4f5f7;color:#1d2433}
@@ -271,6 +265,7 @@ class Checkout:
         )
         if problem and session.status == "open":
             session.last_error = problem
+            self._book.keep(session)
         else:
             self._book.pay_session(session, number)
         return self._session_answer(request, session)

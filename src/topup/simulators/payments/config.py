@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from topup.settings import CONFIG
 from topup.simulators.payments.faults import Faults
@@ -27,12 +28,13 @@ class SimulatorSettings:
     public_url: str  # base of the hosted pages' URLs
     faults: Faults
     seed: int | None
+    state_file: Path | None = None  # SQLite file keeping the account across restarts; None: in memory
 
     def __repr__(self) -> str:  # keeps the API key and the webhook secret out of logs and tracebacks
         return (
             f"SimulatorSettings(host={self.host!r}, port={self.port}, public_url={self.public_url!r}, "
             f"webhook_url={self.webhook_url!r}, webhook_events={self.webhook_events!r}, "
-            f"faults={self.faults!r}, seed={self.seed})"
+            f"faults={self.faults!r}, seed={self.seed}, state_file={self.state_file})"
         )
 
 
@@ -103,6 +105,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         add(f"--{name}", type=parse, default=parse(_env(name, default) or default), help=helptext)
     seed = _env("seed", None)
     add("--seed", type=int, default=int(seed) if seed else None, help="PRNG seed for reproducible faults")
+    state_file = _env("state-file", None)
+    add(
+        "--state-file", type=Path, default=Path(state_file) if state_file else None,
+        help="SQLite file keeping PaymentIntents, refunds, sessions, events and webhook endpoints across "
+        "restarts (default: in memory)",
+    )  # fmt: skip
 
 
 def settings_from_args(args: argparse.Namespace) -> SimulatorSettings:
@@ -121,4 +129,5 @@ def settings_from_args(args: argparse.Namespace) -> SimulatorSettings:
             **{name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name, _, _ in FAULT_FLAGS}
         ),
         seed=args.seed,
+        state_file=args.state_file,
     )

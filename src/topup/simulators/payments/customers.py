@@ -33,7 +33,8 @@ from topup.simulators.payments.api import (
 )
 from topup.simulators.payments.errors import Json, SimulatorError, invalid, missing
 from topup.simulators.payments.forms import Params
-from topup.simulators.payments.state import Confirmation, Intent, PaymentBook, new_id
+from topup.simulators.payments.records import Confirmation, Intent, new_id
+from topup.simulators.payments.state import PaymentBook
 
 Write = Callable[[web.Request, Action], Awaitable[web.Response]]
 
@@ -146,6 +147,7 @@ class SavedCards:
         intent = self._book.create(amount, currency, ["card"], _text(params, "description"),
                                    _metadata(params), {})  # fmt: skip
         intent.customer, intent.setup_future_usage = customer.id, usage
+        self._book.keep(intent)
         pm_id = _text(params, "payment_method")
         if not _bool(params, "confirm"):
             if pm_id:

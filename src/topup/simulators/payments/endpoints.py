@@ -17,7 +17,8 @@ from aiohttp import web
 
 from topup.simulators.payments.errors import Json, invalid, missing
 from topup.simulators.payments.forms import Params
-from topup.simulators.payments.state import new_id
+from topup.simulators.payments.records import new_id
+from topup.simulators.payments.store import BookStore, StoredEndpoint
 from topup.simulators.payments.webhooks import WebhookDispatcher
 
 ALL_EVENTS = "*"
@@ -54,6 +55,11 @@ class Endpoint:
     description: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     disabled: bool = False
+    secret: str = field(default="", repr=False)  # signs its events; kept so that a restart signs alike
+
+    def stored(self) -> StoredEndpoint:
+        return StoredEndpoint(self.id, self.url, self.secret, self.enabled_events, self.created,
+                              self.description, self.metadata, self.disabled)  # fmt: skip
 
     def wants(self, event_type: str) -> bool:
         return not self.disabled and (ALL_EVENTS in self.enabled_events or event_type in self.enabled_events)
@@ -73,17 +79,41 @@ class Endpoint:
 class WebhookEndpoints:
     """The endpoints and their dispatchers; `publish` sends an event to every endpoint that wants it."""
 
-    def __init__(self, clock: Callable[[], int]) -> None:
+    def __init__(self, clock: Callable[[], int], store: BookStore | None = None) -> None:
         self._clock = clock
         self._endpoints: dict[str, Endpoint] = {}
         self._started = False
+        self._store = store
+        for kept in store.endpoints() if store else []:
+            self._endpoints[kept.id] = Endpoint(
+                kept.id, kept.url, kept.enabled_events, kept.created,
+                WebhookDispatcher(kept.url, kept.secret), kept.description, kept.metadata, kept.disabled,
+                kept.secret,
+            )  # fmt: skip
 
     def add(self, url: str, secret: str, events: Sequence[str]) -> Endpoint:
         endpoint = Endpoint(new_id("we"), url, list(events), self._clock(), WebhookDispatcher(url, secret))
+        endpoint.secret = secret
         self._endpoints[endpoint.id] = endpoint
+        self._keep(endpoint)
         if self._started:
             endpoint.dispatcher.start()
         return endpoint
+
+    def ensure(self, url: str, secret: str, events: Sequence[str]) -> Endpoint:
+        """The command line's endpoint: the one kept for this URL (from before a restart) takes the flags'
+        secret and events; else a new one. A restart never sends each event twice to the same URL."""
+        for endpoint in self._endpoints.values():
+            if endpoint.url == url:
+                endpoint.enabled_events, endpoint.secret = list(events), secret
+                endpoint.dispatcher = WebhookDispatcher(url, secret)
+                self._keep(endpoint)
+                return endpoint
+        return self.add(url, secret, events)
+
+    def _keep(self, endpoint: Endpoint) -> None:
+        if self._store is not None:
+            self._store.save_endpoint(endpoint.stored())
 
     def subscribers(self, event_type: str) -> list[Endpoint]:
         return [e for e in self._endpoints.values() if e.wants(event_type)]
@@ -154,6 +184,7 @@ class WebhookEndpoints:
         secret = f"whsec_{secrets.token_urlsafe(24)}"
         endpoint = self.add(url, secret, events)
         endpoint.description, endpoint.metadata = _text(params, "description"), _metadata(params)
+        self._keep(endpoint)
         return endpoint.as_json(secret)
 
     def _update(self, endpoint_id: str, params: Params) -> Json:
@@ -172,11 +203,14 @@ class WebhookEndpoints:
         if "description" in params:
             endpoint.description = _text(params, "description")
         endpoint.metadata = {k: v for k, v in {**endpoint.metadata, **_metadata(params)}.items() if v}
+        self._keep(endpoint)
         return endpoint.as_json()
 
     def _delete(self, endpoint_id: str, closing: list[Endpoint]) -> Json:
         endpoint = self._require(endpoint_id)
         del self._endpoints[endpoint_id]
+        if self._store is not None:
+            self._store.delete_endpoint(endpoint_id)
         closing.append(endpoint)
         return {"id": endpoint.id, "object": "webhook_endpoint", "deleted": True}
 

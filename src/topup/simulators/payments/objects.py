@@ -7,12 +7,11 @@ when unset); `tests/fixtures/stripe_shapes.json` holds those facts and a test ch
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
 
 import segno
 
-if TYPE_CHECKING:
-    from topup.simulators.payments.state import Intent, Refund, Session
+from topup.simulators.payments.errors import DOC_URL
+from topup.simulators.payments.records import METHOD_NAMES, Intent, Refund, Session
 
 Json = dict[str, object]
 API_VERSION = "2026-10-28.endive"  # what the simulated account renders (the SDK's pinned version)
@@ -212,3 +211,28 @@ def event_json(event_id: str, event_type: str, obj: Json, created: int, request_
 
 def list_json(url: str, data: list[Json], has_more: bool) -> Json:
     return {"object": "list", "data": data, "has_more": has_more, "url": url}
+
+
+def decline_error(intent: Intent, why: str) -> Json:
+    """Stripe's `last_payment_error` of a declined attempt: a card decline, an off-session card asking for
+    the customer, or a wallet payment the customer did not approve."""
+    if why == "authentication_required":  # off-session: the bank wants the customer (customers.py)
+        error: Json = {
+            "type": "card_error", "code": "authentication_required", "decline_code": why,
+            "message": "Your card was declined. This transaction requires authentication.",
+            "doc_url": DOC_URL + "authentication-required",
+        }  # fmt: skip
+    elif intent.method in {"card", "card_present"} or why != "customer_declined":
+        error = {
+            "type": "card_error", "code": "card_declined",
+            "decline_code": "generic_decline" if why == "customer_declined" else why,
+            "message": "Your card was declined.", "doc_url": DOC_URL + "card-declined",
+        }  # fmt: skip
+    else:
+        error = {
+            "type": "invalid_request_error", "code": "payment_intent_payment_attempt_failed",
+            "message": f"The customer did not approve the {METHOD_NAMES.get(intent.method or '')} payment.",
+            "doc_url": DOC_URL + "payment-intent-payment-attempt-failed",
+        }  # fmt: skip
+    error["payment_method"] = {"id": intent.payment_method, "object": "payment_method", "type": intent.method}
+    return error

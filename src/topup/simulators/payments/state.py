@@ -1,6 +1,8 @@
-"""The simulated Stripe account's records: PaymentIntents, their charges, refunds and the events they emit.
+"""The rules of the simulated Stripe account: how PaymentIntents, their charges, Checkout Sessions and
+refunds change, and the events each change emits (the records themselves are in `records`).
 
-Kept in memory behind `PaymentBook`; the aiohttp server runs every change on one event loop, so no lock
+Kept in memory behind `PaymentBook`, and with a `store.BookStore` written through on every change (a
+restart keeps the account); the aiohttp server runs every change on one event loop, so no lock
 is needed. The JSON each object renders is in `objects`. Status changes follow Stripe's PaymentIntent
 life cycle:
 
@@ -13,158 +15,35 @@ Refusals raise `errors.SimulatorError`, answered as Stripe's error body.
 from __future__ import annotations
 
 import random
-import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TypeVar
+from functools import partial
 
 from topup.simulators.payments import objects
-from topup.simulators.payments.errors import DOC_URL, Json, SimulatorError, invalid, missing
+from topup.simulators.payments.errors import Json, SimulatorError, invalid, missing
 from topup.simulators.payments.faults import Faults
-
-CURRENCY_SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "cny": "¥", "hkd": "HK$"}  # two minor digits
-METHOD_NAMES = {"card": "Card", "bancontact": "Bancontact", "alipay": "Alipay", "wechat_pay": "WeChat Pay"}
-METHOD_CURRENCIES = {
-    "card": frozenset(CURRENCY_SYMBOLS),
-    "card_present": frozenset(CURRENCY_SYMBOLS),  # Stripe Terminal's readers (terminal.py)
-    "bancontact": frozenset({"eur"}),
-    "alipay": frozenset({"cny", "eur", "usd", "gbp", "hkd"}),
-    "wechat_pay": frozenset({"cny", "eur", "usd", "gbp", "hkd"}),
-}
-ASYNC_REFUND_METHODS = frozenset({"alipay", "wechat_pay"})
-MAX_AMOUNT_MINOR = 99_999_999
-
-# Test payment methods, as in Stripe's test mode: what confirming with them does.
-TEST_CARDS = {
-    "pm_card_visa": "succeed",
-    "pm_card_mastercard": "succeed",
-    "pm_card_threeDSecure2Required": "three_d_secure",
-    "pm_card_authenticationRequired": "three_d_secure",
-    "pm_card_chargeDeclined": "generic_decline",
-    "pm_card_chargeDeclinedInsufficientFunds": "insufficient_funds",
-    "pm_card_visa_chargeDeclinedInsufficientFunds": "insufficient_funds",
-    "pm_card_chargeCustomerFail": "succeed",  # saved, then declined off-session (customers.py)
-}
-# Stripe's test card numbers, typed on the Checkout page: what paying with them does.
-TEST_CARD_NUMBERS = {
-    "4242424242424242": "succeed",
-    "5555555555554444": "succeed",
-    "4000002500003155": "three_d_secure",
-    "4000000000003220": "three_d_secure",
-    "4000000000000002": "generic_decline",
-    "4000000000009995": "insufficient_funds",
-    "4000000000000341": "succeed",  # saved, then declined off-session (customers.py)
-    "4000002760003184": "three_d_secure",  # saved, then asks for authentication off-session
-}
-DECLINES = {"generic_decline", "insufficient_funds", "authentication_required"}
-SESSION_MIN_TTL_S, SESSION_MAX_TTL_S = 30 * 60, 24 * 3600  # Stripe's bounds on `expires_at`
-REFUND_FAIL_MARKER = ("sim_refund", "fail")  # refund metadata that makes an asynchronous refund fail
-
-EventSink = Callable[[str, Json, "str | None"], None]  # type, object snapshot, idempotency key
-Scheduler = Callable[[float, Callable[[], None]], None]
-
-
-class IntentStatus(StrEnum):
-    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
-    REQUIRES_CONFIRMATION = "requires_confirmation"
-    REQUIRES_ACTION = "requires_action"
-    PROCESSING = "processing"
-    SUCCEEDED = "succeeded"
-    CANCELED = "canceled"
-
-
-CANCELABLE = {
-    IntentStatus.REQUIRES_PAYMENT_METHOD,
-    IntentStatus.REQUIRES_CONFIRMATION,
-    IntentStatus.REQUIRES_ACTION,
-}
-
-
-def new_id(prefix: str) -> str:
-    """Time-ordered, random ids (never from the seeded PRNG: two seeded runs must not collide)."""
-    return f"{prefix}_{time.time_ns() // 1_000_000:012x}{secrets.token_hex(6)}"
-
-
-@dataclass(slots=True)
-class Refund:
-    id: str
-    amount: int
-    currency: str
-    intent_id: str
-    charge_id: str
-    metadata: dict[str, str]
-    reason: str | None
-    created: int
-    seq: int
-    status: str = "succeeded"  # pending | succeeded | failed | canceled
-    failure_reason: str | None = None
-
-
-@dataclass(slots=True)
-class Intent:
-    id: str
-    amount: int
-    currency: str
-    payment_method_types: list[str]
-    description: str | None
-    metadata: dict[str, str]
-    created: int
-    seq: int
-    payment_method_options: Json = field(default_factory=dict)
-    status: IntentStatus = IntentStatus.REQUIRES_PAYMENT_METHOD
-    method: str | None = None  # the payment method type chosen at confirmation
-    payment_method: str | None = None  # pm_...
-    behaviour: str = "succeed"  # what the test payment method does (TEST_CARDS)
-    return_url: str | None = None
-    next_action: Json | None = None
-    last_payment_error: Json | None = None
-    latest_charge: str | None = None
-    canceled_at: int | None = None
-    cancellation_reason: str | None = None
-    amount_refunded: int = 0  # on the charge; pending refunds count, failed ones come back
-    refunds: list[str] = field(default_factory=list)
-    hosted_url: str = ""
-    customer: str | None = None  # cus_...: the customer the intent is for (customers.py)
-    setup_future_usage: str | None = None  # off_session: the card is saved to the customer on success
-    card: str | None = None  # the test card (number or pm_card_... token) it was confirmed with
-
-
-@dataclass(slots=True)
-class Session:
-    """A Checkout Session in `payment` mode: one line item, paid by card on the hosted page."""
-
-    id: str
-    amount: int
-    currency: str
-    name: str  # the line item's product name
-    metadata: dict[str, str]
-    intent_data: Json  # payment_intent_data: metadata, description
-    client_reference_id: str | None
-    success_url: str
-    cancel_url: str | None
-    expires_at: int
-    created: int
-    seq: int
-    url: str = ""
-    status: str = "open"  # open | complete | expired
-    payment_status: str = "unpaid"  # unpaid | paid
-    payment_intent: str | None = None
-    last_error: str | None = None  # what the page says after a declined card
-    customer: str | None = None  # cus_...: its PaymentIntent is for this customer
-
-
-@dataclass(frozen=True, slots=True)
-class Confirmation:
-    """What a confirmation asks: the method, its test behaviour, where to come back, its options."""
-
-    method: str
-    payment_method: str
-    behaviour: str
-    return_url: str | None
-    options: Json
+from topup.simulators.payments.records import (
+    ASYNC_REFUND_METHODS,
+    CANCELABLE,
+    DECLINES,
+    REFUND_FAIL_MARKER,
+    SESSION_MAX_TTL_S,
+    SESSION_MIN_TTL_S,
+    TEST_CARD_NUMBERS,
+    Confirmation,
+    EventSink,
+    Intent,
+    IntentStatus,
+    Refund,
+    Scheduler,
+    Session,
+    check_currency,
+    new_id,
+    page_of,
+    unexpected_state,
+)
+from topup.simulators.payments.store import BookStore
 
 
 class PaymentBook:
@@ -178,6 +57,7 @@ class PaymentBook:
         faults: Faults,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
+        store: BookStore | None = None,
     ) -> None:
         self.public_url = public_url.rstrip("/")
         self._emit = emit
@@ -193,6 +73,40 @@ class PaymentBook:
         self._seq = 0
         self.counts: Counter[str] = Counter()
         self.after_success: Callable[[Intent], None] = lambda _intent: None  # customers.py saves cards
+        self._store = store
+        if store is not None:
+            self._load(store)
+
+    def _load(self, store: BookStore) -> None:
+        self.intents = {intent.id: intent for intent in store.intents()}
+        self.refunds = {refund.id: refund for refund in store.refunds()}
+        self.sessions = {session.id: session for session in store.sessions()}
+        self._charges = {i.latest_charge: i.id for i in self.intents.values() if i.latest_charge}
+        self._session_of = {s.payment_intent: s.id for s in self.sessions.values() if s.payment_intent}
+        self._seq, self.counts = store.totals()
+
+    def resume(self) -> None:
+        """After a restart, pick up what was under way (inside the event loop): a payment the bank was
+        confirming settles, a pending refund finishes, an open session lapses at its time."""
+        for intent in self.intents.values():
+            if intent.status is IntentStatus.PROCESSING:
+                self._schedule(self.faults.processing_ms / 1000, partial(self._settle, intent))
+        for refund in self.refunds.values():
+            if refund.status == "pending":
+                fails = REFUND_FAIL_MARKER in refund.metadata.items()
+                self._schedule(
+                    self.faults.refund_delay_ms / 1000, partial(self._finish_refund, refund, not fails)
+                )
+        for session in self.sessions.values():
+            if session.status == "open":
+                self._schedule(max(0, session.expires_at - self.now()), partial(self._lapse, session))
+
+    def keep(self, *records: Intent | Refund | Session) -> None:
+        """Write changed records (and the account's totals) through to the state file; no-op in memory."""
+        if self._store is not None:
+            for record in records:
+                self._store.save(record)
+            self._store.save_totals(self._seq, self.counts)
 
     def now(self) -> int:
         return int(self._clock())
@@ -231,7 +145,7 @@ class PaymentBook:
         options: Json,
     ) -> Intent:
         for method in methods:
-            self.check_currency(method, currency)
+            check_currency(method, currency)
         intent = Intent(
             new_id("pi"), amount, currency, methods, description, metadata, self.now(), self._next_seq(),
             payment_method_options=options,
@@ -239,30 +153,15 @@ class PaymentBook:
         intent.hosted_url = f"{self.public_url}/checkout/{intent.id}"
         self.intents[intent.id] = intent
         self.counts["intents"] += 1
+        self.keep(intent)
         return intent
-
-    @staticmethod
-    def check_currency(method: str, currency: str) -> None:
-        allowed = METHOD_CURRENCIES.get(method)
-        if allowed is None:
-            raise invalid(
-                "payment_intent_invalid_parameter",
-                f"The payment method type {method!r} is invalid. Supported: {sorted(METHOD_CURRENCIES)}.",
-                "payment_method_types",
-            )
-        if currency not in allowed:
-            raise invalid(
-                "payment_intent_invalid_currency",
-                f"The currency provided ({currency}) is invalid. Payments with {method} support the "
-                f"following currencies: {', '.join(sorted(allowed))}.",
-                "currency",
-            )
 
     def attach(self, intent: Intent, payment_method: str) -> None:
         """A payment method given without confirming: the intent waits for confirmation."""
         intent.payment_method = payment_method
         if intent.status is IntentStatus.REQUIRES_PAYMENT_METHOD:
             intent.status = IntentStatus.REQUIRES_CONFIRMATION
+        self.keep(intent)
 
     def confirm(self, intent: Intent, confirmation: Confirmation, request_key: str | None) -> Intent:
         """Confirm with a method: succeed, decline (402, as Stripe answers) or ask for the customer."""
@@ -275,7 +174,7 @@ class PaymentBook:
                 f"payment_method_types {intent.payment_method_types}.",
                 "payment_method",
             )
-        self.check_currency(confirmation.method, intent.currency)
+        check_currency(confirmation.method, intent.currency)
         intent.method, intent.payment_method = confirmation.method, confirmation.payment_method
         intent.card = intent.card if intent.card and intent.card[0].isdigit() else confirmation.payment_method
         intent.behaviour, intent.last_payment_error = confirmation.behaviour, None
@@ -294,6 +193,7 @@ class PaymentBook:
             return intent
         intent.next_action = self._next_action(intent)
         intent.status = IntentStatus.REQUIRES_ACTION
+        self.keep(intent)
         self._emit("payment_intent.requires_action", self.snapshot(intent), request_key)
         return intent
 
@@ -314,6 +214,7 @@ class PaymentBook:
             intent.description = str(changes["description"])
         if isinstance(changes.get("amount"), int):
             intent.amount = int(str(changes["amount"]))
+        self.keep(intent)
         return intent
 
     def cancel(self, intent: Intent, reason: str | None, request_key: str | None) -> Intent:
@@ -322,6 +223,7 @@ class PaymentBook:
         intent.status, intent.next_action = IntentStatus.CANCELED, None
         intent.canceled_at, intent.cancellation_reason = self.now(), reason
         self.counts["canceled"] += 1
+        self.keep(intent)
         self._emit("payment_intent.canceled", self.snapshot(intent), request_key)
         return intent
 
@@ -338,6 +240,7 @@ class PaymentBook:
             return intent
         if self.faults.processing_ms > 0:
             intent.status = IntentStatus.PROCESSING
+            self.keep(intent)
             self._emit("payment_intent.processing", self.snapshot(intent), None)
             self._schedule(self.faults.processing_ms / 1000, lambda: self._settle(intent))
             return intent
@@ -355,41 +258,21 @@ class PaymentBook:
         self.counts["succeeded"] += 1
         self.counts[f"captured_{intent.currency}"] += intent.amount
         self.after_success(intent)
+        self.keep(intent)
         self._emit("payment_intent.succeeded", self.snapshot(intent), request_key)
         session = self.sessions.get(self._session_of.get(intent.id, ""))
         if session is not None and session.status == "open":
             session.status, session.payment_status, session.last_error = "complete", "paid", None
             self.counts["sessions_completed"] += 1
+            self.keep(session)
             self._emit("checkout.session.completed", objects.session_json(session), request_key)
 
     def _decline(self, intent: Intent, why: str, request_key: str | None) -> None:
-        if why == "authentication_required":  # off-session: the bank wants the customer (customers.py)
-            error: Json = {
-                "type": "card_error", "code": "authentication_required", "decline_code": why,
-                "message": "Your card was declined. This transaction requires authentication.",
-                "doc_url": DOC_URL + "authentication-required",
-            }  # fmt: skip
-        elif intent.method in {"card", "card_present"} or why != "customer_declined":
-            error = {
-                "type": "card_error", "code": "card_declined",
-                "decline_code": "generic_decline" if why == "customer_declined" else why,
-                "message": "Your card was declined.", "doc_url": DOC_URL + "card-declined",
-            }  # fmt: skip
-        else:
-            error = {
-                "type": "invalid_request_error", "code": "payment_intent_payment_attempt_failed",
-                "message": f"The customer did not approve the {METHOD_NAMES.get(intent.method or '')} "
-                "payment.",
-                "doc_url": DOC_URL + "payment-intent-payment-attempt-failed",
-            }  # fmt: skip
-        error["payment_method"] = {
-            "id": intent.payment_method,
-            "object": "payment_method",
-            "type": intent.method,
-        }
+        error = objects.decline_error(intent, why)
         intent.last_payment_error, intent.status = error, IntentStatus.REQUIRES_PAYMENT_METHOD
         intent.next_action = None
         self.counts["declined"] += 1
+        self.keep(intent)
         self._emit("payment_intent.payment_failed", self.snapshot(intent), request_key)
 
     # ------------------------------------------------------------ checkout sessions
@@ -411,7 +294,7 @@ class PaymentBook:
         client_reference_id: str | None,
         expires_at: int | None,
     ) -> Session:
-        self.check_currency("card", currency)
+        check_currency("card", currency)
         now = self.now()
         expires_at = now + 24 * 3600 if expires_at is None else expires_at
         if not now + SESSION_MIN_TTL_S - 60 <= expires_at <= now + SESSION_MAX_TTL_S:
@@ -428,6 +311,7 @@ class PaymentBook:
         session.url = f"{self.public_url}/checkout/{session.id}"
         self.sessions[session.id] = session
         self.counts["sessions"] += 1
+        self.keep(session)
         self._schedule(max(0, expires_at - now), lambda: self._lapse(session))
         return session
 
@@ -453,6 +337,7 @@ class PaymentBook:
             self.cancel(intent, "abandoned", request_key)
         session.status = "expired"
         self.counts["sessions_expired"] += 1
+        self.keep(session)
         self._emit("checkout.session.expired", objects.session_json(session), request_key)
         return session
 
@@ -465,6 +350,7 @@ class PaymentBook:
         behaviour = TEST_CARD_NUMBERS.get(card_number)
         if behaviour is None:
             session.last_error = "Your card number is invalid. Use one of Stripe's test cards."
+            self.keep(session)
             return None
         intent = self.intents.get(session.payment_intent or "")
         if intent is None:
@@ -477,6 +363,7 @@ class PaymentBook:
             intent.customer = session.customer
             intent.setup_future_usage = _str(session.intent_data.get("setup_future_usage"))
         intent.card = card_number
+        self.keep(intent, session)
         if intent.status not in {IntentStatus.REQUIRES_PAYMENT_METHOD, IntentStatus.REQUIRES_CONFIRMATION}:
             return intent  # a 3-D Secure challenge or the bank's confirmation is under way
         confirmation = Confirmation("card", new_id("pm"), behaviour, session.url, {})
@@ -484,8 +371,10 @@ class PaymentBook:
             self.confirm(intent, confirmation, None)
         except SimulatorError:
             session.last_error = "Your card was declined. Try another card."
+            self.keep(session)
             return intent
         session.last_error = None
+        self.keep(session)
         return intent
 
     # ------------------------------------------------------------ refunds
@@ -528,6 +417,8 @@ class PaymentBook:
             self._schedule(self.faults.refund_delay_ms / 1000, lambda: self._finish_refund(refund, not fails))
         else:
             self.counts[f"refunded_{intent.currency}"] += amount
+        self.keep(refund, intent)
+        if intent.method not in ASYNC_REFUND_METHODS:
             self._emit_charge_refunded(intent, request_key)
         return refund
 
@@ -538,12 +429,14 @@ class PaymentBook:
         if succeeded:
             refund.status = "succeeded"
             self.counts[f"refunded_{refund.currency}"] += refund.amount
+            self.keep(refund)
             self._emit("refund.updated", objects.refund_json(refund), None)
             self._emit_charge_refunded(intent, None)
             return
         refund.status, refund.failure_reason = "failed", "declined"
         intent.amount_refunded -= refund.amount  # the money is back on the account's balance
         self.counts["refunds_failed"] += 1
+        self.keep(refund, intent)
         self._emit("refund.failed", objects.refund_json(refund), None)
         self._emit("refund.updated", objects.refund_json(refund), None)
 
@@ -556,7 +449,7 @@ class PaymentBook:
         self, created_gte: int | None, after: str | None, limit: int
     ) -> tuple[list[Intent], bool]:
         rows = [i for i in self.intents.values() if created_gte is None or i.created >= created_gte]
-        return _page(rows, self.intents.get(after) if after else None, after, limit, "payment_intent")
+        return page_of(rows, self.intents.get(after) if after else None, after, limit, "payment_intent")
 
     def page_refunds(
         self, intent_id: str | None, created_gte: int | None, after: str | None, limit: int
@@ -565,7 +458,7 @@ class PaymentBook:
             r for r in self.refunds.values()
             if intent_id in {None, r.intent_id} and (created_gte is None or r.created >= created_gte)
         ]  # fmt: skip
-        return _page(rows, self.refunds.get(after) if after else None, after, limit, "refund")
+        return page_of(rows, self.refunds.get(after) if after else None, after, limit, "refund")
 
     def page_sessions(
         self, intent_id: str | None, created_gte: int | None, after: str | None, limit: int
@@ -574,7 +467,7 @@ class PaymentBook:
             s for s in self.sessions.values()
             if intent_id in {None, s.payment_intent} and (created_gte is None or s.created >= created_gte)
         ]  # fmt: skip
-        return _page(rows, self.sessions.get(after) if after else None, after, limit, "checkout.session")
+        return page_of(rows, self.sessions.get(after) if after else None, after, limit, "checkout.session")
 
 
 def _dict(value: object) -> Json:
@@ -583,26 +476,3 @@ def _dict(value: object) -> Json:
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
-
-
-Row = TypeVar("Row", Intent, Refund, Session)
-
-
-def _page(
-    rows: list[Row], cursor: Row | None, after: str | None, limit: int, kind: str
-) -> tuple[list[Row], bool]:
-    """Newest first, as Stripe lists; `starting_after` an object id continues after it."""
-    if after and cursor is None:
-        raise missing(kind, after, "starting_after")
-    ordered = sorted(rows, key=lambda row: row.seq, reverse=True)
-    if cursor is not None:
-        ordered = [row for row in ordered if row.seq < cursor.seq]
-    return ordered[:limit], len(ordered) > limit
-
-
-def unexpected_state(intent: Intent, action: str) -> SimulatorError:
-    return SimulatorError(
-        400, "invalid_request_error", "payment_intent_unexpected_state",
-        f"You cannot {action} this PaymentIntent because it has a status of {intent.status.value}.",
-        extra={"payment_intent": {"id": intent.id, "status": intent.status.value}},
-    )  # fmt: skip

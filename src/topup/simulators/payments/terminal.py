@@ -22,7 +22,8 @@ from aiohttp import web
 from topup.simulators.payments.api import json_answer
 from topup.simulators.payments.errors import Json, SimulatorError, invalid
 from topup.simulators.payments.forms import FormError, decode
-from topup.simulators.payments.state import TEST_CARD_NUMBERS, Confirmation, IntentStatus, PaymentBook, new_id
+from topup.simulators.payments.records import TEST_CARD_NUMBERS, Confirmation, IntentStatus, new_id
+from topup.simulators.payments.state import PaymentBook
 
 APPROVED_CARD = "4242424242424242"
 EventSink = Callable[[str, Json, "str | None"], None]
