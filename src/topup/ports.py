@@ -188,6 +188,15 @@ class ListablePaymentProvider(PaymentProvider, Protocol):
     ) -> list[ProviderRefund]: ...
 
 
+@runtime_checkable
+class HostedCheckoutProvider(PaymentProvider, Protocol):
+    """A provider whose hosted checkout (a Stripe Checkout Session) collects a payment under the checkout's
+    own reference until it is paid: the payment's events may then name its own reference (its PaymentIntent),
+    which we do not know yet. Any other stored reference must be the one an event names."""
+
+    checkout_ref_prefix: str  # how the references of its checkouts begin ("cs_")
+
+
 @dataclass(frozen=True, slots=True)
 class SavedCard:
     """The card a payment saved for off-session use: the provider's customer and payment method."""

@@ -208,6 +208,12 @@ async function wechatInChinese(page, shot) {
   // The phone scans the code and pays: the simulator's hosted page stands in for WeChat.
   const instructions = await page.locator("#wechat-instructions").getAttribute("href");
   check(instructions, "no link to WeChat Pay's instructions");
+  // The code on our page is the payment's own: the one Stripe (the simulator) gives for this PaymentIntent.
+  const intentId = new URL(instructions).pathname.split("/").pop();
+  const stripeQr = await fetch(new URL(`/qr/${intentId}.png`, instructions));
+  const expected = decodeQr(Buffer.from(await stripeQr.arrayBuffer()));
+  check(expected && scanned === expected,
+    `QR on screen ${JSON.stringify(scanned)} is not payment ${intentId}'s ${JSON.stringify(expected)}`);
   await page.goto(instructions);
   await shot("wechat-scan");
   await page.getByRole("button", { name: "Approve" }).click();

@@ -164,6 +164,7 @@ def test_a_checkout_paid_under_another_reference_takes_it_within_the_same_budget
     _place(client, "warm-up")
     placed = _place(client, "checkout")
     payment_id = placed["payment"]["id"]
+    Payment.objects.filter(id=payment_id).update(provider_ref=f"cs_{payment_id}")  # stored under its checkout
     fake.succeed_at_provider(payment_id)
     body = _webhook_body(payment_id, "evt_checkout_1", provider_ref="pi_paid_under_this")
     outcome, paid = counted(lambda: _post_webhook(client, body))
@@ -174,10 +175,11 @@ def test_a_checkout_paid_under_another_reference_takes_it_within_the_same_budget
     assert len(paid.ours) <= WEBHOOK_PAID_OURS_MAX, paid.ours
 
 
-def test_a_success_naming_a_reference_another_payment_holds_pays_and_keeps_both_references(
+def test_a_success_naming_a_reference_another_payment_holds_pays_nothing(
     fake: fake_payments.FakePaymentProvider,
 ) -> None:
-    """The reference is the other payment's (a unique pair): the payment is paid under its own, as before."""
+    """Our payment's metadata with another payment's reference: the reference decides, so neither is paid
+    and both keep their references."""
     client = Client()
     ours, theirs = _place(client, "holder-ours"), _place(client, "holder-theirs")
     our_ref = Payment.objects.get(id=ours["payment"]["id"]).provider_ref
@@ -185,10 +187,11 @@ def test_a_success_naming_a_reference_another_payment_holds_pays_and_keeps_both_
     fake.succeed_at_provider(ours["payment"]["id"])
     body = _webhook_body(ours["payment"]["id"], "evt_held_1", provider_ref=their_ref)
 
-    assert _post_webhook(client, body) == "paid"
+    assert _post_webhook(client, body) == "ignored"
     assert Payment.objects.get(id=ours["payment"]["id"]).provider_ref == our_ref
     assert Payment.objects.get(id=theirs["payment"]["id"]).provider_ref == their_ref
-    assert Order.objects.get(id=ours["id"]).status == "paid"
+    assert Order.objects.get(id=ours["id"]).status == "awaiting_payment"
+    assert Order.objects.get(id=theirs["id"]).status == "awaiting_payment"
 
 
 def test_a_first_top_up_with_the_welcome_discount_stays_within_its_budget(

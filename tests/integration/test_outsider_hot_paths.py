@@ -311,9 +311,6 @@ def test_balance_check_odd(seeded: None, live_server: Any, payments_simulator: s
     assert not bad, bad
 
 
-@pytest.mark.xfail(
-    reason="same at e8f70b0: a signed event's metadata payment id is trusted over its reference", strict=False
-)
 def test_webhook_a_ref_with_b_metadata(seeded: None, live_server: Any, payments_simulator: str) -> None:
     """A validly signed succeeded event carrying order A's PaymentIntent id but order B's metadata."""
     base = live_server.url
@@ -334,6 +331,28 @@ def test_webhook_a_ref_with_b_metadata(seeded: None, live_server: Any, payments_
         pb.provider_ref,
         ref_a,
     )
+
+
+@pytest.mark.parametrize(
+    "raw_type", ["payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.processing"]
+)
+def test_webhook_a_ref_with_b_metadata_other_types(
+    seeded: None, live_server: Any, payments_simulator: str, raw_type: str
+) -> None:
+    """The same mismatch on the other PaymentIntent events: B's payment does not move."""
+    from topup.db.models import Payment  # noqa: PLC0415
+
+    base = live_server.url
+    a, b = _place(base, f"xa-{raw_type}"), _place(base, f"xb-{raw_type}")
+    ref_a = Payment.objects.get(id=a["payment"]["id"]).provider_ref
+    event = json.loads(succeeded_event(b, ref_a, f"evt_cross_{raw_type}"))
+    event["type"] = raw_type
+    body = json.dumps(event).encode()
+    r = httpx.post(base + WEBHOOK, content=body, headers=signed_headers(body), timeout=30)
+    assert (r.status_code, r.json()["outcome"]) == (200, "ignored"), r.text[:200]
+    ids = [a["payment"]["id"], b["payment"]["id"]]
+    statuses = {p.id: p.status for p in Payment.objects.filter(id__in=ids)}
+    assert set(statuses.values()) == {"requires_action"}, statuses
 
 
 def test_order_placement_with_promo_history_odd(seeded: None, carriers: Any) -> None:

@@ -49,6 +49,7 @@ class Intent:
 @dataclass
 class FakePaymentProvider:
     name: str = NAME
+    checkout_ref_prefix: str = "cs_"  # ports.HostedCheckoutProvider: "cs_…" names a hosted checkout
     calls: list[tuple[str, str]] = field(default_factory=list)  # (operation, provider_ref or payment id)
     intents: dict[str, Intent] = field(default_factory=dict)
     refund_state: RefundState = RefundState.SUCCEEDED  # what `refund` answers

@@ -56,3 +56,36 @@ def test_the_sandbox_suffixes_choose_the_outcome(msisdn: str, final: str, delay_
     at = datetime.now(UTC)
     tx = Transaction(1, "ord_1", PRODUCTS[210202], msisdn, 1000, 960, None, at, at)
     assert outcomes.outcome_of(tx) == (final, delay_s)
+
+
+# DT One's published classes (developers.dtone.com "Handling Transactions"; dvs-api-doc.dtone.com
+# "Transaction Status"), written out here rather than read from the simulator's table.
+PUBLISHED_CLASSES = {
+    "CREATED": 1, "CONFIRMED": 2, "REJECTED": 3, "CANCELLED": 4, "SUBMITTED": 5, "COMPLETED": 7,
+    "REVERSED": 8, "DECLINED": 9,
+}  # fmt: skip
+
+
+def test_the_simulators_statuses_carry_dt_ones_published_classes() -> None:
+    for status, (_, class_id, class_name) in STATUSES.items():
+        assert PUBLISHED_CLASSES[class_name] == class_id, status
+        assert status == class_name or status.startswith(f"{class_name}-"), status
+    assert set(PUBLISHED_CLASSES) <= set(STATUSES)
+    assert set(outcomes.SANDBOX_OUTCOMES.values()) <= set(STATUSES)
+
+
+@pytest.mark.parametrize(
+    ("message", "klass", "outcome"),
+    [
+        ("REJECTED-INSUFFICIENT-BALANCE", "REJECTED", CarrierOutcome.CANCELLED),
+        ("DECLINED-LIMITATIONS-ON-OPERATOR-AMOUNT", "DECLINED", CarrierOutcome.CANCELLED),
+        ("SUBMITTED", "SUBMITTED", CarrierOutcome.UNKNOWN),
+    ],
+)
+def test_the_adapter_decides_on_the_class_of_statuses_it_has_never_seen(
+    message: str, klass: str, outcome: CarrierOutcome
+) -> None:
+    """Statuses DT One publishes that the simulator never sends: the class decides, the id is not read."""
+    tx = {"id": 7, "status": {"id": 123456, "message": message,
+                              "class": {"id": PUBLISHED_CLASSES[klass], "message": klass}}}  # fmt: skip
+    assert outcome_of(tx).outcome is outcome

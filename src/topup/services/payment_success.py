@@ -33,32 +33,35 @@ OPEN_STATUSES = (PaymentStatus.REQUIRES_ACTION.value, PaymentStatus.PROCESSING.v
 _MAY_SUCCEED = (*OPEN_STATUSES, PaymentStatus.FAILED.value)
 
 
-def pay_from_event(provider_name: str, event: PaymentEvent, at: datetime) -> tuple[Payment, str] | None:
-    """Mark the event's payment succeeded when it may (open, same amount and currency, our checkout), under
-    the event's reference (`adopt_payment_ref`'s rule), and settle its order; None when the guard did not
-    hold, with nothing written."""
+def pay_from_event(
+    provider_name: str, event: PaymentEvent, at: datetime, *, checkout_prefix: str = ""
+) -> tuple[Payment, str] | None:
+    """Mark the event's payment succeeded when it may (open, same amount and currency, named by the event:
+    `payments._names_payment`'s rule), under the event's reference (`adopt_payment_ref`'s rule), and settle
+    its order; None when the guard did not hold, with nothing written."""
     if event.amount is None:
         return None
     target = Payment.objects.filter(
         provider=provider_name, status__in=_MAY_SUCCEED,
         amount_minor=event.amount.amount_minor, currency=event.amount.currency,
     )  # fmt: skip
-    target = (
-        target.filter(id=event.payment_id)
-        if event.payment_id
-        else target.filter(provider_ref=event.provider_ref)
-    )
-    if event.checkout_ref:  # a checkout's event is ours only if the payment is stored under it (or nothing)
-        ours = {ref for ref in (event.checkout_ref, event.provider_ref) if ref}
-        target = target.filter(Q(provider_ref__isnull=True) | Q(provider_ref="") | Q(provider_ref__in=ours))
+    if event.payment_id:
+        # Found by its metadata: only if stored under a reference the event names, or none known yet.
+        named = Q(provider_ref__isnull=True) | Q(provider_ref="")
+        named |= Q(provider_ref__in=[ref for ref in (event.checkout_ref, event.provider_ref) if ref])
+        if checkout_prefix and not event.checkout_ref:  # its checkout's PaymentIntent, not adopted yet
+            named |= Q(provider_ref__startswith=checkout_prefix)
+        target = target.filter(named, id=event.payment_id)
+    else:
+        target = target.filter(provider_ref=event.provider_ref)
     values: dict[str, object] = {
         "status": PaymentStatus.SUCCEEDED.value,
-        "failure_code": "",
+        "failure_code": "",  # a checkout declined once, then paid: no failure shows on the paid attempt
         "updated_at": at,
     }
     if event.provider_ref:
         # A hosted checkout's payment takes the reference it was paid under (its PaymentIntent) in the same
-        # statement, unless another payment holds it: the general path then logs that and keeps its own.
+        # statement, unless another payment holds it: the general path then ignores the event.
         target = target.filter(reference_free(provider_name, event.provider_ref))
         values["provider_ref"] = event.provider_ref
     succeeded = update_returning(target, **values)

@@ -2,8 +2,10 @@
 
 `paid` writes the ledger capture and the delivery job in the same transaction as the status change.
 A success whose amount or currency is not the payment's is never `paid`: the payment is flagged
-`needs_review` for staff (`topup payments refund-review`), and nothing is captured. Signed events we
-cannot use are acknowledged as `ignored`, so that the provider stops sending them.
+`needs_review` for staff (`topup payments refund-review`), and nothing is captured. An event is about the
+payment its reference names when we know that reference: one naming a payment by its metadata but another
+payment's reference (or refund) changes nothing (`_names_payment`). Signed events we cannot use are
+acknowledged as `ignored`, so that the provider stops sending them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from topup.clock import now
 from topup.db import hot_sql, wakeup
 from topup.db.models import InboxEvent, Order, OrderEvent, Payment
 from topup.domain.money import Money
-from topup.ports import NextActionKind, PaymentEvent, PaymentResult, PaymentStatus, UnusableEvent
+from topup.ports import (
+    HostedCheckoutProvider,
+    NextActionKind,
+    PaymentEvent,
+    PaymentProvider,
+    PaymentResult,
+    PaymentStatus,
+    UnusableEvent,
+)
 from topup.services import notifications, peers, promotions, refunds
 from topup.services.payment_success import OPEN_STATUSES, pay_from_event
 
@@ -48,7 +58,7 @@ def receive_webhook(provider_name: str, raw_body: bytes, headers: Mapping[str, s
             if not hot_sql.insert_new(inbox):
                 return "duplicate"
             with wakeup.together():  # the order's and the job's wake-ups in one statement
-                outcome = apply_event(provider_name, event)
+                outcome = apply_event(provider_name, event, checkout_prefix=checkout_prefix(provider))
             hot_sql.inbox_processed(inbox.pk, at, outcome)
     except Exception:
         log.exception("webhook %s could not be applied now; queued for retry", event.event_id)
@@ -82,13 +92,19 @@ def apply_stored_event(inbox_pk: int) -> str:
             return inbox.outcome
         provider = peers.current().payment_provider(inbox.provider)
         try:
-            outcome = apply_event(inbox.provider, provider.event_from_payload(inbox.payload))
+            event = provider.event_from_payload(inbox.payload)
+            outcome = apply_event(inbox.provider, event, checkout_prefix=checkout_prefix(provider))
         except UnusableEvent as exc:
             log.warning("stored webhook %s ignored: %s", inbox.event_id, exc)
             outcome = "ignored"
         inbox.processed_at, inbox.outcome = now(), outcome
         inbox.save(update_fields=["processed_at", "outcome"])
         return outcome
+
+
+def checkout_prefix(provider: PaymentProvider) -> str:
+    """How the references of the provider's hosted checkouts begin ("" when it has none)."""
+    return provider.checkout_ref_prefix if isinstance(provider, HostedCheckoutProvider) else ""
 
 
 def _find_payment(provider_name: str, event: PaymentEvent) -> Payment | None:
@@ -100,26 +116,46 @@ def _find_payment(provider_name: str, event: PaymentEvent) -> Payment | None:
     return query.filter(provider=provider_name, provider_ref=event.provider_ref).first()
 
 
-def _our_checkout(payment: Payment, event: PaymentEvent) -> bool:
-    """A checkout's event names our payment by its metadata only: it is the payment's unless the payment
-    is stored under another checkout or payment (a checkout we never made, naming our payment id)."""
-    if not event.checkout_ref or not payment.provider_ref:
+def _names_payment(payment: Payment, event: PaymentEvent, checkout_prefix: str) -> bool:
+    """Whether the event is about this payment, found by the metadata it echoes. The provider's reference
+    decides when we know it: the event must name the payment's stored reference (its PaymentIntent, or the
+    checkout it is stored under). Only a payment whose reference we do not know yet (none stored, or only
+    its hosted checkout's, which its PaymentIntent's events do not name) is taken at the metadata's word,
+    and not when another payment holds the event's reference. A refund event must also name the refund we
+    know, if any: another payment's refund never moves this one."""
+    if event.refund_ref and payment.refund_ref and event.refund_ref != payment.refund_ref:
+        return False
+    known = payment.provider_ref or ""
+    if known and known in {event.provider_ref, event.checkout_ref}:
         return True
-    return payment.provider_ref in {event.checkout_ref, event.provider_ref}
+    unknown_yet = not known or (
+        bool(checkout_prefix) and known.startswith(checkout_prefix) and not event.checkout_ref
+    )
+    held = Payment.objects.filter(provider=payment.provider, provider_ref=event.provider_ref).exclude(
+        id=payment.id
+    )
+    return unknown_yet and not held.exists()
 
 
-def apply_event(provider_name: str, event: PaymentEvent) -> str:
-    """Apply one verified event to its payment (row locks: the payment, then its order)."""
+def apply_event(provider_name: str, event: PaymentEvent, *, checkout_prefix: str = "") -> str:
+    """Apply one verified event to its payment (row locks: the payment, then its order). `checkout_prefix`:
+    the provider's (`checkout_prefix`), without which only events naming a payment's stored reference (or a
+    payment with none) apply."""
     if event.type == "payment.succeeded":
-        paid = pay_from_event(provider_name, event, now())  # it adopts the event's reference too
+        # it adopts the event's reference too
+        paid = pay_from_event(provider_name, event, now(), checkout_prefix=checkout_prefix)
         if paid is not None:
             return paid[1]
     payment = _find_payment(provider_name, event)
     if payment is None:
         log.warning("webhook %s ignored: no such payment", event.event_id, extra={"provider": provider_name})
         return "ignored"
-    if not _our_checkout(payment, event):
-        log.warning("webhook %s ignored: a checkout we did not make", event.event_id)
+    if not _names_payment(payment, event, checkout_prefix):
+        log.error(
+            "webhook %s ignored: it names payment %s by its metadata but %s %s, not the payment's %s %s",
+            event.event_id, payment.id, event.provider_ref, event.refund_ref or "", payment.provider_ref,
+            payment.refund_ref, extra={"payment_id": payment.id, "alert": "webhook_reference_mismatch"},
+        )  # fmt: skip
         return "ignored"
     order = Order.objects.select_for_update().get(id=payment.order_id)
     at = now()

@@ -238,6 +238,7 @@ class StripePaymentProvider:
     """A thread-safe client (one httpx connection pool, shared by the server's threads)."""
 
     name = "stripe"
+    checkout_ref_prefix = CHECKOUT_PREFIX  # ports.HostedCheckoutProvider: a card's session until it is paid
 
     def __init__(  # noqa: PLR0917 (one line of wiring builds it)
         self,

@@ -9,7 +9,7 @@ is not a line of the product's operator is DECLINED-INVALID-CREDIT-PARTY, as the
     x05 DECLINED-DUPLICATED-TRANSACTION   x06 DECLINED   x07 DECLINED-EXCEPTION
     1xx at least 3 s, 2xx at least 20 s, 3xx at least 5 minutes (times --sandbox-delay-scale)
 
-Callbacks go on COMPLETED, DECLINED and REVERSED; a non-2xx answer is retried a few times, then the
+Callbacks go on COMPLETED, DECLINED, REJECTED and REVERSED; a non-2xx answer is retried a few times, then the
 client has to poll. DVS documents no signature on callbacks: a client authenticates them by a secret in
 its own callback URL and by reading the transaction back.
 """
@@ -44,7 +44,9 @@ SANDBOX_OUTCOMES: Final = {
 }
 SANDBOX_DELAYS_S: Final = {"1": 3.0, "2": 20.0, "3": 300.0}
 CALLBACK_RETRIES_S: Final = (0.5, 2.0, 5.0)  # waits between the attempts after the first
-CALLBACK_STATUSES: Final = frozenset({"COMPLETED", "DECLINED", "REVERSED"})
+# DVS's transactions guide draws a callback on the way to COMPLETED, DECLINED, REJECTED and REVERSED (a
+# cancel is the client's own request, answered in its response).
+CALLBACK_STATUSES: Final = frozenset({"COMPLETED", "DECLINED", "REJECTED", "REVERSED"})
 
 
 class FaultBoard:

@@ -16,9 +16,14 @@ from typing import Final
 
 from topup.simulators.dtone.catalogue import Product, wholesale_cents
 
-# status name -> (status id, class id, class name). DVS documents the names and classes; clients should
-# decide on the class. The numeric ids follow DT One's published examples (class * 10000 for the plain
-# status); the sub-statuses' ids are this simulator's own.
+# status name -> (status id, class id, class name). Where the facts come from: DT One's DVS API reference
+# (https://dvs-api-doc.dtone.com, "Status and Errors" > "Transaction Status": each status name and its
+# class; "Sandbox": the DECLINED-* names of the sandbox's outcomes) and its transactions guide
+# (https://developers.dtone.com/docs/handling-transactions: the class ids CREATED 1, CONFIRMED 2,
+# REJECTED 3, CANCELLED 4, SUBMITTED 5, COMPLETED 7, REVERSED 8, DECLINED 9; no class 6). DT One advises
+# clients to decide on the class, as our adapter does. The numeric ids of the statuses themselves are not
+# in those pages: the ones here (class * 10000, and a suffix for a sub-status) are this simulator's own,
+# and no client should read them.
 STATUSES: Final = {
     "CREATED": (10000, 1, "CREATED"),
     "CONFIRMED": (20000, 2, "CONFIRMED"),
