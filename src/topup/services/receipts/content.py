@@ -28,6 +28,7 @@ SMS_KEYWORDS: Final = {"en": "TOPUP", "nl": "OPLADEN", "fr": "RECHARGE", "de": "
 USSD_REDEEM: Final = "*121*{pin}#"  # channels.ussd.DIRECT_REDEEM: the voucher redeemed in one step
 REDEEM_PATH: Final = "/voucher"  # channels.web: the page where a voucher PIN is redeemed
 MY_LINE_PATH: Final = "/my"  # channels.web: the customer's line, balance and top-ups (sign-in by SMS code)
+MY_ESIMS_PATH: Final = "/my/esims"  # channels.web: an e-mail's eSIMs, their data, add data (code by e-mail)
 INDENT: Final = "   "
 _SPACES: Final = str.maketrans({"\u00a0": " ", "\u202f": " "})  # Babel's no-break spaces: printers lack them
 
@@ -243,13 +244,18 @@ def _redeem_ways(pin: PinCode, language: str) -> list[Block]:
 
 
 def _footer(data: ReceiptData) -> list[Block]:
-    """Where to follow a direct top-up (My line, with its QR code), keep the receipt, whom to call."""
+    """Where to follow a direct top-up (My line, or My eSIMs for an eSIM without a number, with its QR
+    code), keep the receipt, whom to call."""
     contact = CONFIG.support_phone or CONFIG.public_url
     parts = [Block(Kind.RULE)]
     if data.msisdn_masked and data.kind is ReceiptKind.SALE:
-        my_line = CONFIG.public_url + MY_LINE_PATH
-        follow = pgettext("receipt", "Your balance and top-ups: %(url)s") % {"url": my_line}
-        parts += [Block(Kind.CENTER, follow), Block(Kind.QR, my_line)]
+        if data.esim_only:  # no number to sign in to My line with: the eSIM is found by its e-mail
+            page = CONFIG.public_url + MY_ESIMS_PATH
+            follow = pgettext("receipt", "Your eSIMs and their data: %(url)s") % {"url": page}
+        else:
+            page = CONFIG.public_url + MY_LINE_PATH
+            follow = pgettext("receipt", "Your balance and top-ups: %(url)s") % {"url": page}
+        parts += [Block(Kind.CENTER, follow), Block(Kind.QR, page)]
     parts += [
         Block(Kind.CENTER, pgettext("receipt", "Please keep this receipt.")),
         Block(Kind.CENTER, pgettext("receipt", "Customer service: %(contact)s") % {"contact": contact}),
