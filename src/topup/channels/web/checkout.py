@@ -4,7 +4,7 @@ quote, and placing the order from it (idempotent per page render) before going t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from typing import Final
 
@@ -126,12 +126,20 @@ def wants_promo_applied(http: HttpRequest, applied: str) -> bool:
 
 
 def show_promo_applied(
-    http: HttpRequest, request: orders.QuoteRequest, *, template: str, extra: dict[str, object]
+    http: HttpRequest,
+    request: orders.QuoteRequest,
+    *,
+    template: str,
+    extra: dict[str, object],
+    remember: Callable[[str], None],
 ) -> HttpResponse:
-    """The review page again with the code applied (its promotions and new total), or refused beside it."""
+    """The review page again with the code applied (its promotions and new total), or refused beside it.
+    `remember` keeps the code the shown price includes: the code when it applies, "" when it is refused
+    (the price shown is without it), so that Pay with the field then cleared pays at once."""
     context = {**extra, **review_context(request, {}), "chosen_method": http.POST.get("payment_method")}
     errors = context.get("errors")
     refused = isinstance(errors, Mapping) and PROMO_FIELD in errors
+    remember("" if refused else request.promo_code)
     return page(http, template, context, status=422 if refused else 200)
 
 

@@ -48,9 +48,14 @@ def review(request: HttpRequest) -> HttpResponse:
         extra |= {"eid": eid, "email": email}
         if checkout.wants_promo_applied(request, promo_code):
             promo_code = checkout.typed_promo_code(request)
-            request.session[SESSION_KEY] = {**state, "promo_code": promo_code}
             wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, promo_code=promo_code, channel="web")
-            return checkout.show_promo_applied(request, wanted, template=REVIEW, extra=extra)
+
+            def remember(code: str) -> None:
+                request.session[SESSION_KEY] = {**state, "promo_code": code}
+
+            return checkout.show_promo_applied(
+                request, wanted, template=REVIEW, extra=extra, remember=remember
+            )
         wanted = orders.QuoteRequest(
             plan_id=plan_id, new_esim=True, eid=eid, email=email, promo_code=promo_code, channel="web"
         )

@@ -108,9 +108,11 @@ def review(request: HttpRequest) -> HttpResponse:
         email = request.POST.get("email", "").strip()[: checkout.MAX_EMAIL_FIELD]
         extra["email"] = email  # optional: the receipt by e-mail
         if checkout.wants_promo_applied(request, state.get("promo_code", "")):
-            _save(request, promo_code=checkout.typed_promo_code(request))
-            wanted = _quote_request(_state(request))
-            return checkout.show_promo_applied(request, wanted, template=REVIEW, extra=extra)
+            wanted = replace(_quote_request(state), promo_code=checkout.typed_promo_code(request))
+            return checkout.show_promo_applied(
+                request, wanted, template=REVIEW, extra=extra,
+                remember=lambda code: _save(request, promo_code=code),
+            )  # fmt: skip
         return checkout.pay(
             request, replace(_quote_request(state), email=email), template=REVIEW, extra=extra
         )
