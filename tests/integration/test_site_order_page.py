@@ -15,7 +15,7 @@ from tests.integration.test_web_pages import compiled_catalogues  # noqa: F401 -
 from tests.support.orders import signed_in_token
 from topup.db.models import Line, NetworkRecord, Order, OrderEvent, PlanRecord
 from topup.domain.quotes import make_quote
-from topup.services import order_push, order_receipts, order_watch, orders, receipts
+from topup.services import locale_text, order_push, order_receipts, order_watch, orders, receipts
 from topup.services.order_access import Caller, order_token
 from topup.services.plan_text import network_brand, plan_title
 
@@ -103,6 +103,23 @@ def test_a_new_esim_delivered_is_ready_and_can_be_bought_again_in_chinese(seeded
     assert "<dt>运营商</dt>" in html
     assert "<dt>订单号</dt>" in html
     assert f'<dd id="plan-title">{plan_title("esim-7d-5gb", "zh-hans")}</dd>' in html
+
+
+@pytest.mark.parametrize(
+    ("language", "written"),
+    [("zh-hans", "2026/11/25 10:30"), ("nl", "25/11/2026, 10:30"), ("fr", "25/11/26 10:30")],
+)
+def test_the_order_history_writes_dates_as_the_rest_of_the_site(
+    seeded: None, language: str, written: str
+) -> None:
+    """One way to write a moment per language (`locale_text.moment`, Brussels time), on the order page as
+    on My eSIMs, in messages and receipts."""
+    order = _order("ord_site_dates", DELIVERED)
+    html = _holder(order).get(f"/orders/{order.id}", {"lang": language}).text
+    assert locale_text.moment(AT, language) == written
+    shown = re.findall(r'<time datetime="[^"]+">([^<]+)</time>', html)
+    assert len(shown) == len(DELIVERED)
+    assert set(shown) == {written}, shown
 
 
 def test_an_order_awaiting_payment_waits_live_and_keeps_a_refresh_without_javascript(seeded: None) -> None:

@@ -27,7 +27,15 @@ from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus, is_terminal
 from topup.domain.promotions import AppliedPromotion
-from topup.services import catalogue, fx_text, orders, payment_return, plan_text, promotion_text
+from topup.services import (
+    catalogue,
+    fx_text,
+    locale_text,
+    orders,
+    payment_return,
+    plan_text,
+    promotion_text,
+)
 from topup.services.order_access import Caller, owned_order
 from topup.services.plan_text import network_brand
 
@@ -182,7 +190,8 @@ def _history_step(step: Mapping[str, object]) -> dict[str, object]:
     code = str(step.get("code") or "")
     return {
         "words": _words(ORDER_STATUS_WORDS, str(step["status"])),
-        "at": datetime.fromisoformat(str(step["at"])),
+        "at": (at := datetime.fromisoformat(str(step["at"]))),
+        "when": locale_text.moment(at, translation.get_language()),  # as every page and message writes it
         "reason": message_for(code) if code else "",
     }
 
