@@ -44,10 +44,10 @@ def _order(order_id: str, statuses: list[str], plan_id: str = "proximus-credit-1
     return order
 
 
-def _esim_order(statuses: list[str]) -> Order:
+def _esim_order(statuses: list[str], profile_state: str = "installed") -> Order:
     line = Line.objects.create(
         id="ln_site1", network=NetworkRecord.objects.get(id="topup-esim"), iccid="8932990000000000025",
-        matching_id="QR-SITE-1", smdp_address="smdp.topup.example", profile_state="installed",
+        matching_id="QR-SITE-1", smdp_address="smdp.topup.example", profile_state=profile_state,
         created_at=AT, updated_at=AT,
     )  # fmt: skip
     return _order("ord_site_esim", statuses, plan_id="esim-7d-5gb", msisdn="", line=line)
@@ -120,6 +120,20 @@ def test_the_order_history_writes_dates_as_the_rest_of_the_site(
     shown = re.findall(r'<time datetime="[^"]+">([^<]+)</time>', html)
     assert len(shown) == len(DELIVERED)
     assert set(shown) == {written}, shown
+
+
+def test_a_finished_esim_not_yet_installed_says_only_its_state_will_change(seeded: None) -> None:
+    order = _esim_order(DELIVERED, profile_state="released")
+    client = _holder(order)
+    html = client.get(f"/orders/{order.id}", {"lang": "zh-hans"}).text
+    assert 'data-outcome="success"' in html
+    assert 'id="live"' in html  # still following the install
+    assert "手机安装好 eSIM 后，下方的 eSIM 状态会自动更新。" in html  # noqa: RUF001
+    assert "本页会自动刷新" not in html  # not "this page refreshes itself" on a finished order
+    english = client.get(f"/orders/{order.id}", {"lang": "en"}).text
+    assert "This page refreshes by itself." not in english
+    waiting = _holder(_order("ord_site_wait_live", WAITING)).get("/orders/ord_site_wait_live").text
+    assert "This page refreshes by itself." in waiting
 
 
 def test_an_order_awaiting_payment_waits_live_and_keeps_a_refresh_without_javascript(seeded: None) -> None:

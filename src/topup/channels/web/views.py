@@ -161,6 +161,8 @@ def _order_context(order: Mapping[str, object], errors: Mapping[str, str] | None
         "pay": pay,
         "settled": settled,
         "refresh_s": REFRESH_S if (expecting and not errors) or waiting_for_install else None,
+        # The order is finished; only the eSIM's install state may still change, and the page says so.
+        "follows_install_only": waiting_for_install and settled,
         "history": [_history_step(step) for step in history] if isinstance(history, list) else [],
     }
 
