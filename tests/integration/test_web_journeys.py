@@ -16,7 +16,7 @@ import topup.urls
 from tests.integration.test_notifications import RecordingSms
 from tests.integration.test_web_pages import compiled_catalogues  # noqa: F401  (autouse: compiles .mo)
 from topup.db.models import Order
-from topup.services import notifications
+from topup.services import notifications, selfcare
 
 urlpatterns = [*topup.urls.urlpatterns, path("", include("topup.channels.web.urls"))]
 pytestmark = pytest.mark.urls(__name__)
@@ -242,3 +242,19 @@ def test_every_page_is_translated_in_every_language(
             text = _visible_text(page)
             untranslated = [s for s in ENGLISH_UI if re.search(rf"(?<!\w){re.escape(s)}(?!\w)", text)]
             assert not untranslated, (language, url, untranslated)
+
+
+def test_the_sign_in_code_goes_in_the_language_of_the_page_it_was_asked_from(
+    seeded: None, sms: RecordingSms
+) -> None:
+    """The line prefers Dutch, the customer reads the site in French: the code they asked for there comes
+    in French (the line's own language stays what it was)."""
+    number = "+32470123499"
+    selfcare.set_language(number, "nl")
+    client = Client()
+    client.get("/my?lang=fr")
+    assert client.post("/my", {"msisdn": number}).status_code == 302
+    ((to, text),) = sms.sent
+    assert to == number
+    assert "est votre code Topup" in text, text  # the page's French, not the line's Dutch
+    assert selfcare.language_of(number) == "nl"

@@ -40,7 +40,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         typed = request.POST.get("msisdn", "")
         try:
-            otp.send_code(typed, client_ip(request))
+            otp.send_code(typed, client_ip(request), language=translation.get_language())  # the page's
         except DomainError as exc:
             return page(request, "topup/my_sign_in.html", {"typed": typed, "errors": errors_of(exc)}, 422)
         except PortUnavailable as exc:
