@@ -106,6 +106,7 @@ def _line_context(line: str) -> dict[str, object]:
             (code, translation.get_language_info(code)["name_local"]) for code in LANGUAGES
         ],
         "orders": _orders(line),
+        "reminded": reminders.reminded(line),  # else no reminder card: the operator reminds its lines
         "reminders_on": reminders.reminders_on([line]),
     }
     try:
