@@ -258,3 +258,20 @@ def test_the_sign_in_code_goes_in_the_language_of_the_page_it_was_asked_from(
     assert to == number
     assert "est votre code Topup" in text, text  # the page's French, not the line's Dutch
     assert selfcare.language_of(number) == "nl"
+
+
+def test_the_esim_plans_offer_no_credit_filter(seeded: None) -> None:
+    """An eSIM has data plans only: no "Credit" filter (nor a kind row of one choice); a top-up's network
+    with both kinds keeps both."""
+    client = Client()
+    esim = client.get("/esim?lang=en").content.decode()
+    assert "kind=credit" not in esim
+    assert ">Credit<" not in esim
+    assert "period=day" in esim  # the durations still filter
+    forced = client.get("/esim?kind=credit").content.decode()  # an old link: every plan, not none
+    assert forced.count('name="plan_id"') == esim.count('name="plan_id"') > 0
+    client.post("/topup", {"msisdn": "0470 12 34 56"})
+    client.post("/topup/network", {"network": "proximus"})
+    top_up = client.get("/topup/plans").content.decode()
+    assert "?kind=credit" in top_up
+    assert "?kind=data" in top_up

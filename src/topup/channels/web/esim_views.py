@@ -20,10 +20,9 @@ def plans(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         request.session[SESSION_KEY] = {"plan_id": request.POST.get("plan_id", "")}
         return HttpResponseRedirect("/esim/review")
-    filters = checkout.filters_context(request)
-    shown = checkout.filter_plans(
-        catalogue.plans(ESIM_NETWORK.id), str(filters["kind"]), str(filters["period"])
-    )
+    offered = catalogue.plans(ESIM_NETWORK.id)
+    filters = checkout.filters_context(request, offered)
+    shown = checkout.filter_plans(offered, str(filters["kind"]), str(filters["period"]))
     context = {
         **filters,
         "plans": [checkout.plan_card(p) for p in shown],

@@ -75,10 +75,9 @@ def plans(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         _save(request, plan_id=request.POST.get("plan_id", ""))
         return HttpResponseRedirect("/topup/review")
-    filters = checkout.filters_context(request)
-    shown = checkout.filter_plans(
-        catalogue.plans(state["network"]), str(filters["kind"]), str(filters["period"])
-    )
+    offered = catalogue.plans(state["network"])
+    filters = checkout.filters_context(request, offered)
+    shown = checkout.filter_plans(offered, str(filters["kind"]), str(filters["period"]))
     context = {
         **filters,
         "state": state,
