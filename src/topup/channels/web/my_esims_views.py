@@ -144,8 +144,9 @@ def add_data(request: HttpRequest, iccid: str) -> HttpResponse:
     """Buy a plan for this eSIM: the eSIM top-up journey with the ICCID already chosen."""
     if not signed_in(request):
         return HttpResponseRedirect("/my/esims")
-    _owned(request, iccid)
-    esim_topup_views.start(request, iccid)
+    index = _owned(request, iccid)
+    # The receipt goes to the address the eSIM was bought with: the review's field comes filled in.
+    esim_topup_views.start(request, iccid, email=my_esims.address_of(index, iccid))
     return HttpResponseRedirect("/esim/topup/plans")
 
 
@@ -155,8 +156,8 @@ def auto_renew(request: HttpRequest, iccid: str) -> HttpResponse:
     (the review step offers it, helper "auto")."""
     if not signed_in(request):
         return HttpResponseRedirect("/my/esims")
-    _owned(request, iccid)
-    esim_topup_views.start(request, iccid, auto=True)
+    index = _owned(request, iccid)
+    esim_topup_views.start(request, iccid, auto=True, email=my_esims.address_of(index, iccid))
     return HttpResponseRedirect("/esim/topup/plans")
 
 
