@@ -12,13 +12,14 @@ from django.test import Client
 from tests.integration.conftest import Carriers
 from tests.support import fake_payments
 from tests.support.orders import owner
-from topup.db.models import Order, PromoCode, Redemption
+from topup.db.models import Campaign, Order, PromoCode, Redemption
 from topup.services.plan_text import plan_title
 from topup.services.promotion_seed import (
     BOGO_ID,
     BOGO_PLAN,
     FLYER_CODE,
     FLYER_ID,
+    OLD_BOGO_NAME,
     WELCOME_ID,
     bogo_names,
     seed_demo_promotions,
@@ -124,3 +125,14 @@ def test_the_orders_language_names_its_promotions_whatever_the_header(
     assert bogo["name"] == f"买一送一：再送一个 eSIM 流量包（{plan_title(BOGO_PLAN, 'zh-hans')}）"  # noqa: RUF001
     assert plan_title(BOGO_PLAN, "en") == "1 GB · 1 day"
     assert bogo_names()["en"] == "Buy one, get one free: a second eSIM bundle (1 GB · 1 day)"
+
+
+def test_a_demo_seeded_with_the_old_bogo_name_gets_the_new_one_unless_staff_edited_it(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    Campaign.objects.filter(id=BOGO_ID).update(names={"en": OLD_BOGO_NAME, "nl": "oud"})
+    seed_demo_promotions()
+    assert Campaign.objects.get(id=BOGO_ID).names == bogo_names()
+    Campaign.objects.filter(id=BOGO_ID).update(names={"en": "Staff's own words"})
+    seed_demo_promotions()
+    assert Campaign.objects.get(id=BOGO_ID).names == {"en": "Staff's own words"}

@@ -26,6 +26,8 @@ WELCOME_NAMES: Final = {
     "de": "Willkommen: 10 % Rabatt auf Ihre erste Aufladung",
     "zh-hans": "欢迎：首次充值立减 10%",  # noqa: RUF001 - Chinese punctuation
 }
+# What the buy-one-get-one was first seeded as (an old demo's database is given the name below).
+OLD_BOGO_NAME: Final = "Buy one, get one free: a second 1 day 1 GB eSIM bundle"
 # The buy-one-get-one's name around the plan's own title in each language (services.plan_text: the one set
 # of translated plan names, "1 GB · 1 day"), so that the two never disagree.
 BOGO_NAME_FORMS: Final = {
@@ -69,7 +71,7 @@ def seed_demo_promotions() -> None:
         )  # fmt: skip
         bogo_network = PlanRecord.objects.filter(id=BOGO_PLAN).values_list("network_id", flat=True).first()
         if bogo_network in hosted:
-            Campaign.objects.get_or_create(
+            _, created = Campaign.objects.get_or_create(
                 id=BOGO_ID,
                 defaults={
                     "names": bogo_names(), "rule": rules.Rule.BOGO.value, "networks": bogo_network,
@@ -77,6 +79,8 @@ def seed_demo_promotions() -> None:
                     "budget_minor": 100_000, "created_at": at,
                 },
             )  # fmt: skip
+            if not created:  # a demo seeded before the plan titles were composed: its name, unless edited
+                Campaign.objects.filter(id=BOGO_ID, names__en=OLD_BOGO_NAME).update(names=bogo_names())
         flyer, _ = Campaign.objects.get_or_create(
             id=FLYER_ID,
             defaults={
