@@ -318,6 +318,7 @@ SIMULATORS = {  # `topup simulate NAME`: the module that adds its arguments and 
     "smsc": ("smsc", "an SMSC speaking SMPP 3.4, with phones played over HTTP"),
     "sms": ("smsc.phone_cli", "a phone sending one SMS through the SMSC and printing the replies"),
     "cash": ("cash", "a kiosk's cash acceptor: notes and coins reported as signed events"),
+    "mail": ("mail", "an SMTP sink keeping the demo's e-mail in a Maildir: serve, list, show [N]"),
     "ussd": ("ussd_phone", "a phone dialling a USSD code through a signing gateway: --from +32… --text 1"),
     "pos": (
         "pos",

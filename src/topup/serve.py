@@ -89,6 +89,7 @@ def _simulators(config: Config, data_dir: Path, webhook_url: str) -> list[Child]
         "payments simulator": config.payments_port, "carriers simulator": config.carriers_port,
         "SM-DP+ simulator": config.smdp_port, "SMSC simulator": config.smsc_http_port,
         "cash acceptor simulator": config.cash_port, "DT One simulator": config.dtone_port,
+        "mail sink": config.mail_port,
     }  # fmt: skip
     for child in children:  # the SMSC by its phones' web side: a probe of the SMPP port is logged as an ESME
         child.needs_database = False
@@ -150,7 +151,12 @@ def _simulator_commands(config: Config, data_dir: Path, webhook_url: str) -> lis
         ]
         if "dtone" in config.carrier_routes.values()
         else []
-    )
+    ) + (  # the demo's e-mail, kept in a Maildir, unless TOPUP_SMTP_HOST names a relay
+        [Child("mail sink", ["simulate", "mail", "--port", str(config.mail_port), "--maildir",
+                             str(data_dir / "mail")])]
+        if config.mail_sink
+        else []
+    )  # fmt: skip
 
 
 def _prepare(config: Config) -> serve_state.Prepared | None:
@@ -199,10 +205,24 @@ def banner(config: Config, admin_key: str | None) -> str:
             f"  kiosk            {config.public_url}/kiosk/   (enrol: topup kiosk enrol trm_demo_kiosk)\n"
             f'  cash acceptor    {config.cash_url}/   (insert: POST /_sim/insert {{"amount_minor": 2000}})\n'
         )
+    if not config.is_production:
+        text += f"  e-mail           {_mail(config)}\n"
     text += f"  database         {database}\n  data folder      {config.data_dir}\n"
     if admin_key is not None and not config.is_production:
         text += f"  demo admin key   {admin_key}\n"
     return text + "Press Ctrl-C to stop.\n"
+
+
+def _mail(config: Config) -> str:
+    """Where the demo's e-mail (receipts, eSIM QR codes, My eSIMs codes) can be read."""
+    if config.mail_sink:
+        return (
+            f"kept in {config.data_dir / 'mail'}/new/ (SMTP sink on port {config.mail_port}; "
+            "topup simulate mail list | show)"
+        )
+    if config.smtp_host:
+        return f"sent to smtp://{config.smtp_host}:{config.smtp_port}"
+    return "none sent (TOPUP_SMTP_HOST is empty)"
 
 
 def _routes(config: Config) -> str:

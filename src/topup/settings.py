@@ -127,6 +127,8 @@ class Config:
     sms_webhook_key: str  # what an SMS aggregator sends with inbound messages over HTTP
     smtp_host: str  # empty: no e-mail is sent (receipts go by SMS only)
     smtp_port: int
+    mail_port: int  # the demo's SMTP sink (`topup simulate mail`), when TOPUP_SMTP_HOST is not set
+    mail_sink: bool  # `topup serve` runs the sink and e-mails into it (the demo, no TOPUP_SMTP_HOST)
     mail_from: str
     delivery_deadline_s: int
     worker_threads: int
@@ -249,7 +251,10 @@ def load_config() -> Config:
     smsc_port = _env_int("SMSC_PORT", port + 4)
     dtone_port = _env_int("DTONE_PORT", port + 7)  # +5 is the SMSC's phones, +6 the chaos relay
     cash_port = _env_int("CASH_PORT", port + 8)
+    mail_port = _env_int("MAIL_PORT", port + 9)
     env = _env("ENV", "demo")
+    # The demo e-mails into its own SMTP sink (data/mail/) unless the operator names a relay.
+    mail_sink = env == "demo" and "TOPUP_SMTP_HOST" not in os.environ
     production = env == "production"
     secret_key = _env("SECRET_KEY", DEMO_SECRET)
     config = Config(
@@ -295,8 +300,10 @@ def load_config() -> Config:
         support_phone=_env("SUPPORT_PHONE", ""),
         support_email=_env("SUPPORT_EMAIL", "help@topup.example"),
         sms_webhook_key=_env("SMS_WEBHOOK_KEY", "" if production else DEMO_SMS_WEBHOOK_KEY),
-        smtp_host=_env("SMTP_HOST", ""),
-        smtp_port=_env_int("SMTP_PORT", 25),
+        smtp_host=_env("SMTP_HOST", host if mail_sink else ""),
+        smtp_port=_env_int("SMTP_PORT", mail_port if mail_sink else 25),
+        mail_port=mail_port,
+        mail_sink=mail_sink,
         mail_from=_env("MAIL_FROM", "Topup <receipts@topup.example>"),
         delivery_deadline_s=_env_int("DELIVERY_DEADLINE_S", 900),
         worker_threads=_env_int("WORKER_THREADS", 16),

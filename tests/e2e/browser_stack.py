@@ -27,7 +27,8 @@ from tests.support.processes import ROOT
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "artifacts"
-SERVE_PORTS = 9  # web, payments, carriers, SM-DP+, SMSC (SMPP), SMSC (HTTP) at +1..+5, DT One +7, cash +8
+# web, payments, carriers, SM-DP+, SMSC (SMPP), SMSC (HTTP) at +1..+5, DT One +7, cash +8, mail sink +9
+SERVE_PORTS = 10
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,17 @@ def tail(path: Path, lines: int = 120) -> str:
 
 @contextmanager
 def serving(
-    tmp_path: Path, name: str, settings: Mapping[str, str] = {}, *, healthy: tuple[int, ...] = ()
+    tmp_path: Path,
+    name: str,
+    settings: Mapping[str, str] = {},
+    *,
+    healthy: tuple[int, ...] = (),
+    browser: bool = True,
 ) -> Iterator[Served]:
     """`topup serve` (demo) on a fresh database named `name`, with `settings` added; waits until the web
-    and the simulators at the `healthy` offsets answer /healthz."""
-    require_browser()  # before starting anything
+    and the simulators at the `healthy` offsets answer /healthz. `browser=False`: a journey over HTTP only."""
+    if browser:
+        require_browser()  # before starting anything
     LOGS.mkdir(parents=True, exist_ok=True)
     port = free_port_block()
     env = {key: value for key, value in os.environ.items() if not key.startswith("TOPUP_")}

@@ -138,6 +138,38 @@ def test_an_unknown_code_is_refused_beside_the_field_in_chinese_with_no_english(
     assert not Order.objects.exists()
 
 
+def test_one_press_of_pay_pays_once_a_refused_code_is_cleared(
+    seeded: None, payments_simulator: str, promo_engine: FakeEngine
+) -> None:
+    """After a refused code the price shown is without it: Pay with the field cleared pays at once."""
+    client = Client(enforce_csrf_checks=True)
+    page = _review_of_a_top_up(client, "en")
+    refused = client.post("/topup/review", _form(page, promo_code="NOPE42", apply="1"))
+    assert refused.status_code == 422
+    shown = refused.content.decode()
+    paid = client.post("/topup/review", _form(shown, promo_code="", payment_method="card"))
+    assert paid.status_code == 302, paid.content[:2000]
+    assert Quote.from_dict(Order.objects.get().quote).promotions == ()
+
+
+def test_one_press_of_pay_buys_the_esim_once_a_refused_code_is_cleared(
+    seeded: None, payments_simulator: str, promo_engine: FakeEngine
+) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.get("/?lang=fr")
+    plans = client.get("/esim").content.decode()
+    chosen = {"csrfmiddlewaretoken": _hidden(plans, "csrfmiddlewaretoken"), "plan_id": "esim-1d-1gb"}
+    assert client.post("/esim", chosen).status_code == 302
+    page = client.get("/esim/review").content.decode()
+    mail = "marie@example.fr"
+    refused = client.post("/esim/review", _form(page, promo_code="NOPE42", apply="1", email=mail))
+    assert refused.status_code == 422
+    shown = refused.content.decode()
+    paid = client.post("/esim/review", _form(shown, promo_code="", payment_method="card", email=mail))
+    assert paid.status_code == 302, paid.content[:2000]
+    assert Order.objects.get().email == mail
+
+
 def test_paying_with_a_code_not_yet_applied_shows_the_new_price_first(
     seeded: None, promo_engine: FakeEngine
 ) -> None:

@@ -12,8 +12,18 @@ from django.test import Client
 from tests.integration.conftest import Carriers
 from tests.support import fake_payments
 from tests.support.orders import owner
-from topup.db.models import Order, PromoCode, Redemption
-from topup.services.promotion_seed import FLYER_CODE, FLYER_ID, WELCOME_ID, seed_demo_promotions
+from topup.db.models import Campaign, Order, PromoCode, Redemption
+from topup.services.plan_text import plan_title
+from topup.services.promotion_seed import (
+    BOGO_ID,
+    BOGO_PLAN,
+    FLYER_CODE,
+    FLYER_ID,
+    OLD_BOGO_NAME,
+    WELCOME_ID,
+    bogo_names,
+    seed_demo_promotions,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,3 +101,38 @@ def test_only_the_owner_sees_the_orders_promotions(fake: fake_payments.FakePayme
     assert FLYER_CODE not in stranger.content.decode()
     wrong = Client().get(f"/api/v1/orders/{order['id']}", headers={"X-Order-Token": "not-the-token"})
     assert wrong.status_code == 404
+
+
+def test_the_orders_language_names_its_promotions_whatever_the_header(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    """`language` in the body wins over a missing (or other) Accept-Language, on both kinds of order; the
+    demo's buy-one-get-one is named with the plan's own title in that language."""
+    body = {"plan_id": "proximus-credit-15", "msisdn": "0470 12 34 56", "payment_method": "card",
+            "promo_code": FLYER_CODE, "language": "nl"}  # fmt: skip
+    answer = Client().post("/api/v1/orders", body, content_type="application/json",
+                           headers={"Idempotency-Key": "lang-nl"})  # fmt: skip
+    assert answer.status_code == 201, answer.content
+    names = [p["name"] for p in answer.json()["quote"]["promotions"]]
+    assert names == ["Welkom: 10 % korting op je eerste herlading", "Flyer: € 5 korting vanaf € 15"]
+
+    esim = {"plan_id": BOGO_PLAN, "payment_method": "card", "language": "zh-hans"}
+    answer = Client().post("/api/v1/esim/orders", esim, content_type="application/json",
+                           headers={"Idempotency-Key": "lang-zh", "Accept-Language": "fr"})  # fmt: skip
+    assert answer.status_code == 201, answer.content
+    (bogo,) = answer.json()["quote"]["promotions"]
+    assert bogo["campaign_id"] == BOGO_ID
+    assert bogo["name"] == f"买一送一：再送一个 eSIM 流量包（{plan_title(BOGO_PLAN, 'zh-hans')}）"  # noqa: RUF001
+    assert plan_title(BOGO_PLAN, "en") == "1 GB · 1 day"
+    assert bogo_names()["en"] == "Buy one, get one free: a second eSIM bundle (1 GB · 1 day)"
+
+
+def test_a_demo_seeded_with_the_old_bogo_name_gets_the_new_one_unless_staff_edited_it(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    Campaign.objects.filter(id=BOGO_ID).update(names={"en": OLD_BOGO_NAME, "nl": "oud"})
+    seed_demo_promotions()
+    assert Campaign.objects.get(id=BOGO_ID).names == bogo_names()
+    Campaign.objects.filter(id=BOGO_ID).update(names={"en": "Staff's own words"})
+    seed_demo_promotions()
+    assert Campaign.objects.get(id=BOGO_ID).names == {"en": "Staff's own words"}

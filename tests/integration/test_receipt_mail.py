@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage, Message
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
@@ -43,6 +44,7 @@ from topup.services import notifications
 from topup.services.order_receipts import METHOD_NAMES
 from topup.services.plan_text import plan_title
 from topup.services.receipts.content import BABEL_LOCALES
+from topup.settings import CONFIG
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -226,8 +228,16 @@ def test_the_esim_mail_carries_a_qr_code_that_installs_it(
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(inline["esim-qr@topup"])))
     assert [d.text for d in decoded] == [code]
     assert code.startswith("LPA:1$")
-    assert attached["esim-qr.png"] == inline["esim-qr@topup"]
+    assert "esim-qr.png" not in attached  # inline in the HTML, not offered a second time as a file
+    qr_part = next(p for p in mail.walk() if p.get("Content-ID") == "<esim-qr@topup>")
+    assert qr_part.get_content_disposition() == "inline"
     assert attached[f"receipt-{order['id']}.pdf"].startswith(b"%PDF")
+    assert mail["Date"] is not None
+    assert parsedate_to_datetime(str(mail["Date"])).tzinfo is not None
+    assert re.fullmatch(r"<[^<>@\s]+@topup\.[a-z]+>", str(mail["Message-ID"])), mail["Message-ID"]
+    for part in (text, html):  # no number to sign in to My line with: My eSIMs is where it is followed
+        assert f"{CONFIG.public_url}/my/esims" in part
+        assert not re.search(re.escape(f"{CONFIG.public_url}/my") + r"(?!/esims)", part)
     for part in (text, html):
         assert order["esim"]["smdp_address"] in part
         assert order["esim"]["matching_id"] in part

@@ -278,6 +278,26 @@ def test_my_line_turns_reminders_off_for_the_signed_in_line_only(seeded: None) -
     assert "reminder" not in page.lower().replace("/my/reminders", "").replace('name="reminders"', "")
 
 
+def test_my_line_offers_no_reminders_for_a_line_that_never_gets_any(seeded: None) -> None:
+    """Reminders are for lines whose bundles we hold: an external operator's number signed in to My line
+    is not offered a switch that would do nothing."""
+    from tests.support.orders import signed_in_token  # noqa: PLC0415
+
+    external = "+32470555123"  # no line of ours: its bundles are its operator's
+    client = Client()
+    session = client.session
+    session[owners.SESSION_LINE_TOKEN] = signed_in_token(external)
+    session.save()
+    page = client.get("/my?lang=en").content.decode()
+    assert "Sign out" in page  # signed in
+    assert "/my/reminders" not in page  # no card, no switch
+    assert "Turn reminders" not in page
+    assert not reminders.reminded(external)
+    _line()
+    assert reminders.reminded(NUMBER)
+    assert reminders.reminded(ICCID)
+
+
 def test_a_job_run_late_at_night_waits_for_the_morning(
     seeded: None, peers: tuple[RecordingSms, RecordingMailer]
 ) -> None:

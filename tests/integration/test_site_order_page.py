@@ -17,7 +17,7 @@ from topup.db.models import Line, NetworkRecord, Order, OrderEvent, PlanRecord
 from topup.domain.money import Money
 from topup.domain.promotions import AppliedPromotion
 from topup.domain.quotes import make_quote
-from topup.services import order_push, order_receipts, order_watch, orders, receipts
+from topup.services import locale_text, order_push, order_receipts, order_watch, orders, receipts
 from topup.services.order_access import Caller, order_token
 from topup.services.plan_text import network_brand, plan_title
 
@@ -46,10 +46,10 @@ def _order(order_id: str, statuses: list[str], plan_id: str = "proximus-credit-1
     return order
 
 
-def _esim_order(statuses: list[str]) -> Order:
+def _esim_order(statuses: list[str], profile_state: str = "installed") -> Order:
     line = Line.objects.create(
         id="ln_site1", network=NetworkRecord.objects.get(id="topup-esim"), iccid="8932990000000000025",
-        matching_id="QR-SITE-1", smdp_address="smdp.topup.example", profile_state="installed",
+        matching_id="QR-SITE-1", smdp_address="smdp.topup.example", profile_state=profile_state,
         created_at=AT, updated_at=AT,
     )  # fmt: skip
     return _order("ord_site_esim", statuses, plan_id="esim-7d-5gb", msisdn="", line=line)
@@ -105,6 +105,37 @@ def test_a_new_esim_delivered_is_ready_and_can_be_bought_again_in_chinese(seeded
     assert "<dt>运营商</dt>" in html
     assert "<dt>订单号</dt>" in html
     assert f'<dd id="plan-title">{plan_title("esim-7d-5gb", "zh-hans")}</dd>' in html
+
+
+@pytest.mark.parametrize(
+    ("language", "written"),
+    [("zh-hans", "2026/11/25 10:30"), ("nl", "25/11/2026, 10:30"), ("fr", "25/11/26 10:30")],
+)
+def test_the_order_history_writes_dates_as_the_rest_of_the_site(
+    seeded: None, language: str, written: str
+) -> None:
+    """One way to write a moment per language (`locale_text.moment`, Brussels time), on the order page as
+    on My eSIMs, in messages and receipts."""
+    order = _order("ord_site_dates", DELIVERED)
+    html = _holder(order).get(f"/orders/{order.id}", {"lang": language}).text
+    assert locale_text.moment(AT, language) == written
+    shown = re.findall(r'<time datetime="[^"]+">([^<]+)</time>', html)
+    assert len(shown) == len(DELIVERED)
+    assert set(shown) == {written}, shown
+
+
+def test_a_finished_esim_not_yet_installed_says_only_its_state_will_change(seeded: None) -> None:
+    order = _esim_order(DELIVERED, profile_state="released")
+    client = _holder(order)
+    html = client.get(f"/orders/{order.id}", {"lang": "zh-hans"}).text
+    assert 'data-outcome="success"' in html
+    assert 'id="live"' in html  # still following the install
+    assert "手机安装好 eSIM 后，下方的 eSIM 状态会自动更新。" in html  # noqa: RUF001
+    assert "本页会自动刷新" not in html  # not "this page refreshes itself" on a finished order
+    english = client.get(f"/orders/{order.id}", {"lang": "en"}).text
+    assert "This page refreshes by itself." not in english
+    waiting = _holder(_order("ord_site_wait_live", WAITING)).get("/orders/ord_site_wait_live").text
+    assert "This page refreshes by itself." in waiting
 
 
 def test_an_order_awaiting_payment_waits_live_and_keeps_a_refresh_without_javascript(seeded: None) -> None:

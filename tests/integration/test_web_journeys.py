@@ -16,7 +16,7 @@ import topup.urls
 from tests.integration.test_notifications import RecordingSms
 from tests.integration.test_web_pages import compiled_catalogues  # noqa: F401  (autouse: compiles .mo)
 from topup.db.models import Order
-from topup.services import notifications
+from topup.services import notifications, selfcare
 
 urlpatterns = [*topup.urls.urlpatterns, path("", include("topup.channels.web.urls"))]
 pytestmark = pytest.mark.urls(__name__)
@@ -242,3 +242,36 @@ def test_every_page_is_translated_in_every_language(
             text = _visible_text(page)
             untranslated = [s for s in ENGLISH_UI if re.search(rf"(?<!\w){re.escape(s)}(?!\w)", text)]
             assert not untranslated, (language, url, untranslated)
+
+
+def test_the_sign_in_code_goes_in_the_language_of_the_page_it_was_asked_from(
+    seeded: None, sms: RecordingSms
+) -> None:
+    """The line prefers Dutch, the customer reads the site in French: the code they asked for there comes
+    in French (the line's own language stays what it was)."""
+    number = "+32470123499"
+    selfcare.set_language(number, "nl")
+    client = Client()
+    client.get("/my?lang=fr")
+    assert client.post("/my", {"msisdn": number}).status_code == 302
+    ((to, text),) = sms.sent
+    assert to == number
+    assert "est votre code Topup" in text, text  # the page's French, not the line's Dutch
+    assert selfcare.language_of(number) == "nl"
+
+
+def test_the_esim_plans_offer_no_credit_filter(seeded: None) -> None:
+    """An eSIM has data plans only: no "Credit" filter (nor a kind row of one choice); a top-up's network
+    with both kinds keeps both."""
+    client = Client()
+    esim = client.get("/esim?lang=en").content.decode()
+    assert "kind=credit" not in esim
+    assert ">Credit<" not in esim
+    assert "period=day" in esim  # the durations still filter
+    forced = client.get("/esim?kind=credit").content.decode()  # an old link: every plan, not none
+    assert forced.count('name="plan_id"') == esim.count('name="plan_id"') > 0
+    client.post("/topup", {"msisdn": "0470 12 34 56"})
+    client.post("/topup/network", {"network": "proximus"})
+    top_up = client.get("/topup/plans").content.decode()
+    assert "?kind=credit" in top_up
+    assert "?kind=data" in top_up

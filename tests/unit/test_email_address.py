@@ -66,7 +66,6 @@ def test_the_message_is_text_and_html_with_an_inline_image_and_attachments() -> 
         html='<p><img src="cid:qr@topup"></p>',
         attachments=[
             Attachment("qr.png", "image/png", png, "qr@topup"),
-            Attachment("qr.png", "image/png", png),
             Attachment("receipt.pdf", "application/pdf", pdf),
         ],
     )  # fmt: skip
@@ -75,9 +74,12 @@ def test_the_message_is_text_and_html_with_an_inline_image_and_attachments() -> 
     related = next(p for p in alternative.walk() if p.get_content_type() == "multipart/related")
     inline = next(p for p in related.walk() if p.get_content_type() == "image/png")
     assert inline["Content-ID"] == "<qr@topup>"
+    assert inline.get_content_disposition() == "inline"  # shown where cid: points, not a file to save
     assert inline.get_payload(decode=True) == png
     attached = {p.get_filename(): p.get_payload(decode=True) for p in message.iter_attachments()}
-    assert attached == {"qr.png": png, "receipt.pdf": pdf}
+    assert attached == {"receipt.pdf": pdf}
+    assert message["Date"] is not None
+    assert str(message["Message-ID"]).endswith("@topup.test>")
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
     assert body.get_content().strip() == "纯文本"

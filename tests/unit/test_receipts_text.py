@@ -138,11 +138,13 @@ def test_a_direct_top_up_shows_the_masked_number_and_no_pin() -> None:
 
 @pytest.mark.parametrize(
     ("language", "words"),
-    [("zh-hans", "您的 eSIM、流量和二维码"), ("fr", "Votre eSIM")],
+    [("zh-hans", "您的 eSIM 及流量"), ("fr", "Vos eSIM")],
 )
 def test_an_esim_without_a_number_is_sent_to_my_esims_not_to_my_line(language: str, words: str) -> None:
     """ "My line" signs in by SMS to a number such an eSIM does not have; "My eSIMs" by an e-mailed code."""
-    esim = dataclasses.replace(sample_receipt(language, pin_sale=False), msisdn_masked="eSIM ICCID ****2120")
+    esim = dataclasses.replace(
+        sample_receipt(language, pin_sale=False), msisdn_masked="eSIM ICCID ****2120", esim_only=True
+    )
     text = render_text(esim)
     assert words in text
     assert f"{CONFIG.public_url}/my/esims" in text

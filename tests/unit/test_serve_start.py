@@ -3,17 +3,24 @@ before forking its workers, and the banner waits until the children answer."""
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import os
 import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from topup.adapters.messaging.smtp import build_message
 from topup.cli import build_parser
-from topup.serve import Child, answers, wait_ready
+from topup.serve import Child, answers, banner, children_for, wait_ready
+from topup.settings import load_config
+from topup.simulators.mail.reading import listing, showing
+from topup.simulators.mail.sink import MaildirHandler
 
 
 def _modules_after(code: str, **env: str) -> set[str]:
@@ -90,3 +97,45 @@ def test_any_http_answer_counts_as_up() -> None:
         server.shutdown()
         server.server_close()
     assert not answers(f"http://127.0.0.1:{server.server_port}/healthz")
+
+
+def test_the_demo_mails_into_its_own_sink_unless_a_relay_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TOPUP_SMTP_HOST", "TOPUP_SMTP_PORT", "TOPUP_MAIL_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TOPUP_ENV", "demo")
+    monkeypatch.setenv("TOPUP_PORT", "8000")
+    monkeypatch.setenv("TOPUP_DATA_DIR", "/srv/topup-data")
+    demo = load_config()
+    assert (demo.mail_sink, demo.smtp_host, demo.smtp_port, demo.mail_port) == (True, "127.0.0.1", 8009, 8009)
+    (sink,) = [child for child in children_for(demo) if child.name == "mail sink"]
+    assert sink.argv == ["simulate", "mail", "--port", "8009", "--maildir", "/srv/topup-data/mail"]
+    assert (sink.ready, sink.needs_database) == ("tcp://127.0.0.1:8009", False)
+    assert "kept in /srv/topup-data/mail/new/" in banner(demo, None)
+
+    monkeypatch.setenv("TOPUP_SMTP_HOST", "mail.example.net")  # the operator's relay wins
+    relayed = load_config()
+    assert (relayed.mail_sink, relayed.smtp_host, relayed.smtp_port) == (False, "mail.example.net", 25)
+    assert "mail sink" not in [child.name for child in children_for(relayed)]
+    assert "sent to smtp://mail.example.net:25" in banner(relayed, None)
+
+    monkeypatch.delenv("TOPUP_SMTP_HOST")
+    monkeypatch.setenv("TOPUP_ENV", "test")  # anything but the demo sends nothing unless told
+    assert (load_config().mail_sink, load_config().smtp_host) == (False, "")
+
+
+def test_the_mail_command_lists_and_shows_what_the_sink_kept(tmp_path: Path) -> None:
+    assert "no e-mail" in listing(tmp_path / "mail")
+    handler = MaildirHandler(tmp_path / "mail")
+    for number in (1, 2):
+        message = build_message(
+            "Topup <r@topup.test>", "li@example.com", f"receipt {number}", f"body {number}", html=None,
+            attachments=(),
+        )  # fmt: skip
+        envelope = SimpleNamespace(original_content=message.as_bytes(), content=message.as_bytes())
+        assert asyncio.run(handler.handle_DATA(None, None, envelope)).startswith("250")
+    assert len(list((tmp_path / "mail" / "new").iterdir())) == 2  # a Maildir any mail program opens
+    listed = listing(tmp_path / "mail")
+    assert listed.index("receipt 1") < listed.index("receipt 2")
+    assert "Subject: receipt 2" in showing(tmp_path / "mail", None)
+    assert "body 1" in showing(tmp_path / "mail", 1)
+    assert "no message 3" in showing(tmp_path / "mail", 3)

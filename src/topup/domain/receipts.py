@@ -93,6 +93,7 @@ class ReceiptData:
         return Money(self.total.amount_minor + saved, self.total.currency)
 
     fx: FxQuote | None = None  # the yuan amount an Alipay or WeChat Pay payer was shown
+    esim_only: bool = False  # a line known by its ICCID alone (no number): followed on My eSIMs, not My line
 
     def __post_init__(self) -> None:
         if self.net + self.vat != self.total:

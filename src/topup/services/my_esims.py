@@ -4,7 +4,8 @@ QR code again while the profile is not installed) and adds data to one of them.
 
 Who owns an eSIM: the address of the order that *created* its line (a new-eSIM order, `Order.iccid` equal to
 the line's ICCID). An address given on a top-up of someone else's eSIM owns nothing. A signed-in customer is
-known only by the address's blind index (`Order.email_index`); the address itself is not kept in the session.
+known only by the address's blind index (`Order.email_index`); the address itself is not kept in the sign-in
+(only "add data" carries it, `address_of`, to the review's receipt field, as a typed address would be).
 Errors (stable codes): InvalidInput invalid_email, NotFound line_not_found | esim_not_ready, and those of
 services.otp.
 """
@@ -173,6 +174,13 @@ def owned_line(index: str, iccid: str) -> Line:
     if order is None or order.line is None:
         raise NotFound("no eSIM with this ICCID for this address", code="line_not_found", field="iccid")
     return order.line
+
+
+def address_of(index: str, iccid: str) -> str:
+    """The address an owned eSIM was bought with (where its add-data receipts go); line_not_found else."""
+    owned_line(index, iccid)
+    order = _bought(index).filter(iccid=iccid).only("email").first()
+    return order.email if order is not None else ""
 
 
 def activation_code(index: str, iccid: str) -> str:

@@ -64,7 +64,7 @@ def order_receipt(order: Order, language: str) -> ReceiptData:
         total=Money(order.total_minor, order.currency), net=quote.net, vat=quote.vat,
         vat_rate_bp=quote.vat_rate_bp, payment=paid_with,
         msisdn_masked=line_on_receipt(order.msisdn, order.iccid or _line_iccid(order)), order_id=order.id,
-        promotions=quote.promotions, fx=quote.fx,
+        promotions=quote.promotions, fx=quote.fx, esim_only=not order.msisdn,
     )  # fmt: skip
 
 

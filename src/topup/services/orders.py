@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from topup.clock import new_id, now
 from topup.db.models import Order, OrderEvent, Payment
@@ -140,7 +141,8 @@ def place_order(
                 code="invalid_payment_method",
                 field="payment_method",
             )
-        priced = price(replace(request, payment_method=payment_method))
+        with translation.override(language):  # promotion names in the order's language, whatever the header
+            priced = price(replace(request, payment_method=payment_method))
         check_method_currency(payment_method, priced.quote.total.currency)
         auto = autotopup.check_choice(auto_topup, payment_method, priced.quote)
         claimed = claim(idem)

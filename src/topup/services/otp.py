@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from topup.clock import new_id, now
 from topup.db.fields import digest
 from topup.db.models import AccessToken, OtpChallenge
+from topup.domain.commands import LANGUAGES
 from topup.domain.errors import Conflict, InvalidInput
 from topup.domain.identifiers import ascii_digits, parse_belgian_mobile
 from topup.pii import hash_ip
@@ -94,11 +95,12 @@ def _new_challenge(target: _Target, ip: str | None) -> tuple[str, str]:
     return challenge_id, code
 
 
-def send_code(msisdn: str, ip: str | None) -> None:
-    """Send a 6-digit code to the line by SMS, valid 5 minutes; otp_rate_limited when asked too often."""
+def send_code(msisdn: str, ip: str | None, *, language: str | None = None) -> None:
+    """Send a 6-digit code to the line by SMS, valid 5 minutes; otp_rate_limited when asked too often.
+    In `language` (the page's the code was asked from), else in the line's own."""
     e164 = parse_belgian_mobile(msisdn)
     challenge_id, code = _new_challenge(_Target("line", "msisdn", e164), ip)
-    language = selfcare.language_of(e164)
+    language = language if language in LANGUAGES else selfcare.language_of(e164)
     with translation.override(language):
         text = _("%(code)s is your Topup code. It is valid for 5 minutes. Never share it.") % {"code": code}
     # Sent now, not through the outbox: the code exists in clear only in this call. The Notification row

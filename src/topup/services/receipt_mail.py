@@ -1,6 +1,6 @@
 """The e-mail receipt of an order, in the customer's language: HTML (inline styles, one narrow column that a
 phone reads), the same in plain text, and the receipt as a PDF attachment. A new eSIM's receipt also carries
-its QR code (an inline PNG, and attached), the details to type in by hand and the install steps.
+its QR code (an inline PNG in the HTML), the details to type in by hand and the install steps.
 
 The receipt's lines are `services.receipts.content.blocks`, the very lines the PDF prints, so the e-mail and
 its attachment never disagree. The activation code is in the body only: never in the subject or a log line.
@@ -79,11 +79,9 @@ def order_mail(kind: str, order: Order, language: str, *, subject: str, intro: s
         text = render_to_string(TEXT_TEMPLATE, context)
     attachments = [Attachment(f"receipt-{order.id}.pdf", "application/pdf", render_pdf(data))]
     if line is not None:
-        png = esim_qr_png(line.activation_code)
-        attachments += [
-            Attachment("esim-qr.png", "image/png", png, QR_CONTENT_ID),
-            Attachment("esim-qr.png", "image/png", png),
-        ]
+        attachments.append(
+            Attachment("esim-qr.png", "image/png", esim_qr_png(line.activation_code), QR_CONTENT_ID)
+        )
     return Mail(subject, text, html, tuple(attachments))
 
 

@@ -51,6 +51,12 @@ def reminders_on(line_refs: Iterable[str]) -> bool:
     )
 
 
+def reminded(line_ref: str) -> bool:
+    """Whether bundle reminders can reach this line at all: only a line whose bundles we hold (our hosted
+    network) has any; an external operator's line is the operator's to remind."""
+    return Line.objects.filter(Q(msisdn=line_ref) | Q(iccid=line_ref), network__kind="hosted").exists()
+
+
 def set_reminders(line_ref: str, on: bool, language: str | None = None) -> bool:
     """Turn reminders on or off for a line (SMS word, "My line"); keeps the language we answer in."""
     updated = LinePreference.objects.filter(line_ref=line_ref).update(reminders=on, updated_at=now())

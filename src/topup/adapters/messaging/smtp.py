@@ -14,6 +14,7 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
 
 from topup.ports import Attachment, NotSent
 
@@ -79,6 +80,12 @@ def ascii_address(address: str) -> str:
     return f"{local}@{domain.encode('idna').decode('ascii')}"
 
 
+def _domain(sender: str) -> str | None:
+    """The domain of the From address (`Topup <receipts@topup.example>`), for our Message-IDs."""
+    address = parseaddr(sender)[1]
+    return ascii_address(address).rpartition("@")[2] or None
+
+
 def build_message(
     sender: str, to: str, subject: str, body: str, *, html: str | None, attachments: Sequence[Attachment]
 ) -> EmailMessage:
@@ -86,6 +93,8 @@ def build_message(
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=_domain(sender))
     message.set_content(body)  # UTF-8, so Chinese text survives
     inline = [a for a in attachments if a.content_id] if html is not None else []
     if html is not None:
@@ -94,9 +103,10 @@ def build_message(
         assert html_part is not None  # just added
         for item in inline:
             maintype, _slash, subtype = item.content_type.partition("/")
-            html_part.add_related(
-                item.data, maintype, subtype, cid=f"<{item.content_id}>", filename=item.filename
-            )
+            html_part.add_related(  # shown in the HTML where `cid:` points, not offered as a file
+                item.data, maintype, subtype, cid=f"<{item.content_id}>", filename=item.filename,
+                disposition="inline",
+            )  # fmt: skip
     for item in attachments:
         if item not in inline:
             maintype, _slash, subtype = item.content_type.partition("/")

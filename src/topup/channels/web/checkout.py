@@ -4,7 +4,7 @@ quote, and placing the order from it (idempotent per page render) before going t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from typing import Final
 
@@ -47,7 +47,7 @@ def _on_review(errors: Mapping[str, str]) -> dict[str, str]:
 
 
 def filter_plans(plans: Sequence[Plan], kind: str, period: str) -> list[Plan]:
-    chosen = [p for p in plans if not kind or (p.kind == PlanKind.CREDIT) == (kind == "credit")]
+    chosen = [p for p in plans if not kind or _kind_of(p) == kind]
     if period:
         chosen = [p for p in chosen if plan_period(p) == period]
     return sorted(chosen, key=lambda p: (p.kind != PlanKind.CREDIT, p.price.amount_minor))
@@ -61,17 +61,27 @@ def plan_card(plan: Plan) -> dict[str, object]:
     return {"id": plan.id, "title": title, "detail": str(detail), "price": money(plan.price)}
 
 
-def filters_context(request: HttpRequest) -> dict[str, object]:
+def filters_context(request: HttpRequest, offered: Sequence[Plan]) -> dict[str, object]:
+    """The plan filters, offering only the kinds and durations some plan of `offered` has (an eSIM has
+    no credit plan: no "Credit" filter); a row with a single choice is not offered at all."""
+    kinds = {_kind_of(p) for p in offered}
+    periods = {plan_period(p) for p in offered}
     kind = request.GET.get("kind", "")
     period = request.GET.get("period", "")
-    kind = kind if kind in KINDS else ""
-    period = period if period in PERIODS else ""
+    kind = kind if kind in KINDS and kind in kinds else ""
+    period = period if period in PERIODS and period in periods else ""
+    offered_kinds = [(code, name) for code, name in KINDS.items() if code in kinds]
+    offered_periods = [(code, name) for code, name in PERIODS.items() if code in periods]
     return {
         "kind": kind,
         "period": period,
-        "kinds": list(KINDS.items()),
-        "periods": list(PERIODS.items()),
+        "kinds": offered_kinds if len(offered_kinds) > 1 else [],
+        "periods": offered_periods if len(offered_periods) > 1 else [],
     }
+
+
+def _kind_of(plan: Plan) -> str:
+    return "credit" if plan.kind == PlanKind.CREDIT else "data"
 
 
 def review_context(request: orders.QuoteRequest, errors: Mapping[str, str]) -> dict[str, object]:
@@ -126,12 +136,20 @@ def wants_promo_applied(http: HttpRequest, applied: str) -> bool:
 
 
 def show_promo_applied(
-    http: HttpRequest, request: orders.QuoteRequest, *, template: str, extra: dict[str, object]
+    http: HttpRequest,
+    request: orders.QuoteRequest,
+    *,
+    template: str,
+    extra: dict[str, object],
+    remember: Callable[[str], None],
 ) -> HttpResponse:
-    """The review page again with the code applied (its promotions and new total), or refused beside it."""
+    """The review page again with the code applied (its promotions and new total), or refused beside it.
+    `remember` keeps the code the shown price includes: the code when it applies, "" when it is refused
+    (the price shown is without it), so that Pay with the field then cleared pays at once."""
     context = {**extra, **review_context(request, {}), "chosen_method": http.POST.get("payment_method")}
     errors = context.get("errors")
     refused = isinstance(errors, Mapping) and PROMO_FIELD in errors
+    remember("" if refused else request.promo_code)
     return page(http, template, context, status=422 if refused else 200)
 
 

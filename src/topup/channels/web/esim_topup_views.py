@@ -5,6 +5,8 @@ offer."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_http_methods
 
@@ -23,9 +25,10 @@ def _state(request: HttpRequest) -> dict[str, str]:
     return {str(k): str(v) for k, v in state.items()} if isinstance(state, dict) else {}
 
 
-def start(request: HttpRequest, iccid: str, *, auto: bool = False) -> None:
-    """Begin the journey for an ICCID already checked by the caller (My eSIMs)."""
-    request.session[SESSION_KEY] = {"iccid": iccid, "auto": "1" if auto else ""}
+def start(request: HttpRequest, iccid: str, *, auto: bool = False, email: str = "") -> None:
+    """Begin the journey for an ICCID already checked by the caller (My eSIMs), with the address its
+    receipt goes to filled in on the review step."""
+    request.session[SESSION_KEY] = {"iccid": iccid, "auto": "1" if auto else "", "email": email}
 
 
 @require_http_methods(["GET", "POST"])
@@ -54,10 +57,9 @@ def plans(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         request.session[SESSION_KEY] = {**state, "plan_id": request.POST.get("plan_id", "")}
         return HttpResponseRedirect("/esim/topup/review")
-    filters = checkout.filters_context(request)
-    shown = checkout.filter_plans(
-        catalogue.plans(ESIM_NETWORK.id), str(filters["kind"]), str(filters["period"])
-    )
+    offered = catalogue.plans(ESIM_NETWORK.id)
+    filters = checkout.filters_context(request, offered)
+    shown = checkout.filter_plans(offered, str(filters["kind"]), str(filters["period"]))
     context = {
         **filters,
         "iccid": state["iccid"],
@@ -81,5 +83,8 @@ def review(request: HttpRequest) -> HttpResponse:
         "back": "/esim/topup/plans",
     }
     if request.method == "POST":
-        return checkout.pay(request, wanted, template=REVIEW, extra=extra)
+        email = request.POST.get("email", "").strip()[: checkout.MAX_EMAIL_FIELD]
+        extra["email"] = email  # optional: the receipt by e-mail
+        return checkout.pay(request, replace(wanted, email=email), template=REVIEW, extra=extra)
+    extra["email"] = state.get("email", "")  # from My eSIMs: the address the eSIM was bought with
     return page(request, REVIEW, {**extra, **checkout.review_context(wanted, {})})

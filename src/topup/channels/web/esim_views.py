@@ -20,10 +20,9 @@ def plans(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         request.session[SESSION_KEY] = {"plan_id": request.POST.get("plan_id", "")}
         return HttpResponseRedirect("/esim/review")
-    filters = checkout.filters_context(request)
-    shown = checkout.filter_plans(
-        catalogue.plans(ESIM_NETWORK.id), str(filters["kind"]), str(filters["period"])
-    )
+    offered = catalogue.plans(ESIM_NETWORK.id)
+    filters = checkout.filters_context(request, offered)
+    shown = checkout.filter_plans(offered, str(filters["kind"]), str(filters["period"]))
     context = {
         **filters,
         "plans": [checkout.plan_card(p) for p in shown],
@@ -48,9 +47,14 @@ def review(request: HttpRequest) -> HttpResponse:
         extra |= {"eid": eid, "email": email}
         if checkout.wants_promo_applied(request, promo_code):
             promo_code = checkout.typed_promo_code(request)
-            request.session[SESSION_KEY] = {**state, "promo_code": promo_code}
             wanted = orders.QuoteRequest(plan_id=plan_id, new_esim=True, promo_code=promo_code, channel="web")
-            return checkout.show_promo_applied(request, wanted, template=REVIEW, extra=extra)
+
+            def remember(code: str) -> None:
+                request.session[SESSION_KEY] = {**state, "promo_code": code}
+
+            return checkout.show_promo_applied(
+                request, wanted, template=REVIEW, extra=extra, remember=remember
+            )
         wanted = orders.QuoteRequest(
             plan_id=plan_id, new_esim=True, eid=eid, email=email, promo_code=promo_code, channel="web"
         )

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Final
 
 import segno
-from babel.dates import format_date, format_time
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import translation
@@ -24,12 +23,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from topup.channels import phone_words as words
 from topup.channels.clients import client_ip
 from topup.channels.web import esim_topup_views
-from topup.channels.web.common import GENERAL, babel_locale, errors_of, page, percent, requested_language
+from topup.channels.web.common import GENERAL, errors_of, page, percent, requested_language
 from topup.channels.web.views import ESIM_STATE_WORDS
-from topup.clock import BRUSSELS
 from topup.domain.errors import DomainError, NotFound
 from topup.ports import PortUnavailable
-from topup.services import my_esims
+from topup.services import locale_text, my_esims
 from topup.services.my_esims import BundleView, EsimView
 from topup.services.plan_text import plan_title
 
@@ -146,8 +144,9 @@ def add_data(request: HttpRequest, iccid: str) -> HttpResponse:
     """Buy a plan for this eSIM: the eSIM top-up journey with the ICCID already chosen."""
     if not signed_in(request):
         return HttpResponseRedirect("/my/esims")
-    _owned(request, iccid)
-    esim_topup_views.start(request, iccid)
+    index = _owned(request, iccid)
+    # The receipt goes to the address the eSIM was bought with: the review's field comes filled in.
+    esim_topup_views.start(request, iccid, email=my_esims.address_of(index, iccid))
     return HttpResponseRedirect("/esim/topup/plans")
 
 
@@ -157,8 +156,8 @@ def auto_renew(request: HttpRequest, iccid: str) -> HttpResponse:
     (the review step offers it, helper "auto")."""
     if not signed_in(request):
         return HttpResponseRedirect("/my/esims")
-    _owned(request, iccid)
-    esim_topup_views.start(request, iccid, auto=True)
+    index = _owned(request, iccid)
+    esim_topup_views.start(request, iccid, auto=True, email=my_esims.address_of(index, iccid))
     return HttpResponseRedirect("/esim/topup/plans")
 
 
@@ -166,12 +165,8 @@ def auto_renew(request: HttpRequest, iccid: str) -> HttpResponse:
 
 
 def _when(value: datetime | None) -> str:
-    """A date and time in Brussels as the reader's language writes them ("2027年1月5日 11:00")."""
-    if value is None:
-        return ""
-    local = value.astimezone(BRUSSELS)
-    locale = babel_locale()
-    return f"{format_date(local.date(), 'long', locale=locale)} {format_time(local, 'short', locale=locale)}"
+    """A date and time in Brussels as every page and message writes them (`locale_text.moment`)."""
+    return "" if value is None else locale_text.moment(value, translation.get_language())
 
 
 def _bundle(bundle: BundleView, language: str) -> dict[str, object]:

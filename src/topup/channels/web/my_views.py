@@ -43,7 +43,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         typed = request.POST.get("msisdn", "")
         try:
-            otp.send_code(typed, client_ip(request))
+            otp.send_code(typed, client_ip(request), language=translation.get_language())  # the page's
         except DomainError as exc:
             return page(request, "topup/my_sign_in.html", {"typed": typed, "errors": errors_of(exc)}, 422)
         except PortUnavailable as exc:
@@ -109,6 +109,7 @@ def _line_context(line: str) -> dict[str, object]:
             (code, translation.get_language_info(code)["name_local"]) for code in LANGUAGES
         ],
         "orders": _orders(line),
+        "reminded": reminders.reminded(line),  # else no reminder card: the operator reminds its lines
         "reminders_on": reminders.reminders_on([line]),
     }
     try:

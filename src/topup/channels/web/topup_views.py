@@ -75,10 +75,9 @@ def plans(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         _save(request, plan_id=request.POST.get("plan_id", ""))
         return HttpResponseRedirect("/topup/review")
-    filters = checkout.filters_context(request)
-    shown = checkout.filter_plans(
-        catalogue.plans(state["network"]), str(filters["kind"]), str(filters["period"])
-    )
+    offered = catalogue.plans(state["network"])
+    filters = checkout.filters_context(request, offered)
+    shown = checkout.filter_plans(offered, str(filters["kind"]), str(filters["period"]))
     context = {
         **filters,
         "state": state,
@@ -108,9 +107,11 @@ def review(request: HttpRequest) -> HttpResponse:
         email = request.POST.get("email", "").strip()[: checkout.MAX_EMAIL_FIELD]
         extra["email"] = email  # optional: the receipt by e-mail
         if checkout.wants_promo_applied(request, state.get("promo_code", "")):
-            _save(request, promo_code=checkout.typed_promo_code(request))
-            wanted = _quote_request(_state(request))
-            return checkout.show_promo_applied(request, wanted, template=REVIEW, extra=extra)
+            wanted = replace(_quote_request(state), promo_code=checkout.typed_promo_code(request))
+            return checkout.show_promo_applied(
+                request, wanted, template=REVIEW, extra=extra,
+                remember=lambda code: _save(request, promo_code=code),
+            )  # fmt: skip
         return checkout.pay(
             request, replace(_quote_request(state), email=email), template=REVIEW, extra=extra
         )

@@ -27,7 +27,15 @@ from topup.domain.fx import FxQuote
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus, is_terminal
 from topup.domain.promotions import AppliedPromotion
-from topup.services import catalogue, fx_text, locale_text, orders, payment_return, plan_text, promotion_text
+from topup.services import (
+    catalogue,
+    fx_text,
+    locale_text,
+    orders,
+    payment_return,
+    plan_text,
+    promotion_text,
+)
 from topup.services.order_access import Caller, owned_order
 from topup.services.plan_text import network_brand
 
@@ -153,6 +161,8 @@ def _order_context(order: Mapping[str, object], errors: Mapping[str, str] | None
         "pay": pay,
         "settled": settled,
         "refresh_s": REFRESH_S if (expecting and not errors) or waiting_for_install else None,
+        # The order is finished; only the eSIM's install state may still change, and the page says so.
+        "follows_install_only": waiting_for_install and settled,
         "history": [_history_step(step) for step in history] if isinstance(history, list) else [],
     }
 
@@ -184,8 +194,7 @@ def _history_step(step: Mapping[str, object]) -> dict[str, object]:
     return {
         "words": _words(ORDER_STATUS_WORDS, str(step["status"])),
         "at": at,
-        # As the page's language writes a moment ("2026/12/5 08:28" in Chinese), in Brussels time.
-        "when": locale_text.moment(at, translation.get_language() or "en"),
+        "when": locale_text.moment(at, translation.get_language()),  # as every page and message writes it
         "reason": message_for(code) if code else "",
     }
 

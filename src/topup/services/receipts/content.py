@@ -28,8 +28,7 @@ SMS_KEYWORDS: Final = {"en": "TOPUP", "nl": "OPLADEN", "fr": "RECHARGE", "de": "
 USSD_REDEEM: Final = "*121*{pin}#"  # channels.ussd.DIRECT_REDEEM: the voucher redeemed in one step
 REDEEM_PATH: Final = "/voucher"  # channels.web: the page where a voucher PIN is redeemed
 MY_LINE_PATH: Final = "/my"  # channels.web: the customer's line, balance and top-ups (sign-in by SMS code)
-MY_ESIMS_PATH: Final = "/my/esims"  # channels.web: an eSIM without a number (sign-in by e-mail code)
-ESIM_WITHOUT_NUMBER: Final = "eSIM"  # how agent_receipts.line_on_receipt begins a line that has no number
+MY_ESIMS_PATH: Final = "/my/esims"  # channels.web: an e-mail's eSIMs, their data, add data (code by e-mail)
 INDENT: Final = "   "
 _SPACES: Final = str.maketrans({"\u00a0": " ", "\u202f": " "})  # Babel's no-break spaces: printers lack them
 
@@ -245,13 +244,14 @@ def _redeem_ways(pin: PinCode, language: str) -> list[Block]:
 
 
 def _footer(data: ReceiptData) -> list[Block]:
-    """Where to follow a direct top-up (My line, with its QR code), keep the receipt, whom to call."""
+    """Where to follow a direct top-up (My line, or My eSIMs for an eSIM without a number, with its QR
+    code), keep the receipt, whom to call."""
     contact = CONFIG.support_phone or CONFIG.public_url
     parts = [Block(Kind.RULE)]
     if data.msisdn_masked and data.kind is ReceiptKind.SALE:
-        if data.msisdn_masked.startswith(ESIM_WITHOUT_NUMBER):  # "My line" needs a number it does not have
+        if data.esim_only:  # no number to sign in to My line with: the eSIM is found by its e-mail
             page = CONFIG.public_url + MY_ESIMS_PATH
-            follow = pgettext("receipt", "Your eSIM, its data and its QR code: %(url)s") % {"url": page}
+            follow = pgettext("receipt", "Your eSIMs and their data: %(url)s") % {"url": page}
         else:
             page = CONFIG.public_url + MY_LINE_PATH
             follow = pgettext("receipt", "Your balance and top-ups: %(url)s") % {"url": page}
