@@ -119,6 +119,7 @@ def _retry_claimed(order: Order, payment_id: str, method: str, idem: Idempotency
                 amount=_charge(order, method),
                 description=plan_text.payment_description(order.plan_id, order.msisdn, order.language),
                 return_url=f"{CONFIG.public_url}/orders/{order.id}?token={order_token(order.id)}",
+                language=order.language,
             )
         )  # fmt: skip
     except (PortUnavailable, ProviderRequestError) as exc:
