@@ -180,6 +180,10 @@ def test_alipay_and_wechat_pay_pages_follow_a_chinese_browser(
     for chinese in words:
         assert chinese in page.text
     assert_no_english(page.text)
+    if method == "wechat_pay":  # the QR image the page shows is a standalone SVG document a browser can load
+        qr = httpx.get(f"{sim.base_url}/qr/{page.url.path.rsplit('/', 1)[-1]}.svg")
+        assert qr.headers["content-type"].startswith("image/svg+xml")
+        assert 'xmlns="http://www.w3.org/2000/svg"' in qr.text
     approved = httpx.post(
         page.url, data={"action": "approve"}, headers={"Accept-Language": "zh-CN"}, follow_redirects=False
     )

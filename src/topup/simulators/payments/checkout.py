@@ -168,14 +168,16 @@ class Checkout:
         if intent is None or intent.method != "wechat_pay":
             return not_found(choose(None, request.headers.get("Accept-Language")), "no_qr")
         code = segno.make(wechat_qr_data(intent.id), error="m")
-        if request.match_info["ext"] == "png":
-            return web.Response(body=_png(code), content_type="image/png")
-        return web.Response(text=code.svg_inline(scale=5, border=2), content_type="image/svg+xml")
+        kind = request.match_info["ext"]
+        content_type = "image/png" if kind == "png" else "image/svg+xml"
+        return web.Response(body=_image(code, kind), content_type=content_type)
 
 
-def _png(code: segno.QRCode) -> bytes:
+def _image(code: segno.QRCode, kind: str) -> bytes:
+    """The QR code as a standalone PNG or SVG document (an SVG an <img> loads needs its XML namespace, which
+    `svg_inline` leaves out: the browser then shows a broken image)."""
     import io  # noqa: PLC0415
 
     out = io.BytesIO()
-    code.save(out, kind="png", scale=5, border=2)
+    code.save(out, kind=kind, scale=5, border=2)
     return out.getvalue()

@@ -77,11 +77,16 @@ def render_intent(intent: Intent, language: str) -> web.Response:
         state = text(language, "state.refunded", amount=refunded)
     method = intent.method or "card"
     method_name = text(language, f"method.{method}") if known(f"method.{method}") else method
+    pay_with = (  # a card reads "by card" in most languages, the others "with <brand>"
+        text(language, f"pay_with.{method}")
+        if known(f"pay_with.{method}")
+        else text(language, "pay_with", method=method_name)
+    )
     content = (
         '<p class="merchant">Topup</p>'
         f'<p class="amount">{escape(money(intent.amount, intent.currency, language))}</p>'
         f'<p class="meta">{escape(intent.description or "")}</p>'
-        f'<p class="meta">{escape(text(language, "pay_with", method=method_name))}</p>'
+        f'<p class="meta">{escape(pay_with)}</p>'
         f'<p class="state {css}" id="state">{escape(state)}</p>'
     )
     if intent.status is IntentStatus.REQUIRES_ACTION:
