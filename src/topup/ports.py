@@ -47,6 +47,9 @@ class PaymentRequest:
     # A card payment that also saves the card for later off-session charges (auto top-up) to this customer
     # at the provider (SavedCardProvider.create_customer); "" for a one-off payment.
     save_card_for: str = ""
+    # The buyer's language (the order's: en, nl, fr, de, zh-hans): the provider's hosted pages speak it
+    # where the provider lets us say so (Stripe Checkout's `locale`, Bancontact's preferred language).
+    language: str = "en"
 
 
 class NextActionKind(StrEnum):

@@ -42,7 +42,7 @@ function check(condition, message) {
 }
 
 /** A fresh browser profile per journey: no cookie, no session and no language left by another one. */
-async function withBrowser(name, journey) {
+async function withBrowser(name, journey, locale = "en-GB") {
   const profile = mkdtempSync(path.join(tmpdir(), `topup-${name}-`));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -52,7 +52,7 @@ async function withBrowser(name, journey) {
     deviceScaleFactor: 2,
     isMobile: true,
     hasTouch: true,
-    locale: "en-GB",
+    locale,
     timezoneId: "Europe/Brussels",
   });
   context.setDefaultTimeout(15_000);
@@ -111,20 +111,40 @@ async function waitForOrderStatus(page, status, words, timeoutMs = 90_000) {
   throw new Error(`order did not reach "${status}" within ${timeoutMs / 1000}s (last seen: ${seen || "nothing"})`);
 }
 
-async function payOnCheckout(page, shot) {
+// The payment simulator's hosted pages in the buyer's language (Stripe Checkout's `locale`, from the order's
+// language): their words, and the English a page in another language must not show.
+const CHECKOUT_WORDS = {
+  zh: { lang: "zh-Hans", number: "卡号", expiry: "有效期", cvc: "安全码", pay: /^支付 /, approve: "确认付款" },
+  fr: { lang: "fr", number: "Numéro de carte", expiry: "Date d'expiration", cvc: "CVC", pay: /^Payer /, approve: "Approuver" },
+};
+const CHECKOUT_ENGLISH = ["Card number", "Expiry", "Pay ", "Cancel", "Approve", "Decline", "Payment", "Waiting",
+  "Simulated", "your", "Your", "Card"];
+
+/** The hosted page is in `words`' language: its <html lang> and none of the English words. */
+async function checkoutSpeaks(page, words, where) {
+  check((await page.locator("html").getAttribute("lang")) === words.lang,
+    `the ${where} page is not in ${words.lang}: lang=${await page.locator("html").getAttribute("lang")}`);
+  const text = await page.locator("body").innerText();
+  const english = CHECKOUT_ENGLISH.filter((word) => text.includes(word));
+  check(!english.length, `English on the ${words.lang} ${where} page: ${english.join(", ")}\n${text}`);
+}
+
+async function payOnCheckout(page, shot, words) {
   await page.waitForURL(/\/checkout\//);
   if (/\/checkout\/cs_/.test(page.url())) {
     // A card: Stripe Checkout's page takes it; this test card then asks for the 3-D Secure challenge.
-    await page.getByLabel("Card number").fill("4000 0025 0000 3155");
-    await page.getByLabel("Expiry").fill("12 / 34");
-    await page.getByLabel("CVC").fill("123");
+    await checkoutSpeaks(page, words, "checkout");
+    await page.getByLabel(words.number).fill("4000 0025 0000 3155");
+    await page.getByLabel(words.expiry).fill("12 / 34");
+    await page.getByLabel(words.cvc).fill("123");
     await shot("checkout-card");
-    await page.getByRole("button", { name: /^Pay / }).click();
+    await page.getByRole("button", { name: words.pay }).click();
     await page.waitForURL(/\/checkout\/pi_/);
   }
-  await page.getByRole("button", { name: "Approve" }).waitFor();
+  await page.getByRole("button", { name: words.approve }).waitFor();
+  await checkoutSpeaks(page, words, "3-D Secure");
   await shot("checkout");
-  await page.getByRole("button", { name: "Approve" }).click();
+  await page.getByRole("button", { name: words.approve }).click();
   await page.waitForURL(/\/orders\//);
 }
 
@@ -160,9 +180,11 @@ async function topupInChinese(page, shot) {
   await plan.click();
   await page.waitForURL(/\/topup\/review/);
   await shot("review");
-  await page.getByRole("radio", { name: "Bancontact" }).check();
+  // A card, paid on Stripe Checkout's page: the order's language goes with it (locale "zh"), so the page is
+  // Chinese although this browser asks for English.
+  await page.getByRole("radio", { name: "银行卡" }).check();
   await page.getByRole("button", { name: "立即支付" }).click();
-  await payOnCheckout(page, shot);
+  await payOnCheckout(page, shot, CHECKOUT_WORDS.zh);
   await shot("order-waiting");
   await waitForOrderStatus(page, "delivered", "完成");
   await shot("order-delivered");
@@ -215,8 +237,16 @@ async function wechatInChinese(page, shot) {
   check(expected && scanned === expected,
     `QR on screen ${JSON.stringify(scanned)} is not payment ${intentId}'s ${JSON.stringify(expected)}`);
   await page.goto(instructions);
+  // A PaymentIntent has no locale at Stripe: WeChat Pay's page follows this Chinese phone's language.
+  await page.getByRole("button", { name: CHECKOUT_WORDS.zh.approve }).waitFor();
+  await checkoutSpeaks(page, CHECKOUT_WORDS.zh, "WeChat Pay");
+  const drawn = await page.locator("#qr").evaluate((img) => (img.complete ? Promise.resolve() : new Promise((ok) => {
+    img.addEventListener("load", ok, { once: true });
+    img.addEventListener("error", ok, { once: true });
+  })).then(() => img.naturalWidth));
+  check(drawn > 0, "the WeChat Pay page's QR image does not load");
   await shot("wechat-scan");
-  await page.getByRole("button", { name: "Approve" }).click();
+  await page.getByRole("button", { name: CHECKOUT_WORDS.zh.approve }).click();
   await page.goto(orderUrl);
   await waitForOrderStatus(page, "delivered", "完成");
   await shot("order-delivered");
@@ -251,7 +281,7 @@ async function esimInFrench(page, shot) {
   await page.getByRole("radio", { name: /Carte/ }).check();
   await shot("review-filled");
   await page.getByRole("button", { name: "Payer maintenant" }).click();
-  await payOnCheckout(page, shot);
+  await payOnCheckout(page, shot, CHECKOUT_WORDS.fr);
   const orderId = new URL(page.url()).pathname.split("/").filter(Boolean).pop();
   await waitForOrderStatus(page, "delivered", "Terminé");
   const qr = page.getByRole("img", { name: "Code QR de votre eSIM" });
@@ -318,17 +348,17 @@ async function myLineInDutch(page, shot) {
 
 const journeys = [
   ["topup-zh", topupInChinese],
-  ["wechat-zh", wechatInChinese],
+  ["wechat-zh", wechatInChinese, "zh-CN"],
   ["esim-fr", esimInFrench],
   ["my-nl", myLineInDutch],
 ];
 const only = process.env.JOURNEYS ? process.env.JOURNEYS.split(",") : null;
 let failed = 0;
-for (const [name, journey] of journeys) {
+for (const [name, journey, locale] of journeys) {
   if (only && !only.includes(name)) continue;
   const started = Date.now();
   try {
-    await withBrowser(name, journey);
+    await withBrowser(name, journey, locale);
     log(`PASS ${name} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
   } catch (error) {
     failed += 1;

@@ -96,12 +96,12 @@ async function run() {
     await page.getByRole("radio", { name: "Bancontact" }).check();
     await page.locator("form button[type=submit]:not([name=apply])").click();
     await page.waitForURL(/\/checkout\//);
-    await page.getByRole("button", { name: "Approve" }).waitFor();
+    await page.getByRole("button", { name: "Goedkeuren" }).waitFor(); // Bancontact's page, in Dutch
     await shot("checkout");
     const charged = await page.locator("body").innerText();
     check(charged.replace(/\s/g, "").includes((after / 100).toFixed(2).replace(".", ",")) ||
       charged.includes((after / 100).toFixed(2)), `the checkout does not ask for the discounted total ${after}`);
-    await page.getByRole("button", { name: "Approve" }).click();
+    await page.getByRole("button", { name: "Goedkeuren" }).click();
     await page.waitForURL(/\/orders\//);
 
     const deadline = Date.now() + 90_000;

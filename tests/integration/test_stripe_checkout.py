@@ -101,6 +101,30 @@ def test_a_card_paid_on_its_checkout_page_is_delivered_once_under_its_payment_in
     assert not [m for m in reconcile_payments(today()) if m.order_id == order["id"]]
 
 
+def test_a_chinese_orders_checkout_session_and_its_retry_speak_chinese(
+    client: httpx.Client, payments_simulator: str
+) -> None:
+    created = place(client, "checkout-zh", msisdn="+32470556009", payment_method="card", language="zh-hans")
+    assert created.status_code == 201, created.text
+    order: dict[str, Any] = created.json()
+    session_id = order["payment"]["checkout_url"].rsplit("/", 1)[-1]
+    assert _session(payments_simulator, session_id)["locale"] == "zh"  # Stripe's Simplified Chinese
+    page = httpx.get(order["payment"]["checkout_url"], headers={"Accept-Language": "en-GB"}).text
+    assert '<html lang="zh-Hans"' in page
+    for chinese in ("卡号", "有效期", "支付 €10.00", "取消", "话费"):
+        assert chinese in page
+    for english in ("Card number", "Expiry", "Pay ", "Cancel", "credit", "Top-up"):
+        assert english not in page
+    # A new attempt on the same order (another card session) carries the order's language too.
+    retry = {"Idempotency-Key": "checkout-zh-again", **owner(order)}
+    path = f"/api/v1/orders/{order['id']}/payments"
+    again = client.post(path, json={"payment_method": "card"}, headers=retry)
+    assert again.status_code == 201, again.text
+    second = again.json()["payment"]["checkout_url"].rsplit("/", 1)[-1]
+    assert second != session_id
+    assert _session(payments_simulator, second)["locale"] == "zh"
+
+
 def _webhooks(payments_simulator: str) -> dict[str, Any]:
     """The simulator's delivery counts once nothing is left to send."""
     deadline = time.monotonic() + 15

@@ -123,6 +123,7 @@ def _retry_claimed(order: Order, payment_id: str, new: _Attempt, idem: Idempoten
                 amount=new.quote.charge,
                 description=plan_text.payment_description(order.plan_id, order.msisdn, order.language),
                 return_url=f"{CONFIG.public_url}/orders/{order.id}?token={order_token(order.id)}",
+                language=order.language,
             )
         )  # fmt: skip
     except (PortUnavailable, ProviderRequestError) as exc:

@@ -199,6 +199,7 @@ def _place_claimed(
                 description=plan_text.payment_description(request.plan_id, frozen.msisdn, language),
                 return_url=f"{CONFIG.public_url}/orders/{order_id}?token={token}",
                 save_card_for=save_for,
+                language=language,
             )
         )
     except (PortUnavailable, ProviderRequestError) as exc:

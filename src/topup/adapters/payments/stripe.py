@@ -106,20 +106,38 @@ REFUND_EVENT_TYPES = {
     RefundState.FAILED: "refund.failed",
 }
 
+# The buyer's language as Stripe's hosted pages take it. Checkout's `locale` is one of Stripe's values ("zh"
+# is Simplified Chinese, "zh-TW" Traditional); a language Stripe lacks is "auto" (it follows the browser).
+CHECKOUT_LOCALES = {
+    "en": "en", "nl": "nl", "fr": "fr", "de": "de", "zh": "zh", "zh-hans": "zh", "zh-hant": "zh-TW",
+}  # fmt: skip
+# Bancontact's bank page (`payment_method_options[bancontact][preferred_language]`) has these four only; the
+# other PaymentIntent methods (card 3-D Secure, Alipay, WeChat Pay) have no language parameter at Stripe.
+BANCONTACT_LANGUAGES = frozenset({"en", "nl", "fr", "de"})
+
 Json = dict[str, Any]
 
 
-def method_parameters(method: str, card_payment_method: str) -> Json:
+def checkout_locale(language: str) -> str:
+    """Stripe Checkout's `locale` for one of our languages (`zh-hans` is `zh`); `auto` if Stripe lacks it."""
+    tag = language.strip().lower().replace("_", "-")
+    return CHECKOUT_LOCALES.get(tag) or CHECKOUT_LOCALES.get(tag.split("-", 1)[0], "auto")
+
+
+def method_parameters(method: str, card_payment_method: str, language: str = "en") -> Json:
     """The PaymentIntent parameters that choose and confirm each of our payment methods."""
     if method == "card":
         return {"payment_method_types": ["card"], "payment_method": card_payment_method}
     if method == "card_present":  # confirmed by the reader the card is tapped on (stripe_terminal.py)
         return {"payment_method_types": ["card_present"], "capture_method": "automatic"}
     if method == "bancontact":
-        return {
+        params: Json = {
             "payment_method_types": ["bancontact"],
             "payment_method_data": {"type": "bancontact", "billing_details": {"name": "Topup customer"}},
         }
+        if language in BANCONTACT_LANGUAGES:  # else the bank's page follows the browser
+            params["payment_method_options"] = {"bancontact": {"preferred_language": language}}
+        return params
     if method == "alipay":
         return {"payment_method_types": ["alipay"], "payment_method_data": {"type": "alipay"}}
     if method == "wechat_pay":
@@ -278,7 +296,7 @@ class StripePaymentProvider:
             "confirm": request.method != "card_present",
             "description": request.description,
             "metadata": {"order_id": request.order_id, "payment_id": request.payment_id},
-            **method_parameters(request.method, self._card_payment_method),
+            **method_parameters(request.method, self._card_payment_method, request.language),
         }
         if request.return_url and request.method != "card_present":
             params["return_url"] = request.return_url
@@ -318,6 +336,7 @@ class StripePaymentProvider:
                 "description": request.description,
             },
             "metadata": ours,
+            "locale": checkout_locale(request.language),
             "client_reference_id": request.order_id,
             "success_url": with_query(request.return_url, {"session_id": "{CHECKOUT_SESSION_ID}"}),
             "cancel_url": request.return_url,

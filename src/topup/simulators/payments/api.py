@@ -23,6 +23,7 @@ from topup.simulators.payments import objects
 from topup.simulators.payments.errors import Json, SimulatorError, invalid, missing
 from topup.simulators.payments.forms import FormError, Params, decode
 from topup.simulators.payments.idempotency import IdempotencyStore
+from topup.simulators.payments.locales import session_locale
 from topup.simulators.payments.records import (
     CURRENCY_SYMBOLS,
     MAX_AMOUNT_MINOR,
@@ -442,7 +443,7 @@ class Api:
 
     async def create_session(self, request: web.Request) -> web.Response:
         def action(params: Params, _key: str | None) -> Json:
-            intent_data = _session_params(params)
+            locale, intent_data = session_locale(params.get("locale")), _session_params(params)
             amount, currency, name = _line_item(params)
             intent_meta = _metadata(intent_data)
             data: Json = {"metadata": intent_meta, "description": _text(intent_data, "description"),
@@ -456,6 +457,7 @@ class Api:
                 _text(params, "client_reference_id"), _int(params, "expires_at"),
             )  # fmt: skip
             session.customer = customer
+            session.locale = locale
             self._book.keep(session)
             return self._session_answer(session, params)
 

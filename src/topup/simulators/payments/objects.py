@@ -176,7 +176,7 @@ def session_json(session: Session, intent: Json | None = None) -> Json:
         "expires_at": session.expires_at,
         "invoice": None,
         "livemode": False,
-        "locale": None,
+        "locale": session.locale,
         "metadata": dict(session.metadata),
         "mode": "payment",
         "payment_intent": intent if intent is not None else session.payment_intent,

@@ -142,6 +142,7 @@ class Session:
     payment_intent: str | None = None
     last_error: str | None = None  # what the page says after a declined card
     customer: str | None = None  # cus_...: its PaymentIntent is for this customer
+    locale: str | None = None  # Stripe's `locale`: the language of its hosted page (locales.py)
 
 
 @dataclass(frozen=True, slots=True)
