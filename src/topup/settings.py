@@ -182,6 +182,8 @@ class Config:
     autotopup_max_attempts: int = 3
     autotopup_retry_s: int = 6 * 3600
     autotopup_check_s: int = 900
+    # Partitioned tables (topup.db.partitions): months older than this are detached and archived; 0: never
+    partition_retention_months: int = 24
 
     @property
     def is_production(self) -> bool:
@@ -343,6 +345,7 @@ def load_config() -> Config:
         autotopup_max_attempts=_env_int("AUTOTOPUP_MAX_ATTEMPTS", 3),
         autotopup_retry_s=_env_int("AUTOTOPUP_RETRY_S", 6 * 3600),
         autotopup_check_s=_env_int("AUTOTOPUP_CHECK_S", 900),
+        partition_retention_months=_env_int("PARTITION_RETENTION_MONTHS", 24),
     )
     if config.is_production:
         _refuse_demo_secrets(config)
