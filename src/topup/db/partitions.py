@@ -198,7 +198,8 @@ def status() -> list[PartitionInfo]:
         return []
     found: list[PartitionInfo] = []
     with connection.cursor() as cursor:
-        cursor.execute(_SIZES + " AND c.relispartition", ["public"])
+        cursor.execute("SELECT current_schema()")
+        cursor.execute(_SIZES + " AND c.relispartition", [cursor.fetchone()[0]])
         sizes = {str(row[0]): (int(row[1]), int(row[2])) for row in cursor.fetchall()}
         cursor.execute(_SIZES, [ARCHIVE_SCHEMA])
         archived = {str(row[0]): (int(row[1]), int(row[2])) for row in cursor.fetchall()}
