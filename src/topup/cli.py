@@ -214,6 +214,12 @@ def cmd_keys(args: argparse.Namespace) -> None:
     run_keys(args)
 
 
+def cmd_partitions(args: argparse.Namespace) -> None:
+    from topup.partitions_cli import run  # noqa: PLC0415
+
+    run(args)
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from topup.bench import run  # noqa: PLC0415
 
@@ -442,6 +448,13 @@ def _add_privacy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     keys = sub.add_parser("keys", help="personal data keys: rotate re-encrypts with the first key")
     add_keys_arguments(keys)
     keys.set_defaults(func=cmd_keys)
+    from topup.partitions_cli import add_arguments  # noqa: PLC0415
+
+    partitions = sub.add_parser(
+        "partitions", help="time-partitioned tables (PostgreSQL): status, upkeep, archive"
+    )
+    add_arguments(partitions)
+    partitions.set_defaults(func=cmd_partitions)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -191,6 +191,8 @@ class Config:
     database_pooler: str = ""
     database_replica_url: str = ""
     database_listen_url: str = ""
+    # Partitioned tables (topup.db.partitions): months older than this are detached and archived; 0: never
+    partition_retention_months: int = 24
 
     @property
     def is_production(self) -> bool:
@@ -360,6 +362,7 @@ def load_config() -> Config:
         database_pooler=check_pooler(_env("DATABASE_POOLER", "")),
         database_replica_url=_env("DATABASE_REPLICA_URL", ""),
         database_listen_url=_env("DATABASE_LISTEN_URL", ""),
+        partition_retention_months=_env_int("PARTITION_RETENTION_MONTHS", 24),
     )
     if config.is_production:
         _refuse_demo_secrets(config)

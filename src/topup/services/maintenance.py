@@ -1,5 +1,6 @@
 """Housekeeping the worker runs now and then: unpaid orders expire, and so do bundles past their validity;
-the ledger's append-only accounts have their new transfers folded into their totals.
+the ledger's append-only accounts have their new transfers folded into their totals; time-partitioned
+tables get their next months and lose their oldest (services/partition_upkeep).
 
 `SWEEPS` is the one list of periodic sweeps; `run_sweeps` runs them in one worker process at a time,
 the holder of a lease row in the database (works alike on SQLite and PostgreSQL), renewed each round.
@@ -21,7 +22,15 @@ from topup.domain.bundles import BundleStatus, expire
 from topup.domain.errors import IllegalTransition
 from topup.domain.orders import OrderStatus
 from topup.ports import PaymentStatus
-from topup.services import autotopup_sweep, carrier_float, notifications, promotions, retail_upkeep, retention
+from topup.services import (
+    autotopup_sweep,
+    carrier_float,
+    notifications,
+    partition_upkeep,
+    promotions,
+    retail_upkeep,
+    retention,
+)
 from topup.services.attempts import CANCEL_JOB
 from topup.services.payments import enqueue
 from topup.services.transitions import move
@@ -129,4 +138,5 @@ SWEEPS: list[tuple[str, Callable[[], object]]] = [
     ("auto_topup", autotopup_sweep.sweep),  # switch on, open due runs, remind, check thresholds
     ("promotion_reservations", _stale_promotions),  # reservations whose order never came to be
     ("ledger_rollup", ledger.roll_up),  # append-only accounts' transfers folded into their totals
+    ("partitions", partition_upkeep.sweep),  # hourly: months ahead made, old ones archived (PostgreSQL)
 ]

@@ -1,0 +1,138 @@
+"""Time partitions on PostgreSQL (issue #13): order events are partitioned by month, rows land in their
+month, the upkeep makes months ahead and detaches old ones once (never a month an unfinished order still
+needs), archived months are dumped with COPY. The other big tables stay unpartitioned, on purpose.
+
+Each test runs in a transaction that is rolled back, DDL included (PostgreSQL's DDL is transactional)."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from topup.db import partitions
+from topup.db.models import Order, OrderEvent, PlanRecord
+from topup.domain.quotes import make_quote
+from topup.services import partition_upkeep
+from topup.services.seed import seed_demo
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no partitions"),
+]
+PLAN = "proximus-credit-10"
+
+
+def _order(order_id: str, status: str, at: datetime) -> None:
+    plan = PlanRecord.objects.select_related("network").get(id=PLAN)
+    quote = make_quote(plan.to_domain(), plan.network.to_domain(), "", guessed_network=None)
+    Order.objects.create(
+        id=order_id, plan=plan, network=plan.network, channel="web", status=status,
+        total_minor=quote.total.amount_minor, currency=quote.currency, quote=quote.to_dict(),
+        created_at=at, updated_at=at,
+    )  # fmt: skip
+
+
+def _event(order_id: str, at: datetime) -> OrderEvent:
+    return OrderEvent.objects.create(order_id=order_id, from_status="", to_status="created", at=at)
+
+
+def _where(event: OrderEvent) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM order_event WHERE id = %s", [event.id])
+        return str(cursor.fetchone()[0])
+
+
+def _attached() -> set[str]:
+    return {p.name for p in partitions.status() if p.state in ("attached", "default")}
+
+
+def test_order_events_are_partitioned_and_the_idempotency_tables_are_not() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT partrelid::regclass::text, partstrat FROM pg_partitioned_table")
+        found = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'order_event'::regclass "
+            "AND contype = 'p'"
+        )
+        (primary_key,) = cursor.fetchone()
+    assert found == {"order_event": "r"}  # usage_record, ledger_transfer and job: see the README
+    assert primary_key == "PRIMARY KEY (id, at)"
+    assert {"order_event_default", partitions.partition_name("order_event", partitions.month_start(
+        datetime.now(UTC), 3))} <= _attached()  # fmt: skip
+
+
+def test_rows_land_in_their_months_partition_or_the_default() -> None:
+    seed_demo()
+    now = datetime.now(UTC)
+    _order("ord_part_1", "delivered", now)
+    this_month = _event("ord_part_1", now)
+    next_month = _event("ord_part_1", partitions.month_start(now, 1))
+    far = _event("ord_part_1", datetime(2099, 1, 1, tzinfo=UTC))
+    assert _where(this_month) == partitions.partition_name("order_event", partitions.month_start(now))
+    assert _where(next_month) == partitions.partition_name("order_event", partitions.month_start(now, 1))
+    assert _where(far) == "order_event_default"
+    assert next_month.id > this_month.id  # the id keeps its sequence
+    assert list(Order.objects.get(id="ord_part_1").events.values_list("id", flat=True)) == [
+        this_month.id, next_month.id, far.id,
+    ]  # fmt: skip
+
+
+def test_upkeep_makes_months_ahead_and_takes_rows_out_of_the_default() -> None:
+    seed_demo()
+    later = datetime(2031, 5, 17, tzinfo=UTC)
+    _order("ord_part_2", "delivered", later)
+    waiting = _event("ord_part_2", later)
+    assert _where(waiting) == "order_event_default"
+
+    made = partitions.ensure_months(later, 3)
+
+    assert made == [f"order_event_p2031{month:02}" for month in (5, 6, 7, 8)]
+    assert _where(waiting) == "order_event_p203105"
+    assert partitions.ensure_months(later, 3) == []  # idempotent
+    assert OrderEvent.objects.filter(order_id="ord_part_2").count() == 1
+
+
+def test_old_months_are_detached_unless_an_unfinished_order_needs_them(tmp_path: Path) -> None:
+    seed_demo()
+    long_ago, later = datetime(2024, 3, 9, tzinfo=UTC), datetime(2024, 4, 9, tzinfo=UTC)
+    _order("ord_done", "delivered", long_ago)
+    _order("ord_stuck", "delivering", later)
+    partitions.ensure_months(long_ago, 1)
+    _event("ord_done", long_ago)
+    _event("ord_stuck", later)
+    with connection.cursor() as cursor:  # the rows' foreign keys checked now, not at this test's end
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    at = datetime(2026, 6, 15, tzinfo=UTC)  # 24 months after: March and April 2024 are old enough
+
+    detached = partitions.detach_old(at, 24)
+
+    assert "order_event_p202403" in detached
+    assert "order_event_p202404" not in detached  # ord_stuck is not final: its history stays
+    assert "order_event_p202403" not in _attached()
+    assert "order_event_p202404" in _attached()
+    assert partitions.detach_old(at, 24) == []  # idempotent
+    assert partitions.detach_old(at, 0) == []  # 0: never
+    assert not OrderEvent.objects.filter(order_id="ord_done").exists()
+    archived = {p.name for p in partitions.status() if p.state == "archived"}
+    assert "order_event_p202403" in archived
+
+    dumped = partitions.archive_to(tmp_path, drop=True)
+
+    by_name = {name: (rows, path) for name, rows, path in dumped}
+    rows, path = by_name["order_event_p202403"]
+    assert rows == 1
+    with path.open() as dump:
+        lines = list(csv.DictReader(dump))
+    assert [(line["order_id"], line["to_status"]) for line in lines] == [("ord_done", "created")]
+    assert not [p for p in partitions.status() if p.state == "archived"]
+
+
+def test_the_worker_sweep_runs_the_upkeep_at_most_hourly() -> None:
+    first = partition_upkeep.sweep(force=True)
+    assert first is not None
+    assert first["detached"] == []
+    assert partition_upkeep.sweep() is None  # ran less than an hour ago in this process
