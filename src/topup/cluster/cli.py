@@ -23,6 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     actions.add_parser("down", help="stop every process, delete the hosts, the bridge and the data")
     actions.add_parser("status", help="processes, Patroni's members, the web through HAProxy")
+    actions.add_parser(
+        "failover",
+        help="on a cluster up with --pairs 2: steady load, kill the primary's host, then web2 and worker2; "
+        "audit every order (exit 1 on a broken promise; report in failover.json)",
+    )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -33,6 +38,13 @@ def run(args: argparse.Namespace) -> None:
             control.up(pairs=args.pairs, via=args.via)
         elif args.action == "down":
             control.down()
+        elif args.action == "failover":
+            from topup.cluster import failover  # noqa: PLC0415 - it imports the settings
+
+            report = failover.run()
+            print(failover.summary(report))
+            if report["violations"]:
+                sys.exit(1)
         else:
             print(control.status_text(control.status()))
     except control.ClusterError as exc:
