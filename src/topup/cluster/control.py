@@ -97,8 +97,10 @@ def up(pairs: int = 2, via: str = "pgbouncer") -> dict[str, object]:
     if missing := missing_tools():
         raise ClusterError(f"missing {', '.join(missing)}: run `make cluster-deps`")
     root = cluster_dir()
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
+    root.mkdir(parents=True, exist_ok=True)
+    for child in root.iterdir():  # a fresh start; the reports of earlier runs stay
+        if not _is_report(child):
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
     root.chmod(0o755)  # the postgres user walks through it to its own folders
     net.create_bridge()
     for host in hosts(pairs):
@@ -209,12 +211,17 @@ def down() -> None:
     root = cluster_dir()
     if root.exists():
         for child in root.iterdir():  # data and configuration go; logs and reports stay
-            if child.name not in {"logs", "failover.json"} and not child.name.startswith("bench"):
+            if child.name != "logs" and not _is_report(child):
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
     leftovers = net.namespaces()
     _say(f"down: {stopped} processes stopped, namespaces left: {leftovers or 'none'}")
     if leftovers or net.bridge_exists():
         raise ClusterError("some namespaces or the bridge could not be removed")
+
+
+def _is_report(path: Path) -> bool:
+    """failover.json and bench-<pairs>.json: what `topup cluster failover` and `bench` measured."""
+    return path.name == "failover.json" or (path.name.startswith("bench-") and path.suffix == ".json")
 
 
 def status() -> dict[str, object]:
