@@ -1,8 +1,9 @@
 """The failover test's load: orders placed and paid at a steady rate through HAProxy by a retrying client.
 
 Each order is one task started on a fixed schedule (`rate_per_s`): POST /api/v1/orders with its own
-Idempotency-Key, sent again with the same key after a connection error, a timeout or a 502/503/504 (honouring
-Retry-After), until it is answered or `give_up_s` passed; then the payment simulator's checkout approves it.
+Idempotency-Key, sent again with the same key after a connection error, a timeout, a 502/503/504 (honouring
+Retry-After) or a 409 idempotency_in_progress, until it is answered or `give_up_s` passed; then the payment
+simulator's checkout approves it.
 Every attempt is recorded (when, what, answer) so that the caller can tell how long writes were refused and
 how many requests failed and were retried.
 """
@@ -18,6 +19,9 @@ from dataclasses import dataclass, field
 import aiohttp
 
 RETRIED_STATUSES = frozenset({502, 503, 504})
+# 409 with this code: the first attempt with the key holds its claim (it may still be running, or died with a
+# database that went away); a retry waits for its answer, or takes the claim over once it is stale (30 s).
+IN_PROGRESS = "idempotency_in_progress"
 PAID_AT_CHECKOUT = frozenset({"succeeded", "complete"})
 REQUEST_TIMEOUT_S = 10.0
 BACKOFF_S = 0.5
@@ -125,7 +129,7 @@ class Load:
                 order.attempts.append(Attempt(self.now_s(), step, str(status)))
                 if 200 <= status < 300 and isinstance(answer, dict):
                     return answer
-                if status not in RETRIED_STATUSES:
+                if status not in RETRIED_STATUSES and _code(answer) != IN_PROGRESS:
                     self.unexpected[f"{step} {status}"] += 1
                     return None
             except (TimeoutError, aiohttp.ClientError) as exc:
@@ -141,6 +145,11 @@ def _json(body: bytes) -> object:
         return json.loads(body)
     except ValueError:
         return None
+
+
+def _code(answer: object) -> object:
+    error = answer.get("error") if isinstance(answer, dict) else None
+    return error.get("code") if isinstance(error, dict) else None
 
 
 def _seconds(retry_after: str | None) -> float:
