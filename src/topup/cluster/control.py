@@ -97,8 +97,10 @@ def up(pairs: int = 2, via: str = "pgbouncer") -> dict[str, object]:
     if missing := missing_tools():
         raise ClusterError(f"missing {', '.join(missing)}: run `make cluster-deps`")
     root = cluster_dir()
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
+    root.mkdir(parents=True, exist_ok=True)
+    for child in root.iterdir():  # a fresh start; the reports of earlier runs stay
+        if not _is_report(child):
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
     root.chmod(0o755)  # the postgres user walks through it to its own folders
     net.create_bridge()
     for host in hosts(pairs):
@@ -107,9 +109,10 @@ def up(pairs: int = 2, via: str = "pgbouncer") -> dict[str, object]:
     _databases()
     _load_balancer(pairs)
     password = configs.passwords()["topup_password"]
-    db_url = nodes.database_url(password, via=via)
-    admin_key = _prepare(db_url, via)
-    _topup_nodes(pairs, db_url, via)
+    database = nodes.database_env(password, via=via)
+    db_url = database["TOPUP_DATABASE_URL"]
+    admin_key = _prepare(database)
+    _topup_nodes(pairs, database)
     made = {"pairs": pairs, "via": via, "database_url": db_url, "admin_key": admin_key,
             "direct_url": nodes.database_url(password, via="haproxy"), "web_url": Urls.web}  # fmt: skip
     path = root / STATE
@@ -157,10 +160,10 @@ def _load_balancer(pairs: int) -> None:
     _say(f"lb: HAProxy :{PRIMARY_PORT}/:5001/:8080, PgBouncer :{PGBOUNCER_PORT}")
 
 
-def _prepare(db_url: str, via: str) -> str:
+def _prepare(database: dict[str, str]) -> str:
     """Migrate and seed once, from the root namespace, through the same URL the nodes use; the admin key."""
     folder = cluster_dir() / "prepare"
-    env = nodes.node_env("prepare", str(folder), db_url, via=via)
+    env = nodes.node_env("prepare", str(folder), database)
     deadline = time.monotonic() + 30  # HAProxy needs a check or two before it sends anything to the primary
     while True:
         done = subprocess.run(
@@ -181,11 +184,11 @@ def _prepare(db_url: str, via: str) -> str:
     return key[0]
 
 
-def _topup_nodes(pairs: int, db_url: str, via: str) -> None:
+def _topup_nodes(pairs: int, database: dict[str, str]) -> None:
     python = [sys.executable, "-m", "topup.cli"]
 
     def env(host: str) -> dict[str, str]:
-        return nodes.node_env(host, str(cluster_dir() / host / "data"), db_url, via=via)
+        return nodes.node_env(host, str(cluster_dir() / host / "data"), database)
 
     procs.start("sims", "sims", [sys.executable, "-m", "topup.cluster.nodes", "sims"], env=env("sims"))
     wait_until("the payment simulator", lambda: accepts(ADDRESSES["sims"], 8001), 60, "sims")
@@ -208,12 +211,17 @@ def down() -> None:
     root = cluster_dir()
     if root.exists():
         for child in root.iterdir():  # data and configuration go; logs and reports stay
-            if child.name not in {"logs", "failover.json"} and not child.name.startswith("bench"):
+            if child.name != "logs" and not _is_report(child):
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
     leftovers = net.namespaces()
     _say(f"down: {stopped} processes stopped, namespaces left: {leftovers or 'none'}")
     if leftovers or net.bridge_exists():
         raise ClusterError("some namespaces or the bridge could not be removed")
+
+
+def _is_report(path: Path) -> bool:
+    """failover.json and bench-<pairs>.json: what `topup cluster failover` and `bench` measured."""
+    return path.name == "failover.json" or (path.name.startswith("bench-") and path.suffix == ".json")
 
 
 def status() -> dict[str, object]:

@@ -18,18 +18,35 @@ from topup.cluster.layout import (
     LB_WEB_PORT,
     PGBOUNCER_PORT,
     PRIMARY_PORT,
+    REPLICA_PORT,
     SIMS,
     SIMS_BASE_PORT,
 )
 
 
-def database_url(password: str, *, via: str) -> str:
-    """The primary through PgBouncer (transaction mode), or straight through HAProxy when via='haproxy'."""
-    port = PGBOUNCER_PORT if via == "pgbouncer" else PRIMARY_PORT
-    return f"postgresql://topup:{password}@{LB}:{port}/topup"
+def database_url(password: str, *, via: str, replica: bool = False) -> str:
+    """The primary (or, with `replica`, the replicas) through PgBouncer in transaction mode, or straight
+    through HAProxy when via='haproxy'."""
+    if via == "pgbouncer":
+        return f"postgresql://topup:{password}@{LB}:{PGBOUNCER_PORT}/{'topup_ro' if replica else 'topup'}"
+    return f"postgresql://topup:{password}@{LB}:{REPLICA_PORT if replica else PRIMARY_PORT}/topup"
 
 
-def node_env(host: str, data_dir: str, db_url: str, *, via: str) -> dict[str, str]:
+def database_env(password: str, *, via: str) -> dict[str, str]:
+    """The TOPUP_DATABASE_* settings of a node: the primary, the replicas for reads that may lag and, through
+    PgBouncer, no named prepared statements (TOPUP_DATABASE_POOLER) and LISTEN on HAProxy's primary port
+    directly (a session of its own: LISTEN does not survive a transaction pooler)."""
+    env = {
+        "TOPUP_DATABASE_URL": database_url(password, via=via),
+        "TOPUP_DATABASE_REPLICA_URL": database_url(password, via=via, replica=True),
+    }
+    if via == "pgbouncer":
+        env["TOPUP_DATABASE_POOLER"] = "transaction"
+        env["TOPUP_DATABASE_LISTEN_URL"] = database_url(password, via="haproxy")
+    return env
+
+
+def node_env(host: str, data_dir: str, database: dict[str, str]) -> dict[str, str]:
     """The environment of a Topup process on `host`: this one's, without any TOPUP_* of the caller, plus the
     cluster's addresses. Every node shares the demo's secrets (they are the defaults), so any of them can
     verify what another signed."""
@@ -43,7 +60,6 @@ def node_env(host: str, data_dir: str, db_url: str, *, via: str) -> dict[str, st
             "TOPUP_HOST": ADDRESSES.get(host, "127.0.0.1"),
             "TOPUP_PORT": str(SIMS_BASE_PORT if host == "sims" else 8000),
             "TOPUP_DATA_DIR": data_dir,
-            "TOPUP_DATABASE_URL": db_url,
             "TOPUP_PUBLIC_URL": f"http://{LB}:{LB_WEB_PORT}",
             "TOPUP_PAYMENTS_URL": f"{sims}:{SIMS_BASE_PORT + 1}",
             "TOPUP_CARRIERS_URL": f"{sims}:{SIMS_BASE_PORT + 2}",
@@ -54,8 +70,7 @@ def node_env(host: str, data_dir: str, db_url: str, *, via: str) -> dict[str, st
             "TOPUP_CASH_URL": f"{sims}:{SIMS_BASE_PORT + 8}",
         }
     )
-    if via == "pgbouncer":  # c13app's setting: no named prepared statements, no server-side cursors
-        env["TOPUP_DATABASE_POOLER"] = "transaction"
+    env.update(database)
     return env
 
 

@@ -97,3 +97,11 @@ def stop_namespaces(grace_s: float = 8.0) -> int:
 
 def forget_all() -> None:
     _pid_file().unlink(missing_ok=True)
+
+
+def kill_host(host: str) -> int:
+    """SIGKILL every process of the host (a machine dying: PostgreSQL, Patroni, etcd alike); how many."""
+    victims = net.pids_in(namespace(host))
+    for pid in victims:
+        kill(pid)
+    return len(victims)
