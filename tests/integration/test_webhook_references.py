@@ -73,6 +73,28 @@ def test_a_checkout_payment_takes_its_intent_unless_another_payment_holds_it(
     assert _ref(payment_id) == "pi_its_own"
 
 
+def test_a_completed_checkout_naming_another_payments_intent_pays_nothing(
+    fake: fake_payments.FakePaymentProvider,
+) -> None:
+    """Its own checkout ("cs_…", as stored) with another payment's PaymentIntent: the checkout names this
+    payment, the money is the other's. Nothing is paid (found by an outsider, signed event, same amount)."""
+    _, holder, _ = place("alipay")
+    order_id, payment_id, _ = place("card")
+    Payment.objects.filter(id=payment_id).update(provider_ref=f"cs_{payment_id}")
+    fake.succeed_at_provider(payment_id)
+
+    sent = fake.send(
+        "payment.succeeded", payment_id, provider_ref=_ref(holder), checkout_ref=f"cs_{payment_id}"
+    )
+    assert sent == "ignored"
+    assert Order.objects.get(id=order_id).status == OrderStatus.AWAITING_PAYMENT
+    assert _ref(payment_id) == f"cs_{payment_id}"
+    assert (
+        fake.send("payment.succeeded", payment_id, provider_ref="pi_own", checkout_ref=f"cs_{payment_id}")
+        == "paid"
+    )
+
+
 def test_another_payments_refund_never_moves_this_one(fake: fake_payments.FakePaymentProvider) -> None:
     fake.refund_state = RefundState.PENDING
     other_order, other = paid_then_undeliverable(fake)

@@ -121,6 +121,7 @@ class FakePaymentProvider:
                 amount=amount,
                 failure_code=str(payload["failure_code"]) if payload.get("failure_code") else None,
                 payload=dict(payload), refund_ref=str(payload.get("refund_ref") or "") or None,
+                checkout_ref=str(payload.get("checkout_ref") or "") or None,
             )  # fmt: skip
         except (KeyError, ValueError) as exc:
             raise UnusableEvent(str(exc)) from exc

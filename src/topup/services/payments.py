@@ -125,16 +125,16 @@ def _names_payment(payment: Payment, event: PaymentEvent, checkout_prefix: str) 
     know, if any: another payment's refund never moves this one."""
     if event.refund_ref and payment.refund_ref and event.refund_ref != payment.refund_ref:
         return False
-    known = payment.provider_ref or ""
-    if known and known in {event.provider_ref, event.checkout_ref}:
-        return True
-    unknown_yet = not known or (
-        bool(checkout_prefix) and known.startswith(checkout_prefix) and not event.checkout_ref
-    )
     held = Payment.objects.filter(provider=payment.provider, provider_ref=event.provider_ref).exclude(
         id=payment.id
     )
-    return unknown_yet and not held.exists()
+    if event.provider_ref and held.exists():  # its PaymentIntent is another payment's, whatever else it names
+        return False
+    known = payment.provider_ref or ""
+    if known and known in {event.provider_ref, event.checkout_ref}:
+        return True
+    stored_under_checkout = bool(checkout_prefix) and known.startswith(checkout_prefix)
+    return not known or (stored_under_checkout and not event.checkout_ref)
 
 
 def apply_event(provider_name: str, event: PaymentEvent, *, checkout_prefix: str = "") -> str:
