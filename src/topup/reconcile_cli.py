@@ -15,6 +15,10 @@ from datetime import date
 EXIT_CLEAN, EXIT_MISMATCHES, EXIT_UNREADABLE = 0, 1, 2
 
 
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(9998, 12, 30)
+
+
 def add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the `reconcile` group and its two commands."""
     reconcile = sub.add_parser(
@@ -30,10 +34,22 @@ def add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     ):  # fmt: skip
         parser = kinds.add_parser(name, help=helped)
         parser.add_argument(
-            "--date", type=date.fromisoformat, default=None,
+            "--date", type=_day, default=None,
             help="the day in Brussels, YYYY-MM-DD (default today)",
         )  # fmt: skip
         parser.set_defaults(func=func)
+
+
+def _day(text: str) -> date:
+    """A Brussels business day the books can hold: from 2000 to the year 9998 (the window's end and the next
+    day's sales must still be dates)."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise argparse.ArgumentTypeError(f"{day} is outside {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def run_reconcile_payments(args: argparse.Namespace) -> None:

@@ -71,3 +71,39 @@ def test_carriers_with_the_aggregator_unreachable_is_one_line_and_exit_2(rewired
     assert out == ""
     assert err.startswith(f"reconcile carriers {reconcile.today()}: the aggregator could not be read:")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1999-12-31", "2026-02-30", "yesterday"])
+@pytest.mark.parametrize("what", ["payments", "carriers"])
+def test_a_day_the_books_cannot_hold_is_a_usage_error_not_a_traceback(what: str, day: str) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err), pytest.raises(SystemExit) as exited:
+        cli.main(["reconcile", what, "--date", day])
+    assert exited.value.code == 2
+    assert "--date" in err.getvalue()
+    assert "Traceback" not in err.getvalue()
+
+
+def test_the_day_the_clocks_go_back_is_asked_in_windows_of_at_most_24_hours() -> None:
+    """2026-10-25 in Brussels lasts 25 hours; DVS lists at most 24 at a time (its simulator refuses more)."""
+    from datetime import date, datetime  # noqa: PLC0415
+
+    from topup.ports import CarrierTransaction  # noqa: PLC0415
+    from topup.services import reconcile_carriers  # noqa: PLC0415
+
+    asked: list[tuple[datetime, datetime]] = []
+
+    class Ledger:
+        def transactions(self, since: str, until: str) -> list[CarrierTransaction]:
+            asked.append((datetime.fromisoformat(since), datetime.fromisoformat(until)))
+            return []
+
+    todays, _later = reconcile_carriers._sales(Ledger(), date(2026, 10, 25))  # type: ignore[arg-type]
+    assert todays == []
+    assert all(until - since <= reconcile_carriers.MAX_WINDOW for since, until in asked)
+    start, end = reconcile_carriers._window(date(2026, 10, 25))
+    assert (end - start).total_seconds() == 25 * 3600
+    assert asked[:2] == [
+        (start, start + reconcile_carriers.MAX_WINDOW),
+        (start + reconcile_carriers.MAX_WINDOW, end),
+    ]

@@ -41,6 +41,9 @@ class Mismatch:
         return f"{self.order_id}  {self.kind}  {self.route}: {self.detail}"  # as reconcile.Mismatch.line
 
 
+MAX_WINDOW = timedelta(hours=24)  # the longest span DVS lists at once
+
+
 def _window(day: date) -> tuple[datetime, datetime]:
     """The business day in Brussels (as `reconcile payments`), in UTC for the aggregator's filters."""
     start = datetime.combine(day, time(0), tzinfo=BRUSSELS)
@@ -51,13 +54,20 @@ def _window(day: date) -> tuple[datetime, datetime]:
 def _sales(ledger: CarrierLedger, day: date) -> tuple[list[CarrierTransaction], list[CarrierTransaction]]:
     """(the day's sales, the next day's sales so far)."""
     start, end = _window(day)
-    todays = ledger.transactions(start.isoformat(), end.isoformat())
-    later = (
-        ledger.transactions(end.isoformat(), min(end + timedelta(days=1), now()).isoformat())
-        if end < now()
-        else []
-    )
+    todays = _listed(ledger, start, end)
+    later = _listed(ledger, end, min(end + timedelta(days=1), now())) if end < now() else []
     return todays, later
+
+
+def _listed(ledger: CarrierLedger, start: datetime, end: datetime) -> list[CarrierTransaction]:
+    """Every transaction in [start, end], asked at most 24 hours at a time (DVS's limit): the day the clocks
+    go back in Brussels has 25."""
+    found: dict[str, CarrierTransaction] = {}  # by the aggregator's id: a sale on a boundary is listed twice
+    while start < end:
+        until = min(start + MAX_WINDOW, end)
+        found.update((t.carrier_ref, t) for t in ledger.transactions(start.isoformat(), until.isoformat()))
+        start = until
+    return list(found.values())
 
 
 def _product_refs(route: str) -> dict[str, str]:
