@@ -53,6 +53,15 @@ def test_the_demo_admin_key_file_holds_the_key_as_the_api_takes_it() -> None:
     assert key.startswith("tpk_demoadmin_")
 
 
+def test_an_emptied_demo_admin_key_file_gets_a_key_that_is_kept() -> None:
+    key_file = CONFIG.data_dir / "demo-admin-key"
+    key_file.write_text("\n", encoding="ascii")
+    key = demo_admin_key()
+    assert len(key) > len("tpk_demoadmin_") + 20
+    assert key_file.read_text(encoding="ascii").strip() == key
+    assert demo_admin_key() == key
+
+
 def _config_on_the_test_database(tmp_path: Path) -> Config:
     db = connection.settings_dict
     if db["ENGINE"].endswith("sqlite3"):

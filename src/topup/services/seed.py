@@ -129,6 +129,8 @@ def demo_admin_key() -> str:
 
 def _demo_admin_secret() -> str:
     path = CONFIG.data_dir / DEMO_ADMIN_KEY_FILE
+    if path.exists() and not path.read_text(encoding="ascii").strip():
+        path.unlink()  # emptied (a crash while writing it, or by hand): drawn again, and kept this time
     if not path.exists():
         CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
         draft = _owner_only_draft(path, f"{_DEMO_KEY_PREFIX}{secrets.token_urlsafe(30)}")
