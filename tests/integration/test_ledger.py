@@ -4,6 +4,7 @@ and its no-overdraft rule under concurrency."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Literal
 
 import pytest
@@ -12,11 +13,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from topup.clock import now
+from topup.clock import new_id, now
 from topup.db import ledger
 from topup.db.models import Account, Transfer
 from topup.domain.errors import LedgerError
-from topup.domain.ledger import AccountSpec, AccountType, Posting, orders_in_flight
+from topup.domain.ledger import AccountSpec, AccountType, Posting, booked_at, orders_in_flight
 from topup.domain.money import Money
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,6 +28,8 @@ CLEARING = AccountSpec("clearing:x:EUR", "Clearing", AccountType.ASSET, "EUR", n
 ACCOUNTS = [WALLET_A, WALLET_B, CLEARING]
 IN_FLIGHT = orders_in_flight()
 ORDERS = ["ord_a", "ord_b"]
+
+RUN = new_id("tst")  # transfer ids start with one of our ids (their month: domain.ledger.booked_at)
 
 
 def _reset() -> None:
@@ -57,7 +60,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _posting(self, debit: AccountSpec, credit: AccountSpec, amount: int) -> Posting:
         self.counter += 1
-        return Posting(f"t{self.counter}", debit, credit, Money(amount, "EUR"), "test")
+        return Posting(f"{RUN}:t{self.counter}", debit, credit, Money(amount, "EUR"), "test")
 
     @rule(debit=st.sampled_from(ACCOUNTS), credit=st.sampled_from(ACCOUNTS), amount=st.integers(1, 5000))
     def post(self, debit: AccountSpec, credit: AccountSpec, amount: int) -> None:
@@ -119,7 +122,9 @@ class LedgerMachine(RuleBasedStateMachine):
         """An order's capture (into its money in flight) or its delivery/refund (out of it)."""
         self.counter += 1
         debit, credit = (IN_FLIGHT, CLEARING) if taking else (CLEARING, IN_FLIGHT)
-        posting = Posting(f"t{self.counter}", debit, credit, Money(amount, "EUR"), "test", hold=order_id)
+        posting = Posting(
+            f"{RUN}:t{self.counter}", debit, credit, Money(amount, "EUR"), "test", hold=order_id
+        )
         fits = not taking or self.in_flight[order_id] >= amount
         try:
             with transaction.atomic():
@@ -140,7 +145,7 @@ class LedgerMachine(RuleBasedStateMachine):
         for order_id, amount in zip(ORDERS, amounts, strict=True):
             self.counter += 1
             posting = Posting(
-                f"t{self.counter}", IN_FLIGHT, CLEARING, Money(amount, "EUR"), "test", hold=order_id
+                f"{RUN}:t{self.counter}", IN_FLIGHT, CLEARING, Money(amount, "EUR"), "test", hold=order_id
             )
             by_order.append((order_id, [posting]))
         fits = all(self.in_flight[o] >= amount for o, amount in zip(ORDERS, amounts, strict=True))
@@ -196,13 +201,13 @@ TestLedgerMachine.settings = settings(
 def test_concurrent_spending_never_overdraws() -> None:
     _reset()
     with transaction.atomic():
-        ledger.post([Posting("fund", CLEARING, WALLET_A, Money(100_00, "EUR"), "fund")], now=now())
+        ledger.post([Posting(f"{RUN}:fund", CLEARING, WALLET_A, Money(100_00, "EUR"), "fund")], now=now())
 
     def spend(i: int) -> bool:
         try:
             with transaction.atomic():
                 ledger.post(
-                    [Posting(f"spend{i}", WALLET_A, WALLET_B, Money(10_00, "EUR"), "spend")], now=now()
+                    [Posting(f"{RUN}:spend{i}", WALLET_A, WALLET_B, Money(10_00, "EUR"), "spend")], now=now()
                 )
             return True
         except LedgerError:
@@ -217,3 +222,28 @@ def test_concurrent_spending_never_overdraws() -> None:
     assert ledger.balance_of(WALLET_A.id) == 0
     assert ledger.balance_of(WALLET_B.id) == 100_00
     assert all(t.balanced for t in ledger.trial_balance())
+
+
+def test_a_transfer_id_without_a_time_of_ours_is_refused_loudly() -> None:
+    """The ledger's month is the time of the id's first part: an id without one is refused, never given
+    a month of its own."""
+    _reset()
+    for transfer_id in ("t1", "ord_1:capture", "x:" + RUN, "ORD_" + RUN[4:] + ":capture"):
+        with pytest.raises(LedgerError) as refused, transaction.atomic():
+            ledger.post([Posting(transfer_id, CLEARING, WALLET_A, Money(1, "EUR"), "t")], now=now())
+        assert refused.value.code == "invalid_transfer_id"
+    assert not Transfer.objects.exists()
+
+
+def test_a_retried_posting_lands_in_the_same_month_and_posts_once() -> None:
+    """A retry of a posting months later has the same id, hence the same booked_at: refused as a duplicate."""
+    _reset()
+    posting = Posting(f"{RUN}:once", CLEARING, WALLET_A, Money(5, "EUR"), "t")
+    with transaction.atomic():
+        ledger.post([posting], now=now())
+    with pytest.raises(LedgerError) as refused, transaction.atomic():
+        ledger.post([posting], now=now() + timedelta(days=95))
+    assert refused.value.code == "duplicate_transfer"
+    [row] = Transfer.objects.all()
+    assert row.booked_at == booked_at(RUN + ":once") < row.created_at + timedelta(seconds=1)
+    assert ledger.balance_of(WALLET_A.id) == 5

@@ -31,12 +31,12 @@ def _migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
 
 
 def _old_books(executor: MigrationExecutor) -> None:
-    """Two orders paid by the old code: ord_01ABC still in flight, ord_02 delivered (all totals applied)."""
+    """Two orders paid by the old code: ord_01KBAR… still in flight, ord_02 delivered (all totals applied)."""
     apps = executor.loader.project_state(BEFORE).apps
     account, transfer = apps.get_model("topup", "Account"), apps.get_model("topup", "Transfer")
     for id_, type_, no_overdraft, debits, credits in [
         ("provider_clearing:stripe:EUR", "asset", False, 2000, 0),
-        ("in_flight:ord_01abc:EUR", "liability", True, 0, 1000),
+        ("in_flight:ord_01kbar0000000000000000abcd:EUR", "liability", True, 0, 1000),
         ("in_flight:ord_02:EUR", "liability", True, 1000, 1000),
         ("vat_payable:EUR", "liability", False, 0, 1000),
     ]:
@@ -45,7 +45,12 @@ def _old_books(executor: MigrationExecutor) -> None:
             debits_posted=debits, credits_posted=credits,
         )  # fmt: skip
     for id_, debit, credit, order_id in [
-        ("ord_01ABC:capture", "provider_clearing:stripe:EUR", "in_flight:ord_01abc:EUR", "ord_01ABC"),
+        (
+            "ord_01KBAR0000000000000000ABCD:capture",
+            "provider_clearing:stripe:EUR",
+            "in_flight:ord_01kbar0000000000000000abcd:EUR",
+            "ord_01KBAR0000000000000000ABCD",
+        ),
         ("ord_02:capture", "provider_clearing:stripe:EUR", "in_flight:ord_02:EUR", "ord_02"),
         ("ord_02:deliver:vat", "in_flight:ord_02:EUR", "vat_payable:EUR", "ord_02"),
     ]:
@@ -60,9 +65,9 @@ def test_money_held_on_per_order_accounts_moves_to_orders_in_flight() -> None:
     _old_books(executor)
     _migrate(executor.loader.graph.leaf_nodes("topup"))
 
-    assert ledger.in_flight("ord_01ABC") == 1000
+    assert ledger.in_flight("ord_01KBAR0000000000000000ABCD") == 1000
     assert ledger.in_flight("ord_02") == 0
-    assert ledger.balance_of("in_flight:ord_01abc:EUR") == 0  # kept as history, settled
+    assert ledger.balance_of("in_flight:ord_01kbar0000000000000000abcd:EUR") == 0  # kept as history, settled
     assert ledger.balance_of(orders_in_flight().id) == 1000
     assert ledger.balance_of(provider_clearing("stripe").id) == 2000
     assert ledger.balance_of(vat_payable().id) == 1000
@@ -70,18 +75,24 @@ def test_money_held_on_per_order_accounts_moves_to_orders_in_flight() -> None:
     assert ledger.roll_up() == 0  # the old transfers were all in the totals already
 
     refund = Posting(
-        "ord_01ABC:refund", orders_in_flight(), provider_clearing("stripe"), Money(1000, "EUR"),
-        "refund_issued", hold="ord_01ABC",
+        "ord_01KBAR0000000000000000ABCD:refund", orders_in_flight(), provider_clearing("stripe"),
+        Money(1000, "EUR"),
+        "refund_issued", hold="ord_01KBAR0000000000000000ABCD",
     )  # fmt: skip
     with transaction.atomic():
-        ledger.post([refund], now=now(), order_id="ord_01ABC")
+        ledger.post([refund], now=now(), order_id="ord_01KBAR0000000000000000ABCD")
     again = Posting(
-        "ord_01ABC:again", orders_in_flight(), vat_payable(), Money(1, "EUR"), "t", hold="ord_01ABC"
+        "ord_01KBAR0000000000000000ABCD:again",
+        orders_in_flight(),
+        vat_payable(),
+        Money(1, "EUR"),
+        "t",
+        hold="ord_01KBAR0000000000000000ABCD",
     )
     with pytest.raises(LedgerError) as caught, transaction.atomic():
-        ledger.post([again], now=now(), order_id="ord_01ABC")
+        ledger.post([again], now=now(), order_id="ord_01KBAR0000000000000000ABCD")
     assert caught.value.code == "insufficient_funds"
-    assert ledger.in_flight("ord_01ABC") == 0
+    assert ledger.in_flight("ord_01KBAR0000000000000000ABCD") == 0
     assert ledger.roll_up() == 1
     assert ledger.balance_of(provider_clearing("stripe").id) == 1000
     assert all(t.balanced for t in ledger.trial_balance())

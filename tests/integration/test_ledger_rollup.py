@@ -10,7 +10,7 @@ import pytest
 from django.db import connection, transaction
 
 from tests.support.race import at_once
-from topup.clock import now
+from topup.clock import new_id, now
 from topup.db import ledger
 from topup.db.models import Transfer
 from topup.domain.catalogue import Network, NetworkKind, Plan, PlanKind
@@ -29,6 +29,11 @@ from topup.domain.quotes import Quote, make_quote
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ON_POSTGRES_ONLY = "SQLite runs one writer at a time: no two transactions are open at once to race"
+
+RUN = new_id("tst")  # transfer ids start with one of our ids (their month: domain.ledger.booked_at)
+ORDERS = {
+    name: new_id("ord") for name in ["warm", "hot1", "hot2", "race", "x", *(f"r{n}" for n in range(20))]
+}
 
 
 def _quote(cents: int = 1000) -> Quote:
@@ -69,10 +74,10 @@ def test_concurrent_deliveries_do_not_wait_on_the_shared_accounts() -> None:
     if connection.vendor != "postgresql":
         pytest.skip(ON_POSTGRES_ONLY)
     quote = _quote()
-    for order_id in ("ord_warm", "ord_hot1", "ord_hot2"):
+    for order_id in (ORDERS["warm"], ORDERS["hot1"], ORDERS["hot2"]):
         _capture(order_id, quote)
     with transaction.atomic():  # the shared accounts exist, as they do after a platform's first delivery
-        ledger.post(delivery_confirmed("ord_warm", quote), now=now(), order_id="ord_warm")
+        ledger.post(delivery_confirmed(ORDERS["warm"], quote), now=now(), order_id=ORDERS["warm"])
     both_posted = threading.Barrier(2, timeout=30)
 
     def deliver(order_id: str) -> Callable[[], None]:
@@ -85,44 +90,46 @@ def test_concurrent_deliveries_do_not_wait_on_the_shared_accounts() -> None:
 
         return run
 
-    assert _in_threads(deliver("ord_hot1"), deliver("ord_hot2")) == []
+    assert _in_threads(deliver(ORDERS["hot1"]), deliver(ORDERS["hot2"])) == []
     assert ledger.balance_of(vat_payable().id) == 3 * quote.vat.amount_minor
-    assert ledger.in_flight("ord_hot1") == ledger.in_flight("ord_hot2") == 0
+    assert ledger.in_flight(ORDERS["hot1"]) == ledger.in_flight(ORDERS["hot2"]) == 0
     assert all(t.balanced for t in ledger.trial_balance())
 
 
 def test_an_orders_money_in_flight_is_taken_once_by_a_delivery_and_a_refund_at_once() -> None:
     quote = _quote()
-    _capture("ord_race", quote)
+    _capture(ORDERS["race"], quote)
     legs = {
-        "deliver": delivery_confirmed("ord_race", quote),
-        "refund": refund_issued("ord_race", "stripe", quote),
+        "deliver": delivery_confirmed(ORDERS["race"], quote),
+        "refund": refund_issued(ORDERS["race"], "stripe", quote),
     }
 
     def take(kind: str) -> str:
         with transaction.atomic():
-            ledger.post(legs[kind], now=now(), order_id="ord_race")
+            ledger.post(legs[kind], now=now(), order_id=ORDERS["race"])
         return kind
 
     outcomes = at_once(take, ["deliver", "refund"])
     assert sorted(outcomes) in (["deliver", "insufficient_funds"], ["insufficient_funds", "refund"])
-    assert ledger.in_flight("ord_race") == 0
+    assert ledger.in_flight(ORDERS["race"]) == 0
     assert all(t.balanced for t in ledger.trial_balance())
 
 
 def test_a_roll_up_keeps_every_balance_and_clears_the_flags() -> None:
     quote = _quote()
     for number in range(7):
-        _capture(f"ord_r{number}", quote)
+        _capture(ORDERS[f"r{number}"], quote)
         if number % 2:
             with transaction.atomic():
-                ledger.post(delivery_confirmed(f"ord_r{number}", quote), now=now(), order_id=f"ord_r{number}")
+                ledger.post(
+                    delivery_confirmed(ORDERS[f"r{number}"], quote), now=now(), order_id=ORDERS[f"r{number}"]
+                )
     before = ledger.account_totals()
     assert Transfer.objects.filter(rollup_pending=True).count() == 7 + 3 * 3
     assert ledger.roll_up(batch=4) == 7 + 3 * 3  # several rounds of 4
     assert ledger.account_totals() == before
     assert not Transfer.objects.filter(rollup_pending=True).exists()
-    assert ledger.in_flight("ord_r0") == quote.total.amount_minor
+    assert ledger.in_flight(ORDERS["r0"]) == quote.total.amount_minor
     assert ledger.roll_up() == 0
 
 
@@ -148,10 +155,10 @@ def test_postings_and_roll_ups_at_the_same_time_lose_nothing() -> None:
         try:
             for number in range(60):
                 posting = Posting(
-                    f"t{number}", clearing, in_flight, Money(100 + number, "EUR"), "t", hold="ord_x"
+                    f"{RUN}:t{number}", clearing, in_flight, Money(100 + number, "EUR"), "t", hold=ORDERS["x"]
                 )
                 with transaction.atomic():
-                    ledger.post([posting], now=now(), order_id="ord_x")
+                    ledger.post([posting], now=now(), order_id=ORDERS["x"])
                 postings.append(posting)
         finally:
             done.set()
@@ -165,7 +172,7 @@ def test_postings_and_roll_ups_at_the_same_time_lose_nothing() -> None:
     expected = _model_totals(postings)
     found = {a.id: (a.debits_posted, a.credits_posted) for a in ledger.account_totals()}
     assert found == expected
-    assert ledger.in_flight("ord_x") == sum(p.amount.amount_minor for p in postings)
+    assert ledger.in_flight(ORDERS["x"]) == sum(p.amount.amount_minor for p in postings)
     assert not Transfer.objects.filter(rollup_pending=True).exists()
     assert all(t.balanced for t in ledger.trial_balance())
 
@@ -177,13 +184,13 @@ def test_a_transfer_committed_after_a_roll_up_began_is_folded_by_the_next() -> N
         pytest.skip(ON_POSTGRES_ONLY)
     clearing, vat = provider_clearing("stripe"), vat_payable()
     with transaction.atomic():  # the accounts exist before: creating one would make the postings wait
-        ledger.post([Posting("warm_up", clearing, vat, Money(30, "EUR"), "t")], now=now())
+        ledger.post([Posting(f"{RUN}:warm_up", clearing, vat, Money(30, "EUR"), "t")], now=now())
     assert ledger.roll_up() == 1
     posted, release = threading.Event(), threading.Event()
 
     def slow_posting() -> None:
         with transaction.atomic():
-            ledger.post([Posting("a_early_id", clearing, vat, Money(500, "EUR"), "t")], now=now())
+            ledger.post([Posting(f"{RUN}:a_early_id", clearing, vat, Money(500, "EUR"), "t")], now=now())
             posted.set()
             assert release.wait(30)
 
@@ -191,7 +198,7 @@ def test_a_transfer_committed_after_a_roll_up_began_is_folded_by_the_next() -> N
     thread.start()
     assert posted.wait(30)
     with transaction.atomic():
-        ledger.post([Posting("z_late_id", clearing, vat, Money(70, "EUR"), "t")], now=now())
+        ledger.post([Posting(f"{RUN}:z_late_id", clearing, vat, Money(70, "EUR"), "t")], now=now())
     assert ledger.roll_up() == 1  # the committed one; the open one is not seen
     assert ledger.balance_of(vat.id) == 100
     release.set()

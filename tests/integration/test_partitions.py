@@ -1,6 +1,7 @@
-"""Time partitions on PostgreSQL (issue #13): order events are partitioned by month, rows land in their
-month, the upkeep makes months ahead and detaches old ones once (never a month an unfinished order still
-needs), archived months are dumped with COPY. The other big tables stay unpartitioned, on purpose.
+"""Time partitions on PostgreSQL (issue #13): order events, ledger transfers (by their id's time) and usage
+records are partitioned by month, rows land in their month, the upkeep makes months ahead and detaches old
+ones once (never a month an unfinished order or the ledger's roll-up still needs), archived months are
+dumped with COPY. Jobs stay unpartitioned, on purpose.
 
 Each test runs in a transaction that is rolled back, DDL included (PostgreSQL's DDL is transactional)."""
 
@@ -11,10 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
-from topup.db import partitions
+from topup.db import ledger, partitions
 from topup.db.models import Order, OrderEvent, PlanRecord
+from topup.domain.ids import format_id
+from topup.domain.ledger import Posting, provider_clearing, vat_payable
+from topup.domain.money import Money
 from topup.domain.quotes import make_quote
 from topup.services import partition_upkeep
 from topup.services.seed import seed_demo
@@ -50,19 +54,29 @@ def _attached() -> set[str]:
     return {p.name for p in partitions.status() if p.state in ("attached", "default")}
 
 
-def test_order_events_are_partitioned_and_the_idempotency_tables_are_not() -> None:
+def _primary_key(table: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+            "AND contype = 'p'",
+            [table],
+        )
+        return str(cursor.fetchone()[0])
+
+
+def test_order_events_ledger_transfers_and_usage_are_partitioned_and_jobs_are_not() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT partrelid::regclass::text, partstrat FROM pg_partitioned_table")
         found = dict(cursor.fetchall())
-        cursor.execute(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'order_event'::regclass "
-            "AND contype = 'p'"
-        )
-        (primary_key,) = cursor.fetchone()
-    assert found == {"order_event": "r"}  # usage_record, ledger_transfer and job: see the README
-    assert primary_key == "PRIMARY KEY (id, at)"
-    assert {"order_event_default", partitions.partition_name("order_event", partitions.month_start(
-        datetime.now(UTC), 3))} <= _attached()  # fmt: skip
+    assert found == {"order_event": "r", "ledger_transfer": "r", "usage_record": "r"}  # job: see the README
+    assert _primary_key("order_event") == "PRIMARY KEY (id, at)"
+    assert _primary_key("ledger_transfer") == "PRIMARY KEY (id, booked_at)"
+    assert _primary_key("usage_record") == "PRIMARY KEY (id, start)"
+    ahead = partitions.month_start(datetime.now(UTC), 3)
+    assert {
+        "order_event_default", partitions.partition_name("order_event", ahead),
+        "ledger_transfer_default", partitions.partition_name("ledger_transfer", ahead),
+    } <= _attached()  # fmt: skip
 
 
 def test_rows_land_in_their_months_partition_or_the_default() -> None:
@@ -90,7 +104,8 @@ def test_upkeep_makes_months_ahead_and_takes_rows_out_of_the_default() -> None:
 
     made = partitions.ensure_months(later, 3)
 
-    assert made == [f"order_event_p2031{month:02}" for month in (5, 6, 7, 8)]
+    tables = ("order_event", "ledger_transfer", "usage_record")
+    assert made == [f"{table}_p2031{month:02}" for table in tables for month in (5, 6, 7, 8)]
     assert _where(waiting) == "order_event_p203105"
     assert partitions.ensure_months(later, 3) == []  # idempotent
     assert OrderEvent.objects.filter(order_id="ord_part_2").count() == 1
@@ -136,3 +151,38 @@ def test_the_worker_sweep_runs_the_upkeep_at_most_hourly() -> None:
     assert first is not None
     assert first["detached"] == []
     assert partition_upkeep.sweep() is None  # ran less than an hour ago in this process
+
+
+def _transfer_at(at: datetime, name: str) -> str:
+    transfer_id = f"{format_id('ord', int(at.timestamp() * 1000), 7)}:{name}"
+    with transaction.atomic():
+        ledger.post(
+            [Posting(transfer_id, provider_clearing("stripe"), vat_payable(), Money(10, "EUR"), "t")], now=at
+        )
+    return transfer_id
+
+
+def _transfer_where(transfer_id: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM ledger_transfer WHERE id = %s", [transfer_id])
+        return str(cursor.fetchone()[0])
+
+
+def test_transfers_land_in_their_ids_month_and_a_month_waiting_for_the_roll_up_stays() -> None:
+    seed_demo()
+    march, april = datetime(2024, 3, 9, tzinfo=UTC), datetime(2024, 4, 9, tzinfo=UTC)
+    partitions.ensure_months(march, 1)
+    rolled = _transfer_at(march, "capture")
+    assert ledger.roll_up() >= 1
+    waiting = _transfer_at(april, "capture")  # rollup_pending: its accounts' totals still lack it
+    assert _transfer_where(rolled) == "ledger_transfer_p202403"
+    assert _transfer_where(waiting) == "ledger_transfer_p202404"
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+    detached = partitions.detach_old(datetime(2026, 6, 15, tzinfo=UTC), 24)
+
+    assert "ledger_transfer_p202403" in detached
+    assert "ledger_transfer_p202404" not in detached
+    assert "ledger_transfer_p202404" in _attached()
+    assert {p.table for p in partitions.status() if p.state == "archived"} >= {"ledger_transfer"}

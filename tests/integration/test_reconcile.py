@@ -27,7 +27,7 @@ from topup.clock import now
 from topup.db import ledger
 from topup.db.models import Payment
 from topup.db.models.ledger import Transfer
-from topup.domain.ledger import Posting, orders_in_flight, provider_clearing
+from topup.domain.ledger import Posting, booked_at, orders_in_flight, provider_clearing
 from topup.domain.money import Money
 from topup.ports import PaymentRequest
 from topup.services import peers, reconcile
@@ -123,6 +123,7 @@ def test_zero_after_journeys_then_each_injected_mismatch(
         id=f"{target}:refund", debit_account_id=orders_in_flight().id,
         credit_account_id=provider_clearing("stripe").id, amount_minor=1000, currency="EUR", status="posted",
         code="refund_issued", order_id=target, created_at=at, resolved_at=at, rollup_pending=True,
+        booked_at=booked_at(f"{target}:refund"),
     )  # fmt: skip
 
     found = {(m.kind, m.order_id) for m in reconcile.reconcile_payments(reconcile.today())}

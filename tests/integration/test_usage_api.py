@@ -165,3 +165,34 @@ def test_a_record_outside_what_can_be_stored_is_refused_by_name(post, field: str
     assert body["error"] == {**body["error"], "code": "invalid_usage_record", "field": f"records[1].{field}"}
     assert UsageRow.objects.count() == 0
     assert BundleRecord.objects.get(id=bundle.id).used_kb == 0
+
+
+def test_usage_older_than_the_partition_retention_is_refused_in_the_callers_language(esim_plan: str) -> None:  # noqa: F811
+    """Its month may be detached already, where a resent copy could not be found: refused, never rated."""
+    line = make_line()
+    make_bundle(line)
+    old = {**usage("old", line, KB), "start": "2020-01-31T23:00:00+00:00", "end": "2020-01-31T23:01:00+00:00"}
+    key = create_key(["usage:write"], name="usage-old")
+    response = Client().post(
+        "/api/v1/usage", json.dumps({"records": [usage("new", line, KB), old]}),
+        content_type="application/json", headers={"Authorization": f"Bearer {key}", "Accept-Language": "fr"},
+    )  # fmt: skip
+    error = json.loads(response.content)["error"]
+    assert response.status_code == 400
+    assert (error["code"], error["field"]) == ("usage_too_old", "records[1].start")
+    assert "trop ancien" in error["message"]
+    assert UsageRow.objects.count() == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no partitions")
+def test_a_resent_record_lands_on_its_starts_month_and_is_rated_once(post) -> None:  # type: ignore[no-untyped-def]
+    line = make_line()
+    make_bundle(line)
+    record = usage("cdr-1", line, KB)
+    assert post({"records": [record]})[1]["accepted"] == 1
+    status, body = post({"records": [record]})
+    assert (status, body["accepted"], body["duplicates"]) == (200, 0, 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text, start FROM usage_record WHERE id = 'cdr-1'")
+        [(where, start)] = cursor.fetchall()
+    assert where in (f"usage_record_p{start:%Y%m}", "usage_record_default")

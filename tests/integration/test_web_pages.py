@@ -268,7 +268,7 @@ def test_admin_cannot_delete_ledger_transfers(seeded: None, agent: Client) -> No
     sales = Account.objects.create(id="test:sales", name="sales", type="revenue", currency="EUR")
     transfer = Transfer.objects.create(
         id="test:t1", debit_account=cash, credit_account=sales, amount_minor=999, currency="EUR",
-        status="posted", code="capture", created_at=AT,
+        status="posted", code="capture", created_at=AT, booked_at=AT,
     )  # fmt: skip
 
     assert agent.get("/admin/topup/transfer/").status_code == 200

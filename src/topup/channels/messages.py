@@ -143,6 +143,7 @@ MESSAGES = {
     "invalid_usage_record": _("A usage record is not valid. Check the highlighted record."),
     "duplicate_usage_record": _("The same usage record appears twice in this batch. Send each record once."),
     "usage_batch_too_large": _("Too many usage records in one request. Send them in smaller batches."),
+    "usage_too_old": _("A usage record is too old to be rated. Send usage within the retention period."),
     "usage_conflict": _("These usage records were stored at the same time by another request. Try again."),
     # Generic API errors
     "invalid_idempotency_key": _("This Idempotency-Key is too long. Use a shorter key, such as a UUID."),
@@ -231,6 +232,7 @@ INTERNAL_CODES = frozenset(
         "duplicate_transfer",
         "unbalanced_delivery",
         "invalid_posting",
+        "invalid_transfer_id",  # a transfer id that does not start with one of our ids: no month for it
         "invalid_account",
         "transfer_already_resolved",
         "invalid_transfer_action",

@@ -37,6 +37,7 @@ from topup.domain.ledger import (
     Posting,
     TransferStatus,
     appends_only,
+    booked_at,
     holds_taken,
     normal_side,
     resolve_pending,
@@ -167,6 +168,7 @@ def _transfer(p: Posting, order_id: str | None, now: datetime, status: TransferS
         order_id=p.hold or order_id,
         metadata=dict(p.metadata),
         created_at=now,
+        booked_at=booked_at(p.transfer_id),
         resolved_at=now if status is TransferStatus.POSTED else None,
         rollup_pending=appends_only(p.debit.no_overdraft) or appends_only(p.credit.no_overdraft),
     )

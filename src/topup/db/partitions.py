@@ -11,9 +11,10 @@ every insert queue behind it).
 The rule for detaching (`PARTITIONED[...].still_needed`): a month is detached only when it ended
 `retention` months before the current month began AND none of its rows is still needed. For order events
 that is: no event of an order that is not final (an order in flight keeps its whole history attached).
-Were ledger transfers partitioned, a month holding a transfer still `rollup_pending` (db/ledger_books
-roll_up) or `pending` would be needed; were jobs, a month holding a job not `done`. Those tables are not
-partitioned (their idempotency keys hold no time: see the README's "Growth of data").
+For ledger transfers (partitioned by `booked_at`, the time of the ULID their id starts with): no transfer
+still `rollup_pending` (db/ledger_books roll_up) or `pending`, and none of an order not yet final. For
+usage records (by `start`): none is needed; records starting that long ago are refused. Jobs are not
+partitioned (see the README's "Growth of data").
 """
 
 from __future__ import annotations
@@ -49,6 +50,17 @@ PARTITIONED = (
         f'EXISTS (SELECT 1 FROM {{partition}} e JOIN "order" o ON o.id = e.order_id '  # noqa: S608
         f"WHERE o.status NOT IN ({_FINAL}))",
     ),
+    Partitioned(
+        "ledger_transfer",
+        "booked_at",
+        # Not yet folded into its accounts' totals (the roll-up reads it), still pending (post or void
+        # comes), or money of an order not yet final (its refund or delivery may still post).
+        f"EXISTS (SELECT 1 FROM {{partition}} t WHERE t.rollup_pending OR t.status = 'pending' "  # noqa: S608
+        f'OR t.order_id IN (SELECT o.id FROM "order" o WHERE o.status NOT IN ({_FINAL})))',
+    ),
+    # Rated when stored: nothing waits on a record. One starting in a month old enough to be detached is
+    # refused (services/usage `usage_too_old`, the same cutoff), so a resend cannot be rated twice.
+    Partitioned("usage_record", "start", "FALSE"),
 )
 
 

@@ -15,16 +15,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
 from topup.domain.errors import LedgerError
+from topup.domain.ids import parse_id
 from topup.domain.money import Money, split_vat
 from topup.domain.quotes import Quote
 
 Side = Literal["debit", "credit"]
 
 _ACCOUNT_KEY = re.compile(r"[a-z0-9][a-z0-9_.\-]*")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# `[<prefix>_…]<prefix>_<ULID>[:<anything>]`: the ULID is the first part's, so its time is the id's.
+_TRANSFER_ID = re.compile(r"(?:[a-z]{2,8}_)*([a-z]{2,8}_[0-7][0-9A-HJKMNP-TV-Z]{25})(?::.*)?", re.DOTALL)
 
 
 class AccountType(StrEnum):
@@ -164,6 +169,20 @@ class Posting:
                 f"posting {self.transfer_id}: an order is named exactly when money in flight moves",
                 code="invalid_posting",
             )
+
+
+def booked_at(transfer_id: str) -> datetime:
+    """When a transfer is booked: the time of the ULID that starts its id (`ord_<ULID>:capture` and
+    `rfd_ord_<ULID>:paid_back` → that order's creation). The ledger is partitioned by month of it, so a
+    retried posting, having the same id, lands in the same month and its (id, booked_at) key refuses it as
+    the id alone would. An id that does not start with one of our ids (maybe behind more prefixes) raises
+    LedgerError `invalid_transfer_id`: it has no month of its own, and none is made up for it."""
+    match = _TRANSFER_ID.fullmatch(transfer_id)
+    if match is None:
+        raise LedgerError(
+            f"transfer id {transfer_id!r} does not start with a time-ordered id", code="invalid_transfer_id"
+        )
+    return _EPOCH + timedelta(milliseconds=parse_id(match.group(1)).unix_ms)
 
 
 def holds_taken(postings: Iterable[Posting]) -> dict[str, int]:

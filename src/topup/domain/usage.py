@@ -16,7 +16,7 @@ from __future__ import annotations
 from bisect import insort
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from topup.domain.bundles import (
@@ -30,6 +30,17 @@ from topup.domain.bundles import (
 from topup.domain.errors import Conflict, InvalidInput
 
 BYTES_PER_KB = 1024
+
+
+def oldest_start_accepted(at: datetime, retention_months: int) -> datetime | None:
+    """The first instant a record may start at and still be rated: the first of the month `retention_months`
+    before the month of `at` (UTC). Months before it may be detached from the usage table, where a resent
+    record could no longer be found, so it would be rated again. None: months are never detached."""
+    if retention_months <= 0:
+        return None
+    at = at.astimezone(UTC)
+    index = at.year * 12 + at.month - 1 - retention_months
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
 
 def kb_from_bytes(n: int) -> int:

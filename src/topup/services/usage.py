@@ -5,7 +5,10 @@ batch). Then, in one transaction: lock the lines' usable bundles, refuse the rec
 the rest (`domain.rating`, the rules of `domain.usage`), and write rows, bundles and threshold events in bulk
 (`services.usage_store`). The query count per batch is constant.
 
-Exactly once: the usage row's primary key. The first attempt does not look up stored ids (a resent record is
+Exactly once: the usage row's primary key, (id, start) on PostgreSQL where the table is partitioned by month
+of `start` (a resent record, the same CDR, carries the same start). A record starting before the partition
+retention window is refused (`usage_too_old`, the whole batch): its month may be detached already, where a
+resent copy would not be found. The first attempt does not look up stored ids (a resent record is
 rare): a stored id makes the insert fail, the transaction rolls back, and the next attempt looks the batch's
 ids up and answers them as duplicates. A concurrent batch that stored an id between the look-up and our
 insert makes the insert fail again, and the attempt after that sees it; past that, Conflict `usage_conflict`.
@@ -25,8 +28,9 @@ from topup.db.models import Line
 from topup.domain.bundles import Bundle
 from topup.domain.errors import Conflict, InvalidInput, NotFound
 from topup.domain.rating import rate_lines
-from topup.domain.usage import kb_from_bytes
+from topup.domain.usage import kb_from_bytes, oldest_start_accepted
 from topup.services import notifications, usage_store
+from topup.settings import CONFIG
 
 MAX_RECORDS_PER_BATCH = 10_000
 MAX_RECORD_ID_CHARS = 120
@@ -205,9 +209,22 @@ def _lines_for(batch: _Batch) -> dict[str, tuple[str, str]]:
     return lines
 
 
+def _refuse_too_old(batch: _Batch) -> None:
+    """InvalidInput `usage_too_old` naming the first record that starts before the retention window."""
+    oldest = oldest_start_accepted(now(), CONFIG.partition_retention_months)
+    if oldest is None or min(batch.starts) >= oldest:
+        return
+    index = next(i for i, start in enumerate(batch.starts) if start < oldest)
+    raise InvalidInput(
+        f"records[{index}]: starts before {oldest.date().isoformat()}, too old to be rated",
+        code="usage_too_old", field=f"records[{index}].start",
+    )  # fmt: skip
+
+
 def record_usage(records: object) -> UsageResult:
     """Validate, resolve lines, then store and rate the batch in one transaction (see module docstring)."""
     batch = _parse_batch(records)
+    _refuse_too_old(batch)
     lines = _lines_for(batch)
     for look_up in (False, True):
         try:

@@ -51,6 +51,9 @@ class Transfer(models.Model):
     code = models.CharField(max_length=40, verbose_name=_("code"))
     order_id = models.CharField(max_length=40, null=True, blank=True, db_index=True, verbose_name=_("order"))
     created_at = models.DateTimeField(verbose_name=_("created at"))
+    # The time of the ULID that starts the id (domain.ledger.booked_at): PostgreSQL partitions the table by
+    # its month and keys it by (id, booked_at), which is as unique as the id since the id fixes it.
+    booked_at = models.DateTimeField(verbose_name=_("booked at"))
     resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
     # Facts the amount alone does not say, e.g. the frozen FX of an order's capture (rate, source, date,
     # markup, yuan amount); the amount and currency above stay the ledger's own (EUR).
