@@ -7,7 +7,6 @@ and SM-DP+ simulators keep theirs). Each object is one JSON row by id; the total
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -16,6 +15,7 @@ from typing import Any, Final
 
 from topup.simulators.payments.errors import Json
 from topup.simulators.payments.records import Intent, IntentStatus, Refund, Session
+from topup.simulators.private import open_state_file
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS intents (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -49,7 +49,7 @@ class BookStore:
     """One SQLite file; every write is its own autocommitted statement (the caller runs on one thread)."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db = open_state_file(path)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
