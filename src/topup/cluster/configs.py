@@ -36,13 +36,21 @@ def passwords() -> dict[str, str]:
     return drawn
 
 
+def write_private(path: Path, text: str, mode: int = 0o600) -> None:
+    """`text` into `path`, created with `mode` (a file already there is given it before anything is written):
+    no moment where another user could read the passwords a file holds."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(descriptor, "w") as out:
+        os.fchmod(descriptor, mode)
+        out.write(text)
+
+
 def render(
     template: str, target: Path, owner_postgres: bool = False, mode: int = 0o600, **values: str
 ) -> Path:
     text = Template((TEMPLATES / template).read_text()).substitute(values)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-    target.chmod(mode)
+    write_private(target, text, mode)
     if owner_postgres:
         shutil.chown(target, "postgres", "postgres")
     return target

@@ -116,8 +116,7 @@ def up(pairs: int = 2, via: str = "pgbouncer") -> dict[str, object]:
     made = {"pairs": pairs, "via": via, "database_url": db_url, "admin_key": admin_key,
             "direct_url": nodes.database_url(password, via="haproxy"), "web_url": Urls.web}  # fmt: skip
     path = root / STATE
-    path.write_text(json.dumps(made, indent=1))
-    path.chmod(0o600)
+    configs.write_private(path, json.dumps(made, indent=1))
     _say(f"up: web {Urls.web}/  database {db_url.replace(password, '***')}  (stats http://{LB}:7000/)")
     return made
 
