@@ -123,7 +123,8 @@ def up(pairs: int = 2, via: str = "pgbouncer") -> dict[str, object]:
             "direct_url": nodes.database_url(password, via="haproxy"), "web_url": Urls.web}  # fmt: skip
     path = root / STATE
     configs.write_private(path, json.dumps(made, indent=1))
-    _say(f"up: web {Urls.web}/  database {db_url.replace(password, '***')}  (stats http://{LB}:7000/)")
+    stats = f"http://{LB}:7000/, user stats"
+    _say(f"up: web {Urls.web}/  database {db_url.replace(password, '***')}  (stats {stats})")
     return made
 
 
