@@ -43,10 +43,14 @@ def test_the_state_files_are_owner_only(tmp_path: Path, existing: bool) -> None:
             path.chmod(0o644)
     book = BookStore(paths["payments"])
     book.add_event({"id": "evt_1", "object": "event"})  # a write: the WAL file exists now
-    StoredAccount(1000, 60.0, paths["dtone"])
-    CarrierState(paths["carriers"])
-    SmdpState(1, paths["smdp"])
+    # Held until the end: a connection closed (collected) takes its -wal and -shm files with it.
+    others = (
+        StoredAccount(1000, 60.0, paths["dtone"]),
+        CarrierState(paths["carriers"]),
+        SmdpState(1, paths["smdp"]),
+    )
     made = sorted(tmp_path.iterdir())
     assert {path.name for path in made} >= {"payments.sqlite3", "payments.sqlite3-wal", "dtone.sqlite3"}
     assert {path.name: _mode(path) for path in made} == {path.name: 0o600 for path in made}
+    del others  # only now may they close
     book.close()
