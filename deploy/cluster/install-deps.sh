@@ -2,11 +2,12 @@
 # `make cluster-deps`: the Debian packages of the cluster (Patroni, etcd, PgBouncer, HAProxy), installed so that
 # none of their packaged services starts: `topup cluster up` (or the operator's own units) runs them with the
 # configuration files of deploy/cluster/. A policy-rc.d answering 101 ("action forbidden") is in place during the
-# install (the one already there is kept and put back); afterwards any packaged service is stopped and disabled.
+# install (the one already there is kept and put back); afterwards the services of the packages this run installed
+# are stopped and disabled. A package that was already installed is left alone, its service included: on a real
+# host it may be the one in production.
 set -eu
 PACKAGES="patroni etcd-server etcd-client pgbouncer haproxy"
-SERVICES="etcd patroni pgbouncer haproxy"
-POLICY=/usr/sbin/policy-rc.d
+POLICY=${POLICY_RC_D:-/usr/sbin/policy-rc.d}  # another path only for the test
 SAVED=""
 missing=""
 for p in $PACKAGES; do
@@ -20,7 +21,12 @@ if [ -n "$missing" ]; then
     apt-get -o DPkg::Lock::Timeout=600 update -qq
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing
 fi
-for s in $SERVICES; do  # packaged services must not run: the cluster starts its own processes
+for p in $missing; do  # the services just installed must not run: the cluster starts its own processes
+    case "$p" in
+        etcd-server) s=etcd ;;
+        patroni | pgbouncer | haproxy) s=$p ;;
+        *) continue ;;
+    esac
     if [ -x "/etc/init.d/$s" ]; then
         service "$s" stop >/dev/null 2>&1 || true
         update-rc.d "$s" disable >/dev/null 2>&1 || true

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from topup.db import ledger, partitions
 from topup.db.models import Order, OrderEvent, PlanRecord
@@ -109,6 +110,24 @@ def test_upkeep_makes_months_ahead_and_takes_rows_out_of_the_default() -> None:
     assert _where(waiting) == "order_event_p203105"
     assert partitions.ensure_months(later, 3) == []  # idempotent
     assert OrderEvent.objects.filter(order_id="ord_part_2").count() == 1
+
+
+def test_the_rows_leave_the_default_in_the_statement_that_copies_them_under_its_lock() -> None:
+    """Two statements (copy, then delete) would delete uncopied a row added to the default between them."""
+    seed_demo()
+    later = datetime(2032, 2, 10, tzinfo=UTC)
+    _order("ord_part_5", "delivered", later)
+    waiting = _event("ord_part_5", later)
+    with CaptureQueriesContext(connection) as queries:
+        partitions.ensure_months(later, 0)
+    touching = [
+        q["sql"] for q in queries if "order_event_default" in q["sql"] and "SELECT DISTINCT" not in q["sql"]
+    ]
+    assert touching[0] == "LOCK TABLE order_event_default IN ACCESS EXCLUSIVE MODE"
+    assert touching[1].startswith("WITH moved AS (DELETE FROM order_event_default WHERE")
+    assert "INSERT INTO order_event_p203202 SELECT * FROM moved" in touching[1]
+    assert not [sql for sql in touching[2:] if "DELETE" in sql or "INSERT" in sql]
+    assert _where(waiting) == "order_event_p203202"
 
 
 def test_old_months_are_detached_unless_an_unfinished_order_needs_them(tmp_path: Path) -> None:

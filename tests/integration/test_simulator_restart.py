@@ -93,6 +93,27 @@ def test_the_payment_simulator_keeps_its_account_across_a_restart(tmp_path: Path
             assert http.get("/_sim/summary").json()["totals"]["eur"]["captured"] == 2000
 
 
+def test_the_payment_simulator_keeps_its_idempotency_keys_across_a_restart(tmp_path: Path) -> None:
+    """A create resumed after a restart with its key gets the first PaymentIntent, not a second one."""
+    state, port = tmp_path / "payments.sqlite3", free_port()
+    create = {"amount": "1500", "currency": "eur", "payment_method_types[]": "card"}
+    key = {"Idempotency-Key": "order-ord_1-attempt-1"}
+    with receiving() as (_receiver, webhook_url):
+        with _payments(port, state, webhook_url) as http:
+            first = http.post("/v1/payment_intents", data=create, headers=key)
+            assert first.status_code == 200, first.text
+        with _payments(port, state, webhook_url) as http:
+            again = http.post("/v1/payment_intents", data=create, headers=key)
+            other = http.post("/v1/payment_intents", data={**create, "amount": "1600"}, headers=key)
+            listed = http.get("/v1/payment_intents").json()["data"]
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert [intent["id"] for intent in listed] == [first.json()["id"]]
+    assert other.status_code == 400
+    assert other.json()["error"]["type"] == "idempotency_error"
+
+
 @contextmanager
 def _dtone(port: int, state: Path) -> Iterator[httpx.Client]:
     from topup.settings import CONFIG  # noqa: PLC0415

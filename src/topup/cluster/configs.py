@@ -20,7 +20,13 @@ from topup.cluster.layout import (
     cluster_dir,
 )
 
-SECRET_NAMES = ("superuser_password", "replication_password", "topup_password")
+SECRET_NAMES = (
+    "superuser_password",
+    "replication_password",
+    "topup_password",
+    "restapi_password",  # Patroni's REST API, its unsafe methods
+    "haproxy_stats_password",
+)
 
 
 def passwords() -> dict[str, str]:
@@ -36,13 +42,21 @@ def passwords() -> dict[str, str]:
     return drawn
 
 
+def write_private(path: Path, text: str, mode: int = 0o600) -> None:
+    """`text` into `path`, created with `mode` (a file already there is given it before anything is written):
+    no moment where another user could read the passwords a file holds."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(descriptor, "w") as out:
+        os.fchmod(descriptor, mode)
+        out.write(text)
+
+
 def render(
     template: str, target: Path, owner_postgres: bool = False, mode: int = 0o600, **values: str
 ) -> Path:
     text = Template((TEMPLATES / template).read_text()).substitute(values)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-    target.chmod(mode)
+    write_private(target, text, mode)
     if owner_postgres:
         shutil.chown(target, "postgres", "postgres")
     return target
@@ -79,7 +93,7 @@ def database_host(host: str) -> dict[str, Path]:
         etcd_hosts=",".join(f"{ADDRESSES[h]}:2379" for h in DATABASE_HOSTS),
         post_bootstrap=str(script), data_dir=str(folder / "pgdata"), pgpass=str(folder / "pgpass"),
         socket_dir=str(run), superuser_password=pw["superuser_password"],
-        replication_password=pw["replication_password"],
+        replication_password=pw["replication_password"], restapi_password=pw["restapi_password"],
     )  # fmt: skip
     return {"etcd": etcd, "patroni": patroni}
 
@@ -93,7 +107,7 @@ def load_balancer(web_nodes: list[str]) -> dict[str, Path]:
         return "\n".join(f"    server {n} {ADDRESSES[n]}:{port} check port {check_port}" for n in names)
 
     haproxy = render(
-        "haproxy.cfg", folder / "haproxy.cfg", address=LB,
+        "haproxy.cfg", folder / "haproxy.cfg", address=LB, stats_password=pw["haproxy_stats_password"],
         primary_servers=servers(PATRONI_PORT, list(DATABASE_HOSTS), 5432),
         replica_servers=servers(PATRONI_PORT, list(DATABASE_HOSTS), 5432),
         web_servers="\n".join(f"    server {n} {ADDRESSES[n]}:{WEB_PORT} check" for n in web_nodes),

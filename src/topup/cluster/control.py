@@ -18,6 +18,7 @@ from topup.cluster import configs, net, nodes, procs
 from topup.cluster.layout import (
     ADDRESSES,
     DATABASE_HOSTS,
+    DEFAULT_CLUSTER_DIR,
     LB,
     PGBOUNCER_PORT,
     PRIMARY_PORT,
@@ -28,6 +29,7 @@ from topup.cluster.layout import (
 
 TOOLS = ("etcd", "patroni", "pgbouncer", "haproxy", "setpriv")
 STATE = "state.json"  # what `up` made: pairs, database URL, demo admin key (owner-only)
+MARKER = ".topup-cluster"  # written by `up`: only a folder holding it has its contents deleted
 
 
 class ClusterError(Exception):
@@ -98,9 +100,13 @@ def up(pairs: int = 2, via: str = "pgbouncer") -> dict[str, object]:
         raise ClusterError(f"missing {', '.join(missing)}: run `make cluster-deps`")
     root = cluster_dir()
     root.mkdir(parents=True, exist_ok=True)
+    _refuse_unless_ours(root)
     for child in root.iterdir():  # a fresh start; the reports of earlier runs stay
-        if not _is_report(child):
+        if not _is_report(child) and child.name != MARKER:
             shutil.rmtree(child) if child.is_dir() else child.unlink()
+    (root / MARKER).write_text(
+        "made by `topup cluster up`: `topup cluster up` and `down` empty this folder\n"
+    )
     root.chmod(0o755)  # the postgres user walks through it to its own folders
     net.create_bridge()
     for host in hosts(pairs):
@@ -116,9 +122,9 @@ def up(pairs: int = 2, via: str = "pgbouncer") -> dict[str, object]:
     made = {"pairs": pairs, "via": via, "database_url": db_url, "admin_key": admin_key,
             "direct_url": nodes.database_url(password, via="haproxy"), "web_url": Urls.web}  # fmt: skip
     path = root / STATE
-    path.write_text(json.dumps(made, indent=1))
-    path.chmod(0o600)
-    _say(f"up: web {Urls.web}/  database {db_url.replace(password, '***')}  (stats http://{LB}:7000/)")
+    configs.write_private(path, json.dumps(made, indent=1))
+    stats = f"http://{LB}:7000/, user stats"
+    _say(f"up: web {Urls.web}/  database {db_url.replace(password, '***')}  (stats {stats})")
     return made
 
 
@@ -210,13 +216,25 @@ def down() -> None:
     net.delete_bridge()
     root = cluster_dir()
     if root.exists():
-        for child in root.iterdir():  # data and configuration go; logs and reports stay
-            if child.name != "logs" and not _is_report(child):
+        _refuse_unless_ours(root)
+        for child in root.iterdir():  # data and configuration go; logs, reports and the marker stay
+            if child.name not in ("logs", MARKER) and not _is_report(child):
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
     leftovers = net.namespaces()
     _say(f"down: {stopped} processes stopped, namespaces left: {leftovers or 'none'}")
     if leftovers or net.bridge_exists():
         raise ClusterError("some namespaces or the bridge could not be removed")
+
+
+def _refuse_unless_ours(root: Path) -> None:
+    """Nothing is deleted from a folder `up` did not make: TOPUP_CLUSTER_DIR may name any folder. The default
+    one, in this checkout's artifacts/, is ours even without the marker (made before there was one)."""
+    if (root / MARKER).exists() or root == DEFAULT_CLUSTER_DIR.resolve() or not any(root.iterdir()):
+        return
+    raise ClusterError(
+        f"{root} is not empty and has no {MARKER} (written by `topup cluster up`): refusing to delete "
+        "anything in it. Point TOPUP_CLUSTER_DIR at an empty or new folder, or at one `topup cluster up` made"
+    )
 
 
 def _is_report(path: Path) -> bool:

@@ -37,9 +37,12 @@ SIMS_BASE_PORT = (
 )
 
 
+DEFAULT_CLUSTER_DIR = REPO / "artifacts" / "cluster"
+
+
 def cluster_dir() -> Path:
     """Pids, logs, rendered configuration and data of a running cluster (TOPUP_CLUSTER_DIR to move it)."""
-    return Path(os.environ.get("TOPUP_CLUSTER_DIR", str(REPO / "artifacts" / "cluster"))).resolve()
+    return Path(os.environ.get("TOPUP_CLUSTER_DIR", str(DEFAULT_CLUSTER_DIR))).resolve()
 
 
 def namespace(host: str) -> str:

@@ -143,10 +143,15 @@ def _attach_month(cursor: Any, spec: Partitioned, month: datetime) -> None:
     cursor.execute(
         f"CREATE TABLE {name} (LIKE {spec.table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)"
     )
+    # ATTACH takes this lock on the default partition anyway; taken first, no row can be added to it
+    # between the move below and the attach (one would be refused by the attach's check, or, were the move
+    # two statements, deleted uncopied).
+    cursor.execute(f"LOCK TABLE {default} IN ACCESS EXCLUSIVE MODE")
     in_month = f"{spec.column} >= '{lower}' AND {spec.column} < '{upper}'"
-    cursor.execute(f"INSERT INTO {name} SELECT * FROM {default} WHERE {in_month}")  # noqa: S608
-    if cursor.rowcount:
-        cursor.execute(f"DELETE FROM {default} WHERE {in_month}")  # noqa: S608
+    cursor.execute(
+        f"WITH moved AS (DELETE FROM {default} WHERE {in_month} RETURNING *) "  # noqa: S608
+        f"INSERT INTO {name} SELECT * FROM moved"
+    )
     # DDL takes no parameters: the bounds are instants this module computed.
     cursor.execute(
         f"ALTER TABLE {spec.table} ATTACH PARTITION {name} FOR VALUES FROM ('{lower}') TO ('{upper}')"

@@ -18,6 +18,7 @@ from typing import Final
 
 from topup.simulators.carriers.numbering import NETWORKS
 from topup.simulators.carriers.products import Product
+from topup.simulators.private import open_state_file
 
 VALIDITY_DAYS: Final = 180  # Pay&Go rule: a top-up keeps the line valid at least this long
 
@@ -126,7 +127,7 @@ class CarrierState:
         self._seq = 0
         self._db: sqlite3.Connection | None = None
         if path is not None:
-            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db = open_state_file(path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)

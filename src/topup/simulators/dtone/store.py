@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from topup.simulators.dtone.catalogue import PRODUCTS, Product
 from topup.simulators.dtone.state import AccountState, Bundle, Line, Transaction
+from topup.simulators.private import open_state_file
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS transactions (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
@@ -64,7 +65,7 @@ class StoredAccount(AccountState):
     def __init__(self, float_cents: int, confirm_ttl_s: float, path: Path) -> None:
         self._db: sqlite3.Connection | None = None
         super().__init__(float_cents, confirm_ttl_s)
-        db = sqlite3.connect(path, isolation_level=None)
+        db = open_state_file(path)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SCHEMA)

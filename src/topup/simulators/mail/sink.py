@@ -11,18 +11,24 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
+from topup.simulators.private import FILE_MODE, private_folder
+
 
 class MaildirHandler:
-    """aiosmtpd's DATA hook: each message as received, one file in the Maildir's `new/`."""
+    """aiosmtpd's DATA hook: each message as received, one file in the Maildir's `new/`. The messages hold
+    sign-in codes: the folders are owner-only (0700), and so is each message (0600)."""
 
     def __init__(self, maildir: Path) -> None:
+        private_folder(maildir)
         for folder in ("tmp", "new", "cur"):  # Maildir creates them only when the folder itself is new
-            (maildir / folder).mkdir(parents=True, exist_ok=True)
+            private_folder(maildir / folder)
+        self.folder = maildir
         self.maildir = mailbox.Maildir(maildir, create=False)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook
         content = envelope.original_content or envelope.content
-        self.maildir.add(content if isinstance(content, bytes) else str(content).encode())
+        key = self.maildir.add(content if isinstance(content, bytes) else str(content).encode())
+        (self.folder / "new" / key).chmod(FILE_MODE)  # written 0666 less the umask, into an owner-only tmp/
         return "250 Message accepted for delivery"
 
 

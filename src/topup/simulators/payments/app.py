@@ -59,7 +59,7 @@ def build_app(settings: SimulatorSettings) -> web.Application:
         endpoints.ensure(settings.webhook_url, settings.webhook_secret, settings.webhook_events)
     admin = Admin(book, endpoints, store)
     app = web.Application(middlewares=middlewares(settings.api_key))
-    api = Api(book, IdempotencyStore(), api_rng)
+    api = Api(book, IdempotencyStore(keeping=store), api_rng)
     saved = SavedCards(book, api._write)
     api.for_customer, api.require_customer = saved.create_intent, saved.require_customer
     app.add_routes(api.routes())

@@ -1,13 +1,13 @@
 """The simulated Stripe account on disk: with a state file, every PaymentIntent, Checkout Session, refund,
 event and webhook endpoint is written through to SQLite in the same synchronous call that changes it, and
 loaded back at start, so that a restart keeps the account's records as Stripe keeps them (as the carrier
-and SM-DP+ simulators keep theirs). Each object is one JSON row by id; the totals are one row.
+and SM-DP+ simulators keep theirs). Each object is one JSON row by id; the totals are one row; the answers
+stored by idempotency key are kept too (a create resumed after a restart replays its first answer).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from topup.simulators.payments.errors import Json
+from topup.simulators.payments.idempotency import StoredAnswer
 from topup.simulators.payments.records import Intent, IntentStatus, Refund, Session
+from topup.simulators.private import open_state_file
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS intents (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -24,6 +26,11 @@ CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS endpoints (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY, stored_at REAL NOT NULL, fingerprint BLOB NOT NULL, status INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (stored_at);
 """
 
 
@@ -49,7 +56,7 @@ class BookStore:
     """One SQLite file; every write is its own autocommitted statement (the caller runs on one thread)."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db = open_state_file(path)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
@@ -78,7 +85,25 @@ class BookStore:
     def delete_endpoint(self, endpoint_id: str) -> None:
         self._db.execute("DELETE FROM endpoints WHERE id = ?", (endpoint_id,))
 
+    def save_answer(self, key: str, answer: StoredAnswer) -> None:
+        """An idempotency key's stored answer (Stripe keeps them 24 hours)."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?)",
+            (key, answer.stored_at, answer.fingerprint, answer.status, answer.body),
+        )
+
+    def forget_answers_before(self, cutoff: float) -> None:
+        self._db.execute("DELETE FROM idempotency WHERE stored_at < ?", (cutoff,))
+
     # ------------------------------------------------------------ loading
+
+    def answers(self) -> Iterator[tuple[str, StoredAnswer]]:
+        """The stored answers, oldest first."""
+        rows = self._db.execute(
+            "SELECT key, fingerprint, status, body, stored_at FROM idempotency ORDER BY stored_at, rowid"
+        )
+        for key, digest, status, body, stored_at in rows:
+            yield str(key), StoredAnswer(bytes(digest), int(status), bytes(body), float(stored_at))
 
     def intents(self) -> Iterator[Intent]:
         for body in self._bodies("intents"):

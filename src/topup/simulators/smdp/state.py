@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from topup.domain.identifiers import luhn_check_digit
+from topup.simulators.private import open_state_file
 
 ICCID_PREFIX: Final = "893299"  # 89 telecom, 32 Belgium, 99 a test issuer
 STATES: Final = (
@@ -77,7 +78,7 @@ class SmdpState:
         self._by_matching_id: dict[str, str] = {}
         self._db: sqlite3.Connection | None = None
         if path is not None:
-            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db = open_state_file(path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(_SCHEMA)
             for (body,) in self._db.execute("SELECT body FROM profiles ORDER BY rowid"):
