@@ -32,7 +32,11 @@ MSISDN = "+32470123456"
 
 
 def lost() -> Exception:
-    return OperationalError("server closed the connection unexpectedly")
+    cause = psycopg.OperationalError("server closed the connection unexpectedly")
+    try:
+        raise OperationalError(str(cause)) from cause
+    except OperationalError as exc:
+        return exc
 
 
 def read_only() -> Exception:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import DatabaseError, OperationalError, connection
 from django.test import Client
@@ -183,7 +184,7 @@ def test_the_worker_keeps_running_through_a_failover(
     def claim(batch: int, lease_s: float) -> list[worker.Claimed]:
         claims.append(batch)
         if len(claims) <= 3:
-            raise OperationalError("the server closed the connection")
+            raise OperationalError("the server closed the connection") from psycopg.OperationalError("closed")
         running.stop()
         return []
 
