@@ -21,6 +21,7 @@ from django.test import Client
 
 from tests.integration.conftest import Carriers
 from tests.support import fake_payments
+from tests.support.orders import owner
 from topup.clock import now
 from topup.db.failover import forget_connections, is_failover_error
 from topup.db.models import InboxEvent, Job, Order, Payment
@@ -163,3 +164,32 @@ def test_a_failover_at_any_statement_retries_without_duplicates(
     assert Payment.objects.count() == len(orders) + 1
     creates = [ref for operation, ref in fake.calls if operation == "create"]
     assert len(set(creates)) == len(orders) + 1  # the provider saw one payment per order (retries reuse it)
+
+
+def test_a_failover_while_paying_again_gives_the_claim_back(
+    fake: fake_payments.FakePaymentProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from topup.services import attempts, idempotency  # noqa: PLC0415
+
+    client = Client(raise_request_exception=False)
+    placed = place(client, "pay-again").json()
+    monkeypatch.setattr(idempotency, "CLAIM_WAIT_S", 0.3)  # a claim left in progress answers 409 soon
+    save = attempts._save_attempt
+    failures: list[str] = []
+
+    def lost_once(*args: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append("lost")
+            raise lost()
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(attempts, "_save_attempt", lost_once)
+    again = client.post(
+        f"/api/v1/orders/{placed['id']}/payments", data=json.dumps({"payment_method": "card"}),
+        content_type="application/json",
+        headers={"Idempotency-Key": "pay-again-2", **owner(placed)},
+    )  # fmt: skip
+    assert failures == ["lost"]
+    assert again.status_code == 201, again.content  # the server's retry resumed the released claim
+    assert again.json()["payment"]["attempt"] == 2
+    assert Payment.objects.filter(order_id=placed["id"]).count() == 2

@@ -31,6 +31,7 @@ from topup.services.idempotency import (
     claim,
     complete,
     release,
+    released_on_failover,
     replay,
     twin_answer,
 )
@@ -63,7 +64,8 @@ def retry_payment(
         if isinstance(claimed, StoredResponse):
             stored = claimed
         else:
-            stored = _retry_claimed(order, claimed.payment_id, _Attempt(payment_method, quote), idem)
+            with released_on_failover(idem):  # a failover gives the claim back: the retry resumes it
+                stored = _retry_claimed(order, claimed.payment_id, _Attempt(payment_method, quote), idem)
     if stored.status == LOST:
         raise Conflict("the order changed meanwhile", code="order_not_awaiting_payment", field="order_id")
     return StoredResponse(stored.status, with_token(stored.body))
