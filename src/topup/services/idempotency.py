@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, transaction
 
 from topup.clock import new_id, now
 from topup.db import hot_sql
@@ -188,17 +188,18 @@ def complete(idem: IdempotencyKey, status: int, body: dict[str, object]) -> None
     )
 
 
-def remember(idem: IdempotencyKey, status: int, body: dict[str, object], at: datetime) -> StoredResponse:
-    """Store the answer of a write that committed on its own; a concurrent twin's answer wins."""
-    try:
-        with transaction.atomic():
-            IdempotencyRecord.objects.create(
-                scope=idem.scope, key=idem.key, request_hash=idem.request_hash,
-                response_status=status, response_body=body, created_at=at,
-            )  # fmt: skip
-    except IntegrityError:
-        stored = replay(idem)
-        if stored is not None:
-            return stored
-        raise
-    return StoredResponse(status, body)
+def store_answer(idem: IdempotencyKey, status: int, body: dict[str, object], at: datetime) -> None:
+    """Store the answer of a write that claims no key, inside the transaction of its effect (call it there),
+    so that the answer exists exactly when the effect does: a resend, or the server's own retry after a lost
+    connection, replays it. A twin that stored its answer first makes this write a conflict, rolled back with
+    its effect (the caller replays the twin's answer)."""
+    record = IdempotencyRecord(
+        scope=idem.scope, key=idem.key, request_hash=idem.request_hash, state=DONE,
+        response_status=status, response_body=body, created_at=at,
+    )  # fmt: skip
+    if not hot_sql.insert_new(record):
+        raise Conflict(
+            "a request with this Idempotency-Key was answered meanwhile",
+            code="idempotency_in_progress",
+            field="Idempotency-Key",
+        )
