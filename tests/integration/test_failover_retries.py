@@ -193,3 +193,30 @@ def test_a_failover_while_paying_again_gives_the_claim_back(
     assert again.status_code == 201, again.content  # the server's retry resumed the released claim
     assert again.json()["payment"]["attempt"] == 2
     assert Payment.objects.filter(order_id=placed["id"]).count() == 2
+
+
+def test_a_key_the_endpoint_ignores_is_not_retried_but_orders_are(
+    fake: fake_payments.FakePaymentProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from topup.services import otp  # noqa: PLC0415
+
+    sent: list[str] = []
+
+    def send_then_lose(msisdn: str, ip: str | None, **kwargs: object) -> None:
+        sent.append(msisdn)  # the code went out; then the connection is lost
+        raise lost()
+
+    monkeypatch.setattr(otp, "send_code", send_then_lose)
+    client = Client(raise_request_exception=False)
+    asked = client.post(
+        "/api/v1/auth/otp", data=json.dumps({"msisdn": MSISDN}), content_type="application/json",
+        headers={"Idempotency-Key": "otp-1"},
+    )  # fmt: skip
+    assert asked.status_code == 503
+    assert asked.json()["error"]["code"] == "database_unavailable"
+    assert sent == [MSISDN]  # one code, not a second one from a retry
+
+    with failing_at(1, lost) as statements:  # the order's first statement: its key's look-up
+        placed = place(client, "retried")
+    assert placed.status_code == 201, placed.content
+    assert len(statements) > 1  # it ran again

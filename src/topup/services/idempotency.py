@@ -16,6 +16,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +32,9 @@ MAX_KEY_LENGTH = 255
 IN_PROGRESS, DONE = "in_progress", "done"
 CLAIM_WAIT_S = 10.0  # how long a twin waits for the first attempt's answer (the provider's timeout)
 CLAIM_STALE_S = 30.0  # a claim this old is an attempt that crashed: the next request resumes it
+
+# Set when the current request looked up or claimed its key before any effect (see `mark_retry_safe`).
+_RETRY_SAFE: ContextVar[bool] = ContextVar("topup_idempotency_retry_safe", default=False)
 
 
 @dataclass(frozen=True)
@@ -91,8 +95,31 @@ def _record(idem: IdempotencyKey) -> IdempotencyRecord | None:
     return found[0] if found else None
 
 
+@contextlib.contextmanager
+def retry_scope() -> Iterator[None]:
+    """One request's span (the failover middleware's): nothing is marked safe to run again yet."""
+    token = _RETRY_SAFE.set(False)
+    try:
+        yield
+    finally:
+        _RETRY_SAFE.reset(token)
+
+
+def mark_retry_safe() -> None:
+    """This request keeps its key's discipline: it looks the key up (`replay`) or claims it (`claim`) before
+    any effect, and saves its answer with the effect (`complete`, `store_answer`), so that running it again
+    (the server's retry after a failover) replays the answer or resumes the claim. Called by those two."""
+    _RETRY_SAFE.set(True)
+
+
+def retry_is_marked_safe() -> bool:
+    return _RETRY_SAFE.get()
+
+
 def replay(idem: IdempotencyKey) -> StoredResponse | None:
-    """The stored answer for this key, or None for a new (or unfinished) key; another body is a conflict."""
+    """The stored answer for this key, or None for a new (or unfinished) key; another body is a conflict.
+    Only for writes that save their answer with their effect (see `mark_retry_safe`)."""
+    mark_retry_safe()
     record = _record(idem)
     if record is None or _checked(record, idem).state != DONE:
         return None
@@ -101,6 +128,7 @@ def replay(idem: IdempotencyKey) -> StoredResponse | None:
 
 def claim(idem: IdempotencyKey) -> Claim | StoredResponse:
     """Claim the key (committed before any outside call), or the answer a finished twin gave."""
+    mark_retry_safe()
     deadline = time.monotonic() + CLAIM_WAIT_S
     pause = 0.02
     while True:
