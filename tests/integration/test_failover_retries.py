@@ -220,3 +220,41 @@ def test_a_key_the_endpoint_ignores_is_not_retried_but_orders_are(
         placed = place(client, "retried")
     assert placed.status_code == 201, placed.content
     assert len(statements) > 1  # it ran again
+
+
+def test_a_resumed_payment_attempt_keeps_the_yuan_of_its_first_run(
+    fake: fake_payments.FakePaymentProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.fx import ecb_daily  # noqa: PLC0415
+    from topup.adapters.fx import ecb  # noqa: PLC0415
+    from topup.db.models import IdempotencyRecord  # noqa: PLC0415
+    from topup.services import attempts, fx  # noqa: PLC0415
+
+    client = Client(raise_request_exception=False)
+    placed = place(client, "fx-resume").json()
+    save = attempts._retry_claimed
+    asked: list[object] = []
+
+    def crash_after_claim_once(order: Any, payment_id: str, new: Any, idem: Any) -> Any:
+        asked.append(new.quote.fx)
+        if len(asked) == 1:
+            raise RuntimeError("the process died before calling the provider")
+        return save(order, payment_id, new, idem)
+
+    monkeypatch.setattr(attempts, "_retry_claimed", crash_after_claim_once)
+
+    def pay_again() -> Any:
+        return client.post(
+            f"/api/v1/orders/{placed['id']}/payments", data=json.dumps({"payment_method": "alipay"}),
+            content_type="application/json", headers={"Idempotency-Key": "fx-resume-2", **owner(placed)},
+        )  # fmt: skip
+
+    assert pay_again().status_code == 500
+    fx.store_rates(ecb.parse(ecb_daily(now().date(), cny="8.1234")))  # a new figure meanwhile
+    IdempotencyRecord.objects.update(claimed_at=now() - timedelta(minutes=5))  # the crashed claim is stale
+    again = pay_again()
+    assert again.status_code == 201, again.content
+    first, resumed = asked
+    assert first is not None
+    assert resumed == first  # the same rate and yuan under the same payment id at the provider
+    assert again.json()["quote"]["fx"]["rate"] == str(first.rate)  # type: ignore[attr-defined]

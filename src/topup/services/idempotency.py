@@ -17,7 +17,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError, transaction
@@ -72,6 +72,7 @@ class Claim:
     order_id: str
     payment_id: str
     resumed: bool  # True when an earlier attempt claimed the key and did not finish
+    frozen: dict[str, object] = field(default_factory=dict)  # what the first attempt claimed with
 
 
 def scoped(endpoint: str, caller: str) -> str:
@@ -126,13 +127,14 @@ def replay(idem: IdempotencyKey) -> StoredResponse | None:
     return StoredResponse(record.response_status, record.response_body)
 
 
-def claim(idem: IdempotencyKey) -> Claim | StoredResponse:
-    """Claim the key (committed before any outside call), or the answer a finished twin gave."""
+def claim(idem: IdempotencyKey, frozen: dict[str, object] | None = None) -> Claim | StoredResponse:
+    """Claim the key (committed before any outside call), or the answer a finished twin gave. `frozen` is
+    kept with a new claim; a resumed claim carries the first attempt's instead."""
     mark_retry_safe()
     deadline = time.monotonic() + CLAIM_WAIT_S
     pause = 0.02
     while True:
-        taken = _claim_new(idem)  # the usual case, a new key: one INSERT, no read first
+        taken = _claim_new(idem, frozen or {})  # the usual case, a new key: one INSERT, no read first
         if taken is not None:
             return taken
         record = _record(idem)
@@ -153,16 +155,16 @@ def claim(idem: IdempotencyKey) -> Claim | StoredResponse:
         pause = min(pause * 1.5, 0.25)
 
 
-def _claim_new(idem: IdempotencyKey) -> Claim | None:
+def _claim_new(idem: IdempotencyKey, frozen: dict[str, object]) -> Claim | None:
     at = now()
     order_id, payment_id = new_id("ord"), new_id("pay")
     record = IdempotencyRecord(
         scope=idem.scope, key=idem.key, request_hash=idem.request_hash, state=IN_PROGRESS,
-        order_id=order_id, payment_id=payment_id, created_at=at, claimed_at=at,
+        order_id=order_id, payment_id=payment_id, created_at=at, claimed_at=at, frozen=frozen,
     )  # fmt: skip
     if not hot_sql.insert_new(record):  # the key is taken (no savepoint, no error to catch)
         return None
-    return Claim(order_id, payment_id, resumed=False)
+    return Claim(order_id, payment_id, resumed=False, frozen=frozen)
 
 
 def _resume_if_stale(record: IdempotencyRecord) -> Claim | None:
@@ -173,7 +175,7 @@ def _resume_if_stale(record: IdempotencyRecord) -> Claim | None:
     taken = IdempotencyRecord.objects.filter(
         pk=record.pk, state=IN_PROGRESS, claimed_at=record.claimed_at
     ).update(claimed_at=at)
-    return Claim(record.order_id, record.payment_id, resumed=True) if taken else None
+    return Claim(record.order_id, record.payment_id, resumed=True, frozen=record.frozen) if taken else None
 
 
 def release(idem: IdempotencyKey) -> None:
