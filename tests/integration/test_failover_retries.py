@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from django.db import InternalError, OperationalError, connection
+from django.db import InternalError, OperationalError, connection, transaction
 from django.test import Client
 
 from tests.integration.conftest import Carriers
@@ -258,3 +258,33 @@ def test_a_resumed_payment_attempt_keeps_the_yuan_of_its_first_run(
     assert first is not None
     assert resumed == first  # the same rate and yuan under the same payment id at the provider
     assert again.json()["quote"]["fx"]["rate"] == str(first.rate)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", ["webhook", "record_success"])
+def test_a_superseded_attempt_that_succeeds_late_is_a_stray_not_the_orders_payment(
+    fake: fake_payments.FakePaymentProvider, path: str
+) -> None:
+    from topup.services import payments  # noqa: PLC0415
+
+    client = Client(raise_request_exception=False)
+    placed = place(client, "superseded").json()
+    first_id = placed["payment"]["id"]
+    again = client.post(
+        f"/api/v1/orders/{placed['id']}/payments", data=json.dumps({"payment_method": "alipay"}),
+        content_type="application/json", headers={"Idempotency-Key": "superseded-2", **owner(placed)},
+    )  # fmt: skip
+    assert again.status_code == 201, again.content
+    assert Payment.objects.get(id=first_id).failure_code == "superseded"
+    if path == "webhook":  # the old attempt's success arrives while the new one is still open
+        fake.succeed_at_provider(first_id)
+        assert webhook(client, paid_event(first_id, "evt_late")).status_code == 200
+    else:
+        with transaction.atomic():
+            payment = Payment.objects.select_for_update().get(id=first_id)
+            order = Order.objects.select_for_update().get(id=placed["id"])
+            assert payments.record_success(order, payment, now()) == "late_payment_refund"
+    order = Order.objects.get(id=placed["id"])
+    assert order.status == "awaiting_payment"  # the order waits for its current attempt (its yuan figures)
+    assert order.current_payment_id == again.json()["payment"]["id"]
+    assert Job.objects.filter(kind="refund_payment", subject_id=first_id).exists()
+    assert not Job.objects.filter(kind="deliver", subject_id=placed["id"]).exists()
