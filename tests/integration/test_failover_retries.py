@@ -16,11 +16,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from django.db import InternalError, OperationalError, connection
+from django.db import InternalError, OperationalError, connection, transaction
 from django.test import Client
 
 from tests.integration.conftest import Carriers
 from tests.support import fake_payments
+from tests.support.orders import owner
 from topup.clock import now
 from topup.db.failover import forget_connections, is_failover_error
 from topup.db.models import InboxEvent, Job, Order, Payment
@@ -32,7 +33,11 @@ MSISDN = "+32470123456"
 
 
 def lost() -> Exception:
-    return OperationalError("server closed the connection unexpectedly")
+    cause = psycopg.OperationalError("server closed the connection unexpectedly")
+    try:
+        raise OperationalError(str(cause)) from cause
+    except OperationalError as exc:
+        return exc
 
 
 def read_only() -> Exception:
@@ -159,3 +164,127 @@ def test_a_failover_at_any_statement_retries_without_duplicates(
     assert Payment.objects.count() == len(orders) + 1
     creates = [ref for operation, ref in fake.calls if operation == "create"]
     assert len(set(creates)) == len(orders) + 1  # the provider saw one payment per order (retries reuse it)
+
+
+def test_a_failover_while_paying_again_gives_the_claim_back(
+    fake: fake_payments.FakePaymentProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from topup.services import attempts, idempotency  # noqa: PLC0415
+
+    client = Client(raise_request_exception=False)
+    placed = place(client, "pay-again").json()
+    monkeypatch.setattr(idempotency, "CLAIM_WAIT_S", 0.3)  # a claim left in progress answers 409 soon
+    save = attempts._save_attempt
+    failures: list[str] = []
+
+    def lost_once(*args: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append("lost")
+            raise lost()
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(attempts, "_save_attempt", lost_once)
+    again = client.post(
+        f"/api/v1/orders/{placed['id']}/payments", data=json.dumps({"payment_method": "card"}),
+        content_type="application/json",
+        headers={"Idempotency-Key": "pay-again-2", **owner(placed)},
+    )  # fmt: skip
+    assert failures == ["lost"]
+    assert again.status_code == 201, again.content  # the server's retry resumed the released claim
+    assert again.json()["payment"]["attempt"] == 2
+    assert Payment.objects.filter(order_id=placed["id"]).count() == 2
+
+
+def test_a_key_the_endpoint_ignores_is_not_retried_but_orders_are(
+    fake: fake_payments.FakePaymentProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from topup.services import otp  # noqa: PLC0415
+
+    sent: list[str] = []
+
+    def send_then_lose(msisdn: str, ip: str | None, **kwargs: object) -> None:
+        sent.append(msisdn)  # the code went out; then the connection is lost
+        raise lost()
+
+    monkeypatch.setattr(otp, "send_code", send_then_lose)
+    client = Client(raise_request_exception=False)
+    asked = client.post(
+        "/api/v1/auth/otp", data=json.dumps({"msisdn": MSISDN}), content_type="application/json",
+        headers={"Idempotency-Key": "otp-1"},
+    )  # fmt: skip
+    assert asked.status_code == 503
+    assert asked.json()["error"]["code"] == "database_unavailable"
+    assert sent == [MSISDN]  # one code, not a second one from a retry
+
+    with failing_at(1, lost) as statements:  # the order's first statement: its key's look-up
+        placed = place(client, "retried")
+    assert placed.status_code == 201, placed.content
+    assert len(statements) > 1  # it ran again
+
+
+def test_a_resumed_payment_attempt_keeps_the_yuan_of_its_first_run(
+    fake: fake_payments.FakePaymentProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.fx import ecb_daily  # noqa: PLC0415
+    from topup.adapters.fx import ecb  # noqa: PLC0415
+    from topup.db.models import IdempotencyRecord  # noqa: PLC0415
+    from topup.services import attempts, fx  # noqa: PLC0415
+
+    client = Client(raise_request_exception=False)
+    placed = place(client, "fx-resume").json()
+    save = attempts._retry_claimed
+    asked: list[object] = []
+
+    def crash_after_claim_once(order: Any, payment_id: str, new: Any, idem: Any) -> Any:
+        asked.append(new.quote.fx)
+        if len(asked) == 1:
+            raise RuntimeError("the process died before calling the provider")
+        return save(order, payment_id, new, idem)
+
+    monkeypatch.setattr(attempts, "_retry_claimed", crash_after_claim_once)
+
+    def pay_again() -> Any:
+        return client.post(
+            f"/api/v1/orders/{placed['id']}/payments", data=json.dumps({"payment_method": "alipay"}),
+            content_type="application/json", headers={"Idempotency-Key": "fx-resume-2", **owner(placed)},
+        )  # fmt: skip
+
+    assert pay_again().status_code == 500
+    fx.store_rates(ecb.parse(ecb_daily(now().date(), cny="8.1234")))  # a new figure meanwhile
+    IdempotencyRecord.objects.update(claimed_at=now() - timedelta(minutes=5))  # the crashed claim is stale
+    again = pay_again()
+    assert again.status_code == 201, again.content
+    first, resumed = asked
+    assert first is not None
+    assert resumed == first  # the same rate and yuan under the same payment id at the provider
+    assert again.json()["quote"]["fx"]["rate"] == str(first.rate)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", ["webhook", "record_success"])
+def test_a_superseded_attempt_that_succeeds_late_is_a_stray_not_the_orders_payment(
+    fake: fake_payments.FakePaymentProvider, path: str
+) -> None:
+    from topup.services import payments  # noqa: PLC0415
+
+    client = Client(raise_request_exception=False)
+    placed = place(client, "superseded").json()
+    first_id = placed["payment"]["id"]
+    again = client.post(
+        f"/api/v1/orders/{placed['id']}/payments", data=json.dumps({"payment_method": "alipay"}),
+        content_type="application/json", headers={"Idempotency-Key": "superseded-2", **owner(placed)},
+    )  # fmt: skip
+    assert again.status_code == 201, again.content
+    assert Payment.objects.get(id=first_id).failure_code == "superseded"
+    if path == "webhook":  # the old attempt's success arrives while the new one is still open
+        fake.succeed_at_provider(first_id)
+        assert webhook(client, paid_event(first_id, "evt_late")).status_code == 200
+    else:
+        with transaction.atomic():
+            payment = Payment.objects.select_for_update().get(id=first_id)
+            order = Order.objects.select_for_update().get(id=placed["id"])
+            assert payments.record_success(order, payment, now()) == "late_payment_refund"
+    order = Order.objects.get(id=placed["id"])
+    assert order.status == "awaiting_payment"  # the order waits for its current attempt (its yuan figures)
+    assert order.current_payment_id == again.json()["payment"]["id"]
+    assert Job.objects.filter(kind="refund_payment", subject_id=first_id).exists()
+    assert not Job.objects.filter(kind="deliver", subject_id=placed["id"]).exists()

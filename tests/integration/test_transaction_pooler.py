@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import DatabaseError, OperationalError, connection
 from django.test import Client
@@ -163,12 +164,20 @@ def test_a_write_that_cannot_be_retried_answers_503_in_the_callers_language(seed
 def test_which_requests_are_retried() -> None:
     from django.test import RequestFactory  # noqa: PLC0415
 
+    from topup.services import idempotency  # noqa: PLC0415
+
     factory = RequestFactory()
-    assert retry_is_safe(factory.get("/api/v1/plans"))
-    assert retry_is_safe(factory.post("/api/v1/orders", headers={"Idempotency-Key": "k"}))
-    assert retry_is_safe(factory.post("/api/v1/payments/webhooks/stripe"))
-    assert not retry_is_safe(factory.post("/api/v1/orders"))
-    assert not retry_is_safe(factory.post("/my"))
+    keyed = factory.post("/api/v1/orders", headers={"Idempotency-Key": "k"})
+    with idempotency.retry_scope():
+        assert retry_is_safe(factory.get("/api/v1/plans"))
+        assert retry_is_safe(factory.post("/api/v1/payments/webhooks/stripe"))
+        assert not retry_is_safe(keyed)  # a key alone says nothing: the endpoint may ignore it
+        assert not retry_is_safe(factory.post("/api/v1/orders"))
+        assert not retry_is_safe(factory.post("/my"))
+        idempotency.mark_retry_safe()  # the endpoint looked its key up, or claimed it, before any effect
+        assert retry_is_safe(keyed)
+    with idempotency.retry_scope():
+        assert not retry_is_safe(keyed)  # each request starts unmarked
 
 
 def test_the_worker_keeps_running_through_a_failover(
@@ -183,7 +192,7 @@ def test_the_worker_keeps_running_through_a_failover(
     def claim(batch: int, lease_s: float) -> list[worker.Claimed]:
         claims.append(batch)
         if len(claims) <= 3:
-            raise OperationalError("the server closed the connection")
+            raise OperationalError("the server closed the connection") from psycopg.OperationalError("closed")
         running.stop()
         return []
 

@@ -4,10 +4,12 @@
 could write, so that the caller's replica reads wait for the replica to replay it (topup.db.router).
 
 `DatabaseFailoverMiddleware` turns a request that failed on a lost connection or a read-only server
-(topup.db.failover) into one retry after reconnecting, when the request is safe to run twice: a GET or HEAD,
-a write with an Idempotency-Key (the first answer is stored with the effect), or a payment provider's webhook
-(its inbox applies an event once). Otherwise, or when the retry fails too, the answer is 503 with Retry-After
-and the stable code `database_unavailable` in the caller's language, never a 500.
+(topup.db.failover) into one retry after reconnecting, when the request is safe to run twice: a GET, HEAD or
+OPTIONS, a payment provider's webhook (its inbox applies an event once), or a write that looked up or claimed
+its Idempotency-Key before any effect (topup.services.idempotency marks it; its answer is stored with the
+effect). A key that the endpoint ignores (POST /auth/otp would send a second code) makes nothing safe.
+Otherwise, or when the retry fails too, the answer is 503 with Retry-After and the stable code
+`database_unavailable` in the caller's language, never a 500.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from django.utils.html import escape
 from topup.channels.messages import error_body, message_for
 from topup.db import router
 from topup.db.failover import forget_connections, is_failover_error
+from topup.services import idempotency
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +53,10 @@ got_request_exception.connect(_remember_failure, dispatch_uid="topup.db_failover
 
 
 def retry_is_safe(request: HttpRequest) -> bool:
-    if request.method in _SAFE:
+    """Within the request's retry_scope: may it run again after a failover?"""
+    if request.method in _SAFE or request.path.startswith(_WEBHOOKS):
         return True
-    return bool(request.headers.get("Idempotency-Key")) or request.path.startswith(_WEBHOOKS)
+    return idempotency.retry_is_marked_safe()
 
 
 class DatabaseFailoverMiddleware:
@@ -60,6 +64,10 @@ class DatabaseFailoverMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        with idempotency.retry_scope():
+            return self._answer(request)
+
+    def _answer(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         failure = getattr(request, _FAILED_ON, None)
         if failure is None:

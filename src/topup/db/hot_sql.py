@@ -94,16 +94,18 @@ def _returning(model: type[M], statement: str, params: Sequence[Any]) -> list[M]
 
 _ORDER_PAID = (
     'UPDATE "order" SET "status" = %s, "updated_at" = %s, "delivery_deadline" = %s, '
-    '"current_payment_id" = %s WHERE "id" = %s AND "status" = %s RETURNING '
+    '"current_payment_id" = %s WHERE "id" = %s AND "status" = %s AND "current_payment_id" IN (\'\', %s) '
+    "RETURNING "
 )
 
 
 def order_paid(order_id: str, payment_id: str, at: datetime, deadline: datetime) -> Order | None:
-    """`update_returning(Order.objects.filter(id=order_id, status="awaiting_payment"), status="paid",
-    updated_at=at, delivery_deadline=deadline, current_payment_id=payment_id)`, written once (the webhook's
-    order move; the ORM would build it again each time): the order as it is now, or None."""
+    """`update_returning(Order.objects.filter(id=order_id, status="awaiting_payment",
+    current_payment_id__in=["", payment_id]), status="paid", updated_at=at, delivery_deadline=deadline,
+    current_payment_id=payment_id)`, written once (the webhook's order move; the ORM would build it again
+    each time): the order as it is now, or None (paid or ended, or `payment_id` is a replaced attempt)."""
     adapt = connection.ops.adapt_datetimefield_value
-    params = ["paid", adapt(at), adapt(deadline), payment_id, order_id, "awaiting_payment"]
+    params = ["paid", adapt(at), adapt(deadline), payment_id, order_id, "awaiting_payment", payment_id]
     moved = _returning(Order, _ORDER_PAID + _columns(Order, connection.vendor), params)
     return moved[0] if moved else None
 

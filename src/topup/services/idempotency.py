@@ -16,10 +16,11 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, transaction
 
 from topup.clock import new_id, now
 from topup.db import hot_sql
@@ -31,6 +32,9 @@ MAX_KEY_LENGTH = 255
 IN_PROGRESS, DONE = "in_progress", "done"
 CLAIM_WAIT_S = 10.0  # how long a twin waits for the first attempt's answer (the provider's timeout)
 CLAIM_STALE_S = 30.0  # a claim this old is an attempt that crashed: the next request resumes it
+
+# Set when the current request looked up or claimed its key before any effect (see `mark_retry_safe`).
+_RETRY_SAFE: ContextVar[bool] = ContextVar("topup_idempotency_retry_safe", default=False)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class Claim:
     order_id: str
     payment_id: str
     resumed: bool  # True when an earlier attempt claimed the key and did not finish
+    frozen: dict[str, object] = field(default_factory=dict)  # what the first attempt claimed with
 
 
 def scoped(endpoint: str, caller: str) -> str:
@@ -91,20 +96,45 @@ def _record(idem: IdempotencyKey) -> IdempotencyRecord | None:
     return found[0] if found else None
 
 
+@contextlib.contextmanager
+def retry_scope() -> Iterator[None]:
+    """One request's span (the failover middleware's): nothing is marked safe to run again yet."""
+    token = _RETRY_SAFE.set(False)
+    try:
+        yield
+    finally:
+        _RETRY_SAFE.reset(token)
+
+
+def mark_retry_safe() -> None:
+    """This request keeps its key's discipline: it looks the key up (`replay`) or claims it (`claim`) before
+    any effect, and saves its answer with the effect (`complete`, `store_answer`), so that running it again
+    (the server's retry after a failover) replays the answer or resumes the claim. Called by those two."""
+    _RETRY_SAFE.set(True)
+
+
+def retry_is_marked_safe() -> bool:
+    return _RETRY_SAFE.get()
+
+
 def replay(idem: IdempotencyKey) -> StoredResponse | None:
-    """The stored answer for this key, or None for a new (or unfinished) key; another body is a conflict."""
+    """The stored answer for this key, or None for a new (or unfinished) key; another body is a conflict.
+    Only for writes that save their answer with their effect (see `mark_retry_safe`)."""
+    mark_retry_safe()
     record = _record(idem)
     if record is None or _checked(record, idem).state != DONE:
         return None
     return StoredResponse(record.response_status, record.response_body)
 
 
-def claim(idem: IdempotencyKey) -> Claim | StoredResponse:
-    """Claim the key (committed before any outside call), or the answer a finished twin gave."""
+def claim(idem: IdempotencyKey, frozen: dict[str, object] | None = None) -> Claim | StoredResponse:
+    """Claim the key (committed before any outside call), or the answer a finished twin gave. `frozen` is
+    kept with a new claim; a resumed claim carries the first attempt's instead."""
+    mark_retry_safe()
     deadline = time.monotonic() + CLAIM_WAIT_S
     pause = 0.02
     while True:
-        taken = _claim_new(idem)  # the usual case, a new key: one INSERT, no read first
+        taken = _claim_new(idem, frozen or {})  # the usual case, a new key: one INSERT, no read first
         if taken is not None:
             return taken
         record = _record(idem)
@@ -125,16 +155,16 @@ def claim(idem: IdempotencyKey) -> Claim | StoredResponse:
         pause = min(pause * 1.5, 0.25)
 
 
-def _claim_new(idem: IdempotencyKey) -> Claim | None:
+def _claim_new(idem: IdempotencyKey, frozen: dict[str, object]) -> Claim | None:
     at = now()
     order_id, payment_id = new_id("ord"), new_id("pay")
     record = IdempotencyRecord(
         scope=idem.scope, key=idem.key, request_hash=idem.request_hash, state=IN_PROGRESS,
-        order_id=order_id, payment_id=payment_id, created_at=at, claimed_at=at,
+        order_id=order_id, payment_id=payment_id, created_at=at, claimed_at=at, frozen=frozen,
     )  # fmt: skip
     if not hot_sql.insert_new(record):  # the key is taken (no savepoint, no error to catch)
         return None
-    return Claim(order_id, payment_id, resumed=False)
+    return Claim(order_id, payment_id, resumed=False, frozen=frozen)
 
 
 def _resume_if_stale(record: IdempotencyRecord) -> Claim | None:
@@ -145,7 +175,7 @@ def _resume_if_stale(record: IdempotencyRecord) -> Claim | None:
     taken = IdempotencyRecord.objects.filter(
         pk=record.pk, state=IN_PROGRESS, claimed_at=record.claimed_at
     ).update(claimed_at=at)
-    return Claim(record.order_id, record.payment_id, resumed=True) if taken else None
+    return Claim(record.order_id, record.payment_id, resumed=True, frozen=record.frozen) if taken else None
 
 
 def release(idem: IdempotencyKey) -> None:
@@ -188,17 +218,18 @@ def complete(idem: IdempotencyKey, status: int, body: dict[str, object]) -> None
     )
 
 
-def remember(idem: IdempotencyKey, status: int, body: dict[str, object], at: datetime) -> StoredResponse:
-    """Store the answer of a write that committed on its own; a concurrent twin's answer wins."""
-    try:
-        with transaction.atomic():
-            IdempotencyRecord.objects.create(
-                scope=idem.scope, key=idem.key, request_hash=idem.request_hash,
-                response_status=status, response_body=body, created_at=at,
-            )  # fmt: skip
-    except IntegrityError:
-        stored = replay(idem)
-        if stored is not None:
-            return stored
-        raise
-    return StoredResponse(status, body)
+def store_answer(idem: IdempotencyKey, status: int, body: dict[str, object], at: datetime) -> None:
+    """Store the answer of a write that claims no key, inside the transaction of its effect (call it there),
+    so that the answer exists exactly when the effect does: a resend, or the server's own retry after a lost
+    connection, replays it. A twin that stored its answer first makes this write a conflict, rolled back with
+    its effect (the caller replays the twin's answer)."""
+    record = IdempotencyRecord(
+        scope=idem.scope, key=idem.key, request_hash=idem.request_hash, state=DONE,
+        response_status=status, response_body=body, created_at=at,
+    )  # fmt: skip
+    if not hot_sql.insert_new(record):
+        raise Conflict(
+            "a request with this Idempotency-Key was answered meanwhile",
+            code="idempotency_in_progress",
+            field="Idempotency-Key",
+        )

@@ -29,7 +29,8 @@ from topup.settings import CONFIG
 log = logging.getLogger(__name__)
 
 OPEN_STATUSES = (PaymentStatus.REQUIRES_ACTION.value, PaymentStatus.PROCESSING.value)
-# A superseded attempt (failed when a retry replaced it) may still succeed: it is then a stray.
+# A superseded attempt (failed when a retry replaced it) may still succeed: it is then a stray, refunded, as
+# the order shows and charges the current attempt's yuan quote (even while it still waits for payment).
 _MAY_SUCCEED = (*OPEN_STATUSES, PaymentStatus.FAILED.value)
 
 
@@ -77,8 +78,9 @@ def pay_from_event(
 
 
 def record_success(order: Order, payment: Payment, at: datetime) -> str:
-    """A payment attempt took the money (rows locked by the caller). The first attempt to succeed while
-    the order waits pays it; any other (the order was paid by another attempt, or has ended) is a stray:
+    """A payment attempt took the money (rows locked by the caller). The order's current attempt, succeeding
+    while the order waits, pays it; any other (the order was paid by another attempt, or has ended, or a
+    retry replaced this attempt: the order's quote holds the new attempt's yuan figures) is a stray:
     captured under its own transfer ids and refunded, never delivered."""
     if not Payment.objects.filter(id=payment.id, status__in=_MAY_SUCCEED).update(
         status=PaymentStatus.SUCCEEDED.value,
@@ -86,7 +88,7 @@ def record_success(order: Order, payment: Payment, at: datetime) -> str:
         updated_at=at,  # an earlier decline is over
     ):
         return "already_succeeded"
-    if order.status == OrderStatus.AWAITING_PAYMENT:
+    if order.status == OrderStatus.AWAITING_PAYMENT and order.current_payment_id in {"", payment.id}:
         deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
         move(order, OrderStatus.PAID, at=at, delivery_deadline=deadline, current_payment_id=payment.id)
         return _paid(order, payment, at)

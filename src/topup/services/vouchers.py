@@ -33,6 +33,7 @@ from topup.domain.identifiers import parse_belgian_mobile, parse_iccid
 from topup.domain.vouchers import VoucherState
 from topup.pii import blind_index, hash_ip
 from topup.services import breaker, orders
+from topup.services.idempotency import IdempotencyKey, store_answer
 from topup.services.order_view import order_document
 from topup.services.paid_orders import PaidBy, create_paid_order
 from topup.settings import CONFIG
@@ -206,8 +207,12 @@ def redeem(
     channel: str,
     caller_keys: Sequence[str],
     language: str = "en",
+    idem: IdempotencyKey | None = None,
 ) -> dict[str, object]:
     """Redeem a PIN for a line: the answer is the document of the new paid order (delivery is queued).
+
+    With `idem` (the API's and the website's key), that answer is stored under the key in the redemption's
+    own transaction, so that a resend after a lost connection replays it rather than finding the PIN used.
 
     `caller_keys` name who asks, as `kind:value` (`line:+32…`, `ip:…`, `ussd:<session>`, `call:<CallSid>`):
     each is limited on its own (typos are free up to three times; then the caller waits 2, 4, 8 ... s, and
@@ -224,7 +229,10 @@ def redeem(
     try:
         with transaction.atomic():
             line = _Line(msisdn=msisdn, iccid=iccid, channel=channel, language=language)
-            return _redeem_valid(rules.checked_pin(pin), line, keys, at)
+            order = _redeem_valid(rules.checked_pin(pin), line, keys, at)
+            if idem is not None:
+                store_answer(idem, 201, order, at)
+            return order
     except DomainError as error:
         if error.code in GUESS_CODES:
             breaker.failed(at)

@@ -11,10 +11,9 @@ from topup.channels import owners
 from topup.channels.api.documents import ERRORS
 from topup.channels.api.schemas import CreatedOrderOut
 from topup.channels.clients import client_ip
-from topup.clock import now
 from topup.domain.errors import Conflict, InvalidInput
 from topup.services import vouchers
-from topup.services.idempotency import StoredResponse, make_key, remember, replay, scoped
+from topup.services.idempotency import StoredResponse, make_key, replay, scoped
 from topup.services.order_access import with_token
 
 router = Router(tags=["vouchers"])
@@ -40,7 +39,7 @@ def redeem_voucher(request: HttpRequest, body: RedeemIn) -> Status[dict[str, obj
     try:
         order = vouchers.redeem(
             body.pin, msisdn=body.msisdn, iccid=body.iccid, channel="api", caller_keys=callers,
-            language=get_language() or "en",
+            language=get_language() or "en", idem=idem,
         )  # fmt: skip
     except Conflict:
         # A retry of a request whose answer was not stored yet: the first attempt's answer, if there is one.
@@ -48,7 +47,7 @@ def redeem_voucher(request: HttpRequest, body: RedeemIn) -> Status[dict[str, obj
         if stored is not None:
             return _with_token(stored)
         raise
-    return _with_token(remember(idem, 201, order, now()))
+    return _with_token(StoredResponse(201, order))
 
 
 def _with_token(answer: StoredResponse) -> Status[dict[str, object]]:

@@ -16,10 +16,9 @@ from django.views.decorators.http import require_http_methods
 from topup.channels import owners
 from topup.channels.clients import client_ip
 from topup.channels.web.common import GENERAL, errors_of, page
-from topup.clock import now
 from topup.domain.errors import Conflict, DomainError
 from topup.services import vouchers
-from topup.services.idempotency import StoredResponse, make_key, remember, replay, scoped
+from topup.services.idempotency import StoredResponse, make_key, replay, scoped
 
 TEMPLATE = "topup/voucher.html"
 
@@ -49,14 +48,14 @@ def _redeemed(request: HttpRequest, msisdn: str, pin: str) -> StoredResponse:
     callers = [f"ip:{client_ip(request) or 'unknown'}", f"line:{msisdn.strip() or 'none'}"]
     try:
         order = vouchers.redeem(
-            pin, msisdn=msisdn, channel="web", caller_keys=callers, language=request.LANGUAGE_CODE
+            pin, msisdn=msisdn, channel="web", caller_keys=callers, language=request.LANGUAGE_CODE, idem=idem
         )
     except Conflict:
         stored = replay(idem)  # a concurrent resend of this very form: the first one's answer
         if stored is None:
             raise
         return stored
-    return remember(idem, 201, order, now())
+    return StoredResponse(201, order)  # stored with the redemption
 
 
 def _errors(exc: DomainError) -> dict[str, str]:

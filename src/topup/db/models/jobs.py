@@ -101,6 +101,9 @@ class IdempotencyRecord(models.Model):
     response_body = EncryptedJSONField(default=dict)  # order documents carry the number
     created_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)  # when the current attempt took the claim
+    # What the first attempt decided besides the ids (a payment attempt's yuan quote), so that a resumed
+    # attempt asks the provider the same under the same payment id.
+    frozen = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "idempotency_record"
