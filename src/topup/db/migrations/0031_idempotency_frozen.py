@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("topup", "0028_partition_order_events"),
+        ("topup", "0030_partition_usage_records"),
     ]
 
     operations = [
