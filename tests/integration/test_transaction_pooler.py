@@ -113,7 +113,8 @@ def _through_pgbouncer(tmp_path: Path) -> None:
     subprocess.run(["pgbouncer", "-d", *user, str(config)], check=True)
     database = f"{server['NAME'].removeprefix('test_')}_pgbouncer"
     env = {
-        **os.environ,
+        # Its own live server: the address this session chose (tests/conftest.py) is taken by this one's.
+        **{name: value for name, value in os.environ.items() if name != "DJANGO_LIVE_TEST_SERVER_ADDRESS"},
         "TOPUP_DATABASE_URL": f"postgresql://{server['USER']}@127.0.0.1:{port}/{database}",
         "TOPUP_DATABASE_POOLER": "transaction",
         "TOPUP_DATABASE_LISTEN_URL": "",
