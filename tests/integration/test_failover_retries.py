@@ -260,6 +260,45 @@ def test_a_resumed_payment_attempt_keeps_the_yuan_of_its_first_run(
     assert again.json()["quote"]["fx"]["rate"] == str(first.rate)  # type: ignore[attr-defined]
 
 
+def test_a_resumed_placement_keeps_the_yuan_of_its_first_run(
+    fake: fake_payments.FakePaymentProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for a new order paid by Alipay: its claim keeps the first run's yuan quote."""
+    from tests.support.fx import ecb_daily  # noqa: PLC0415
+    from topup.adapters.fx import ecb  # noqa: PLC0415
+    from topup.db.models import IdempotencyRecord  # noqa: PLC0415
+    from topup.services import fx, orders  # noqa: PLC0415
+
+    save = orders._place_claimed
+    asked: list[object] = []
+
+    def crash_after_claim_once(request: Any, priced: Any, claimed: Any, **kwargs: Any) -> Any:
+        asked.append(priced.quote.fx)
+        if len(asked) == 1:
+            raise RuntimeError("the process died before calling the provider")
+        return save(request, priced, claimed, **kwargs)
+
+    monkeypatch.setattr(orders, "_place_claimed", crash_after_claim_once)
+    client = Client(raise_request_exception=False)
+    body = {"plan_id": "proximus-credit-10", "msisdn": "0470 12 34 56", "payment_method": "alipay"}
+
+    def place_alipay() -> Any:
+        return client.post(
+            "/api/v1/orders", data=json.dumps(body), content_type="application/json",
+            headers={"Idempotency-Key": "fx-first"},
+        )  # fmt: skip
+
+    assert place_alipay().status_code == 500
+    fx.store_rates(ecb.parse(ecb_daily(now().date(), cny="8.1234")))  # a new figure meanwhile
+    IdempotencyRecord.objects.update(claimed_at=now() - timedelta(minutes=5))  # the crashed claim is stale
+    again = place_alipay()
+    assert again.status_code == 201, again.content
+    first, resumed = asked
+    assert first is not None
+    assert resumed == first
+    assert again.json()["quote"]["fx"]["rate"] == str(first.rate)  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("path", ["webhook", "record_success"])
 def test_a_superseded_attempt_that_succeeds_late_is_a_stray_not_the_orders_payment(
     fake: fake_payments.FakePaymentProvider, path: str

@@ -10,7 +10,7 @@ that race stays on record (superseded), so a success of it is refunded like any 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -19,7 +19,6 @@ from django.db.models import Max
 from topup.clock import now
 from topup.db.models import Order, OrderEvent, Payment
 from topup.domain.errors import Conflict, InvalidInput
-from topup.domain.fx import FxQuote
 from topup.domain.orders import OrderStatus
 from topup.domain.payment_attempts import check_method_currency, check_retry
 from topup.domain.quotes import Quote
@@ -61,23 +60,16 @@ def retry_payment(
         _check(order, payment_method)
         quote = fx.for_attempt(Quote.from_dict(order.quote), payment_method)  # fx_rate_unavailable
         promotions.reserve_again(order, now())  # uses a failed payment released (promo_code_used_up if gone)
-        claimed = claim(idem, {"fx": quote.fx.to_dict()} if quote.fx else {})
+        claimed = claim(idem, fx.claimed_with(quote))
         if isinstance(claimed, StoredResponse):
             stored = claimed
         else:
-            quote = _as_first_run(quote, claimed.frozen)
+            quote = fx.as_first_run(quote, claimed.frozen)
             with released_on_failover(idem):  # a failover gives the claim back: the retry resumes it
                 stored = _retry_claimed(order, claimed.payment_id, _Attempt(payment_method, quote), idem)
     if stored.status == LOST:
         raise Conflict("the order changed meanwhile", code="order_not_awaiting_payment", field="order_id")
     return StoredResponse(stored.status, with_token(stored.body))
-
-
-def _as_first_run(quote: Quote, frozen: dict[str, object]) -> Quote:
-    """A resumed attempt pays with its first run's yuan quote (kept with the claim), not a rate imported
-    since: the provider is asked the same amount under the same payment id (its idempotency key)."""
-    first = frozen.get("fx")
-    return quote if first is None else replace(quote, fx=FxQuote.from_dict(first))
 
 
 LOST = 409  # the stored answer of an attempt that lost a race (the order was paid or retried meanwhile)

@@ -73,6 +73,18 @@ def for_attempt(quote: Quote, payment_method: str) -> Quote:
     return replace(quote, fx=fx_for(quote.total, payment_method))
 
 
+def claimed_with(quote: Quote) -> dict[str, object]:
+    """What an idempotency claim keeps of the quote its first run priced: the yuan side, if any."""
+    return {"fx": quote.fx.to_dict()} if quote.fx else {}
+
+
+def as_first_run(quote: Quote, frozen: dict[str, object]) -> Quote:
+    """A resumed claim pays with its first run's yuan quote (kept with the claim), not a rate imported
+    since: the provider is asked the same amount under the same payment id (its idempotency key)."""
+    first = frozen.get("fx")
+    return quote if not isinstance(first, dict) else replace(quote, fx=FxQuote.from_dict(first))
+
+
 def fx_for(total: Money, payment_method: str) -> FxQuote | None:
     """The yuan side of a EUR `total` for a payer with `payment_method` at this moment; None for a method
     whose payers are not shown yuan. Raises Conflict(fx_rate_unavailable) when no rate recent enough is

@@ -145,7 +145,7 @@ def place_order(
             priced = price(replace(request, payment_method=payment_method))
         check_method_currency(payment_method, priced.quote.total.currency)
         auto = autotopup.check_choice(auto_topup, payment_method, priced.quote)
-        claimed = claim(idem)
+        claimed = claim(idem, fx.claimed_with(priced.quote))
         if isinstance(claimed, StoredResponse):
             stored = claimed
         elif not priced.quote.total.is_positive():  # free (a 100 % promotion): nothing to pay
@@ -157,6 +157,7 @@ def place_order(
                     api_key_id=api_key_id,
                 )  # fmt: skip
         else:
+            priced = replace(priced, quote=fx.as_first_run(priced.quote, claimed.frozen))  # a resumed claim
             with released_on_failover(idem):
                 stored = _place_claimed(
                     request, priced, claimed, payment_method=payment_method, channel=channel,
