@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -399,13 +400,27 @@ def test_usage_copy_round_trip(esim_plan: str) -> None:  # noqa: F811
     line = make_line()
     make_bundle(line)
     base = usage("x", line, KB)
+    recent = (datetime.now(UTC) - timedelta(days=20)).date().isoformat()
+    ancient = {
+        **base,
+        "id": "ancient",
+        "start": "0002-01-01T00:00:00+23:59",
+        "end": "0002-01-01T00:00:01+23:59",
+    }
+    refused = Client().post(
+        "/api/v1/usage", json.dumps({"records": [ancient]}), content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"},
+    )  # fmt: skip
+    assert refused.status_code == 400, refused.content[:400]  # older than the retention: never rated
+    assert json.loads(refused.content)["error"]["code"] == "usage_too_old"
+    assert not UsageRow.objects.filter(id="ancient").exists()
     recs = [
         {**base, "id": "\u00e9\u4e2d\U0001f600" + "\u4e2d" * 100},
         {
             **base,
-            "id": "early",
-            "start": "0002-01-01T00:00:00+23:59",
-            "end": "0002-01-01T00:00:00.000001+23:59",
+            "id": "early",  # as early as the retention lets usage be rated, at the furthest offset
+            "start": f"{recent}T00:00:00+23:59",
+            "end": f"{recent}T00:00:00.000001+23:59",
         },
         {
             **base,
