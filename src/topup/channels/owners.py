@@ -13,7 +13,7 @@ import hashlib
 
 from django.http import HttpRequest
 
-from topup.channels.api.auth import hash_key
+from topup.channels.api.auth import STAFF_SCOPE, verified_key
 from topup.channels.clients import client_ip
 from topup.db.models import ApiKey
 from topup.pii import hash_ip
@@ -24,7 +24,6 @@ ORDER_TOKEN_HEADER = "X-Order-Token"  # noqa: S105 (a header name, not a secret)
 SESSION_ORDERS = "web_orders"  # ids of the orders this browser may see
 SESSION_LINE_TOKEN = "web_my_token"  # noqa: S105 (a session key name; set by web/my_views on sign-in)
 SESSION_ORDERS_KEPT = 50
-STAFF_SCOPE = "admin"  # an API key of the operator's staff (topup.channels.api.auth.SCOPES)
 
 
 def _bearer(request: HttpRequest) -> str:
@@ -40,13 +39,7 @@ def api_key_id(request: HttpRequest) -> str:
 
 def _api_key(request: HttpRequest) -> ApiKey | None:
     token = _bearer(request)
-    if not token.startswith("tpk_"):
-        return None
-    return (
-        ApiKey.objects.filter(secret_hash=hash_key(token), revoked_at__isnull=True)
-        .only("id", "scopes")
-        .first()
-    )
+    return verified_key(token) if token.startswith("tpk_") else None  # the route's own check, cached
 
 
 def api_caller_scope(request: HttpRequest) -> str:

@@ -21,7 +21,8 @@ from ninja.security import HttpBearer
 from topup.clock import new_id, now
 from topup.db.models import ApiKey
 
-SCOPES = ("balance:read", "usage:write", "orders:write", "admin")
+STAFF_SCOPE = "admin"  # the operator's staff: every scope, and an order's internal figures (commission)
+SCOPES = ("balance:read", "usage:write", "orders:write", STAFF_SCOPE)
 KEY_CACHE_TTL_S = 5.0  # the longest a revoked key keeps working
 KEY_CACHE_MAX = 1024  # distinct valid keys remembered; more empties the cache (no unbounded growth)
 _verified: dict[str, tuple[float, ApiKey]] = {}  # SHA-256 of the presented key -> (when checked, row)
@@ -61,7 +62,7 @@ class ScopedKey(HttpBearer):
         key = verified_key(token)
         if key is None:
             return None
-        if self.scope not in key.scopes and "admin" not in key.scopes:
+        if self.scope not in key.scopes and STAFF_SCOPE not in key.scopes:
             raise Forbidden(self.scope)
         return key
 
