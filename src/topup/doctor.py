@@ -68,11 +68,16 @@ def diagnose(timeout_s: float) -> list[Finding]:
         ]
     from topup.settings import CONFIG  # noqa: PLC0415
 
-    findings = check_configuration(CONFIG)
+    return examine(CONFIG, timeout_s)
+
+
+def examine(config: Config, timeout_s: float) -> list[Finding]:
+    """The checks of a configuration that loaded, against Django's default database."""
+    findings = check_configuration(config)
     database = check_database(timeout_s)
     findings += database
     ready = all(f.status != FAIL for f in database)
-    findings += check_peers(CONFIG, timeout_s, ready=ready)
+    findings += check_peers(config, timeout_s, ready=ready)
     if ready:
         findings += check_jobs() + check_ledger()
     else:
