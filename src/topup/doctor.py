@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -24,8 +22,6 @@ if (
     from topup.settings import Config
 
 DEFAULT_TIMEOUT_S = 5.0
-BACKLOG_WARN_JOBS = 1000  # due jobs of one kind beyond which the worker is not keeping up
-BACKLOG_WARN_AGE_S = 300  # or the oldest due job has waited this long
 MIN_DISTINCT_CHARS = 12  # a 32-character secret with fewer different characters is a pattern, not random
 # How to make one: python -c "import secrets; print(secrets.token_urlsafe(48))"
 NEW_SECRET_ADVICE = "set {name} to 32+ random characters (secrets.token_urlsafe(48))"  # noqa: S105
@@ -79,7 +75,9 @@ def examine(config: Config, timeout_s: float) -> list[Finding]:
     ready = all(f.status != FAIL for f in database)
     findings += check_peers(config, timeout_s, ready=ready)
     if ready:
-        findings += check_jobs() + check_ledger()
+        from topup.doctor_state import check_jobs, check_ledger, check_partitions  # noqa: PLC0415
+
+        findings += check_jobs() + check_ledger() + check_partitions()
     else:
         findings.append(
             Finding("doctor", "jobs and ledger", WARN, "not checked: the database is not ready", "")
@@ -232,7 +230,7 @@ def _where(db: dict[str, object]) -> str:
     return f"PostgreSQL {db['HOST'] or 'local socket'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-# ---------------------------------------------------------------- peers, jobs, ledger
+# ---------------------------------------------------------------- peers
 
 
 def check_peers(config: Config, timeout_s: float, *, ready: bool) -> list[Finding]:
@@ -246,66 +244,3 @@ def check_peers(config: Config, timeout_s: float, *, ready: bool) -> list[Findin
             NetworkRecord.objects.filter(active=True, kind="external").values_list("id", flat=True)
         )
     return probe(config, networks, timeout_s)
-
-
-def check_jobs() -> list[Finding]:
-    """Due jobs per kind (a warning past the thresholds) and dead jobs (a failure)."""
-    from django.db.models import Count, Min  # noqa: PLC0415
-
-    from topup.clock import now  # noqa: PLC0415
-    from topup.db.models import Job  # noqa: PLC0415
-
-    moment = now()
-    due = list(
-        Job.objects.filter(status="queued", run_after__lte=moment)
-        .values_list("kind").annotate(n=Count("id"), oldest=Min("run_after")).order_by("kind")
-    )  # fmt: skip
-    dead = list(
-        Job.objects.filter(status="dead").values_list("kind").annotate(n=Count("id")).order_by("kind")
-    )
-    found = [_backlog(due, moment - timedelta(seconds=BACKLOG_WARN_AGE_S))]
-    if dead:
-        kinds = ", ".join(f"{kind} {n}" for kind, n in dead)
-        found.append(Finding(
-            "jobs", "dead", FAIL, f"{sum(n for _, n in dead)} dead: {kinds}",
-            "see why with `topup jobs list --dead`, fix the cause, then `topup jobs requeue --kind "
-            f"{dead[0][0]}` (or `--all-dead`)",
-        ))  # fmt: skip
-    else:
-        found.append(Finding("jobs", "dead", OK, "none"))
-    return found
-
-
-def _backlog(due: Sequence[tuple[str, int, datetime]], stale_before: datetime) -> Finding:
-    if not due:
-        return Finding("jobs", "backlog", OK, "no job waiting")
-    text = ", ".join(f"{kind} {n}" for kind, n, _ in due)
-    slow = [kind for kind, n, oldest in due if n > BACKLOG_WARN_JOBS or oldest < stale_before]
-    if slow:
-        return Finding(
-            "jobs", "backlog", WARN, f"due: {text}; behind: {', '.join(slow)}",
-            "is `topup worker` running (`topup serve` runs one)? add worker threads (TOPUP_WORKER_THREADS)",
-        )  # fmt: skip
-    return Finding("jobs", "backlog", OK, f"due: {text}")
-
-
-def check_ledger() -> list[Finding]:
-    """The trial balance: per currency, debits = credits = posted transfers."""
-    from topup.db.ledger import trial_balance  # noqa: PLC0415
-
-    books = trial_balance()
-    wrong = [t for t in books if not t.balanced]
-    if not books:
-        return [Finding("ledger", "trial balance", OK, "no postings yet")]
-    if not wrong:
-        return [Finding("ledger", "trial balance", OK, f"balanced in {', '.join(t.currency for t in books)}")]
-    return [_unbalanced(t.currency, t.debits_minor, t.credits_minor, t.transfers_minor) for t in wrong]
-
-
-def _unbalanced(currency: str, debits: int, credits: int, transfers: int) -> Finding:
-    return Finding(
-        "ledger", f"trial balance {currency}", FAIL,
-        f"unbalanced: debits {debits}, credits {credits}, posted transfers {transfers} (minor units)",
-        "the books were changed outside the ledger service: find the edited row, put it back, "
-        "and correct with a reversing transfer",
-    )  # fmt: skip

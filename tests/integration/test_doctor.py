@@ -21,10 +21,11 @@ from django.db.models import F
 from tests.support.processes import ROOT, free_port, running
 from tests.support.smtp_sink import smtp_sink
 from topup.clock import new_id, now
-from topup.db import ledger
+from topup.db import ledger, partitions
 from topup.db.models import Account, Job
-from topup.doctor import check_configuration, check_database, check_jobs, check_ledger, examine
+from topup.doctor import check_configuration, check_database, examine
 from topup.doctor_report import FAIL, OK, WARN, Finding, exit_status
+from topup.doctor_state import check_jobs, check_ledger, check_partitions
 from topup.domain.ledger import AccountSpec, AccountType, Posting
 from topup.domain.money import Money
 from topup.settings import CONFIG, Config
@@ -232,3 +233,21 @@ def test_an_unbalanced_ledger_is_named() -> None:
     (finding,) = check_ledger()
     assert (finding.status, finding.subject) == (FAIL, "trial balance EUR")
     assert finding.detail.startswith("unbalanced: debits 1000, credits 1001")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_partition_upkeep_behind_is_a_warning() -> None:
+    if not partitions.enabled():
+        pytest.skip("time-partitioned tables exist on PostgreSQL only")
+    partitions.ensure_months(now())
+    assert [f.status for f in check_partitions()] == [OK]
+    name = partitions.partition_name("usage_record", partitions.month_start(now(), 1))
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP TABLE "{name}"')  # as if the worker's monthly upkeep had not run
+    try:
+        (finding,) = check_partitions()
+    finally:
+        partitions.ensure_months(now())
+    assert finding.status == WARN
+    assert finding.detail == f"no {partitions.month_start(now(), 1):%Y-%m} partition for usage_record"
+    assert "topup partitions upkeep" in finding.fix
