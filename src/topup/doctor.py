@@ -77,7 +77,7 @@ def examine(config: Config, timeout_s: float) -> list[Finding]:
     if ready:
         from topup.doctor_state import check_jobs, check_ledger, check_partitions  # noqa: PLC0415
 
-        findings += check_jobs() + check_ledger() + check_partitions()
+        findings += check_partitions() + check_jobs() + check_ledger()
     else:
         findings.append(
             Finding("doctor", "jobs and ledger", WARN, "not checked: the database is not ready", "")
