@@ -57,7 +57,8 @@ def diagnose(timeout_s: float) -> list[Finding]:
 
     try:
         start_django(wired=False)
-    except RuntimeError as exc:  # the settings refused to load: production's rules, a bad database URL
+    except (RuntimeError, ValueError) as exc:  # the settings refused to load: production's rules, a bad
+        # database URL, a number that is not one (TOPUP_PORT=abc)
         problems: list[str] = getattr(exc, "problems", None) or [str(exc)]
         return [_problem(problem, production=True) for problem in problems] + [
             Finding("doctor", "other checks", WARN, "not run: the configuration must load first", "")
