@@ -192,6 +192,12 @@ def cmd_manage(args: argparse.Namespace) -> None:
     execute_from_command_line(["topup manage", *args.django_args])
 
 
+def cmd_doctor(args: argparse.Namespace) -> None:
+    from topup.doctor import run  # noqa: PLC0415
+
+    run(args)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     from topup.serve import serve  # noqa: PLC0415
 
@@ -239,8 +245,9 @@ def cmd_chaos(args: argparse.Namespace) -> None:
 
 
 # The commands `topup serve` starts (and `migrate`): their parser is built without importing the modules of
-# every other command, which cost each child of `topup serve` half a second of start-up.
-LEAN_COMMANDS = frozenset({"serve", "migrate", "web", "worker", "sms-gateway", "simulate"})
+# every other command, which cost each child of `topup serve` half a second of start-up. `doctor` too: those
+# modules load the settings, and the doctor must start (and say why) when the settings refuse to load.
+LEAN_COMMANDS = frozenset({"serve", "migrate", "web", "worker", "sms-gateway", "simulate", "doctor"})
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
@@ -282,6 +289,12 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="run a simulated outside party")
     if not lean or argv[0] == "simulate":
         _add_simulators(simulate, argv[1] if lean and len(argv) > 1 else None)
+    doctor = sub.add_parser(
+        "doctor",
+        help="check configuration, database, peers, job queue and ledger; exit 1 if something is wrong",
+    )
+    _add_doctor_arguments(doctor)
+    doctor.set_defaults(func=cmd_doctor)
     if not lean:
         _add_other_commands(sub)
     return parser
@@ -419,6 +432,12 @@ def _add_promotions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     promotions = sub.add_parser("promotions", help="promotions: list campaigns, create promo codes")
     add_arguments(promotions)
     promotions.set_defaults(func=run)
+
+
+def _add_doctor_arguments(parser: argparse.ArgumentParser) -> None:
+    from topup.doctor import add_arguments  # noqa: PLC0415
+
+    add_arguments(parser)
 
 
 def _add_bench_arguments(bench: argparse.ArgumentParser) -> None:

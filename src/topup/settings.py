@@ -449,10 +449,18 @@ def production_problems(config: Config) -> list[str]:
     return problems
 
 
+class ProductionRefused(RuntimeError):
+    """A production configuration that may not start; `problems` names each fault (`topup doctor` too)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("TOPUP_ENV=production refuses to start: " + "; ".join(problems))
+        self.problems = problems
+
+
 def _refuse_demo_secrets(config: Config) -> None:
     problems = production_problems(config)
     if problems:
-        raise RuntimeError("TOPUP_ENV=production refuses to start: " + "; ".join(problems))
+        raise ProductionRefused(problems)
 
 
 CONFIG = load_config()
