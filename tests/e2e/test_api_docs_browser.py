@@ -1,8 +1,8 @@
 """The API documentation served by us, offline: `topup serve` on a fresh demo database, then
-`node tests/browser/apidocs.mjs`, whose browser may reach the server and nothing else. Swagger UI's assets come
-from django-ninja's package through whitenoise, under the site's Content-Security-Policy; the page must list the
-API's operations. Screenshot: artifacts/screenshots/apidocs-offline.png. Skipped without chromium or node_modules,
-except in CI."""
+`node tests/browser/apidocs.mjs`, whose browser may reach the server and nothing else. Swagger UI's assets
+come from django-ninja's package through whitenoise, under the site's Content-Security-Policy; the page must
+list the API's operations. Screenshot: artifacts/screenshots/apidocs-offline.png. Skipped without chromium or
+node_modules, except in CI."""
 
 from __future__ import annotations
 
