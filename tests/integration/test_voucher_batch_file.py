@@ -1,7 +1,7 @@
-"""Where a PIN batch may be written: `topup vouchers generate --out batch.csv` run in the checkout (a git work
-tree) is refused with exit 2 before any PIN is drawn and no file appears; outside a work tree, or with --force,
-the file is written (mode 0600, never overwritten: test_vouchers.py); and git ignores batch files left in the
-checkout anyway."""
+"""Where a PIN batch may be written: `topup vouchers generate --out batch.csv` run in the checkout (a git
+work tree) is refused with exit 2 before any PIN is drawn and no file appears; outside a work tree, or with
+--force, the file is written (mode 0600, never overwritten: test_vouchers.py); and git ignores batch files
+left in the checkout anyway."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ def test_a_batch_into_the_checkout_is_refused_before_any_pin_is_drawn() -> None:
     name = "batch-refused-by-test.csv"
     result = _generate(ROOT, name)
     assert result.returncode == 2, result.stderr
-    assert "inside the git work tree" in result.stderr and "--force" in result.stderr
+    assert "inside the git work tree" in result.stderr
+    assert "--force" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (ROOT / name).exists()
 
@@ -53,7 +54,8 @@ def test_outside_a_work_tree_the_command_goes_on_to_the_database(tmp_path: Path)
     result = _generate(tmp_path, "batch.csv")  # no database there: it got past the work-tree check
     assert result.returncode == 2
     assert "inside the git work tree" not in result.stderr
-    assert "no folder" in result.stderr and "TOPUP_DATABASE_URL" in result.stderr
+    assert "no folder" in result.stderr
+    assert "TOPUP_DATABASE_URL" in result.stderr
 
 
 @pytest.mark.parametrize("name", ["batch.csv", "batch-proximus-10.csv", "shop-pins.csv", "vouchers-2026.csv"])
