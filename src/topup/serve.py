@@ -27,6 +27,7 @@ from urllib.parse import urlparse, urlunparse
 
 from topup import serve_state
 from topup.adapters.payments.stripe import WEBHOOK_EVENTS
+from topup.command_name import topup_command
 from topup.settings import CONFIG, Config
 
 
@@ -193,16 +194,18 @@ def banner(config: Config, admin_key: str | None) -> str:
         f"  web and API      {config.public_url}/   (API docs: {config.public_url}/api/v1/docs)\n"
         f"  health, metrics  {config.public_url}/healthz  {config.public_url}/metrics\n"
     )
+    topup = topup_command()  # the hints work as printed: `.venv/bin/topup` under `make run`
     if not config.is_production:
         text += (
             f"  payments sim     {config.payments_url}/\n"
             f"  carriers sim     {config.carriers_url}/\n"
             f"  DT One DVS sim   {config.dtone_url}/v1/   (routes: {_routes(config)})\n"
-            f"  SM-DP+ sim       {config.smdp_url}/   (topup simulate phone --activation-code 'LPA:1$...')\n"
+            f"  SM-DP+ sim       {config.smdp_url}/\n"
+            f"                   ({topup} simulate phone --activation-code 'LPA:1$...')\n"
             f"  SMSC sim         smpp://{config.smsc_host}:{config.smsc_port}, phones at "
             f"http://{config.smsc_host}:{config.smsc_http_port}/\n"
-            "                   (topup simulate sms --from <a Belgian number> --text SALDO)\n"
-            f"  kiosk            {config.public_url}/kiosk/   (enrol: topup kiosk enrol trm_demo_kiosk)\n"
+            f"                   ({topup} simulate sms --from <a Belgian number> --text SALDO)\n"
+            f"  kiosk            {config.public_url}/kiosk/   (enrol: {topup} kiosk enrol trm_demo_kiosk)\n"
             f'  cash acceptor    {config.cash_url}/   (insert: POST /_sim/insert {{"amount_minor": 2000}})\n'
         )
     if not config.is_production:
@@ -218,7 +221,7 @@ def _mail(config: Config) -> str:
     if config.mail_sink:
         return (
             f"kept in {config.data_dir / 'mail'}/new/ (SMTP sink on port {config.mail_port}; "
-            "topup simulate mail list | show)"
+            f"{topup_command()} simulate mail list | show)"
         )
     if config.smtp_host:
         return f"sent to smtp://{config.smtp_host}:{config.smtp_port}"

@@ -46,7 +46,20 @@ def _load_dotenv(path: Path) -> None:
         os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
 
 
+def _checkout() -> Path | None:
+    """The source checkout this code runs from (`make run`'s editable install), or None when installed."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() and (root / "src" / "topup").is_dir() else None
+
+
+CHECKOUT = _checkout()
+# The working directory's .env first, then the checkout's: a command run from another folder sees the same
+# settings as `make run` in the checkout (a variable already set wins).
 _load_dotenv(Path.cwd() / ".env")
+if CHECKOUT is not None:
+    _load_dotenv(CHECKOUT / ".env")
+# The default data folder does not depend on the working directory: the checkout's data/, else ./data.
+DEFAULT_DATA_DIR = (CHECKOUT or Path.cwd()) / "data"
 
 
 def _env(name: str, default: str) -> str:
@@ -246,7 +259,7 @@ def _env_map(name: str, default: str) -> dict[str, str]:
 def load_config() -> Config:
     host = _env("HOST", "127.0.0.1")
     port = _env_int("PORT", 8000)
-    data_dir = Path(_env("DATA_DIR", str(Path.cwd() / "data"))).resolve()
+    data_dir = Path(_env("DATA_DIR", str(DEFAULT_DATA_DIR))).resolve()
     payments_port = _env_int("PAYMENTS_PORT", port + 1)
     carriers_port = _env_int("CARRIERS_PORT", port + 2)
     smdp_port = _env_int("SMDP_PORT", port + 3)

@@ -1,7 +1,8 @@
 """`topup vouchers`: generate a batch of recharge vouchers into a CSV for the printer, void a batch, expire.
 
 The CSV is the only place the PINs ever exist: it is created new (never overwritten), readable by its owner
-only, and should be handed to the printer and deleted.
+only, and should be handed to the printer and deleted. It is not written inside a git work tree (the checkout:
+one `git add .` from being published) unless `--force` says so.
 """
 
 from __future__ import annotations
@@ -29,12 +30,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     generate.add_argument("--out", type=Path, required=True, help="the CSV to create (must not exist)")
     generate.add_argument("--expires-in-days", type=int, default=365)
     generate.add_argument("--note", default="", help="free text kept with the batch (distributor, order)")
+    generate.add_argument(
+        "--force", action="store_true", help="write the CSV even inside a git work tree (e.g. the checkout)"
+    )
     void = actions.add_parser("void", help="cancel every unused voucher of a batch")
     void.add_argument("--batch", required=True)
     actions.add_parser("expire", help="mark vouchers past their expiry date as expired")
 
 
+def work_tree_of(path: Path) -> Path | None:
+    """The git work tree a file at `path` would be in (a folder above it holding `.git`), or None."""
+    for folder in path.resolve().parents:
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def refuse_inside_work_tree(path: Path, *, force: bool) -> None:
+    """PINs never land in a git work tree by accident: exit 2 with what to do instead, unless forced."""
+    tree = work_tree_of(path)
+    if tree is None or force:
+        return
+    sys.stderr.write(
+        f"refused: {path} is inside the git work tree {tree}, one `git add` away from publishing the PINs; "
+        "write it elsewhere (e.g. --out ~/batch.csv) or add --force\n"
+    )
+    raise SystemExit(2)
+
+
 def run(args: argparse.Namespace) -> None:
+    if args.vouchers_action == "generate":
+        refuse_inside_work_tree(args.out, force=args.force)  # before any database work
     start_django()
     from topup.services import vouchers  # noqa: PLC0415
 

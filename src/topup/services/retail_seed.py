@@ -10,6 +10,7 @@ from typing import Final
 
 from django.db import transaction
 
+from topup.command_name import topup_command
 from topup.db.models import Retailer, Terminal
 from topup.services import retail_admin
 from topup.settings import CONFIG
@@ -53,6 +54,6 @@ def demo_banner() -> str:
     return (
         f"  demo shop        Nachtwinkel Anspach ({DEMO_RETAILER_ID}): POS {DEMO_POS_TERMINAL_ID} / "
         f"{DEMO_POS_SECRET}\n"
-        f"                   topup simulate pos --url {CONFIG.public_url} --terminal {DEMO_POS_TERMINAL_ID} "
-        f"--secret {DEMO_POS_SECRET} open\n"
+        f"                   {topup_command()} simulate pos --url {CONFIG.public_url} "
+        f"--terminal {DEMO_POS_TERMINAL_ID} --secret {DEMO_POS_SECRET} open\n"
     )

@@ -1,0 +1,97 @@
+"""A command that finds no usable database says so in one line and exits 2, instead of a traceback.
+
+`explain(error, database_url)` turns the database errors a newcomer or an operator meets first (no SQLite file
+or folder, a database never migrated, PostgreSQL not answering, no such database, a refused login) into a
+sentence naming where it looked and the setting to change; any other error is left alone (None).
+`clear_database_errors()` wraps a command: such an error becomes that sentence on standard error and exit 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+EXIT_NO_DATABASE = 2
+SETTING = "TOPUP_DATABASE_URL"
+_MIGRATE = "run `.venv/bin/topup migrate` (or `make run`) in the checkout"
+_FIRST_RUN = "run `make run` (or `.venv/bin/topup migrate`) in the checkout first"
+# What PostgreSQL's client says (psycopg's message, lower case) when it never got a session.
+_PG_UNREACHABLE = (
+    "connection refused",
+    "could not connect",
+    "connection failed",
+    "could not translate host name",
+    "name or service not known",
+    "timeout expired",
+    "no route to host",
+    "server closed the connection unexpectedly",
+)
+
+
+def _database_errors(error: BaseException) -> bool:
+    """Only Django's database errors (they wrap sqlite3's and psycopg's), without importing Django here."""
+    db = sys.modules.get("django.db")
+    if db is None:
+        return False
+    return isinstance(error, db.OperationalError | db.ProgrammingError)
+
+
+def _sqlite_path(database_url: str) -> Path:
+    return Path(unquote(database_url.removeprefix("sqlite:///")))
+
+
+def _explain_sqlite(text: str, database_url: str) -> str | None:
+    path = _sqlite_path(database_url)
+    if "unable to open database file" in text:
+        where = (
+            f"no database at {path}" if path.parent.is_dir() else f"no folder {path.parent} for the database"
+        )
+        return f"{where}: {_FIRST_RUN}, or set {SETTING} (or TOPUP_DATA_DIR)"
+    if "no such table" in text:
+        return f"the database at {path} is not migrated: {_FIRST_RUN}, or set {SETTING} (or TOPUP_DATA_DIR)"
+    return None
+
+
+def _explain_postgresql(text: str, database_url: str) -> str | None:
+    url = urlparse(database_url)
+    server = f"{url.hostname or 'localhost'}:{url.port or 5432}"
+    name = url.path.lstrip("/")
+    if "password authentication failed" in text or "no pg_hba.conf entry" in text:
+        return f"PostgreSQL at {server} refused the user {url.username or '(none)'!r}: check {SETTING}"
+    if f'database "{name}" does not exist' in text:
+        return f"PostgreSQL at {server} has no database {name!r}: createdb {name}, or correct {SETTING}"
+    if "relation" in text and "does not exist" in text:
+        return f"the database {name!r} at {server} is not migrated: {_MIGRATE}, or correct {SETTING}"
+    if any(words in text for words in _PG_UNREACHABLE):
+        return f"no PostgreSQL answers at {server} ({SETTING}): start it, or correct the setting"
+    return None
+
+
+def explain(error: BaseException, database_url: str) -> str | None:
+    """The one line that says what is wrong with the database and what to do, or None for other errors."""
+    if not _database_errors(error):
+        return None
+    text = str(error).lower()
+    if database_url.startswith("sqlite:"):
+        return _explain_sqlite(text, database_url)
+    if database_url.startswith(("postgres://", "postgresql://")):
+        return _explain_postgresql(text, database_url)
+    return None
+
+
+@contextmanager
+def clear_database_errors() -> Iterator[None]:
+    """Run a command; a database it cannot use ends it with one line on standard error and exit 2."""
+    try:
+        yield
+    except Exception as error:
+        from topup.settings import CONFIG  # noqa: PLC0415 - configuration is read only by commands that need it
+
+        line = explain(error, CONFIG.database_url)
+        if line is None:
+            raise
+        sys.stderr.write(f"topup: {line}\n")
+        raise SystemExit(EXIT_NO_DATABASE) from None
