@@ -55,8 +55,8 @@ def seeds_demo(args: argparse.Namespace, *, production: bool) -> bool:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     _django()
-    from topup.settings import CONFIG  # noqa: PLC0415
     from topup import tracing  # noqa: PLC0415
+    from topup.settings import CONFIG  # noqa: PLC0415
     from topup.worker import Worker  # noqa: PLC0415
 
     tracing.set_role("worker")

@@ -41,11 +41,9 @@ class RunningJob(Protocol):
 def running(job: RunningJob) -> Iterator[None]:
     """Around one job run (in the thread or asyncio task that runs it)."""
     started = time.perf_counter()
-    subject = {
-        _SUBJECT_IDS[prefix]: job.subject_id
-        for prefix in _SUBJECT_IDS
-        if job.subject_id.startswith(f"{prefix}_")
-    }
+    subject_id = job.subject_id.rpartition(":")[2]  # `receipt:ord_…` is about the order too
+    prefix = subject_id.partition("_")[0]
+    subject = {_SUBJECT_IDS[prefix]: subject_id} if prefix in _SUBJECT_IDS else {}
     request_id = job.request_id or logcontext.new_request_id()
     attributes: dict[str, AttributeValue] = {
         "topup.job_id": job.id, "topup.job_kind": job.kind, "topup.attempt": job.attempt,
