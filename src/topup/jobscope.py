@@ -1,7 +1,7 @@
 """What a job run carries for the logs and traces: the request id of the request (or job) that queued it
 (a fresh one when none did: the sweeps' jobs), its job id, kind and subject bound to every line it writes
-and to its calls to peers, and a span that is the child of the one that queued it. One routine line on
-`topup.jobs` says how long it ran (with TOPUP_ACCESS_LOG, as the access lines).
+and to its calls to peers, and a span that is the child of the one that queued it. One routine line
+says how long it ran (with TOPUP_ACCESS_LOG, as the access lines).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from topup import logcontext, tracing
 if TYPE_CHECKING:
     from opentelemetry.util.types import AttributeValue
 
-log = logging.getLogger("topup.jobs")
+log = logging.getLogger(__name__)
 
 _SUBJECT_IDS = {"ord": "order_id", "pay": "payment_id", "ln": "line_id"}  # typed ids (domain/ids)
 

@@ -150,8 +150,8 @@ class TextFormatter(logging.Formatter):
 ROUTINE = frozenset(
     {
         ("topup.access", "%s %s %s %.1fms"),  # topup.channels.access_log: one line per HTTP request
-        ("topup.peers", "%s %s %s %.1fms"),  # topup.adapters.observed: a call to a peer that answered
-        ("topup.jobs", "job %s %s ran in %.1fms"),  # topup.jobscope: one line per job run
+        ("topup.adapters.observed", "%s %s %s %.1fms"),  # a call to a peer that answered
+        ("topup.jobscope", "job %s %s ran in %.1fms"),  # one line per job run
         ("topup.services.payments", "webhook applied"),
         ("topup.services.payments", "payment %s: checkout %s paid as %s"),
         ("topup.services.delivery", "delivered"),

@@ -124,19 +124,19 @@ def test_one_request_id_leads_from_the_paying_request_to_the_carrier_call(platfo
     followed = [r for r in records if r["request_id"] == paying_id]
     access = [r for r in followed if r["logger"] == "topup.access"]
     assert [r["msg"].split()[:2] for r in access] == [["POST", WEBHOOK_ROUTE]]
-    jobs = {(r["kind"], r["subject_id"]) for r in followed if r["logger"] == "topup.jobs"}
+    jobs = {(r["kind"], r["subject_id"]) for r in followed if r["logger"] == "topup.jobscope"}
     assert ("deliver", order["id"]) in jobs
     # The receipt was queued by the batch's settlement, for several orders at once: found by the order's id.
     receipts = [
-        r for r in records if r["logger"] == "topup.jobs" and r["subject_id"] == f"receipt:{order['id']}"
+        r for r in records if r["logger"] == "topup.jobscope" and r["subject_id"] == f"receipt:{order['id']}"
     ]
     assert receipts[0]["order_id"] == order["id"]
     applied = [r for r in followed if r["msg"] == "webhook applied"]
     assert applied[0]["order_id"] == order["id"]
-    delivered = [r for r in followed if r["logger"] == "topup.jobs" and r["kind"] == "deliver"]
+    delivered = [r for r in followed if r["logger"] == "topup.jobscope" and r["kind"] == "deliver"]
     assert delivered[0]["job_id"] == delivery.id
     assert delivered[0]["order_id"] == order["id"]
-    calls = [r for r in followed if r["logger"] == "topup.peers" and r["peer"] == "carrier"]
+    calls = [r for r in followed if r["logger"] == "topup.adapters.observed" and r["peer"] == "carrier"]
     assert len(calls) == 1
     assert calls[0]["status"] == 200
     assert calls[0]["order_id"] == order["id"]

@@ -1,6 +1,6 @@
 """What every call to a peer (carrier gateways, DT One, the SM-DP+, Stripe, the ECB) does besides its work:
 send the request's `X-Request-Id` (and `traceparent` when tracing), run inside a client span, and log one
-line on `topup.peers` with the peer, the operation (method and path, no query), the status and the time.
+line with the peer, the operation (method and path, no query), the status and the time.
 
 Put in place once per client, where it is built: an httpx transport (`transport`, `async_transport`), or
 Stripe's HTTP client (`adapters.payments.stripe_http`). A call that answered below 500 is a routine INFO
@@ -21,7 +21,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from topup import logcontext, tracing
 
-log = logging.getLogger("topup.peers")
+log = logging.getLogger(__name__)
 
 _SERVER_ERROR = 500
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's own default

@@ -1,5 +1,5 @@
 """Stripe's HTTP clients with every call observed (`adapters.observed.outgoing`): the request id and
-`traceparent` headers, a client span and one `topup.peers` line per call."""
+`traceparent` headers, a client span and one log line per call."""
 
 from __future__ import annotations
 
