@@ -1,8 +1,8 @@
 """Following one order through the logs and the traces: placed and paid through the API against the payment
 and carrier simulators, the request that paid it (the payment's webhook) has an id found on its access line,
 on the lines of the jobs it queued (the delivery, then the receipt) and on the carrier call's line; with
-tracing on, its server span, the delivery job's span and the carrier call's span are one trace, each the
-child of the one before, in memory and through a real OTLP/HTTP receiver."""
+tracing on, its server span, the delivery job's span, the carrier call's span and the receipt job's span are
+one trace, each the child of the one before, in memory and through a real OTLP/HTTP receiver."""
 
 from __future__ import annotations
 
@@ -126,11 +126,10 @@ def test_one_request_id_leads_from_the_paying_request_to_the_carrier_call(platfo
     assert [r["msg"].split()[:2] for r in access] == [["POST", WEBHOOK_ROUTE]]
     jobs = {(r["kind"], r["subject_id"]) for r in followed if r["logger"] == "topup.jobscope"}
     assert ("deliver", order["id"]) in jobs
-    # The receipt was queued by the batch's settlement, for several orders at once: found by the order's id.
-    receipts = [
-        r for r in records if r["logger"] == "topup.jobscope" and r["subject_id"] == f"receipt:{order['id']}"
-    ]
-    assert receipts[0]["order_id"] == order["id"]
+    # The receipt, queued when the delivery's batch settled (several orders in one INSERT), keeps it too.
+    receipt = f"receipt:{order['id']}"
+    assert ("notify", receipt) in jobs
+    assert Job.objects.get(kind="notify", subject_id=receipt).request_id == paying_id
     applied = [r for r in followed if r["msg"] == "webhook applied"]
     assert applied[0]["order_id"] == order["id"]
     delivered = [r for r in followed if r["logger"] == "topup.jobscope" and r["kind"] == "deliver"]
@@ -156,7 +155,10 @@ def _spans_of(order: dict[str, Any], spans: list[dict[str, Any]]) -> None:
     assert webhook["kind"] == "SERVER"
     calls = [s for s in spans if s["parent"] == deliver[0]["span_id"] and s["kind"] == "CLIENT"]
     assert [c["name"] for c in calls] == ["carrier POST /v1/networks/proximus/topups"]
-    trace_ids = {s["trace_id"] for s in (webhook, deliver[0], calls[0])}
+    receipt = Job.objects.get(kind="notify", subject_id=f"receipt:{order['id']}")
+    (notify,) = [s for s in spans if s["attributes"].get("topup.job_id") == receipt.id]
+    assert notify["parent"] == deliver[0]["span_id"]  # queued as the delivery settled
+    trace_ids = {s["trace_id"] for s in (webhook, deliver[0], calls[0], notify)}
     assert len(trace_ids) == 1
     assert webhook["attributes"]["topup.request_id"] == delivery.request_id
 

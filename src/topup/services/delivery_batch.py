@@ -89,6 +89,9 @@ class _Send:
     quote: Quote
     call: Callable[[], Coroutine[Any, Any, CarrierResult]] | None  # None: answered without a call
     result: CarrierResult = NOT_SENT
+    origin: jobscope.Origin | None = (
+        None  # its job's request id and span: the jobs its settling queues keep them
+    )
 
 
 def call_timeout_s() -> float:
@@ -111,19 +114,21 @@ def run(batch: Sequence[Claimed], alone: Callable[[Claimed], bool], finish: Fini
     if not sends:
         return kept
     _call_all(sends)
-    try:
-        return _settle(sends, now()) and kept
-    except Exception:
-        log.exception("settling %d deliveries together failed: settling each alone", len(sends))
-        for send in sends:
-            try:
-                result = delivery.settle(send.order, send.quote, send.job.attempt, send.result)
-            except Exception as exc:
-                log.exception("delivery %s failed", send.order.id, extra={"order_id": send.order.id})
-                retry_in_s = delivery.backoff_s(send.job.attempt)
-                result = JobResult(done=False, retry_in_s=retry_in_s, note=repr(exc))
-            kept = finish(send.job, result) and kept
-        return kept
+    # The receipts and refunds their settling queues keep each order's request id and span.
+    with jobscope.queued_for({s.order.id: s.origin for s in sends if s.origin is not None}):
+        try:
+            return _settle(sends, now()) and kept
+        except Exception:
+            log.exception("settling %d deliveries together failed: settling each alone", len(sends))
+            for send in sends:
+                try:
+                    result = delivery.settle(send.order, send.quote, send.job.attempt, send.result)
+                except Exception as exc:
+                    log.exception("delivery %s failed", send.order.id, extra={"order_id": send.order.id})
+                    retry_in_s = delivery.backoff_s(send.job.attempt)
+                    result = JobResult(done=False, retry_in_s=retry_in_s, note=repr(exc))
+                kept = finish(send.job, result) and kept
+            return kept
 
 
 class Finish(Protocol):
@@ -212,6 +217,7 @@ def _call_all(sends: list[_Send]) -> None:
             return
         with jobscope.running(send.job):  # each call is a task of its own: the job's ids, its span
             send.result = await _answer(send, send.call)
+            send.origin = jobscope.origin()
 
     async def every() -> None:
         await asyncio.gather(*(one(send) for send in sends))
