@@ -51,6 +51,12 @@ def accepted(value: str | None) -> str:
     return ""
 
 
+def start(**ids: str | None) -> None:
+    """Bind these ids alone, forgetting any bound before (a request starting on a reused thread)."""
+    _ids.set(_NONE)
+    bind(**ids)
+
+
 def bind(**ids: str | None) -> None:
     """Add ids to the current request's or job's (an empty value is left out); undone with its scope."""
     kept = {key: str(value) for key, value in ids.items() if value}

@@ -2,14 +2,17 @@
 new one. It is bound to every log line written while the request runs (`topup.logcontext`), kept on the
 jobs the request queues, sent on its calls to peers, and returned in the response's `X-Request-Id`.
 
-With tracing on, the request is a server span named by its route (`POST api/v1/orders`, never the path:
-paths carry phone numbers and tokens), continuing the caller's `traceparent`.
+The id stays bound until the response is closed (`request_finished`): Django writes its own line for a 4xx
+or 5xx answer after the middleware returned. With tracing on, the request is a server span named by its
+route (`POST api/v1/orders`, never the path: paths carry phone numbers and tokens), continuing the caller's
+`traceparent`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 from opentelemetry.trace import Status, StatusCode
 
@@ -28,10 +31,8 @@ class RequestIdMiddleware:
         method = request.method or "GET"
         attributes = {"http.request.method": method, "topup.request_id": request_id}
         traceparent = request.headers.get("traceparent", "")
-        with (
-            logcontext.bound(request_id=request_id),
-            tracing.server_span(method, traceparent, attributes) as span,
-        ):
+        logcontext.start(request_id=request_id)  # forgotten by `_forget` when the response is closed
+        with tracing.server_span(method, traceparent, attributes) as span:
             response = self.get_response(request)
             if span.is_recording():
                 match = request.resolver_match
@@ -43,3 +44,10 @@ class RequestIdMiddleware:
                     span.set_status(Status(StatusCode.ERROR))
         response[HEADER] = request_id
         return response
+
+
+def _forget(**_kwargs: object) -> None:
+    logcontext.start()
+
+
+request_finished.connect(_forget, dispatch_uid="topup.channels.request_id")
