@@ -89,9 +89,7 @@ class _Send:
     quote: Quote
     call: Callable[[], Coroutine[Any, Any, CarrierResult]] | None  # None: answered without a call
     result: CarrierResult = NOT_SENT
-    origin: jobscope.Origin | None = (
-        None  # its job's request id and span: the jobs its settling queues keep them
-    )
+    origin: jobscope.Origin | None = None  # its job's request id and span, for the jobs its settling queues
 
 
 def call_timeout_s() -> float:
@@ -114,21 +112,19 @@ def run(batch: Sequence[Claimed], alone: Callable[[Claimed], bool], finish: Fini
     if not sends:
         return kept
     _call_all(sends)
-    # The receipts and refunds their settling queues keep each order's request id and span.
-    with jobscope.queued_for({s.order.id: s.origin for s in sends if s.origin is not None}):
-        try:
-            return _settle(sends, now()) and kept
-        except Exception:
-            log.exception("settling %d deliveries together failed: settling each alone", len(sends))
-            for send in sends:
-                try:
-                    result = delivery.settle(send.order, send.quote, send.job.attempt, send.result)
-                except Exception as exc:
-                    log.exception("delivery %s failed", send.order.id, extra={"order_id": send.order.id})
-                    retry_in_s = delivery.backoff_s(send.job.attempt)
-                    result = JobResult(done=False, retry_in_s=retry_in_s, note=repr(exc))
-                kept = finish(send.job, result) and kept
-            return kept
+    try:
+        return _settle(sends, now()) and kept
+    except Exception:
+        log.exception("settling %d deliveries together failed: settling each alone", len(sends))
+        for send in sends:
+            try:
+                result = delivery.settle(send.order, send.quote, send.job.attempt, send.result)
+            except Exception as exc:
+                log.exception("delivery %s failed", send.order.id, extra={"order_id": send.order.id})
+                retry_in_s = delivery.backoff_s(send.job.attempt)
+                result = JobResult(done=False, retry_in_s=retry_in_s, note=repr(exc))
+            kept = finish(send.job, result) and kept
+        return kept
 
 
 class Finish(Protocol):
@@ -237,7 +233,9 @@ async def _answer(send: _Send, call: Callable[[], Coroutine[Any, Any, CarrierRes
 
 def _settle(sends: list[_Send], at: datetime) -> bool:
     """All the answers in one transaction, for the jobs still leased to us (False: a lease was lost)."""
-    with transaction.atomic():
+    # The receipts and refunds queued here keep each order's request id and span (one INSERT for all).
+    origins = {s.order.id: s.origin for s in sends if s.origin is not None}
+    with transaction.atomic(), jobscope.queued_for(origins):
         held = Job.objects.filter(id__in=[s.job.id for s in sends], status="queued")
         if connection.features.has_select_for_update:
             held = held.select_for_update()
