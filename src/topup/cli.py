@@ -56,9 +56,11 @@ def seeds_demo(args: argparse.Namespace, *, production: bool) -> bool:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     _django()
+    from topup import tracing  # noqa: PLC0415
     from topup.settings import CONFIG  # noqa: PLC0415
     from topup.worker import Worker  # noqa: PLC0415
 
+    tracing.set_role("worker")
     worker = Worker(threads=args.threads or CONFIG.worker_threads, lease_s=CONFIG.job_lease_s)
     worker.install_signal_handlers()
     worker.run()

@@ -1,4 +1,6 @@
-"""Structured logging: one JSON object a line in production, carrying the ids passed in `extra`.
+"""Structured logging: one JSON object a line in production (`JsonFormatter`), a readable line in the demo
+(`TextFormatter`), each carrying every field passed in `extra` and the ids bound to the request or job
+(`BoundIds`, from `topup.logcontext`: request_id on every line, order, payment, line and job ids when known).
 
 `MaskNumbers` is on every handler: a phone number in any usual format (+32…, %2B32… in a URL, 0032…,
 32 4…, 04…, 4xx xx xx xx) is replaced by its mask (`+32 470 •• •• 56`) in the final message and traceback.
@@ -13,6 +15,7 @@ import logging
 import re
 from datetime import UTC, datetime
 
+from topup import logcontext
 from topup.pii import mask_msisdn
 
 _SEP = r"[ ./-]?"
@@ -59,6 +62,16 @@ class MaskNumbers(logging.Filter):
         return True
 
 
+def adopt(*names: str) -> None:
+    """Send loggers that set up their own handlers (gunicorn's) through the root's: same format, same
+    masking, the same ids."""
+    for name in names:
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.propagate = True
+
+
 def install_number_masking() -> None:
     """Put `MaskNumbers` on the root logger's handlers (for processes configured by basicConfig)."""
     for handler in logging.getLogger().handlers:
@@ -66,26 +79,69 @@ def install_number_masking() -> None:
             handler.addFilter(MaskNumbers())
 
 
-CONTEXT_KEYS = ("order_id", "payment_id", "line_id", "job_id", "event_id", "network", "outcome", "alert")
+class BoundIds(logging.Filter):
+    """Puts the ids bound to the request or job on the record (a field passed in `extra` wins)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in logcontext.current().items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        if not hasattr(record, "request_id"):
+            record.request_id = None  # on every line: null outside a request or job
+        return True
+
+
+def fields(record: logging.LogRecord) -> dict[str, object]:
+    """The record's own fields (`extra`, bound ids), request_id first, phone numbers masked in any value."""
+    found = {key: value for key, value in vars(record).items() if key not in _STANDARD}
+    ordered = {key: found.pop(key) for key in logcontext.KEYS if key in found}
+    return {key: _masked(value) for key, value in {**ordered, **found}.items()}
+
+
+def _masked(value: object) -> object:
+    if value is None or isinstance(value, bool | float):
+        return value
+    if isinstance(value, str):
+        return mask_numbers(value)
+    if isinstance(value, int):  # 32470123456 as a number is still a phone number
+        text = str(value)
+        masked = mask_numbers(text)
+        return value if masked == text else masked
+    if isinstance(value, dict):
+        return {str(key): _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_masked(item) for item in value]
+    return mask_numbers(str(value))
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object a line: ts, level, logger, msg, then every field of the record (`fields`), exc."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": mask_numbers(record.getMessage()),
         }
-        for key in CONTEXT_KEYS:
-            value = getattr(record, key, None)
-            if value is not None:
-                entry[key] = value
+        entry.update((key, value) for key, value in fields(record).items() if key not in entry)
         if record.exc_text:  # already masked by MaskNumbers
             entry["exc"] = record.exc_text
         elif record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+            entry["exc"] = mask_numbers(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """The demo's readable line: time, level, logger, message, then `key=value` of the record's fields."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging.Formatter's name
+        line = super().formatMessage(record)
+        shown = " ".join(f"{key}={value}" for key, value in fields(record).items() if value not in {None, ""})
+        return f"{line} [{shown}]" if shown else line
 
 
 # (logger, message template) of the INFO lines written once per request, job or message when all went well.
@@ -94,6 +150,8 @@ class JsonFormatter(logging.Formatter):
 ROUTINE = frozenset(
     {
         ("topup.access", "%s %s %s %.1fms"),  # topup.channels.access_log: one line per HTTP request
+        ("topup.adapters.observed", "%s %s %s %.1fms"),  # a call to a peer that answered
+        ("topup.jobscope", "job %s %s ran in %.1fms"),  # one line per job run
         ("topup.services.payments", "webhook applied"),
         ("topup.services.payments", "payment %s: checkout %s paid as %s"),
         ("topup.services.delivery", "delivered"),

@@ -154,6 +154,7 @@ class Config:
     web_streams: int  # of those, how many may hold a long poll or an event stream at once
     log_format: str  # text | json
     access_log: bool  # a line per HTTP request, job and message that went well (off: only what needs a look)
+    otel_endpoint: str  # OTLP/HTTP collector's base URL (spans to <url>/v1/traces); empty: no tracing
     index_key: str  # keys the blind indexes of personal data and the hashes of client addresses
     voucher_peppers: tuple[tuple[str, str], ...]  # (id, secret): the first hashes new PINs, all redeem
     otp_key: str  # keys the digests of one-time codes
@@ -331,6 +332,7 @@ def load_config() -> Config:
         web_streams=_env_int("WEB_STREAMS", 12),
         log_format=_env("LOG_FORMAT", "json" if env == "production" else "text"),
         access_log=_env_bool("ACCESS_LOG", False),
+        otel_endpoint=_env("OTEL_EXPORTER_OTLP_ENDPOINT", os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")),
         index_key=_env("INDEX_KEY", DEMO_INDEX_KEY),
         # Demo: v1 is the secret key, which hashed every voucher before peppers were separate.
         voucher_peppers=_peppers(_env("VOUCHER_PEPPERS", "" if production else f"v1:{secret_key}")),
@@ -495,6 +497,7 @@ INSTALLED_APPS = [
     "topup.db",
 ]
 MIDDLEWARE = [
+    "topup.channels.request_id.RequestIdMiddleware",  # X-Request-Id bound to the logs, a span per request
     "topup.channels.access_log.AccessLogMiddleware",  # only with TOPUP_ACCESS_LOG (else not loaded)
     "django.middleware.security.SecurityMiddleware",
     "topup.channels.security.ContentSecurityPolicyMiddleware",
@@ -591,10 +594,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"()": "topup.logs.TextFormatter"},
         "json": {"()": "topup.logs.JsonFormatter"},
     },
     "filters": {
+        "bound_ids": {"()": "topup.logs.BoundIds"},
         "mask_numbers": {"()": "topup.logs.MaskNumbers"},
         "routine": {"()": "topup.logs.RoutineLines"},
     },
@@ -602,7 +606,8 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": CONFIG.log_format,
-            "filters": ["mask_numbers"] if CONFIG.access_log else ["routine", "mask_numbers"],
+            # Routine lines are dropped before the masking rewrites their message (it matches the template).
+            "filters": ["bound_ids", *([] if CONFIG.access_log else ["routine"]), "mask_numbers"],
         }
     },
     "root": {"handlers": ["console"], "level": "INFO"},

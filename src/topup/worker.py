@@ -34,6 +34,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Min, Q
 from django.db.models.functions import Coalesce, Greatest
 
+from topup import jobscope
 from topup.clock import now
 from topup.db import wakeup
 from topup.db.failover import forget_connections, is_failover_error
@@ -88,12 +89,13 @@ def claim(batch: int, lease_s: float) -> list[Claimed]:
         query = Job.objects.filter(due).order_by("run_after")
         if connection.features.has_select_for_update_skip_locked:
             query = query.select_for_update(skip_locked=True)
-        rows = list(query.values_list("id", "kind", "subject_id", "attempts", "lease_token")[:batch])
+        fields = ("id", "kind", "subject_id", "attempts", "lease_token", "request_id", "traceparent")
+        rows = list(query.values_list(*fields)[:batch])
         _bury_exhausted([row for row in rows if row[3] >= CONFIG.job_max_attempts], at)
         # A lease token left on a job: an earlier claim never finished it.
         claimed = [
-            Claimed(job_id, kind, subject_id, attempts + 1, token, bool(previous))
-            for job_id, kind, subject_id, attempts, previous in rows
+            Claimed(job_id, kind, subject_id, attempts + 1, token, bool(previous), request_id, traceparent)
+            for job_id, kind, subject_id, attempts, previous, request_id, traceparent in rows
             if attempts < CONFIG.job_max_attempts
         ]
         if not claimed:
@@ -106,14 +108,14 @@ def claim(batch: int, lease_s: float) -> list[Claimed]:
         return claimed
 
 
-def _bury_exhausted(exhausted: list[tuple[str, str, str, int, str]], at: datetime) -> None:
+def _bury_exhausted(exhausted: list[tuple[str, str, str, int, str, str, str]], at: datetime) -> None:
     """The claimed jobs (locked) whose every attempt was used without an answer become dead."""
     if not exhausted:
         return
     Job.objects.filter(id__in=[row[0] for row in exhausted]).update(
         status="dead", locked_until=None, finished_at=at
     )
-    for job_id, kind, subject_id, _attempts, _token in exhausted:
+    for job_id, kind, subject_id, *_rest in exhausted:
         _alert_dead(job_id, kind, subject_id, "attempts exhausted without an answer")
 
 
@@ -126,10 +128,17 @@ def _alert_dead(job_id: str, kind: str, subject_id: str, note: str) -> None:
 
 
 def run_one(  # noqa: PLR0917 - a claimed job's fields, spread as tests and callers pass them
-    job_id: str, kind: str, subject_id: str, attempt: int, token: str = "", abandoned: bool = False
+    job_id: str,
+    kind: str,
+    subject_id: str,
+    attempt: int,
+    token: str = "",
+    abandoned: bool = False,
+    request_id: str = "",
+    traceparent: str = "",
 ) -> bool:
     """Run one claimed job; False when its lease was lost (another worker owns it now: nothing written)."""
-    job = Claimed(job_id, kind, subject_id, attempt, token, abandoned)
+    job = Claimed(job_id, kind, subject_id, attempt, token, abandoned, request_id, traceparent)
     if kind == "deliver":
         return run_deliveries([job])
     return _run_alone(job)
@@ -145,6 +154,11 @@ def run_deliveries(deliveries: list[Claimed], alone: Callable[[Claimed], bool] |
 
 
 def _run_alone(job: Claimed) -> bool:
+    with jobscope.running(job):
+        return _run_handler(job)
+
+
+def _run_handler(job: Claimed) -> bool:
     try:
         if job.kind == notifications.JOB_KIND:  # it must know whether an earlier run may have sent it
             result = HANDLERS[job.kind](job.subject_id, job.attempt, abandoned=job.abandoned)

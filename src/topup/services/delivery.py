@@ -20,6 +20,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from topup import logcontext
 from topup.clock import now
 from topup.db import ledger
 from topup.db.models import Line, NetworkRecord, Order
@@ -70,6 +71,7 @@ def start_deliveries(order_ids: Sequence[str]) -> None:
 
 def deliver(order_id: str, attempt: int) -> JobResult:
     """Deliver a paid order; past its deadline, any exception ends in cancel-then-refund, never a retry."""
+    logcontext.bind(order_id=order_id)
     try:
         return _deliver(order_id, attempt)
     except Exception:

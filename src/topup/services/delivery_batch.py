@@ -28,6 +28,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from django.db import connection, transaction
 from django.db.models import Case, Value, When
 
+from topup import jobscope
 from topup.clock import now
 from topup.db import ledger
 from topup.db.models import Job, Order
@@ -58,6 +59,8 @@ class Claimed(NamedTuple):
     attempt: int
     token: str
     abandoned: bool = False  # an earlier claim never finished it (its worker died, or its lease ran out)
+    request_id: str = ""  # of the request (or job) that queued it: its log lines and calls carry it
+    traceparent: str = ""  # the span that queued it (tracing on): the job's span is its child
 
 
 @runtime_checkable
@@ -86,6 +89,7 @@ class _Send:
     quote: Quote
     call: Callable[[], Coroutine[Any, Any, CarrierResult]] | None  # None: answered without a call
     result: CarrierResult = NOT_SENT
+    origin: jobscope.Origin | None = None  # its job's request id and span, for the jobs its settling queues
 
 
 def call_timeout_s() -> float:
@@ -207,13 +211,9 @@ def _call_all(sends: list[_Send]) -> None:
     async def one(send: _Send) -> None:
         if send.call is None:
             return
-        try:
-            send.result = await asyncio.wait_for(send.call(), call_timeout_s())
-        except TimeoutError:
-            send.result = CarrierResult(CarrierOutcome.UNKNOWN, code="timeout")
-        except Exception:
-            log.exception("carrier call for %s failed", send.order.id, extra={"order_id": send.order.id})
-            send.result = CarrierResult(CarrierOutcome.UNKNOWN, code="carrier_call_failed")
+        with jobscope.running(send.job):  # each call is a task of its own: the job's ids, its span
+            send.result = await _answer(send, send.call)
+            send.origin = jobscope.origin()
 
     async def every() -> None:
         await asyncio.gather(*(one(send) for send in sends))
@@ -221,9 +221,21 @@ def _call_all(sends: list[_Send]) -> None:
     _carrier_loop.run(every())
 
 
+async def _answer(send: _Send, call: Callable[[], Coroutine[Any, Any, CarrierResult]]) -> CarrierResult:
+    try:
+        return await asyncio.wait_for(call(), call_timeout_s())
+    except TimeoutError:
+        return CarrierResult(CarrierOutcome.UNKNOWN, code="timeout")
+    except Exception:
+        log.exception("carrier call for %s failed", send.order.id, extra={"order_id": send.order.id})
+        return CarrierResult(CarrierOutcome.UNKNOWN, code="carrier_call_failed")
+
+
 def _settle(sends: list[_Send], at: datetime) -> bool:
     """All the answers in one transaction, for the jobs still leased to us (False: a lease was lost)."""
-    with transaction.atomic():
+    # The receipts and refunds queued here keep each order's request id and span (one INSERT for all).
+    origins = {s.order.id: s.origin for s in sends if s.origin is not None}
+    with transaction.atomic(), jobscope.queued_for(origins):
         held = Job.objects.filter(id__in=[s.job.id for s in sends], status="queued")
         if connection.features.has_select_for_update:
             held = held.select_for_update()

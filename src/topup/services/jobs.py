@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import QuerySet
 
+from topup import jobscope
 from topup.clock import new_id, now
 from topup.db import wakeup
 from topup.db.models import Job
@@ -100,7 +101,7 @@ def enqueue_many(kind: str, subject_ids: Iterable[str], *, at: datetime, skip_qu
     """Write one `kind` job per subject in one INSERT, in the caller's transaction, and wake the workers at
     its commit; `skip_queued` skips (kind, subject) pairs that already have a job instead of failing."""
     jobs = [
-        Job(id=new_id("job"), kind=kind, subject_id=s, run_after=at, created_at=at)
+        Job(id=new_id("job"), kind=kind, subject_id=s, run_after=at, created_at=at, **jobscope.origin_of(s))
         for s in sorted(subject_ids)
     ]
     if not jobs:

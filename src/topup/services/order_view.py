@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from topup import logcontext
 from topup.db import hot_sql
 from topup.db.models import Order, OrderEvent, Payment
 from topup.domain.esim_catalogue import ESIM_APN
@@ -59,7 +60,9 @@ def order_document(
 def owned_document(order_id: str, caller: Caller) -> dict[str, object]:
     """The order's document for a caller who may see it (services/order_access), else `order_not_found`:
     the order, its line, payments and history and the access check in one statement written once."""
-    return read_document(checked(hot_sql.order_document(order_id), order_id, caller), economics=caller.staff)
+    order = checked(hot_sql.order_document(order_id), order_id, caller)
+    logcontext.bind(order_id=order.id, line_id=order.line_id, payment_id=order.current_payment_id)
+    return read_document(order, economics=caller.staff)
 
 
 def read_document(order: Order, *, economics: bool = False) -> dict[str, object]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from django.db import IntegrityError, transaction
 from django.utils import translation
 
+from topup import logcontext
 from topup.clock import new_id, now
 from topup.db.models import Order, OrderEvent, Payment
 from topup.domain.autotopup import Spec as AutoSpec
@@ -181,6 +182,7 @@ def _place_claimed(
 ) -> StoredResponse:
     frozen = priced.quote
     order_id, payment_id = claimed.order_id, claimed.payment_id
+    logcontext.bind(order_id=order_id, payment_id=payment_id)  # on the request's lines from here on
     provider = peers.current().payment_provider(str(peers.current().provider_name_for(payment_method)))
     token = order_token(order_id)
     try:  # the promotions' uses first (race-free, once per order): a used-up code never reaches the provider

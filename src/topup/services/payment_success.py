@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
+from topup import logcontext
 from topup.clock import new_id
 from topup.db import ledger
 from topup.db.hot_sql import order_paid, reference_free, update_returning
@@ -69,6 +70,7 @@ def pay_from_event(
     if not succeeded:
         return None
     payment = succeeded[0]
+    logcontext.bind(order_id=payment.order_id, payment_id=payment.id)
     deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
     paid = order_paid(payment.order_id, payment.id, at, deadline)
     if paid is not None:

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from topup import logcontext
 from topup.clock import now
 from topup.db import hot_sql, wakeup
 from topup.db.models import InboxEvent, Order, OrderEvent, Payment
@@ -147,6 +148,8 @@ def apply_event(provider_name: str, event: PaymentEvent, *, checkout_prefix: str
         if paid is not None:
             return paid[1]
     payment = _find_payment(provider_name, event)
+    if payment is not None:
+        logcontext.bind(order_id=payment.order_id, payment_id=payment.id)
     if payment is None:
         log.warning("webhook %s ignored: no such payment", event.event_id, extra={"provider": provider_name})
         return "ignored"

@@ -26,6 +26,7 @@ from typing import Any, Final
 
 import httpx
 
+from topup.adapters import observed
 from topup.domain.errors import InvalidInput
 from topup.domain.money import Money, parse_money
 from topup.ports import (
@@ -128,7 +129,9 @@ class DtoneGateway:
             auth=httpx.BasicAuth(api_key, api_secret),
             headers={"Accept": "application/json"},
             timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
+            transport=observed.transport(
+                "dtone", httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE)
+            ),
         )
         self._callback_url = callback_url
         self._catalogue: dict[str, tuple[float, list[dict[str, Any]]]] = {}

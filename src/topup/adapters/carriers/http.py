@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import httpx
 
+from topup.adapters import observed
 from topup.domain.errors import InvalidInput
 from topup.domain.money import Money
 from topup.ports import CarrierBalance, CarrierBundle, CarrierOutcome, CarrierResult
@@ -149,7 +150,9 @@ class HttpCarrierGateway:
             "timeout": httpx.Timeout(timeout_s),
             "limits": httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
         }
-        self._client = httpx.Client(**self._options)
+        self._client = httpx.Client(
+            **self._options, transport=observed.transport("carrier", self._options["limits"])
+        )
         # One async client per event loop (each worker thread keeps its loop): a client is bound to its loop.
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
@@ -201,7 +204,7 @@ class HttpCarrierGateway:
         client = self._async_clients.get(loop)
         if client is None:
             client = self._async_clients[loop] = httpx.AsyncClient(
-                **{**self._options, "limits": ASYNC_LIMITS}
+                **self._options, transport=observed.async_transport("carrier", ASYNC_LIMITS)
             )
         try:
             return _written(await client.post(path, json=payload), confirmed)

@@ -23,6 +23,7 @@ from typing import Any, Final
 
 import httpx
 
+from topup.adapters import observed
 from topup.domain.errors import InvalidInput
 from topup.domain.identifiers import parse_eid, parse_iccid
 from topup.ports import SmdpResult
@@ -100,6 +101,7 @@ class Es2PlusClient:
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {api_key}", "X-Admin-Protocol": PROTOCOL},
             timeout=httpx.Timeout(timeout_s),
+            transport=observed.transport("smdp"),
         )
 
     def close(self) -> None:

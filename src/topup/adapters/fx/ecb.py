@@ -16,6 +16,7 @@ from xml.etree.ElementTree import ParseError, XMLParser
 
 import httpx
 
+from topup.adapters import observed
 from topup.domain.errors import DomainError
 from topup.domain.fx import FxRate, parse_rate
 
@@ -114,7 +115,8 @@ def parse(document: bytes) -> list[FxRate]:
 def fetch(url: str, *, timeout_s: float = 10.0) -> bytes:
     """The document at `url`, read up to MAX_BYTES (a longer answer is refused, not truncated)."""
     try:
-        with httpx.stream("GET", url, timeout=timeout_s, follow_redirects=True) as response:
+        client = httpx.Client(timeout=timeout_s, follow_redirects=True, transport=observed.transport("ecb"))
+        with client, client.stream("GET", url) as response:
             response.raise_for_status()
             body = bytearray()
             for chunk in response.iter_bytes():

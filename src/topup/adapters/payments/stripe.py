@@ -39,6 +39,7 @@ from urllib.parse import urlencode
 import stripe
 
 from topup.adapters.payments.signature import verify
+from topup.adapters.payments.stripe_http import StripeHttpx
 from topup.domain.errors import InvalidInput
 from topup.domain.ids import parse_id
 from topup.domain.money import Money
@@ -282,7 +283,7 @@ class StripePaymentProvider:
             max_network_retries=0,  # our callers retry with the same idempotency key, after asking
             # The SDK's httpx client: requests reads the proxy settings from the environment on every call
             # (about a quarter of the SDK's CPU per Checkout Session); httpx reads them once, at start.
-            http_client=stripe.HTTPXClient(timeout=timeout_s, allow_sync_methods=True),
+            http_client=StripeHttpx(timeout=timeout_s, allow_sync_methods=True),
         )
 
     # ------------------------------------------------------------ payments

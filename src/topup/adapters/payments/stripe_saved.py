@@ -15,6 +15,7 @@ from typing import Any
 import stripe
 
 from topup.adapters.payments.stripe import _translate, is_checkout_ref
+from topup.adapters.payments.stripe_http import StripeRequests
 from topup.ports import (
     OffSessionCharge,
     OffSessionResult,
@@ -41,7 +42,7 @@ class StripeSavedCards:
             base_addresses={"api": base_url.rstrip("/")},
             stripe_version=api_version,
             max_network_retries=0,  # the worker retries with the same idempotency key
-            http_client=stripe.RequestsClient(timeout=timeout_s),
+            http_client=StripeRequests(timeout=timeout_s),
         )
 
     def create_customer(self, reference: str, email: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 import stripe
 
+from topup.adapters.payments.stripe_http import StripeRequests
 from topup.ports import PortUnavailable, ProviderRequestError, ReaderAction
 
 
@@ -33,7 +34,7 @@ class StripeTerminalReader:
             base_addresses={"api": base_url.rstrip("/")},
             stripe_version=api_version,
             max_network_retries=0,
-            http_client=stripe.RequestsClient(timeout=timeout_s),
+            http_client=StripeRequests(timeout=timeout_s),
         )
 
     def _call(self, call: Any, *args: Any, **kwargs: Any) -> ReaderAction:

@@ -9,6 +9,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
+from topup import logcontext, tracing
 from topup.db import wakeup
 from topup.db.fields import EncryptedJSONField, EncryptedTextField
 
@@ -29,6 +30,14 @@ class Job(models.Model):
     last_error = EncryptedTextField(blank=True, default="", verbose_name=_("last error"))
     created_at = models.DateTimeField(verbose_name=_("created at"))
     finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    # The request (or job) that queued it, and its span when tracing: read from the context at construction,
+    # so `Job(...)`, `create` and `bulk_create` all keep them (topup.logcontext, topup.tracing).
+    request_id = models.CharField(
+        max_length=64, blank=True, default=logcontext.job_request_id, verbose_name=_("request ID")
+    )
+    traceparent = models.CharField(
+        max_length=55, blank=True, default=tracing.current_traceparent, verbose_name=_("trace parent")
+    )
 
     class Meta:
         db_table = "job"

@@ -1,0 +1,113 @@
+"""What every call to a peer (carrier gateways, DT One, the SM-DP+, Stripe, the ECB) does besides its work:
+send the request's `X-Request-Id` (and `traceparent` when tracing), run inside a client span, and log one
+line with the peer, the operation (method and path, no query), the status and the time.
+
+Put in place once per client, where it is built: an httpx transport (`transport`, `async_transport`), or
+Stripe's HTTP client (`adapters.payments.stripe_http`). A call that answered below 500 is a routine INFO
+line (`logs.ROUTINE`: only with TOPUP_ACCESS_LOG); a 5xx, a timeout or a refused connection is a WARNING.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+from opentelemetry.trace import Status, StatusCode
+
+from topup import logcontext, tracing
+
+log = logging.getLogger(__name__)
+
+_SERVER_ERROR = 500
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's own default
+
+
+@dataclass
+class Call:
+    """One outgoing call: the headers to add to it, then what came back."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    status: int = 0  # 0: no answer (an exception)
+
+
+@contextmanager
+def outgoing(peer: str, method: str, url: str) -> Iterator[Call]:
+    """Around one call to `peer`: a client span, the headers to send (`Call.headers`), the log line."""
+    operation = f"{method} {urlsplit(url).path or '/'}"
+    call = Call()
+    started = time.perf_counter()
+    failure = ""
+    attributes = {"peer.service": peer, "http.request.method": method, "url.path": urlsplit(url).path}
+    with tracing.client_span(f"{peer} {operation}", attributes) as span:
+        request_id = logcontext.request_id()
+        if request_id:
+            call.headers["X-Request-Id"] = request_id
+        tracing.inject(call.headers)
+        try:
+            yield call
+        except Exception as exc:
+            failure = type(exc).__name__
+            raise
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            status: int | str = call.status or failure or "no answer"
+            if span.is_recording():
+                span.set_attribute("http.response.status_code", call.status)
+                if not call.status or call.status >= _SERVER_ERROR:
+                    span.set_status(Status(StatusCode.ERROR, failure or None))
+            good = 0 < call.status < _SERVER_ERROR
+            log.log(
+                logging.INFO if good else logging.WARNING,
+                "%s %s %s %.1fms", peer, operation, status, elapsed_ms,
+                extra={"peer": peer, "operation": operation, "status": status, "ms": round(elapsed_ms, 1)},
+            )  # fmt: skip
+
+
+class ObservedTransport(httpx.BaseTransport):
+    """An httpx transport that observes each request (`outgoing`) on its way to the wrapped transport."""
+
+    def __init__(self, peer: str, inner: httpx.BaseTransport) -> None:
+        self.peer = peer
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with outgoing(self.peer, request.method, str(request.url)) as call:
+            request.headers.update(call.headers)
+            response = self.inner.handle_request(request)
+            call.status = response.status_code
+            return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class AsyncObservedTransport(httpx.AsyncBaseTransport):
+    """`ObservedTransport` for async clients."""
+
+    def __init__(self, peer: str, inner: httpx.AsyncBaseTransport) -> None:
+        self.peer = peer
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        with outgoing(self.peer, request.method, str(request.url)) as call:
+            request.headers.update(call.headers)
+            response = await self.inner.handle_async_request(request)
+            call.status = response.status_code
+            return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def transport(peer: str, limits: httpx.Limits = DEFAULT_LIMITS) -> ObservedTransport:
+    """The transport of a client for `peer` (a client given a transport ignores its own `limits`)."""
+    return ObservedTransport(peer, httpx.HTTPTransport(limits=limits))
+
+
+def async_transport(peer: str, limits: httpx.Limits = DEFAULT_LIMITS) -> AsyncObservedTransport:
+    return AsyncObservedTransport(peer, httpx.AsyncHTTPTransport(limits=limits))

@@ -1,0 +1,133 @@
+"""OpenTelemetry traces, off unless a collector is configured (TOPUP_OTEL_EXPORTER_OTLP_ENDPOINT or the
+standard OTEL_EXPORTER_OTLP_ENDPOINT): a server span per request (`channels.request_id`), a span per job run
+(`jobscope`, the child of the span that queued the job, through the W3C `traceparent` kept on the job row),
+and a client span per call to a peer (`adapters.observed`, which sends the `traceparent` header).
+
+Off, only the API's no-op is used: no SDK import, no thread, no export, no header. On, spans go through a
+BatchSpanProcessor to the OTLP/HTTP exporter at `<endpoint>/v1/traces`, with the resource service.name=topup
+and topup.role (web, worker or cli). The provider is built lazily in each process (after gunicorn's fork:
+its batch thread would not survive it) on the first span.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING
+
+from opentelemetry import trace
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from topup.settings import CONFIG
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.util.types import AttributeValue
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+_NO_OP = trace.NoOpTracer()
+
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pid = 0  # the process the tracer was built in (0: not yet)
+        self.tracer: trace.Tracer = _NO_OP
+        self.enabled = False
+        self.role = os.environ.get("TOPUP_PROCESS", "cli")
+
+
+_state = _State()
+
+
+def set_role(role: str) -> None:
+    """The process's role in the resource (`web` is set by `topup web`, `worker` by `topup worker`)."""
+    _state.role = role
+
+
+def use(provider: TracerProvider | None) -> None:
+    """Trace into `provider` in this process from now on (tests: an in-memory exporter); None: off."""
+    with _state.lock:
+        _state.pid = os.getpid()
+        _state.tracer = provider.get_tracer("topup") if provider is not None else _NO_OP
+        _state.enabled = provider is not None
+
+
+def _tracer() -> trace.Tracer:
+    if _state.pid != os.getpid():
+        with _state.lock:
+            if _state.pid != os.getpid():
+                provider = _exporting(CONFIG.otel_endpoint) if CONFIG.otel_endpoint else None
+                _state.tracer = provider.get_tracer("topup") if provider is not None else _NO_OP
+                _state.enabled = provider is not None
+                _state.pid = os.getpid()
+    return _state.tracer
+
+
+def enabled() -> bool:
+    _tracer()
+    return _state.enabled
+
+
+def _exporting(endpoint: str) -> TracerProvider:
+    """A provider sending its spans in batches to the OTLP/HTTP collector at `endpoint`."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
+    from opentelemetry.sdk.resources import Resource  # noqa: PLC0415
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415
+
+    resource = Resource.create({"service.name": "topup", "topup.role": _state.role})
+    provider = TracerProvider(resource=resource)
+    exporter = OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces")
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    atexit.register(provider.shutdown)  # the last batch is sent at exit
+    return provider
+
+
+@contextmanager
+def _span(
+    name: str, kind: SpanKind, parent: Mapping[str, str] | None, attributes: Mapping[str, AttributeValue]
+) -> Iterator[Span]:
+    tracer = _tracer()
+    if not _state.enabled:
+        yield INVALID_SPAN
+        return
+    context = _PROPAGATOR.extract(parent) if parent else None
+    with tracer.start_as_current_span(name, context=context, kind=kind, attributes=attributes) as span:
+        yield span
+
+
+def server_span(
+    name: str, traceparent: str, attributes: Mapping[str, AttributeValue]
+) -> AbstractContextManager[Span]:
+    """A request's span, continuing the caller's trace when it sent a `traceparent`."""
+    return _span(name, SpanKind.SERVER, {"traceparent": traceparent} if traceparent else None, attributes)
+
+
+def job_span(
+    name: str, traceparent: str, attributes: Mapping[str, AttributeValue]
+) -> AbstractContextManager[Span]:
+    """A job run's span: the child of the span that queued the job (its `traceparent`), else a new trace."""
+    return _span(name, SpanKind.CONSUMER, {"traceparent": traceparent} if traceparent else None, attributes)
+
+
+def client_span(name: str, attributes: Mapping[str, AttributeValue]) -> AbstractContextManager[Span]:
+    """An outgoing call's span, the child of the current one."""
+    return _span(name, SpanKind.CLIENT, None, attributes)
+
+
+def inject(headers: MutableMapping[str, str]) -> None:
+    """Add the current span's `traceparent` to outgoing headers (nothing when tracing is off)."""
+    if _state.enabled:
+        _PROPAGATOR.inject(headers)
+
+
+def current_traceparent() -> str:
+    """`Job.traceparent`'s default: the span that queues the job, "" when tracing is off."""
+    carrier: dict[str, str] = {}
+    inject(carrier)
+    return carrier.get("traceparent", "")
