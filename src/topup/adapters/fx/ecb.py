@@ -18,6 +18,7 @@ import httpx
 
 from topup.domain.errors import DomainError
 from topup.domain.fx import FxRate, parse_rate
+from topup.metrics.peers import peer_call
 
 SOURCE: Final = "ECB"
 MAX_BYTES: Final = 2_000_000  # the 90-day history is ~60 kB; the full history is not what we read
@@ -114,7 +115,10 @@ def parse(document: bytes) -> list[FxRate]:
 def fetch(url: str, *, timeout_s: float = 10.0) -> bytes:
     """The document at `url`, read up to MAX_BYTES (a longer answer is refused, not truncated)."""
     try:
-        with httpx.stream("GET", url, timeout=timeout_s, follow_redirects=True) as response:
+        with (
+            peer_call("ecb", "rates"),
+            httpx.stream("GET", url, timeout=timeout_s, follow_redirects=True) as response,
+        ):
             response.raise_for_status()
             body = bytearray()
             for chunk in response.iter_bytes():
