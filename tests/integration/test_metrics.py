@@ -214,3 +214,28 @@ def test_the_folder_is_emptied_at_start_and_joined_after(
     (tmp_path / "counter_456.db").write_bytes(b"a worker's")
     processes.prepare(tmp_path, fresh=False)  # `topup web` under `topup serve`: serve emptied it already
     assert [p.name for p in tmp_path.glob("*.db")] == ["counter_456.db"]
+
+
+def test_guessing_is_counted_as_it_happens(seeded: None) -> None:
+    """A wrong voucher PIN and a wrong one-time code each count once, with the channel and the refusal."""
+    from prometheus_client import REGISTRY  # noqa: PLC0415
+
+    from tests.integration.test_vouchers import wrong_pins  # noqa: PLC0415
+    from topup.domain.errors import DomainError  # noqa: PLC0415
+    from topup.services import otp, vouchers  # noqa: PLC0415
+
+    def seen(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    pin = {"channel": "sms", "code": "voucher_unknown"}
+    before = seen("topup_voucher_pin_failures_total", **pin)
+    with pytest.raises(DomainError):
+        vouchers.redeem(next(wrong_pins("proximus", seed=5)), msisdn="0470 11 22 33", channel="sms",
+                        caller_keys=["ip:192.0.2.9"])  # fmt: skip
+    assert seen("topup_voucher_pin_failures_total", **pin) == before + 1
+
+    code = {"code": "otp_invalid"}
+    before = seen("topup_otp_failures_total", **code)
+    with pytest.raises(DomainError):
+        otp.verify("0470 11 22 34", "123456", "192.0.2.9")  # no code was sent: refused
+    assert seen("topup_otp_failures_total", **code) == before + 1

@@ -16,6 +16,7 @@ from topup.domain.orders import OrderStatus
 from topup.metrics import series
 
 NO_METHOD: Final = "none"  # an order with no payment (a voucher, a free order)
+LABEL_FIELDS: Final = ("channel", "network_id", "current_payment_id")  # what a moved order must have loaded
 _METHODS_MAX: Final = 20_000  # order id -> payment method, remembered by the process that saw it
 _methods: dict[str, str] = {}
 
@@ -36,19 +37,29 @@ def orders_moved(orders: Sequence[Order], new: OrderStatus, at: datetime) -> Non
     """Orders entered `new` in the caller's transaction: counted when it commits (never for a rollback)."""
     if not orders:
         return
-    methods = _methods_of(orders)
-    paid = _paid_at([o.id for o in orders]) if new == OrderStatus.DELIVERED else {}
+    labels = _labels_of(orders)
+    methods = _methods_of(labels)
+    paid = _paid_at(list(labels)) if new == OrderStatus.DELIVERED else {}
 
     def count() -> None:
-        for order in orders:
-            series.ORDERS.labels(order.channel, order.network_id, methods[order.id], new.value).inc()
-            if order.id in paid:
-                waited_s = max(0.0, (at - paid[order.id]).total_seconds())
-                series.PAID_TO_DELIVERED_SECONDS.labels(order.channel, order.network_id).observe(waited_s)
+        for order_id, (channel, network, _payment) in labels.items():
+            series.ORDERS.labels(channel, network, methods[order_id], new.value).inc()
+            if order_id in paid:
+                waited_s = max(0.0, (at - paid[order_id]).total_seconds())
+                series.PAID_TO_DELIVERED_SECONDS.labels(channel, network).observe(waited_s)
             if new in {OrderStatus.DELIVERED, OrderStatus.REFUNDED}:
-                _methods.pop(order.id, None)  # final for the figures: forget it
+                _methods.pop(order_id, None)  # final for the figures: forget it
 
     transaction.on_commit(count)
+
+
+def _labels_of(orders: Sequence[Order]) -> dict[str, tuple[str, str, str]]:
+    """Order id -> (channel, network, current payment); one query for them all when a caller loaded the
+    orders with `.only()` (never one per order, as reading a deferred field would)."""
+    if not any(set(LABEL_FIELDS) & o.get_deferred_fields() for o in orders):
+        return {o.id: (o.channel, o.network_id, o.current_payment_id) for o in orders}
+    rows = Order.objects.filter(id__in=[o.id for o in orders]).values_list("id", *LABEL_FIELDS)
+    return {order_id: (channel, network, payment) for order_id, channel, network, payment in rows}
 
 
 def _remember(order_id: str, method: str) -> None:
@@ -57,12 +68,16 @@ def _remember(order_id: str, method: str) -> None:
     _methods[order_id] = method
 
 
-def _methods_of(orders: Sequence[Order]) -> dict[str, str]:
-    missing = {o.current_payment_id: o.id for o in orders if o.id not in _methods and o.current_payment_id}
+def _methods_of(labels: Mapping[str, tuple[str, str, str]]) -> dict[str, str]:
+    missing = {
+        payment: order_id
+        for order_id, (_, _, payment) in labels.items()
+        if order_id not in _methods and payment
+    }
     if missing:
         for payment_id, method in Payment.objects.filter(id__in=missing).values_list("id", "method"):
             _remember(missing[payment_id], method)
-    return {o.id: _methods.get(o.id, NO_METHOD) for o in orders}
+    return {order_id: _methods.get(order_id, NO_METHOD) for order_id in labels}
 
 
 def _paid_at(order_ids: list[str]) -> dict[str, datetime]:
