@@ -92,7 +92,7 @@ CARRIER_FLOAT_MINOR: Final = "topup_carrier_float_minor"
 CARRIER_FLOAT_LOW: Final = "topup_carrier_float_low"
 
 DATABASE_GAUGES: Final = {
-    JOBS_BACKLOG: "Queued jobs due now, by kind (counted up to TOPUP_METRICS_JOB_SCAN rows, see _capped).",
+    JOBS_BACKLOG: "Queued jobs due now (those a worker holds too), by kind, up to the scan limit (_capped).",
     JOBS_OLDEST_DUE_AGE: "Age of the oldest job due now, by kind, in seconds.",
     JOBS_BACKLOG_CAPPED: "1 when the due jobs reached the scan limit: the backlog is at least that.",
     JOBS_DEAD: "Jobs that used every attempt (topup jobs requeue).",
