@@ -57,6 +57,7 @@ def seeds_demo(args: argparse.Namespace, *, production: bool) -> bool:
 def cmd_worker(args: argparse.Namespace) -> None:
     _django()
     from topup import tracing  # noqa: PLC0415
+    from topup.metrics import processes  # noqa: PLC0415
     from topup.settings import CONFIG  # noqa: PLC0415
     from topup.worker import Worker  # noqa: PLC0415
 
@@ -64,9 +65,11 @@ def cmd_worker(args: argparse.Namespace) -> None:
     worker = Worker(threads=args.threads or CONFIG.worker_threads, lease_s=CONFIG.job_lease_s)
     worker.install_signal_handlers()
     worker.run()
+    processes.exited()  # /metrics: its live gauges leave the multiprocess folder
 
 
 def cmd_web(args: argparse.Namespace) -> None:
+    from topup.metrics import processes  # noqa: PLC0415
     from topup.settings import CONFIG  # noqa: PLC0415
 
     argv = [
@@ -92,7 +95,11 @@ def cmd_web(args: argparse.Namespace) -> None:
         # each no longer spends a second and a half loading it. Loading opens no database connection and
         # starts no thread (tests/unit/test_serve_start.py), so nothing is shared across the fork.
         "--preload",
+        "--config",  # child_exit: a dead web worker's live gauges leave the metrics folder
+        "python:topup.metrics.gunicorn_hooks",
     ]
+    # Alone, the web owns the metrics folder and empties it; under `topup serve`, serve did it already.
+    processes.prepare(CONFIG.metrics_dir, fresh=processes.ENV not in os.environ)
     os.environ["TOPUP_PROCESS"] = "web"
     os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn, no shell involved
 

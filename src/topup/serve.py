@@ -28,6 +28,7 @@ from urllib.parse import urlparse, urlunparse
 from topup import serve_state
 from topup.adapters.payments.stripe import WEBHOOK_EVENTS
 from topup.command_name import topup_command
+from topup.metrics import processes
 from topup.settings import CONFIG, Config
 
 
@@ -255,6 +256,7 @@ def write_pid_file(path: Path, children: list[Child]) -> None:
 
 
 def serve() -> None:
+    processes.prepare(CONFIG.metrics_dir, fresh=True)  # /metrics: every child writes its figures there
     children = children_for(CONFIG)
     stopping = False
 

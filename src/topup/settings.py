@@ -159,6 +159,7 @@ class Config:
     voucher_peppers: tuple[tuple[str, str], ...]  # (id, secret): the first hashes new PINs, all redeem
     otp_key: str  # keys the digests of one-time codes
     metrics_token: str  # Bearer token of /metrics; empty outside production: loopback callers only
+    metrics_dir: Path  # prometheus-client's multiprocess folder: every process's counters, summed by /metrics
     hsts_seconds: int
     hsts_include_subdomains: bool
     hsts_preload: bool
@@ -338,6 +339,7 @@ def load_config() -> Config:
         voucher_peppers=_peppers(_env("VOUCHER_PEPPERS", "" if production else f"v1:{secret_key}")),
         otp_key=_env("OTP_KEY", "" if production else DEMO_OTP_KEY),
         metrics_token=_env("METRICS_TOKEN", ""),
+        metrics_dir=Path(_env("METRICS_DIR", str(data_dir / "metrics"))).resolve(),
         hsts_seconds=_env_int("HSTS_SECONDS", 31_536_000 if production else 0),
         hsts_include_subdomains=_env_bool("HSTS_INCLUDE_SUBDOMAINS", True),
         hsts_preload=_env_bool("HSTS_PRELOAD", False),
@@ -498,6 +500,7 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "topup.channels.request_id.RequestIdMiddleware",  # X-Request-Id bound to the logs, a span per request
+    "topup.metrics.http.RequestLatencyMiddleware",  # /metrics: time per route, method and status
     "topup.channels.access_log.AccessLogMiddleware",  # only with TOPUP_ACCESS_LOG (else not loaded)
     "django.middleware.security.SecurityMiddleware",
     "topup.channels.security.ContentSecurityPolicyMiddleware",

@@ -246,7 +246,7 @@ def test_a_low_float_is_an_alert_and_a_gauge(
     assert [(r.route, r.available_minor) for r in readings] == [("dtone", 12_345)]
     assert any("alert=carrier_float_low route=dtone" in r.getMessage() for r in caplog.records)
     metrics = client.get("/metrics").text
-    assert 'topup_carrier_float_minor{route="dtone",currency="EUR"} 12345' in metrics
+    assert 'topup_carrier_float_minor{currency="EUR",route="dtone"} 12345' in metrics  # labels sorted
     assert 'topup_carrier_float_low{route="dtone"} 1' in metrics
     dtone.http.post("/sim/balance", json={"available_minor": 500_000}).raise_for_status()
     caplog.clear()

@@ -137,7 +137,7 @@ def test_with_a_token_metrics_need_it_from_everywhere() -> None:
         assert metrics("192.0.2.7", f"Bearer {TOKEN[:-1]}")[0] == 403
         status, text = metrics("192.0.2.7", f"Bearer {TOKEN}")
         assert status == 200
-        assert "# TYPE topup_orders gauge" in text
+        assert "# TYPE topup_orders_total counter" in text
 
 
 def test_metrics_through_the_url_map() -> None:

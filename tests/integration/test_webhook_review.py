@@ -44,7 +44,7 @@ def post_signed(base_url: str, body: bytes) -> httpx.Response:
 def _metric(base_url: str, name: str) -> int:
     for line in httpx.get(f"{base_url}/metrics").text.splitlines():
         if line.startswith(f"{name} "):
-            return int(line.split()[1])
+            return int(float(line.split()[1]))  # prometheus-client writes 1.0
     raise AssertionError(f"no metric {name}")
 
 

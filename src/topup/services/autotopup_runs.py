@@ -24,6 +24,7 @@ from topup.domain import autotopup as rules
 from topup.domain.errors import DomainError, IllegalTransition
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
+from topup.metrics import record
 from topup.ports import OffSessionCharge, PaymentStatus, PortUnavailable
 from topup.services import autotopup, autotopup_notices, orders, payments
 from topup.services.delivery import JobResult
@@ -203,6 +204,7 @@ def _new_order(origin: Order, priced: orders.Priced, *, at: datetime) -> tuple[O
     )  # fmt: skip
     Order.objects.filter(id=order.id).update(current_payment_id=payment.id)
     order.current_payment_id = payment.id
+    record.order_placed(order, payment.method)
     return order, payment
 
 

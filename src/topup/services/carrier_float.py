@@ -1,8 +1,9 @@
 """The carrier routes' prepaid floats (an aggregator sells only while our balance there lasts), watched.
 
 A sweep reads each route's `float_balance()` at most every `CHECK_INTERVAL_S`, keeps the last reading in
-`carrier_float` (so /metrics shows the same gauge in every process), and logs one ERROR line
-`alert=carrier_float_low` per reading below the route's threshold. A direct gateway has no float (None).
+`carrier_float` (so /metrics, `topup.metrics.scrape`, shows the same gauge in every process), and logs one
+ERROR line `alert=carrier_float_low` per reading below the route's threshold. A direct gateway has no float
+(None).
 """
 
 from __future__ import annotations
@@ -58,20 +59,3 @@ def check_floats(*, force: bool = False) -> list[CarrierFloatRecord]:
             )  # fmt: skip
         readings.append(reading)
     return readings
-
-
-def metrics_lines() -> list[str]:
-    readings = list(CarrierFloatRecord.objects.order_by("route"))
-    lines = [
-        "# HELP topup_carrier_float_minor Last reading of a carrier route's prepaid float, in minor units.",
-        "# TYPE topup_carrier_float_minor gauge",
-    ]
-    lines += [f'topup_carrier_float_minor{{route="{r.route}",currency="{r.currency}"}} {r.available_minor}'
-              for r in readings]  # fmt: skip
-    lines += [
-        "# HELP topup_carrier_float_low 1 while a route's float is below its alert threshold.",
-        "# TYPE topup_carrier_float_low gauge",
-    ]
-    lines += [f'topup_carrier_float_low{{route="{r.route}"}} {int(r.available_minor < r.alert_below_minor)}'
-              for r in readings]  # fmt: skip
-    return lines

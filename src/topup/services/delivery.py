@@ -29,6 +29,7 @@ from topup.domain.catalogue import NetworkKind
 from topup.domain.errors import Conflict
 from topup.domain.orders import OrderStatus, check_transition
 from topup.domain.quotes import Quote
+from topup.metrics import record
 from topup.ports import CarrierOutcome, CarrierResult
 from topup.services import carrier_products, esim, peers, promotions, refunds
 from topup.services.payments import enqueue
@@ -58,7 +59,8 @@ def start_deliveries(order_ids: Sequence[str]) -> None:
     paid = Order.objects.filter(id__in=order_ids, status=OrderStatus.PAID.value)
     if connection.features.has_select_for_update:
         paid = paid.select_for_update()
-    moved = list(paid.only("id", "api_key_id"))  # the key: whose partner callback hears of the move
+    # The key: whose partner callback hears of the move; channel, network, payment: /metrics' labels.
+    moved = list(paid.only("id", "api_key_id", *record.LABEL_FIELDS))
     ids = [order.id for order in moved]
     if not ids:
         return

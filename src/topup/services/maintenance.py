@@ -21,6 +21,7 @@ from topup.db.models import BundleRecord, LineEvent, Order, Payment, SweepLease
 from topup.domain.bundles import BundleStatus, expire
 from topup.domain.errors import IllegalTransition
 from topup.domain.orders import OrderStatus
+from topup.metrics import books
 from topup.ports import PaymentStatus
 from topup.services import (
     autotopup_sweep,
@@ -138,5 +139,6 @@ SWEEPS: list[tuple[str, Callable[[], object]]] = [
     ("auto_topup", autotopup_sweep.sweep),  # switch on, open due runs, remind, check thresholds
     ("promotion_reservations", _stale_promotions),  # reservations whose order never came to be
     ("ledger_rollup", ledger.roll_up),  # append-only accounts' transfers folded into their totals
+    ("ledger_gauge", books.publish),  # /metrics: the books' balance, at most every minute, see metrics.books
     ("partitions", partition_upkeep.sweep),  # hourly: months ahead made, old ones archived (PostgreSQL)
 ]

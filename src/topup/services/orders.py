@@ -19,6 +19,7 @@ from topup.domain.identifiers import parse_belgian_mobile, parse_eid, parse_emai
 from topup.domain.orders import OrderStatus
 from topup.domain.payment_attempts import check_method_currency
 from topup.domain.quotes import Quote, make_quote
+from topup.metrics import record
 from topup.ports import PaymentRequest, PortUnavailable, ProviderRequestError
 from topup.services import autotopup, carrier_products, catalogue, esim, fx, peers, plan_text, promotions
 from topup.services.idempotency import (
@@ -255,6 +256,7 @@ def _place_claimed(
         with transaction.atomic():
             order.save(force_insert=True)
             payment.save(force_insert=True)
+            record.order_placed(order, payment_method)
             OrderEvent.objects.bulk_create(_initial_history(order))
             if auto:
                 autotopup.record_opt_in(

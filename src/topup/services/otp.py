@@ -25,8 +25,9 @@ from topup.clock import new_id, now
 from topup.db.fields import digest
 from topup.db.models import AccessToken, OtpChallenge
 from topup.domain.commands import LANGUAGES
-from topup.domain.errors import Conflict, InvalidInput
+from topup.domain.errors import Conflict, DomainError, InvalidInput
 from topup.domain.identifiers import ascii_digits, parse_belgian_mobile
+from topup.metrics import record
 from topup.pii import hash_ip
 from topup.ports import PortUnavailable
 from topup.services import limits, notifications, selfcare
@@ -134,8 +135,17 @@ def send_email_code(email: str, ip: str | None, *, language: str, compose: Compo
 
 
 def _check(target: _Target, code: str, ip: str | None, at: datetime) -> str:
-    """The id of the target's latest challenge when `code` is its code, else raise. Every try is counted in
-    its own committed statement (never in the caller's transaction): a failed guess is never rolled back."""
+    """The id of the target's latest challenge when `code` is its code, else raise (counted in /metrics)."""
+    try:
+        return _checked(target, code, ip, at)
+    except DomainError as error:
+        record.otp_failed(error.code)
+        raise
+
+
+def _checked(target: _Target, code: str, ip: str | None, at: datetime) -> str:
+    """`_check` itself. Every try is counted in its own committed statement (never in the caller's
+    transaction): a failed guess is never rolled back."""
     if not _within_limits("check", target, ip, at):
         raise Conflict("too many codes checked for this address", code="otp_too_many_checks")
     challenge = (

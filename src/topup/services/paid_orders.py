@@ -15,6 +15,7 @@ from topup.db import ledger
 from topup.db.models import Order, OrderEvent, Payment
 from topup.domain import ledger as postings
 from topup.domain.orders import OrderStatus
+from topup.metrics import record
 from topup.ports import PaymentStatus
 from topup.services import promotions
 from topup.services.orders import Priced
@@ -66,6 +67,7 @@ def create_paid_order(
         status=PaymentStatus.SUCCEEDED.value, provider_ref=paid_by.provider_ref,
         amount_minor=quote.total.amount_minor, currency=quote.currency, created_at=at, updated_at=at,
     )  # fmt: skip
+    record.order_placed(order, paid_by.method)
     deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
     move(
         order, OrderStatus.PAID, at=at, code=paid_by.code, detail=paid_by.detail, delivery_deadline=deadline,

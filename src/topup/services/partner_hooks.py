@@ -31,6 +31,7 @@ import httpx
 from topup.clock import new_id, now
 from topup.db.models import Order, PartnerEvent, PartnerHook
 from topup.domain.errors import InvalidInput
+from topup.metrics.peers import peer_call
 from topup.services import jobs
 from topup.settings import CONFIG
 
@@ -198,7 +199,8 @@ def _post(hook: PartnerHook, event: PartnerEvent) -> str:
         "Topup-Event-Id": event.id,
     }
     try:
-        answer = httpx.post(hook.url, content=body, headers=headers, timeout=SEND_TIMEOUT_S)
+        with peer_call("partner", "status_callback") as call:
+            answer = call.answer(httpx.post(hook.url, content=body, headers=headers, timeout=SEND_TIMEOUT_S))
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}"
     if 200 <= answer.status_code < 300:

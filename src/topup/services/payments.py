@@ -21,6 +21,7 @@ from topup.clock import now
 from topup.db import hot_sql, wakeup
 from topup.db.models import InboxEvent, Order, OrderEvent, Payment
 from topup.domain.money import Money
+from topup.metrics import record
 from topup.ports import (
     HostedCheckoutProvider,
     NextActionKind,
@@ -64,6 +65,7 @@ def receive_webhook(provider_name: str, raw_body: bytes, headers: Mapping[str, s
     except Exception:
         log.exception("webhook %s could not be applied now; queued for retry", event.event_id)
         return _queue(provider_name, event, at)
+    record.webhook_applied(provider_name, event.payload, at)
     log.info("webhook applied", extra={"event_id": event.event_id, "outcome": outcome})
     return outcome
 
@@ -100,6 +102,7 @@ def apply_stored_event(inbox_pk: int) -> str:
             outcome = "ignored"
         inbox.processed_at, inbox.outcome = now(), outcome
         inbox.save(update_fields=["processed_at", "outcome"])
+        record.webhook_applied(inbox.provider, inbox.payload, inbox.processed_at)
         return outcome
 
 
@@ -263,6 +266,7 @@ def _needs_review(order: Order, payment: Payment, received: Money, at: datetime)
         status=PaymentStatus.NEEDS_REVIEW.value, review_code=code, received_minor=received.amount_minor,
         received_currency=received.currency, updated_at=at,
     )  # fmt: skip
+    record.open_item(record.OPEN_NEEDS_REVIEW, +1, at)  # /metrics: topup_payments_needs_review
     expected = Money(payment.amount_minor, payment.currency)
     OrderEvent.objects.create(
         order_id=order.id, from_status=order.status, to_status=order.status, code="payment_needs_review",
@@ -296,6 +300,7 @@ def refund_under_review(payment_id: str) -> str:
             status=PaymentStatus.REFUNDED.value, refunded_minor=received.amount_minor, updated_at=at
         )
         if updated:
+            record.open_item(record.OPEN_NEEDS_REVIEW, -1, at)
             order = Order.objects.get(id=payment.order_id)
             OrderEvent.objects.create(
                 order_id=order.id, from_status=order.status, to_status=order.status,

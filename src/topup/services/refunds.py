@@ -29,6 +29,7 @@ from topup.domain.errors import InvalidInput
 from topup.domain.money import Money
 from topup.domain.orders import PAID_STATES, OrderStatus
 from topup.domain.quotes import Quote
+from topup.metrics import record
 from topup.ports import PaymentEvent, PaymentStatus, RefundResult, RefundState
 from topup.services import peers
 from topup.services.transitions import move
@@ -162,6 +163,7 @@ def _payout_needed(order: Order, payment: Payment, refund_ref: str, code: str, a
         failure_code=code or "refund_failed",
         updated_at=at,
     )
+    record.open_item(record.OPEN_PAYOUTS, +1, at)  # /metrics: topup_payouts_needed
     OrderEvent.objects.create(
         order_id=order.id, from_status=order.status, to_status=order.status, code="refund_failed",
         detail=f"payment {payment.id}: refund {refund_ref} failed ({code}); manual payout needed", at=at,
@@ -211,6 +213,7 @@ def payout_done(payment_id: str, reference: str) -> str:
             order, payment, at, code="manual_payout", detail=f"manual payout {reference}",
             refund_status=PAID_OUT, payout_reference=reference[:200], payout_at=at,
         )  # fmt: skip
+        record.open_item(record.OPEN_PAYOUTS, -1, at)
         OrderEvent.objects.create(
             order_id=order.id, from_status=order.status, to_status=order.status, code="payout_done",
             detail=f"payment {payment.id}: paid out by hand ({reference[:200]})", at=at,

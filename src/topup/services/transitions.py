@@ -8,6 +8,7 @@ from datetime import datetime
 from topup.db.models import Order, OrderEvent
 from topup.domain.errors import IllegalTransition
 from topup.domain.orders import OrderStatus, check_transition
+from topup.metrics import record
 from topup.services import notifications, order_push, partner_hooks, promotions
 
 
@@ -47,6 +48,7 @@ def moved(
     promotions.on_transition(order, new, at)  # its redemptions confirmed, released or rolled back
     partner_hooks.order_changed(order, new.value, at)  # the partner's status callback: an outbox job
     order_push.changed(order.id)  # waiting pages and streams hear it at commit
+    record.orders_moved([order], new, at)  # /metrics: counted at commit
 
 
 def moved_many(
@@ -72,3 +74,4 @@ def moved_many(
         promotions.on_transition(order, new, at)
     partner_hooks.orders_changed(orders, new.value, at)
     order_push.changed_many([order.id for order in orders])
+    record.orders_moved(orders, new, at)

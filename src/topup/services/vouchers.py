@@ -31,6 +31,7 @@ from topup.domain import vouchers as rules
 from topup.domain.errors import DomainError, InvalidInput
 from topup.domain.identifiers import parse_belgian_mobile, parse_iccid
 from topup.domain.vouchers import VoucherState
+from topup.metrics import record
 from topup.pii import blind_index, hash_ip
 from topup.services import breaker, orders
 from topup.services.idempotency import IdempotencyKey, store_answer
@@ -235,6 +236,7 @@ def redeem(
             return order
     except DomainError as error:
         if error.code in GUESS_CODES:
+            record.voucher_failed(channel, error.code)  # /metrics: the guessing alarm
             breaker.failed(at)
         raise
 

@@ -29,6 +29,7 @@ import httpx
 from topup.adapters import observed
 from topup.domain.errors import InvalidInput
 from topup.domain.money import Money, parse_money
+from topup.metrics.peers import peer_call
 from topup.ports import (
     CarrierBalance,
     CarrierBundle,
@@ -144,7 +145,10 @@ class DtoneGateway:
     def _pages(self, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         page: str | None = "1"
         while page:
-            response = self._client.get(path, params={**params, "page": page, "per_page": "100"})
+            with peer_call("dtone", "list" + path.replace("/", "_")) as call:  # a constant path each time
+                response = call.answer(
+                    self._client.get(path, params={**params, "page": page, "per_page": "100"})
+                )
             if response.status_code == 404 and _error_code(response) == NOT_FOUND_CODE:
                 return
             response.raise_for_status()
@@ -219,7 +223,8 @@ class DtoneGateway:
         if self._callback_url:
             body["callback_url"] = self._callback_url
         try:
-            response = self._client.post("/async/transactions", json=body)
+            with peer_call("dtone", "create_transaction") as call:
+                response = call.answer(self._client.post("/async/transactions", json=body))
             if response.status_code == 201:
                 return self._confirm(_body(response))
         except (httpx.HTTPError, _UnreadableError) as exc:
@@ -251,7 +256,8 @@ class DtoneGateway:
         if known.code != "created":
             return known
         try:
-            response = self._client.post(f"/async/transactions/{tx['id']}/confirm")
+            with peer_call("dtone", "confirm_transaction") as call:
+                response = call.answer(self._client.post(f"/async/transactions/{tx['id']}/confirm"))
             if response.status_code == 202:
                 return outcome_of(_body(response))
         except (httpx.HTTPError, _UnreadableError) as exc:
@@ -260,8 +266,8 @@ class DtoneGateway:
         if code == ALREADY_CONFIRMED:
             return CarrierResult(CarrierOutcome.UNKNOWN, code="pending", carrier_ref=str(tx["id"]))
         if code == CANNOT_CONFIRM:  # expired while CREATED: release the hold; this reference is spent
-            with contextlib.suppress(httpx.HTTPError):  # a hold left behind expires at DT One anyway
-                self._client.post(f"/transactions/{tx['id']}/cancel")
+            with contextlib.suppress(httpx.HTTPError), peer_call("dtone", "cancel_transaction"):
+                self._client.post(f"/transactions/{tx['id']}/cancel")  # a hold left behind expires anyway
             return CarrierResult(CarrierOutcome.REJECTED, code="carrier_rejected")  # confirmation expired
         return self._http_failure(response)
 
@@ -297,7 +303,8 @@ class DtoneGateway:
             if known.code != "created":
                 code = "in_flight" if known.outcome is CarrierOutcome.UNKNOWN else known.code
                 return CarrierResult(known.outcome, code=code, carrier_ref=known.carrier_ref)
-            response = self._client.post(f"/transactions/{tx['id']}/cancel")
+            with peer_call("dtone", "cancel_transaction") as call:
+                response = call.answer(self._client.post(f"/transactions/{tx['id']}/cancel"))
             if response.status_code == 202:
                 return outcome_of(_body(response))
             if _error_code(response) == CANNOT_CANCEL:  # confirmed meanwhile: ask again later
@@ -312,7 +319,8 @@ class DtoneGateway:
         Operators that do not share it answer 1003101: REJECTED "not_supported"."""
         body = {"service_id": MOBILE_SERVICE_ID, "credit_party_identifier": {"mobile_number": msisdn}}
         try:
-            response = self._client.post("/lookup/credit-party-benefits", json=body)
+            with peer_call("dtone", "lookup_benefits") as call:
+                response = call.answer(self._client.post("/lookup/credit-party-benefits", json=body))
             if response.status_code == 200:
                 return _line_balance(msisdn, _body(response))
         except (httpx.HTTPError, _UnreadableError) as exc:

@@ -28,6 +28,7 @@ import httpx
 from topup.adapters import observed
 from topup.domain.errors import InvalidInput
 from topup.domain.money import Money
+from topup.metrics.peers import peer_call
 from topup.ports import CarrierBalance, CarrierBundle, CarrierOutcome, CarrierResult
 
 POOL_SIZE: Final = 32  # one connection per worker thread
@@ -168,37 +169,51 @@ class HttpCarrierGateway:
         self.close()
 
     def topup(self, network_id: str, msisdn: str, amount: Money, reference: str) -> CarrierResult:
-        return self._write(*_topup_request(network_id, msisdn, amount, reference))
+        return self._write(network_id, "topup", *_topup_request(network_id, msisdn, amount, reference))
 
     def activate_bundle(
         self, network_id: str, msisdn: str, product_ref: str, price: Money, reference: str
     ) -> CarrierResult:
         """Activate the carrier's product on the line; the credit stays. Same reference space as top-ups."""
-        return self._write(*_activation_request(network_id, msisdn, product_ref, price, reference))
+        request = _activation_request(network_id, msisdn, product_ref, price, reference)
+        return self._write(network_id, "activate_bundle", *request)
 
     async def topup_async(self, network_id: str, msisdn: str, amount: Money, reference: str) -> CarrierResult:
         """`topup` without holding a thread while the carrier answers."""
-        return await self._write_async(*_topup_request(network_id, msisdn, amount, reference))
+        return await self._write_async(
+            network_id, "topup", *_topup_request(network_id, msisdn, amount, reference)
+        )
 
     async def activate_bundle_async(
         self, network_id: str, msisdn: str, product_ref: str, price: Money, reference: str
     ) -> CarrierResult:
         """`activate_bundle` without holding a thread while the carrier answers."""
-        return await self._write_async(
-            *_activation_request(network_id, msisdn, product_ref, price, reference)
-        )
+        request = _activation_request(network_id, msisdn, product_ref, price, reference)
+        return await self._write_async(network_id, "activate_bundle", *request)
 
     def _write(
-        self, path: str, payload: dict[str, object], confirmed: Callable[[dict[str, Any]], CarrierResult]
+        self,
+        network_id: str,
+        operation: str,
+        path: str,
+        payload: dict[str, object],
+        confirmed: Callable[[dict[str, Any]], CarrierResult],
     ) -> CarrierResult:
         """POST a request whose effect the carrier decides on arrival: confirmed, refused, or unknown."""
         try:
-            return _written(self._client.post(path, json=payload), confirmed)
+            with peer_call(f"carrier:{network_id}", operation) as call:
+                response = call.answer(self._client.post(path, json=payload))
+            return _written(response, confirmed)
         except (httpx.HTTPError, _UnreadableAnswerError) as exc:
             return _failure(exc)
 
     async def _write_async(
-        self, path: str, payload: dict[str, object], confirmed: Callable[[dict[str, Any]], CarrierResult]
+        self,
+        network_id: str,
+        operation: str,
+        path: str,
+        payload: dict[str, object],
+        confirmed: Callable[[dict[str, Any]], CarrierResult],
     ) -> CarrierResult:
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
@@ -207,7 +222,9 @@ class HttpCarrierGateway:
                 **self._options, transport=observed.async_transport("carrier", ASYNC_LIMITS)
             )
         try:
-            return _written(await client.post(path, json=payload), confirmed)
+            with peer_call(f"carrier:{network_id}", operation) as call:
+                response = call.answer(await client.post(path, json=payload))
+            return _written(response, confirmed)
         except (httpx.HTTPError, _UnreadableAnswerError) as exc:
             return _failure(exc)
 
@@ -227,21 +244,24 @@ class HttpCarrierGateway:
         is activated with it. Replaying `reference` debits at most once."""
         payload = {"reference": reference, "product_ref": plan_code, "price_minor": price.amount_minor}
         path = f"/v1/networks/{_seg(network_id)}/lines/{_seg(msisdn)}/purchases"
-        return self._write(path, payload, lambda body: _purchase_confirmed(body, reference))
+        return self._write(
+            network_id, "buy_from_balance", path, payload, lambda body: _purchase_confirmed(body, reference)
+        )
 
     def status(self, network_id: str, reference: str) -> CarrierResult:
-        return self._reference_call("GET", f"/v1/networks/{_seg(network_id)}/topups/{_seg(reference)}")
+        path = f"/v1/networks/{_seg(network_id)}/topups/{_seg(reference)}"
+        return self._reference_call(network_id, "status", "GET", path)
 
     def cancel(self, network_id: str, reference: str) -> CarrierResult:
         """Void a reference so that a late arrival is refused; CONFIRMED if it had already been applied."""
-        return self._reference_call(
-            "POST", f"/v1/networks/{_seg(network_id)}/topups/{_seg(reference)}/cancel"
-        )
+        path = f"/v1/networks/{_seg(network_id)}/topups/{_seg(reference)}/cancel"
+        return self._reference_call(network_id, "cancel", "POST", path)
 
-    def _reference_call(self, method: str, path: str) -> CarrierResult:
+    def _reference_call(self, network_id: str, operation: str, method: str, path: str) -> CarrierResult:
         """Status and cancel: CONFIRMED, CANCELLED, NOT_FOUND (status only), anything else UNKNOWN."""
         try:
-            response = self._client.request(method, path)
+            with peer_call(f"carrier:{network_id}", operation) as call:
+                response = call.answer(self._client.request(method, path))
             body = _json(response)
             if response.status_code == 200 and body.get("status") == "confirmed":
                 return _confirmed(body)
@@ -257,7 +277,8 @@ class HttpCarrierGateway:
     def balance(self, network_id: str, msisdn: str) -> CarrierBalance | CarrierResult:
         path = f"/v1/networks/{_seg(network_id)}/lines/{_seg(msisdn)}/balance"
         try:
-            response = self._client.get(path)
+            with peer_call(f"carrier:{network_id}", "balance") as call:
+                response = call.answer(self._client.get(path))
             body = _json(response)
             if response.status_code == 200:
                 return _balance(body)

@@ -26,6 +26,7 @@ import httpx
 from topup.adapters import observed
 from topup.domain.errors import InvalidInput
 from topup.domain.identifiers import parse_eid, parse_iccid
+from topup.metrics.peers import peer_call
 from topup.ports import SmdpResult
 
 PROTOCOL: Final = "gsma/rsp/v2.5.0"
@@ -127,7 +128,8 @@ class Es2PlusClient:
         attempt = 0
         while True:
             try:
-                result = _read_answer(self._client.post(ES2_PATH + function, json=body))
+                with peer_call("smdp", function) as call:  # one of the ES2+ functions: a bounded set
+                    result = _read_answer(call.answer(self._client.post(ES2_PATH + function, json=body)))
             except httpx.HTTPError as exc:
                 result = _transient(f"{type(exc).__name__}: {exc}")
             if not result.transient or attempt >= self._retries:

@@ -19,6 +19,7 @@ import httpx
 from topup.adapters import observed
 from topup.domain.errors import DomainError
 from topup.domain.fx import FxRate, parse_rate
+from topup.metrics.peers import peer_call
 
 SOURCE: Final = "ECB"
 MAX_BYTES: Final = 2_000_000  # the 90-day history is ~60 kB; the full history is not what we read
@@ -116,7 +117,7 @@ def fetch(url: str, *, timeout_s: float = 10.0) -> bytes:
     """The document at `url`, read up to MAX_BYTES (a longer answer is refused, not truncated)."""
     try:
         client = httpx.Client(timeout=timeout_s, follow_redirects=True, transport=observed.transport("ecb"))
-        with client, client.stream("GET", url) as response:
+        with peer_call("ecb", "rates"), client, client.stream("GET", url) as response:
             response.raise_for_status()
             body = bytearray()
             for chunk in response.iter_bytes():

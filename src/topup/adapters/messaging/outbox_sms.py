@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 from topup.adapters.messaging.smpp import LinkDown, SmppLink, SubmitRejected
+from topup.metrics.peers import peer_call
 from topup.ports import NotSent
 
 
@@ -45,7 +46,8 @@ class SmppSmsSender:
     def send(self, to: str, text: str) -> None:
         link = self._bound_link()
         try:
-            link.send(to, text)
+            with peer_call("smsc", "submit_sm"):
+                link.send(to, text)
         except (LinkDown, SubmitRejected) as exc:
             raise NotSent(str(exc)) from exc
         # SubmitTimeout propagates: the SMSC may have taken the message, so it must not be resent.

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
+from topup.metrics.peers import peer_call
 from topup.ports import Attachment, NotSent
 
 REFUSALS = (
@@ -57,19 +58,20 @@ class SmtpMailer:
         message = build_message(
             self.sender, ascii_address(to), subject, body, html=html, attachments=attachments
         )
-        try:
-            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
-        except OSError as exc:
-            raise NotSent(f"SMTP relay {self.host}:{self.port} unreachable: {exc}") from exc
-        with client:
+        with peer_call("smtp", "send"):
             try:
-                if self.starttls:
-                    client.starttls(context=ssl.create_default_context())
-                if self._username:
-                    client.login(self._username, self._password)
-                client.send_message(message)
-            except REFUSALS as exc:
-                raise NotSent(f"SMTP relay refused the message: {type(exc).__name__}") from exc
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
+            except OSError as exc:
+                raise NotSent(f"SMTP relay {self.host}:{self.port} unreachable: {exc}") from exc
+            with client:
+                try:
+                    if self.starttls:
+                        client.starttls(context=ssl.create_default_context())
+                    if self._username:
+                        client.login(self._username, self._password)
+                    client.send_message(message)
+                except REFUSALS as exc:
+                    raise NotSent(f"SMTP relay refused the message: {type(exc).__name__}") from exc
 
 
 def ascii_address(address: str) -> str:

@@ -44,6 +44,7 @@ from topup.domain.errors import InvalidInput
 from topup.domain.ids import parse_id
 from topup.domain.money import Money
 from topup.jsonbody import JsonBodyError, read_object
+from topup.metrics.peers import peer_call
 from topup.ports import (
     NextAction,
     NextActionKind,
@@ -304,10 +305,11 @@ class StripePaymentProvider:
         if request.save_card_for and request.method == "card":  # auto top-up: keep the card (stripe_saved)
             params |= {"customer": request.save_card_for, "setup_future_usage": "off_session"}
         try:
-            intent = self._client.v1.payment_intents.create(
-                params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": request.payment_id},
-            )
+            with peer_call("stripe", "payment_intents.create"):
+                intent = self._client.v1.payment_intents.create(
+                    params=params,  # type: ignore[arg-type]
+                    options={"idempotency_key": request.payment_id},
+                )
         except stripe.CardError as exc:
             return self._declined(exc)
         except stripe.StripeError as exc:
@@ -347,10 +349,11 @@ class StripePaymentProvider:
             params["customer"] = request.save_card_for
             params["payment_intent_data"]["setup_future_usage"] = "off_session"
         try:
-            session = self._client.v1.checkout.sessions.create(
-                params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": request.payment_id},
-            )
+            with peer_call("stripe", "checkout.sessions.create"):
+                session = self._client.v1.checkout.sessions.create(
+                    params=params,  # type: ignore[arg-type]
+                    options={"idempotency_key": request.payment_id},
+                )
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
         return session_result(_as_dict(session))
@@ -377,18 +380,20 @@ class StripePaymentProvider:
         if is_checkout_ref(provider_ref):
             return self._get_session(provider_ref)
         try:
-            intent = self._client.v1.payment_intents.retrieve(
-                provider_ref, params={"expand": ["latest_charge"]}
-            )
+            with peer_call("stripe", "payment_intents.retrieve"):
+                intent = self._client.v1.payment_intents.retrieve(
+                    provider_ref, params={"expand": ["latest_charge"]}
+                )
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
         return intent_result(_as_dict(intent))
 
     def _get_session(self, session_id: str) -> PaymentResult:
         try:
-            session = self._client.v1.checkout.sessions.retrieve(
-                session_id, params={"expand": ["payment_intent", "payment_intent.latest_charge"]}
-            )
+            with peer_call("stripe", "checkout.sessions.retrieve"):
+                session = self._client.v1.checkout.sessions.retrieve(
+                    session_id, params={"expand": ["payment_intent", "payment_intent.latest_charge"]}
+                )
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
         return session_result(_as_dict(session))
@@ -399,9 +404,10 @@ class StripePaymentProvider:
         if is_checkout_ref(provider_ref):
             return self._expire_session(provider_ref, idempotency_key)
         try:
-            intent = self._client.v1.payment_intents.cancel(
-                provider_ref, params={}, options={"idempotency_key": idempotency_key}
-            )
+            with peer_call("stripe", "payment_intents.cancel"):
+                intent = self._client.v1.payment_intents.cancel(
+                    provider_ref, params={}, options={"idempotency_key": idempotency_key}
+                )
         except stripe.InvalidRequestError as exc:
             if exc.code != "payment_intent_unexpected_state":
                 raise _translate(exc) from exc
@@ -412,9 +418,10 @@ class StripePaymentProvider:
 
     def _expire_session(self, session_id: str, idempotency_key: str) -> PaymentResult:
         try:
-            session = self._client.v1.checkout.sessions.expire(
-                session_id, params={}, options={"idempotency_key": idempotency_key}
-            )
+            with peer_call("stripe", "checkout.sessions.expire"):
+                session = self._client.v1.checkout.sessions.expire(
+                    session_id, params={}, options={"idempotency_key": idempotency_key}
+                )
         except stripe.InvalidRequestError as exc:
             if exc.http_status == 404:
                 raise _translate(exc) from exc
@@ -439,10 +446,11 @@ class StripePaymentProvider:
             "metadata": {"refund_id": refund_id},
         }
         try:
-            refund = self._client.v1.refunds.create(
-                params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": refund_id},
-            )
+            with peer_call("stripe", "refunds.create"):
+                refund = self._client.v1.refunds.create(
+                    params=params,  # type: ignore[arg-type]
+                    options={"idempotency_key": refund_id},
+                )
         except stripe.IdempotencyError as exc:
             raise _translate(exc) from exc
         except stripe.InvalidRequestError as exc:
@@ -464,7 +472,8 @@ class StripePaymentProvider:
         """Every PaymentIntent created at or after `created_gte`, newest first."""
         params: Json = {"created": {"gte": _unix(created_gte)}, "limit": PAGE_SIZE}
         try:
-            listing = self._client.v1.payment_intents.list(params=params)  # type: ignore[arg-type]
+            with peer_call("stripe", "payment_intents.list"):
+                listing = self._client.v1.payment_intents.list(params=params)  # type: ignore[arg-type]
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
         return [provider_payment(intent) for intent in self._pages(listing)]
@@ -475,7 +484,8 @@ class StripePaymentProvider:
         if provider_ref:
             params["payment_intent"] = provider_ref
         try:
-            listing = self._client.v1.refunds.list(params=params)  # type: ignore[arg-type]
+            with peer_call("stripe", "refunds.list"):
+                listing = self._client.v1.refunds.list(params=params)  # type: ignore[arg-type]
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
         return [provider_refund(refund) for refund in self._pages(listing)]

@@ -16,6 +16,7 @@ import stripe
 
 from topup.adapters.payments.stripe import _translate, is_checkout_ref
 from topup.adapters.payments.stripe_http import StripeRequests
+from topup.metrics.peers import peer_call
 from topup.ports import (
     OffSessionCharge,
     OffSessionResult,
@@ -50,10 +51,11 @@ class StripeSavedCards:
         if email:
             params["email"] = email
         try:
-            customer = self._client.v1.customers.create(
-                params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": f"customer_{reference}"},
-            )
+            with peer_call("stripe", "customers.create"):
+                customer = self._client.v1.customers.create(
+                    params=params,  # type: ignore[arg-type]
+                    options={"idempotency_key": f"customer_{reference}"},
+                )
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
         if not customer.id:
@@ -63,16 +65,19 @@ class StripeSavedCards:
     def saved_card(self, provider_ref: str) -> SavedCard | None:
         try:
             if is_checkout_ref(provider_ref):
-                session = self._client.v1.checkout.sessions.retrieve(
-                    provider_ref, params={"expand": ["payment_intent"]}
-                ).to_dict(recursive=True)
+                with peer_call("stripe", "checkout.sessions.retrieve"):
+                    session = self._client.v1.checkout.sessions.retrieve(
+                        provider_ref, params={"expand": ["payment_intent"]}
+                    ).to_dict(recursive=True)
                 intent = session.get("payment_intent")
             else:
-                intent = self._client.v1.payment_intents.retrieve(provider_ref).to_dict(recursive=True)
+                with peer_call("stripe", "payment_intents.retrieve"):
+                    intent = self._client.v1.payment_intents.retrieve(provider_ref).to_dict(recursive=True)
             customer, method_id = _text(intent, "customer"), _text(intent, "payment_method")
             if _text(intent, "status") != "succeeded" or not customer or not method_id:
                 return None
-            method = self._client.v1.payment_methods.retrieve(method_id).to_dict(recursive=True)
+            with peer_call("stripe", "payment_methods.retrieve"):
+                method = self._client.v1.payment_methods.retrieve(method_id).to_dict(recursive=True)
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
         if _text(method, "customer") != customer:
@@ -93,10 +98,11 @@ class StripeSavedCards:
             "metadata": {"order_id": charge.order_id, "payment_id": charge.payment_id},
         }
         try:
-            intent = self._client.v1.payment_intents.create(
-                params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": charge.payment_id},
-            )
+            with peer_call("stripe", "payment_intents.create"):
+                intent = self._client.v1.payment_intents.create(
+                    params=params,  # type: ignore[arg-type]
+                    options={"idempotency_key": charge.payment_id},
+                )
         except stripe.CardError as exc:
             body = exc.json_body if isinstance(exc.json_body, dict) else {}
             error = body.get("error")
@@ -114,9 +120,10 @@ class StripeSavedCards:
 
     def forget(self, payment_method_ref: str, idempotency_key: str) -> None:
         try:
-            self._client.v1.payment_methods.detach(
-                payment_method_ref, options={"idempotency_key": idempotency_key}
-            )
+            with peer_call("stripe", "payment_methods.detach"):
+                self._client.v1.payment_methods.detach(
+                    payment_method_ref, options={"idempotency_key": idempotency_key}
+                )
         except stripe.InvalidRequestError as exc:
             if exc.code not in {"payment_method_unexpected_state", "resource_missing"}:
                 raise _translate(exc) from exc

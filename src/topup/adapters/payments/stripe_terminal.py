@@ -11,6 +11,7 @@ from typing import Any
 import stripe
 
 from topup.adapters.payments.stripe_http import StripeRequests
+from topup.metrics.peers import peer_call
 from topup.ports import PortUnavailable, ProviderRequestError, ReaderAction
 
 
@@ -39,7 +40,8 @@ class StripeTerminalReader:
 
     def _call(self, call: Any, *args: Any, **kwargs: Any) -> ReaderAction:
         try:
-            reader = call(*args, **kwargs)
+            with peer_call("stripe", f"terminal.readers.{getattr(call, '__name__', 'call')}"):
+                reader = call(*args, **kwargs)
         except stripe.InvalidRequestError as exc:
             raise ProviderRequestError(
                 exc.http_status or 400, exc.code or "invalid_request", str(exc)
