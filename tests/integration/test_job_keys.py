@@ -46,7 +46,9 @@ def test_skip_mode_writes_only_the_new_subjects_with_their_own_run_after() -> No
     later = at + timedelta(hours=2)
     assert jobs.add("notify", {"receipt:ord_a": at}, at=at) == 1
     first = _jobs()[("notify", "receipt:ord_a")]
-    written = jobs.add("notify", {"receipt:ord_a": later, "receipt:ord_b": later}, at=at, skip_duplicates=True)
+    written = jobs.add(
+        "notify", {"receipt:ord_a": later, "receipt:ord_b": later}, at=at, skip_duplicates=True
+    )
     assert written == 1
     assert _jobs() == _keys()
     assert _jobs()[("notify", "receipt:ord_a")] == first  # the first one untouched
