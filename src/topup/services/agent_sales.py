@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from topup.clock import new_id, now
 from topup.db import ledger
-from topup.db.models import AgentProfile, AgentSale, IdentityCheck, Job, Order
+from topup.db.models import AgentProfile, AgentSale, IdentityCheck, JobKey, Order
 from topup.domain import cash_drawer
 from topup.domain.agents import IdentityFacts
 from topup.domain.errors import InvalidInput
@@ -189,7 +189,7 @@ def resend(actor: Actor, order_id: str, kind: str) -> None:
     if kind not in ("receipt", ESIM_CODE_KIND):
         raise InvalidInput("send a receipt or an eSIM code", code="invalid_resend", field="kind")
     prefix = f"{kind}:{order_id}"
-    count = Job.objects.filter(kind=notifications.JOB_KIND, subject_id__startswith=prefix).count()
+    count = JobKey.objects.filter(kind=notifications.JOB_KIND, subject_id__startswith=prefix).count()
     at = now()
     jobs.add_one(notifications.JOB_KIND, f"{prefix}#{count + 1}", at=at)
     record(actor, f"resend_{kind}", order_id)
