@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from topup.clock import new_id, now
-from topup.db import partitions, wakeup
+from topup.db import job_keys, partitions, wakeup
 from topup.db.models import Job, JobKey
 
 log = logging.getLogger(__name__)
@@ -97,32 +97,6 @@ def listing(*, dead_only: bool = False, limit: int = 200) -> list[dict[str, obje
     return list(query.order_by("-created_at").values(*fields)[:limit])
 
 
-_KEYS_PER_INSERT = 500  # 3 parameters a row: well under SQLite's 32,766
-
-
-def _keep_keys(rows: list[tuple[str, str, str]], *, skip_duplicates: bool) -> set[str]:
-    """Insert the (kind, subject, job id) keys; the job ids whose key was new. Without `skip_duplicates`
-    a taken key raises IntegrityError (as the old unique constraint on `job` did); with it, it is skipped.
-    A key another open transaction is inserting waits for that one's end (PostgreSQL), so two concurrent
-    writers of the same (kind, subject) keep exactly one job."""
-    quote = connection.ops.quote_name
-    table = quote(JobKey._meta.db_table)
-    conflict = " ON CONFLICT (kind, subject_id) DO NOTHING" if skip_duplicates else ""
-    kept: set[str] = set()
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _KEYS_PER_INSERT):
-            batch = rows[start : start + _KEYS_PER_INSERT]
-            marks = ", ".join(["(%s, %s, %s)"] * len(batch))
-            # Only our own table name is written into it; every value is a parameter.
-            statement = (
-                f"INSERT INTO {table} (kind, subject_id, job_id) VALUES {marks}{conflict} "  # noqa: S608
-                "RETURNING job_id"
-            )
-            cursor.execute(statement, [value for row in batch for value in row])
-            kept.update(str(row[0]) for row in cursor.fetchall())
-    return kept
-
-
 def add(kind: str, due: Mapping[str, datetime], *, at: datetime, skip_duplicates: bool = False) -> int:
     """Write one `kind` job per subject (`due`: subject -> when it may run), created `at`, in the caller's
     transaction (one of its own when there is none), each with its key in `job_key`; wake the workers at
@@ -130,19 +104,15 @@ def add(kind: str, due: Mapping[str, datetime], *, at: datetime, skip_duplicates
     past retention) raises IntegrityError, or with `skip_duplicates` is skipped."""
     if not due:
         return 0
-    subjects = sorted(due)  # one order for every writer: two multi-row inserts cannot deadlock on keys
-    ids = {subject: new_id("job") for subject in subjects}
+    jobs = [
+        Job(id=new_id("job"), kind=kind, subject_id=subject, run_after=due[subject], created_at=at)
+        for subject in sorted(due)  # one order for every writer: see job_keys.insert
+    ]
     with transaction.atomic(savepoint=False):
-        kept = _keep_keys([(kind, s, ids[s]) for s in subjects], skip_duplicates=skip_duplicates)
-        jobs = [
-            Job(id=ids[s], kind=kind, subject_id=s, run_after=due[s], created_at=at)
-            for s in subjects
-            if ids[s] in kept
-        ]
-        Job.objects.bulk_create(jobs)
-    if jobs:
+        written = job_keys.insert(jobs, skip_duplicates=skip_duplicates)
+    if written:
         wakeup.notify(wakeup.JOBS, kind)
-    return len(jobs)
+    return len(written)
 
 
 def add_one(
