@@ -49,17 +49,19 @@ def drop_finished(at: datetime, retention_days: int) -> list[str]:
             partitions.begin(cursor)
             if name not in partitions.children(cursor, TABLE):
                 continue  # dropped by another maintainer meanwhile
-            cursor.execute(f"ALTER TABLE {TABLE} DETACH PARTITION {name}")
-            cursor.execute(
-                f"SELECT EXISTS (SELECT 1 FROM {name} WHERE status IN ('queued', 'dead'))"  # noqa: S608
-            )
-            if cursor.fetchone()[0]:  # a job written into that month since the first check
-                transaction.set_rollback(True)
-                continue
+            # The keys first, before the lock on `job` that the detach takes: the workers do not wait for
+            # this delete. A writer of one of these keys waits for this transaction's end.
             cursor.execute(
                 f"DELETE FROM job_key k USING {name} j "  # noqa: S608
                 "WHERE k.kind = j.kind AND k.subject_id = j.subject_id AND k.job_id = j.id"
             )
+            cursor.execute(f"ALTER TABLE {TABLE} DETACH PARTITION {name}")
+            cursor.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {name} WHERE status IN ('queued', 'dead'))"  # noqa: S608
+            )
+            if cursor.fetchone()[0]:  # a job written into that month since the first check: all undone
+                transaction.set_rollback(True)
+                continue
             cursor.execute(f"DROP TABLE {name}")
             dropped.append(name)
     return dropped

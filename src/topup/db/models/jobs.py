@@ -45,8 +45,8 @@ class Job(models.Model):
 
 @receiver(post_save, sender=Job)
 def _wake_workers(sender: type[Job], instance: Job, created: bool, **_kwargs: Any) -> None:
-    """A job written one at a time (`Job.objects.create`) wakes the workers at its commit; bulk inserts
-    call `wakeup.notify` themselves (services/jobs.enqueue_many)."""
+    """A job saved by the ORM (tests' fixtures) wakes the workers at its commit; the code writes jobs with
+    their keys through services/jobs.add, which calls `wakeup.notify` itself."""
     if created:
         wakeup.notify(wakeup.JOBS, instance.kind)
 
