@@ -155,3 +155,20 @@ def test_a_month_with_a_job_finished_after_the_cutoff_stays() -> None:
     _finish("late", "done", datetime(2024, 6, 10, tzinfo=UTC))
     assert job_months.drop_finished(datetime(2024, 6, 20, tzinfo=UTC), 14) == []
     assert job_months.drop_finished(datetime(2024, 6, 25, tzinfo=UTC), 14) == ["job_p202403"]
+
+
+@POSTGRES_ONLY
+def test_a_job_queued_into_the_month_after_the_first_check_undoes_the_drop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The re-check under the lock finds it: the month stays attached and its keys are back."""
+    partitions.ensure_months(MARCH, 0)
+    jobs.add_one("deliver", "done_one", at=MARCH)
+    _finish("done_one", "done", MARCH)
+    jobs.add_one("deliver", "came_late", at=MARCH)  # queued: as if written after the first check
+    monkeypatch.setattr(job_months, "_month_done", lambda _name, _cutoff: True)
+
+    assert job_months.drop_finished(datetime(2024, 6, 20, tzinfo=UTC), 14) == []
+
+    assert "job_p202403" in {p.name for p in partitions.status() if p.table == "job"}
+    assert set(_keys()) == set(_jobs()) == {("deliver", "done_one"), ("deliver", "came_late")}
