@@ -13,9 +13,9 @@ from django.db import connection, models
 from django.test import Client
 
 from tests.support import fake_payments
-from topup.clock import new_id, now
+from topup.clock import now
 from topup.db.hot_sql import inbox_processed, insert_missing, order_paid, update_returning
-from topup.db.models import InboxEvent, Job, Order, Payment
+from topup.db.models import InboxEvent, Order, Payment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,18 +52,26 @@ def test_update_returning_hands_back_the_rows_as_the_orm_reads_them(order_id: st
     assert update_returning(Order.objects.filter(id=order_id, status="delivered"), updated_at=at) == []
 
 
-def test_insert_missing_writes_only_the_rows_not_there_yet(order_id: str) -> None:
+def test_insert_missing_writes_only_the_rows_not_there_yet() -> None:
     at = now()
-    held = Job.objects.create(
-        id=new_id("job"), kind="deliver", subject_id=order_id, run_after=at, created_at=at
-    )
-    twin = Job(id=new_id("job"), kind="deliver", subject_id=order_id, run_after=at, created_at=at)
-    new = Job(id=new_id("job"), kind="refund_payment", subject_id=order_id, run_after=at, created_at=at)
 
-    assert insert_missing([twin, new]) == [new.id]
+    def event(event_id: str) -> InboxEvent:
+        return InboxEvent(
+            provider="fake", event_id=event_id, type="payment.succeeded", payload={}, received_at=at
+        )
+
+    held = event("evt_held")
+    held.save()
+    twin, new = event("evt_held"), event("evt_new")  # the twin hits the unique (provider, event_id)
+
+    written = insert_missing([twin, new])
+
+    assert written == [InboxEvent.objects.get(event_id="evt_new").pk]
     assert insert_missing([]) == []
-    assert set(Job.objects.filter(subject_id=order_id).values_list("id", flat=True)) == {held.id, new.id}
-    assert _as_stored(Job.objects.get(id=new.id)) == _as_stored(new)
+    assert set(InboxEvent.objects.filter(provider="fake").values_list("event_id", flat=True)) == {
+        "evt_held", "evt_new",
+    }  # fmt: skip
+    assert _as_stored(InboxEvent.objects.get(event_id="evt_new")) == _as_stored(new) | {"id": written[0]}
 
 
 def test_inbox_processed_stores_what_the_orm_update_stores(seeded: None) -> None:

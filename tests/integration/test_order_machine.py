@@ -24,7 +24,7 @@ from tests.support.wired import point
 from topup.adapters.payments.signature import sign
 from topup.clock import now
 from topup.db import ledger
-from topup.db.models import Account, IdempotencyRecord, InboxEvent, Job, Order, Payment, Transfer
+from topup.db.models import Account, IdempotencyRecord, InboxEvent, Job, JobKey, Order, Payment, Transfer
 from topup.services.idempotency import make_key
 from topup.services.orders import QuoteRequest, place_order
 from topup.settings import CONFIG
@@ -68,6 +68,7 @@ class ModelOrder:
 
 def _wipe() -> None:
     Job.objects.all().delete()
+    JobKey.objects.all().delete()
     InboxEvent.objects.all().delete()
     IdempotencyRecord.objects.all().delete()
     Transfer.objects.all().delete()

@@ -1,7 +1,7 @@
 """Time partitions on PostgreSQL (issue #13): order events, ledger transfers (by their id's time) and usage
 records are partitioned by month, rows land in their month, the upkeep makes months ahead and detaches old
 ones once (never a month an unfinished order or the ledger's roll-up still needs), archived months are
-dumped with COPY. Jobs stay unpartitioned, on purpose.
+dumped with COPY. Jobs are partitioned too (their months dropped, not archived: test_job_keys).
 
 Each test runs in a transaction that is rolled back, DDL included (PostgreSQL's DDL is transactional)."""
 
@@ -65,18 +65,20 @@ def _primary_key(table: str) -> str:
         return str(cursor.fetchone()[0])
 
 
-def test_order_events_ledger_transfers_and_usage_are_partitioned_and_jobs_are_not() -> None:
+def test_order_events_ledger_transfers_usage_and_jobs_are_partitioned() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT partrelid::regclass::text, partstrat FROM pg_partitioned_table")
         found = dict(cursor.fetchall())
-    assert found == {"order_event": "r", "ledger_transfer": "r", "usage_record": "r"}  # job: see the README
+    assert found == {"order_event": "r", "ledger_transfer": "r", "usage_record": "r", "job": "r"}
     assert _primary_key("order_event") == "PRIMARY KEY (id, at)"
     assert _primary_key("ledger_transfer") == "PRIMARY KEY (id, booked_at)"
     assert _primary_key("usage_record") == "PRIMARY KEY (id, start)"
+    assert _primary_key("job") == "PRIMARY KEY (id, created_at)"
     ahead = partitions.month_start(datetime.now(UTC), 3)
     assert {
         "order_event_default", partitions.partition_name("order_event", ahead),
         "ledger_transfer_default", partitions.partition_name("ledger_transfer", ahead),
+        "job_default", partitions.partition_name("job", ahead),
     } <= _attached()  # fmt: skip
 
 
@@ -105,7 +107,7 @@ def test_upkeep_makes_months_ahead_and_takes_rows_out_of_the_default() -> None:
 
     made = partitions.ensure_months(later, 3)
 
-    tables = ("order_event", "ledger_transfer", "usage_record")
+    tables = ("order_event", "ledger_transfer", "usage_record", "job")
     assert made == [f"{table}_p2031{month:02}" for table in tables for month in (5, 6, 7, 8)]
     assert _where(waiting) == "order_event_p203105"
     assert partitions.ensure_months(later, 3) == []  # idempotent

@@ -302,9 +302,11 @@ def test_purge_removes_only_what_is_past_its_retention(seeded: None) -> None:
 
     counts = retention.purge(at)
 
-    assert {
-        k: counts[k] for k in ("otp", "access_tokens", "jobs", "idempotency", "inbox_payloads")
-    } == dict.fromkeys(("otp", "access_tokens", "jobs", "idempotency", "inbox_payloads"), 1)
+    assert {k: counts[k] for k in ("otp", "access_tokens", "idempotency", "inbox_payloads")} == dict.fromkeys(
+        ("otp", "access_tokens", "idempotency", "inbox_payloads"), 1
+    )
+    # PostgreSQL: jobs go by whole months, with the partition upkeep (test_job_keys).
+    assert counts["jobs"] == (0 if connection.vendor == "postgresql" else 1)
     assert counts["redeem_attempts"] == 1
     assert OtpChallenge.objects.get().created_at == recent
     assert Job.objects.filter(subject_id="still-queued").exists()

@@ -13,8 +13,9 @@ The rule for detaching (`PARTITIONED[...].still_needed`): a month is detached on
 that is: no event of an order that is not final (an order in flight keeps its whole history attached).
 For ledger transfers (partitioned by `booked_at`, the time of the ULID their id starts with): no transfer
 still `rollup_pending` (db/ledger_books roll_up) or `pending`, and none of an order not yet final. For
-usage records (by `start`): none is needed; records starting that long ago are refused. Jobs are not
-partitioned (see the README's "Growth of data").
+usage records (by `start`): none is needed; records starting that long ago are refused. Jobs (by
+`created_at`) are made ahead here but never archived: a month whose jobs all finished before the jobs'
+retention is dropped whole, with its keys (db/job_months).
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ PARTITIONED = (
     # Rated when stored: nothing waits on a record. One starting in a month old enough to be detached is
     # refused (services/usage `usage_too_old`, the same cutoff), so a resend cannot be rated twice.
     Partitioned("usage_record", "start", "FALSE"),
+    # Never detached to the archive: db/job_months drops finished months after TOPUP_RETENTION_JOBS_DAYS.
+    Partitioned("job", "created_at", "TRUE"),
 )
 
 
@@ -89,12 +92,12 @@ def partition_name(table: str, month: datetime) -> str:
     return f"{table}_p{month:%Y%m}"
 
 
-def _begin(cursor: Any) -> None:
+def begin(cursor: Any) -> None:
     cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
     cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [_ADVISORY_KEY])
 
 
-def _children(cursor: Any, table: str) -> dict[str, str]:
+def children(cursor: Any, table: str) -> dict[str, str]:
     """The attached partitions of `table`: name -> bound expression."""
     cursor.execute(
         "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
@@ -112,11 +115,11 @@ def ensure_months(at: datetime, months_ahead: int = 3) -> list[str]:
     made: list[str] = []
     for spec in PARTITIONED:
         with connection.cursor() as cursor:
-            existing = _children(cursor, spec.table)
+            existing = children(cursor, spec.table)
             default = f"{spec.table}_default"
             if default not in existing:
                 with transaction.atomic():
-                    _begin(cursor)
+                    begin(cursor)
                     cursor.execute(f"CREATE TABLE IF NOT EXISTS {default} PARTITION OF {spec.table} DEFAULT")
                 made.append(default)
             cursor.execute(
@@ -128,8 +131,8 @@ def ensure_months(at: datetime, months_ahead: int = 3) -> list[str]:
             name = partition_name(spec.table, month)
             if name not in existing:
                 with transaction.atomic(), connection.cursor() as cursor:
-                    _begin(cursor)
-                    if name not in _children(cursor, spec.table):  # another maintainer's, meanwhile
+                    begin(cursor)
+                    if name not in children(cursor, spec.table):  # another maintainer's, meanwhile
                         _attach_month(cursor, spec, month)
                         made.append(name)
     return made
@@ -167,14 +170,14 @@ def detach_old(at: datetime, retention_months: int) -> list[str]:
     detached: list[str] = []
     for spec in PARTITIONED:
         with connection.cursor() as cursor:
-            names = list(_children(cursor, spec.table))
+            names = list(children(cursor, spec.table))
         for name in names:
-            month = _month_of(spec.table, name)
+            month = month_of(spec.table, name)
             if month is None or month_start(month, 1) > cutoff:
                 continue
             with transaction.atomic(), connection.cursor() as cursor:
-                _begin(cursor)
-                if name not in _children(cursor, spec.table):
+                begin(cursor)
+                if name not in children(cursor, spec.table):
                     continue  # detached by another maintainer meanwhile
                 cursor.execute(f"SELECT {spec.still_needed.format(partition=name)}")
                 if cursor.fetchone()[0]:
@@ -184,7 +187,7 @@ def detach_old(at: datetime, retention_months: int) -> list[str]:
     return detached
 
 
-def _month_of(table: str, name: str) -> datetime | None:
+def month_of(table: str, name: str) -> datetime | None:
     prefix = f"{table}_p"
     digits = name[len(prefix) :]
     if not name.startswith(prefix) or len(digits) != len("YYYYMM") or not digits.isdigit():
@@ -221,11 +224,11 @@ def status() -> list[PartitionInfo]:
         cursor.execute(_SIZES, [ARCHIVE_SCHEMA])
         archived = {str(row[0]): (int(row[1]), int(row[2])) for row in cursor.fetchall()}
         for spec in PARTITIONED:
-            for name, bounds in _children(cursor, spec.table).items():
+            for name, bounds in children(cursor, spec.table).items():
                 state = "default" if bounds == "DEFAULT" else "attached"
                 found.append(PartitionInfo(spec.table, name, state, bounds, *sizes.get(name, (0, 0))))
             for name, (rows, size) in sorted(archived.items()):
-                if _month_of(spec.table, name):
+                if month_of(spec.table, name):
                     found.append(PartitionInfo(spec.table, name, "archived", "", rows, size))
     return found
 

@@ -16,11 +16,11 @@ from django.utils.translation import gettext as _
 
 from topup.clock import new_id, now
 from topup.db import ledger
-from topup.db.models import AgentProfile, AgentSale, IdentityCheck, Job, Order
+from topup.db.models import AgentProfile, AgentSale, IdentityCheck, JobKey, Order
 from topup.domain import cash_drawer
 from topup.domain.agents import IdentityFacts
 from topup.domain.errors import InvalidInput
-from topup.services import notifications, orders, plan_text
+from topup.services import jobs, notifications, orders, plan_text
 from topup.services.agent_audit import Actor, record
 from topup.services.agent_customers import customer_index, masked
 from topup.services.idempotency import make_key, scoped
@@ -128,10 +128,7 @@ def sell_by_link(actor: Actor, sale: SaleRequest) -> Order:
             AgentSale.objects.filter(id=sale_row.id).update(pay_link=link)
             if identity is not None:
                 _identity_check(actor, order, identity)
-            Job.objects.create(
-                id=new_id("job"), kind=notifications.JOB_KIND, subject_id=f"{PAY_LINK_KIND}:{order.id}",
-                run_after=at, created_at=at,
-            )  # fmt: skip
+            jobs.add_one(notifications.JOB_KIND, f"{PAY_LINK_KIND}:{order.id}", at=at)  # raises for a twin
             record(actor, "sale_link", order.id, f"{sale.plan_id} link sent to {masked(sale.customer_ref)}")
     except IntegrityError:  # the twin submission filed it first
         pass
@@ -192,10 +189,7 @@ def resend(actor: Actor, order_id: str, kind: str) -> None:
     if kind not in ("receipt", ESIM_CODE_KIND):
         raise InvalidInput("send a receipt or an eSIM code", code="invalid_resend", field="kind")
     prefix = f"{kind}:{order_id}"
-    count = Job.objects.filter(kind=notifications.JOB_KIND, subject_id__startswith=prefix).count()
+    count = JobKey.objects.filter(kind=notifications.JOB_KIND, subject_id__startswith=prefix).count()
     at = now()
-    Job.objects.create(
-        id=new_id("job"), kind=notifications.JOB_KIND, subject_id=f"{prefix}#{count + 1}", run_after=at,
-        created_at=at,
-    )  # fmt: skip
+    jobs.add_one(notifications.JOB_KIND, f"{prefix}#{count + 1}", at=at)
     record(actor, f"resend_{kind}", order_id)

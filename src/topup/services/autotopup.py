@@ -18,14 +18,14 @@ from datetime import datetime
 
 from django.db import transaction
 
-from topup.clock import new_id, now
-from topup.db.models import AutoTopup, Job, Order, Payment
+from topup.clock import now
+from topup.db.models import AutoTopup, Order, Payment
 from topup.domain import autotopup as rules
 from topup.domain.errors import InvalidInput, NotFound
 from topup.domain.orders import OrderStatus
 from topup.domain.quotes import Quote
 from topup.ports import PaymentStatus, SavedCardProvider
-from topup.services import peers
+from topup.services import jobs, peers
 from topup.services.delivery import JobResult
 from topup.services.order_access import Caller, may_access
 from topup.services.payments import enqueue
@@ -202,8 +202,7 @@ def settle_pending(at: datetime) -> int:
     for found in pending:
         status = found.origin.status
         if status in PAID_OR_LATER:
-            job = Job(id=new_id("job"), kind=ACTIVATE_JOB, subject_id=found.id, run_after=at, created_at=at)
-            changed += len(Job.objects.bulk_create([job], ignore_conflicts=True))
+            changed += jobs.add_one(ACTIVATE_JOB, found.id, at=at, skip_duplicate=True)
         elif status in UNPAID_ENDS or status == OrderStatus.REFUNDED:
             changed += AutoTopup.objects.filter(id=found.id, status=rules.Status.PENDING.value).update(
                 status=rules.Status.CANCELLED.value, cancelled_at=at, updated_at=at

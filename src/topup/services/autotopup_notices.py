@@ -13,11 +13,11 @@ from babel.dates import format_datetime
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from topup.clock import BRUSSELS, new_id
-from topup.db.models import AutoTopup, AutoTopupRun, Job, LinePreference, Order
+from topup.clock import BRUSSELS
+from topup.db.models import AutoTopup, AutoTopupRun, LinePreference, Order
 from topup.domain.commands import LANGUAGES
 from topup.domain.money import Money
-from topup.services import plan_text
+from topup.services import jobs, plan_text
 from topup.services.fx_text import money_text
 from topup.services.notifications import BABEL_LOCALES, Outgoing
 
@@ -25,8 +25,7 @@ KINDS = ("auto_started", "auto_reminder", "auto_charged", "auto_capped", "auto_p
 
 
 def _enqueue(kind: str, ref: str, at: datetime) -> None:
-    job = Job(id=new_id("job"), kind="notify", subject_id=f"{kind}:{ref}", run_after=at, created_at=at)
-    Job.objects.bulk_create([job], ignore_conflicts=True)
+    jobs.add_one("notify", f"{kind}:{ref}", at=at, skip_duplicate=True)
 
 
 def started(auto_topup_id: str, at: datetime) -> None:

@@ -19,14 +19,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from topup.clock import BRUSSELS, new_id, now
-from topup.db.models import AutoTopup, AutoTopupRun, Job, Order, OrderEvent, Payment
+from topup.db.models import AutoTopup, AutoTopupRun, Order, OrderEvent, Payment
 from topup.domain import autotopup as rules
 from topup.domain.errors import DomainError, IllegalTransition
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
 from topup.metrics import record
 from topup.ports import OffSessionCharge, PaymentStatus, PortUnavailable
-from topup.services import autotopup, autotopup_notices, orders, payments
+from topup.services import autotopup, autotopup_notices, jobs, orders, payments
 from topup.services.delivery import JobResult
 from topup.services.order_access import order_token, token_hash
 from topup.services.transitions import move
@@ -46,8 +46,7 @@ def _local_day(at: datetime) -> datetime:
 def queue_run(run_id: str, at: datetime, attempt: int = 0) -> None:
     """The run's job (one per run and attempt: a job's (kind, subject) is unique)."""
     subject = f"{run_id}#{attempt}" if attempt else run_id
-    job = Job(id=new_id("job"), kind=RUN_JOB, subject_id=subject, run_after=at, created_at=at)
-    Job.objects.bulk_create([job], ignore_conflicts=True)
+    jobs.add_one(RUN_JOB, subject, at=at, skip_duplicate=True)
 
 
 def open_run(auto_topup: AutoTopup, period_key: str, at: datetime) -> AutoTopupRun | None:

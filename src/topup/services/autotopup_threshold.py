@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from topup.clock import BRUSSELS, new_id, now
-from topup.db.models import AutoTopup, BundleRecord, Job, Order
+from topup.clock import BRUSSELS, now
+from topup.db.models import AutoTopup, BundleRecord, Order
 from topup.domain import autotopup as rules
 from topup.domain.catalogue import PlanKind
 from topup.domain.errors import DomainError
 from topup.ports import PortUnavailable
-from topup.services import balances, carrier_products, catalogue, peers
+from topup.services import balances, carrier_products, catalogue, jobs, peers
 from topup.services.autotopup_runs import open_run
 from topup.services.delivery import JobResult
 from topup.settings import CONFIG
@@ -41,9 +41,8 @@ def schedule_checks(at: datetime) -> int:
             if AutoTopup.objects.filter(id=found.id, next_run_at=found.next_run_at).update(
                 next_run_at=at + timedelta(seconds=CONFIG.autotopup_check_s), updated_at=at
             ):
-                job = Job(id=new_id("job"), kind=CHECK_JOB, subject_id=f"{found.id}@{at:%Y%m%d%H%M%S%f}",
-                          run_after=at, created_at=at)  # fmt: skip
-                queued += len(Job.objects.bulk_create([job], ignore_conflicts=True))
+                subject = f"{found.id}@{at:%Y%m%d%H%M%S%f}"
+                queued += jobs.add_one(CHECK_JOB, subject, at=at, skip_duplicate=True)
     return queued
 
 

@@ -1,20 +1,21 @@
-"""The job table's writers and staff's handle on it: bulk enqueueing that wakes the workers, marking claimed
-jobs done, dead or due again (only while the claim's lease token is still theirs), listing jobs, and giving
-dead jobs another round (`topup jobs ...`)."""
+"""The job table's writers and staff's handle on it: adding jobs (every job is written by `add`, with its
+once-per-(kind, subject) key in `job_key`) and waking the workers, marking claimed jobs done, dead or due
+again (only while the claim's lease token is still theirs), listing jobs, and giving dead jobs another
+round (`topup jobs ...`)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from topup import jobscope
 from topup.clock import new_id, now
-from topup.db import wakeup
-from topup.db.models import Job
+from topup.db import job_keys, partitions, wakeup
+from topup.db.models import Job, JobKey
 
 log = logging.getLogger(__name__)
 
@@ -97,15 +98,68 @@ def listing(*, dead_only: bool = False, limit: int = 200) -> list[dict[str, obje
     return list(query.order_by("-created_at").values(*fields)[:limit])
 
 
-def enqueue_many(kind: str, subject_ids: Iterable[str], *, at: datetime, skip_queued: bool = False) -> int:
-    """Write one `kind` job per subject in one INSERT, in the caller's transaction, and wake the workers at
-    its commit; `skip_queued` skips (kind, subject) pairs that already have a job instead of failing."""
-    jobs = [
-        Job(id=new_id("job"), kind=kind, subject_id=s, run_after=at, created_at=at, **jobscope.origin_of(s))
-        for s in sorted(subject_ids)
-    ]
-    if not jobs:
+def add(kind: str, due: Mapping[str, datetime], *, at: datetime, skip_duplicates: bool = False) -> int:
+    """Write one `kind` job per subject (`due`: subject -> when it may run), created `at`, in the caller's
+    transaction (one of its own when there is none), each with its key in `job_key`; wake the workers at
+    the commit. Returns how many were written: a (kind, subject) that ever had a job (and whose job is not
+    past retention) raises IntegrityError, or with `skip_duplicates` is skipped."""
+    if not due:
         return 0
-    Job.objects.bulk_create(jobs, ignore_conflicts=skip_queued)
-    wakeup.notify(wakeup.JOBS, kind)
-    return len(jobs)
+    jobs = [
+        Job(
+            id=new_id("job"),
+            kind=kind,
+            subject_id=subject,
+            run_after=due[subject],
+            created_at=at,
+            **jobscope.origin_of(subject),
+        )
+        for subject in sorted(due)  # one order for every writer: see job_keys.insert
+    ]
+    with transaction.atomic(savepoint=False):
+        written = job_keys.insert(jobs, skip_duplicates=skip_duplicates)
+    if written:
+        wakeup.notify(wakeup.JOBS, kind)
+    return len(written)
+
+
+def add_one(
+    kind: str,
+    subject_id: str,
+    *,
+    at: datetime,
+    run_after: datetime | None = None,
+    skip_duplicate: bool = False,
+) -> bool:
+    """`add` for one subject, due at `run_after` (default `at`); whether it was written."""
+    due = {subject_id: at if run_after is None else run_after}
+    return add(kind, due, at=at, skip_duplicates=skip_duplicate) == 1
+
+
+def enqueue_many(kind: str, subject_ids: Iterable[str], *, at: datetime, skip_queued: bool = False) -> int:
+    """Write one `kind` job per subject, due now, in the caller's transaction, and wake the workers at its
+    commit; `skip_queued` skips (kind, subject) pairs that already have a job instead of failing."""
+    return add(kind, dict.fromkeys(subject_ids, at), at=at, skip_duplicates=skip_queued)
+
+
+_PURGE_BATCH = 500
+
+
+def purge_finished(before: datetime) -> int:
+    """Delete the jobs done before `before` with their keys (their (kind, subject) may have a job again),
+    in batches, each job with its key in one transaction; how many. Only where `job` is one table (SQLite):
+    on PostgreSQL its months are dropped whole (db/job_months, the partition upkeep)."""
+    if partitions.enabled():
+        return 0
+    purged = 0
+    while True:
+        with transaction.atomic():
+            old = Job.objects.filter(status="done", finished_at__lt=before)
+            rows = list(old.values_list("id", "kind", "subject_id")[:_PURGE_BATCH])
+            if not rows:
+                return purged
+            ids = [row[0] for row in rows]
+            JobKey.objects.filter(
+                pk__in=[(kind, subject) for _, kind, subject in rows], job_id__in=ids
+            ).delete()
+            purged += Job.objects.filter(id__in=ids).delete()[0]

@@ -1,5 +1,6 @@
 """The worker's sweep over the time-partitioned tables (PostgreSQL; nothing on SQLite): months made ahead,
-months past TOPUP_PARTITION_RETENTION_MONTHS detached and archived (the rule: topup.db.partitions)."""
+months past TOPUP_PARTITION_RETENTION_MONTHS detached and archived (the rule: topup.db.partitions), months of
+jobs all finished before TOPUP_RETENTION_JOBS_DAYS dropped with their keys (topup.db.job_months)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from datetime import datetime
 
 from topup.clock import now
-from topup.db import partitions
+from topup.db import job_months, partitions
 from topup.settings import CONFIG
 
 log = logging.getLogger(__name__)
@@ -19,12 +20,14 @@ _last_run: list[float] = []
 
 
 def upkeep(at: datetime) -> dict[str, list[str]]:
-    """Make the months ahead (and the default partitions), then detach the old ones; idempotent."""
+    """Make the months ahead (and the default partitions), then detach the old ones and drop the finished
+    months of jobs; idempotent."""
     made = partitions.ensure_months(at, MONTHS_AHEAD)
     detached = partitions.detach_old(at, CONFIG.partition_retention_months)
-    if made or detached:
-        log.info("partitions made %s, detached to archive %s", made, detached)
-    return {"made": made, "detached": detached}
+    dropped = job_months.drop_finished(at, CONFIG.retention_days["jobs"])
+    if made or detached or dropped:
+        log.info("partitions made %s, detached to archive %s, dropped %s", made, detached, dropped)
+    return {"made": made, "detached": detached, "dropped": dropped}
 
 
 def sweep(*, force: bool = False) -> dict[str, list[str]] | None:

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Final
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from topup.clock import new_id
-from topup.db.models import Job, Order
+from topup.db.models import Order
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
-from topup.services import plan_text
+from topup.services import jobs, plan_text
 from topup.services.fx_text import money_text
 from topup.services.order_access import order_token
 from topup.settings import CONFIG
@@ -34,11 +33,7 @@ def send_by_sms(order_id: str, at: datetime) -> None:
     """Queue the link's SMS once per order (a replayed request finds the job already there)."""
     from topup.services import notifications  # noqa: PLC0415 - notifications renders through us
 
-    Job.objects.bulk_create(
-        [Job(id=new_id("job"), kind=notifications.JOB_KIND, subject_id=f"{KIND}:{order_id}", run_after=at,
-             created_at=at)],
-        ignore_conflicts=True,
-    )  # fmt: skip
+    jobs.add_one(notifications.JOB_KIND, f"{KIND}:{order_id}", at=at, skip_duplicate=True)
 
 
 def link(order_id: str) -> str:

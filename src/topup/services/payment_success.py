@@ -15,15 +15,15 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 
 from topup import logcontext
-from topup.clock import new_id
 from topup.db import ledger
 from topup.db.hot_sql import order_paid, reference_free, update_returning
-from topup.db.models import Job, Order, OrderEvent, Payment
+from topup.db.models import Order, OrderEvent, Payment
 from topup.domain import ledger as postings
 from topup.domain.money import Money
 from topup.domain.orders import OrderStatus
 from topup.domain.quotes import Quote
 from topup.ports import PaymentEvent, PaymentStatus
+from topup.services import jobs
 from topup.services.transitions import move, moved
 from topup.settings import CONFIG
 
@@ -128,6 +128,6 @@ def _stray(order: Order, payment: Payment, at: datetime) -> str:
 
 
 def enqueue(kind: str, subject_id: str, *, at: datetime, delay_s: float = 0.0) -> None:
-    """Write a job in the caller's transaction; one job per (kind, subject) ever."""
-    run_after = at + timedelta(seconds=delay_s)
-    Job.objects.create(id=new_id("job"), kind=kind, subject_id=subject_id, run_after=run_after, created_at=at)
+    """Write a job in the caller's transaction; one job per (kind, subject) ever (a second raises
+    IntegrityError)."""
+    jobs.add_one(kind, subject_id, at=at, run_after=at + timedelta(seconds=delay_s))

@@ -30,7 +30,7 @@ from topup.domain.reminders import (
     local_day,
     most_urgent,
 )
-from topup.services import notifications, reminder_text, selfcare
+from topup.services import jobs, notifications, reminder_text, selfcare
 from topup.services.delivery import JobResult
 
 log = logging.getLogger(__name__)
@@ -150,17 +150,14 @@ def _schedule_batch(at: datetime, lines: list[str]) -> int:
     }
     sent = BundleReminder.objects.filter(line_id__in=lines, status="sent").values("line_id")
     last_sent = {row["line_id"]: row["last"] for row in sent.annotate(last=Max("sent_at"))}
-    jobs = []
+    due = {}
     for line_id in lines:
         if line_id in busy:
             continue
         send_at = earliest_send(at, last_sent.get(line_id), BRUSSELS)
-        subject = f"{line_id}@{send_at:%Y%m%dT%H%M}"
-        jobs.append(
-            Job(id=new_id("job"), kind=JOB_KIND, subject_id=subject, run_after=send_at, created_at=at)
-        )
-    Job.objects.bulk_create(jobs, ignore_conflicts=True)
-    return len(jobs)
+        due[f"{line_id}@{send_at:%Y%m%dT%H%M}"] = send_at
+    jobs.add(JOB_KIND, due, at=at, skip_duplicates=True)
+    return len(due)
 
 
 def _last_sent(line_id: str) -> datetime | None:

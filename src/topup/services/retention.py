@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from django.contrib.sessions.models import Session
 from django.db.models import Q
 
-from topup.db.models import AccessToken, IdempotencyRecord, InboxEvent, Job, OtpChallenge, RedeemAttempts
-from topup.services import limits
+from topup.db.models import AccessToken, IdempotencyRecord, InboxEvent, OtpChallenge, RedeemAttempts
+from topup.services import jobs, limits
 from topup.settings import CONFIG
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def purge(at: datetime) -> dict[str, int]:
         "inbox_payloads": InboxEvent.objects.filter(
             processed_at__isnull=False, received_at__lt=_before("inbox_payloads", at), payload__isnull=False
         ).update(payload=None),
-        "jobs": Job.objects.filter(status="done", finished_at__lt=_before("jobs", at)).delete()[0],
+        "jobs": jobs.purge_finished(_before("jobs", at)),  # PostgreSQL: whole months (db/job_months)
         "access_tokens": AccessToken.objects.filter(expires_at__lt=_before("access_tokens", at)).delete()[0],
         "idempotency": IdempotencyRecord.objects.filter(created_at__lt=_before("idempotency", at)).delete()[
             0

@@ -11,7 +11,7 @@ from topup.db.models.agents import (
 from topup.db.models.autotopup import AutoTopup, AutoTopupRun
 from topup.db.models.catalogue import CarrierFloatRecord, CarrierProductRecord, NetworkRecord, PlanRecord
 from topup.db.models.fx import FxRateRecord
-from topup.db.models.jobs import IdempotencyRecord, InboxEvent, Job, SweepLease
+from topup.db.models.jobs import IdempotencyRecord, InboxEvent, Job, JobKey, SweepLease
 from topup.db.models.kiosk import KioskCashEvent, KioskCashSession, KioskEnrolment
 from topup.db.models.ledger import Account, Transfer
 from topup.db.models.limits import RateCounter
@@ -60,6 +60,7 @@ __all__ = [
     "IdentityCheck",
     "InboxEvent",
     "Job",
+    "JobKey",
     "KioskCashEvent",
     "KioskCashSession",
     "KioskEnrolment",

@@ -15,7 +15,10 @@ from topup.db.fields import EncryptedJSONField, EncryptedTextField
 
 
 class Job(models.Model):
-    """A unit of background work written in the same transaction as the state change that needs it."""
+    """A unit of background work written in the same transaction as the state change that needs it.
+
+    On PostgreSQL the table is partitioned by month of `created_at` (primary key (id, created_at)); its
+    once-per-(kind, subject) key lives in `JobKey`, written with it (services/jobs.add)."""
 
     id = models.CharField(primary_key=True, max_length=40, verbose_name=_("ID"))
     kind = models.CharField(max_length=40, verbose_name=_("kind"))  # deliver | refund | apply_webhook
@@ -42,9 +45,6 @@ class Job(models.Model):
     class Meta:
         db_table = "job"
         indexes = [models.Index(fields=["status", "run_after"], name="job_due")]
-        constraints = [
-            models.UniqueConstraint(fields=["kind", "subject_id"], name="job_once_per_subject"),
-        ]
         verbose_name = _("job")
         verbose_name_plural = _("jobs")
 
@@ -54,10 +54,27 @@ class Job(models.Model):
 
 @receiver(post_save, sender=Job)
 def _wake_workers(sender: type[Job], instance: Job, created: bool, **_kwargs: Any) -> None:
-    """A job written one at a time (`Job.objects.create`) wakes the workers at its commit; bulk inserts
-    call `wakeup.notify` themselves (services/jobs.enqueue_many)."""
+    """A job saved by the ORM (tests' fixtures) wakes the workers at its commit; the code writes jobs with
+    their keys through services/jobs.add, which calls `wakeup.notify` itself."""
     if created:
         wakeup.notify(wakeup.JOBS, instance.kind)
+
+
+class JobKey(models.Model):
+    """The once-per-(kind, subject) key of a job, in a narrow table that is not partitioned: a partitioned
+    table's unique keys must hold its partition key, and no time can be told from a subject. Written in the
+    job's own transaction (services/jobs.add); deleted with its job once that is past retention."""
+
+    pk = models.CompositePrimaryKey("kind", "subject_id")
+    kind = models.CharField(max_length=40)
+    subject_id = models.CharField(max_length=60)
+    job_id = models.CharField(max_length=40)
+
+    class Meta:
+        db_table = "job_key"
+
+    def __str__(self) -> str:
+        return f"{self.kind}({self.subject_id}) -> {self.job_id}"
 
 
 class SweepLease(models.Model):
