@@ -33,7 +33,7 @@ def _insert(job_id: str, kind: str, subject: str, at: datetime) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO job (id, kind, subject_id, status, attempts, run_after, lease_token, last_error, "
-            "created_at) VALUES (%s, %s, %s, 'queued', 0, %s, '', '', %s)",
+            "created_at, request_id, traceparent) VALUES (%s, %s, %s, 'queued', 0, %s, '', '', %s, '', '')",
             [job_id, kind, subject, at, at],
         )
 
