@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 log = logging.getLogger(__name__)
 
-KEYS = ("request_id", "order_id", "payment_id", "line_id", "job_id")
+KEYS = ("request_id", "client_request_id", "order_id", "payment_id", "line_id", "job_id")
 REQUEST_ID_MAX = 64  # the `job.request_id` column's length
 # What we accept from a caller's X-Request-Id: no spaces, quotes or control characters to forge a log line.
 _ACCEPTED = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:@/+=-]{{0,{REQUEST_ID_MAX - 1}}}")
@@ -49,7 +49,8 @@ def new_request_id() -> str:
 
 
 def accepted(value: str | None) -> str:
-    """A caller's X-Request-Id when it is short and of safe characters, else ""."""
+    """A caller's X-Request-Id when it is short and of safe characters, else "" (kept as its
+    `client_request_id`, never as our request id)."""
     if value and _ACCEPTED.fullmatch(value):
         return value
     return ""

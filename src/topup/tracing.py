@@ -1,5 +1,6 @@
 """OpenTelemetry traces, off unless a collector is configured (TOPUP_OTEL_EXPORTER_OTLP_ENDPOINT or the
-standard OTEL_EXPORTER_OTLP_ENDPOINT): a server span per request (`channels.request_id`), a span per job run
+standard OTEL_EXPORTER_OTLP_ENDPOINT): a server span per request (`channels.request_id`: a new trace, linked
+to the caller's `traceparent`, never its child), a span per job run
 (`jobscope`, the child of the span that queued the job, through the W3C `traceparent` kept on the job row),
 and a client span per call to a peer (`adapters.observed`, which sends the `traceparent` header).
 
@@ -19,7 +20,8 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
-from opentelemetry.trace import INVALID_SPAN, Span, SpanKind
+from opentelemetry.context import Context
+from opentelemetry.trace import INVALID_SPAN, Link, Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from topup.settings import CONFIG
@@ -97,14 +99,22 @@ def _span(
         yield INVALID_SPAN
         return
     context = _PROPAGATOR.extract(parent) if parent else None
-    with tracer.start_as_current_span(name, context=context, kind=kind, attributes=attributes) as span:
+    links: list[Link] = []
+    if kind is SpanKind.SERVER:  # a new root (an empty context), linked to the caller's span
+        caller = trace.get_current_span(context).get_span_context() if context is not None else None
+        links = [Link(caller)] if caller is not None and caller.is_valid else []
+        context = Context()
+    with tracer.start_as_current_span(
+        name, context=context, kind=kind, attributes=attributes, links=links
+    ) as span:
         yield span
 
 
 def server_span(
     name: str, traceparent: str, attributes: Mapping[str, AttributeValue]
 ) -> AbstractContextManager[Span]:
-    """A request's span, continuing the caller's trace when it sent a `traceparent`."""
+    """A request's span: the root of a new trace (a caller does not choose our trace), with a link to the
+    caller's span when it sent a `traceparent`."""
     return _span(name, SpanKind.SERVER, {"traceparent": traceparent} if traceparent else None, attributes)
 
 
