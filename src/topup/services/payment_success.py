@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
-from topup import logcontext
+from topup import jobscope, logcontext
 from topup.clock import new_id
 from topup.db import ledger
 from topup.db.hot_sql import order_paid, reference_free, update_returning
@@ -128,6 +128,10 @@ def _stray(order: Order, payment: Payment, at: datetime) -> str:
 
 
 def enqueue(kind: str, subject_id: str, *, at: datetime, delay_s: float = 0.0) -> None:
-    """Write a job in the caller's transaction; one job per (kind, subject) ever."""
+    """Write a job in the caller's transaction; one job per (kind, subject) ever. Its request id and span are
+    the current ones, or its order's when a batch's settling said whose it is (`jobscope.queued_for`)."""
     run_after = at + timedelta(seconds=delay_s)
-    Job.objects.create(id=new_id("job"), kind=kind, subject_id=subject_id, run_after=run_after, created_at=at)
+    Job.objects.create(
+        id=new_id("job"), kind=kind, subject_id=subject_id, run_after=run_after, created_at=at,
+        **jobscope.origin_of(subject_id),
+    )  # fmt: skip
