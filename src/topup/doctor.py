@@ -137,7 +137,15 @@ def check_configuration(config: Config) -> list[Finding]:
         ))  # fmt: skip
     if not found:
         found.append(Finding("config", "secrets", OK, "every secret set, strong and its own"))
-    return found + check_urls(config)
+    return [dotenv_finding(), *found, *check_urls(config)]
+
+
+def dotenv_finding() -> Finding:
+    """Which .env files the settings were read from (the environment's variables win over them)."""
+    from topup.settings import DOTENV_FILES  # noqa: PLC0415
+
+    read = ", ".join(str(path) for path in DOTENV_FILES) or "none (the process environment only)"
+    return Finding("config", ".env", OK, f"read: {read}")
 
 
 def peer_urls(config: Config) -> list[tuple[str, str]]:
