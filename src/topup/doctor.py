@@ -76,9 +76,10 @@ def examine(config: Config, timeout_s: float) -> list[Finding]:
     ready = all(f.status != FAIL for f in database)
     findings += check_peers(config, timeout_s, ready=ready)
     if ready:
-        from topup.doctor_state import check_jobs, check_ledger, check_partitions  # noqa: PLC0415
+        from topup.doctor_state import check_jobs, check_ledger, check_partitions, within  # noqa: PLC0415
 
-        findings += check_partitions() + check_jobs() + check_ledger()
+        findings += within(timeout_s, check_partitions, "database")
+        findings += within(timeout_s, check_jobs, "jobs") + within(timeout_s, check_ledger, "ledger")
     else:
         findings.append(
             Finding("doctor", "jobs and ledger", WARN, "not checked: the database is not ready", "")

@@ -1,5 +1,6 @@
 """OpenTelemetry traces, off unless a collector is configured (TOPUP_OTEL_EXPORTER_OTLP_ENDPOINT or the
-standard OTEL_EXPORTER_OTLP_ENDPOINT): a server span per request (`channels.request_id`: a new trace, linked
+standard OTEL_EXPORTER_OTLP_ENDPOINT) and the standard switches leave them on (off with OTEL_SDK_DISABLED=true
+or OTEL_TRACES_EXPORTER=none): a server span per request (`channels.request_id`: a new trace, linked
 to the caller's `traceparent`, never its child), a span per job run
 (`jobscope`, the child of the span that queued the job, through the W3C `traceparent` kept on the job row),
 and a client span per call to a peer (`adapters.observed`, which sends the `traceparent` header).
@@ -63,11 +64,20 @@ def _tracer() -> trace.Tracer:
     if _state.pid != os.getpid():
         with _state.lock:
             if _state.pid != os.getpid():
-                provider = _exporting(CONFIG.otel_endpoint) if CONFIG.otel_endpoint else None
+                provider = _exporting(CONFIG.otel_endpoint) if exporting() else None
                 _state.tracer = provider.get_tracer("topup") if provider is not None else _NO_OP
                 _state.enabled = provider is not None
                 _state.pid = os.getpid()
     return _state.tracer
+
+
+def exporting() -> bool:
+    """A collector is configured, and the standard switches do not turn the SDK or its traces off
+    (OTEL_SDK_DISABLED=true, OTEL_TRACES_EXPORTER=none)."""
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporters = {name.strip().lower() for name in os.environ.get("OTEL_TRACES_EXPORTER", "").split(",")}
+    return bool(CONFIG.otel_endpoint) and "none" not in exporters
 
 
 def enabled() -> bool:
