@@ -120,14 +120,18 @@ def test_long_dutch_and_chinese_texts_arrive_whole_with_receipts(smsc: Smsc) -> 
 
 
 def test_a_wrong_password_cannot_bind(smsc: Smsc) -> None:
-    client = smpplib.client.Client("127.0.0.1", smsc.smpp_port, timeout=5, allow_unknown_opt_params=True)
-    client.connect()
-    try:
-        with pytest.raises(smpplib.exceptions.PDUError) as refused:
-            client.bind_transceiver(system_id="topup", password="wrong")
-        assert refused.value.args[1] == 0x0D  # ESME_RBINDFAIL
-    finally:
-        client.disconnect()
+    for system_id, password, bind, status in (
+        ("topup", "wrong", "bind_transceiver", 0x0E),  # ESME_RINVPASWD
+        ("nobody", "topup123", "bind_transmitter", 0x0F),  # ESME_RINVSYSID
+    ):
+        client = smpplib.client.Client("127.0.0.1", smsc.smpp_port, timeout=5, allow_unknown_opt_params=True)
+        client.connect()
+        try:
+            with pytest.raises(smpplib.exceptions.PDUError) as refused:
+                getattr(client, bind)(system_id=system_id, password=password)
+            assert refused.value.args[1] == status
+        finally:
+            client.disconnect()
     with linked(smsc, password="wrong") as link:
         wait_for(lambda: link.last_error is not None, "the refused bind")
         assert not link.bound
