@@ -150,4 +150,6 @@ def _not_migrated(database_url: str) -> str:
         return f"the database at {path} is not migrated: {_FIRST_RUN}, or set {SETTING} (or TOPUP_DATA_DIR)"
     url = urlparse(database_url)
     server = f"{url.hostname or 'localhost'}:{url.port or 5432}"
-    return f"the database {url.path.lstrip('/')!r} at {server} is not migrated: {_MIGRATE}, or correct {SETTING}"
+    return (
+        f"the database {url.path.lstrip('/')!r} at {server} is not migrated: {_MIGRATE}, or correct {SETTING}"
+    )

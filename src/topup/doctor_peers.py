@@ -195,8 +195,11 @@ def _es2_answer(subject: str, where: str, answer: httpx.Response) -> Finding:
     header = body.get("header") if isinstance(body, dict) else None
     status = header.get("functionExecutionStatus") if isinstance(header, dict) else None
     if not answer.is_success or not isinstance(status, dict):
-        return _unexpected(subject, where, f"HTTP {answer.status_code} without an ES2+ header", "TOPUP_SMDP_URL")
-    data = status.get("statusCodeData") if isinstance(status.get("statusCodeData"), dict) else {}
+        return _unexpected(
+            subject, where, f"HTTP {answer.status_code} without an ES2+ header", "TOPUP_SMDP_URL"
+        )
+    found = status.get("statusCodeData")
+    data: dict[str, Any] = found if isinstance(found, dict) else {}
     codes = f"{data.get('subjectCode')}/{data.get('reasonCode')}"
     if status.get("status") == "Failed" and data.get("reasonCode") in ACCESS_REFUSED_REASONS:
         return _refused(subject, f"ES2+ {codes}", "TOPUP_SMDP_API_KEY")

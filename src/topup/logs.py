@@ -32,13 +32,15 @@ _NUMBER = re.compile(
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 _MASKED = "_topup_masked"  # set on a record by `MaskNumbers`: its numbers are masked already
 _PLAIN = (str, int, float, bool)
-_SECRET_SHOWN = "***"
+_SECRET_SHOWN = "***"  # noqa: S105 - what a secret field shows, not a secret
 _SECRET_WORDS = frozenset(
     {"token", "secret", "password", "passwd", "pin", "otp", "key", "authorization", "auth", "cookie",
      "signature", "credential", "credentials", "sessionid", "csrftoken"}
 )  # fmt: skip
 # A field named `…_code` is taken for a one-time code, except these (answers' and errors' codes).
-_PLAIN_CODES = frozenset({"status_code", "error_code", "reason_code", "http_code", "country_code", "currency_code"})
+_PLAIN_CODES = frozenset(
+    {"status_code", "error_code", "reason_code", "http_code", "country_code", "currency_code"}
+)
 
 
 def _mask(found: re.Match[str]) -> str:
@@ -117,7 +119,11 @@ def fields(record: logging.LogRecord) -> dict[str, object]:
     }
     ordered = {key: found.pop(key) for key in logcontext.KEYS if key in found}
     return {
-        key: _SECRET_SHOWN if is_secret(key) and value not in {None, ""} else value if masked else _masked(value)
+        key: _SECRET_SHOWN
+        if is_secret(key) and value not in {None, ""}
+        else value
+        if masked
+        else _masked(value)
         for key, value in {**ordered, **found}.items()
     }
 

@@ -50,7 +50,7 @@ def test_a_404_and_a_csrf_refusal_write_no_query(written: tuple[_Lines, _Lines])
     entries = [json.loads(line) for line in as_json.lines]
     assert {entry["logger"] for entry in entries} >= {"django.request", "django.security.csrf"}
     assert all("request" not in entry for entry in entries)
-    assert [entry["status_code"] for entry in entries if entry["logger"] == "django.request"][0] == 404
+    assert next(entry["status_code"] for entry in entries if entry["logger"] == "django.request") == 404
     assert len(as_text.lines) == len(as_json.lines)
     for line in as_json.lines + as_text.lines:
         assert "SECRETX" not in line

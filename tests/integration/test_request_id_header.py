@@ -1,6 +1,6 @@
 """The request id as a caller sees it (the `X-Request-Id` answer: always ours; the caller's in
-`X-Client-Request-Id`; a caller's `traceparent` is linked, not adopted) and as the log lines carry it, Django's own
-line for a 404 included (written after the middleware returned)."""
+`X-Client-Request-Id`; a caller's `traceparent` is linked, not adopted) and as the log lines carry it,
+Django's own line for a 404 included (written after the middleware returned)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import logging
 
 import pytest
 from django.test import Client
-
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter

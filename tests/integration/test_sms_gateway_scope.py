@@ -42,7 +42,8 @@ def test_the_second_message_does_not_carry_the_first_ones_order(
     first, second = (r for r in caplog.records if r.name == "topup.test.sms")
     assert first.order_id == "ord_FIRST"  # type: ignore[attr-defined]
     assert not hasattr(second, "order_id") or second.order_id != "ord_FIRST"  # type: ignore[attr-defined]
-    assert first.request_id and second.request_id  # type: ignore[attr-defined]
+    assert first.request_id  # type: ignore[attr-defined]
+    assert second.request_id  # type: ignore[attr-defined]
     assert first.request_id != second.request_id  # type: ignore[attr-defined]
     assert link.sent == ["ok", "ok"]
 

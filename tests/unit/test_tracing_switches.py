@@ -31,7 +31,9 @@ def test_a_configured_collector_is_used() -> None:
     ("name", "value"),
     [("OTEL_SDK_DISABLED", "true"), ("OTEL_SDK_DISABLED", "TRUE"), ("OTEL_TRACES_EXPORTER", "none")],
 )
-def test_the_standard_switches_turn_traces_off(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+def test_the_standard_switches_turn_traces_off(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
     monkeypatch.setenv(name, value)
     assert not tracing.exporting()
     monkeypatch.setattr(tracing._state, "pid", 0)  # as in a new process: the tracer is built again

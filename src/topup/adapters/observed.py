@@ -114,7 +114,7 @@ class _EnvRouted(httpx.BaseTransport):
         self._client = httpx.Client(limits=limits)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._client._transport_for_url(request.url).handle_request(request)  # noqa: SLF001
+        return self._client._transport_for_url(request.url).handle_request(request)
 
     def close(self) -> None:
         self._client.close()
@@ -127,7 +127,7 @@ class _AsyncEnvRouted(httpx.AsyncBaseTransport):
         self._client = httpx.AsyncClient(limits=limits)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        inner = self._client._transport_for_url(request.url)  # noqa: SLF001
+        inner = self._client._transport_for_url(request.url)
         return await inner.handle_async_request(request)
 
     async def aclose(self) -> None:
