@@ -33,10 +33,16 @@ def within(timeout_s: float, check: Callable[[], list[Finding]], area: str) -> l
             return check()
     except DatabaseError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return [Finding(
-            area, "query", FAIL, f"no answer within {timeout_s:g}s ({first_line})",
-            "look for a long transaction or lock (pg_stat_activity), or give more time with --timeout",
-        )]  # fmt: skip
+        if "statement timeout" in first_line:
+            return [Finding(
+                area, "query", FAIL, f"no answer within {timeout_s:g}s ({first_line})",
+                "look for a long transaction or lock (pg_stat_activity), or give more time with --timeout",
+            )]  # fmt: skip
+        return [
+            Finding(
+                area, "query", FAIL, f"failed: {first_line}", "is the database migrated (`topup migrate`)?"
+            )
+        ]
 
 
 def check_jobs() -> list[Finding]:

@@ -274,3 +274,12 @@ def test_the_database_checks_run_under_the_timeout() -> None:
     assert (finding.area, finding.subject, finding.status) == ("jobs", "query", FAIL)
     assert finding.detail.startswith("no answer within 0.2s")
     assert [f.status for f in within(1.0, check_jobs, "jobs")] == [OK, OK]
+
+    def broken() -> list[Finding]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table_here")
+        return []
+
+    (failure,) = within(1.0, broken, "ledger")
+    assert (failure.status, failure.subject) == (FAIL, "query")
+    assert failure.detail.startswith("failed: relation")
