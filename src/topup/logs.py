@@ -118,14 +118,13 @@ def fields(record: logging.LogRecord) -> dict[str, object]:
         if key not in _STANDARD and not key.startswith("_") and (value is None or isinstance(value, _PLAIN))
     }
     ordered = {key: found.pop(key) for key in logcontext.KEYS if key in found}
-    return {
-        key: _SECRET_SHOWN
-        if is_secret(key) and value not in {None, ""}
-        else value
-        if masked
-        else _masked(value)
-        for key, value in {**ordered, **found}.items()
-    }
+    return {key: _shown(key, value, masked=masked) for key, value in {**ordered, **found}.items()}
+
+
+def _shown(key: str, value: object, *, masked: bool) -> object:
+    if is_secret(key) and value not in {None, ""}:
+        return _SECRET_SHOWN
+    return value if masked else _masked(value)
 
 
 def is_secret(key: str) -> bool:
