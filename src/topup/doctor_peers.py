@@ -16,6 +16,7 @@ to any transceiver session of our system id, and the probe would swallow it on u
 from __future__ import annotations
 
 import logging
+import secrets
 import smtplib
 from collections.abc import Sequence
 from typing import Any
@@ -175,7 +176,7 @@ def _smdp(config: Config, timeout_s: float) -> Finding:
     subject, where = "SM-DP+ (ES2+)", config.smdp_url
     headers = {"Authorization": f"Bearer {config.smdp_api_key}", "X-Admin-Protocol": PROTOCOL}
     body = {
-        "header": {"functionRequesterIdentifier": "topup", "functionCallIdentifier": "doctor-probe"},
+        "header": {"functionRequesterIdentifier": "topup", "functionCallIdentifier": f"doctor-{secrets.token_hex(8)}"},
         "iccid": PROBE_ICCID, "finalProfileStatusIndicator": "Available",
     }  # fmt: skip
     answer = _httpx_probe(
