@@ -175,8 +175,9 @@ def _dtone(config: Config, timeout_s: float) -> Finding:
 def _smdp(config: Config, timeout_s: float) -> Finding:
     subject, where = "SM-DP+ (ES2+)", config.smdp_url
     headers = {"Authorization": f"Bearer {config.smdp_api_key}", "X-Admin-Protocol": PROTOCOL}
+    call_id = f"doctor-{secrets.token_hex(8)}"
     body = {
-        "header": {"functionRequesterIdentifier": "topup", "functionCallIdentifier": f"doctor-{secrets.token_hex(8)}"},
+        "header": {"functionRequesterIdentifier": "topup", "functionCallIdentifier": call_id},
         "iccid": PROBE_ICCID, "finalProfileStatusIndicator": "Available",
     }  # fmt: skip
     answer = _httpx_probe(
