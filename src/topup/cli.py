@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from topup.db_unreachable import clear_database_errors
+from topup.db_unreachable import check_database
 from topup.process import start_django
 
 
@@ -489,8 +489,8 @@ def _add_privacy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
-    with clear_database_errors():
-        args.func(args)
+    check_database(argv)  # once, before the command: a later database error keeps its traceback
+    args.func(args)
 
 
 if __name__ == "__main__":

@@ -76,9 +76,10 @@ def examine(config: Config, timeout_s: float) -> list[Finding]:
     ready = all(f.status != FAIL for f in database)
     findings += check_peers(config, timeout_s, ready=ready)
     if ready:
-        from topup.doctor_state import check_jobs, check_ledger, check_partitions  # noqa: PLC0415
+        from topup.doctor_state import check_jobs, check_ledger, check_partitions, within  # noqa: PLC0415
 
-        findings += check_partitions() + check_jobs() + check_ledger()
+        findings += within(timeout_s, check_partitions, "database")
+        findings += within(timeout_s, check_jobs, "jobs") + within(timeout_s, check_ledger, "ledger")
     else:
         findings.append(
             Finding("doctor", "jobs and ledger", WARN, "not checked: the database is not ready", "")
@@ -137,7 +138,15 @@ def check_configuration(config: Config) -> list[Finding]:
         ))  # fmt: skip
     if not found:
         found.append(Finding("config", "secrets", OK, "every secret set, strong and its own"))
-    return found + check_urls(config)
+    return [dotenv_finding(), *found, *check_urls(config)]
+
+
+def dotenv_finding() -> Finding:
+    """Which .env files the settings were read from (the environment's variables win over them)."""
+    from topup.settings import DOTENV_FILES  # noqa: PLC0415
+
+    read = ", ".join(str(path) for path in DOTENV_FILES) or "none (the process environment only)"
+    return Finding("config", ".env", OK, f"read: {read}")
 
 
 def peer_urls(config: Config) -> list[tuple[str, str]]:

@@ -3,13 +3,20 @@
 Each probe is the cheapest call its peer answers only to a known caller, made with the adapter's own client
 where it has a harmless read (the carrier gateway's status of a reference nobody used, the SDK's
 PaymentIntent list), or with the adapter's own authentication where it has none (DT One's balances, an
-ES2+ CancelOrder of an ICCID nobody holds, an SMPP bind then unbind, SMTP EHLO). A refused credential is
-named as such (HTTP 401/403, bind refused); a peer that does not answer as unreachable.
+ES2+ CancelOrder of an ICCID whose Luhn check digit is wrong, so that no SM-DP+ can hold it, an SMPP
+bind_transmitter then unbind, SMTP EHLO). Credentials count as accepted only on the answer a known caller
+gets (DT One: a list of balances; the SM-DP+: Failed, ICCID unknown or invalid). A refused credential is
+named as such (HTTP 401/403, ES2+ reason 1.1/1.2, SMPP 0x0E/0x0F); a wrong address (HTTP 404) as such; a
+peer that does not answer as unreachable.
+
+The SMPP probe binds as a transmitter, never a transceiver: an SMSC may route a customer's SMS or a receipt
+to any transceiver session of our system id, and the probe would swallow it on unbind.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import smtplib
 from collections.abc import Sequence
 from typing import Any
@@ -23,23 +30,24 @@ import stripe
 from topup.adapters.carriers.http import HttpCarrierGateway
 from topup.adapters.esim.es2plus import ES2_PATH, PROTOCOL
 from topup.doctor_report import FAIL, OK, WARN, Finding
+from topup.domain.identifiers import luhn_check_digit
 from topup.ports import CarrierOutcome
 from topup.settings import Config
 
 PROBE_REFERENCE = (
     "doctor-probe-0000"  # never one of ours (ours are `ord_…`/`ln_…` ids): status says not found
 )
-PROBE_ICCID = "89000000000000000000"  # no SM-DP+ holds it: CancelOrder is refused without touching anything
+_PROBE_PAYLOAD = "899999000000000000"  # an ICCID's 18 digits before its check digit
+# Its check digit is wrong: no SM-DP+ can hold it, so CancelOrder is refused without touching anything.
+PROBE_ICCID = _PROBE_PAYLOAD + str((int(luhn_check_digit(_PROBE_PAYLOAD)) + 1) % 10)
+ICCID_SUBJECT = "8.2.1"  # ES2+ subject code: Profile ICCID
+ICCID_UNKNOWN_REASONS = frozenset({"3.9", "2.1"})  # Unknown; Invalid (format, check digit)
+ACCESS_REFUSED_REASONS = frozenset({"1.1", "1.2"})  # Access error: unknown (authentication), not allowed
 SMTP_OK = 250
+HTTP_NOT_FOUND = 404
 SMPP_LOGGER = "smpp.doctor"
 CREDENTIAL_CODES = frozenset({"unauthorized", "forbidden", "http_401", "http_403"})
-SMPP_CREDENTIAL_STATUSES = frozenset(
-    {
-        smpplib.consts.SMPP_ESME_RINVPASWD,
-        smpplib.consts.SMPP_ESME_RINVSYSID,
-        smpplib.consts.SMPP_ESME_RBINDFAIL,
-    }
-)
+SMPP_CREDENTIAL_STATUSES = frozenset({smpplib.consts.SMPP_ESME_RINVPASWD, smpplib.consts.SMPP_ESME_RINVSYSID})
 
 
 def check_peers(config: Config, networks: Sequence[str], timeout_s: float) -> list[Finding]:
@@ -74,14 +82,37 @@ def _refused(subject: str, how: str, setting: str) -> Finding:
     )
 
 
-def _http_answer(subject: str, where: str, status: int, key_setting: str, url_setting: str) -> Finding:
+def _http_answer(subject: str, where: str, status: int, key_setting: str, url_setting: str) -> Finding | None:
+    """The finding an HTTP status alone decides (refused, wrong URL, server error), else None."""
     if status in {401, 403}:
         return _refused(subject, f"HTTP {status}", key_setting)
+    if status == HTTP_NOT_FOUND:
+        return Finding(
+            "peers", subject, FAIL, f"HTTP 404 at {where}: wrong URL", f"correct {url_setting} (base address)"
+        )
     if status >= 500:
         return Finding(
             "peers", subject, FAIL, f"answers HTTP {status} at {where}", f"ask its operator; {url_setting}"
         )
+    return None
+
+
+def _unexpected(subject: str, where: str, what: str, url_setting: str) -> Finding:
+    return Finding(
+        "peers", subject, FAIL, f"unexpected answer at {where}: {what}",
+        f"is {url_setting} the address of this peer (and of its API, not a web page)?",
+    )  # fmt: skip
+
+
+def _accepted(subject: str, where: str) -> Finding:
     return Finding("peers", subject, OK, f"reachable at {where}, credentials accepted")
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _carrier(config: Config, network: str, timeout_s: float) -> Finding:
@@ -130,20 +161,23 @@ def _dtone(config: Config, timeout_s: float) -> Finding:
     )  # fmt: skip
     if isinstance(answer, Finding):
         return answer
-    return _http_answer(
-        subject,
-        where,
-        answer.status_code,
-        "TOPUP_DTONE_API_KEY and TOPUP_DTONE_API_SECRET",
-        "TOPUP_DTONE_URL",
-    )
+    keys, url = "TOPUP_DTONE_API_KEY and TOPUP_DTONE_API_SECRET", "TOPUP_DTONE_URL"
+    decided = _http_answer(subject, where, answer.status_code, keys, url)
+    if decided is not None:
+        return decided
+    body = _json(answer)
+    balances = isinstance(body, list) and all(isinstance(b, dict) and "available" in b for b in body)
+    if not answer.is_success or not balances:
+        return _unexpected(subject, where, f"HTTP {answer.status_code} without a list of balances", url)
+    return _accepted(subject, where)
 
 
 def _smdp(config: Config, timeout_s: float) -> Finding:
     subject, where = "SM-DP+ (ES2+)", config.smdp_url
     headers = {"Authorization": f"Bearer {config.smdp_api_key}", "X-Admin-Protocol": PROTOCOL}
+    call_id = f"doctor-{secrets.token_hex(8)}"
     body = {
-        "header": {"functionRequesterIdentifier": "topup", "functionCallIdentifier": "doctor-probe"},
+        "header": {"functionRequesterIdentifier": "topup", "functionCallIdentifier": call_id},
         "iccid": PROBE_ICCID, "finalProfileStatusIndicator": "Available",
     }  # fmt: skip
     answer = _httpx_probe(
@@ -152,7 +186,35 @@ def _smdp(config: Config, timeout_s: float) -> Finding:
     )  # fmt: skip
     if isinstance(answer, Finding):
         return answer
-    return _http_answer(subject, where, answer.status_code, "TOPUP_SMDP_API_KEY", "TOPUP_SMDP_URL")
+    decided = _http_answer(subject, where, answer.status_code, "TOPUP_SMDP_API_KEY", "TOPUP_SMDP_URL")
+    return decided or _es2_answer(subject, where, answer)
+
+
+def _es2_answer(subject: str, where: str, answer: httpx.Response) -> Finding:
+    """CancelOrder of an ICCID no SM-DP+ can hold: Failed, ICCID unknown or invalid, is the answer a known
+    caller gets; an access error is a refusal; anything else (a success above all) is unexpected."""
+    body = _json(answer)
+    header = body.get("header") if isinstance(body, dict) else None
+    status = header.get("functionExecutionStatus") if isinstance(header, dict) else None
+    if not answer.is_success or not isinstance(status, dict):
+        return _unexpected(
+            subject, where, f"HTTP {answer.status_code} without an ES2+ header", "TOPUP_SMDP_URL"
+        )
+    found = status.get("statusCodeData")
+    data: dict[str, Any] = found if isinstance(found, dict) else {}
+    codes = f"{data.get('subjectCode')}/{data.get('reasonCode')}"
+    if status.get("status") == "Failed" and data.get("reasonCode") in ACCESS_REFUSED_REASONS:
+        return _refused(subject, f"ES2+ {codes}", "TOPUP_SMDP_API_KEY")
+    if (
+        status.get("status") == "Failed"
+        and data.get("subjectCode") == ICCID_SUBJECT
+        and data.get("reasonCode") in ICCID_UNKNOWN_REASONS
+    ):
+        return _accepted(subject, where)
+    return _unexpected(
+        subject, where, f"CancelOrder of an impossible ICCID answered {status.get('status')} {codes}",
+        "TOPUP_SMDP_URL",
+    )  # fmt: skip
 
 
 def _stripe(config: Config, timeout_s: float) -> Finding:
@@ -186,13 +248,19 @@ def _smsc(config: Config, timeout_s: float) -> Finding:
     )  # fmt: skip
     try:
         client.connect()
-        client.bind_transceiver(system_id=config.smsc_system_id, password=config.smsc_password)
+        # A transmitter: the SMSC never routes a customer's SMS or a receipt to this session.
+        client.bind_transmitter(system_id=config.smsc_system_id, password=config.smsc_password)
         client.unbind()
     except smpplib.exceptions.PDUError as exc:
         status = exc.args[1] if len(exc.args) > 1 else None
         if status in SMPP_CREDENTIAL_STATUSES:
             setting = "TOPUP_SMSC_SYSTEM_ID / TOPUP_SMSC_PASSWORD"
             return _refused(subject, f"bind refused, command status {status:#04x}", setting)
+        if status == smpplib.consts.SMPP_ESME_RBINDFAIL:
+            return Finding(
+                "peers", subject, FAIL, "bind failed (bind limit reached, or refused), command status 0x0d",
+                "ask the SMSC's operator how many binds our system id may hold, and whether it is allowed",
+            )  # fmt: skip
         return Finding("peers", subject, FAIL, f"bind refused ({exc})", "ask the SMSC's operator")
     except (OSError, smpplib.exceptions.ConnectionError) as exc:
         return _unreachable(subject, where, type(exc).__name__, "TOPUP_SMSC_HOST / TOPUP_SMSC_PORT")

@@ -1,11 +1,14 @@
 """`topup doctor`'s look at what the database holds: the job queue (backlog, dead jobs), the ledger's trial
-balance, and on PostgreSQL the upkeep of the time-partitioned tables."""
+balance, and on PostgreSQL the upkeep of the time-partitioned tables. Each check runs `within` the doctor's
+--timeout: on PostgreSQL its queries are one transaction under `statement_timeout`, so a huge or locked
+table is a failure named in time, not a doctor that hangs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Min
 
 from topup.clock import now
@@ -16,6 +19,30 @@ from topup.doctor_report import FAIL, OK, WARN, Finding
 
 BACKLOG_WARN_JOBS = 1000  # due jobs of one kind beyond which the worker is not keeping up
 BACKLOG_WARN_AGE_S = 300  # or the oldest due job has waited this long
+
+
+def within(timeout_s: float, check: Callable[[], list[Finding]], area: str) -> list[Finding]:
+    """`check`'s findings, its queries cut off after `timeout_s` (PostgreSQL: `SET LOCAL statement_timeout`
+    in a transaction of its own); a query cut off, or any database error, is a failure of `area`."""
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    limit_ms = str(max(1, round(timeout_s * 1000)))
+                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [limit_ms])
+            return check()
+    except DatabaseError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "statement timeout" in first_line:
+            return [Finding(
+                area, "query", FAIL, f"no answer within {timeout_s:g}s ({first_line})",
+                "look for a long transaction or lock (pg_stat_activity), or give more time with --timeout",
+            )]  # fmt: skip
+        return [
+            Finding(
+                area, "query", FAIL, f"failed: {first_line}", "is the database migrated (`topup migrate`)?"
+            )
+        ]
 
 
 def check_jobs() -> list[Finding]:

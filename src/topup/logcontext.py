@@ -4,11 +4,13 @@ job table's `request_id` default (a job made during a request carries its id) an
 `X-Request-Id` header.
 
 A request binds its id in `channels.request_id`; the worker binds the job's (`jobscope`); a service that
-loads an order binds it with `bind(order_id=...)`. Each thread and each asyncio task has its own copy.
+loads an order binds it with `bind(order_id=...)` (nothing outside a scope: see `bind`); an SMS handled by
+the gateway's pool is a scope of its own (`sms_gateway`). Each thread and each asyncio task has its own copy.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Iterator, Mapping
@@ -16,7 +18,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
 
-KEYS = ("request_id", "order_id", "payment_id", "line_id", "job_id")
+log = logging.getLogger(__name__)
+
+KEYS = ("request_id", "client_request_id", "order_id", "payment_id", "line_id", "job_id")
 REQUEST_ID_MAX = 64  # the `job.request_id` column's length
 # What we accept from a caller's X-Request-Id: no spaces, quotes or control characters to forge a log line.
 _ACCEPTED = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:@/+=-]{{0,{REQUEST_ID_MAX - 1}}}")
@@ -45,31 +49,42 @@ def new_request_id() -> str:
 
 
 def accepted(value: str | None) -> str:
-    """A caller's X-Request-Id when it is short and of safe characters, else ""."""
+    """A caller's X-Request-Id when it is short and of safe characters, else "" (kept as its
+    `client_request_id`, never as our request id)."""
     if value and _ACCEPTED.fullmatch(value):
         return value
     return ""
 
 
 def start(**ids: str | None) -> None:
-    """Bind these ids alone, forgetting any bound before (a request starting on a reused thread)."""
-    _ids.set(_NONE)
-    bind(**ids)
+    """Bind these ids alone, forgetting any bound before (a request starting on a reused thread); without a
+    request_id, this ends the scope (`bind` does nothing until the next)."""
+    _ids.set(_with(_NONE, ids))
 
 
 def bind(**ids: str | None) -> None:
-    """Add ids to the current request's or job's (an empty value is left out); undone with its scope."""
+    """Add ids to the current request's or job's (an empty value is left out); undone with its scope.
+
+    Outside any scope (no request_id bound: a thread of a pool, a command) it does nothing: the ids would
+    stay on that thread and be written on the lines of whoever it serves next."""
+    found = _ids.get()
+    if "request_id" not in found:
+        log.debug("ids %s not bound: outside any request or job", sorted(ids))
+        return
+    _ids.set(_with(found, ids))
+
+
+def _with(found: Mapping[str, str], ids: Mapping[str, str | None]) -> Mapping[str, str]:
     kept = {key: str(value) for key, value in ids.items() if value}
-    if kept:
-        _ids.set(MappingProxyType({**_ids.get(), **kept}))
+    return MappingProxyType({**found, **kept}) if kept else found
 
 
 @contextmanager
 def bound(**ids: str | None) -> Iterator[None]:
-    """Bind ids for the block: the ids bound inside it (by `bind`) are forgotten at its end too."""
-    token = _ids.set(_NONE if "request_id" in ids else _ids.get())
+    """Bind ids for the block: the ids bound inside it (by `bind`) are forgotten at its end too. With a
+    request_id it is a scope of its own (an SMS, a job); without one it adds to the current scope."""
+    token = _ids.set(_with(_NONE if "request_id" in ids else _ids.get(), ids))
     try:
-        bind(**ids)
         yield
     finally:
         _ids.reset(token)

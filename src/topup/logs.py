@@ -1,5 +1,6 @@
 """Structured logging: one JSON object a line in production (`JsonFormatter`), a readable line in the demo
-(`TextFormatter`), each carrying every field passed in `extra` and the ids bound to the request or job
+(`TextFormatter`), each carrying the plain fields passed in `extra` (text, numbers: never an object such as
+Django's `request`; a field named as a secret shows "***") and the ids bound to the request or job
 (`BoundIds`, from `topup.logcontext`: request_id on every line, order, payment, line and job ids when known).
 
 `MaskNumbers` is on every handler: a phone number in any usual format (+32…, %2B32… in a URL, 0032…,
@@ -29,6 +30,17 @@ _NUMBER = re.compile(
 
 
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_MASKED = "_topup_masked"  # set on a record by `MaskNumbers`: its numbers are masked already
+_PLAIN = (str, int, float, bool)
+_SECRET_SHOWN = "***"  # noqa: S105 - what a secret field shows, not a secret
+_SECRET_WORDS = frozenset(
+    {"token", "secret", "password", "passwd", "pin", "otp", "key", "authorization", "auth", "cookie",
+     "signature", "credential", "credentials", "sessionid", "csrftoken"}
+)  # fmt: skip
+# A field named `…_code` is taken for a one-time code, except these (answers' and errors' codes).
+_PLAIN_CODES = frozenset(
+    {"status_code", "error_code", "reason_code", "http_code", "country_code", "currency_code"}
+)
 
 
 def _mask(found: re.Match[str]) -> str:
@@ -46,19 +58,23 @@ def mask_numbers(text: str) -> str:
 
 
 class MaskNumbers(logging.Filter):
-    """Rewrites each record's final message (and its traceback) with phone numbers masked."""
+    """Rewrites each record's final message, its `extra` text fields and its traceback with phone numbers
+    masked, once: the formatters then leave them as they are (`_MASKED`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, _MASKED, False):
+            return True  # a second handler of the same record
         message = record.getMessage()
         record.msg, record.args = mask_numbers(message), None
-        for key, value in vars(record).items():  # values passed in `extra`, e.g. {"line": "+32…"}
-            if key not in _STANDARD and isinstance(value, str):
-                setattr(record, key, mask_numbers(value))
+        for key, value in list(vars(record).items()):  # values passed in `extra`, e.g. {"line": "+32…"}
+            if key not in _STANDARD and isinstance(value, str | int) and not isinstance(value, bool):
+                setattr(record, key, _masked(value))
         info = record.exc_info
         if info and info[0] is not None and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(info)
         if record.exc_text:
             record.exc_text = mask_numbers(record.exc_text)
+        setattr(record, _MASKED, True)
         return True
 
 
@@ -92,26 +108,46 @@ class BoundIds(logging.Filter):
 
 
 def fields(record: logging.LogRecord) -> dict[str, object]:
-    """The record's own fields (`extra`, bound ids), request_id first, phone numbers masked in any value."""
-    found = {key: value for key, value in vars(record).items() if key not in _STANDARD}
+    """The record's own fields (`extra`, bound ids), request_id first: plain values only (text, numbers,
+    booleans, None: never an object such as Django's `request`, whose repr carries the URL's query), a field
+    named as a secret starred, phone numbers masked (unless `MaskNumbers` already did)."""
+    masked = getattr(record, _MASKED, False)
+    found = {
+        key: value
+        for key, value in vars(record).items()
+        if key not in _STANDARD and not key.startswith("_") and (value is None or isinstance(value, _PLAIN))
+    }
     ordered = {key: found.pop(key) for key in logcontext.KEYS if key in found}
-    return {key: _masked(value) for key, value in {**ordered, **found}.items()}
+    return {key: _shown(key, value, masked=masked) for key, value in {**ordered, **found}.items()}
+
+
+def _shown(key: str, value: object, *, masked: bool) -> object:
+    if is_secret(key) and value not in {None, ""}:
+        return _SECRET_SHOWN
+    return value if masked else _masked(value)
+
+
+def is_secret(key: str) -> bool:
+    """A field whose name says it holds a secret (`token`, `api_key`, `otp_code`, `pin`, `Cookie`…)."""
+    words = key.lower().replace("-", "_").split("_")
+    if words[-1] == "code":
+        return key.lower() not in _PLAIN_CODES
+    return any(word in _SECRET_WORDS for word in words)
 
 
 def _masked(value: object) -> object:
-    if value is None or isinstance(value, bool | float):
-        return value
     if isinstance(value, str):
         return mask_numbers(value)
-    if isinstance(value, int):  # 32470123456 as a number is still a phone number
+    if isinstance(value, int) and not isinstance(value, bool):  # 32470123456 as a number is a phone number
         text = str(value)
         masked = mask_numbers(text)
         return value if masked == text else masked
-    if isinstance(value, dict):
-        return {str(key): _masked(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_masked(item) for item in value]
-    return mask_numbers(str(value))
+    return value
+
+
+def _message(record: logging.LogRecord) -> str:
+    message = record.getMessage()
+    return message if getattr(record, _MASKED, False) else mask_numbers(message)
 
 
 class JsonFormatter(logging.Formatter):
@@ -122,7 +158,7 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": mask_numbers(record.getMessage()),
+            "msg": _message(record),
         }
         entry.update((key, value) for key, value in fields(record).items() if key not in entry)
         if record.exc_text:  # already masked by MaskNumbers
@@ -140,6 +176,8 @@ class TextFormatter(logging.Formatter):
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging.Formatter's name
         line = super().formatMessage(record)
+        if not getattr(record, _MASKED, False):
+            line = mask_numbers(line)
         shown = " ".join(f"{key}={value}" for key, value in fields(record).items() if value not in {None, ""})
         return f"{line} [{shown}]" if shown else line
 

@@ -53,11 +53,24 @@ def _checkout() -> Path | None:
 
 
 CHECKOUT = _checkout()
-# The working directory's .env first, then the checkout's: a command run from another folder sees the same
-# settings as `make run` in the checkout (a variable already set wins).
-_load_dotenv(Path.cwd() / ".env")
-if CHECKOUT is not None:
-    _load_dotenv(CHECKOUT / ".env")
+
+
+def _dotenv_files() -> tuple[Path, ...]:
+    """The .env files to read: the working directory's; else the checkout's, so that a command run from
+    another folder sees the same settings as `make run` in the checkout. Never the checkout's when the
+    working directory has its own, nor when the process environment says TOPUP_ENV=production: a
+    developer's demo settings left in the checkout must not reach a production process."""
+    own = Path.cwd() / ".env"
+    if own.is_file():
+        return (own,)
+    if CHECKOUT is None or os.environ.get("TOPUP_ENV") == "production" or not (CHECKOUT / ".env").is_file():
+        return ()
+    return (CHECKOUT / ".env",)
+
+
+DOTENV_FILES = _dotenv_files()  # what was read, for `topup doctor` (a variable already set wins)
+for _dotenv in DOTENV_FILES:
+    _load_dotenv(_dotenv)
 # The default data folder does not depend on the working directory: the checkout's data/, else ./data.
 DEFAULT_DATA_DIR = (CHECKOUT or Path.cwd()) / "data"
 

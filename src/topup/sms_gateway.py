@@ -8,9 +8,11 @@ import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
+from typing import Protocol
 
 from django.db import close_old_connections
 
+from topup import logcontext
 from topup.adapters.messaging.smpp import SmppError, SmppLink
 from topup.channels import sms
 from topup.settings import CONFIG
@@ -18,12 +20,14 @@ from topup.settings import CONFIG
 log = logging.getLogger(__name__)
 
 
-def run() -> None:
-    stopping = threading.Event()
-    pool = ThreadPoolExecutor(4, thread_name_prefix="sms")
-    link: SmppLink
+class Replies(Protocol):
+    def send(self, to: str, text: str, /) -> object: ...
 
-    def answer(sender: str, text: str) -> None:
+
+def answer(link: Replies, sender: str, text: str) -> None:
+    """Handle one mobile-originated SMS and reply, in a log scope of its own (a new request id): the ids a
+    service binds (order, payment) are forgotten before the pool's thread takes the next customer's."""
+    with logcontext.bound(request_id=logcontext.new_request_id()):
         try:
             reply = sms.handle_inbound(sender, text)
             link.send(sender, reply)
@@ -34,8 +38,14 @@ def run() -> None:
         finally:
             close_old_connections()
 
+
+def run() -> None:
+    stopping = threading.Event()
+    pool = ThreadPoolExecutor(4, thread_name_prefix="sms")
+    link: SmppLink
+
     def on_message(sender: str, text: str) -> None:
-        pool.submit(answer, sender, text)  # the SMPP listener must not wait on the database
+        pool.submit(answer, link, sender, text)  # the SMPP listener must not wait on the database
 
     link = SmppLink(
         CONFIG.smsc_host, CONFIG.smsc_port, CONFIG.smsc_system_id, CONFIG.smsc_password,

@@ -1,5 +1,7 @@
 """OpenTelemetry traces, off unless a collector is configured (TOPUP_OTEL_EXPORTER_OTLP_ENDPOINT or the
-standard OTEL_EXPORTER_OTLP_ENDPOINT): a server span per request (`channels.request_id`), a span per job run
+standard OTEL_EXPORTER_OTLP_ENDPOINT) and the standard switches leave them on (off with OTEL_SDK_DISABLED=true
+or OTEL_TRACES_EXPORTER=none): a server span per request (`channels.request_id`: a new trace, linked
+to the caller's `traceparent`, never its child), a span per job run
 (`jobscope`, the child of the span that queued the job, through the W3C `traceparent` kept on the job row),
 and a client span per call to a peer (`adapters.observed`, which sends the `traceparent` header).
 
@@ -19,7 +21,8 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
-from opentelemetry.trace import INVALID_SPAN, Span, SpanKind
+from opentelemetry.context import Context
+from opentelemetry.trace import INVALID_SPAN, Link, Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from topup.settings import CONFIG
@@ -61,11 +64,20 @@ def _tracer() -> trace.Tracer:
     if _state.pid != os.getpid():
         with _state.lock:
             if _state.pid != os.getpid():
-                provider = _exporting(CONFIG.otel_endpoint) if CONFIG.otel_endpoint else None
+                provider = _exporting(CONFIG.otel_endpoint) if exporting() else None
                 _state.tracer = provider.get_tracer("topup") if provider is not None else _NO_OP
                 _state.enabled = provider is not None
                 _state.pid = os.getpid()
     return _state.tracer
+
+
+def exporting() -> bool:
+    """A collector is configured, and the standard switches do not turn the SDK or its traces off
+    (OTEL_SDK_DISABLED=true, OTEL_TRACES_EXPORTER=none)."""
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporters = {name.strip().lower() for name in os.environ.get("OTEL_TRACES_EXPORTER", "").split(",")}
+    return bool(CONFIG.otel_endpoint) and "none" not in exporters
 
 
 def enabled() -> bool:
@@ -97,14 +109,22 @@ def _span(
         yield INVALID_SPAN
         return
     context = _PROPAGATOR.extract(parent) if parent else None
-    with tracer.start_as_current_span(name, context=context, kind=kind, attributes=attributes) as span:
+    links: list[Link] = []
+    if kind is SpanKind.SERVER:  # a new root (an empty context), linked to the caller's span
+        caller = trace.get_current_span(context).get_span_context() if context is not None else None
+        links = [Link(caller)] if caller is not None and caller.is_valid else []
+        context = Context()
+    with tracer.start_as_current_span(
+        name, context=context, kind=kind, attributes=attributes, links=links
+    ) as span:
         yield span
 
 
 def server_span(
     name: str, traceparent: str, attributes: Mapping[str, AttributeValue]
 ) -> AbstractContextManager[Span]:
-    """A request's span, continuing the caller's trace when it sent a `traceparent`."""
+    """A request's span: the root of a new trace (a caller does not choose our trace), with a link to the
+    caller's span when it sent a `traceparent`."""
     return _span(name, SpanKind.SERVER, {"traceparent": traceparent} if traceparent else None, attributes)
 
 

@@ -200,3 +200,23 @@ def test_a_running_worker_delivers_paid_orders_and_stops_gracefully(carriers: Ca
     assert not thread.is_alive()
     assert [status(order_id) for order_id in orders] == ["delivered"] * 3
     assert all(total.balanced for total in ledger.trial_balance())
+
+
+@pytest.mark.usefixtures("seeded", "carriers")
+def test_settling_each_alone_after_the_batch_failed_keeps_each_orders_request_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    delivered, refused = paid(BASE), paid(UNKNOWN_TO_BASE)
+    Job.objects.filter(kind="deliver", subject_id=delivered).update(request_id="req-delivered")
+    Job.objects.filter(kind="deliver", subject_id=refused).update(request_id="req-refused")
+
+    def fails(*_args: object) -> bool:
+        raise RuntimeError("the batch's transaction failed")
+
+    monkeypatch.setattr(delivery_batch, "_settle", fails)
+    assert worker.run_deliveries(worker.claim(50, lease_s=30))
+
+    assert (status(delivered), status(refused)) == ("delivered", "delivery_failed")
+    receipt = Job.objects.get(kind="notify", subject_id=f"receipt:{delivered}")
+    refund = Job.objects.get(kind="refund", subject_id=refused)
+    assert (receipt.request_id, refund.request_id) == ("req-delivered", "req-refused")

@@ -25,7 +25,7 @@ from topup.db import ledger, partitions
 from topup.db.models import Account, Job
 from topup.doctor import check_configuration, check_database, examine
 from topup.doctor_report import FAIL, OK, WARN, Finding, exit_status
-from topup.doctor_state import check_jobs, check_ledger, check_partitions
+from topup.doctor_state import check_jobs, check_ledger, check_partitions, within
 from topup.domain.ledger import AccountSpec, AccountType, Posting
 from topup.domain.money import Money
 from topup.settings import CONFIG, Config
@@ -251,3 +251,35 @@ def test_partition_upkeep_behind_is_a_warning() -> None:
     assert finding.status == WARN
     assert finding.detail == f"no {partitions.month_start(now(), 1):%Y-%m} partition for usage_record"
     assert "topup partitions upkeep" in finding.fix
+
+
+@pytest.mark.django_db
+def test_the_database_checks_run_under_the_timeout() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("statement_timeout is PostgreSQL's")
+
+    def shown() -> list[Finding]:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            (value,) = cursor.fetchone()
+        return [Finding("jobs", "limit", OK, str(value))]
+
+    def slow() -> list[Finding]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(5)")
+        return [Finding("jobs", "slow", OK, "answered")]
+
+    assert [f.detail for f in within(1.5, shown, "jobs")] == ["1500ms"]
+    (finding,) = within(0.2, slow, "jobs")
+    assert (finding.area, finding.subject, finding.status) == ("jobs", "query", FAIL)
+    assert finding.detail.startswith("no answer within 0.2s")
+    assert [f.status for f in within(1.0, check_jobs, "jobs")] == [OK, OK]
+
+    def broken() -> list[Finding]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table_here")
+        return []
+
+    (failure,) = within(1.0, broken, "ledger")
+    assert (failure.status, failure.subject) == (FAIL, "query")
+    assert failure.detail.startswith("failed: relation")

@@ -120,14 +120,18 @@ def test_long_dutch_and_chinese_texts_arrive_whole_with_receipts(smsc: Smsc) -> 
 
 
 def test_a_wrong_password_cannot_bind(smsc: Smsc) -> None:
-    client = smpplib.client.Client("127.0.0.1", smsc.smpp_port, timeout=5, allow_unknown_opt_params=True)
-    client.connect()
-    try:
-        with pytest.raises(smpplib.exceptions.PDUError) as refused:
-            client.bind_transceiver(system_id="topup", password="wrong")
-        assert refused.value.args[1] == 0x0D  # ESME_RBINDFAIL
-    finally:
-        client.disconnect()
+    for system_id, password, bind, status in (
+        ("topup", "wrong", "bind_transceiver", 0x0E),  # ESME_RINVPASWD
+        ("nobody", "topup123", "bind_transmitter", 0x0F),  # ESME_RINVSYSID
+    ):
+        client = smpplib.client.Client("127.0.0.1", smsc.smpp_port, timeout=5, allow_unknown_opt_params=True)
+        client.connect()
+        try:
+            with pytest.raises(smpplib.exceptions.PDUError) as refused:
+                getattr(client, bind)(system_id=system_id, password=password)
+            assert refused.value.args[1] == status
+        finally:
+            client.disconnect()
     with linked(smsc, password="wrong") as link:
         wait_for(lambda: link.last_error is not None, "the refused bind")
         assert not link.bound
@@ -236,3 +240,18 @@ def test_the_smsc_refuses_a_national_number_sent_as_international(smsc: Smsc) ->
     finally:
         client.disconnect()
     assert statuses == [0x0B, 0]  # ESME_RINVDSTADR, then ESME_ROK
+
+
+def test_a_transmitter_is_never_handed_a_mobile_originated_message(smsc: Smsc) -> None:
+    transmitter = smpplib.client.Client("127.0.0.1", smsc.smpp_port, timeout=5, allow_unknown_opt_params=True)
+    transmitter.connect()
+    received: list[tuple[str, str]] = []
+    try:
+        transmitter.bind_transmitter(system_id="topup", password="topup123")
+        phone_sends(smsc, "SALDO")  # waits at the SMSC: no transceiver is bound
+        with linked(smsc, lambda sender, text: received.append((sender, text))) as link:
+            assert link.wait_bound(DEADLINE_S)
+            wait_for(lambda: [text for _, text in received] == ["SALDO"], "the message, at the transceiver")
+        transmitter.unbind()  # answered at once: nothing was sent to the transmitter in between
+    finally:
+        transmitter.disconnect()

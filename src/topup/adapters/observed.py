@@ -2,7 +2,8 @@
 send the request's `X-Request-Id` (and `traceparent` when tracing), run inside a client span, and log one
 line with the peer, the operation (method and path, no query), the status and the time.
 
-Put in place once per client, where it is built: an httpx transport (`transport`, `async_transport`), or
+Put in place once per client, where it is built: an httpx transport (`transport`, `async_transport`, which
+route each request as a plain client would: through the proxy HTTP(S)_PROXY names, not around it), or
 Stripe's HTTP client (`adapters.payments.stripe_http`). A call that answered below 500 is a routine INFO
 line (`logs.ROUTINE`: only with TOPUP_ACCESS_LOG); a 5xx, a timeout or a refused connection is a WARNING.
 """
@@ -104,10 +105,40 @@ class AsyncObservedTransport(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
+class _EnvRouted(httpx.BaseTransport):
+    """The transports an ordinary client would use (`trust_env`: HTTP(S)_PROXY, ALL_PROXY, NO_PROXY and
+    SSL_CERT_FILE from the environment), picked per URL as that client picks them: a client given its own
+    `transport=` would ignore the proxy settings (httpx 0.28)."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._client = httpx.Client(limits=limits)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._client._transport_for_url(request.url).handle_request(request)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class _AsyncEnvRouted(httpx.AsyncBaseTransport):
+    """`_EnvRouted` for async clients."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._client = httpx.AsyncClient(limits=limits)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        inner = self._client._transport_for_url(request.url)
+        return await inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
 def transport(peer: str, limits: httpx.Limits = DEFAULT_LIMITS) -> ObservedTransport:
-    """The transport of a client for `peer` (a client given a transport ignores its own `limits`)."""
-    return ObservedTransport(peer, httpx.HTTPTransport(limits=limits))
+    """The transport of a client for `peer` (a client given a transport ignores its own `limits`), through
+    the proxy the environment names, as a client without a transport of its own would go."""
+    return ObservedTransport(peer, _EnvRouted(limits))
 
 
 def async_transport(peer: str, limits: httpx.Limits = DEFAULT_LIMITS) -> AsyncObservedTransport:
-    return AsyncObservedTransport(peer, httpx.AsyncHTTPTransport(limits=limits))
+    return AsyncObservedTransport(peer, _AsyncEnvRouted(limits))

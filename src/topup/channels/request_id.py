@@ -1,11 +1,13 @@
-"""Every request gets an id: the caller's `X-Request-Id` when it is short and of safe characters, else a
-new one. It is bound to every log line written while the request runs (`topup.logcontext`), kept on the
-jobs the request queues, sent on its calls to peers, and returned in the response's `X-Request-Id`.
+"""Every request gets an id of ours (never the caller's: a caller could choose one to mix its lines with
+another's). It is bound to every log line written while the request runs (`topup.logcontext`), kept on the
+jobs the request queues, sent on its calls to peers, and returned in the response's `X-Request-Id`. A
+caller's `X-Request-Id` that is short and of safe characters is kept beside it, as `client_request_id` on
+the lines, and echoed in `X-Client-Request-Id`.
 
 The id stays bound until the response is closed (`request_finished`): Django writes its own line for a 4xx
 or 5xx answer after the middleware returned. With tracing on, the request is a server span named by its
-route (`POST api/v1/orders`, never the path: paths carry phone numbers and tokens), continuing the caller's
-`traceparent`.
+route (`POST api/v1/orders`, never the path: paths carry phone numbers and tokens), the root of a trace of
+ours, linked to (not the child of) the caller's `traceparent`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from opentelemetry.trace import Status, StatusCode
 from topup import logcontext, tracing
 
 HEADER = "X-Request-Id"
+CLIENT_HEADER = "X-Client-Request-Id"
 _SERVER_ERROR = 500
 
 
@@ -27,11 +30,15 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = logcontext.accepted(request.headers.get(HEADER)) or logcontext.new_request_id()
+        request_id = logcontext.new_request_id()
+        client_request_id = logcontext.accepted(request.headers.get(HEADER))
         method = request.method or "GET"
         attributes = {"http.request.method": method, "topup.request_id": request_id}
+        if client_request_id:
+            attributes["topup.client_request_id"] = client_request_id
         traceparent = request.headers.get("traceparent", "")
-        logcontext.start(request_id=request_id)  # forgotten by `_forget` when the response is closed
+        # forgotten by `_forget` when the response is closed
+        logcontext.start(request_id=request_id, client_request_id=client_request_id)
         with tracing.server_span(method, traceparent, attributes) as span:
             response = self.get_response(request)
             if span.is_recording():
@@ -43,6 +50,8 @@ class RequestIdMiddleware:
                 if response.status_code >= _SERVER_ERROR:
                     span.set_status(Status(StatusCode.ERROR))
         response[HEADER] = request_id
+        if client_request_id:
+            response[CLIENT_HEADER] = client_request_id
         return response
 
 

@@ -117,8 +117,9 @@ def run(batch: Sequence[Claimed], alone: Callable[[Claimed], bool], finish: Fini
     except Exception:
         log.exception("settling %d deliveries together failed: settling each alone", len(sends))
         for send in sends:
-            try:
-                result = delivery.settle(send.order, send.quote, send.job.attempt, send.result)
+            try:  # its receipt or refund keeps its own order's request id and span, as in `_settle`
+                with jobscope.queued_for({send.order.id: send.origin} if send.origin else {}):
+                    result = delivery.settle(send.order, send.quote, send.job.attempt, send.result)
             except Exception as exc:
                 log.exception("delivery %s failed", send.order.id, extra={"order_id": send.order.id})
                 retry_in_s = delivery.backoff_s(send.job.attempt)

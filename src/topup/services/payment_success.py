@@ -129,5 +129,6 @@ def _stray(order: Order, payment: Payment, at: datetime) -> str:
 
 def enqueue(kind: str, subject_id: str, *, at: datetime, delay_s: float = 0.0) -> None:
     """Write a job in the caller's transaction; one job per (kind, subject) ever (a second raises
-    IntegrityError)."""
+    IntegrityError). Its request id and span are the current ones, or its order's when a batch's settling
+    said whose it is (`jobscope.queued_for`, applied by jobs.add)."""
     jobs.add_one(kind, subject_id, at=at, run_after=at + timedelta(seconds=delay_s))

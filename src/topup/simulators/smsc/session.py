@@ -1,6 +1,8 @@
 """SMPP 3.4 side of the SMSC simulator: an asyncio TCP server for ESMEs, with the PDU codec of `smpppdu`.
 
-Per connection: `bind_transceiver` (checked against one system_id/password, else ESME_RBINDFAIL and close),
+Per connection: `bind_transceiver` or `bind_transmitter` (checked against one system_id/password: an unknown
+system_id is ESME_RINVSYSID, a wrong password ESME_RINVPASWD, then close; a transmitter is never sent a
+`deliver_sm`: mobile-originated texts and receipts go to a transceiver),
 `enquire_link`, `submit_sm` (GSM, Latin-1, UCS-2; concatenated by UDH or sar_* TLVs) answered with a message
 id and, when asked for, a delivery receipt after a delay; `unbind`; anything else gets `generic_nack`.
 Mobile-originated texts and receipts go out as `deliver_sm`; they wait in a queue while no ESME is bound,
@@ -112,6 +114,10 @@ class Smsc:
     def bound(self) -> list[EsmeSession]:
         return [session for session in self.sessions if session.bound]
 
+    def receivers(self) -> list[EsmeSession]:
+        """The bound ESMEs that take `deliver_sm` (transceivers, not transmitters)."""
+        return [session for session in self.bound() if session.receives]
+
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = EsmeSession(self, reader, writer)
         self.sessions.append(session)
@@ -159,7 +165,7 @@ class Smsc:
         """Send what waits to the first bound ESME; False while none is bound."""
         async with self._flushing:
             while self._waiting:
-                sessions = self.bound()
+                sessions = self.receivers()
                 if not sessions:
                     return False
                 try:
@@ -197,6 +203,7 @@ class EsmeSession:
         self.reader = reader
         self.writer = writer
         self.bound = False
+        self.receives = False  # bound as a transceiver: deliver_sm may be sent to it
         self._sequence = 0
         self._encoder = pdu_encoding.PDUEncoder()
         self._unbind_answer: asyncio.Future[bool] | None = None
@@ -242,15 +249,10 @@ class EsmeSession:
             self._send(operations.GenericNack(sequence_number=HEADER.unpack(raw[:8])[1], status=status))
             return True
         command, sequence = pdu.command_id, pdu.sequence_number
-        if command == Command.bind_transceiver:
-            return self._bind(pdu)
-        if command in (Command.bind_transmitter, Command.bind_receiver):
-            response = (
-                operations.BindTransmitterResp
-                if command == Command.bind_transmitter
-                else (operations.BindReceiverResp)
-            )
-            self._send(response(sequence_number=sequence, status=Status.ESME_RBINDFAIL))
+        if command in (Command.bind_transceiver, Command.bind_transmitter):
+            return self._bind(pdu, transceiver=command == Command.bind_transceiver)
+        if command == Command.bind_receiver:
+            self._send(operations.BindReceiverResp(sequence_number=sequence, status=Status.ESME_RBINDFAIL))
             return False
         if command == Command.enquire_link:
             self._send(operations.EnquireLinkResp(sequence_number=sequence))
@@ -287,23 +289,26 @@ class EsmeSession:
         self.writer.close()
         return answered
 
-    def _bind(self, pdu: Any) -> bool:
+    def _bind(self, pdu: Any, *, transceiver: bool) -> bool:
         params, sequence = pdu.params, pdu.sequence_number
         if self.bound:
             status = Status.ESME_RALYBND
-        elif params["system_id"] == self.smsc.system_id and params["password"] == self.smsc.password:
-            status = Status.ESME_ROK
+        elif params["system_id"] != self.smsc.system_id:
+            status = Status.ESME_RINVSYSID
+        elif params["password"] != self.smsc.password:
+            status = Status.ESME_RINVPASWD
         else:
-            status = Status.ESME_RBINDFAIL
+            status = Status.ESME_ROK
         ok = status == Status.ESME_ROK
         system_id = self.smsc.system_id if ok else None
-        self._send(
-            operations.BindTransceiverResp(sequence_number=sequence, status=status, system_id=system_id)
-        )
-        log.info("bind_transceiver from %r: %s", params["system_id"], status)
+        answer = operations.BindTransceiverResp if transceiver else operations.BindTransmitterResp
+        self._send(answer(sequence_number=sequence, status=status, system_id=system_id))
+        kind = "bind_transceiver" if transceiver else "bind_transmitter"
+        log.info("%s from %r: %s", kind, params["system_id"], status)
         if ok:
-            self.bound = True
-            self.smsc.later(self.smsc.flush())
+            self.bound, self.receives = True, transceiver
+            if transceiver:
+                self.smsc.later(self.smsc.flush())
         return ok or bool(status == Status.ESME_RALYBND)
 
     def _submit(self, pdu: Any) -> None:
