@@ -47,8 +47,8 @@ def _sqlite_path(database_url: str) -> Path:
 
 
 # Commands that do not need a migrated database when they start: they migrate it (serve, migrate), check it
-# and say what is wrong themselves (doctor), or do not use it (simulators, bench, cluster, chaos).
-_NO_CHECK = frozenset({"serve", "migrate", "simulate", "doctor", "bench", "cluster", "chaos"})
+# and say what is wrong themselves (doctor), or do not use it (simulators, bench, cluster, chaos, receipts).
+_NO_CHECK = frozenset({"serve", "migrate", "simulate", "doctor", "bench", "cluster", "chaos", "receipt"})
 # Django's own commands (`topup manage …`) that work on a database not migrated yet.
 _MANAGE_UNMIGRATED = frozenset(
     {"migrate", "makemigrations", "showmigrations", "sqlmigrate", "dbshell", "check", "help", "version",
