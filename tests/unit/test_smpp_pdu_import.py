@@ -1,4 +1,4 @@
-"""The SMSC simulator's PDU codec imports where `pkg_resources` is gone (setuptools 82+, the Python 3.12+ venvs)."""
+"""The SMSC simulator's PDU codec imports without `pkg_resources` (setuptools 82+, Python 3.12+ venvs)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def test_the_codec_round_trips_a_pdu_without_pkg_resources() -> None:
 def test_a_missing_codec_is_still_an_import_error() -> None:
     """Only the missing `pkg_resources` is worked around: any other import failure surfaces as it was."""
     code = 'import sys; sys.modules["smpp"] = None; import topup.simulators.smsc.pdu_codec'
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert run.returncode != 0
     assert "ModuleNotFoundError" in run.stderr
