@@ -70,7 +70,7 @@ if [ -x "$venv/bin/python" ]; then
   made_with=$(version_of "$venv/bin/python")
   if [ "$made_with" != "$version" ]; then
     echo "!! $venv was made with Python ${made_with:-(broken)}, this run asks for $version:" >&2
-    echo "!! remove it (rm -rf $venv) to make it again, or set PYTHON=python$made_with." >&2
+    echo "!! remove it (rm -rf $venv) and make will make it again with Python $version." >&2
     exit 1
   fi
 fi
