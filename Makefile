@@ -50,7 +50,7 @@ browser: $(DEV_STAMP) $(MO_FILES) node_modules/.package-lock.json
 test: $(DEV_STAMP) $(MO_FILES) node_modules/.package-lock.json lint
 	$(BIN)/python tests/run.py
 
-# CI's pass on the highest supported Python (.ci/run: `make test-python PYTHON=python3.13`, about 5 minutes with its
+# CI's pass on the highest supported Python (.ci/run: `make test-python PYTHON=python3.13`, 3 to 5 minutes with its
 # venv): the unit tests and the integration slice below on SQLite, in that Python's own venv; the whole suite runs
 # on 3.11. The slice: the order flow and webhooks, the ledger and order state machines (hypothesis), and what leans
 # on the interpreter: SMPP both ways (asyncio, smpppdu), USSD/IVR, ES2+ and QR codes, e-mail (aiosmtpd), the
