@@ -26,9 +26,8 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from smpp.pdu import operations, pdu_encoding, pdu_types
-
 from topup.simulators.smsc.codec import DC_GSM, Segment, concat_udh, encode_parts, split_udh
+from topup.simulators.smsc.pdu_codec import operations, pdu_encoding, pdu_types
 from topup.simulators.smsc.state import COUNTRY_CODE, Message, SmscState, normalize_address
 
 log = logging.getLogger(__name__)
