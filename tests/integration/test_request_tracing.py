@@ -144,6 +144,30 @@ def test_one_request_id_leads_from_the_paying_request_to_the_carrier_call(platfo
     assert "470123456" not in platform.lines.getvalue()
 
 
+def test_the_placing_request_id_finds_the_placement_the_delivery_job_and_the_carrier_call(
+    platform: Platform,
+) -> None:
+    order, placing_id = buy(platform)
+    records = platform.records()
+    found = [r for r in records if placing_id in (r["request_id"], r.get("order_request_id"))]
+    placed = [r for r in found if r["logger"] == "topup.access" and r["msg"].startswith("POST api/v1/orders ")]
+    assert len(placed) == 1
+    assert placed[0]["request_id"] == placing_id
+    delivery = Job.objects.get(kind="deliver", subject_id=order["id"])
+    assert delivery.request_id != placing_id  # queued by the webhook's request...
+    ran = [r for r in found if r["logger"] == "topup.jobscope" and r.get("job_id") == delivery.id]
+    assert len(ran) == 1  # ...but its lines carry the placing request's id as order_request_id
+    assert ran[0]["order_request_id"] == placing_id
+    calls = [r for r in found if r["logger"] == "topup.adapters.observed" and r["peer"] == "carrier"]
+    assert len(calls) == 1
+    assert calls[0]["job_id"] == delivery.id
+    assert calls[0]["order_request_id"] == placing_id
+    applied = [r for r in found if r["msg"] == "webhook applied"]
+    assert applied[0]["order_request_id"] == placing_id
+    # Found by the order id as well: every one of those lines names it.
+    assert all(r["order_id"] == order["id"] for r in [*placed, *ran, *calls, *applied])
+
+
 def _spans_of(order: dict[str, Any], spans: list[dict[str, Any]]) -> None:
     """The webhook's server span, its jobs' spans and the carrier call's span: one trace, parent links."""
     delivery = Job.objects.get(kind="deliver", subject_id=order["id"])

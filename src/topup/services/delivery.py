@@ -113,6 +113,7 @@ def _held_by_live_line(iccid: str) -> bool:
 
 def _deliver(order_id: str, attempt: int) -> JobResult:
     order = Order.objects.get(id=order_id)
+    logcontext.bind(order_request_id=order.request_id)  # on its carrier call's lines too
     if order.status == OrderStatus.PAID:  # claimed by a worker that did not start it (older job rows)
         with transaction.atomic():
             start_deliveries([order_id])

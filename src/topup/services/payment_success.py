@@ -74,6 +74,7 @@ def pay_from_event(
     deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
     paid = order_paid(payment.order_id, payment.id, at, deadline)
     if paid is not None:
+        logcontext.bind(order_request_id=paid.request_id)  # read with the order's move (RETURNING *)
         moved(paid, OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID, at=at)
         return payment, _paid(paid, payment, at)
     return payment, _stray(Order.objects.select_for_update().get(id=payment.order_id), payment, at)
