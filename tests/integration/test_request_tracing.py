@@ -150,9 +150,16 @@ def test_the_placing_request_id_finds_the_placement_the_delivery_job_and_the_car
     order, placing_id = buy(platform)
     records = platform.records()
     found = [r for r in records if placing_id in (r["request_id"], r.get("order_request_id"))]
-    placed = [r for r in found if r["logger"] == "topup.access" and r["msg"].startswith("POST api/v1/orders ")]
+    placed = [
+        r for r in found if r["logger"] == "topup.access" and r["msg"].startswith("POST api/v1/orders ")
+    ]
     assert len(placed) == 1
     assert placed[0]["request_id"] == placing_id
+    # The access line's parts as fields too, the route as /metrics names it.
+    assert {key: placed[0][key] for key in ("method", "route", "status")} == {
+        "method": "POST", "route": "/api/v1/orders", "status": 201,
+    }  # fmt: skip
+    assert isinstance(placed[0]["duration_ms"], float)
     delivery = Job.objects.get(kind="deliver", subject_id=order["id"])
     assert delivery.request_id != placing_id  # queued by the webhook's request...
     ran = [r for r in found if r["logger"] == "topup.jobscope" and r.get("job_id") == delivery.id]
