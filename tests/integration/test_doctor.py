@@ -20,7 +20,9 @@ from django.db.models import F
 
 from tests.support.processes import ROOT, free_port, running
 from tests.support.smtp_sink import smtp_sink
+from topup import settings
 from topup.clock import new_id, now
+from topup.crypto import Keyring
 from topup.db import ledger, partitions
 from topup.db.models import Account, Job
 from topup.doctor import check_configuration, check_database, examine
@@ -28,8 +30,6 @@ from topup.doctor_report import FAIL, OK, WARN, Finding, exit_status
 from topup.doctor_state import check_jobs, check_ledger, check_partitions, within
 from topup.domain.ledger import AccountSpec, AccountType, Posting
 from topup.domain.money import Money
-from topup import settings
-from topup.crypto import Keyring
 from topup.settings import CONFIG, Config
 
 TIMEOUT_S = 2.0

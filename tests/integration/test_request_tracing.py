@@ -2,7 +2,9 @@
 and carrier simulators, the request that paid it (the payment's webhook) has an id found on its access line,
 on the lines of the jobs it queued (the delivery, then the receipt) and on the carrier call's line; with
 tracing on, its server span, the delivery job's span, the carrier call's span and the receipt job's span are
-one trace, each the child of the one before, in memory and through a real OTLP/HTTP receiver."""
+one trace, each the child of the one before, the webhook's and the delivery's spans linked to the
+placement's, in memory and through a real OTLP/HTTP receiver. The placing request's id finds those lines
+too (as `order_request_id`)."""
 
 from __future__ import annotations
 
@@ -192,6 +194,12 @@ def _spans_of(order: dict[str, Any], spans: list[dict[str, Any]]) -> None:
     trace_ids = {s["trace_id"] for s in (webhook, deliver[0], calls[0], notify)}
     assert len(trace_ids) == 1
     assert webhook["attributes"]["topup.request_id"] == delivery.request_id
+    # The placement is a trace of its own: the webhook's span and the delivery's link to its span.
+    (placing,) = [s for s in spans if s["name"] == "POST api/v1/orders" and s["kind"] == "SERVER"]
+    assert placing["trace_id"] != webhook["trace_id"]
+    placement = (placing["trace_id"], placing["span_id"])
+    assert placement in webhook["links"]
+    assert placement in deliver[0]["links"]
 
 
 def test_the_paying_request_its_jobs_and_the_carrier_call_are_one_trace(platform: Platform) -> None:
@@ -211,6 +219,7 @@ def test_the_paying_request_its_jobs_and_the_carrier_call_are_one_trace(platform
             "span_id": s.context.span_id,
             "parent": s.parent.span_id if s.parent is not None else None,
             "attributes": dict(s.attributes or {}),
+            "links": [(link.context.trace_id, link.context.span_id) for link in s.links],
         }
         for s in exporter.get_finished_spans()
     ]
@@ -264,6 +273,7 @@ def test_the_trace_reaches_an_otlp_collector(platform: Platform) -> None:
                     spans.append({
                         "name": span.name, "kind": kind, "trace_id": span.trace_id, "span_id": span.span_id,
                         "parent": span.parent_span_id or None, "attributes": attributes,
+                        "links": [(link.trace_id, link.span_id) for link in span.links],
                     })  # fmt: skip
     _spans_of(order, spans)
 

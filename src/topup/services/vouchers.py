@@ -238,9 +238,10 @@ def redeem(
         if error.code in GUESS_CODES:
             record.voucher_failed(channel, error.code)  # /metrics: the guessing alarm
             # One line a refusal (never the PIN; the number masked): a lockout stops a caller at ten.
+            shown = mask_msisdn(msisdn) if msisdn else ""
             log.warning(
                 "voucher refused: %s", error.code,
-                extra={"code": error.code, "channel": channel, "msisdn": mask_msisdn(msisdn) if msisdn else ""},
+                extra={"code": error.code, "channel": channel, "msisdn": shown},
             )  # fmt: skip
             breaker.failed(at)
         raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from topup import logcontext
+from topup import logcontext, tracing
 from topup.db.fields import BlindIndexField, EncryptedJSONField, EncryptedTextField, PersonalManager
 
 
@@ -64,6 +64,10 @@ class Order(models.Model):
     # carrier calls' log lines carry it as `order_request_id`, so the placing request's id finds them all.
     request_id = models.CharField(
         max_length=64, blank=True, default=logcontext.job_request_id, verbose_name=_("request ID")
+    )
+    # Its span when tracing: the spans of the webhook and the jobs that load it link to it (`order_trail`).
+    traceparent = models.CharField(
+        max_length=55, blank=True, default=tracing.current_traceparent, verbose_name=_("trace parent")
     )
 
     class Meta:
