@@ -173,6 +173,8 @@ def test_the_placing_request_id_finds_the_placement_the_delivery_job_and_the_car
     assert calls[0]["order_request_id"] == placing_id
     applied = [r for r in found if r["msg"] == "webhook applied"]
     assert applied[0]["order_request_id"] == placing_id
+    receipt = Job.objects.get(kind="notify", subject_id=f"receipt:{order['id']}")
+    assert [r["order_request_id"] for r in found if r.get("job_id") == receipt.id][-1:] == [placing_id]
     # Found by the order id as well: every one of those lines names it.
     assert all(r["order_id"] == order["id"] for r in [*placed, *ran, *calls, *applied])
 
