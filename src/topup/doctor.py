@@ -25,6 +25,20 @@ DEFAULT_TIMEOUT_S = 5.0
 MIN_DISTINCT_CHARS = 12  # a 32-character secret with fewer different characters is a pattern, not random
 # How to make one: python -c "import secrets; print(secrets.token_urlsafe(48))"
 NEW_SECRET_ADVICE = "set {name} to 32+ random characters (secrets.token_urlsafe(48))"  # noqa: S105
+# The two lists of keys, in the format the settings parse (`id:secret`, comma-separated, the first used
+# for new values): each hint is the command that makes a value, to paste as it is.
+PEPPER_ADVICE = (  # 48 random characters (36 bytes, URL-safe base64)
+    "set TOPUP_VOUCHER_PEPPERS=v1:<48 random chars>, made by "
+    "TOPUP_VOUCHER_PEPPERS=$(python3 -c \"import secrets; print('v1:' + secrets.token_urlsafe(36))\"); "
+    "with vouchers already printed, put the new one first: v2:<new>,v1:<old>"
+)
+DATA_KEY_ADVICE = (
+    "set TOPUP_DATA_KEYS=k1:<base64 of 32 random bytes>, made by TOPUP_DATA_KEYS=$(python3 -c "
+    "\"import base64, secrets; print('k1:' + base64.b64encode(secrets.token_bytes(32)).decode())\")"
+)
+ROTATE_DATA_KEY_ADVICE = (
+    "add a new first key `k2:<base64 of 32 random bytes>` (see README), then `topup keys rotate`"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,8 +113,10 @@ ISSUED_BY_PEERS = frozenset({  # credentials a peer gives us: asked for, not mad
 def _advice(name: str, problem: str) -> str:
     if "https://" in problem:
         return f"set {name} to the https:// address"
-    if name == "TOPUP_DATA_KEYS":
-        return "add a new first key `k2:<base64 of 32 random bytes>` (see README), then `topup keys rotate`"
+    if name == "TOPUP_DATA_KEYS":  # none set (the demo's alone) or keys to replace, data sealed under them
+        return DATA_KEY_ADVICE if "missing or a demo value" in problem else ROTATE_DATA_KEY_ADVICE
+    if name == "TOPUP_VOUCHER_PEPPERS":
+        return PEPPER_ADVICE
     if name in ISSUED_BY_PEERS:
         return f"set {name} to the production credential its provider issued"
     if name.startswith("TOPUP_") and ("characters" in problem or "demo value" in problem):

@@ -20,7 +20,11 @@ from types import MappingProxyType
 
 log = logging.getLogger(__name__)
 
-KEYS = ("request_id", "client_request_id", "order_id", "payment_id", "line_id", "job_id")
+# order_request_id: the request that placed the order (`Order.request_id`), on the lines of its later requests
+# and jobs (a webhook's, a delivery's), so the placing request's id finds them too.
+KEYS = (
+    "request_id", "client_request_id", "order_id", "order_request_id", "payment_id", "line_id", "job_id",
+)  # fmt: skip
 REQUEST_ID_MAX = 64  # the `job.request_id` column's length
 # What we accept from a caller's X-Request-Id: no spaces, quotes or control characters to forge a log line.
 _ACCEPTED = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:@/+=-]{{0,{REQUEST_ID_MAX - 1}}}")

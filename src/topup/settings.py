@@ -444,6 +444,8 @@ def production_problems(config: Config) -> list[str]:
     problems: list[str] = []
     optional = [(name, value) for name, value in optional_secrets(config) if value]
     for name, value in [*production_secrets(config), *optional]:
+        if name == "TOPUP_DATA_KEYS" and value == DEMO_DATA_KEY and len(config.data_keys) > 1:
+            continue  # the demo key kept to read older data: "holds the demo data key" below (rotate)
         if not value or value in DEMO_SECRETS:
             problems.append(f"{name} is missing or a demo value")
         elif len(value) < MIN_SECRET_CHARS:
@@ -465,7 +467,9 @@ def production_problems(config: Config) -> list[str]:
             problems.append(f"{name} repeats {seen[value]}: each secret must be its own")
         seen.setdefault(value, name)
     demo_material = DEMO_DATA_KEY.split(":", 1)[1]
-    if any(key.split(":", 1)[-1] == demo_material for key in config.data_keys):
+    # The demo's alone (TOPUP_DATA_KEYS unset) is "missing" above: set one; with others, rotate away from it.
+    alone = config.data_keys == (DEMO_DATA_KEY,)
+    if not alone and any(key.split(":", 1)[-1] == demo_material for key in config.data_keys):
         problems.append("TOPUP_DATA_KEYS holds the demo data key")
     if not config.public_url.startswith("https://"):
         problems.append("TOPUP_PUBLIC_URL must start with https://")

@@ -146,6 +146,19 @@ def inject(headers: MutableMapping[str, str]) -> None:
         _PROPAGATOR.inject(headers)
 
 
+def link_to(traceparent: str, attributes: Mapping[str, AttributeValue] | None = None) -> None:
+    """Link the current span to the span of `traceparent` (another trace: an order's placement), when
+    tracing and both are known; nothing otherwise."""
+    if not (_state.enabled and traceparent):
+        return
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return
+    linked = trace.get_current_span(_PROPAGATOR.extract({"traceparent": traceparent})).get_span_context()
+    if linked.is_valid:
+        span.add_link(linked, attributes)
+
+
 def current_traceparent() -> str:
     """`Job.traceparent`'s default: the span that queues the job, "" when tracing is off."""
     carrier: dict[str, str] = {}

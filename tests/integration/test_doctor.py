@@ -20,7 +20,9 @@ from django.db.models import F
 
 from tests.support.processes import ROOT, free_port, running
 from tests.support.smtp_sink import smtp_sink
+from topup import settings
 from topup.clock import new_id, now
+from topup.crypto import Keyring
 from topup.db import ledger, partitions
 from topup.db.models import Account, Job
 from topup.doctor import check_configuration, check_database, examine
@@ -153,6 +155,40 @@ def test_a_weak_secret_in_production_is_named() -> None:
     assert one(demo_key, "TOPUP_PAYMENTS_API_KEY").status == FAIL
     broken_url = check_configuration(dataclasses.replace(PRODUCTION, smdp_url="smdp.example:8443"))
     assert one(broken_url, "TOPUP_SMDP_URL").status == FAIL
+
+
+def _made_by(advice: str, name: str) -> str:
+    """The value the hint's command makes (`NAME=$(python3 -c "…")`), run as a user would paste it."""
+    command = advice.split(f"{name}=$(", 1)[1].rsplit(")", 1)[0]
+    done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_the_voucher_pepper_hint_makes_a_pepper_the_next_run_accepts() -> None:
+    weak = check_configuration(dataclasses.replace(PRODUCTION, voucher_peppers=(("v1", "short"),)))
+    advice = one(weak, "TOPUP_VOUCHER_PEPPERS").fix
+    assert advice.startswith("set TOPUP_VOUCHER_PEPPERS=v1:<48 random chars>")
+    value = _made_by(advice, "TOPUP_VOUCHER_PEPPERS")
+    assert value.startswith("v1:")
+    assert len(value) == len("v1:") + 48
+    peppers = settings._peppers(value)  # as the settings read the variable
+    assert failed(check_configuration(dataclasses.replace(PRODUCTION, voucher_peppers=peppers))) == []
+
+
+def test_a_missing_data_key_says_set_one_and_the_key_it_makes_is_accepted() -> None:
+    missing = check_configuration(dataclasses.replace(PRODUCTION, data_keys=()))
+    unset = check_configuration(dataclasses.replace(PRODUCTION, data_keys=(settings.DEMO_DATA_KEY,)))
+    for findings in (missing, unset):
+        advice = one(findings, "TOPUP_DATA_KEYS").fix
+        assert advice.startswith("set TOPUP_DATA_KEYS=k1:<")
+        assert "rotate" not in advice
+    value = _made_by(one(missing, "TOPUP_DATA_KEYS").fix, "TOPUP_DATA_KEYS")
+    Keyring.parse((value,))  # a key the encryption takes
+    assert failed(check_configuration(dataclasses.replace(PRODUCTION, data_keys=(value,)))) == []
+    # Keys in use next to the demo's: rotate away from it.
+    kept = check_configuration(dataclasses.replace(PRODUCTION, data_keys=(value, settings.DEMO_DATA_KEY)))
+    assert [f.subject for f in kept if f.status == FAIL] == ["TOPUP_DATA_KEYS"]
+    assert "topup keys rotate" in one(kept, "TOPUP_DATA_KEYS").fix
 
 
 def test_the_command_names_a_refused_production_configuration_without_a_traceback(tmp_path: Path) -> None:

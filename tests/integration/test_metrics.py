@@ -171,6 +171,12 @@ def test_a_scrape_reads_no_order_or_payment_and_counts_nothing(seeded: None) -> 
     assert value(samples, "topup_jobs_dead_by_kind", kind="deliver") == 1
     assert value(samples, "topup_jobs_dead") == 1
     assert value(samples, "topup_jobs_backlog_capped") == 0
+    # Every kind a worker runs has its series, 0 when none is due or dead (present, not absent).
+    for kind in ("notify", "apply_webhook", "partner_hook", "auto_topup_run"):
+        for name in ("topup_jobs_backlog", "topup_jobs_oldest_due_age_seconds", "topup_jobs_dead_by_kind"):
+            assert (name, frozenset({("kind", kind)})) in samples, (name, kind)
+            assert value(samples, name, kind=kind) == 0
+    assert value(samples, "topup_jobs_dead_by_kind", kind="refund") == 0
 
 
 def test_counters_of_other_processes_are_in_the_scrape(

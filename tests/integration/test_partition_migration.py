@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from topup.db.models import Order, OrderEvent, PlanRecord
+from topup.db.models import OrderEvent, PlanRecord
 from topup.domain.quotes import make_quote
 from topup.services.seed import seed_demo
 
@@ -46,8 +46,10 @@ def test_existing_events_move_into_their_months() -> None:
     seed_demo()
     plan = PlanRecord.objects.select_related("network").get(id="proximus-credit-10")
     quote = make_quote(plan.to_domain(), plan.network.to_domain(), "", guessed_network=None)
-    Order.objects.create(
-        id="ord_old", plan=plan, network=plan.network, channel="web", status="delivered",
+    # The order as the schema before 0028 has it (the model of today has later columns).
+    old_order = MigrationExecutor(connection).loader.project_state(BEFORE).apps.get_model("topup", "Order")
+    old_order.objects.create(
+        id="ord_old", plan_id=plan.id, network_id=plan.network_id, channel="web", status="delivered",
         total_minor=quote.total.amount_minor, currency=quote.currency, quote=quote.to_dict(),
         created_at=MONTHS[0], updated_at=MONTHS[0],
     )  # fmt: skip

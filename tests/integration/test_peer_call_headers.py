@@ -109,3 +109,28 @@ def test_one_line_per_call_a_failure_is_a_warning(
         ("WARNING", "dtone", "GET /down", 503),
         ("WARNING", "dtone", "GET /nothing", "ConnectError"),
     ]
+
+
+def test_a_span_names_no_number(peer: tuple[str, list[dict[str, str]]]) -> None:
+    """A balance call for a number: the span's name is templated, its path masked, nowhere the number."""
+    url, _seen = peer
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.use(provider)
+    try:
+        with (
+            logcontext.bound(request_id="req-peer-3"),
+            httpx.Client(transport=observed.transport("carrier")) as c,
+        ):
+            assert c.get(f"{url}/v1/networks/proximus/lines/%2B32470123456/balance").status_code == 200
+            c.get(f"{url}/v1/topups/ord_01JXYZ7")
+    finally:
+        tracing.use(None)
+    balance, topup = exporter.get_finished_spans()
+    assert balance.name == "carrier GET /v1/networks/proximus/lines/{id}/balance"
+    assert topup.name == "carrier GET /v1/topups/{id}"
+    attributes = dict(balance.attributes or {})
+    assert attributes["url.path"] == "/v1/networks/proximus/lines/+32 470 •• •• 56/balance"
+    shown = [balance.name, *map(str, attributes.values())]
+    assert not [text for text in shown if "470123456" in text.replace("%2B", "+")]

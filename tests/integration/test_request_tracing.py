@@ -2,7 +2,9 @@
 and carrier simulators, the request that paid it (the payment's webhook) has an id found on its access line,
 on the lines of the jobs it queued (the delivery, then the receipt) and on the carrier call's line; with
 tracing on, its server span, the delivery job's span, the carrier call's span and the receipt job's span are
-one trace, each the child of the one before, in memory and through a real OTLP/HTTP receiver."""
+one trace, each the child of the one before, the webhook's and the delivery's spans linked to the
+placement's, in memory and through a real OTLP/HTTP receiver. The placing request's id finds those lines
+too (as `order_request_id`)."""
 
 from __future__ import annotations
 
@@ -144,6 +146,39 @@ def test_one_request_id_leads_from_the_paying_request_to_the_carrier_call(platfo
     assert "470123456" not in platform.lines.getvalue()
 
 
+def test_the_placing_request_id_finds_the_placement_the_delivery_job_and_the_carrier_call(
+    platform: Platform,
+) -> None:
+    order, placing_id = buy(platform)
+    records = platform.records()
+    found = [r for r in records if placing_id in (r["request_id"], r.get("order_request_id"))]
+    placed = [
+        r for r in found if r["logger"] == "topup.access" and r["msg"].startswith("POST api/v1/orders ")
+    ]
+    assert len(placed) == 1
+    assert placed[0]["request_id"] == placing_id
+    # The access line's parts as fields too, the route as /metrics names it.
+    assert {key: placed[0][key] for key in ("method", "route", "status")} == {
+        "method": "POST", "route": "/api/v1/orders", "status": 201,
+    }  # fmt: skip
+    assert isinstance(placed[0]["duration_ms"], float)
+    delivery = Job.objects.get(kind="deliver", subject_id=order["id"])
+    assert delivery.request_id != placing_id  # queued by the webhook's request...
+    ran = [r for r in found if r["logger"] == "topup.jobscope" and r.get("job_id") == delivery.id]
+    assert len(ran) == 1  # ...but its lines carry the placing request's id as order_request_id
+    assert ran[0]["order_request_id"] == placing_id
+    calls = [r for r in found if r["logger"] == "topup.adapters.observed" and r["peer"] == "carrier"]
+    assert len(calls) == 1
+    assert calls[0]["job_id"] == delivery.id
+    assert calls[0]["order_request_id"] == placing_id
+    applied = [r for r in found if r["msg"] == "webhook applied"]
+    assert applied[0]["order_request_id"] == placing_id
+    receipt = Job.objects.get(kind="notify", subject_id=f"receipt:{order['id']}")
+    assert [r["order_request_id"] for r in found if r.get("job_id") == receipt.id][-1:] == [placing_id]
+    # Found by the order id as well: every one of those lines names it.
+    assert all(r["order_id"] == order["id"] for r in [*placed, *ran, *calls, *applied])
+
+
 def _spans_of(order: dict[str, Any], spans: list[dict[str, Any]]) -> None:
     """The webhook's server span, its jobs' spans and the carrier call's span: one trace, parent links."""
     delivery = Job.objects.get(kind="deliver", subject_id=order["id"])
@@ -161,6 +196,12 @@ def _spans_of(order: dict[str, Any], spans: list[dict[str, Any]]) -> None:
     trace_ids = {s["trace_id"] for s in (webhook, deliver[0], calls[0], notify)}
     assert len(trace_ids) == 1
     assert webhook["attributes"]["topup.request_id"] == delivery.request_id
+    # The placement is a trace of its own: the webhook's span and the delivery's link to its span.
+    (placing,) = [s for s in spans if s["name"] == "POST api/v1/orders" and s["kind"] == "SERVER"]
+    assert placing["trace_id"] != webhook["trace_id"]
+    placement = (placing["trace_id"], placing["span_id"])
+    assert placement in webhook["links"]
+    assert placement in deliver[0]["links"]
 
 
 def test_the_paying_request_its_jobs_and_the_carrier_call_are_one_trace(platform: Platform) -> None:
@@ -180,6 +221,7 @@ def test_the_paying_request_its_jobs_and_the_carrier_call_are_one_trace(platform
             "span_id": s.context.span_id,
             "parent": s.parent.span_id if s.parent is not None else None,
             "attributes": dict(s.attributes or {}),
+            "links": [(link.context.trace_id, link.context.span_id) for link in s.links],
         }
         for s in exporter.get_finished_spans()
     ]
@@ -233,6 +275,7 @@ def test_the_trace_reaches_an_otlp_collector(platform: Platform) -> None:
                     spans.append({
                         "name": span.name, "kind": kind, "trace_id": span.trace_id, "span_id": span.span_id,
                         "parent": span.parent_span_id or None, "attributes": attributes,
+                        "links": [(link.trace_id, link.span_id) for link in span.links],
                     })  # fmt: skip
     _spans_of(order, spans)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import logging
 import random
 import threading
 import time
@@ -217,6 +218,20 @@ def test_expired_void_and_unknown_vouchers_are_refused_with_their_code(
     assert refusal_code(void, key="line:c") == "voucher_void"
     assert refusal_code(next(wrong_pins("base", seed=3)), key="line:d") == "voucher_unknown"
     assert Order.objects.count() == 0
+
+
+def test_an_unknown_pin_writes_one_warning_without_the_pin(
+    base_pins: list[tuple[str, str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    pin = next(wrong_pins("base", seed=5))
+    with caplog.at_level(logging.INFO, logger="topup.services.vouchers"):
+        assert refusal_code(pin, key="line:e") == "voucher_unknown"
+    (line,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert line.getMessage() == "voucher refused: voucher_unknown"
+    assert (line.code, line.channel) == ("voucher_unknown", "sms")  # type: ignore[attr-defined]
+    assert line.msisdn == "+32 486 •• •• 56"  # type: ignore[attr-defined]
+    digits = pin.replace(" ", "")
+    assert not [r for r in caplog.records if digits in str(r.__dict__).replace(" ", "")]
 
 
 def test_a_voucher_given_back_after_a_refund_can_be_redeemed_again(base_pins: list[tuple[str, str]]) -> None:

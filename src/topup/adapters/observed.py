@@ -11,21 +11,32 @@ line (`logs.ROUTINE`: only with TOPUP_ACCESS_LOG); a 5xx, a timeout or a refused
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from opentelemetry.trace import Status, StatusCode
 
-from topup import logcontext, tracing
+from topup import logcontext, logs, tracing
 
 log = logging.getLogger(__name__)
 
 _SERVER_ERROR = 500
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's own default
+# A path segment that names one thing (a number, an order, a payment intent, a UUID), not an operation:
+# three digits or more, or a typed id (`ord_…`, `pi_…`) with a digit. `v1`, `rsp2`, `es2plus` stay.
+_ID_SEGMENT = re.compile(r"(?:.*\d){3}.*|[A-Za-z]+_\w*\d\w*")
+
+
+def templated(path: str) -> str:
+    """The path with each segment naming one thing as `{id}`: a span name of few values, no number in it
+    (`/v1/networks/proximus/lines/%2B32470123456/balance` -> `/v1/networks/proximus/lines/{id}/balance`)."""
+    segments = ["{id}" if _ID_SEGMENT.fullmatch(unquote(segment)) else segment for segment in path.split("/")]
+    return "/".join(segments) or "/"
 
 
 @dataclass
@@ -39,12 +50,16 @@ class Call:
 @contextmanager
 def outgoing(peer: str, method: str, url: str) -> Iterator[Call]:
     """Around one call to `peer`: a client span, the headers to send (`Call.headers`), the log line."""
-    operation = f"{method} {urlsplit(url).path or '/'}"
+    path = urlsplit(url).path
+    operation = f"{method} {path or '/'}"  # its numbers masked on the log line (logs.MaskNumbers)
     call = Call()
     started = time.perf_counter()
     failure = ""
-    attributes = {"peer.service": peer, "http.request.method": method, "url.path": urlsplit(url).path}
-    with tracing.client_span(f"{peer} {operation}", attributes) as span:
+    # The span: named by peer, method and templated path; its path with numbers masked (a span is no log).
+    attributes = {
+        "peer.service": peer, "http.request.method": method, "url.path": logs.mask_numbers(unquote(path)),
+    }  # fmt: skip
+    with tracing.client_span(f"{peer} {method} {templated(path)}", attributes) as span:
         request_id = logcontext.request_id()
         if request_id:
             call.headers["X-Request-Id"] = request_id

@@ -20,6 +20,7 @@ import secrets
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
@@ -284,11 +285,31 @@ async def _face_value(peer: Peer, load: Load) -> int:
     return price
 
 
-async def _ledger(peer: Peer, args: argparse.Namespace, url: str, notes: list[str]) -> bool | None:
-    if not args.admin_key:
-        notes.append("no admin key (--admin-key or TOPUP_ADMIN_KEY): the trial balance was not checked")
+DEMO_ADMIN_KEY_FILE = "demo-admin-key"  # services.seed's (not imported: it needs Django's models loaded)
+
+
+def local_demo_admin_key(url: str) -> tuple[str, Path] | None:
+    """The demo's admin key and its file, when `url` is this checkout's demo (loopback, not production) and
+    the seed wrote the key to TOPUP_DATA_DIR/demo-admin-key; else None."""
+    from topup.settings import CONFIG  # noqa: PLC0415
+
+    path = CONFIG.data_dir / DEMO_ADMIN_KEY_FILE
+    if CONFIG.is_production or not is_loopback(url) or not path.is_file():
         return None
-    balanced = await trial_balance(peer, url, args.admin_key)
+    key = path.read_text(encoding="ascii").strip()
+    return (key, path) if key else None
+
+
+async def _ledger(peer: Peer, args: argparse.Namespace, url: str, notes: list[str]) -> bool | None:
+    admin_key = args.admin_key
+    if not admin_key:
+        demo = local_demo_admin_key(url)
+        if demo is None:
+            notes.append("no admin key (--admin-key or TOPUP_ADMIN_KEY): the trial balance was not checked")
+            return None
+        admin_key, path = demo
+        notes.append(f"trial balance read with the local demo's admin key ({path})")
+    balanced = await trial_balance(peer, url, admin_key)
     if balanced is None:
         notes.append("the trial balance could not be read (see errors)")
     return balanced

@@ -2,7 +2,8 @@
 
 Off by default: a line per request was most of the log under load. The route is the URL pattern
 (`api/v1/orders/<order_id>`), never the path itself: paths carry phone numbers, one-time enrolment
-tokens and the secret of carrier callbacks, and the query string may carry anything.
+tokens and the secret of carrier callbacks, and the query string may carry anything. In JSON the line has
+them as fields too: `method`, `route` (with its leading `/`, as /metrics names it), `status`, `duration_ms`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse
 
+from topup.metrics.http import NO_ROUTE, route_of
 from topup.settings import CONFIG
 
 log = logging.getLogger("topup.access")
@@ -29,7 +31,11 @@ class AccessLogMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         match = request.resolver_match
-        route = match.route if match is not None else "(no route)"
+        route = match.route if match is not None else NO_ROUTE
         elapsed_ms = (time.perf_counter() - started) * 1000
-        log.info("%s %s %s %.1fms", request.method, route, response.status_code, elapsed_ms)
+        log.info(
+            "%s %s %s %.1fms", request.method, route, response.status_code, elapsed_ms,
+            extra={"method": request.method, "route": route_of(request), "status": response.status_code,
+                   "duration_ms": round(elapsed_ms, 1)},
+        )  # fmt: skip
         return response

@@ -181,7 +181,7 @@ def _json_rows_sql(table: str, keys: tuple[str, ...], order_by: tuple[str, ...])
 _ORDER_CHECKED = ("id", "msisdn", "line", "status", "token_hash", "api_key_id")
 _ORDER_SHOWN = (
     *_ORDER_CHECKED, "plan", "network", "iccid", "channel", "total_minor", "currency", "quote",
-    "failure_code", "created_at", "current_payment_id",
+    "failure_code", "created_at", "current_payment_id", "request_id",
 )  # fmt: skip
 _LINE_SHOWN = ("id", "iccid", "msisdn", "matching_id", "smdp_address", "profile_state")
 _LATEST_PAYMENT_STATUS = (

@@ -18,6 +18,12 @@ NO_ROUTE: Final = "(no route)"
 _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+def route_of(request: HttpRequest) -> str:
+    """The request's route as its series and its access line name it: `/` and the pattern it matched."""
+    match = request.resolver_match
+    return "/" + match.route if match is not None else NO_ROUTE
+
+
 class RequestLatencyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -25,8 +31,7 @@ class RequestLatencyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
-        match = request.resolver_match
-        route = "/" + match.route if match is not None else NO_ROUTE
+        route = route_of(request)
         method = request.method if request.method in _METHODS else "other"
         series.HTTP_REQUEST_SECONDS.labels(route, method, str(response.status_code)).observe(
             time.perf_counter() - started

@@ -47,6 +47,14 @@ class DatabaseGauges(Collector):
         yield from _floats()
 
 
+def known_kinds() -> frozenset[str]:
+    """Every kind a worker runs (its handlers: constants): each has a backlog series, 0 when none is due, so
+    a rule on `topup_jobs_backlog{kind="deliver"}` sees 0, not an absent series."""
+    from topup.worker import HANDLERS  # noqa: PLC0415 - the worker's services, once the web's are loaded
+
+    return frozenset(HANDLERS)
+
+
 def _jobs(at: datetime) -> Iterable[Metric]:
     due = Job.objects.filter(status="queued", run_after__lte=at).order_by("run_after")
     rows = list(due.values_list("kind", "run_after")[:JOB_SCAN])
@@ -56,14 +64,15 @@ def _jobs(at: datetime) -> Iterable[Metric]:
         oldest.setdefault(kind, run_after)
     dead = Counter(Job.objects.filter(status="dead").values_list("kind", flat=True)[:JOB_SCAN])
     size, age = _gauge(series.JOBS_BACKLOG, ["kind"]), _gauge(series.JOBS_OLDEST_DUE_AGE, ["kind"])
-    for kind in sorted(backlog):
+    kinds = known_kinds()
+    for kind in sorted(kinds | backlog.keys()):
         size.add_metric([kind], backlog[kind])
-        age.add_metric([kind], max(0.0, (at - oldest[kind]).total_seconds()))
+        age.add_metric([kind], max(0.0, (at - oldest[kind]).total_seconds()) if kind in oldest else 0.0)
     capped = _gauge(series.JOBS_BACKLOG_CAPPED)
     capped.add_metric([], int(len(rows) >= JOB_SCAN))
     total, by_kind = _gauge(series.JOBS_DEAD), _gauge(series.JOBS_DEAD_BY_KIND, ["kind"])
     total.add_metric([], sum(dead.values()))
-    for kind in sorted(dead):
+    for kind in sorted(kinds | dead.keys()):
         by_kind.add_metric([kind], dead[kind])
     return [size, age, capped, total, by_kind]
 

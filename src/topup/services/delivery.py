@@ -20,7 +20,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from topup import logcontext
+from topup import logcontext, order_trail
 from topup.clock import now
 from topup.db import ledger
 from topup.db.models import Line, NetworkRecord, Order
@@ -113,6 +113,7 @@ def _held_by_live_line(iccid: str) -> bool:
 
 def _deliver(order_id: str, attempt: int) -> JobResult:
     order = Order.objects.get(id=order_id)
+    order_trail.follow(order)  # the placing request's id on its lines and carrier call's, a span link
     if order.status == OrderStatus.PAID:  # claimed by a worker that did not start it (older job rows)
         with transaction.atomic():
             start_deliveries([order_id])

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from django.db import connection, transaction
 from django.db.models import Case, Value, When
 
-from topup import jobscope
+from topup import jobscope, order_trail
 from topup.clock import now
 from topup.db import ledger
 from topup.db.models import Job, Order
@@ -213,6 +213,7 @@ def _call_all(sends: list[_Send]) -> None:
         if send.call is None:
             return
         with jobscope.running(send.job):  # each call is a task of its own: the job's ids, its span
+            order_trail.follow(send.order)  # the placing request's id and span, read with the order
             send.result = await _answer(send, send.call)
             send.origin = jobscope.origin()
 

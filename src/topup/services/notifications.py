@@ -16,6 +16,7 @@ from django.db.models import F, OuterRef, Subquery
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from topup import order_trail
 from topup.clock import new_id, now
 from topup.db.models import AgentSale, BundleRecord, Line, LinePreference, Notification, Order, Payment
 from topup.domain.commands import LANGUAGES
@@ -225,6 +226,7 @@ def _order_to_tell(order_id: str) -> tuple[Order, dict[str, tuple[str, str] | No
     )
     if order is None:
         return None
+    order_trail.follow(order)  # a receipt's lines carry the placing request's id too
     language: str | None = order.told_language
     email: str = order.told_email or ""
     return order, ({order.msisdn: None if language is None else (language, email)} if order.msisdn else {})

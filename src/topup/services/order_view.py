@@ -61,7 +61,10 @@ def owned_document(order_id: str, caller: Caller) -> dict[str, object]:
     """The order's document for a caller who may see it (services/order_access), else `order_not_found`:
     the order, its line, payments and history and the access check in one statement written once."""
     order = checked(hot_sql.order_document(order_id), order_id, caller)
-    logcontext.bind(order_id=order.id, line_id=order.line_id, payment_id=order.current_payment_id)
+    logcontext.bind(
+        order_id=order.id, line_id=order.line_id, payment_id=order.current_payment_id,
+        order_request_id=order.request_id,
+    )  # fmt: skip
     return read_document(order, economics=caller.staff)
 
 

@@ -183,7 +183,8 @@ def _place_claimed(
 ) -> StoredResponse:
     frozen = priced.quote
     order_id, payment_id = claimed.order_id, claimed.payment_id
-    logcontext.bind(order_id=order_id, payment_id=payment_id)  # on the request's lines from here on
+    # On the request's lines from here on; the order made below keeps this request's id (`Order.request_id`).
+    logcontext.bind(order_id=order_id, payment_id=payment_id, order_request_id=logcontext.request_id())
     provider = peers.current().payment_provider(str(peers.current().provider_name_for(payment_method)))
     token = order_token(order_id)
     try:  # the promotions' uses first (race-free, once per order): a used-up code never reaches the provider

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
-from topup import logcontext
+from topup import logcontext, order_trail
 from topup.db import ledger
 from topup.db.hot_sql import order_paid, reference_free, update_returning
 from topup.db.models import Order, OrderEvent, Payment
@@ -74,6 +74,7 @@ def pay_from_event(
     deadline = at + timedelta(seconds=CONFIG.delivery_deadline_s)
     paid = order_paid(payment.order_id, payment.id, at, deadline)
     if paid is not None:
+        order_trail.follow(paid)  # its placing request's id and span, read with the move (RETURNING *)
         moved(paid, OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID, at=at)
         return payment, _paid(paid, payment, at)
     return payment, _stray(Order.objects.select_for_update().get(id=payment.order_id), payment, at)

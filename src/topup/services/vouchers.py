@@ -32,7 +32,7 @@ from topup.domain.errors import DomainError, InvalidInput
 from topup.domain.identifiers import parse_belgian_mobile, parse_iccid
 from topup.domain.vouchers import VoucherState
 from topup.metrics import record
-from topup.pii import blind_index, hash_ip
+from topup.pii import blind_index, hash_ip, mask_msisdn
 from topup.services import breaker, orders
 from topup.services.idempotency import IdempotencyKey, store_answer
 from topup.services.order_view import order_document
@@ -237,6 +237,12 @@ def redeem(
     except DomainError as error:
         if error.code in GUESS_CODES:
             record.voucher_failed(channel, error.code)  # /metrics: the guessing alarm
+            # One line a refusal (never the PIN; the number masked): a lockout stops a caller at ten.
+            shown = mask_msisdn(msisdn) if msisdn else ""
+            log.warning(
+                "voucher refused: %s", error.code,
+                extra={"code": error.code, "channel": channel, "msisdn": shown},
+            )  # fmt: skip
             breaker.failed(at)
         raise
 

@@ -19,6 +19,10 @@ import httpx
 from topup.channels.gateway_auth import sign_body
 from topup.settings import CONFIG
 
+# How long a USSD gateway waits for the platform's answer before it ends the session (operators allow about
+# 15 to 20 s per step); the platform may take seconds under load: not a reason to give up after 5.
+TIMEOUT_S = 15.0
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="phone", required=True, help="the caller's number, +32 4xx …")
@@ -27,6 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--session", default="", help="the gateway's session id (default: a new one)")
     parser.add_argument("--url", default=CONFIG.public_url, help="the platform (TOPUP_PUBLIC_URL)")
     parser.add_argument("--key", default="", help="signing key (default: first of TOPUP_USSD_GATEWAY_KEYS)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUT_S,
+        help=f"seconds to wait for the answer (default {TIMEOUT_S:g})",
+    )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -38,8 +48,11 @@ def run(args: argparse.Namespace) -> None:
     form = {"sessionId": session, "serviceCode": args.code, "phoneNumber": args.phone, "text": args.text}
     body = urlencode(form).encode()
     headers = {"Content-Type": "application/x-www-form-urlencoded"} | sign_body(key, body)
+    url = f"{args.url.rstrip('/')}/channels/ussd"
     try:
-        response = httpx.post(f"{args.url.rstrip('/')}/channels/ussd", content=body, headers=headers)
+        response = httpx.post(url, content=body, headers=headers, timeout=args.timeout)
+    except httpx.TimeoutException as exc:
+        raise SystemExit(f"ussd: no answer from the platform within {args.timeout:g} s (--timeout)") from exc
     except httpx.HTTPError as exc:
         raise SystemExit(f"ussd: the platform is not reachable: {exc}") from exc
     if response.status_code != 200:

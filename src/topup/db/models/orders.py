@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from topup import logcontext, tracing
 from topup.db.fields import BlindIndexField, EncryptedJSONField, EncryptedTextField, PersonalManager
 
 
@@ -58,6 +59,15 @@ class Order(models.Model):
     # attempt that succeeds is refunded (services/payments).
     current_payment_id = models.CharField(
         max_length=40, blank=True, default="", verbose_name=_("current payment")
+    )
+    # The request that placed it (read from the context at construction, as a job's): its jobs' and its
+    # carrier calls' log lines carry it as `order_request_id`, so the placing request's id finds them all.
+    request_id = models.CharField(
+        max_length=64, blank=True, default=logcontext.job_request_id, verbose_name=_("request ID")
+    )
+    # Its span when tracing: the spans of the webhook and the jobs that load it link to it (`order_trail`).
+    traceparent = models.CharField(
+        max_length=55, blank=True, default=tracing.current_traceparent, verbose_name=_("trace parent")
     )
 
     class Meta:
