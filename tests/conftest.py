@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -39,6 +40,18 @@ def _campaigns_forgotten() -> None:
     from topup.services import promotions  # noqa: PLC0415 - needs Django's apps loaded
 
     promotions.forget_campaigns()
+
+
+@pytest.fixture(autouse=True)
+def _metrics_folder_kept() -> Iterator[None]:
+    """A test that makes some folder this process's metrics folder (`metrics.processes.prepare` sets the
+    variable) does not hand it to the subprocesses of the tests after it."""
+    before = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    yield
+    if before is None:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = before
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -489,6 +489,9 @@ def _add_privacy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
+    before_database = getattr(args, "before_database", None)
+    if before_database is not None:  # refused from its arguments alone (vouchers --out)
+        before_database(args)
     check_database(argv)  # once, before the command: a later database error keeps its traceback
     args.func(args)
 

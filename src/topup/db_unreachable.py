@@ -127,9 +127,9 @@ def check_database(argv: Sequence[str]) -> None:
         return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topup.settings")
     with clear_database_errors():
-        import django  # noqa: PLC0415 - only commands that need the database pay for Django's start-up
+        from topup.process import setup_once  # noqa: PLC0415 - only commands needing the database load Django
 
-        django.setup()
+        setup_once()
         from django.db import connection  # noqa: PLC0415
 
         try:

@@ -8,8 +8,10 @@ is one line on stderr and exit 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 
 EXIT_CLEAN, EXIT_MISMATCHES, EXIT_UNREADABLE = 0, 1, 2
@@ -61,7 +63,8 @@ def run_reconcile_payments(args: argparse.Namespace) -> None:
 
     day = args.date or reconcile.today()
     try:
-        found = reconcile.reconcile_payments(day)
+        with _said_here():
+            found = reconcile.reconcile_payments(day)
     except (PortUnavailable, ProviderRequestError) as exc:
         _unreadable("payments", day, "the payment provider", exc)
     _report("payments", day, [mismatch.line() for mismatch in found])
@@ -77,10 +80,24 @@ def run_reconcile_carriers(args: argparse.Namespace) -> None:
 
     day = args.date or today()
     try:
-        found = reconcile(day)
+        with _said_here():
+            found = reconcile(day)
     except PortUnavailable as exc:
         _unreadable("carriers", day, "the aggregator", exc)
     _report("carriers", day, [str(mismatch) for mismatch in found])
+
+
+@contextmanager
+def _said_here() -> Iterator[None]:
+    """The command says in one line when its peer cannot be read (`_unreadable`): the peer call's own warning
+    (topup.adapters.observed) would say it a second time, above it."""
+    observed = logging.getLogger("topup.adapters.observed")
+    level = observed.level
+    observed.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        observed.setLevel(level)
 
 
 def _unreadable(what: str, day: date, party: str, exc: Exception) -> None:

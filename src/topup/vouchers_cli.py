@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     generate.add_argument(
         "--force", action="store_true", help="write the CSV even inside a git work tree (e.g. the checkout)"
     )
+    generate.set_defaults(before_database=lambda args: refuse_inside_work_tree(args.out, force=args.force))
     void = actions.add_parser("void", help="cancel every unused voucher of a batch")
     void.add_argument("--batch", required=True)
     actions.add_parser("expire", help="mark vouchers past their expiry date as expired")
@@ -59,8 +60,6 @@ def refuse_inside_work_tree(path: Path, *, force: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    if args.vouchers_action == "generate":
-        refuse_inside_work_tree(args.out, force=args.force)  # before any database work
     start_django()
     from topup.services import vouchers  # noqa: PLC0415
 

@@ -213,7 +213,11 @@ def test_the_folder_is_emptied_at_start_and_joined_after(
     from topup.metrics import processes  # noqa: PLC0415
 
     (tmp_path / "counter_123.db").write_bytes(b"old")
-    monkeypatch.delenv(processes.ENV, raising=False)
+    # Recorded as set, then removed: at teardown the variable `prepare` sets is removed again. (A bare
+    # delenv of an unset variable records nothing, and the folder with its made-up file stayed this test
+    # process's multiprocess folder: every later subprocess's scrape read that file and failed.)
+    monkeypatch.setenv(processes.ENV, "")
+    monkeypatch.delenv(processes.ENV)
     processes.prepare(tmp_path, fresh=True)
     assert os.environ[processes.ENV] == str(tmp_path)
     assert list(tmp_path.glob("*.db")) == []
