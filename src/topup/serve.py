@@ -165,9 +165,9 @@ def _prepare(config: Config) -> serve_state.Prepared | None:
     """Migrate; in the demo also seed and make the demo admin key (None in production). Prints as it goes."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topup.settings")
-    import django  # noqa: PLC0415
+    from topup.process import setup_once  # noqa: PLC0415
 
-    django.setup()
+    setup_once()
     from django.core.management import call_command  # noqa: PLC0415
 
     call_command("migrate", interactive=False, verbosity=0)
