@@ -60,3 +60,32 @@ def test_every_line_of_the_request_carries_it_then_it_is_forgotten(
     assert [r.request_id for r in found] == [ours]  # type: ignore[attr-defined]
     assert [r.client_request_id for r in found] == ["req-404"]  # type: ignore[attr-defined]
     assert logcontext.request_id() == ""  # the response was closed: nothing left on this thread
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"traceparent": "00-zz-not-hex-01"},
+        {"traceparent": "ff-" + "0" * 32 + "-" + "0" * 16 + "-01"},
+        {"traceparent": "x" * 10_000, "tracestate": "=" * 5_000},
+        {"X-Request-Id": "a" * 10_000},
+        {"X-Request-Id": "line\r\nlevel=error"},
+    ],
+)
+def test_an_outsiders_malformed_trace_headers_change_nothing_and_never_answer_500(
+    client: Client, headers: dict[str, str]
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.use(provider)
+    try:
+        answer = client.get("/api/v1/plans", headers=headers)
+    finally:
+        tracing.use(None)
+    assert answer.status_code == 200
+    assert len(answer["X-Request-Id"]) == 32
+    assert "X-Client-Request-Id" not in answer
+    (span,) = exporter.get_finished_spans()
+    assert span.parent is None
+    assert not span.links
